@@ -1,0 +1,29 @@
+#!/bin/sh
+# Install the Debian packages modffi needs, only those missing.
+# Usage: scripts/install-deps.sh [build|test|fuzz|demo]...
+set -eu
+pkgs="build-essential cmake pkg-config libffi-dev"
+for what in "$@"; do
+  case "$what" in
+    test) pkgs="$pkgs libcriterion-dev zlib1g-dev libexpat1-dev libsqlite3-dev valgrind" ;;
+    fuzz) pkgs="$pkgs clang libclang-rt-14-dev" ;;
+    demo) pkgs="$pkgs libexpat1-dev zlib1g-dev shared-mime-info" ;;
+    build) ;;
+    *) echo "install-deps: unknown set '$what'" >&2; exit 2 ;;
+  esac
+done
+missing=""
+for p in $pkgs; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+    missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "install-deps: installing:$missing"
+if [ "$(id -u)" != 0 ]; then
+  echo "install-deps: not root; please run: sudo apt-get install -y$missing" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq $missing >/dev/null

@@ -1,0 +1,234 @@
+/* Type table: interned types, declarations, layouts. See LICENSE.
+**
+** Every type is a node in one array; its index is its id (tid). The
+** primitive kinds occupy the first ids (tid == kind), so two contexts fed the
+** same declarations number every type alike. Derived types (pointer, array,
+** function, qualified, aligned, complex) are interned by structure; structs,
+** unions and enums are nominal: each definition is a new node, reached by
+** its tag. Typedef names are aliases recorded as declarations.
+**
+** mffi_cdef runs as a transaction: the arrays only grow during it, in-place
+** changes to older nodes (completing a forward-declared struct, merging a
+** redeclared function's attributes) are logged, and a rollback truncates
+** the arrays, replays the log and rebuilds the hashes.
+*/
+#ifndef MFFI_TYPES_H
+#define MFFI_TYPES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "modffi.h"
+
+typedef uint32_t mffi_tid;
+#define MFFI_TID_NONE UINT32_MAX
+#define MFFI_NPRIM (MFFI_KIND_VALIST + 1) /* Primitive ids: tid == kind. */
+
+/* Type flags. */
+#define MFFI_TF_COMPLETE 0x01u  /* Struct/union/enum has been defined. */
+#define MFFI_TF_VARIADIC 0x02u  /* Function takes "...". */
+#define MFFI_TF_UNPROTO 0x04u   /* Function declared "f()" (no prototype). */
+#define MFFI_TF_PACKED 0x08u    /* Struct/union/enum has attribute packed. */
+#define MFFI_TF_FLEX 0x10u      /* Struct ends in a flexible array member. */
+#define MFFI_TF_VLA_LEN 0x20u   /* Array has no length ("[]"). */
+#define MFFI_TF_USERALIGN 0x40u /* align comes from an aligned() attribute. */
+
+/* A member of a struct or union. Offsets are filled in by the layout. */
+typedef struct mffi_member {
+  const char *name;    /* Pooled; NULL for anonymous or unnamed bit-field. */
+  mffi_tid tid;        /* Declared type. */
+  int bit_width;       /* -1 if not a bit-field. */
+  uint32_t align_attr; /* aligned(N) on the member, 0 if none. */
+  bool packed;         /* packed on the member. */
+  size_t offset;       /* Byte offset (bit_offset / 8 for bit-fields). */
+  size_t bit_offset;   /* Bit offset from the start of the aggregate. */
+} mffi_member;
+
+/* An enumerator of an enum type. */
+typedef struct mffi_enumerator {
+  const char *name; /* Pooled. */
+  int64_t value;
+} mffi_enumerator;
+
+struct mffi_type {
+  uint8_t kind;      /* mffi_kind. */
+  uint8_t quals;     /* MFFI_QUAL_* bits. */
+  uint16_t flags;    /* MFFI_TF_* bits. */
+  mffi_tid id;       /* This node's index. */
+  mffi_tid base;     /* Same type without quals/align override (or id). */
+  mffi_tid child;    /* Pointee, element, return, underlying, component. */
+  size_t size;       /* sizeof; 0 when incomplete. */
+  uint32_t align;    /* _Alignof; 0 when incomplete. */
+  uint32_t attr_align; /* aligned(N) given on a struct/union, 0 if none. */
+  long length;       /* Array element count; -1 for "[]". */
+  const char *tag;   /* Tag, or first typedef name of an anonymous one. */
+  struct mffi_ctx *ctx; /* Owner, so accessors need only the type. */
+  mffi_member *members; /* Struct/union members (base node only). */
+  uint32_t nmembers;
+  mffi_tid *params;  /* Function parameter types (adjusted). */
+  uint32_t nparams;
+  mffi_enumerator *enums; /* Enum constants (base node only). */
+  uint32_t nenums;
+};
+
+/* One attribute, pooled strings. */
+struct mffi_decl {
+  mffi_decl_kind kind;
+  const char *name;      /* Pooled; NULL for an anonymous tag. */
+  const char *symbol;    /* asm rename, or name. */
+  mffi_tid tid;
+  int64_t value;         /* Constants. */
+  mffi_tid enum_tid;     /* Enumerators: their enum; else MFFI_TID_NONE. */
+  const char **param_names; /* Functions: nparams entries, may be NULL. */
+  uint32_t nparam_names;
+  mffi_attr *attrs;      /* Owned array; each args array owned too. */
+  uint32_t nattrs;
+  bool defined;          /* TAG: a definition (not just "struct s;"). */
+  uint32_t index;        /* Position in the declaration list. */
+  struct mffi_ctx *ctx;
+};
+
+/* The ABI's data: scalar sizes and alignments by kind. */
+typedef struct mffi_abi {
+  const char *name;
+  uint8_t size[MFFI_NPRIM];
+  uint8_t align[MFFI_NPRIM];
+  bool char_signed;
+  /* Bit-fields: unnamed ones do not raise the aggregate's alignment. */
+  bool unnamed_bitfield_no_align;
+} mffi_abi;
+
+/* The ABI this build lays out for (x86-64 SysV today). */
+extern const mffi_abi mffi__abi_native;
+
+typedef struct mffi_undo mffi_undo;
+
+typedef struct mffi_tt {
+  const mffi_abi *abi;
+  mffi_type **types;   /* By id. */
+  uint32_t ntypes;
+  size_t captypes;
+  uint32_t *ihash;     /* Intern hash of derived types: tid + 1, 0 empty. */
+  size_t nihash;       /* Slots, a power of two. */
+  mffi_decl **decls;   /* In declaration order. */
+  uint32_t ndecls;
+  size_t capdecls;
+  uint32_t *nhash;     /* Ordinary names -> decl index + 1. */
+  size_t nnhash;
+  uint32_t *thash;     /* Tags -> tid + 1. */
+  size_t nthash;
+  char **strs;         /* String pool, open addressing. */
+  size_t nstrs, capstrs;
+  /* Transaction state. */
+  bool in_tx;
+  uint32_t tx_ntypes, tx_ndecls;
+  mffi_undo *undo;
+  size_t nundo, capundo;
+} mffi_tt;
+
+struct mffi_ctx;
+
+int mffi__tt_init(struct mffi_ctx *ctx);
+void mffi__tt_free(struct mffi_ctx *ctx);
+
+/* Transactions around mffi_cdef (see the file comment). */
+void mffi__tt_begin(struct mffi_ctx *ctx);
+void mffi__tt_commit(struct mffi_ctx *ctx);
+void mffi__tt_rollback(struct mffi_ctx *ctx);
+
+/* A pooled copy of s[0..len); the same text gives the same pointer.
+** NULL on out of memory. */
+const char *mffi__tt_str(struct mffi_ctx *ctx, const char *s, size_t len);
+
+/* The node for tid (no bounds check in release builds). */
+static inline mffi_type *mffi__T(const mffi_tt *tt, mffi_tid tid) {
+  return tt->types[tid];
+}
+/* The base node: no qualifiers, no alignment override. */
+static inline mffi_type *mffi__B(const mffi_tt *tt, mffi_tid tid) {
+  return tt->types[tt->types[tid]->base];
+}
+
+/* Derived types, interned. Each returns MFFI_OK and *out, or an error code
+** with ctx's message set (MFFI_ENOMEM; MFFI_EDECL for an array of an
+** incomplete or function type, a function returning an array...). */
+int mffi__tt_ptr(struct mffi_ctx *ctx, mffi_tid to, mffi_tid *out);
+int mffi__tt_array(struct mffi_ctx *ctx, mffi_tid elem, long len,
+                   mffi_tid *out);
+int mffi__tt_func(struct mffi_ctx *ctx, mffi_tid ret, const mffi_tid *params,
+                  uint32_t nparams, uint16_t flags, mffi_tid *out);
+/* Add qualifiers (an array's go to its element, as in C). */
+int mffi__tt_qual(struct mffi_ctx *ctx, mffi_tid tid, unsigned quals,
+                  mffi_tid *out);
+/* The same type with alignment `align` (typedef aligned(N) semantics: may
+** lower or raise). */
+int mffi__tt_aligned(struct mffi_ctx *ctx, mffi_tid tid, uint32_t align,
+                     mffi_tid *out);
+int mffi__tt_complex(struct mffi_ctx *ctx, mffi_tid component, mffi_tid *out);
+
+/* A new, incomplete struct, union or enum. tag is pooled or NULL. */
+int mffi__tt_record(struct mffi_ctx *ctx, mffi_kind kind, const char *tag,
+                    mffi_tid *out);
+/* Define a struct/union: take the members (copied), lay them out.
+** attr_align is aligned(N) on the type (0 if none). Errors: MFFI_EDECL for
+** an incomplete member type, a flexible array not last, a bad bit-field. */
+int mffi__tt_define_record(struct mffi_ctx *ctx, mffi_tid tid,
+                           const mffi_member *members, uint32_t nmembers,
+                           bool packed, uint32_t attr_align);
+/* Define an enum: its constants (copied), and its underlying type chosen
+** as GCC does (unsigned int, int, then the 64-bit types; smallest with
+** packed). */
+int mffi__tt_define_enum(struct mffi_ctx *ctx, mffi_tid tid,
+                         const mffi_enumerator *enums, uint32_t nenums,
+                         bool packed);
+/* Bind and look up tags (struct, union and enum share one namespace). */
+mffi_tid mffi__tt_tag_find(const mffi_tt *tt, const char *tag);
+int mffi__tt_tag_bind(struct mffi_ctx *ctx, const char *tag, mffi_tid tid);
+
+/* Declarations. decl_add copies *d (strings must be pooled; attrs and
+** param_names arrays are taken over) and indexes it by name, except TAG
+** declarations, which are listed only. *out gets the stored copy. */
+int mffi__tt_decl_add(struct mffi_ctx *ctx, const mffi_decl *d,
+                      mffi_decl **out);
+mffi_decl *mffi__tt_decl_find(const mffi_tt *tt, const char *name);
+/* Before changing an older declaration in place, log it for rollback.
+** Returns MFFI_OK or MFFI_ENOMEM. */
+int mffi__tt_decl_touch(struct mffi_ctx *ctx, mffi_decl *d);
+/* Free a declaration's owned arrays (attrs, param_names). */
+void mffi__tt_decl_free_parts(struct mffi_ctx *ctx, mffi_decl *d);
+
+/* 1 if the type can be an object (complete, not void or function). */
+bool mffi__tt_complete(const mffi_tt *tt, mffi_tid tid);
+/* 1 for the integer kinds (bool, chars, ints, enums). */
+bool mffi__kind_is_int(mffi_kind k);
+bool mffi__kind_is_signed(const mffi_tt *tt, mffi_kind k);
+
+/* -- Printing (print.c) ----------------------------------------------- */
+
+/* A bounded writer with snprintf semantics: `len` counts every byte asked
+** for, even those that did not fit. */
+typedef struct mffi_sb {
+  char *buf;
+  size_t cap; /* Bytes available, including the NUL. */
+  size_t len; /* Bytes written or wanted, excluding the NUL. */
+} mffi_sb;
+
+void mffi__sb_puts(mffi_sb *sb, const char *s);
+void mffi__sb_printf(mffi_sb *sb, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* C text for tid with an optional declarator name. */
+void mffi__print_type(mffi_sb *sb, const mffi_tt *tt, mffi_tid tid,
+                      const char *name);
+/* C text for a declaration (see mffi_decl_str). */
+void mffi__print_decl(mffi_sb *sb, const mffi_tt *tt, const mffi_decl *d);
+
+/* -- Parser entry points (cdef/) --------------------------------------- */
+
+/* Parse declarations (see mffi_cdef); the caller runs the transaction. */
+int mffi__cdef_parse(struct mffi_ctx *ctx, const char *src, size_t len);
+/* Parse a type name (see mffi_typeof). */
+int mffi__cdef_typename(struct mffi_ctx *ctx, const char *src, size_t len,
+                        mffi_tid *out);
+
+#endif
