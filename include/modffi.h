@@ -329,6 +329,240 @@ MFFI_API const mffi_attr *mffi_decl_attr_find(const mffi_decl *d,
 ** enumerators, as a comment (they print within their enum). */
 MFFI_API size_t mffi_decl_str(const mffi_decl *d, char *buf, size_t n);
 
+/* -- Libraries and calls ---------------------------------------------- */
+
+/* A strategy: how a library is linked and how calls reach it (see
+** modffi_strategy.h and DESIGN.md). Strategies are static values; the
+** built-in ones are found by name with mffi_strategy_find(). */
+typedef struct mffi_strategy mffi_strategy;
+
+/* An open library: a shared object (or the running process) reached
+** through one strategy. Owned by its context's user; close it before the
+** context is freed. Several libraries may be open on one context. */
+typedef struct mffi_lib mffi_lib;
+
+/* A bound symbol: a function ready to call, or an extern variable (bound to
+** its address). Owned by its library; freed by mffi_close() or earlier by
+** mffi_fn_free(). */
+typedef struct mffi_fn mffi_fn;
+
+/* A callback: a code pointer that C can call and that runs a handler.
+** Owned by its library; freed by mffi_close() or mffi_closure_free(). */
+typedef struct mffi_closure mffi_closure;
+
+/* The built-in strategy called name ("dynamic"), or one added with
+** mffi_strategy_register(); NULL if there is none. The result is static.
+** Thread-safe once registration is over. */
+MFFI_API const mffi_strategy *mffi_strategy_find(const char *name);
+
+/* Make a strategy findable by its name (s->name) for the life of the
+** process. s must stay valid; it is not copied. Not thread-safe: register
+** before other threads use mffi_strategy_find(). Returns MFFI_OK;
+** MFFI_EMISUSE (NULL, no name, unknown version, name taken); MFFI_ENOMEM
+** (the fixed-size registry is full). */
+MFFI_API int mffi_strategy_register(const mffi_strategy *s);
+
+/* Options for mffi_open(). */
+typedef struct mffi_open_opts {
+  int version;               /* Set to MFFI_OPEN_OPTS_VERSION. */
+  unsigned flags;            /* MFFI_OPEN_* bits. */
+  const void *strategy_opts; /* Strategy-specific options, or NULL (see the
+                                strategy's documentation). */
+} mffi_open_opts;
+#define MFFI_OPEN_OPTS_VERSION 1
+
+/* Never use a register fast path: every call goes through libffi (dynamic
+** strategy). For tests and benchmarks that compare both paths. */
+#define MFFI_OPEN_FFI_ONLY 0x1u
+/* Make the library's symbols available to later loads (RTLD_GLOBAL). */
+#define MFFI_OPEN_GLOBAL 0x2u
+/* Resolve function symbols on first call (RTLD_LAZY); default is at open
+** (RTLD_NOW), so missing dependencies fail mffi_open() cleanly. */
+#define MFFI_OPEN_LAZY 0x4u
+
+/* Open target through strategy s (NULL: "dynamic").
+** target: a path ("./libfoo.so", contains '/') or a soname searched as
+** dlopen() does ("libm.so.6"); NULL means the running process and the
+** libraries it has loaded. opts may be NULL for defaults.
+** Declarations are looked up in ctx when binding; they may be added with
+** mffi_cdef() before or after the open.
+** Returns MFFI_OK; MFFI_ENOLIB ("cannot open 'libfoo.so': <dlerror>" in
+** mffi_errmsg(ctx)); MFFI_ENOMEM; MFFI_EMISUSE (ctx or out NULL, bad opts
+** version); or a strategy's own error. *out is NULL on failure.
+** Uses ctx: not thread-safe with other calls on the same context. */
+MFFI_API int mffi_open(mffi_ctx *ctx, const mffi_strategy *s,
+                       const char *target, const mffi_open_opts *opts,
+                       mffi_lib **out);
+
+/* Close a library: frees its bound symbols, closures and memory from
+** mffi_new(), then releases the library. Pointers into it (functions,
+** variables, closure code) are invalid afterwards. mffi_close(NULL) does
+** nothing. */
+MFFI_API void mffi_close(mffi_lib *lib);
+
+/* The context a library was opened on, its strategy, and the target as
+** given (NULL for the running process). Borrowed. */
+MFFI_API mffi_ctx *mffi_lib_ctx(const mffi_lib *lib);
+MFFI_API const mffi_strategy *mffi_lib_strategy(const mffi_lib *lib);
+MFFI_API const char *mffi_lib_target(const mffi_lib *lib);
+
+/* Bind the function or extern variable declared as `name` in the library's
+** context: resolve its symbol (the asm rename if there is one) and, for a
+** function, prepare the call once, so mffi_call() is cheap.
+** A variadic function bound this way is called with its fixed arguments
+** only; use mffi_bind_variadic() to pass more.
+** Returns MFFI_OK; MFFI_ENOTFOUND ("'baz' is not declared"); MFFI_EMISUSE
+** (name is a typedef or constant, NULL arguments); MFFI_ENOSYM ("symbol 'bar'
+** not found in libm.so.6"); MFFI_EUNSUPPORTED (a parameter or return type
+** the strategy cannot pass, e.g. _Float128, complex long double, or an
+** incomplete struct by value); MFFI_ENOMEM. *out is NULL on failure. Binding
+** the same name twice gives two independent mffi_fn objects. */
+MFFI_API int mffi_bind(mffi_lib *lib, const char *name, mffi_fn **out);
+
+/* Bind a variadic function for calls with nvar extra arguments of the
+** given types (after the fixed ones). The types are those of the values
+** the caller passes; C's default argument promotions are applied by the
+** call (a float is passed as a double, _Bool/char/short as int), so pass
+** a `float` value for a float type. Bind once per distinct argument list
+** and reuse the mffi_fn. Returns as mffi_bind(), and MFFI_EMISUSE if the
+** function is not variadic (and nvar > 0), or a type is void, a function
+** or an array. */
+MFFI_API int mffi_bind_variadic(mffi_lib *lib, const char *name,
+                                const mffi_type *const *var_types,
+                                size_t nvar, mffi_fn **out);
+
+/* Bind a function by address rather than by name: addr is a function
+** pointer obtained elsewhere (a struct member, a library's return value),
+** and type is its function type or pointer-to-function type. Returns as
+** mffi_bind() (no symbol lookup). */
+MFFI_API int mffi_bind_ptr(mffi_lib *lib, const mffi_type *type, void *addr,
+                           mffi_fn **out);
+
+/* Free a bound symbol before mffi_close(). mffi_fn_free(NULL) does
+** nothing. */
+MFFI_API void mffi_fn_free(mffi_fn *fn);
+
+/* Call fn. args[i] points at the value of the i-th argument, an object of
+** the parameter's type (for the variadic part: of the type given to
+** mffi_bind_variadic()); args may be NULL when there are no arguments. ret
+** receives the return value, written at exactly the C size of the return
+** type (a `char` return writes 1 byte); ret may be NULL to discard it, and
+** is ignored for void. ret and each args[i] must be aligned for their type.
+** errno is not touched before the call; right after it, errno is saved for
+** mffi_errno().
+** Returns MFFI_OK; MFFI_EMISUSE (fn NULL, fn is a variable, args NULL with
+** arguments expected); remote: MFFI_ECRASHED, MFFI_ETIMEOUT, MFFI_EDENIED,
+** MFFI_EPROTOCOL. Error details go to the library's context.
+** Thread safety: dynamic: any number of threads may call the same fn at
+** once (nothing is written but on failure); other strategies say. */
+MFFI_API int mffi_call(mffi_fn *fn, void *ret, void *const *args);
+
+/* The errno value saved right after the last mffi_call() on this thread
+** (whatever the fn or context), as ctypes' use_errno and cffi's ffi.errno
+** do; 0 if this thread made no call. Thread-local; async-signal unsafe. */
+MFFI_API int mffi_errno(void);
+
+/* Set this thread's saved errno value (e.g. to 0 before a call whose
+** failure is signalled only by errno, when other code may run between). */
+MFFI_API void mffi_set_errno(int value);
+
+/* The type fn was bound with: a function type (for a function, including
+** for mffi_bind_ptr a pointer type's target) or the variable's type.
+** Borrowed from the context. */
+MFFI_API const mffi_type *mffi_fn_type(const mffi_fn *fn);
+/* The bound address: the function's code or the variable's storage (in the
+** library's address space; for remote, not dereferenceable by the host). */
+MFFI_API void *mffi_fn_addr(const mffi_fn *fn);
+/* The declared name (NULL for mffi_bind_ptr). Borrowed. */
+MFFI_API const char *mffi_fn_name(const mffi_fn *fn);
+/* 1 if fn is a variable (bound to its address), 0 for a function. */
+MFFI_API int mffi_fn_is_var(const mffi_fn *fn);
+/* The number of arguments a call takes (fixed + variadic). */
+MFFI_API size_t mffi_fn_nargs(const mffi_fn *fn);
+/* The type of argument i as the caller passes it, or NULL. */
+MFFI_API const mffi_type *mffi_fn_arg_type(const mffi_fn *fn, size_t i);
+
+/* How mffi_call() reaches the function (see mffi_fn_path()). */
+#define MFFI_PATH_NONE 0  /* A variable, or a strategy with no such notion. */
+#define MFFI_PATH_FAST 1  /* Register fast path: precompiled thunks. */
+#define MFFI_PATH_FFI 2   /* libffi, with the call description prepared. */
+#define MFFI_PATH_DIRECT 3 /* A generated direct call (static strategy). */
+MFFI_API int mffi_fn_path(const mffi_fn *fn);
+
+/* -- Memory ------------------------------------------------------------- */
+
+/* Allocate n zeroed objects of type t in memory the library can see
+** (dynamic: the heap, through the context's allocator; remote: the shared
+** arena). Aligned for t. *out is released with mffi_delete() or at
+** mffi_close(). Returns MFFI_OK; MFFI_EMISUSE (t incomplete, void or a
+** function; n == 0); MFFI_ERANGE (size overflows); MFFI_ENOMEM. *out is NULL
+** on failure. */
+MFFI_API int mffi_new(mffi_lib *lib, const mffi_type *t, size_t n,
+                      void **out);
+
+/* Drop the caller's reference to p from mffi_new(). The memory is freed
+** when nothing keeps it alive any more (see mffi_keep()); freeing it drops
+** what it keeps. mffi_delete(lib, NULL) does nothing. Deleting a pointer
+** that did not come from mffi_new() on lib, or deleting twice, is ignored
+** (and recorded as MFFI_EMISUSE in mffi_errmsg()). */
+MFFI_API void mffi_delete(mffi_lib *lib, void *p);
+
+/* Keep-alive: dependent (from mffi_new() on lib) stays allocated at least
+** as long as owner (also from mffi_new() on lib): the struct that holds a
+** pointer keeps its target. The caller may mffi_delete(dependent) right
+** after; it is freed with owner. A dependent may have several owners;
+** cycles are never freed before mffi_close().
+** Returns MFFI_OK, MFFI_EMISUSE (either pointer not from mffi_new() on
+** lib, or owner == dependent), MFFI_ENOMEM. */
+MFFI_API int mffi_keep(mffi_lib *lib, void *owner, void *dependent);
+
+/* Copy n bytes from library memory lib_src to host memory dst (read), or
+** from src into library memory lib_dst (write). When the library address
+** falls in a block from mffi_new(), the range must fit in the block.
+** Returns MFFI_OK, MFFI_ERANGE (out of the block), MFFI_EMISUSE (NULL
+** pointer with n > 0); remote may add MFFI_EDENIED. */
+MFFI_API int mffi_read(mffi_lib *lib, void *dst, const void *lib_src,
+                       size_t n);
+MFFI_API int mffi_write(mffi_lib *lib, void *lib_dst, const void *src,
+                        size_t n);
+
+/* Get or set the member at path ("a.b[2].c", see mffi_fieldof()) of the
+** object of struct/union type t at obj, in host memory. value points at an
+** object of the member's type (for a bit-field: of its declared type; set
+** truncates to the width, get sign- or zero-extends). Thread-safe.
+** Returns MFFI_OK, MFFI_ENOTFOUND, MFFI_EPARSE, MFFI_EMISUSE (NULL
+** pointer, t not an aggregate). */
+MFFI_API int mffi_field_get(const mffi_type *t, const void *obj,
+                            const char *path, void *value);
+MFFI_API int mffi_field_set(const mffi_type *t, void *obj, const char *path,
+                            const void *value);
+
+/* -- Callbacks ---------------------------------------------------------- */
+
+/* A callback's handler. args[i] points at the value of argument i (of the
+** parameter's type; read-only, valid during the call). ret points at a
+** zeroed buffer of the return type's size (NULL for void) for the handler to
+** fill. data is the pointer given to mffi_callback(). The handler must not
+** longjmp or unwind out. It runs on the thread that calls the code pointer. */
+typedef void (*mffi_handler)(void *ret, void *const *args, void *data);
+
+/* Make a code pointer of function type fnptr_type (a function type or a
+** pointer to one; not variadic) that runs h(ret, args, data) when called.
+** Every scalar type and struct/union by value is supported as argument and
+** return, as for mffi_call(). Returns MFFI_OK; MFFI_EMISUSE (not a function
+** type, variadic, NULL h); MFFI_EUNSUPPORTED; MFFI_ENOMEM. *out is NULL on
+** failure. data is borrowed, never freed by modffi. */
+MFFI_API int mffi_callback(mffi_lib *lib, const mffi_type *fnptr_type,
+                           mffi_handler h, void *data, mffi_closure **out);
+
+/* The pointer to pass to C where a function pointer of the closure's type
+** is expected. Valid until the closure is freed. */
+MFFI_API void *mffi_closure_code(const mffi_closure *c);
+
+/* Free a closure; C must not call its code afterwards.
+** mffi_closure_free(NULL) does nothing. */
+MFFI_API void mffi_closure_free(mffi_closure *c);
+
 #ifdef __cplusplus
 }
 #endif

@@ -33,6 +33,7 @@ typedef uint32_t mffi_tid;
 #define MFFI_TF_FLEX 0x10u      /* Struct ends in a flexible array member. */
 #define MFFI_TF_VLA_LEN 0x20u   /* Array has no length ("[]"). */
 #define MFFI_TF_USERALIGN 0x40u /* align comes from an aligned() attribute. */
+#define MFFI_TF_TYPEDEF_TAG 0x80u /* tag is the typedef name of an anonymous one. */
 
 /* A member of a struct or union. Offsets are filled in by the layout. */
 typedef struct mffi_member {
@@ -94,6 +95,7 @@ typedef struct mffi_abi {
   const char *name;
   uint8_t size[MFFI_NPRIM];
   uint8_t align[MFFI_NPRIM];
+  uint8_t ptr_size;          /* Pointers: size and alignment. */
   bool char_signed;
   /* Bit-fields: unnamed ones do not raise the aggregate's alignment. */
   bool unnamed_bitfield_no_align;
@@ -150,6 +152,17 @@ static inline mffi_type *mffi__B(const mffi_tt *tt, mffi_tid tid) {
   return tt->types[tt->types[tid]->base];
 }
 
+/* Size and alignment of any type; variants made before their struct was
+** defined read the base node, which is always current. */
+static inline size_t mffi__size(const mffi_tt *tt, mffi_tid tid) {
+  return mffi__B(tt, tid)->size;
+}
+static inline uint32_t mffi__align(const mffi_tt *tt, mffi_tid tid) {
+  const mffi_type *t = tt->types[tid];
+  if (t->base != t->id && (t->flags & MFFI_TF_USERALIGN)) return t->align;
+  return mffi__B(tt, tid)->align;
+}
+
 /* Derived types, interned. Each returns MFFI_OK and *out, or an error code
 ** with ctx's message set (MFFI_ENOMEM; MFFI_EDECL for an array of an
 ** incomplete or function type, a function returning an array...). */
@@ -178,10 +191,11 @@ int mffi__tt_define_record(struct mffi_ctx *ctx, mffi_tid tid,
                            bool packed, uint32_t attr_align);
 /* Define an enum: its constants (copied), and its underlying type chosen
 ** as GCC does (unsigned int, int, then the 64-bit types; smallest with
-** packed). */
+** packed). huge: some value is at least 2^63 (stored wrapped in int64; all
+** values are then non-negative and the type is unsigned long). */
 int mffi__tt_define_enum(struct mffi_ctx *ctx, mffi_tid tid,
                          const mffi_enumerator *enums, uint32_t nenums,
-                         bool packed);
+                         bool packed, bool huge);
 /* Bind and look up tags (struct, union and enum share one namespace). */
 mffi_tid mffi__tt_tag_find(const mffi_tt *tt, const char *tag);
 int mffi__tt_tag_bind(struct mffi_ctx *ctx, const char *tag, mffi_tid tid);
@@ -195,6 +209,12 @@ mffi_decl *mffi__tt_decl_find(const mffi_tt *tt, const char *name);
 /* Before changing an older declaration in place, log it for rollback.
 ** Returns MFFI_OK or MFFI_ENOMEM. */
 int mffi__tt_decl_touch(struct mffi_ctx *ctx, mffi_decl *d);
+/* Replace d's attributes with attrs (taken over), freeing the current ones
+** unless a rollback may still restore them. MFFI_OK or MFFI_ENOMEM. */
+int mffi__tt_decl_set_attrs(struct mffi_ctx *ctx, mffi_decl *d,
+                            mffi_attr *attrs, uint32_t nattrs);
+/* The same for a type node about to be changed in place. */
+int mffi__tt_type_touch(struct mffi_ctx *ctx, mffi_tid tid);
 /* Free a declaration's owned arrays (attrs, param_names). */
 void mffi__tt_decl_free_parts(struct mffi_ctx *ctx, mffi_decl *d);
 

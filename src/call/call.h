@@ -1,0 +1,99 @@
+/* Call engine: internal interface of the fast path and libffi. See LICENSE.
+**
+** A call is prepared once per bound function (a plan) and run many times.
+** Two engines:
+** - the register fast path (x86_64_sysv.c), for signatures whose arguments
+**   all travel in registers; on other ABIs mffi__fast_prepare always says
+**   "not eligible";
+** - libffi (ffi.c), for everything else, and for closures.
+** The ABI file also describes aggregates to libffi (mffi__abi_ffi_type), so
+** that libffi passes them exactly as our classifier says.
+*/
+#ifndef MFFI_CALL_H
+#define MFFI_CALL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ffi.h>
+
+#include "lib.h"
+
+/* A signature, as the plans need it. */
+typedef struct mffi__sig {
+  mffi_ctx *ctx;
+  mffi_tid ret;         /* Return type. */
+  const mffi_tid *args; /* nargs types as the caller passes them. */
+  uint32_t nargs;
+  uint32_t nfixed;      /* Arguments after nfixed are variadic. */
+  bool variadic;
+} mffi__sig;
+
+/* How a value of a type is passed, in engine-neutral terms. */
+typedef enum mffi__vkind {
+  MFFI__V_VOID,
+  MFFI__V_SINT,   /* Signed integer of size 1, 2, 4, 8. */
+  MFFI__V_UINT,   /* Unsigned integer (also _Bool, pointers). */
+  MFFI__V_INT128, /* 16-byte integer. */
+  MFFI__V_FLOAT,
+  MFFI__V_DOUBLE,
+  MFFI__V_LDOUBLE,
+  MFFI__V_AGG,    /* Struct, union, or complex float/double. */
+  MFFI__V_BAD     /* Cannot be passed by value. */
+} mffi__vkind;
+
+/* The kind and size of tid as a value. On MFFI__V_BAD, a reason is
+** recorded in ctx (MFFI_EUNSUPPORTED or MFFI_EMISUSE) and returned by
+** mffi__value_check. */
+mffi__vkind mffi__value_kind(const mffi_tt *tt, mffi_tid tid, size_t *size);
+int mffi__value_check(mffi_ctx *ctx, mffi_tid tid, bool is_ret);
+
+/* The type a variadic argument of type tid is passed as, after C's default
+** promotions: float -> double, small integers -> int. */
+mffi_tid mffi__promote(const mffi_tt *tt, mffi_tid tid);
+
+/* -- Register fast path (x86_64_sysv.c) ------------------------------------ */
+
+typedef struct mffi__fast mffi__fast;
+
+/* Prepare the fast path for sig. Returns MFFI_OK and *out; 1 if the
+** signature is not eligible (*out NULL; use libffi); MFFI_ENOMEM. */
+int mffi__fast_prepare(const mffi__sig *sig, mffi__fast **out);
+void mffi__fast_free(mffi_ctx *ctx, mffi__fast *p);
+/* The call routine: fn->data is the mffi__fast plan. */
+int mffi__fast_call(mffi_fn *fn, void *ret, void *const *args);
+
+/* Describe aggregate (or __int128) tid to libffi as this ABI passes it.
+** Returns MFFI_OK and *out (allocated through ctx and recorded in *owned);
+** 1 if this ABI has no description (use the member-wise one). */
+typedef struct mffi__ffiown mffi__ffiown;
+int mffi__abi_ffi_type(mffi_ctx *ctx, mffi__ffiown *own, mffi_tid tid,
+                       bool is_ret, ffi_type **out);
+/* 1 if a return value of type tid travels through a hidden pointer. */
+bool mffi__abi_ret_in_memory(const mffi_tt *tt, mffi_tid tid);
+
+/* -- libffi (ffi.c) --------------------------------------------------------- */
+
+typedef struct mffi__ffi mffi__ffi;
+
+/* Memory owned by a libffi plan (synthetic ffi_types). */
+struct mffi__ffiown {
+  void **blocks;
+  size_t n, cap;
+};
+/* Allocate sz zeroed bytes owned by own. NULL on out of memory. */
+void *mffi__ffiown_alloc(mffi_ctx *ctx, mffi__ffiown *own, size_t sz);
+
+/* Prepare a libffi call description for sig. MFFI_OK and *out, or an
+** error code recorded in ctx. */
+int mffi__ffi_prepare(const mffi__sig *sig, mffi__ffi **out);
+void mffi__ffi_free(mffi_ctx *ctx, mffi__ffi *p);
+/* The call routine: fn->data is the mffi__ffi plan. */
+int mffi__ffi_call(mffi_fn *fn, void *ret, void *const *args);
+
+/* Closures: make c->code for the function type c->tid. */
+int mffi__ffi_closure(mffi_closure *c);
+void mffi__ffi_closure_free(mffi_closure *c);
+
+#endif

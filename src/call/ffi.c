@@ -1,0 +1,397 @@
+/* Call engine: the libffi path and closures. See LICENSE.
+**
+** The ffi_cif is prepared once per bound function. Two adjustments keep
+** libffi's behaviour exact:
+** - return values: libffi widens small integer returns to ffi_arg; we
+**   narrow them back, so `ret` is written at the exact C size;
+** - aggregates returned in memory: the hidden pointer is passed as an
+**   explicit first argument (the ABI is the same), which also covers the
+**   cases libffi cannot describe (unaligned members, unions).
+*/
+#include <string.h>
+
+#include "call/call.h"
+
+enum { /* How the return value is stored. */
+  RM_VOID,
+  RM_SINT,  /* Widened by libffi to ffi_arg: narrow, signed. */
+  RM_UINT,  /* Same, unsigned. */
+  RM_EXACT, /* Written at its own size. */
+  RM_MEM    /* Through a hidden pointer argument. */
+};
+
+enum { /* Conversions of variadic arguments (default promotions). */
+  CV_NONE, CV_F2D, CV_SEXT, CV_ZEXT
+};
+
+struct mffi__ffi {
+  ffi_cif cif;
+  mffi__ffiown own;     /* Synthetic ffi_types. */
+  ffi_type **atypes;    /* Owned by own. */
+  uint8_t *conv;        /* nargs CV_*; owned by own. */
+  uint8_t *csize;       /* nargs source sizes for conversions. */
+  uint32_t nargs;       /* Caller's arguments (without the hidden one). */
+  uint8_t rmode;        /* RM_*. */
+  uint32_t rsize;
+  uint32_t ralign;
+  mffi_ctx *ctx;
+};
+
+void *mffi__ffiown_alloc(mffi_ctx *ctx, mffi__ffiown *own, size_t sz) {
+  if (mffi__grow(ctx, (void **)&own->blocks, &own->cap, own->n + 1,
+                 sizeof(void *)) != 0)
+    return NULL;
+  void *p = mffi__calloc(ctx, sz);
+  if (p) own->blocks[own->n++] = p;
+  return p;
+}
+
+static void ffi_own_free(mffi_ctx *ctx, mffi__ffiown *own) {
+  for (size_t i = 0; i < own->n; i++) mffi__free(ctx, own->blocks[i]);
+  mffi__free(ctx, own->blocks);
+  own->blocks = NULL;
+  own->n = own->cap = 0;
+}
+
+static ffi_type *ffi_int_type(bool sgn, size_t sz) {
+  switch (sz) {
+  case 1: return sgn ? &ffi_type_sint8 : &ffi_type_uint8;
+  case 2: return sgn ? &ffi_type_sint16 : &ffi_type_uint16;
+  case 4: return sgn ? &ffi_type_sint32 : &ffi_type_uint32;
+  default: return sgn ? &ffi_type_sint64 : &ffi_type_uint64;
+  }
+}
+
+/* A member-wise description, for ABIs without mffi__abi_ffi_type. Good for
+** structs of plain members; unions and bit-fields are approximated by
+** bytes. */
+static int ffi_generic_type(mffi_ctx *ctx, mffi__ffiown *own, mffi_tid tid,
+                            ffi_type **out);
+
+static int ffi_type_of(mffi_ctx *ctx, mffi__ffiown *own, mffi_tid tid,
+                       bool is_ret, ffi_type **out) {
+  size_t sz;
+  switch (mffi__value_kind(&ctx->tt, tid, &sz)) {
+  case MFFI__V_VOID: *out = &ffi_type_void; return MFFI_OK;
+  case MFFI__V_SINT: *out = ffi_int_type(true, sz); return MFFI_OK;
+  case MFFI__V_UINT:
+    *out = sz == sizeof(void *) ? &ffi_type_pointer : ffi_int_type(false, sz);
+    return MFFI_OK;
+  case MFFI__V_FLOAT: *out = &ffi_type_float; return MFFI_OK;
+  case MFFI__V_DOUBLE: *out = &ffi_type_double; return MFFI_OK;
+  case MFFI__V_LDOUBLE: *out = &ffi_type_longdouble; return MFFI_OK;
+  case MFFI__V_INT128:
+  case MFFI__V_AGG: {
+    int rc = mffi__abi_ffi_type(ctx, own, tid, is_ret, out);
+    if (rc == 1) rc = ffi_generic_type(ctx, own, tid, out);
+    if (rc == MFFI_ENOMEM) return mffi__nomem(ctx);
+    if (rc != MFFI_OK)
+      return mffi__err(ctx, MFFI_EUNSUPPORTED,
+                       "libffi cannot describe this aggregate");
+    return MFFI_OK;
+  }
+  default: return mffi__value_check(ctx, tid, is_ret);
+  }
+}
+
+static int ffi_generic_type(mffi_ctx *ctx, mffi__ffiown *own, mffi_tid tid,
+                            ffi_type **out) {
+  const mffi_tt *tt = &ctx->tt;
+  mffi_type *t = mffi__type_scalar(tt, tid);
+  bool plain = t->kind == MFFI_KIND_STRUCT;
+  for (uint32_t i = 0; plain && i < t->nmembers; i++)
+    if (t->members[i].bit_width >= 0 ||
+        mffi__B(tt, t->members[i].tid)->kind == MFFI_KIND_ARRAY)
+      plain = false;
+  size_t nel = plain ? t->nmembers : t->size;
+  ffi_type *ft = mffi__ffiown_alloc(ctx, own,
+                                    sizeof *ft + (nel + 1) * sizeof(void *));
+  if (!ft) return MFFI_ENOMEM;
+  ffi_type **el = (ffi_type **)(ft + 1);
+  ft->type = FFI_TYPE_STRUCT;
+  ft->elements = el;
+  for (size_t i = 0; i < nel; i++) {
+    if (!plain) {
+      el[i] = &ffi_type_uint8;
+      continue;
+    }
+    int rc = ffi_type_of(ctx, own, t->members[i].tid, false, &el[i]);
+    if (rc != MFFI_OK) return rc;
+  }
+  el[nel] = NULL;
+  if (!plain) {
+    ft->size = t->size;
+    ft->alignment = (unsigned short)t->align;
+  }
+  *out = ft;
+  return MFFI_OK;
+}
+
+static int ffi_status_err(mffi_ctx *ctx, ffi_status st) {
+  return mffi__err(ctx, MFFI_EUNSUPPORTED, "libffi refused the signature (%s)",
+                   st == FFI_BAD_TYPEDEF  ? "bad type"
+                   : st == FFI_BAD_ABI    ? "bad ABI"
+                                          : "bad argument type");
+}
+
+int mffi__ffi_prepare(const mffi__sig *sig, mffi__ffi **out) {
+  mffi_ctx *ctx = sig->ctx;
+  const mffi_tt *tt = &ctx->tt;
+  *out = NULL;
+  mffi__ffi *p = mffi__calloc(ctx, sizeof *p);
+  if (!p) return mffi__nomem(ctx);
+  p->ctx = ctx;
+  p->nargs = sig->nargs;
+  int rc = MFFI_OK;
+  size_t rsz;
+  mffi__vkind rk = mffi__value_kind(tt, sig->ret, &rsz);
+  p->rsize = (uint32_t)rsz;
+  p->ralign = mffi__type_scalar(tt, sig->ret)->align;
+  bool hidden = rk == MFFI__V_AGG && mffi__abi_ret_in_memory(tt, sig->ret);
+  p->atypes = mffi__ffiown_alloc(ctx, &p->own,
+                                 (sig->nargs + 2) * sizeof(ffi_type *));
+  p->conv = mffi__ffiown_alloc(ctx, &p->own, sig->nargs + 1);
+  p->csize = mffi__ffiown_alloc(ctx, &p->own, sig->nargs + 1);
+  if (!p->atypes || !p->conv || !p->csize) {
+    rc = mffi__nomem(ctx);
+    goto fail;
+  }
+  ffi_type *rtype;
+  if (hidden) {
+    p->rmode = RM_MEM;
+    rtype = &ffi_type_pointer;
+    p->atypes[0] = &ffi_type_pointer;
+  } else {
+    rc = ffi_type_of(ctx, &p->own, sig->ret, true, &rtype);
+    if (rc != MFFI_OK) goto fail;
+    if (rk == MFFI__V_VOID) p->rmode = RM_VOID;
+    else if ((rk == MFFI__V_SINT || rk == MFFI__V_UINT) &&
+             rsz < sizeof(ffi_arg))
+      p->rmode = rk == MFFI__V_SINT ? RM_SINT : RM_UINT;
+    else p->rmode = RM_EXACT;
+  }
+  unsigned h = hidden ? 1 : 0;
+  for (uint32_t i = 0; i < sig->nargs; i++) {
+    mffi_tid a = sig->args[i];
+    if (i >= sig->nfixed) {
+      size_t sz;
+      mffi__vkind k = mffi__value_kind(tt, a, &sz);
+      mffi_tid pa = mffi__promote(tt, a);
+      if (pa != a) {
+        p->conv[i] = k == MFFI__V_FLOAT  ? CV_F2D
+                     : k == MFFI__V_SINT ? CV_SEXT
+                                         : CV_ZEXT;
+        p->csize[i] = (uint8_t)sz;
+        a = pa;
+      }
+    }
+    rc = ffi_type_of(ctx, &p->own, a, false, &p->atypes[h + i]);
+    if (rc != MFFI_OK) goto fail;
+  }
+  ffi_status st;
+  if (sig->variadic)
+    st = ffi_prep_cif_var(&p->cif, FFI_DEFAULT_ABI, h + sig->nfixed,
+                          h + sig->nargs, rtype, p->atypes);
+  else
+    st = ffi_prep_cif(&p->cif, FFI_DEFAULT_ABI, h + sig->nargs, rtype,
+                      p->atypes);
+  if (st != FFI_OK) {
+    rc = ffi_status_err(ctx, st);
+    goto fail;
+  }
+  *out = p;
+  return MFFI_OK;
+fail:
+  mffi__ffi_free(ctx, p);
+  return rc;
+}
+
+void mffi__ffi_free(mffi_ctx *ctx, mffi__ffi *p) {
+  if (!p) return;
+  ffi_own_free(ctx, &p->own);
+  mffi__free(ctx, p);
+}
+
+typedef union ffi_slot {
+  int i;
+  unsigned u;
+  double d;
+} ffi_slot;
+
+/* Run the prepared call; ret as mffi_call's (may be NULL). */
+static int ffi_run(mffi_fn *fn, const mffi__ffi *p, void *ret,
+                   void *const *args) {
+  void *av[MFFI_MAX_ARGS + 2];
+  ffi_slot cv[MFFI_MAX_ARGS + 1];
+  unsigned k = 0;
+  void *hidden = ret;
+  if (p->rmode == RM_MEM) av[k++] = &hidden;
+  for (uint32_t i = 0; i < p->nargs; i++) {
+    const void *a = args[i];
+    switch (p->conv[i]) {
+    case CV_F2D: {
+      float f;
+      memcpy(&f, a, sizeof f);
+      cv[i].d = f;
+      a = &cv[i];
+      break;
+    }
+    case CV_SEXT:
+      cv[i].i = p->csize[i] == 1   ? *(const signed char *)a
+                : p->csize[i] == 2 ? *(const short *)a
+                                   : *(const int *)a;
+      a = &cv[i];
+      break;
+    case CV_ZEXT:
+      cv[i].u = p->csize[i] == 1   ? *(const unsigned char *)a
+                : p->csize[i] == 2 ? *(const unsigned short *)a
+                                   : *(const unsigned *)a;
+      a = &cv[i];
+      break;
+    default: break;
+    }
+    av[k++] = (void *)a;
+  }
+  union {
+    ffi_arg a;
+    long double ld;
+    uint64_t u[4];
+    unsigned char b[32];
+  } rb;
+  ffi_call((ffi_cif *)&p->cif, FFI_FN(fn->addr),
+           p->rmode == RM_VOID ? NULL : &rb, av);
+  if (!ret) return MFFI_OK;
+  switch (p->rmode) {
+  case RM_SINT:
+  case RM_UINT: {
+    /* Narrow the widened value: a conversion, right on any byte order. */
+    ffi_arg v = rb.a;
+    if (p->rsize == 1) *(unsigned char *)ret = (unsigned char)v;
+    else if (p->rsize == 2) {
+      uint16_t x = (uint16_t)v;
+      memcpy(ret, &x, 2);
+    } else {
+      uint32_t x = (uint32_t)v;
+      memcpy(ret, &x, 4);
+    }
+    break;
+  }
+  case RM_EXACT: memcpy(ret, rb.b, p->rsize); break;
+  default: break;
+  }
+  return MFFI_OK;
+}
+
+/* A memory-class return with no buffer from the caller. */
+static int ffi_run_discard(mffi_fn *fn, const mffi__ffi *p,
+                           void *const *args) {
+  unsigned char buf[p->rsize + 16];
+  size_t al = p->ralign > 16 ? 16 : (p->ralign ? p->ralign : 1);
+  void *aligned = (void *)(((uintptr_t)buf + al - 1) & ~(uintptr_t)(al - 1));
+  return ffi_run(fn, p, aligned, args);
+}
+
+int mffi__ffi_call(mffi_fn *fn, void *ret, void *const *args) {
+  const mffi__ffi *p = fn->data;
+  if (!args && p->nargs)
+    return mffi__err(p->ctx, MFFI_EMISUSE, "args is NULL");
+  if (!ret && p->rmode == RM_MEM) return ffi_run_discard(fn, p, args);
+  return ffi_run(fn, p, ret, args);
+}
+
+/* -- Closures -------------------------------------------------------------- */
+
+typedef struct ffi_clo {
+  ffi_closure *fc;
+  mffi__ffi *plan;
+} ffi_clo;
+
+/* libffi's entry: run the handler and store its result as libffi wants. */
+static void ffi_clo_entry(ffi_cif *cif, void *ret, void **args, void *ud) {
+  (void)cif;
+  mffi_closure *c = ud;
+  const mffi__ffi *p = ((ffi_clo *)c->data)->plan;
+  switch (p->rmode) {
+  case RM_VOID: mffi_closure_invoke(c, NULL, args); break;
+  case RM_MEM: {
+    void *dst = *(void **)args[0];
+    memset(dst, 0, p->rsize);
+    mffi_closure_invoke(c, dst, args + 1);
+    *(void **)ret = dst;
+    break;
+  }
+  case RM_SINT:
+  case RM_UINT: {
+    union {
+      int8_t s8;
+      int16_t s16;
+      int32_t s32;
+      uint8_t u8;
+      uint16_t u16;
+      uint32_t u32;
+      unsigned char b[8];
+    } v;
+    memset(&v, 0, sizeof v);
+    mffi_closure_invoke(c, v.b, args);
+    ffi_arg w;
+    if (p->rmode == RM_SINT)
+      w = (ffi_arg)(p->rsize == 1   ? v.s8
+                    : p->rsize == 2 ? v.s16
+                                    : v.s32);
+    else
+      w = p->rsize == 1 ? v.u8 : p->rsize == 2 ? v.u16 : v.u32;
+    *(ffi_arg *)ret = w;
+    break;
+  }
+  default:
+    memset(ret, 0, p->rsize);
+    mffi_closure_invoke(c, ret, args);
+    break;
+  }
+}
+
+int mffi__ffi_closure(mffi_closure *c) {
+  mffi_ctx *ctx = c->lib->ctx;
+  mffi_type *ft = mffi__B(&ctx->tt, c->tid);
+  int rc = mffi__value_check(ctx, ft->child, true);
+  for (uint32_t i = 0; rc == MFFI_OK && i < ft->nparams; i++)
+    rc = mffi__value_check(ctx, ft->params[i], false);
+  if (rc != MFFI_OK) return rc;
+  ffi_clo *st = mffi__calloc(ctx, sizeof *st);
+  if (!st) return mffi__nomem(ctx);
+  mffi__sig sig = {ctx, ft->child, ft->params, ft->nparams, ft->nparams,
+                   false};
+  rc = mffi__ffi_prepare(&sig, &st->plan);
+  if (rc != MFFI_OK) {
+    mffi__free(ctx, st);
+    return rc;
+  }
+  void *code = NULL;
+  st->fc = ffi_closure_alloc(sizeof(ffi_closure), &code);
+  if (!st->fc) {
+    mffi__ffi_free(ctx, st->plan);
+    mffi__free(ctx, st);
+    return mffi__nomem(ctx);
+  }
+  ffi_status fs = ffi_prep_closure_loc(st->fc, &st->plan->cif, ffi_clo_entry,
+                                       c, code);
+  if (fs != FFI_OK) {
+    ffi_closure_free(st->fc);
+    mffi__ffi_free(ctx, st->plan);
+    mffi__free(ctx, st);
+    return ffi_status_err(ctx, fs);
+  }
+  c->data = st;
+  c->code = code;
+  return MFFI_OK;
+}
+
+void mffi__ffi_closure_free(mffi_closure *c) {
+  ffi_clo *st = c->data;
+  if (!st) return;
+  mffi_ctx *ctx = c->lib->ctx;
+  ffi_closure_free(st->fc);
+  mffi__ffi_free(ctx, st->plan);
+  mffi__free(ctx, st);
+  c->data = NULL;
+}

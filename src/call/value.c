@@ -1,0 +1,69 @@
+/* Call engine: how each type travels as a value. See LICENSE. */
+#include "call/call.h"
+
+mffi__vkind mffi__value_kind(const mffi_tt *tt, mffi_tid tid, size_t *size) {
+  mffi_type *t = mffi__type_scalar(tt, tid);
+  *size = t->size;
+  switch ((mffi_kind)t->kind) {
+  case MFFI_KIND_VOID: return MFFI__V_VOID;
+  case MFFI_KIND_CHAR:
+    return tt->abi->char_signed ? MFFI__V_SINT : MFFI__V_UINT;
+  case MFFI_KIND_SCHAR:
+  case MFFI_KIND_SHORT:
+  case MFFI_KIND_INT:
+  case MFFI_KIND_LONG:
+  case MFFI_KIND_LLONG: return MFFI__V_SINT;
+  case MFFI_KIND_BOOL:
+  case MFFI_KIND_UCHAR:
+  case MFFI_KIND_USHORT:
+  case MFFI_KIND_UINT:
+  case MFFI_KIND_ULONG:
+  case MFFI_KIND_ULLONG:
+  case MFFI_KIND_POINTER: return MFFI__V_UINT;
+  case MFFI_KIND_VALIST: /* Decays to a pointer as a parameter. */
+    *size = sizeof(void *);
+    return MFFI__V_UINT;
+  case MFFI_KIND_INT128:
+  case MFFI_KIND_UINT128: return MFFI__V_INT128;
+  case MFFI_KIND_FLOAT: return MFFI__V_FLOAT;
+  case MFFI_KIND_DOUBLE: return MFFI__V_DOUBLE;
+  case MFFI_KIND_LDOUBLE: return MFFI__V_LDOUBLE;
+  case MFFI_KIND_COMPLEX: {
+    mffi_type *c = mffi__B(tt, t->child);
+    if (c->kind == MFFI_KIND_FLOAT || c->kind == MFFI_KIND_DOUBLE)
+      return MFFI__V_AGG;
+    return MFFI__V_BAD;
+  }
+  case MFFI_KIND_STRUCT:
+  case MFFI_KIND_UNION:
+    if (!(t->flags & MFFI_TF_COMPLETE) || t->size == 0) return MFFI__V_BAD;
+    return MFFI__V_AGG;
+  default: return MFFI__V_BAD;
+  }
+}
+
+int mffi__value_check(mffi_ctx *ctx, mffi_tid tid, bool is_ret) {
+  size_t sz;
+  mffi__vkind k = mffi__value_kind(&ctx->tt, tid, &sz);
+  if (k == MFFI__V_VOID && !is_ret)
+    return mffi__err(ctx, MFFI_EMISUSE, "a parameter cannot be void");
+  if (k != MFFI__V_BAD) return MFFI_OK;
+  char buf[128];
+  mffi_type_str(ctx->tt.types[tid], NULL, buf, sizeof buf);
+  mffi_type *t = mffi__type_scalar(&ctx->tt, tid);
+  if ((t->kind == MFFI_KIND_STRUCT || t->kind == MFFI_KIND_UNION) &&
+      !(t->flags & MFFI_TF_COMPLETE))
+    return mffi__err(ctx, MFFI_EUNSUPPORTED,
+                     "cannot pass incomplete type '%s' by value", buf);
+  return mffi__err(ctx, MFFI_EUNSUPPORTED, "cannot %s type '%s' by value",
+                   is_ret ? "return" : "pass", buf);
+}
+
+mffi_tid mffi__promote(const mffi_tt *tt, mffi_tid tid) {
+  size_t sz;
+  mffi__vkind k = mffi__value_kind(tt, tid, &sz);
+  if (k == MFFI__V_FLOAT) return MFFI_KIND_DOUBLE;
+  if ((k == MFFI__V_SINT || k == MFFI__V_UINT) && sz < 4)
+    return MFFI_KIND_INT;
+  return tid;
+}

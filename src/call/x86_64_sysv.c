@@ -1,0 +1,488 @@
+/* x86-64 System V calls: classifier and register fast path. See LICENSE.
+**
+** The classifier follows the SysV x86-64 psABI, section 3.2.3: each
+** eightbyte of a value gets a class (INTEGER, SSE, SSEUP, X87, X87UP,
+** COMPLEX_X87, MEMORY or NO_CLASS), members merge into the eightbytes they
+** overlap, then the post-merger cleanup applies.
+**
+** The fast path rests on one property of the ABI: integer and SSE registers
+** are assigned independently, left to right, and a callee ignores registers
+** it has no parameter for. So a single call through the prototype
+**   R thunk(uint64_t x 6, double x 8)
+** with all 14 registers loaded serves every signature whose arguments all
+** travel in registers; only the return class R varies (rax, rax:rdx, xmm0,
+** xmm0:xmm1, mixed, x87, void; a memory return takes its buffer in the
+** first integer register). Variadic callees are called through the same
+** prototype with a trailing "...", so the caller sets %al. Marshalling is a
+** list of moves computed at bind time (source offset, width, extension,
+** register), so a call is one tight loop and one indirect call.
+*/
+#include <string.h>
+
+#include "call/call.h"
+
+#if defined(__x86_64__) && !defined(_WIN32)
+
+/* -- Classifier (psABI 3.2.3) ------------------------------------------------ */
+
+enum {
+  C_NO,    /* NO_CLASS: padding or empty. */
+  C_INT,   /* INTEGER: general purpose registers. */
+  C_SSE,   /* SSE: the low eightbyte of a vector register. */
+  C_SSEUP, /* SSEUP: its upper half. */
+  C_X87,   /* X87, X87UP: long double, returned on the x87 stack. */
+  C_X87UP,
+  C_CX87,  /* COMPLEX_X87: complex long double. */
+  C_MEM    /* MEMORY: passed and returned through memory. */
+};
+
+/* psABI 3.2.3, merging rule (4). */
+static int x64_merge(int a, int b) {
+  if (a == b) return a;
+  if (a == C_NO) return b;
+  if (b == C_NO) return a;
+  if (a == C_MEM || b == C_MEM) return C_MEM;
+  if (a == C_INT || b == C_INT) return C_INT;
+  if (a == C_X87 || a == C_X87UP || a == C_CX87 || b == C_X87 ||
+      b == C_X87UP || b == C_CX87)
+    return C_MEM;
+  return C_SSE;
+}
+
+static void x64_put(int cls[2], size_t off, int c) {
+  cls[off / 8] = x64_merge(cls[off / 8], c);
+}
+
+/* Classify the object of type tid at byte offset off of a value of at most
+** 16 bytes. Returns false if it forces MEMORY (an unaligned field). */
+static bool x64_walk(const mffi_tt *tt, mffi_tid tid, size_t off,
+                     int cls[2]) {
+  mffi_type *t = mffi__type_scalar(tt, tid);
+  size_t align = t->align ? t->align : 1;
+  switch ((mffi_kind)t->kind) {
+  case MFFI_KIND_VOID: return true;
+  case MFFI_KIND_FLOAT:
+  case MFFI_KIND_DOUBLE:
+  case MFFI_KIND_FLOAT16:
+    if (off % align) return false;
+    x64_put(cls, off, C_SSE);
+    return true;
+  case MFFI_KIND_FLOAT128:
+    if (off % 16) return false;
+    x64_put(cls, 0, C_SSE);
+    x64_put(cls, 8, C_SSEUP);
+    return true;
+  case MFFI_KIND_LDOUBLE:
+    if (off % 16) return false;
+    x64_put(cls, 0, C_X87);
+    x64_put(cls, 8, C_X87UP);
+    return true;
+  case MFFI_KIND_INT128:
+  case MFFI_KIND_UINT128:
+    if (off % 16) return false;
+    x64_put(cls, 0, C_INT);
+    x64_put(cls, 8, C_INT);
+    return true;
+  case MFFI_KIND_COMPLEX: {
+    mffi_type *c = mffi__B(tt, t->child);
+    if (c->kind == MFFI_KIND_LDOUBLE) return false;
+    if (!x64_walk(tt, c->id, off, cls)) return false;
+    return x64_walk(tt, c->id, off + c->size, cls);
+  }
+  case MFFI_KIND_ARRAY: {
+    mffi_type *e = mffi__B(tt, t->child);
+    if (t->length <= 0 || e->size == 0) return true;
+    for (long i = 0; i < t->length; i++)
+      if (!x64_walk(tt, e->id, off + (size_t)i * e->size, cls)) return false;
+    return true;
+  }
+  case MFFI_KIND_STRUCT:
+  case MFFI_KIND_UNION:
+    for (uint32_t i = 0; i < t->nmembers; i++) {
+      const mffi_member *m = &t->members[i];
+      if (m->bit_width == 0) continue;
+      if (m->bit_width > 0) {
+        /* Bit-fields are INTEGER over the bytes they cover. */
+        size_t lo = off * 8 + m->bit_offset;
+        size_t hi = lo + (size_t)m->bit_width - 1;
+        if (hi / 64 > 1) return false;
+        for (size_t w = lo / 64; w <= hi / 64; w++) x64_put(cls, w * 8, C_INT);
+        continue;
+      }
+      if (!x64_walk(tt, m->tid, off + m->offset, cls)) return false;
+    }
+    return true;
+  case MFFI_KIND_VALIST:
+  case MFFI_KIND_FUNCTION: return false;
+  default: /* Integers, pointers, enums. */
+    if (off % align) return false;
+    x64_put(cls, off, C_INT);
+    return true;
+  }
+}
+
+/* Classify a value of type tid: the number of eightbytes (0-2) with their
+** classes in cls, or -1 for MEMORY. X87 classes are kept for the caller to
+** decide (arguments: memory; returns: %st0). */
+static int x64_classify(const mffi_tt *tt, mffi_tid tid, int cls[2]) {
+  mffi_type *t = mffi__type_scalar(tt, tid);
+  cls[0] = cls[1] = C_NO;
+  if (t->size > 16) return -1; /* No __m256 here: rule 5(c). */
+  if (t->size == 0) return 0;
+  if (!x64_walk(tt, tid, 0, cls)) return -1;
+  int n = (int)((t->size + 7) / 8);
+  for (int i = 0; i < n; i++) { /* Post-merger cleanup, rule 5. */
+    if (cls[i] == C_MEM) return -1;
+    if (cls[i] == C_X87UP && (i == 0 || cls[i - 1] != C_X87)) return -1;
+    if (cls[i] == C_SSEUP && (i == 0 || (cls[i - 1] != C_SSE &&
+                                         cls[i - 1] != C_SSEUP)))
+      cls[i] = C_SSE;
+  }
+  return n;
+}
+
+bool mffi__abi_ret_in_memory(const mffi_tt *tt, mffi_tid tid) {
+  int cls[2];
+  size_t sz;
+  if (mffi__value_kind(tt, tid, &sz) != MFFI__V_AGG) return false;
+  return x64_classify(tt, tid, cls) < 0;
+}
+
+/* -- libffi descriptions ------------------------------------------------------ */
+
+/* libffi classifies a struct from its elements. We give it a flat element
+** list built from our own classes, and preset size and alignment, so that
+** it passes unions, bit-fields and unaligned members exactly as we do:
+** an INTEGER eightbyte is a uint64 (or bytes for a short tail), an SSE one a
+** double (or a float), and a MEMORY value gets a long double element, which
+** libffi sends to memory as an argument. */
+int mffi__abi_ffi_type(mffi_ctx *ctx, mffi__ffiown *own, mffi_tid tid,
+                       bool is_ret, ffi_type **out) {
+  const mffi_tt *tt = &ctx->tt;
+  mffi_type *t = mffi__type_scalar(tt, tid);
+  int cls[2];
+  int n = x64_classify(tt, tid, cls);
+  if (is_ret && n == 2 && cls[0] == C_X87) {
+    *out = &ffi_type_longdouble; /* struct { long double }: %st0. */
+    return MFFI_OK;
+  }
+  if (n > 0 && (cls[0] == C_X87 || cls[0] == C_CX87)) n = -1;
+  ffi_type *ft = mffi__ffiown_alloc(ctx, own, sizeof *ft + 18 * sizeof(void *));
+  if (!ft) return MFFI_ENOMEM;
+  ffi_type **el = (ffi_type **)(ft + 1);
+  size_t k = 0;
+  ft->size = t->size;
+  ft->alignment = (unsigned short)(t->align ? t->align : 1);
+  ft->type = FFI_TYPE_STRUCT;
+  ft->elements = el;
+  if (n < 0) {
+    el[k++] = &ffi_type_longdouble;
+  } else {
+    bool gap = false;
+    for (int i = 0; i < n; i++) {
+      size_t len = t->size - (size_t)i * 8 < 8 ? t->size - (size_t)i * 8 : 8;
+      if (cls[i] == C_NO) {
+        gap = true;
+        continue;
+      }
+      if (gap) return 1; /* A class after an empty eightbyte: no way. */
+      if (cls[i] == C_SSE && (len == 8 || len == 4)) {
+        el[k++] = len == 8 ? &ffi_type_double : &ffi_type_float;
+      } else if (cls[i] == C_INT && len == 8) {
+        el[k++] = &ffi_type_uint64;
+      } else if (cls[i] == C_INT) {
+        for (size_t j = 0; j < len; j++) el[k++] = &ffi_type_uint8;
+      } else {
+        return 1;
+      }
+    }
+  }
+  el[k] = NULL;
+  *out = ft;
+  return MFFI_OK;
+}
+
+/* -- Fast path plans ------------------------------------------------------------ */
+
+enum { /* Moves: how a register gets its value. */
+  OP_S8, OP_U8, OP_S16, OP_U16, OP_S32, OP_U32, OP_64, OP_BYTES, OP_F2D
+};
+
+enum { /* Return classes, one thunk prototype each. */
+  RC_VOID, RC_INT, RC_INT2, RC_SSE, RC_SSE2, RC_INTSSE, RC_SSEINT, RC_X87,
+  RC_MEM
+};
+
+#define X64_NREG 14 /* 6 integer + 8 SSE argument registers. */
+
+typedef struct x64_move {
+  uint16_t arg; /* Argument index. */
+  uint8_t op;   /* OP_*. */
+  uint8_t reg;  /* 0-5: rdi..r9; 6-13: xmm0..xmm7. */
+  uint8_t off;  /* Byte offset in the argument. */
+  uint8_t len;  /* Bytes for OP_BYTES. */
+} x64_move;
+
+struct mffi__fast {
+  uint8_t rclass;   /* RC_*. */
+  bool variadic;    /* Call through the "..." prototype. */
+  uint16_t nmoves;
+  uint32_t rsize;   /* Return value size. */
+  uint32_t nargs;
+  mffi_ctx *ctx;
+  x64_move moves[]; /* nmoves. */
+};
+
+/* Moves for one scalar argument. */
+static uint8_t x64_scalar_op(mffi__vkind k, size_t sz, bool promote) {
+  if (k == MFFI__V_FLOAT) return promote ? OP_F2D : OP_U32;
+  if (k == MFFI__V_DOUBLE || sz == 8) return OP_64;
+  bool s = k == MFFI__V_SINT;
+  if (sz == 1) return s ? OP_S8 : OP_U8;
+  if (sz == 2) return s ? OP_S16 : OP_U16;
+  return s ? OP_S32 : OP_U32;
+}
+
+int mffi__fast_prepare(const mffi__sig *sig, mffi__fast **out) {
+  mffi_ctx *ctx = sig->ctx;
+  const mffi_tt *tt = &ctx->tt;
+  *out = NULL;
+  x64_move mv[X64_NREG];
+  int nmv = 0, ngpr = 0, nsse = 0, cls[2];
+  size_t rsz;
+  uint8_t rc;
+  switch (mffi__value_kind(tt, sig->ret, &rsz)) {
+  case MFFI__V_VOID: rc = RC_VOID; break;
+  case MFFI__V_SINT:
+  case MFFI__V_UINT: rc = RC_INT; break;
+  case MFFI__V_INT128: rc = RC_INT2; break;
+  case MFFI__V_FLOAT:
+  case MFFI__V_DOUBLE: rc = RC_SSE; break;
+  case MFFI__V_LDOUBLE: rc = RC_X87; break;
+  case MFFI__V_AGG: {
+    int n = x64_classify(tt, sig->ret, cls);
+    if (n < 0) {
+      rc = RC_MEM;
+      ngpr = 1; /* The hidden pointer takes %rdi. */
+    } else if (n == 2 && cls[0] == C_X87 && cls[1] == C_X87UP) {
+      rc = RC_X87;
+    } else if (n == 1 && cls[0] == C_INT) {
+      rc = RC_INT;
+    } else if (n == 1 && cls[0] == C_SSE) {
+      rc = RC_SSE;
+    } else if (n == 2 && cls[0] == C_INT) {
+      rc = cls[1] == C_INT ? RC_INT2 : cls[1] == C_SSE ? RC_INTSSE
+           : cls[1] == C_NO ? RC_INT : 0xff;
+    } else if (n == 2 && cls[0] == C_SSE) {
+      rc = cls[1] == C_SSE ? RC_SSE2 : cls[1] == C_INT ? RC_SSEINT
+           : cls[1] == C_NO ? RC_SSE : 0xff;
+    } else {
+      return 1;
+    }
+    if (rc == 0xff) return 1;
+    break;
+  }
+  default: return 1;
+  }
+  for (uint32_t i = 0; i < sig->nargs; i++) {
+    size_t sz;
+    mffi_tid a = sig->args[i];
+    mffi__vkind k = mffi__value_kind(tt, a, &sz);
+    bool var = i >= sig->nfixed;
+    if (k == MFFI__V_SINT || k == MFFI__V_UINT || k == MFFI__V_FLOAT ||
+        k == MFFI__V_DOUBLE) {
+      bool sse = k == MFFI__V_FLOAT || k == MFFI__V_DOUBLE;
+      if (sse ? nsse == 8 : ngpr == 6) return 1;
+      mv[nmv++] = (x64_move){(uint16_t)i, x64_scalar_op(k, sz, var),
+                             (uint8_t)(sse ? 6 + nsse++ : ngpr++), 0, 8};
+      continue;
+    }
+    if (k != MFFI__V_INT128 && k != MFFI__V_AGG) return 1;
+    int n = x64_classify(tt, a, cls);
+    if (n < 0) return 1;
+    int needg = 0, needs = 0;
+    for (int j = 0; j < n; j++) {
+      if (cls[j] == C_INT) needg++;
+      else if (cls[j] == C_SSE) needs++;
+      else if (cls[j] != C_NO) return 1; /* X87, SSEUP: memory or vector. */
+    }
+    if (ngpr + needg > 6 || nsse + needs > 8) return 1; /* To the stack. */
+    for (int j = 0; j < n; j++) {
+      if (cls[j] == C_NO) continue;
+      size_t len = sz - (size_t)j * 8 < 8 ? sz - (size_t)j * 8 : 8;
+      uint8_t reg = (uint8_t)(cls[j] == C_INT ? ngpr++ : 6 + nsse++);
+      mv[nmv++] = (x64_move){(uint16_t)i, len == 8 ? OP_64 : OP_BYTES, reg,
+                             (uint8_t)(j * 8), (uint8_t)len};
+    }
+  }
+  mffi__fast *p = mffi__malloc(ctx, sizeof *p + (size_t)nmv * sizeof mv[0]);
+  if (!p) return MFFI_ENOMEM;
+  p->rclass = rc;
+  p->variadic = sig->variadic;
+  p->nmoves = (uint16_t)nmv;
+  p->rsize = (uint32_t)rsz;
+  p->nargs = sig->nargs;
+  p->ctx = ctx;
+  memcpy(p->moves, mv, (size_t)nmv * sizeof mv[0]);
+  *out = p;
+  return MFFI_OK;
+}
+
+void mffi__fast_free(mffi_ctx *ctx, mffi__fast *p) { mffi__free(ctx, p); }
+
+/* -- Fast path calls ------------------------------------------------------------- */
+
+typedef union x64_reg {
+  uint64_t u;
+  double d;
+} x64_reg;
+
+typedef struct { uint64_t a, b; } x64_ii;
+typedef struct { double a, b; } x64_ss;
+typedef struct { uint64_t a; double b; } x64_is;
+typedef struct { double a; uint64_t b; } x64_si;
+
+#define X64_PARAMS                                                            \
+  uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, double, double, \
+      double, double, double, double, double, double
+#define X64_ARGS                                                              \
+  r[0].u, r[1].u, r[2].u, r[3].u, r[4].u, r[5].u, r[6].d, r[7].d, r[8].d,     \
+      r[9].d, r[10].d, r[11].d, r[12].d, r[13].d
+
+/* One call through the thunk prototype returning T, plain or variadic. */
+#define X64_CALL(T, addr, variadic)                                           \
+  ((variadic) ? ((T(*)(X64_PARAMS, ...))(addr))(X64_ARGS)                     \
+              : ((T(*)(X64_PARAMS))(addr))(X64_ARGS))
+
+/* A memory-class return with no buffer from the caller. */
+static int x64_call_discard(mffi_fn *fn, void *const *args) {
+  const mffi__fast *p = fn->data;
+  unsigned char buf[p->rsize + 16];
+  void *aligned = (void *)(((uintptr_t)buf + 15) & ~(uintptr_t)15);
+  return mffi__fast_call(fn, aligned, args);
+}
+
+int mffi__fast_call(mffi_fn *fn, void *ret, void *const *args) {
+  const mffi__fast *p = fn->data;
+  if (!args && p->nargs)
+    return mffi__err(p->ctx, MFFI_EMISUSE, "args is NULL");
+  /* Registers no move sets stay as they are: the callee never reads them
+  ** (unspecified values, not undefined: r is an addressed array). Zeroing
+  ** them costs more than the rest of the call (rep stos). */
+  x64_reg r[X64_NREG];
+  for (const x64_move *m = p->moves, *e = m + p->nmoves; m < e; m++) {
+    const unsigned char *s = (const unsigned char *)args[m->arg] + m->off;
+    uint64_t *d = &r[m->reg].u;
+    switch (m->op) {
+    case OP_S8: *d = (uint64_t)(int64_t) * (const int8_t *)s; break;
+    case OP_U8: *d = *s; break;
+    case OP_S16: *d = (uint64_t)(int64_t) * (const int16_t *)s; break;
+    case OP_U16: *d = *(const uint16_t *)s; break;
+    case OP_S32: *d = (uint64_t)(int64_t) * (const int32_t *)s; break;
+    case OP_U32: *d = *(const uint32_t *)s; break;
+    case OP_64: memcpy(d, s, 8); break;
+    case OP_F2D: {
+      float f;
+      memcpy(&f, s, 4);
+      r[m->reg].d = f;
+      break;
+    }
+    default: {
+      uint64_t v = 0;
+      memcpy(&v, s, m->len);
+      *d = v;
+      break;
+    }
+    }
+  }
+  void *a = fn->addr;
+  bool va = p->variadic;
+  union {
+    uint64_t u[2];
+    double d[2];
+    long double ld;
+    unsigned char b[16];
+  } res;
+  switch (p->rclass) {
+  case RC_VOID: X64_CALL(void, a, va); return MFFI_OK;
+  case RC_INT: res.u[0] = X64_CALL(uint64_t, a, va); break;
+  case RC_INT2: {
+    x64_ii v = X64_CALL(x64_ii, a, va);
+    res.u[0] = v.a;
+    res.u[1] = v.b;
+    break;
+  }
+  case RC_SSE: res.d[0] = X64_CALL(double, a, va); break;
+  case RC_SSE2: {
+    x64_ss v = X64_CALL(x64_ss, a, va);
+    res.d[0] = v.a;
+    res.d[1] = v.b;
+    break;
+  }
+  case RC_INTSSE: {
+    x64_is v = X64_CALL(x64_is, a, va);
+    res.u[0] = v.a;
+    res.d[1] = v.b;
+    break;
+  }
+  case RC_SSEINT: {
+    x64_si v = X64_CALL(x64_si, a, va);
+    res.d[0] = v.a;
+    res.u[1] = v.b;
+    break;
+  }
+  case RC_X87: res.ld = X64_CALL(long double, a, va); break;
+  default: /* RC_MEM: the callee writes the caller's buffer. */
+    if (!ret) return x64_call_discard(fn, args);
+    r[0].u = (uint64_t)(uintptr_t)ret;
+    X64_CALL(void, a, va);
+    return MFFI_OK;
+  }
+  if (!ret) return MFFI_OK;
+  switch (p->rsize) { /* Constant sizes: inline stores, no memcpy call. */
+  case 1: memcpy(ret, res.b, 1); break;
+  case 2: memcpy(ret, res.b, 2); break;
+  case 4: memcpy(ret, res.b, 4); break;
+  case 8: memcpy(ret, res.b, 8); break;
+  case 16: memcpy(ret, res.b, 16); break;
+  default: memcpy(ret, res.b, p->rsize); break;
+  }
+  return MFFI_OK;
+}
+
+#else /* Not x86-64 SysV: libffi does everything. */
+
+int mffi__fast_prepare(const mffi__sig *sig, mffi__fast **out) {
+  (void)sig;
+  *out = NULL;
+  return 1;
+}
+
+void mffi__fast_free(mffi_ctx *ctx, mffi__fast *p) {
+  (void)ctx;
+  (void)p;
+}
+
+int mffi__fast_call(mffi_fn *fn, void *ret, void *const *args) {
+  (void)ret;
+  (void)args;
+  return mffi__err(fn->lib->ctx, MFFI_EUNSUPPORTED, "no fast path");
+}
+
+int mffi__abi_ffi_type(mffi_ctx *ctx, mffi__ffiown *own, mffi_tid tid,
+                       bool is_ret, ffi_type **out) {
+  (void)ctx;
+  (void)own;
+  (void)tid;
+  (void)is_ret;
+  *out = NULL;
+  return 1;
+}
+
+bool mffi__abi_ret_in_memory(const mffi_tt *tt, mffi_tid tid) {
+  (void)tt;
+  (void)tid;
+  return false;
+}
+
+#endif

@@ -1,0 +1,133 @@
+/* C declaration parser: shared state of lexer, expressions, parser.
+** See LICENSE. */
+#ifndef MFFI_CDEF_H
+#define MFFI_CDEF_H
+
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../ctx.h"
+#include "../types.h"
+
+#define CP_MAX_DEPTH 200   /* Max. nesting of declarators/expressions. */
+#define CP_MAX_STRING 4096 /* Max. bytes of a (concatenated) string. */
+
+/* Tokens: single characters stand for themselves; the rest follow. */
+enum {
+  TK_EOF = 256,
+  TK_NAME,   /* Identifier (tok.name is pooled). */
+  TK_INT,    /* Integer or character constant (tok.ival, tok.uns, tok.wide). */
+  TK_FLOAT,  /* Floating constant (only skipped or rejected). */
+  TK_STRING, /* String literal (tok.str, tok.len: decoded bytes). */
+  TK_DEFINE, /* "#define NAME" of an object-like macro (tok.name). */
+  TK_EOL,    /* End of a #define line. */
+  TK_ELLIPSIS, TK_ARROW, TK_INC, TK_DEC, TK_SHL, TK_SHR, TK_LE, TK_GE,
+  TK_EQ, TK_NE, TK_ANDAND, TK_OROR, TK_ASSIGNOP,
+  /* Keywords. */
+  TK_KW_FIRST,
+  TK_TYPEDEF = TK_KW_FIRST, TK_EXTERN, TK_STATIC, TK_AUTO, TK_REGISTER,
+  TK_THREAD, TK_INLINE, TK_NORETURN,
+  TK_CONST, TK_VOLATILE, TK_RESTRICT, TK_ATOMIC,
+  TK_VOID, TK_CHAR, TK_SHORT, TK_INTKW, TK_LONG, TK_FLOATKW, TK_DOUBLE,
+  TK_SIGNED, TK_UNSIGNED, TK_BOOL, TK_COMPLEX, TK_INT128, TK_INT128_T,
+  TK_UINT128_T, TK_FLOAT16, TK_FLOAT32, TK_FLOAT64, TK_FLOAT128,
+  TK_FLOAT32X, TK_FLOAT64X, TK_VALIST,
+  TK_STRUCT, TK_UNION, TK_ENUM,
+  TK_SIZEOF, TK_ALIGNOF, TK_ALIGNAS, TK_ATTRIBUTE, TK_EXTENSION, TK_ASM,
+  TK_TYPEOF, TK_STATIC_ASSERT, TK_OFFSETOF,
+  TK_KW_LAST
+};
+
+typedef struct cp_token {
+  int tok;
+  const char *p;    /* Start in the source. */
+  size_t len;       /* Length in the source. */
+  uint32_t line;    /* 1-based. */
+  uint32_t col;     /* 1-based, in bytes. */
+  const char *name; /* TK_NAME, TK_DEFINE, keywords: pooled spelling. */
+  uint64_t ival;    /* TK_INT value. */
+  bool uns;         /* TK_INT: unsigned type. */
+  bool wide;        /* TK_INT: 64-bit type (long). */
+  char *str;        /* TK_STRING: decoded bytes (arena), NUL-terminated. */
+} cp_token;
+
+/* A block of the parse arena. */
+typedef struct cp_chunk cp_chunk;
+
+/* An integer constant value with its C type reduced to width and sign. */
+typedef struct cp_val {
+  uint64_t v;
+  bool uns;  /* Unsigned type. */
+  bool wide; /* 64-bit (long) rather than 32-bit (int). */
+} cp_val;
+
+struct cp_state;
+typedef struct cp_state {
+  mffi_ctx *ctx;
+  mffi_tt *tt;
+  const char *src, *end; /* The text. */
+  const char *pos;       /* Lexer position. */
+  const char *linestart; /* Start of the current line. */
+  uint32_t line;
+  bool in_define;        /* Newlines end a #define: emit TK_EOL. */
+  bool bol;              /* At the beginning of a line (for '#'). */
+  cp_token tok;          /* Current token. */
+  cp_token ahead;        /* One token of look-ahead, if have_ahead. */
+  bool have_ahead;
+  int depth;             /* Recursion depth. */
+  int noeval;            /* > 0 in an operand that is not evaluated. */
+  bool typename_mode;    /* Parsing for mffi_typeof (unknown names differ). */
+  void (*on_define)(struct cp_state *cp); /* Called at each TK_DEFINE. */
+  jmp_buf *jb;           /* Where errors go. */
+  cp_chunk *arena;       /* Temporaries of this parse. */
+} cp_state;
+
+/* A saved lexer position, to try a parse and come back. */
+typedef struct cp_mark {
+  const char *pos, *linestart;
+  uint32_t line;
+  bool in_define, bol, have_ahead;
+  cp_token tok, ahead;
+} cp_mark;
+
+/* lex.c */
+void mffi__cp_lex_init(cp_state *cp, const char *src, size_t len);
+/* Advance to the next token; #define lines go to cp->on_define. */
+void mffi__cp_next(cp_state *cp);
+const cp_token *mffi__cp_peek(cp_state *cp);
+cp_mark mffi__cp_mark(const cp_state *cp);
+void mffi__cp_reset(cp_state *cp, const cp_mark *m);
+/* After a #define whose body is not a constant: skip the rest of the line. */
+void mffi__cp_skip_define(cp_state *cp);
+/* Raise an error at token t: "LINE:COL: MSG near 'TOKEN'". Never returns. */
+_Noreturn void mffi__cp_err_at(cp_state *cp, const cp_token *t, int rc,
+                               const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Raise rc; ctx's message (set by a type-table call) gets the position of
+** token t prefixed. MFFI_ENOMEM keeps the plain message. Never returns. */
+_Noreturn void mffi__cp_rethrow(cp_state *cp, const cp_token *t, int rc);
+void *mffi__cp_alloc(cp_state *cp, size_t n);
+const char *mffi__cp_pool(cp_state *cp, const char *s, size_t len);
+
+/* expr.c */
+/* Parse and evaluate an integer constant expression (conditional level). */
+cp_val mffi__cp_const_expr(cp_state *cp);
+/* Convert v to the integer type of kind k (as a cast does). */
+cp_val mffi__cp_convert(const cp_state *cp, cp_val v, mffi_kind k);
+
+/* parse.c, used by expr.c */
+/* True if the current token starts a type name. */
+bool mffi__cp_starts_type(cp_state *cp);
+/* Parse a type name (specifiers + abstract declarator). */
+mffi_tid mffi__cp_type_name(cp_state *cp);
+/* The type of an expression operand of sizeof/_Alignof/__typeof__: a
+** declared name, or else an integer constant expression. */
+mffi_tid mffi__cp_expr_type(cp_state *cp);
+
+#define cp_next mffi__cp_next
+#define cp_err mffi__cp_err_at
+#define cp_alloc mffi__cp_alloc
+
+#endif

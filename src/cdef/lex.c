@@ -1,0 +1,617 @@
+/* C declaration lexer: tokens, #define lines, errors, arena. See LICENSE. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cdef.h"
+
+/* -- Arena ------------------------------------------------------------------ */
+
+struct cp_chunk {
+  cp_chunk *next;
+  size_t used, cap;
+  max_align_t data[]; /* cap bytes. */
+};
+
+#define CP_CHUNK_MIN 8192 /* Bytes of a regular arena chunk. */
+
+void *mffi__cp_alloc(cp_state *cp, size_t n) {
+  n = (n + 15) & ~(size_t)15;
+  cp_chunk *c = cp->arena;
+  if (!c || c->cap - c->used < n) {
+    size_t cap = n > CP_CHUNK_MIN ? n : CP_CHUNK_MIN;
+    c = mffi__malloc(cp->ctx, sizeof *c + cap);
+    if (!c) mffi__cp_rethrow(cp, NULL, MFFI_ENOMEM);
+    c->next = cp->arena;
+    c->used = 0;
+    c->cap = cap;
+    cp->arena = c;
+  }
+  void *p = (char *)c->data + c->used;
+  c->used += n;
+  return p;
+}
+
+const char *mffi__cp_pool(cp_state *cp, const char *s, size_t len) {
+  const char *p = mffi__tt_str(cp->ctx, s, len);
+  if (!p) mffi__cp_rethrow(cp, NULL, MFFI_ENOMEM);
+  return p;
+}
+
+/* -- Errors -------------------------------------------------------------------- */
+
+/* "near 'tok'" or "at end of input" for token t. */
+static void lx_where(const cp_token *t, char *buf, size_t n) {
+  if (t->tok == TK_EOF) {
+    snprintf(buf, n, " at end of input");
+  } else if (t->tok == TK_EOL) {
+    snprintf(buf, n, " at end of line");
+  } else {
+    int len = t->len > 40 ? 40 : (int)t->len;
+    snprintf(buf, n, " near '%.*s%s'", len, t->p, t->len > 40 ? "..." : "");
+  }
+}
+
+static _Noreturn void lx_throw(cp_state *cp, const cp_token *t, int rc,
+                               const char *msg) {
+  mffi_ctx *ctx = cp->ctx;
+  char where[64];
+  lx_where(t, where, sizeof where);
+  char tmp[MFFI_ERRMSG_MAX];
+  snprintf(tmp, sizeof tmp, "%s", msg);
+  snprintf(ctx->errmsg, sizeof ctx->errmsg, "%u:%u: %.400s%s", t->line, t->col,
+           tmp, where);
+  ctx->errcode = rc;
+  ctx->erroffset = (long)(t->p - cp->src);
+  longjmp(*cp->jb, rc);
+}
+
+void mffi__cp_err_at(cp_state *cp, const cp_token *t, int rc,
+                     const char *fmt, ...) {
+  char msg[MFFI_ERRMSG_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  lx_throw(cp, t ? t : &cp->tok, rc, msg);
+}
+
+void mffi__cp_rethrow(cp_state *cp, const cp_token *t, int rc) {
+  if (rc == MFFI_ENOMEM) {
+    mffi__nomem(cp->ctx);
+    longjmp(*cp->jb, rc);
+  }
+  lx_throw(cp, t ? t : &cp->tok, rc, cp->ctx->errmsg);
+}
+
+/* An error at the lexer's position (no token yet). */
+static _Noreturn void lx_err(cp_state *cp, const char *at, int rc,
+                             const char *msg) {
+  cp_token t = {.tok = 0, .p = at, .len = at < cp->end ? 1 : 0,
+                .line = cp->line,
+                .col = (uint32_t)(at - cp->linestart + 1)};
+  if (at >= cp->end) t.tok = TK_EOF;
+  lx_throw(cp, &t, rc, msg);
+}
+
+/* -- Keywords -------------------------------------------------------------------- */
+
+typedef struct lx_kw {
+  const char *s;
+  int tok;
+} lx_kw;
+
+static const lx_kw lx_keywords[] = {
+    {"typedef", TK_TYPEDEF}, {"extern", TK_EXTERN}, {"static", TK_STATIC},
+    {"auto", TK_AUTO}, {"register", TK_REGISTER},
+    {"_Thread_local", TK_THREAD}, {"__thread", TK_THREAD},
+    {"inline", TK_INLINE}, {"__inline", TK_INLINE}, {"__inline__", TK_INLINE},
+    {"_Noreturn", TK_NORETURN},
+    {"const", TK_CONST}, {"__const", TK_CONST}, {"__const__", TK_CONST},
+    {"volatile", TK_VOLATILE}, {"__volatile", TK_VOLATILE},
+    {"__volatile__", TK_VOLATILE}, {"restrict", TK_RESTRICT},
+    {"__restrict", TK_RESTRICT}, {"__restrict__", TK_RESTRICT},
+    {"_Atomic", TK_ATOMIC},
+    {"void", TK_VOID}, {"char", TK_CHAR}, {"short", TK_SHORT},
+    {"int", TK_INTKW}, {"long", TK_LONG}, {"float", TK_FLOATKW},
+    {"double", TK_DOUBLE}, {"signed", TK_SIGNED}, {"__signed", TK_SIGNED},
+    {"__signed__", TK_SIGNED}, {"unsigned", TK_UNSIGNED},
+    {"_Bool", TK_BOOL}, {"_Complex", TK_COMPLEX},
+    {"__complex__", TK_COMPLEX}, {"__complex", TK_COMPLEX},
+    {"__int128", TK_INT128}, {"__int128_t", TK_INT128_T},
+    {"__uint128_t", TK_UINT128_T}, {"_Float16", TK_FLOAT16},
+    {"_Float32", TK_FLOAT32}, {"_Float64", TK_FLOAT64},
+    {"_Float128", TK_FLOAT128}, {"__float128", TK_FLOAT128},
+    {"_Float32x", TK_FLOAT32X}, {"_Float64x", TK_FLOAT64X},
+    {"__float80", TK_FLOAT64X}, {"__builtin_va_list", TK_VALIST},
+    {"struct", TK_STRUCT}, {"union", TK_UNION}, {"enum", TK_ENUM},
+    {"sizeof", TK_SIZEOF}, {"_Alignof", TK_ALIGNOF},
+    {"__alignof__", TK_ALIGNOF}, {"__alignof", TK_ALIGNOF},
+    {"_Alignas", TK_ALIGNAS}, {"__attribute__", TK_ATTRIBUTE},
+    {"__attribute", TK_ATTRIBUTE}, {"__extension__", TK_EXTENSION},
+    {"__asm__", TK_ASM}, {"__asm", TK_ASM}, {"asm", TK_ASM},
+    {"__typeof__", TK_TYPEOF}, {"__typeof", TK_TYPEOF},
+    {"typeof", TK_TYPEOF}, {"_Static_assert", TK_STATIC_ASSERT},
+    {"__builtin_offsetof", TK_OFFSETOF},
+};
+
+static int lx_keyword(const char *s, size_t len) {
+  /* Every keyword is 3..17 bytes; most names are not keywords. */
+  if (len < 3 || len > 17) return 0;
+  for (size_t i = 0; i < sizeof lx_keywords / sizeof *lx_keywords; i++)
+    if (strncmp(lx_keywords[i].s, s, len) == 0 && lx_keywords[i].s[len] == 0)
+      return lx_keywords[i].tok;
+  return 0;
+}
+
+/* -- Scanning ------------------------------------------------------------------------ */
+
+static bool lx_isid(int c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9') || c == '_' || c == '$';
+}
+static bool lx_isdigit(int c) { return c >= '0' && c <= '9'; }
+static int lx_hexval(int c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+static void lx_newline(cp_state *cp, const char *nl) {
+  cp->line++;
+  cp->linestart = nl + 1;
+  cp->bol = true;
+}
+
+/* Skip to the end of the line (honouring backslash-newline), not past it. */
+static void lx_skip_line(cp_state *cp) {
+  const char *p = cp->pos;
+  while (p < cp->end && *p != '\n') {
+    if (*p == '\\' && p + 1 < cp->end && p[1] == '\n') {
+      lx_newline(cp, p + 1);
+      p += 2;
+      continue;
+    }
+    if (*p == '/' && p + 1 < cp->end && p[1] == '*') { /* comment in line */
+      const char *q = p + 2;
+      while (q + 1 < cp->end && !(q[0] == '*' && q[1] == '/')) {
+        if (*q == '\n') lx_newline(cp, q);
+        q++;
+      }
+      if (q + 1 >= cp->end) lx_err(cp, p, MFFI_EPARSE, "unterminated comment");
+      p = q + 2;
+      continue;
+    }
+    p++;
+  }
+  cp->pos = p;
+}
+
+/* Skip blanks and comments. Returns with cp->pos at a token, or at '\n'
+** inside a #define (which ends it). */
+static void lx_skip_space(cp_state *cp) {
+  const char *p = cp->pos;
+  for (;;) {
+    if (p >= cp->end) break;
+    char c = *p;
+    if (c == '\n') {
+      if (cp->in_define) break;
+      lx_newline(cp, p);
+      p++;
+    } else if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') {
+      p++;
+    } else if (c == '\\' && p + 1 < cp->end && p[1] == '\n') {
+      lx_newline(cp, p + 1);
+      cp->bol = false;
+      p += 2;
+    } else if (c == '\\' && p + 2 < cp->end && p[1] == '\r' && p[2] == '\n') {
+      lx_newline(cp, p + 2);
+      cp->bol = false;
+      p += 3;
+    } else if (c == '/' && p + 1 < cp->end && p[1] == '/') {
+      while (p < cp->end && *p != '\n') p++;
+    } else if (c == '/' && p + 1 < cp->end && p[1] == '*') {
+      const char *start = p;
+      bool bol = cp->bol;
+      p += 2;
+      while (p + 1 < cp->end && !(p[0] == '*' && p[1] == '/')) {
+        if (*p == '\n') lx_newline(cp, p);
+        p++;
+      }
+      if (p + 1 >= cp->end) {
+        cp->pos = p;
+        lx_err(cp, start, MFFI_EPARSE, "unterminated comment");
+      }
+      p += 2;
+      cp->bol = bol && cp->bol;
+    } else {
+      break;
+    }
+  }
+  cp->pos = p;
+}
+
+/* One escape sequence after '\\' at *pp; returns its value. */
+static uint32_t lx_escape(cp_state *cp, const char **pp) {
+  const char *p = *pp;
+  if (p >= cp->end) lx_err(cp, p, MFFI_EPARSE, "unterminated escape");
+  uint32_t v;
+  char c = *p++;
+  switch (c) {
+  case 'n': v = '\n'; break;
+  case 't': v = '\t'; break;
+  case 'r': v = '\r'; break;
+  case 'a': v = '\a'; break;
+  case 'b': v = '\b'; break;
+  case 'f': v = '\f'; break;
+  case 'v': v = '\v'; break;
+  case 'e': case 'E': v = 27; break;
+  case 'x': {
+    v = 0;
+    int d, n = 0;
+    while (p < cp->end && (d = lx_hexval(*p)) >= 0) v = v * 16 + (uint32_t)d, p++, n++;
+    if (n == 0) lx_err(cp, p, MFFI_EPARSE, "\\x used with no following hex digits");
+    break;
+  }
+  case 'u': case 'U': {
+    int want = c == 'u' ? 4 : 8, d;
+    v = 0;
+    for (int i = 0; i < want; i++) {
+      if (p >= cp->end || (d = lx_hexval(*p)) < 0)
+        lx_err(cp, p, MFFI_EPARSE, "incomplete universal character name");
+      v = v * 16 + (uint32_t)d;
+      p++;
+    }
+    break;
+  }
+  default:
+    if (c >= '0' && c <= '7') {
+      v = (uint32_t)(c - '0');
+      for (int i = 0; i < 2 && p < cp->end && *p >= '0' && *p <= '7'; i++)
+        v = v * 8 + (uint32_t)(*p++ - '0');
+    } else {
+      v = (unsigned char)c; /* \\ \' \" \? and unknown escapes */
+    }
+  }
+  *pp = p;
+  return v;
+}
+
+static void lx_number(cp_state *cp, cp_token *t) {
+  const char *p = cp->pos, *start = p;
+  int base = 10;
+  bool isfloat = false;
+  if (*p == '0' && p + 1 < cp->end && (p[1] == 'x' || p[1] == 'X')) {
+    base = 16;
+    p += 2;
+  } else if (*p == '0' && p + 1 < cp->end && (p[1] == 'b' || p[1] == 'B')) {
+    base = 2;
+    p += 2;
+  } else if (*p == '0') {
+    base = 8;
+  }
+  /* Find the extent of the pp-number first. */
+  const char *q = p;
+  while (q < cp->end) {
+    char c = *q;
+    if (lx_isid(c) || c == '.') {
+      if ((c == 'e' || c == 'E') && base != 16 && q + 1 < cp->end &&
+          (q[1] == '+' || q[1] == '-'))
+        q++, isfloat = true;
+      else if ((c == 'p' || c == 'P') && base == 16 && q + 1 < cp->end &&
+               (q[1] == '+' || q[1] == '-'))
+        q++, isfloat = true;
+      if (c == '.') isfloat = true;
+      if ((c == 'e' || c == 'E') && base != 16) isfloat = true;
+      if ((c == 'p' || c == 'P') && base == 16) isfloat = true;
+      q++;
+    } else {
+      break;
+    }
+  }
+  t->p = start;
+  t->len = (size_t)(q - start);
+  cp->pos = q;
+  if (isfloat) {
+    t->tok = TK_FLOAT;
+    return;
+  }
+  uint64_t v = 0;
+  bool overflow = false;
+  for (; p < q; p++) {
+    int d = lx_hexval(*p);
+    if (d < 0 || d >= base) break;
+    if (v > (UINT64_MAX - (uint64_t)d) / (uint64_t)base) overflow = true;
+    v = v * (uint64_t)base + (uint64_t)d;
+  }
+  bool u = false;
+  int l = 0;
+  for (; p < q; p++) {
+    char c = *p;
+    if ((c == 'u' || c == 'U') && !u) u = true;
+    else if ((c == 'l' || c == 'L') && l < 2) l++;
+    else break;
+  }
+  if (p != q) {
+    cp->tok = *t;
+    cp_err(cp, t, MFFI_EPARSE, "invalid integer constant");
+  }
+  if (overflow) {
+    cp->tok = *t;
+    cp_err(cp, t, MFFI_ERANGE, "integer constant is too large");
+  }
+  t->tok = TK_INT;
+  t->ival = v;
+  /* C11 6.4.4.1p5: the first type of the list that can hold the value. */
+  if (u) {
+    t->uns = true;
+    t->wide = l > 0 || v > UINT32_MAX;
+  } else if (l == 0 && v <= INT32_MAX) {
+    t->uns = t->wide = false;
+  } else if (l == 0 && base != 10 && v <= UINT32_MAX) {
+    t->uns = true;
+    t->wide = false;
+  } else {
+    t->wide = true;
+    t->uns = v > INT64_MAX; /* gcc: "so large that it is unsigned" */
+  }
+}
+
+static void lx_char(cp_state *cp, cp_token *t, bool widechar) {
+  const char *p = cp->pos + 1;
+  uint64_t v = 0;
+  int n = 0;
+  while (p < cp->end && *p != '\'') {
+    if (*p == '\n') break;
+    uint32_t c;
+    if (*p == '\\') {
+      p++;
+      c = lx_escape(cp, &p);
+    } else {
+      c = (unsigned char)*p++;
+    }
+    v = widechar ? c : ((v << 8) | (c & 0xff));
+    n++;
+  }
+  if (p >= cp->end || *p != '\'')
+    lx_err(cp, cp->pos, MFFI_EPARSE, "missing terminating ' character");
+  if (n == 0) lx_err(cp, cp->pos, MFFI_EPARSE, "empty character constant");
+  p++;
+  t->tok = TK_INT;
+  t->len = (size_t)(p - t->p);
+  t->uns = false;
+  t->wide = false;
+  /* A one-char constant has the value of that char as (signed) char. */
+  if (!widechar && n == 1 && cp->tt->abi->char_signed && (v & 0x80))
+    v = (uint64_t)(int64_t)(int8_t)v;
+  else if (!widechar)
+    v = (uint64_t)(int64_t)(int32_t)(uint32_t)v;
+  t->ival = v;
+  cp->pos = p;
+}
+
+static void lx_string(cp_state *cp, cp_token *t) {
+  const char *p = cp->pos + 1;
+  size_t cap = 64, n = 0;
+  char *buf = cp_alloc(cp, cap);
+  while (p < cp->end && *p != '"') {
+    if (*p == '\n') break;
+    uint32_t c;
+    if (*p == '\\') {
+      p++;
+      if (p < cp->end && *p == '\n') { /* line continuation */
+        lx_newline(cp, p);
+        p++;
+        continue;
+      }
+      c = lx_escape(cp, &p);
+    } else {
+      c = (unsigned char)*p++;
+    }
+    if (n + 2 > cap) {
+      if (cap >= CP_MAX_STRING) lx_err(cp, t->p, MFFI_EPARSE, "string too long");
+      char *nb = cp_alloc(cp, cap * 2);
+      memcpy(nb, buf, n);
+      buf = nb;
+      cap *= 2;
+    }
+    buf[n++] = (char)c;
+  }
+  if (p >= cp->end || *p != '"')
+    lx_err(cp, t->p, MFFI_EPARSE, "missing terminating \" character");
+  p++;
+  buf[n] = '\0';
+  t->tok = TK_STRING;
+  t->str = buf;
+  t->ival = n;
+  t->len = (size_t)(p - t->p);
+  cp->pos = p;
+}
+
+/* A '#' line: #define NAME gives TK_DEFINE; all else is skipped. Returns
+** true if a token was produced. */
+static bool lx_directive(cp_state *cp, cp_token *t) {
+  const char *p = cp->pos + 1;
+  while (p < cp->end && (*p == ' ' || *p == '\t')) p++;
+  const char *w = p;
+  while (p < cp->end && lx_isid(*p)) p++;
+  if ((size_t)(p - w) == 6 && memcmp(w, "define", 6) == 0) {
+    while (p < cp->end && (*p == ' ' || *p == '\t')) p++;
+    const char *n = p;
+    while (p < cp->end && lx_isid(*p)) p++;
+    if (p > n && !lx_isdigit(*n) && (p >= cp->end || *p != '(')) {
+      t->tok = TK_DEFINE;
+      t->p = n;
+      t->len = (size_t)(p - n);
+      t->line = cp->line;
+      t->col = (uint32_t)(n - cp->linestart + 1);
+      t->name = mffi__cp_pool(cp, n, t->len);
+      cp->pos = p;
+      cp->in_define = true;
+      return true;
+    }
+  }
+  cp->pos = p;
+  lx_skip_line(cp);
+  return false;
+}
+
+static void lx_scan(cp_state *cp, cp_token *t) {
+  for (;;) {
+    lx_skip_space(cp);
+    const char *p = cp->pos;
+    memset(t, 0, sizeof *t);
+    t->p = p;
+    t->line = cp->line;
+    t->col = (uint32_t)(p - cp->linestart + 1);
+    if (p >= cp->end) {
+      if (cp->in_define) {
+        cp->in_define = false;
+        t->tok = TK_EOL;
+        return;
+      }
+      t->tok = TK_EOF;
+      return;
+    }
+    char c = *p;
+    if (c == '\n') { /* Only reached inside a #define. */
+      cp->in_define = false;
+      t->tok = TK_EOL;
+      return;
+    }
+    if (c == '#' && cp->bol && !cp->in_define) {
+      if (lx_directive(cp, t)) {
+        cp->bol = false;
+        return;
+      }
+      continue;
+    }
+    cp->bol = false;
+    if ((c == 'L' || c == 'u' || c == 'U') && p + 1 < cp->end &&
+        (p[1] == '\'' || p[1] == '"' ||
+         (c == 'u' && p[1] == '8' && p + 2 < cp->end && p[2] == '"'))) {
+      const char *q = p + 1 + (p[1] == '8');
+      cp->pos = q;
+      if (*q == '\'') lx_char(cp, t, true);
+      else lx_string(cp, t);
+      t->p = p;
+      t->len = (size_t)(cp->pos - p);
+      return;
+    }
+    if (lx_isid(c) && !lx_isdigit(c)) {
+      const char *q = p;
+      while (q < cp->end && lx_isid(*q)) q++;
+      t->len = (size_t)(q - p);
+      cp->pos = q;
+      int kw = lx_keyword(p, t->len);
+      t->tok = kw ? kw : TK_NAME;
+      t->name = mffi__cp_pool(cp, p, t->len);
+      return;
+    }
+    if (lx_isdigit(c) || (c == '.' && p + 1 < cp->end && lx_isdigit(p[1]))) {
+      lx_number(cp, t);
+      return;
+    }
+    if (c == '\'') {
+      lx_char(cp, t, false);
+      return;
+    }
+    if (c == '"') {
+      lx_string(cp, t);
+      return;
+    }
+    /* Punctuators: longest match. */
+    static const struct {
+      const char *s;
+      int tok;
+    } ops[] = {{"...", TK_ELLIPSIS}, {"<<=", TK_ASSIGNOP},
+               {">>=", TK_ASSIGNOP}, {"->", TK_ARROW}, {"++", TK_INC},
+               {"--", TK_DEC}, {"<<", TK_SHL}, {">>", TK_SHR},
+               {"<=", TK_LE}, {">=", TK_GE}, {"==", TK_EQ}, {"!=", TK_NE},
+               {"&&", TK_ANDAND}, {"||", TK_OROR}, {"+=", TK_ASSIGNOP},
+               {"-=", TK_ASSIGNOP}, {"*=", TK_ASSIGNOP}, {"/=", TK_ASSIGNOP},
+               {"%=", TK_ASSIGNOP}, {"&=", TK_ASSIGNOP}, {"|=", TK_ASSIGNOP},
+               {"^=", TK_ASSIGNOP}};
+    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) {
+      size_t n = strlen(ops[i].s);
+      if ((size_t)(cp->end - p) >= n && memcmp(p, ops[i].s, n) == 0) {
+        t->tok = ops[i].tok;
+        t->len = n;
+        cp->pos = p + n;
+        return;
+      }
+    }
+    if (strchr("{}[]();,:?~!%^&*-+=<>|/.", c)) {
+      t->tok = (unsigned char)c;
+      t->len = 1;
+      cp->pos = p + 1;
+      return;
+    }
+    char msg[64];
+    if ((unsigned char)c >= 32 && (unsigned char)c < 127)
+      snprintf(msg, sizeof msg, "unexpected character '%c'", c);
+    else
+      snprintf(msg, sizeof msg, "unexpected byte 0x%02x",
+               (unsigned)(unsigned char)c);
+    lx_err(cp, p, MFFI_EPARSE, msg);
+  }
+}
+
+/* -- Interface ---------------------------------------------------------------- */
+
+void mffi__cp_lex_init(cp_state *cp, const char *src, size_t len) {
+  cp->src = cp->pos = cp->linestart = src;
+  cp->end = src + len;
+  cp->line = 1;
+  cp->bol = true;
+  cp->in_define = false;
+  cp->have_ahead = false;
+}
+
+void mffi__cp_next(cp_state *cp) {
+  for (;;) {
+    if (cp->have_ahead) {
+      cp->tok = cp->ahead;
+      cp->have_ahead = false;
+    } else {
+      lx_scan(cp, &cp->tok);
+    }
+    if (cp->tok.tok != TK_DEFINE || !cp->on_define) return;
+    cp->on_define(cp); /* Reads the body, up to its TK_EOL. */
+  }
+}
+
+void mffi__cp_skip_define(cp_state *cp) {
+  cp->have_ahead = false;
+  if (cp->in_define) lx_skip_line(cp);
+  cp->in_define = false;
+  cp->tok.tok = TK_EOL;
+}
+
+const cp_token *mffi__cp_peek(cp_state *cp) {
+  if (!cp->have_ahead) {
+    cp_token save = cp->tok;
+    lx_scan(cp, &cp->ahead);
+    cp->tok = save;
+    cp->have_ahead = true;
+  }
+  return &cp->ahead;
+}
+
+cp_mark mffi__cp_mark(const cp_state *cp) {
+  cp_mark m = {cp->pos, cp->linestart, cp->line, cp->in_define, cp->bol,
+               cp->have_ahead, cp->tok, cp->ahead};
+  return m;
+}
+
+void mffi__cp_reset(cp_state *cp, const cp_mark *m) {
+  cp->pos = m->pos;
+  cp->linestart = m->linestart;
+  cp->line = m->line;
+  cp->in_define = m->in_define;
+  cp->bol = m->bol;
+  cp->have_ahead = m->have_ahead;
+  cp->tok = m->tok;
+  cp->ahead = m->ahead;
+}

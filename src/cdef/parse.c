@@ -1,0 +1,1395 @@
+/* C declaration parser: specifiers, declarators, definitions. See LICENSE.
+**
+** A recursive-descent parser for the declaration subset of C11 with the
+** GNU extensions that `gcc -E` output of real headers carries. Declarators
+** are read into a list of operations (pointer, array, function) in the
+** order they apply to the base type, then built bottom-up through the type
+** table. Temporaries live in an arena freed after the parse, and errors
+** longjmp back to mffi__cdef_parse, which the transaction then rolls back:
+** nothing leaks and nothing half-made stays.
+*/
+#include <stdio.h>
+#include <string.h>
+
+#include "cdef.h"
+
+#define CP_BIGGEST_ALIGN 16 /* __attribute__((aligned)) on x86-64. */
+
+/* -- Small growable arrays in the arena -------------------------------------- */
+
+typedef struct cp_vec {
+  void *v;
+  uint32_t n, cap;
+} cp_vec;
+
+static void *vec_push(cp_state *cp, cp_vec *vec, size_t elsz) {
+  if (vec->n == vec->cap) {
+    uint32_t ncap = vec->cap ? vec->cap * 2 : 8;
+    void *nv = cp_alloc(cp, ncap * elsz);
+    if (vec->n) memcpy(nv, vec->v, vec->n * elsz);
+    vec->v = nv;
+    vec->cap = ncap;
+  }
+  void *slot = (char *)vec->v + vec->n++ * elsz;
+  memset(slot, 0, elsz);
+  return slot;
+}
+
+/* -- Parser state beyond the lexer --------------------------------------------- */
+
+enum { DM_NAMED, DM_ABSTRACT, DM_EITHER }; /* Declarator modes. */
+enum { SC_TOP, SC_MEMBER, SC_PARAM, SC_TYPENAME }; /* Specifier contexts. */
+
+typedef struct cp_specs {
+  int storage;        /* 0 or TK_TYPEDEF/TK_EXTERN/TK_STATIC/... */
+  bool is_inline;
+  unsigned quals;
+  mffi_tid tid;       /* From struct/enum/typedef/typeof, or the result. */
+  bool have_tid;
+  int nlong, nshort, nsigned, nunsigned, nint, ncomplex;
+  int base;           /* TK_VOID, TK_CHAR, TK_FLOATKW... or 0. */
+  cp_vec attrs;       /* mffi_attr. */
+  uint32_t alignas;   /* _Alignas(N), 0 if none. */
+  bool tag_only;      /* A struct/union/enum that may stand alone. */
+  bool anon_tag;      /* It has no tag. */
+  mffi_tid tag_tid;
+  cp_token first;     /* Where the specifiers start. */
+} cp_specs;
+
+/* One step of a declarator. */
+typedef struct cp_op {
+  int kind;          /* '*', '[', '(' */
+  unsigned quals;    /* '*': qualifiers of the pointer. */
+  long len;          /* '[': length or -1. */
+  mffi_tid *params;  /* '(': adjusted parameter types. */
+  const char **pnames;
+  uint32_t nparams;
+  uint16_t flags;    /* '(': MFFI_TF_VARIADIC, MFFI_TF_UNPROTO. */
+  cp_token tok;      /* For errors. */
+} cp_op;
+
+typedef struct cp_declarator {
+  const char *name;
+  cp_token name_tok;
+  cp_vec ops;          /* cp_op, in the order they apply. */
+  cp_vec attrs;        /* mffi_attr after and inside the declarator. */
+  const char *asm_name;
+  mffi_tid tid;        /* Built type. */
+  const char **pnames; /* Parameter names, if the name is a function. */
+  uint32_t npnames;
+} cp_declarator;
+
+static void sp_parse(cp_state *cp, cp_specs *s, int where);
+static void dp_declarator(cp_state *cp, cp_declarator *d, cp_vec *out,
+                          int mode);
+static mffi_tid dp_build(cp_state *cp, mffi_tid base, cp_declarator *d);
+
+/* -- Helpers ------------------------------------------------------------------------ */
+
+static void cp_expect(cp_state *cp, int tok, const char *what) {
+  if (cp->tok.tok != tok) cp_err(cp, NULL, MFFI_EPARSE, "expected %s", what);
+  cp_next(cp);
+}
+
+static void cp_enter(cp_state *cp) {
+  if (++cp->depth > CP_MAX_DEPTH)
+    cp_err(cp, NULL, MFFI_EPARSE, "declaration nested too deeply");
+}
+
+/* Call a type-table function's result: raise its error at token t. */
+static void cp_check(cp_state *cp, int rc, const cp_token *t) {
+  if (rc != MFFI_OK) mffi__cp_rethrow(cp, t, rc);
+}
+
+/* Skip a balanced group starting at the current '(' '[' or '{'. */
+static void cp_skip_group(cp_state *cp) {
+  int depth = 0;
+  cp_token open = cp->tok;
+  do {
+    int t = cp->tok.tok;
+    if (t == '(' || t == '[' || t == '{') depth++;
+    else if (t == ')' || t == ']' || t == '}') depth--;
+    else if (t == TK_EOF) cp_err(cp, &open, MFFI_EPARSE, "unbalanced '%c'",
+                                 *open.p);
+    cp_next(cp);
+  } while (depth > 0);
+}
+
+/* Strip "__x__" to "x", as GCC does for attribute names. */
+static const char *cp_attr_name(cp_state *cp, const char *s) {
+  size_t n = strlen(s);
+  if (n > 4 && s[0] == '_' && s[1] == '_' && s[n - 1] == '_' &&
+      s[n - 2] == '_')
+    return mffi__cp_pool(cp, s + 2, n - 4);
+  return s;
+}
+
+static bool cp_is_typedef_name(cp_state *cp, const char *name) {
+  const mffi_decl *d = mffi__tt_decl_find(cp->tt, name);
+  return d && d->kind == MFFI_DECL_TYPEDEF;
+}
+
+/* -- Attributes ---------------------------------------------------------------------- */
+
+/* Raw source text from token a to just before the current token. */
+static const char *cp_text_since(cp_state *cp, const cp_token *a) {
+  const char *end = cp->tok.p;
+  while (end > a->p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n'))
+    end--;
+  return mffi__cp_pool(cp, a->p, (size_t)(end - a->p));
+}
+
+/* Run fn(cp, arg); if it raises an error other than out of memory, undo
+** the tokens it read and return false. */
+static bool cp_try(cp_state *cp, void (*fn)(cp_state *, void *), void *arg) {
+  jmp_buf jb, *outer = cp->jb;
+  cp_mark m = mffi__cp_mark(cp);
+  int depth = cp->depth, noeval = cp->noeval;
+  cp->jb = &jb;
+  int rc = setjmp(jb);
+  if (rc == 0) {
+    fn(cp, arg);
+    cp->jb = outer;
+    return true;
+  }
+  cp->jb = outer;
+  if (rc == MFFI_ENOMEM) longjmp(*outer, rc);
+  mffi__ok(cp->ctx);
+  mffi__cp_reset(cp, &m);
+  cp->depth = depth;
+  cp->noeval = noeval;
+  return false;
+}
+
+static void at_const_arg(cp_state *cp, void *arg) {
+  cp_val v = mffi__cp_const_expr(cp);
+  if (cp->tok.tok != ',' && cp->tok.tok != ')')
+    cp_err(cp, NULL, MFFI_EPARSE, "expected ',' or ')'");
+  ((mffi_attr_arg *)arg)->num = (int64_t)v.v;
+}
+
+static void at_arg(cp_state *cp, mffi_attr_arg *a) {
+  const cp_token *t = &cp->tok;
+  if ((t->tok == TK_NAME || t->tok >= TK_KW_FIRST) && t->name) {
+    int nx = mffi__cp_peek(cp)->tok;
+    const mffi_decl *d = mffi__tt_decl_find(cp->tt, t->name);
+    if ((nx == ',' || nx == ')') && !(d && d->kind == MFFI_DECL_CONSTANT)) {
+      a->str = cp_attr_name(cp, t->name);
+      cp_next(cp);
+      return;
+    }
+  }
+  if (t->tok == TK_STRING) { /* Kept as written, quotes included. */
+    cp_token first = *t;
+    while (cp->tok.tok == TK_STRING) cp_next(cp);
+    a->str = cp_text_since(cp, &first);
+    return;
+  }
+  if (cp_try(cp, at_const_arg, a)) return;
+  /* Not a constant: keep the text (e.g. cleanup(fn), vector_size(...)). */
+  cp_token first = cp->tok;
+  int depth = 0;
+  while (depth > 0 || (cp->tok.tok != ',' && cp->tok.tok != ')')) {
+    int k = cp->tok.tok;
+    if (k == TK_EOF) cp_err(cp, &first, MFFI_EPARSE, "unbalanced attribute");
+    if (k == '(' || k == '[') depth++;
+    if (k == ')' || k == ']') depth--;
+    cp_next(cp);
+  }
+  a->str = cp_text_since(cp, &first);
+}
+
+/* __attribute__((a, b(x, y), ...)), at the current TK_ATTRIBUTE. */
+static void at_parse(cp_state *cp, cp_vec *attrs) {
+  cp_token at = cp->tok;
+  cp_next(cp);
+  cp_expect(cp, '(', "'(' after __attribute__");
+  cp_expect(cp, '(', "'((' after __attribute__");
+  while (cp->tok.tok != ')') {
+    if (cp->tok.tok == ',') {
+      cp_next(cp);
+      continue;
+    }
+    if (!cp->tok.name)
+      cp_err(cp, NULL, MFFI_EPARSE, "expected attribute name");
+    mffi_attr *a = vec_push(cp, attrs, sizeof *a);
+    a->name = cp_attr_name(cp, cp->tok.name);
+    cp_next(cp);
+    if (cp->tok.tok == '(') {
+      cp_next(cp);
+      cp_vec args = {0};
+      while (cp->tok.tok != ')') {
+        at_arg(cp, vec_push(cp, &args, sizeof(mffi_attr_arg)));
+        if (cp->tok.tok == ',') cp_next(cp);
+        else if (cp->tok.tok != ')')
+          cp_err(cp, NULL, MFFI_EPARSE, "expected ',' or ')' in attribute");
+      }
+      cp_next(cp);
+      a->args = args.v;
+      a->nargs = args.n;
+    }
+    if (cp->tok.tok != ',' && cp->tok.tok != ')')
+      cp_err(cp, NULL, MFFI_EPARSE, "expected ',' or ')' in attribute");
+  }
+  cp_next(cp);
+  if (cp->tok.tok != ')')
+    cp_err(cp, &at, MFFI_EPARSE, "unbalanced __attribute__");
+  cp_next(cp);
+}
+
+/* __asm__("name" ...): the concatenated string. */
+static const char *at_asm(cp_state *cp) {
+  cp_next(cp);
+  cp_expect(cp, '(', "'(' after __asm__");
+  char buf[CP_MAX_STRING];
+  size_t n = 0;
+  if (cp->tok.tok != TK_STRING) cp_err(cp, NULL, MFFI_EPARSE, "expected string");
+  while (cp->tok.tok == TK_STRING) {
+    size_t l = (size_t)cp->tok.ival;
+    if (n + l >= sizeof buf) cp_err(cp, NULL, MFFI_EPARSE, "asm name too long");
+    memcpy(buf + n, cp->tok.str, l);
+    n += l;
+    cp_next(cp);
+  }
+  cp_expect(cp, ')', "')'");
+  return mffi__cp_pool(cp, buf, n);
+}
+
+/* Attributes and asm labels after a declarator, in any order. */
+static void at_trailing(cp_state *cp, cp_declarator *d) {
+  for (;;) {
+    if (cp->tok.tok == TK_ATTRIBUTE) at_parse(cp, &d->attrs);
+    else if (cp->tok.tok == TK_ASM) d->asm_name = at_asm(cp);
+    else return;
+  }
+}
+
+static const mffi_attr *at_find(const cp_vec *attrs, const char *name) {
+  const mffi_attr *a = attrs->v;
+  for (uint32_t i = 0; i < attrs->n; i++)
+    if (strcmp(a[i].name, name) == 0) return &a[i];
+  return NULL;
+}
+
+/* The alignment asked by aligned / aligned(N) in attrs, or 0. */
+static uint32_t at_aligned(cp_state *cp, const cp_vec *attrs,
+                           const cp_token *t) {
+  uint32_t al = 0;
+  const mffi_attr *a = attrs->v;
+  for (uint32_t i = 0; i < attrs->n; i++) {
+    if (strcmp(a[i].name, "aligned") != 0) continue;
+    uint64_t n = CP_BIGGEST_ALIGN;
+    if (a[i].nargs >= 1) {
+      if (a[i].args[0].str)
+        cp_err(cp, t, MFFI_EDECL, "requested alignment is not an integer "
+               "constant");
+      n = (uint64_t)a[i].args[0].num;
+    }
+    if (n == 0 || (n & (n - 1)) || n > (1u << 28))
+      cp_err(cp, t, MFFI_EDECL, "requested alignment is not a power of 2");
+    if (n > al) al = (uint32_t)n;
+  }
+  return al;
+}
+
+static void at_reject_vector(cp_state *cp, const cp_vec *attrs,
+                             const cp_token *t) {
+  if (at_find(attrs, "vector_size"))
+    cp_err(cp, t, MFFI_EUNSUPPORTED, "vector types are not supported");
+}
+
+/* -- Struct, union and enum specifiers ------------------------------------------------ */
+
+/* Find or create the record type for a tag reference. */
+static mffi_tid sp_tag_ref(cp_state *cp, int kind, const char *tag,
+                           const cp_token *t, bool add_forward) {
+  mffi_tid tid = mffi__tt_tag_find(cp->tt, tag);
+  if (tid != MFFI_TID_NONE) {
+    if (cp->tt->types[tid]->kind != kind)
+      cp_err(cp, t, MFFI_EDECL, "'%s' defined as wrong kind of tag", tag);
+    return tid;
+  }
+  cp_check(cp, mffi__tt_record(cp->ctx, (mffi_kind)kind, tag, &tid), t);
+  cp_check(cp, mffi__tt_tag_bind(cp->ctx, tag, tid), t);
+  if (add_forward) { /* So that printed declarations declare it first. */
+    mffi_decl d = {.kind = MFFI_DECL_TAG, .name = tag, .tid = tid,
+                   .enum_tid = MFFI_TID_NONE};
+    cp_check(cp, mffi__tt_decl_add(cp->ctx, &d, NULL), t);
+  }
+  return tid;
+}
+
+/* Names of members, anonymous members flattened, for duplicate checks. */
+static void sp_member_names(cp_state *cp, const mffi_type *rec, cp_vec *out) {
+  for (uint32_t i = 0; i < rec->nmembers; i++) {
+    const mffi_member *m = &rec->members[i];
+    if (m->name) {
+      *(const char **)vec_push(cp, out, sizeof(char *)) = m->name;
+    } else if (m->bit_width < 0) {
+      sp_member_names(cp, mffi__B(cp->tt, m->tid), out);
+    }
+  }
+}
+
+static void sp_check_dup(cp_state *cp, cp_vec *names, const char *name,
+                         const cp_token *t) {
+  const char **v = names->v;
+  for (uint32_t i = 0; i < names->n; i++)
+    if (v[i] == name) cp_err(cp, t, MFFI_EDECL, "duplicate member '%s'", name);
+  *(const char **)vec_push(cp, names, sizeof(char *)) = name;
+}
+
+static void sp_members(cp_state *cp, cp_vec *members) {
+  cp_vec names = {0};
+  while (cp->tok.tok != '}') {
+    if (cp->tok.tok == ';') {
+      cp_next(cp);
+      continue;
+    }
+    if (cp->tok.tok == TK_STATIC_ASSERT) {
+      cp_next(cp);
+      cp_skip_group(cp);
+      cp_expect(cp, ';', "';'");
+      continue;
+    }
+    if (cp->tok.tok == TK_EOF)
+      cp_err(cp, NULL, MFFI_EPARSE, "expected '}'");
+    cp_specs s;
+    sp_parse(cp, &s, SC_MEMBER);
+    if (cp->tok.tok == ';') { /* Anonymous struct/union member. */
+      const mffi_type *b = mffi__B(cp->tt, s.tid);
+      if (s.anon_tag &&
+          (b->kind == MFFI_KIND_STRUCT || b->kind == MFFI_KIND_UNION)) {
+        mffi_member *m = vec_push(cp, members, sizeof *m);
+        m->tid = s.tid;
+        m->bit_width = -1;
+        m->align_attr = at_aligned(cp, &s.attrs, &s.first);
+        m->packed = at_find(&s.attrs, "packed") != NULL;
+        cp_vec sub = {0};
+        sp_member_names(cp, b, &sub);
+        for (uint32_t i = 0; i < sub.n; i++)
+          sp_check_dup(cp, &names, ((const char **)sub.v)[i], &s.first);
+      }
+      cp_next(cp);
+      continue;
+    }
+    for (;;) {
+      cp_declarator d = {0};
+      cp_token at = cp->tok;
+      if (cp->tok.tok != ':') dp_declarator(cp, &d, &d.ops, DM_NAMED);
+      int width = -1;
+      if (cp->tok.tok == ':') {
+        cp_token wt = cp->tok;
+        cp_next(cp);
+        cp_val w = mffi__cp_const_expr(cp);
+        if (!w.uns && (int64_t)w.v < 0)
+          cp_err(cp, &wt, MFFI_EDECL, "negative width in bit-field '%s'",
+                 d.name ? d.name : "(anonymous)");
+        if (w.v > 128)
+          cp_err(cp, &wt, MFFI_EDECL, "width of bit-field '%s' exceeds its "
+                 "type", d.name ? d.name : "(anonymous)");
+        width = (int)w.v;
+      }
+      at_trailing(cp, &d);
+      mffi_tid tid = dp_build(cp, s.tid, &d);
+      mffi_member *m = vec_push(cp, members, sizeof *m);
+      m->name = d.name;
+      m->tid = tid;
+      m->bit_width = width;
+      uint32_t a1 = at_aligned(cp, &s.attrs, &at);
+      uint32_t a2 = at_aligned(cp, &d.attrs, &at);
+      m->align_attr = a1 > a2 ? a1 : a2;
+      if (s.alignas > m->align_attr) m->align_attr = s.alignas;
+      m->packed = at_find(&s.attrs, "packed") || at_find(&d.attrs, "packed");
+      if (d.name) sp_check_dup(cp, &names, d.name, &d.name_tok);
+      else if (width < 0)
+        cp_err(cp, &at, MFFI_EPARSE, "expected member name");
+      if (cp->tok.tok == ',') {
+        cp_next(cp);
+        continue;
+      }
+      cp_expect(cp, ';', "';' at end of member declaration");
+      break;
+    }
+  }
+}
+
+static void sp_record(cp_state *cp, cp_specs *s) {
+  cp_token kw = cp->tok;
+  int kind = kw.tok == TK_STRUCT ? MFFI_KIND_STRUCT : MFFI_KIND_UNION;
+  cp_next(cp);
+  cp_vec attrs = {0};
+  while (cp->tok.tok == TK_ATTRIBUTE) at_parse(cp, &attrs);
+  const char *tag = NULL;
+  cp_token tagtok = kw;
+  if (cp->tok.tok == TK_NAME) {
+    tag = cp->tok.name;
+    tagtok = cp->tok;
+    cp_next(cp);
+  }
+  while (cp->tok.tok == TK_ATTRIBUTE) at_parse(cp, &attrs);
+  s->have_tid = true;
+  s->tag_only = true;
+  if (cp->tok.tok != '{') {
+    if (!tag)
+      cp_err(cp, NULL, MFFI_EPARSE, "expected '{' or tag after '%s'",
+             kind == MFFI_KIND_STRUCT ? "struct" : "union");
+    s->tid = s->tag_tid = sp_tag_ref(cp, kind, tag, &tagtok, true);
+    return;
+  }
+  mffi_tid tid;
+  if (tag) {
+    tid = sp_tag_ref(cp, kind, tag, &tagtok, false);
+    if (cp->tt->types[tid]->flags & MFFI_TF_COMPLETE)
+      cp_err(cp, &tagtok, MFFI_EDECL, "redefinition of '%s %s'",
+             kind == MFFI_KIND_STRUCT ? "struct" : "union", tag);
+  } else {
+    cp_check(cp, mffi__tt_record(cp->ctx, (mffi_kind)kind, NULL, &tid), &kw);
+    s->anon_tag = true;
+  }
+  cp_next(cp);
+  cp_enter(cp);
+  cp_vec members = {0};
+  sp_members(cp, &members);
+  cp->depth--;
+  cp_next(cp); /* '}' */
+  while (cp->tok.tok == TK_ATTRIBUTE) at_parse(cp, &attrs);
+  at_reject_vector(cp, &attrs, &kw);
+  bool packed = at_find(&attrs, "packed") != NULL;
+  uint32_t al = at_aligned(cp, &attrs, &kw);
+  cp_check(cp, mffi__tt_define_record(cp->ctx, tid, members.v, members.n,
+                                      packed, al),
+           &tagtok);
+  if (tag) {
+    mffi_decl d = {.kind = MFFI_DECL_TAG, .name = tag, .tid = tid,
+                   .enum_tid = MFFI_TID_NONE, .defined = true};
+    cp_check(cp, mffi__tt_decl_add(cp->ctx, &d, NULL), &tagtok);
+  }
+  s->tid = s->tag_tid = tid;
+}
+
+/* Check that an ordinary name is free for a new constant. */
+static void sp_name_free(cp_state *cp, const char *name, const cp_token *t) {
+  const mffi_decl *o = mffi__tt_decl_find(cp->tt, name);
+  if (!o) return;
+  if (o->kind == MFFI_DECL_CONSTANT)
+    cp_err(cp, t, MFFI_EDECL, "redeclaration of enumerator '%s'", name);
+  cp_err(cp, t, MFFI_EDECL, "'%s' redeclared as different kind of symbol",
+         name);
+}
+
+static void sp_enum(cp_state *cp, cp_specs *s) {
+  cp_token kw = cp->tok;
+  cp_next(cp);
+  cp_vec attrs = {0};
+  while (cp->tok.tok == TK_ATTRIBUTE) at_parse(cp, &attrs);
+  const char *tag = NULL;
+  cp_token tagtok = kw;
+  if (cp->tok.tok == TK_NAME) {
+    tag = cp->tok.name;
+    tagtok = cp->tok;
+    cp_next(cp);
+  }
+  while (cp->tok.tok == TK_ATTRIBUTE) at_parse(cp, &attrs);
+  s->have_tid = true;
+  s->tag_only = true;
+  if (cp->tok.tok != '{') {
+    if (!tag) cp_err(cp, NULL, MFFI_EPARSE, "expected '{' or tag after 'enum'");
+    s->tid = s->tag_tid = sp_tag_ref(cp, MFFI_KIND_ENUM, tag, &tagtok, true);
+    return;
+  }
+  mffi_tid tid;
+  if (tag) {
+    tid = sp_tag_ref(cp, MFFI_KIND_ENUM, tag, &tagtok, false);
+    if (cp->tt->types[tid]->flags & MFFI_TF_COMPLETE)
+      cp_err(cp, &tagtok, MFFI_EDECL, "redefinition of 'enum %s'", tag);
+  } else {
+    cp_check(cp, mffi__tt_record(cp->ctx, MFFI_KIND_ENUM, NULL, &tid), &kw);
+    s->anon_tag = true;
+  }
+  cp_next(cp);
+  cp_vec enums = {0};
+  cp_val next = {0, false, false};
+  bool overflow = false, have_neg = false, have_huge = false;
+  while (cp->tok.tok != '}') {
+    if (cp->tok.tok != TK_NAME)
+      cp_err(cp, NULL, MFFI_EPARSE, "expected identifier in enum");
+    cp_token nt = cp->tok;
+    sp_name_free(cp, nt.name, &nt);
+    cp_next(cp);
+    while (cp->tok.tok == TK_ATTRIBUTE) at_parse(cp, &attrs);
+    cp_val v = next;
+    if (cp->tok.tok == '=') {
+      cp_next(cp);
+      v = mffi__cp_const_expr(cp);
+    } else if (overflow) {
+      cp_err(cp, &nt, MFFI_ERANGE, "overflow in enumeration values");
+    }
+    /* GCC gives an enumerator that fits in int the type int; the next
+    ** implicit value is this one plus 1 in that type, and must not wrap. */
+    bool neg = !v.uns && (int64_t)v.v < 0;
+    if (neg ? (int64_t)v.v >= INT32_MIN : v.v <= INT32_MAX)
+      v.uns = v.wide = false;
+    bool huge = v.uns && v.v > (uint64_t)INT64_MAX;
+    have_neg |= neg;
+    have_huge |= huge;
+    if (have_neg && have_huge)
+      cp_err(cp, &nt, MFFI_ERANGE,
+             "enumeration values exceed range of largest integer");
+    mffi_enumerator *e = vec_push(cp, &enums, sizeof *e);
+    e->name = nt.name;
+    e->value = (int64_t)v.v;
+    /* The constant is visible to the enumerators that follow. */
+    mffi_decl d = {.kind = MFFI_DECL_CONSTANT, .name = nt.name,
+                   .value = (int64_t)v.v, .enum_tid = tid,
+                   .tid = !v.wide ? (v.uns ? MFFI_KIND_UINT : MFFI_KIND_INT)
+                                  : (v.uns ? MFFI_KIND_ULONG : MFFI_KIND_LONG)};
+    cp_check(cp, mffi__tt_decl_add(cp->ctx, &d, NULL), &nt);
+    uint64_t max = v.wide ? (v.uns ? UINT64_MAX : INT64_MAX)
+                          : (v.uns ? UINT32_MAX : INT32_MAX);
+    overflow = v.v == max;
+    next = v;
+    next.v++;
+    if (cp->tok.tok == ',') cp_next(cp);
+    else if (cp->tok.tok != '}')
+      cp_err(cp, NULL, MFFI_EPARSE, "expected ',' or '}' in enum");
+  }
+  cp_next(cp);
+  while (cp->tok.tok == TK_ATTRIBUTE) at_parse(cp, &attrs);
+  bool packed = at_find(&attrs, "packed") != NULL;
+  cp_check(cp, mffi__tt_define_enum(cp->ctx, tid, enums.v, enums.n, packed,
+                                    have_huge),
+           &tagtok);
+  if (tag) {
+    mffi_decl d = {.kind = MFFI_DECL_TAG, .name = tag, .tid = tid,
+                   .enum_tid = MFFI_TID_NONE, .defined = true};
+    cp_check(cp, mffi__tt_decl_add(cp->ctx, &d, NULL), &tagtok);
+  }
+  s->tid = s->tag_tid = tid;
+}
+
+/* -- Declaration specifiers ---------------------------------------------------------- */
+
+static bool sp_is_specifier_kw(int tok) {
+  return tok >= TK_KW_FIRST && tok < TK_SIZEOF && tok != TK_SIZEOF;
+}
+
+bool mffi__cp_starts_type(cp_state *cp) {
+  int t = cp->tok.tok;
+  if (t == TK_NAME) return cp_is_typedef_name(cp, cp->tok.name);
+  if (t == TK_ATTRIBUTE || t == TK_EXTENSION || t == TK_TYPEOF ||
+      t == TK_ALIGNAS)
+    return true;
+  return sp_is_specifier_kw(t) && t != TK_TYPEDEF && t != TK_EXTERN &&
+         t != TK_STATIC && t != TK_AUTO && t != TK_REGISTER &&
+         t != TK_THREAD && t != TK_INLINE && t != TK_NORETURN;
+}
+
+static bool sp_any_type(const cp_specs *s) {
+  return s->have_tid || s->base || s->nlong || s->nshort || s->nsigned ||
+         s->nunsigned || s->nint || s->ncomplex;
+}
+
+static void sp_typeof(cp_state *cp, cp_specs *s) {
+  cp_next(cp);
+  cp_expect(cp, '(', "'(' after __typeof__");
+  s->tid = mffi__cp_starts_type(cp) ? mffi__cp_type_name(cp)
+                                    : mffi__cp_expr_type(cp);
+  s->have_tid = true;
+  cp_expect(cp, ')', "')'");
+}
+
+static void sp_alignas(cp_state *cp, cp_specs *s) {
+  cp_token at = cp->tok;
+  cp_next(cp);
+  cp_expect(cp, '(', "'(' after _Alignas");
+  uint64_t n;
+  if (mffi__cp_starts_type(cp)) {
+    n = mffi__align(cp->tt, mffi__cp_type_name(cp));
+  } else {
+    n = mffi__cp_const_expr(cp).v;
+  }
+  cp_expect(cp, ')', "')'");
+  if (n & (n - 1) || n > (1u << 28))
+    cp_err(cp, &at, MFFI_EDECL, "requested alignment is not a power of 2");
+  if (n > s->alignas) s->alignas = (uint32_t)n;
+}
+
+/* The type named by the counted specifiers. */
+static mffi_tid sp_finish_base(cp_state *cp, cp_specs *s) {
+  const cp_token *t = &cp->tok;
+  if (s->have_tid) {
+    if (s->base || s->nlong || s->nshort || s->nsigned || s->nunsigned ||
+        s->nint || s->ncomplex)
+      cp_err(cp, &s->first, MFFI_EPARSE,
+             "two or more data types in declaration specifiers");
+    return s->tid;
+  }
+  if (s->nsigned && s->nunsigned)
+    cp_err(cp, t, MFFI_EPARSE, "both 'signed' and 'unsigned' in declaration "
+           "specifiers");
+  if (s->nlong > 2) cp_err(cp, t, MFFI_EPARSE, "'long long long' is too long");
+  if (s->nlong && s->nshort)
+    cp_err(cp, t, MFFI_EPARSE, "both 'long' and 'short' in declaration "
+           "specifiers");
+  bool sgn = s->nsigned || s->nunsigned;
+  mffi_kind k;
+  switch (s->base) {
+  case 0:
+  case TK_INTKW:
+    if (s->nshort) k = s->nunsigned ? MFFI_KIND_USHORT : MFFI_KIND_SHORT;
+    else if (s->nlong == 2) k = s->nunsigned ? MFFI_KIND_ULLONG : MFFI_KIND_LLONG;
+    else if (s->nlong == 1) k = s->nunsigned ? MFFI_KIND_ULONG : MFFI_KIND_LONG;
+    else if (s->base || sgn || s->nint) k = s->nunsigned ? MFFI_KIND_UINT : MFFI_KIND_INT;
+    else if (s->ncomplex) k = MFFI_KIND_DOUBLE; /* GNU: plain _Complex */
+    else if (t->tok == TK_NAME)
+      cp_err(cp, t, cp->typename_mode ? MFFI_ENOTFOUND : MFFI_EPARSE,
+             "unknown type name '%s'", t->name);
+    else
+      cp_err(cp, t, MFFI_EPARSE, "expected a type specifier");
+    break;
+  case TK_CHAR:
+    if (s->nlong || s->nshort)
+      cp_err(cp, t, MFFI_EPARSE, "'long' or 'short' with 'char'");
+    k = s->nunsigned ? MFFI_KIND_UCHAR : s->nsigned ? MFFI_KIND_SCHAR
+                                                    : MFFI_KIND_CHAR;
+    break;
+  case TK_INT128:
+    if (s->nlong || s->nshort)
+      cp_err(cp, t, MFFI_EPARSE, "'long' or 'short' with '__int128'");
+    k = s->nunsigned ? MFFI_KIND_UINT128 : MFFI_KIND_INT128;
+    break;
+  default:
+    if (sgn)
+      cp_err(cp, t, MFFI_EPARSE, "'signed' or 'unsigned' with a non-integer "
+             "type");
+    if (s->nshort || (s->nlong && s->base != TK_DOUBLE) || s->nlong > 1)
+      cp_err(cp, t, MFFI_EPARSE, "'long' or 'short' with this type");
+    switch (s->base) {
+    case TK_VOID: k = MFFI_KIND_VOID; break;
+    case TK_BOOL: k = MFFI_KIND_BOOL; break;
+    case TK_FLOATKW: case TK_FLOAT32: k = MFFI_KIND_FLOAT; break;
+    case TK_DOUBLE: k = s->nlong ? MFFI_KIND_LDOUBLE : MFFI_KIND_DOUBLE; break;
+    case TK_FLOAT64: case TK_FLOAT32X: k = MFFI_KIND_DOUBLE; break;
+    case TK_FLOAT64X: k = MFFI_KIND_LDOUBLE; break;
+    case TK_FLOAT16: k = MFFI_KIND_FLOAT16; break;
+    case TK_FLOAT128: k = MFFI_KIND_FLOAT128; break;
+    case TK_VALIST: k = MFFI_KIND_VALIST; break;
+    case TK_INT128_T: k = MFFI_KIND_INT128; break;
+    case TK_UINT128_T: k = MFFI_KIND_UINT128; break;
+    default: k = MFFI_KIND_INT;
+    }
+  }
+  mffi_tid tid = (mffi_tid)k;
+  if (s->ncomplex) {
+    if (k == MFFI_KIND_VOID || k == MFFI_KIND_BOOL || k == MFFI_KIND_VALIST)
+      cp_err(cp, t, MFFI_EPARSE, "invalid '_Complex' type");
+    cp_check(cp, mffi__tt_complex(cp->ctx, tid, &tid), t);
+  }
+  return tid;
+}
+
+static void sp_set_base(cp_state *cp, cp_specs *s, int tok) {
+  if (s->base && !(s->base == TK_INTKW && tok == TK_INTKW)) {
+    cp_err(cp, NULL, MFFI_EPARSE,
+           "two or more data types in declaration specifiers");
+  }
+  if (s->base == TK_INTKW && tok == TK_INTKW)
+    cp_err(cp, NULL, MFFI_EPARSE, "duplicate 'int'");
+  s->base = tok;
+}
+
+static void sp_parse(cp_state *cp, cp_specs *s, int where) {
+  memset(s, 0, sizeof *s);
+  s->first = cp->tok;
+  for (;;) {
+    int t = cp->tok.tok;
+    switch (t) {
+    case TK_TYPEDEF: case TK_EXTERN: case TK_STATIC: case TK_AUTO:
+    case TK_REGISTER:
+      if (where != SC_TOP && !(where == SC_PARAM && t == TK_REGISTER))
+        cp_err(cp, NULL, MFFI_EPARSE, "storage class '%s' not allowed here",
+               cp->tok.name);
+      if (s->storage)
+        cp_err(cp, NULL, MFFI_EPARSE,
+               "multiple storage classes in declaration specifiers");
+      s->storage = t;
+      break;
+    case TK_THREAD: break;
+    case TK_INLINE: case TK_NORETURN: s->is_inline |= t == TK_INLINE; break;
+    case TK_CONST: s->quals |= MFFI_QUAL_CONST; break;
+    case TK_VOLATILE: s->quals |= MFFI_QUAL_VOLATILE; break;
+    case TK_RESTRICT: s->quals |= MFFI_QUAL_RESTRICT; break;
+    case TK_ATOMIC:
+      if (mffi__cp_peek(cp)->tok == '(')
+        cp_err(cp, NULL, MFFI_EUNSUPPORTED, "_Atomic(type) is not supported");
+      break; /* Same layout as the plain type on x86-64 for our uses. */
+    case TK_EXTENSION: break;
+    case TK_ATTRIBUTE: at_parse(cp, &s->attrs); continue;
+    case TK_ALIGNAS: sp_alignas(cp, s); continue;
+    case TK_SIGNED: s->nsigned++; break;
+    case TK_UNSIGNED: s->nunsigned++; break;
+    case TK_LONG: s->nlong++; break;
+    case TK_SHORT: s->nshort++; break;
+    case TK_COMPLEX: s->ncomplex++; break;
+    case TK_INTKW:
+      if (s->base == TK_CHAR || s->base == TK_INT128 || s->base == TK_INTKW)
+        cp_err(cp, NULL, MFFI_EPARSE,
+               "two or more data types in declaration specifiers");
+      if (!s->base) s->base = TK_INTKW;
+      s->nint++;
+      break;
+    case TK_VOID: case TK_CHAR: case TK_FLOATKW: case TK_DOUBLE: case TK_BOOL:
+    case TK_INT128: case TK_INT128_T: case TK_UINT128_T: case TK_FLOAT16:
+    case TK_FLOAT32: case TK_FLOAT64: case TK_FLOAT128: case TK_FLOAT32X:
+    case TK_FLOAT64X: case TK_VALIST:
+      if (s->have_tid)
+        cp_err(cp, NULL, MFFI_EPARSE,
+               "two or more data types in declaration specifiers");
+      if (s->base == TK_INTKW && (t == TK_CHAR || t == TK_INT128)) {
+        s->base = t; /* "int" written before the real base ("char int"?) */
+        cp_err(cp, NULL, MFFI_EPARSE,
+               "two or more data types in declaration specifiers");
+      }
+      sp_set_base(cp, s, t);
+      break;
+    case TK_STRUCT: case TK_UNION: case TK_ENUM:
+      if (sp_any_type(s))
+        cp_err(cp, NULL, MFFI_EPARSE,
+               "two or more data types in declaration specifiers");
+      if (t == TK_ENUM) sp_enum(cp, s);
+      else sp_record(cp, s);
+      continue;
+    case TK_TYPEOF:
+      if (sp_any_type(s))
+        cp_err(cp, NULL, MFFI_EPARSE,
+               "two or more data types in declaration specifiers");
+      sp_typeof(cp, s);
+      continue;
+    case TK_NAME:
+      if (!sp_any_type(s) && cp_is_typedef_name(cp, cp->tok.name)) {
+        /* A typedef name, unless it is the declarator: "T;" cannot be. */
+        s->tid = mffi__tt_decl_find(cp->tt, cp->tok.name)->tid;
+        s->have_tid = true;
+        break;
+      }
+      goto done;
+    default: goto done;
+    }
+    cp_next(cp);
+  }
+done:
+  s->tid = sp_finish_base(cp, s);
+  if (s->have_tid && s->tag_tid != s->tid) s->tag_only = false;
+  at_reject_vector(cp, &s->attrs, &s->first);
+  if (s->quals) cp_check(cp, mffi__tt_qual(cp->ctx, s->tid, s->quals, &s->tid),
+                         &s->first);
+}
+
+/* -- Declarators ---------------------------------------------------------------------- */
+
+/* After '(' in a declarator: does a nested declarator follow (rather than
+** a parameter list)? */
+static bool dp_nested(cp_state *cp, int mode) {
+  const cp_token *nx = mffi__cp_peek(cp);
+  switch (nx->tok) {
+  case '*': case '(': case '^': case TK_ATTRIBUTE: return true;
+  case '[': return mode != DM_NAMED;
+  case TK_NAME:
+    return mode == DM_NAMED || !cp_is_typedef_name(cp, nx->name);
+  default: return false;
+  }
+}
+
+static unsigned dp_quals(cp_state *cp, cp_declarator *d) {
+  unsigned q = 0;
+  for (;;) {
+    switch (cp->tok.tok) {
+    case TK_CONST: q |= MFFI_QUAL_CONST; break;
+    case TK_VOLATILE: q |= MFFI_QUAL_VOLATILE; break;
+    case TK_RESTRICT: q |= MFFI_QUAL_RESTRICT; break;
+    case TK_ATOMIC: case TK_EXTENSION: break;
+    case TK_ATTRIBUTE: at_parse(cp, &d->attrs); continue;
+    default: return q;
+    }
+    cp_next(cp);
+  }
+}
+
+/* C11 6.7.6.3p7-8: array and function parameters become pointers, and
+** top-level qualifiers do not belong to the function's type. */
+static mffi_tid dp_adjust_param(cp_state *cp, mffi_tid tid, unsigned aquals,
+                                const cp_token *t) {
+  const mffi_type *b = mffi__T(cp->tt, tid);
+  if (b->kind == MFFI_KIND_ARRAY) {
+    cp_check(cp, mffi__tt_ptr(cp->ctx, b->child, &tid), t);
+    if (aquals) cp_check(cp, mffi__tt_qual(cp->ctx, tid, aquals, &tid), t);
+  } else if (b->kind == MFFI_KIND_FUNCTION) {
+    cp_check(cp, mffi__tt_ptr(cp->ctx, tid, &tid), t);
+  }
+  const mffi_type *n = mffi__T(cp->tt, tid);
+  if (n->quals && !(n->flags & MFFI_TF_USERALIGN)) tid = n->base;
+  return tid;
+}
+
+static void dp_params(cp_state *cp, cp_op *op) {
+  cp_next(cp); /* '(' */
+  cp_vec types = {0}, names = {0};
+  if (cp->tok.tok == ')') {
+    op->flags |= MFFI_TF_UNPROTO;
+    cp_next(cp);
+    return;
+  }
+  if (cp->tok.tok == TK_VOID && mffi__cp_peek(cp)->tok == ')') {
+    cp_next(cp);
+    cp_next(cp);
+    return;
+  }
+  for (;;) {
+    if (cp->tok.tok == TK_ELLIPSIS) {
+      if (types.n == 0)
+        cp_err(cp, NULL, MFFI_EPARSE, "expected a named parameter before "
+               "'...'");
+      op->flags |= MFFI_TF_VARIADIC;
+      cp_next(cp);
+      break;
+    }
+    cp_token pt = cp->tok;
+    if (cp->tok.tok == TK_NAME && !cp_is_typedef_name(cp, cp->tok.name))
+      cp_err(cp, NULL, MFFI_EPARSE, "unknown type name '%s'", cp->tok.name);
+    cp_specs s;
+    sp_parse(cp, &s, SC_PARAM);
+    cp_declarator d = {0};
+    dp_declarator(cp, &d, &d.ops, DM_EITHER);
+    while (cp->tok.tok == TK_ATTRIBUTE) at_parse(cp, &d.attrs);
+    unsigned aquals = 0;
+    if (d.ops.n) { /* "int a[const 4]": qualifiers of the adjusted pointer */
+      cp_op *last = &((cp_op *)d.ops.v)[d.ops.n - 1];
+      if (last->kind == '[') aquals = last->quals;
+    }
+    mffi_tid tid = dp_build(cp, s.tid, &d);
+    if (mffi__B(cp->tt, tid)->kind == MFFI_KIND_VOID) {
+      if (d.name || types.n || cp->tok.tok != ')' ||
+          mffi__T(cp->tt, tid)->quals)
+        cp_err(cp, &pt, MFFI_EDECL, "parameter %u has void type",
+               types.n + 1);
+    }
+    *(mffi_tid *)vec_push(cp, &types, sizeof(mffi_tid)) =
+        dp_adjust_param(cp, tid, aquals, &pt);
+    *(const char **)vec_push(cp, &names, sizeof(char *)) = d.name;
+    if (cp->tok.tok == ',') {
+      cp_next(cp);
+      continue;
+    }
+    break;
+  }
+  cp_expect(cp, ')', "')' after parameters");
+  op->params = types.v;
+  op->pnames = names.v;
+  op->nparams = types.n;
+}
+
+static void dp_array(cp_state *cp, cp_op *op, const cp_declarator *d) {
+  cp_next(cp); /* '[' */
+  op->len = -1;
+  for (;;) { /* [static const N], [*] */
+    int t = cp->tok.tok;
+    if (t == TK_STATIC || t == TK_EXTENSION) cp_next(cp);
+    else if (t == TK_CONST) op->quals |= MFFI_QUAL_CONST, cp_next(cp);
+    else if (t == TK_VOLATILE) op->quals |= MFFI_QUAL_VOLATILE, cp_next(cp);
+    else if (t == TK_RESTRICT) op->quals |= MFFI_QUAL_RESTRICT, cp_next(cp);
+    else break;
+  }
+  if (cp->tok.tok == '*' && mffi__cp_peek(cp)->tok == ']') {
+    cp_next(cp);
+  } else if (cp->tok.tok != ']') {
+    cp_token at = cp->tok;
+    cp_val v = mffi__cp_const_expr(cp);
+    if (!v.uns && (int64_t)v.v < 0)
+      cp_err(cp, &at, MFFI_EDECL, "size of array '%s' is negative",
+             d->name ? d->name : "(anonymous)");
+    if (v.v > (uint64_t)INT64_MAX / 2)
+      cp_err(cp, &at, MFFI_ERANGE, "size of array '%s' is too large",
+             d->name ? d->name : "(anonymous)");
+    op->len = (long)v.v;
+  }
+  cp_expect(cp, ']', "']'");
+}
+
+static void dp_declarator(cp_state *cp, cp_declarator *d, cp_vec *out,
+                          int mode) {
+  cp_enter(cp);
+  cp_vec ptrs = {0}, sufs = {0}, inner = {0};
+  while (cp->tok.tok == '*' || cp->tok.tok == '^') {
+    cp_op *op = vec_push(cp, &ptrs, sizeof *op);
+    op->kind = '*';
+    op->tok = cp->tok;
+    cp_next(cp);
+    op->quals = dp_quals(cp, d);
+  }
+  while (cp->tok.tok == TK_ATTRIBUTE) at_parse(cp, &d->attrs);
+  if (cp->tok.tok == '(' && dp_nested(cp, mode)) {
+    cp_next(cp);
+    while (cp->tok.tok == TK_ATTRIBUTE) at_parse(cp, &d->attrs);
+    dp_declarator(cp, d, &inner, mode);
+    cp_expect(cp, ')', "')'");
+  } else if (cp->tok.tok == TK_NAME && mode != DM_ABSTRACT) {
+    d->name = cp->tok.name;
+    d->name_tok = cp->tok;
+    cp_next(cp);
+  } else if (mode == DM_NAMED) {
+    cp_err(cp, NULL, MFFI_EPARSE, "expected identifier or '('");
+  } else if (cp->tok.tok == TK_NAME && mode == DM_ABSTRACT) {
+    cp_err(cp, NULL, MFFI_EPARSE, "unexpected name '%s' in type name",
+           cp->tok.name);
+  }
+  for (;;) {
+    if (cp->tok.tok == '[') {
+      cp_op *op = vec_push(cp, &sufs, sizeof *op);
+      op->kind = '[';
+      op->tok = cp->tok;
+      dp_array(cp, op, d);
+    } else if (cp->tok.tok == '(') {
+      cp_op *op = vec_push(cp, &sufs, sizeof *op);
+      op->kind = '(';
+      op->tok = cp->tok;
+      cp_enter(cp);
+      dp_params(cp, op);
+      cp->depth--;
+    } else {
+      break;
+    }
+  }
+  /* Order of application: pointers left to right, suffixes right to left,
+  ** then the parenthesized inner declarator. */
+  for (uint32_t i = 0; i < ptrs.n; i++)
+    *(cp_op *)vec_push(cp, out, sizeof(cp_op)) = ((cp_op *)ptrs.v)[i];
+  for (uint32_t i = sufs.n; i-- > 0;)
+    *(cp_op *)vec_push(cp, out, sizeof(cp_op)) = ((cp_op *)sufs.v)[i];
+  for (uint32_t i = 0; i < inner.n; i++)
+    *(cp_op *)vec_push(cp, out, sizeof(cp_op)) = ((cp_op *)inner.v)[i];
+  cp->depth--;
+}
+
+static mffi_tid dp_build(cp_state *cp, mffi_tid base, cp_declarator *d) {
+  mffi_tid t = base;
+  cp_op *ops = d->ops.v;
+  for (uint32_t i = 0; i < d->ops.n; i++) {
+    cp_op *op = &ops[i];
+    switch (op->kind) {
+    case '*':
+      cp_check(cp, mffi__tt_ptr(cp->ctx, t, &t), &op->tok);
+      if (op->quals)
+        cp_check(cp, mffi__tt_qual(cp->ctx, t, op->quals, &t), &op->tok);
+      break;
+    case '[':
+      cp_check(cp, mffi__tt_array(cp->ctx, t, op->len, &t), &op->tok);
+      break;
+    case '(':
+      cp_check(cp, mffi__tt_func(cp->ctx, t, op->params, op->nparams,
+                                 op->flags, &t),
+               &op->tok);
+      break;
+    }
+  }
+  d->pnames = NULL;
+  d->npnames = 0;
+  if (d->ops.n && ops[d->ops.n - 1].kind == '(') {
+    d->pnames = ops[d->ops.n - 1].pnames;
+    d->npnames = ops[d->ops.n - 1].nparams;
+  }
+  d->tid = t;
+  return t;
+}
+
+mffi_tid mffi__cp_type_name(cp_state *cp) {
+  cp_specs s;
+  sp_parse(cp, &s, SC_TYPENAME);
+  cp_declarator d = {0};
+  dp_declarator(cp, &d, &d.ops, DM_ABSTRACT);
+  while (cp->tok.tok == TK_ATTRIBUTE) at_parse(cp, &d.attrs);
+  mffi_tid tid = dp_build(cp, s.tid, &d);
+  uint32_t al = at_aligned(cp, &d.attrs, &s.first);
+  if (al) cp_check(cp, mffi__tt_aligned(cp->ctx, tid, al, &tid), &s.first);
+  return tid;
+}
+
+mffi_tid mffi__cp_expr_type(cp_state *cp) {
+  if (cp->tok.tok == '(' ) {
+    cp_next(cp);
+    mffi_tid t = mffi__cp_expr_type(cp);
+    cp_expect(cp, ')', "')'");
+    return t;
+  }
+  if (cp->tok.tok == TK_NAME) {
+    const mffi_decl *d = mffi__tt_decl_find(cp->tt, cp->tok.name);
+    if (!d) cp_err(cp, NULL, MFFI_EDECL, "'%s' undeclared", cp->tok.name);
+    if (d->kind == MFFI_DECL_TYPEDEF)
+      cp_err(cp, NULL, MFFI_EPARSE, "unexpected type name '%s'", d->name);
+    cp_next(cp);
+    return d->tid;
+  }
+  cp_val v = mffi__cp_const_expr(cp);
+  return v.wide ? (v.uns ? MFFI_KIND_ULONG : MFFI_KIND_LONG)
+                : (v.uns ? MFFI_KIND_UINT : MFFI_KIND_INT);
+}
+
+/* -- Declarations ------------------------------------------------------------------------ */
+
+/* Copy arena attributes into an owned array for a declaration. */
+static int dc_attrs_own(mffi_ctx *ctx, const cp_vec *a1, const cp_vec *a2,
+                        mffi_attr **out, uint32_t *nout) {
+  uint32_t n = a1->n + a2->n;
+  *out = NULL;
+  *nout = 0;
+  if (!n) return MFFI_OK;
+  mffi_attr *v = mffi__calloc(ctx, n * sizeof *v);
+  if (!v) return mffi__nomem(ctx);
+  for (uint32_t i = 0; i < n; i++) {
+    const mffi_attr *src = i < a1->n ? &((mffi_attr *)a1->v)[i]
+                                     : &((mffi_attr *)a2->v)[i - a1->n];
+    v[i] = *src;
+    v[i].args = NULL;
+    if (src->nargs) {
+      mffi_attr_arg *args = mffi__malloc(ctx, src->nargs * sizeof *args);
+      if (!args) {
+        for (uint32_t j = 0; j < i; j++) mffi__free(ctx, (void *)v[j].args);
+        mffi__free(ctx, v);
+        return mffi__nomem(ctx);
+      }
+      memcpy(args, src->args, src->nargs * sizeof *args);
+      v[i].args = args;
+    }
+  }
+  *out = v;
+  *nout = n;
+  return MFFI_OK;
+}
+
+static bool dc_attr_same(const mffi_attr *a, const mffi_attr *b) {
+  if (a->name != b->name || a->nargs != b->nargs) return false;
+  for (size_t i = 0; i < a->nargs; i++)
+    if (a->args[i].str != b->args[i].str || a->args[i].num != b->args[i].num)
+      return false;
+  return true;
+}
+
+/* Add attributes of a redeclaration that the declaration lacks. */
+static void dc_merge_attrs(cp_state *cp, mffi_decl *o, const cp_specs *s,
+                           const cp_declarator *d) {
+  mffi_attr *na;
+  uint32_t nn;
+  cp_check(cp, dc_attrs_own(cp->ctx, &s->attrs, &d->attrs, &na, &nn),
+           &d->name_tok);
+  uint32_t keep = 0;
+  for (uint32_t i = 0; i < nn; i++) {
+    bool dup = false;
+    for (uint32_t j = 0; j < o->nattrs && !dup; j++)
+      dup = dc_attr_same(&na[i], &o->attrs[j]);
+    for (uint32_t j = 0; j < keep && !dup; j++) dup = dc_attr_same(&na[i], &na[j]);
+    if (dup) mffi__free(cp->ctx, (void *)na[i].args);
+    else na[keep++] = na[i];
+  }
+  if (!keep) {
+    mffi__free(cp->ctx, na);
+    return;
+  }
+  mffi_attr *all = mffi__malloc(cp->ctx, (o->nattrs + keep) * sizeof *all);
+  if (!all) {
+    for (uint32_t i = 0; i < keep; i++) mffi__free(cp->ctx, (void *)na[i].args);
+    mffi__free(cp->ctx, na);
+    mffi__cp_rethrow(cp, &d->name_tok, MFFI_ENOMEM);
+  }
+  /* The old array may still be needed by a rollback, so the new one gets
+  ** its own copies of the old arguments. */
+  for (uint32_t i = 0; i < o->nattrs; i++) {
+    all[i] = o->attrs[i];
+    if (o->attrs[i].nargs) {
+      mffi_attr_arg *args =
+          mffi__malloc(cp->ctx, o->attrs[i].nargs * sizeof *args);
+      if (!args) {
+        for (uint32_t j = 0; j < i; j++) mffi__free(cp->ctx, (void *)all[j].args);
+        for (uint32_t j = 0; j < keep; j++) mffi__free(cp->ctx, (void *)na[j].args);
+        mffi__free(cp->ctx, all);
+        mffi__free(cp->ctx, na);
+        mffi__cp_rethrow(cp, &d->name_tok, MFFI_ENOMEM);
+      }
+      memcpy(args, o->attrs[i].args, o->attrs[i].nargs * sizeof *args);
+      all[i].args = args;
+    }
+  }
+  memcpy(all + o->nattrs, na, keep * sizeof *na);
+  mffi__free(cp->ctx, na);
+  uint32_t n = o->nattrs + keep;
+  int rc = mffi__tt_decl_set_attrs(cp->ctx, o, all, n);
+  if (rc) {
+    mffi_decl tmp = {.attrs = all, .nattrs = n};
+    mffi__tt_decl_free_parts(cp->ctx, &tmp);
+    mffi__cp_rethrow(cp, &d->name_tok, rc);
+  }
+}
+
+static const char **dc_pnames_own(cp_state *cp, const cp_declarator *d) {
+  if (!d->npnames) return NULL;
+  bool any = false;
+  for (uint32_t i = 0; i < d->npnames; i++) any |= d->pnames[i] != NULL;
+  if (!any) return NULL;
+  const char **v = mffi__malloc(cp->ctx, d->npnames * sizeof *v);
+  if (!v) mffi__cp_rethrow(cp, &d->name_tok, MFFI_ENOMEM);
+  memcpy(v, d->pnames, d->npnames * sizeof *v);
+  return v;
+}
+
+static void dc_add(cp_state *cp, mffi_decl_kind kind, const cp_specs *s,
+                   const cp_declarator *d, mffi_tid tid) {
+  mffi_decl nd = {.kind = kind, .name = d->name, .tid = tid,
+                  .symbol = d->asm_name, .enum_tid = MFFI_TID_NONE};
+  if (kind == MFFI_DECL_FUNCTION) {
+    nd.param_names = dc_pnames_own(cp, d);
+    nd.nparam_names = nd.param_names ? d->npnames : 0;
+  }
+  int rc = dc_attrs_own(cp->ctx, &s->attrs, &d->attrs, &nd.attrs, &nd.nattrs);
+  if (rc == MFFI_OK) rc = mffi__tt_decl_add(cp->ctx, &nd, NULL);
+  if (rc) { /* The pieces were not taken over: free them. */
+    mffi__tt_decl_free_parts(cp->ctx, &nd);
+    mffi__cp_rethrow(cp, &d->name_tok, rc);
+  }
+}
+
+/* Give an anonymous struct/union/enum the first typedef name it gets. */
+static void dc_name_anon(cp_state *cp, mffi_tid tid, const char *name,
+                         const cp_token *t) {
+  mffi_type *b = mffi__B(cp->tt, tid);
+  if (b->tag || (b->kind != MFFI_KIND_STRUCT && b->kind != MFFI_KIND_UNION &&
+                 b->kind != MFFI_KIND_ENUM))
+    return;
+  cp_check(cp, mffi__tt_type_touch(cp->ctx, b->id), t);
+  b->tag = name;
+  b->flags |= MFFI_TF_TYPEDEF_TAG;
+}
+
+static void dc_declare(cp_state *cp, const cp_specs *s, cp_declarator *d) {
+  const cp_token *t = &d->name_tok;
+  mffi_tid tid = d->tid;
+  const mffi_type *b = mffi__B(cp->tt, tid);
+  mffi_decl *o = mffi__tt_decl_find(cp->tt, d->name);
+  at_reject_vector(cp, &d->attrs, t);
+  if (s->storage == TK_TYPEDEF) {
+    uint32_t al = at_aligned(cp, &d->attrs, t);
+    uint32_t al2 = at_aligned(cp, &s->attrs, t);
+    if (al2 > al) al = al2;
+    if (al) cp_check(cp, mffi__tt_aligned(cp->ctx, tid, al, &tid), t);
+    if (o) {
+      if (o->kind != MFFI_DECL_TYPEDEF)
+        cp_err(cp, t, MFFI_EDECL,
+               "'%s' redeclared as different kind of symbol", d->name);
+      if (o->tid != tid)
+        cp_err(cp, t, MFFI_EDECL, "conflicting types for '%s'", d->name);
+      return;
+    }
+    dc_name_anon(cp, tid, d->name, t);
+    dc_add(cp, MFFI_DECL_TYPEDEF, s, d, tid);
+    return;
+  }
+  bool isfn = b->kind == MFFI_KIND_FUNCTION;
+  if (s->storage == TK_STATIC) return; /* No symbol to bind. */
+  if (!isfn && b->kind == MFFI_KIND_VOID)
+    cp_err(cp, t, MFFI_EDECL, "variable '%s' declared void", d->name);
+  mffi_decl_kind kind = isfn ? MFFI_DECL_FUNCTION : MFFI_DECL_VARIABLE;
+  if (!o) {
+    dc_add(cp, kind, s, d, tid);
+    return;
+  }
+  if (o->kind != kind)
+    cp_err(cp, t, MFFI_EDECL, "'%s' redeclared as different kind of symbol",
+           d->name);
+  if (o->tid != tid) {
+    const mffi_type *ot = mffi__T(cp->tt, o->tid), *nt = mffi__T(cp->tt, tid);
+    bool take = false, ok = false;
+    if (isfn && ot->child == nt->child &&
+        ((ot->flags | nt->flags) & MFFI_TF_UNPROTO)) {
+      ok = true; /* "int f();" and "int f(int)" agree: keep the prototype. */
+      take = (ot->flags & MFFI_TF_UNPROTO) != 0;
+    } else if (!isfn && ot->kind == MFFI_KIND_ARRAY &&
+               nt->kind == MFFI_KIND_ARRAY && ot->child == nt->child &&
+               (ot->length < 0 || nt->length < 0)) {
+      ok = true; /* "extern int a[];" completed by "int a[4];" */
+      take = ot->length < 0;
+    }
+    if (!ok) cp_err(cp, t, MFFI_EDECL, "conflicting types for '%s'", d->name);
+    if (take) {
+      cp_check(cp, mffi__tt_decl_touch(cp->ctx, o), t);
+      o->tid = tid;
+    }
+  }
+  if (isfn && !o->param_names && d->npnames) {
+    const char **pn = dc_pnames_own(cp, d);
+    if (pn) {
+      int rc = mffi__tt_decl_touch(cp->ctx, o);
+      if (rc) {
+        mffi__free(cp->ctx, (void *)pn);
+        mffi__cp_rethrow(cp, t, rc);
+      }
+      o->param_names = pn;
+      o->nparam_names = d->npnames;
+    }
+  }
+  if (d->asm_name && d->asm_name != o->symbol) {
+    cp_check(cp, mffi__tt_decl_touch(cp->ctx, o), t);
+    o->symbol = d->asm_name;
+  }
+  if (s->attrs.n || d->attrs.n) dc_merge_attrs(cp, o, s, d);
+}
+
+/* Skip an initializer "= ..." up to ',' or ';' at depth 0. */
+static void dc_skip_init(cp_state *cp) {
+  cp_next(cp);
+  while (cp->tok.tok != ',' && cp->tok.tok != ';') {
+    if (cp->tok.tok == TK_EOF) cp_err(cp, NULL, MFFI_EPARSE, "expected ';'");
+    if (cp->tok.tok == '(' || cp->tok.tok == '[' || cp->tok.tok == '{')
+      cp_skip_group(cp);
+    else
+      cp_next(cp);
+  }
+}
+
+/* #define NAME <integer constant expression>: other defines are ignored. */
+static void dc_define_body(cp_state *cp, void *arg) {
+  cp_val *v = arg;
+  *v = mffi__cp_const_expr(cp);
+  if (cp->tok.tok != TK_EOL) cp_err(cp, NULL, MFFI_EPARSE, "not a constant");
+}
+
+static void dc_define(cp_state *cp) {
+  cp_token nt = cp->tok;
+  cp_next(cp);
+  cp_val v;
+  if (cp->tok.tok == TK_EOL) return;
+  if (!cp_try(cp, dc_define_body, &v)) {
+    mffi__cp_skip_define(cp);
+    return;
+  }
+  mffi_tid tid = v.wide ? (v.uns ? MFFI_KIND_ULONG : MFFI_KIND_LONG)
+                        : (v.uns ? MFFI_KIND_UINT : MFFI_KIND_INT);
+  mffi_decl *o = mffi__tt_decl_find(cp->tt, nt.name);
+  if (o) { /* A redefined macro takes the new value; other names win. */
+    if (o->kind == MFFI_DECL_CONSTANT && o->enum_tid == MFFI_TID_NONE) {
+      cp_check(cp, mffi__tt_decl_touch(cp->ctx, o), &nt);
+      o->value = (int64_t)v.v;
+      o->tid = tid;
+    }
+  } else {
+    mffi_decl d = {.kind = MFFI_DECL_CONSTANT, .name = nt.name, .tid = tid,
+                   .value = (int64_t)v.v, .enum_tid = MFFI_TID_NONE};
+    cp_check(cp, mffi__tt_decl_add(cp->ctx, &d, NULL), &nt);
+  }
+}
+
+static void dc_external(cp_state *cp) {
+  int t = cp->tok.tok;
+  if (t == ';') {
+    cp_next(cp);
+    return;
+  }
+  if (t == TK_STATIC_ASSERT || t == TK_ASM) {
+    cp_next(cp);
+    if (cp->tok.tok == TK_VOLATILE) cp_next(cp);
+    if (cp->tok.tok != '(') cp_err(cp, NULL, MFFI_EPARSE, "expected '('");
+    cp_skip_group(cp);
+    cp_expect(cp, ';', "';'");
+    return;
+  }
+  if (t == '}' || t == ')' || t == ']')
+    cp_err(cp, NULL, MFFI_EPARSE, "unbalanced '%c'", t);
+  cp_specs s;
+  sp_parse(cp, &s, SC_TOP);
+  if (cp->tok.tok == ';') {
+    if (s.anon_tag && mffi__B(cp->tt, s.tid)->kind == MFFI_KIND_ENUM) {
+      mffi_decl d = {.kind = MFFI_DECL_TAG, .tid = s.tid, .defined = true,
+                     .enum_tid = MFFI_TID_NONE};
+      cp_check(cp, mffi__tt_decl_add(cp->ctx, &d, NULL), &s.first);
+    }
+    cp_next(cp);
+    return;
+  }
+  for (;;) {
+    cp_declarator d = {0};
+    dp_declarator(cp, &d, &d.ops, DM_NAMED);
+    at_trailing(cp, &d);
+    mffi_tid tid = dp_build(cp, s.tid, &d);
+    bool isfn = mffi__B(cp->tt, tid)->kind == MFFI_KIND_FUNCTION;
+    if (isfn && cp->tok.tok == '{') { /* An inline body: skip it. */
+      if (s.storage == TK_TYPEDEF)
+        cp_err(cp, NULL, MFFI_EPARSE, "expected ';'");
+      dc_declare(cp, &s, &d);
+      cp_skip_group(cp);
+      return;
+    }
+    if (cp->tok.tok == '=') {
+      if (s.storage == TK_TYPEDEF)
+        cp_err(cp, NULL, MFFI_EDECL, "typedef '%s' is initialized", d.name);
+      dc_skip_init(cp);
+    }
+    dc_declare(cp, &s, &d);
+    if (cp->tok.tok == ',') {
+      cp_next(cp);
+      continue;
+    }
+    cp_expect(cp, ';', "';'");
+    return;
+  }
+}
+
+/* -- Entry points -------------------------------------------------------------------------- */
+
+static void cp_free_arena(cp_state *cp) {
+  while (cp->arena) {
+    cp_chunk *next = *(cp_chunk **)cp->arena;
+    mffi__free(cp->ctx, cp->arena);
+    cp->arena = next;
+  }
+}
+
+static void cp_unit(cp_state *cp, void *arg) {
+  (void)arg;
+  cp_next(cp);
+  while (cp->tok.tok != TK_EOF) dc_external(cp);
+}
+
+static void cp_typename_only(cp_state *cp, void *arg) {
+  cp_next(cp);
+  if (cp->tok.tok == TK_EOF)
+    cp_err(cp, NULL, MFFI_EPARSE, "expected a type name");
+  *(mffi_tid *)arg = mffi__cp_type_name(cp);
+  if (cp->tok.tok != TK_EOF)
+    cp_err(cp, NULL, MFFI_EPARSE, "unexpected text after the type name");
+}
+
+/* Run fn under a fresh error frame; returns MFFI_OK or the error raised.
+** The state lives in the caller's frame, so nothing here is clobbered by
+** longjmp. */
+static int cp_run(cp_state *cp, void (*fn)(cp_state *, void *), void *arg) {
+  jmp_buf jb;
+  cp->jb = &jb;
+  int rc = setjmp(jb);
+  if (rc == 0) fn(cp, arg);
+  cp_free_arena(cp);
+  return rc;
+}
+
+int mffi__cdef_parse(mffi_ctx *ctx, const char *src, size_t len) {
+  cp_state cp = {.ctx = ctx, .tt = &ctx->tt, .on_define = dc_define};
+  mffi__cp_lex_init(&cp, src, len);
+  return cp_run(&cp, cp_unit, NULL);
+}
+
+int mffi__cdef_typename(mffi_ctx *ctx, const char *src, size_t len,
+                        mffi_tid *out) {
+  cp_state cp = {.ctx = ctx, .tt = &ctx->tt, .typename_mode = true};
+  mffi__cp_lex_init(&cp, src, len);
+  *out = MFFI_TID_NONE;
+  mffi_tid tid = MFFI_TID_NONE;
+  int rc = cp_run(&cp, cp_typename_only, &tid);
+  if (rc == MFFI_OK) *out = tid;
+  return rc;
+}

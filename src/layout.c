@@ -1,0 +1,204 @@
+/* Layout engine: struct, union and enum layout as GCC does it. See LICENSE.
+**
+** The rules are those of the SysV psABI (x86-64 3.1.2, "Aggregates and
+** Unions" and "Bit-Fields") with GCC's extensions: packed, aligned(N),
+** zero-width bit-fields, flexible and zero-length arrays, empty structs.
+** Scalar sizes come from the mffi_abi table so another LP64 ABI (AArch64)
+** is a new table plus, where it differs, a flag.
+*/
+#include <string.h>
+
+#include "ctx.h"
+#include "types.h"
+
+/* Sizes and alignments by kind, x86-64 SysV. */
+const mffi_abi mffi__abi_native = {
+    .name = "x86_64-sysv",
+    /*        void bool char sch uch sh ush int uint long ulong ll ull
+              i128 u128 f16 f32 f64 f80 f128 cplx valist */
+    .size = {0, 1, 1, 1, 1, 2, 2, 4, 4, 8, 8, 8, 8, 16, 16, 2, 4, 8, 16, 16,
+             0, 24},
+    .align = {1, 1, 1, 1, 1, 2, 2, 4, 4, 8, 8, 8, 8, 16, 16, 2, 4, 8, 16, 16,
+              0, 8},
+    .ptr_size = 8,
+    .char_signed = true,
+    .unnamed_bitfield_no_align = true,
+};
+
+static size_t lay_round(size_t x, size_t a) { return a ? (x + a - 1) / a * a : x; }
+
+/* -- Records ------------------------------------------------------------------ */
+
+/* Running state while members are placed. */
+typedef struct lay {
+  size_t bitpos;  /* Next free bit (structs), or largest size in bits. */
+  uint32_t align; /* Alignment so far. */
+} lay;
+
+/* Check a member before placing it. */
+static int lay_check(mffi_ctx *ctx, const mffi_tt *tt, const mffi_member *m,
+                     bool last, bool is_union) {
+  const mffi_type *b = mffi__B(tt, m->tid);
+  const char *name = m->name ? m->name : "(anonymous)";
+  if (m->bit_width >= 0) {
+    if (!mffi__kind_is_int(b->kind))
+      return mffi__err(ctx, MFFI_EDECL, "bit-field '%s' has non-integer type",
+                       name);
+    if ((size_t)m->bit_width > b->size * 8 ||
+        (b->kind == MFFI_KIND_BOOL && m->bit_width > 1))
+      return mffi__err(ctx, MFFI_EDECL,
+                       "width of bit-field '%s' exceeds its type", name);
+    if (m->bit_width == 0 && m->name)
+      return mffi__err(ctx, MFFI_EDECL, "zero width for bit-field '%s'",
+                       name);
+    return MFFI_OK;
+  }
+  if (b->kind == MFFI_KIND_FUNCTION)
+    return mffi__err(ctx, MFFI_EDECL, "field '%s' declared as a function",
+                     name);
+  if (b->kind == MFFI_KIND_ARRAY && (b->flags & MFFI_TF_VLA_LEN)) {
+    if (!last || is_union)
+      return mffi__err(ctx, MFFI_EDECL,
+                       "flexible array member '%s' not at end of struct",
+                       name);
+    return MFFI_OK;
+  }
+  if (!mffi__tt_complete(tt, m->tid))
+    return mffi__err(ctx, MFFI_EDECL, "field '%s' has incomplete type", name);
+  return MFFI_OK;
+}
+
+/* Place one bit-field (GCC, PCC_BITFIELD_TYPE_MATTERS). */
+static void lay_bitfield(const mffi_tt *tt, lay *L, mffi_member *m,
+                         bool packed, bool is_union) {
+  uint32_t talign = mffi__align(tt, m->tid);
+  size_t unit = (size_t)talign * 8;
+  size_t w = (size_t)m->bit_width;
+  size_t pos = is_union ? 0 : L->bitpos;
+  if (w == 0) { /* Zero width: start the next unit of the declared type. */
+    if (!is_union) L->bitpos = lay_round(pos, unit);
+    m->bit_offset = L->bitpos;
+    m->offset = m->bit_offset / 8;
+    return;
+  }
+  if (!packed && pos / unit != (pos + w - 1) / unit) pos = lay_round(pos, unit);
+  if (m->align_attr) pos = lay_round(pos, (size_t)m->align_attr * 8);
+  m->bit_offset = pos;
+  m->offset = pos / 8;
+  if (is_union) {
+    if (lay_round(w, 8) > L->bitpos) L->bitpos = lay_round(w, 8);
+  } else {
+    L->bitpos = pos + w;
+  }
+  uint32_t a = packed ? 1 : talign;
+  if (m->align_attr > a) a = m->align_attr;
+  if (!m->name && tt->abi->unnamed_bitfield_no_align) a = 1;
+  if (a > L->align) L->align = a;
+}
+
+static void lay_field(const mffi_tt *tt, lay *L, mffi_member *m, bool packed,
+                      bool is_union) {
+  uint32_t a = packed ? 1 : mffi__align(tt, m->tid);
+  if (m->align_attr > a) a = m->align_attr;
+  size_t off = is_union ? 0 : lay_round(lay_round(L->bitpos, 8) / 8, a);
+  size_t size = mffi__size(tt, m->tid);
+  m->offset = off;
+  m->bit_offset = off * 8;
+  size_t end = (off + size) * 8;
+  if (is_union ? end > L->bitpos : true) L->bitpos = end;
+  if (a > L->align) L->align = a;
+}
+
+int mffi__tt_define_record(mffi_ctx *ctx, mffi_tid tid,
+                           const mffi_member *members, uint32_t nmembers,
+                           bool packed, uint32_t attr_align) {
+  mffi_tt *tt = &ctx->tt;
+  mffi_type *t = mffi__T(tt, tid);
+  bool is_union = t->kind == MFFI_KIND_UNION;
+  for (uint32_t i = 0; i < nmembers; i++) {
+    int rc = lay_check(ctx, tt, &members[i], i + 1 == nmembers, is_union);
+    if (rc) return rc;
+  }
+  mffi_member *ms = NULL;
+  if (nmembers) {
+    ms = mffi__malloc(ctx, nmembers * sizeof *ms);
+    if (!ms) return mffi__nomem(ctx);
+    memcpy(ms, members, nmembers * sizeof *ms);
+  }
+  int rc = mffi__tt_type_touch(ctx, tid);
+  if (rc) {
+    mffi__free(ctx, ms);
+    return rc;
+  }
+  lay L = {0, 1};
+  uint16_t flags = MFFI_TF_COMPLETE;
+  for (uint32_t i = 0; i < nmembers; i++) {
+    mffi_member *m = &ms[i];
+    bool mp = packed || m->packed;
+    if (m->bit_width >= 0)
+      lay_bitfield(tt, &L, m, mp, is_union);
+    else
+      lay_field(tt, &L, m, mp, is_union);
+    const mffi_type *mb = mffi__B(tt, m->tid);
+    if (mb->kind == MFFI_KIND_ARRAY && (mb->flags & MFFI_TF_VLA_LEN))
+      flags |= MFFI_TF_FLEX;
+  }
+  if (attr_align > L.align) L.align = attr_align;
+  t->members = ms;
+  t->nmembers = nmembers;
+  t->align = L.align;
+  t->attr_align = attr_align;
+  t->size = lay_round(lay_round(L.bitpos, 8) / 8, L.align);
+  t->flags = (uint16_t)(t->flags | flags | (packed ? MFFI_TF_PACKED : 0));
+  return MFFI_OK;
+}
+
+/* -- Enums ---------------------------------------------------------------------- */
+
+int mffi__tt_define_enum(mffi_ctx *ctx, mffi_tid tid,
+                         const mffi_enumerator *enums, uint32_t nenums,
+                         bool packed, bool huge) {
+  mffi_tt *tt = &ctx->tt;
+  int64_t lo = 0, hi = 0;
+  for (uint32_t i = 0; i < nenums; i++) {
+    if (i == 0 || enums[i].value < lo) lo = enums[i].value;
+    if (i == 0 || enums[i].value > hi) hi = enums[i].value;
+  }
+  mffi_kind k;
+  if (huge) {
+    k = MFFI_KIND_ULONG;
+  } else if (packed) {
+    if (lo >= 0)
+      k = hi <= 0xff ? MFFI_KIND_UCHAR
+          : hi <= 0xffff ? MFFI_KIND_USHORT
+          : hi <= 0xffffffffLL ? MFFI_KIND_UINT : MFFI_KIND_ULONG;
+    else
+      k = lo >= -128 && hi <= 127 ? MFFI_KIND_SCHAR
+          : lo >= -32768 && hi <= 32767 ? MFFI_KIND_SHORT
+          : lo >= INT32_MIN && hi <= INT32_MAX ? MFFI_KIND_INT : MFFI_KIND_LONG;
+  } else if (lo >= 0) {
+    k = hi <= 0xffffffffLL ? MFFI_KIND_UINT : MFFI_KIND_ULONG;
+  } else {
+    k = lo >= INT32_MIN && hi <= INT32_MAX ? MFFI_KIND_INT : MFFI_KIND_LONG;
+  }
+  mffi_enumerator *es = NULL;
+  if (nenums) {
+    es = mffi__malloc(ctx, nenums * sizeof *es);
+    if (!es) return mffi__nomem(ctx);
+    memcpy(es, enums, nenums * sizeof *es);
+  }
+  int rc = mffi__tt_type_touch(ctx, tid);
+  if (rc) {
+    mffi__free(ctx, es);
+    return rc;
+  }
+  mffi_type *t = mffi__T(tt, tid);
+  t->enums = es;
+  t->nenums = nenums;
+  t->child = (mffi_tid)k;
+  t->size = tt->abi->size[k];
+  t->align = tt->abi->align[k];
+  t->flags = (uint16_t)(t->flags | MFFI_TF_COMPLETE |
+                        (packed ? MFFI_TF_PACKED : 0));
+  return MFFI_OK;
+}

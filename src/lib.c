@@ -1,0 +1,379 @@
+/* Strategy-independent front: open, bind, call, close. See LICENSE. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lib.h"
+
+/* errno right after the last mffi_call on this thread. */
+static _Thread_local int lib_errno;
+
+/* -- Helpers ---------------------------------------------------------------- */
+
+mffi_type *mffi__type_scalar(const mffi_tt *tt, mffi_tid tid) {
+  mffi_type *t = mffi__B(tt, tid);
+  while (t->kind == MFFI_KIND_ENUM && t->child != MFFI_TID_NONE)
+    t = mffi__B(tt, t->child);
+  return t;
+}
+
+static char *lib_strdup(mffi_ctx *ctx, const char *s) {
+  size_t n = strlen(s) + 1;
+  char *p = mffi__malloc(ctx, n);
+  if (p) memcpy(p, s, n);
+  return p;
+}
+
+/* Calls on a variable, or before xBind set a routine. */
+static int lib_call_misuse(mffi_fn *fn, void *ret, void *const *args) {
+  (void)ret;
+  (void)args;
+  if (fn->is_var)
+    return mffi__err(fn->lib->ctx, MFFI_EMISUSE,
+                     "'%s' is a variable, not a function", fn->name);
+  return mffi__err(fn->lib->ctx, MFFI_EMISUSE, "function is not callable");
+}
+
+/* -- Open and close ----------------------------------------------------------- */
+
+int mffi_open(mffi_ctx *ctx, const mffi_strategy *s, const char *target,
+              const mffi_open_opts *opts, mffi_lib **out) {
+  if (out) *out = NULL;
+  if (!ctx || !out) return MFFI_EMISUSE;
+  mffi__ok(ctx);
+  if (opts && opts->version != MFFI_OPEN_OPTS_VERSION)
+    return mffi__err(ctx, MFFI_EMISUSE, "unknown mffi_open_opts version %d",
+                     opts->version);
+  if (!s) s = &mffi__strategy_dynamic;
+  if (s->version < 1 || !s->xOpen || !s->xBind)
+    return mffi__err(ctx, MFFI_EMISUSE, "incomplete strategy '%s'",
+                     s->name ? s->name : "?");
+  mffi_open_opts defaults = {MFFI_OPEN_OPTS_VERSION, 0, NULL};
+  if (!opts) opts = &defaults;
+  mffi_lib *lib = mffi__calloc(ctx, sizeof *lib);
+  if (!lib) return mffi__nomem(ctx);
+  lib->ctx = ctx;
+  lib->s = s;
+  lib->flags = opts->flags;
+  if (target) {
+    lib->target = lib_strdup(ctx, target);
+    if (!lib->target) {
+      mffi__free(ctx, lib);
+      return mffi__nomem(ctx);
+    }
+  }
+  lib->display = target ? lib->target : "the running process";
+  int rc = s->xOpen(lib, target, opts);
+  if (rc != MFFI_OK) {
+    if (ctx->errcode != rc) mffi__err(ctx, rc, "cannot open '%s'",
+                                      lib->display);
+    mffi__free(ctx, lib->target);
+    mffi__free(ctx, lib);
+    return rc;
+  }
+  *out = lib;
+  return MFFI_OK;
+}
+
+void mffi_close(mffi_lib *lib) {
+  if (!lib) return;
+  while (lib->closures) mffi_closure_free(lib->closures);
+  while (lib->fns) mffi_fn_free(lib->fns);
+  mffi__mem_close(lib);
+  if (lib->s->xClose) lib->s->xClose(lib);
+  mffi_ctx *ctx = lib->ctx;
+  mffi__free(ctx, lib->target);
+  mffi__free(ctx, lib);
+}
+
+mffi_ctx *mffi_lib_ctx(const mffi_lib *lib) { return lib ? lib->ctx : NULL; }
+
+const mffi_strategy *mffi_lib_strategy(const mffi_lib *lib) {
+  return lib ? lib->s : NULL;
+}
+
+const char *mffi_lib_target(const mffi_lib *lib) {
+  return lib ? lib->target : NULL;
+}
+
+/* -- Bind -------------------------------------------------------------------- */
+
+/* Check that a variadic argument type can be passed. */
+static int lib_check_var(mffi_ctx *ctx, const mffi_type *t, size_t i) {
+  if (!t) return mffi__err(ctx, MFFI_EMISUSE, "variadic type %zu is NULL", i);
+  if (t->ctx != ctx)
+    return mffi__err(ctx, MFFI_EMISUSE,
+                     "variadic type %zu belongs to another context", i);
+  mffi_type *b = mffi__B(&ctx->tt, t->id);
+  if (b->kind == MFFI_KIND_VOID || b->kind == MFFI_KIND_FUNCTION ||
+      b->kind == MFFI_KIND_ARRAY)
+    return mffi__err(ctx, MFFI_EMISUSE,
+                     "variadic argument %zu cannot have type %s", i,
+                     b->kind == MFFI_KIND_VOID       ? "void"
+                     : b->kind == MFFI_KIND_FUNCTION ? "function"
+                                                     : "array");
+  return MFFI_OK;
+}
+
+/* Make fn for function type ftid (or variable type) and run xBind. */
+static int lib_bind(mffi_lib *lib, const char *name, const char *symbol,
+                    mffi_tid tid, bool is_var, void *addr,
+                    const mffi_type *const *vtypes, size_t nvar,
+                    mffi_fn **out) {
+  mffi_ctx *ctx = lib->ctx;
+  mffi_tt *tt = &ctx->tt;
+  uint32_t nfixed = 0;
+  bool variadic = false;
+  if (!is_var) {
+    mffi_type *ft = mffi__B(tt, tid);
+    nfixed = ft->nparams;
+    variadic = (ft->flags & (MFFI_TF_VARIADIC | MFFI_TF_UNPROTO)) != 0;
+    if (nvar > 0 && !variadic)
+      return mffi__err(ctx, MFFI_EMISUSE, "'%s' is not variadic",
+                       name ? name : "function");
+    if (nfixed + nvar > MFFI_MAX_ARGS)
+      return mffi__err(ctx, MFFI_EUNSUPPORTED,
+                       "too many arguments (%zu, at most %d)",
+                       (size_t)nfixed + nvar, MFFI_MAX_ARGS);
+    for (size_t i = 0; i < nvar; i++) {
+      int rc = lib_check_var(ctx, vtypes[i], i);
+      if (rc != MFFI_OK) return rc;
+    }
+  }
+  mffi_fn *fn = mffi__calloc(ctx, sizeof *fn);
+  if (!fn) return mffi__nomem(ctx);
+  fn->lib = lib;
+  fn->name = name;
+  fn->symbol = symbol;
+  fn->tid = tid;
+  fn->is_var = is_var;
+  fn->variadic = variadic;
+  fn->addr = addr;
+  fn->call = lib_call_misuse;
+  if (!is_var) {
+    mffi_type *ft = mffi__B(tt, tid);
+    fn->nfixed = nfixed;
+    fn->nargs = nfixed + (uint32_t)nvar;
+    fn->args = mffi__malloc(ctx, (fn->nargs ? fn->nargs : 1) * sizeof(mffi_tid));
+    if (!fn->args) {
+      mffi__free(ctx, fn);
+      return mffi__nomem(ctx);
+    }
+    for (uint32_t i = 0; i < nfixed; i++) fn->args[i] = ft->params[i];
+    for (size_t i = 0; i < nvar; i++) fn->args[nfixed + i] = vtypes[i]->id;
+    fn->call = lib->s->xCall ? lib->s->xCall : lib_call_misuse;
+  }
+  int rc = lib->s->xBind(fn);
+  if (rc != MFFI_OK) {
+    if (lib->s->xUnbind) lib->s->xUnbind(fn);
+    mffi__free(ctx, fn->args);
+    mffi__free(ctx, fn);
+    if (ctx->errcode != rc)
+      mffi__err(ctx, rc, "cannot bind '%s' in %s", name ? name : "function",
+                lib->display);
+    return rc;
+  }
+  if (is_var) fn->call = lib_call_misuse;
+  fn->next = lib->fns;
+  if (lib->fns) lib->fns->prev = fn;
+  lib->fns = fn;
+  *out = fn;
+  return MFFI_OK;
+}
+
+/* Find the declaration `name` and bind it. */
+static int lib_bind_name(mffi_lib *lib, const char *name,
+                         const mffi_type *const *vtypes, size_t nvar,
+                         mffi_fn **out) {
+  mffi_ctx *ctx = lib->ctx;
+  mffi__ok(ctx);
+  if (!name || (nvar > 0 && !vtypes))
+    return mffi__err(ctx, MFFI_EMISUSE, "NULL argument to mffi_bind");
+  const mffi_decl *d = mffi__tt_decl_find(&ctx->tt, name);
+  if (!d) return mffi__err(ctx, MFFI_ENOTFOUND, "'%s' is not declared", name);
+  if (d->kind != MFFI_DECL_FUNCTION && d->kind != MFFI_DECL_VARIABLE)
+    return mffi__err(ctx, MFFI_EMISUSE,
+                     "'%s' is a %s, not a function or variable", name,
+                     d->kind == MFFI_DECL_TYPEDEF ? "typedef" : "constant");
+  bool is_var = d->kind == MFFI_DECL_VARIABLE;
+  if (is_var && nvar > 0)
+    return mffi__err(ctx, MFFI_EMISUSE, "'%s' is not variadic", name);
+  return lib_bind(lib, d->name, d->symbol ? d->symbol : d->name, d->tid,
+                  is_var, NULL, vtypes, nvar, out);
+}
+
+int mffi_bind(mffi_lib *lib, const char *name, mffi_fn **out) {
+  if (out) *out = NULL;
+  if (!lib || !out) return MFFI_EMISUSE;
+  return lib_bind_name(lib, name, NULL, 0, out);
+}
+
+int mffi_bind_variadic(mffi_lib *lib, const char *name,
+                       const mffi_type *const *var_types, size_t nvar,
+                       mffi_fn **out) {
+  if (out) *out = NULL;
+  if (!lib || !out) return MFFI_EMISUSE;
+  return lib_bind_name(lib, name, var_types, nvar, out);
+}
+
+int mffi_bind_ptr(mffi_lib *lib, const mffi_type *type, void *addr,
+                  mffi_fn **out) {
+  if (out) *out = NULL;
+  if (!lib || !out) return MFFI_EMISUSE;
+  mffi_ctx *ctx = lib->ctx;
+  mffi__ok(ctx);
+  if (!type || !addr || type->ctx != ctx)
+    return mffi__err(ctx, MFFI_EMISUSE,
+                     "mffi_bind_ptr needs a type of this context and an "
+                     "address");
+  mffi_type *b = mffi__B(&ctx->tt, type->id);
+  if (b->kind == MFFI_KIND_POINTER) b = mffi__B(&ctx->tt, b->child);
+  if (b->kind != MFFI_KIND_FUNCTION)
+    return mffi__err(ctx, MFFI_EMISUSE,
+                     "mffi_bind_ptr needs a function or function pointer "
+                     "type");
+  return lib_bind(lib, NULL, NULL, b->id, false, addr, NULL, 0, out);
+}
+
+void mffi_fn_free(mffi_fn *fn) {
+  if (!fn) return;
+  mffi_lib *lib = fn->lib;
+  if (lib->s->xUnbind) lib->s->xUnbind(fn);
+  if (fn->prev) fn->prev->next = fn->next;
+  else lib->fns = fn->next;
+  if (fn->next) fn->next->prev = fn->prev;
+  mffi__free(lib->ctx, fn->args);
+  mffi__free(lib->ctx, fn);
+}
+
+/* -- Call ----------------------------------------------------------------- */
+
+int mffi_call(mffi_fn *fn, void *ret, void *const *args) {
+  if (!fn) return MFFI_EMISUSE;
+  int rc = fn->call(fn, ret, args);
+  lib_errno = errno;
+  return rc;
+}
+
+int mffi_errno(void) { return lib_errno; }
+
+void mffi_set_errno(int value) {
+  lib_errno = value;
+  errno = value;
+}
+
+const mffi_type *mffi_fn_type(const mffi_fn *fn) {
+  return fn ? fn->lib->ctx->tt.types[fn->tid] : NULL;
+}
+
+void *mffi_fn_addr(const mffi_fn *fn) { return fn ? fn->addr : NULL; }
+
+const char *mffi_fn_name(const mffi_fn *fn) { return fn ? fn->name : NULL; }
+
+int mffi_fn_is_var(const mffi_fn *fn) { return fn && fn->is_var; }
+
+size_t mffi_fn_nargs(const mffi_fn *fn) { return fn ? fn->nargs : 0; }
+
+const mffi_type *mffi_fn_arg_type(const mffi_fn *fn, size_t i) {
+  if (!fn || i >= fn->nargs) return NULL;
+  return fn->lib->ctx->tt.types[fn->args[i]];
+}
+
+int mffi_fn_path(const mffi_fn *fn) { return fn ? fn->path : MFFI_PATH_NONE; }
+
+/* -- Callbacks ------------------------------------------------------------- */
+
+int mffi_callback(mffi_lib *lib, const mffi_type *fnptr_type, mffi_handler h,
+                  void *data, mffi_closure **out) {
+  if (out) *out = NULL;
+  if (!lib || !out) return MFFI_EMISUSE;
+  mffi_ctx *ctx = lib->ctx;
+  mffi__ok(ctx);
+  if (!fnptr_type || !h || fnptr_type->ctx != ctx)
+    return mffi__err(ctx, MFFI_EMISUSE,
+                     "mffi_callback needs a type of this context and a "
+                     "handler");
+  mffi_type *b = mffi__B(&ctx->tt, fnptr_type->id);
+  if (b->kind == MFFI_KIND_POINTER) b = mffi__B(&ctx->tt, b->child);
+  if (b->kind != MFFI_KIND_FUNCTION)
+    return mffi__err(ctx, MFFI_EMISUSE,
+                     "a callback needs a function or function pointer type");
+  if (b->flags & MFFI_TF_VARIADIC)
+    return mffi__err(ctx, MFFI_EMISUSE, "a callback cannot be variadic");
+  if (!lib->s->xCallback)
+    return mffi__err(ctx, MFFI_EUNSUPPORTED,
+                     "strategy '%s' has no callbacks", lib->s->name);
+  mffi_closure *c = mffi__calloc(ctx, sizeof *c);
+  if (!c) return mffi__nomem(ctx);
+  c->handler = h;
+  c->hdata = data;
+  c->lib = lib;
+  c->tid = b->id;
+  int rc = lib->s->xCallback(c);
+  if (rc != MFFI_OK) {
+    mffi__free(ctx, c);
+    return rc;
+  }
+  c->next = lib->closures;
+  if (lib->closures) lib->closures->prev = c;
+  lib->closures = c;
+  *out = c;
+  return MFFI_OK;
+}
+
+void *mffi_closure_code(const mffi_closure *c) { return c ? c->code : NULL; }
+
+void mffi_closure_free(mffi_closure *c) {
+  if (!c) return;
+  mffi_lib *lib = c->lib;
+  if (lib->s->xCallbackFree) lib->s->xCallbackFree(c);
+  if (c->prev) c->prev->next = c->next;
+  else lib->closures = c->next;
+  if (c->next) c->next->prev = c->prev;
+  mffi__free(lib->ctx, c);
+}
+
+/* -- For strategies (modffi_strategy.h) ------------------------------------ */
+
+void *mffi_lib_data(const mffi_lib *lib) { return lib->data; }
+void mffi_lib_set_data(mffi_lib *lib, void *data) { lib->data = data; }
+void *mffi_fn_data(const mffi_fn *fn) { return fn->data; }
+void mffi_fn_set_data(mffi_fn *fn, void *data) { fn->data = data; }
+void *mffi_closure_data(const mffi_closure *c) { return c->data; }
+void mffi_closure_set_data(mffi_closure *c, void *data) { c->data = data; }
+
+int mffi_lib_err(mffi_lib *lib, int rc, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  mffi__verr(lib->ctx, rc, -1, fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
+void *mffi_lib_malloc(mffi_lib *lib, size_t n) {
+  return mffi__malloc(lib->ctx, n);
+}
+
+void mffi_lib_free(mffi_lib *lib, void *p) { mffi__free(lib->ctx, p); }
+
+unsigned mffi_lib_flags(const mffi_lib *lib) { return lib->flags; }
+
+mffi_lib *mffi_fn_lib(const mffi_fn *fn) { return fn->lib; }
+const char *mffi_fn_symbol(const mffi_fn *fn) { return fn->symbol; }
+size_t mffi_fn_nfixed(const mffi_fn *fn) { return fn->nfixed; }
+void mffi_fn_set_addr(mffi_fn *fn, void *addr) { fn->addr = addr; }
+void mffi_fn_set_call(mffi_fn *fn, mffi_call_fn call) { fn->call = call; }
+void mffi_fn_set_path(mffi_fn *fn, int path) { fn->path = path; }
+
+mffi_lib *mffi_closure_lib(const mffi_closure *c) { return c->lib; }
+
+const mffi_type *mffi_closure_type(const mffi_closure *c) {
+  return c->lib->ctx->tt.types[c->tid];
+}
+
+void mffi_closure_set_code(mffi_closure *c, void *code) { c->code = code; }
+
+void mffi_closure_invoke(mffi_closure *c, void *ret, void *const *args) {
+  c->handler(ret, args, c->hdata);
+}

@@ -1,0 +1,72 @@
+/* Library, bound symbol and closure objects (front internals). See LICENSE.
+**
+** The front (lib.c, memory.c) owns these objects; a strategy keeps its own
+** state in the `data` slots. The built-in strategies may read the fields
+** directly; others go through the accessors of modffi_strategy.h.
+*/
+#ifndef MFFI_LIB_H
+#define MFFI_LIB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ctx.h"
+#include "modffi.h"
+#include "modffi_strategy.h"
+
+#define MFFI_MAX_ARGS 127 /* Max. arguments of one call (fixed + variadic). */
+
+typedef struct mffi__block mffi__block;
+
+struct mffi_fn {
+  mffi_call_fn call;      /* What mffi_call runs: first, for the hot path. */
+  void *addr;             /* Function code or variable storage. */
+  void *data;             /* Strategy state (dynamic: the call plan). */
+  mffi_lib *lib;
+  const char *name;       /* Pooled in the ctx; NULL for mffi_bind_ptr. */
+  const char *symbol;     /* Pooled; NULL for mffi_bind_ptr. */
+  mffi_tid tid;           /* Function type (or the variable's type). */
+  mffi_tid *args;         /* nargs argument types, as the caller passes. */
+  uint32_t nargs;
+  uint32_t nfixed;        /* The prototype's parameters. */
+  bool is_var;            /* An extern variable. */
+  bool variadic;          /* The prototype has "..." (or none at all). */
+  int path;               /* MFFI_PATH_*. */
+  mffi_fn *prev, *next;   /* The library's list. */
+};
+
+struct mffi_closure {
+  mffi_handler handler;
+  void *hdata;            /* The user's data for the handler. */
+  void *code;             /* The code pointer C calls. */
+  void *data;             /* Strategy state. */
+  mffi_lib *lib;
+  mffi_tid tid;           /* The function type. */
+  mffi_closure *prev, *next;
+};
+
+struct mffi_lib {
+  mffi_ctx *ctx;
+  const mffi_strategy *s;
+  char *target;           /* Copy of the target, or NULL. */
+  const char *display;    /* target, or "the running process". */
+  unsigned flags;         /* MFFI_OPEN_*. */
+  void *data;             /* Strategy state. */
+  mffi_fn *fns;           /* Bound symbols. */
+  mffi_closure *closures;
+  mffi__block **blocks;   /* mffi_new blocks, sorted by address. */
+  size_t nblocks, capblocks;
+};
+
+/* Resolve typedef-free node of tid without qualifiers; enums become their
+** underlying integer type. */
+mffi_type *mffi__type_scalar(const mffi_tt *tt, mffi_tid tid);
+
+/* Free every memory block of lib (at close). */
+void mffi__mem_close(mffi_lib *lib);
+
+/* The dynamic strategy (strategy/dynamic.c). */
+extern const mffi_strategy mffi__strategy_dynamic;
+
+#endif

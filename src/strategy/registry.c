@@ -1,0 +1,28 @@
+/* Strategy registry: find a strategy by name. See LICENSE. */
+#include <string.h>
+
+#include "lib.h"
+
+#define REG_MAX 16 /* Max. strategies added with mffi_strategy_register. */
+
+static const mffi_strategy *reg_user[REG_MAX];
+static int reg_n;
+
+const mffi_strategy *mffi_strategy_find(const char *name) {
+  if (!name) return NULL;
+  if (strcmp(name, mffi__strategy_dynamic.name) == 0)
+    return &mffi__strategy_dynamic;
+  for (int i = 0; i < reg_n; i++)
+    if (strcmp(reg_user[i]->name, name) == 0) return reg_user[i];
+  return NULL;
+}
+
+int mffi_strategy_register(const mffi_strategy *s) {
+  if (!s || !s->name || !s->name[0] || s->version < 1 || !s->xOpen ||
+      !s->xBind)
+    return MFFI_EMISUSE;
+  if (mffi_strategy_find(s->name)) return MFFI_EMISUSE;
+  if (reg_n == REG_MAX) return MFFI_ENOMEM;
+  reg_user[reg_n++] = s;
+  return MFFI_OK;
+}

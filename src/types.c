@@ -1,0 +1,594 @@
+/* Type table: interning, tags, declarations, transactions. See LICENSE. */
+#include <string.h>
+
+#include "ctx.h"
+#include "types.h"
+
+#define TT_MIN_HASH 64 /* Initial slots of each hash table. */
+
+/* -- Hashing ------------------------------------------------------------- */
+
+static uint32_t tt_hash_bytes(uint32_t h, const void *p, size_t n) {
+  const unsigned char *s = p;
+  for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 16777619u; /* FNV-1a */
+  return h;
+}
+
+static uint32_t tt_hash_str(const char *s) {
+  return tt_hash_bytes(2166136261u, s, strlen(s));
+}
+
+/* -- String pool ----------------------------------------------------------- */
+
+const char *mffi__tt_str(mffi_ctx *ctx, const char *s, size_t len) {
+  mffi_tt *tt = &ctx->tt;
+  if ((tt->nstrs + 1) * 2 > tt->capstrs) {
+    size_t ncap = tt->capstrs ? tt->capstrs * 2 : TT_MIN_HASH;
+    char **nt = mffi__calloc(ctx, ncap * sizeof *nt);
+    if (!nt) return NULL;
+    for (size_t i = 0; i < tt->capstrs; i++) {
+      char *o = tt->strs[i];
+      if (!o) continue;
+      size_t j = tt_hash_str(o) & (ncap - 1);
+      while (nt[j]) j = (j + 1) & (ncap - 1);
+      nt[j] = o;
+    }
+    mffi__free(ctx, tt->strs);
+    tt->strs = nt;
+    tt->capstrs = ncap;
+  }
+  uint32_t h = tt_hash_bytes(2166136261u, s, len);
+  size_t j = h & (tt->capstrs - 1);
+  for (char *o; (o = tt->strs[j]) != NULL; j = (j + 1) & (tt->capstrs - 1))
+    if (strncmp(o, s, len) == 0 && o[len] == '\0') return o;
+  char *copy = mffi__malloc(ctx, len + 1);
+  if (!copy) return NULL;
+  memcpy(copy, s, len);
+  copy[len] = '\0';
+  tt->strs[j] = copy;
+  tt->nstrs++;
+  return copy;
+}
+
+/* -- Type nodes and the intern hash ----------------------------------------- */
+
+/* What identifies a derived type. base is MFFI_TID_NONE for a canonical
+** node, else the type a qualified/aligned variant stands for. */
+typedef struct tkey {
+  uint8_t kind, quals;
+  uint16_t flags;
+  mffi_tid base, child;
+  long length;
+  uint32_t align;
+  const mffi_tid *params;
+  uint32_t nparams;
+} tkey;
+
+#define TKEY_FLAGS (MFFI_TF_VARIADIC | MFFI_TF_UNPROTO | MFFI_TF_USERALIGN)
+
+static tkey tt_key_of(const mffi_type *t) {
+  tkey k = {t->kind, t->quals, (uint16_t)(t->flags & TKEY_FLAGS),
+            t->base == t->id ? MFFI_TID_NONE : t->base,
+            t->child, t->length, 0, t->params, t->nparams};
+  if (k.base != MFFI_TID_NONE) {
+    k.align = t->align;
+    k.child = MFFI_TID_NONE;
+    k.length = 0;
+    k.params = NULL;
+    k.nparams = 0;
+  }
+  return k;
+}
+
+static uint32_t tt_key_hash(const tkey *k) {
+  uint32_t h = 2166136261u;
+  h = tt_hash_bytes(h, &k->kind, 1);
+  h = tt_hash_bytes(h, &k->quals, 1);
+  h = tt_hash_bytes(h, &k->flags, 2);
+  h = tt_hash_bytes(h, &k->base, 4);
+  h = tt_hash_bytes(h, &k->child, 4);
+  h = tt_hash_bytes(h, &k->length, sizeof k->length);
+  h = tt_hash_bytes(h, &k->align, 4);
+  return tt_hash_bytes(h, k->params, k->nparams * sizeof *k->params);
+}
+
+static bool tt_key_eq(const tkey *a, const tkey *b) {
+  return a->kind == b->kind && a->quals == b->quals && a->flags == b->flags &&
+         a->base == b->base && a->child == b->child &&
+         a->length == b->length && a->align == b->align &&
+         a->nparams == b->nparams &&
+         (a->nparams == 0 ||
+          memcmp(a->params, b->params, a->nparams * sizeof *a->params) == 0);
+}
+
+static bool tt_is_interned(const mffi_type *t) {
+  return t->id >= MFFI_NPRIM &&
+         !(t->base == t->id && (t->kind == MFFI_KIND_STRUCT ||
+                                t->kind == MFFI_KIND_UNION ||
+                                t->kind == MFFI_KIND_ENUM));
+}
+
+static void tt_ihash_put(mffi_tt *tt, const mffi_type *t) {
+  tkey k = tt_key_of(t);
+  size_t j = tt_key_hash(&k) & (tt->nihash - 1);
+  while (tt->ihash[j]) j = (j + 1) & (tt->nihash - 1);
+  tt->ihash[j] = t->id + 1;
+}
+
+/* Make room for one more type: array and intern hash (kept half empty). */
+static int tt_reserve_type(mffi_ctx *ctx) {
+  mffi_tt *tt = &ctx->tt;
+  if (mffi__grow(ctx, (void **)&tt->types, &tt->captypes, tt->ntypes + 1,
+                 sizeof *tt->types))
+    return mffi__nomem(ctx);
+  if ((tt->ntypes + 1) * 2 > tt->nihash) {
+    size_t n = tt->nihash ? tt->nihash * 2 : TT_MIN_HASH;
+    uint32_t *h = mffi__calloc(ctx, n * sizeof *h);
+    if (!h) return mffi__nomem(ctx);
+    mffi__free(ctx, tt->ihash);
+    tt->ihash = h;
+    tt->nihash = n;
+    for (uint32_t i = 0; i < tt->ntypes; i++)
+      if (tt_is_interned(tt->types[i])) tt_ihash_put(tt, tt->types[i]);
+  }
+  return MFFI_OK;
+}
+
+/* Append a node (copied from *proto, which owns no arrays yet except
+** params, which is copied). */
+static int tt_add(mffi_ctx *ctx, const mffi_type *proto, mffi_tid *out) {
+  mffi_tt *tt = &ctx->tt;
+  int rc = tt_reserve_type(ctx);
+  if (rc) return rc;
+  mffi_type *t = mffi__malloc(ctx, sizeof *t);
+  if (!t) return mffi__nomem(ctx);
+  *t = *proto;
+  t->id = tt->ntypes;
+  if (proto->base == MFFI_TID_NONE) t->base = t->id;
+  t->ctx = ctx;
+  t->params = NULL;
+  if (proto->nparams) {
+    t->params = mffi__malloc(ctx, proto->nparams * sizeof *t->params);
+    if (!t->params) {
+      mffi__free(ctx, t);
+      return mffi__nomem(ctx);
+    }
+    memcpy(t->params, proto->params, proto->nparams * sizeof *t->params);
+  }
+  tt->types[tt->ntypes++] = t;
+  if (tt_is_interned(t)) tt_ihash_put(tt, t);
+  *out = t->id;
+  return MFFI_OK;
+}
+
+/* Find the node for proto's key, or add it. */
+static int tt_intern(mffi_ctx *ctx, const mffi_type *proto, mffi_tid *out) {
+  mffi_tt *tt = &ctx->tt;
+  tkey k = {proto->kind, proto->quals,
+            (uint16_t)(proto->flags & TKEY_FLAGS), proto->base,
+            proto->child, proto->length, 0, proto->params, proto->nparams};
+  if (k.base != MFFI_TID_NONE) {
+    k.align = proto->align;
+    k.child = MFFI_TID_NONE;
+    k.length = 0;
+    k.params = NULL;
+    k.nparams = 0;
+  }
+  if (tt->nihash) {
+    size_t j = tt_key_hash(&k) & (tt->nihash - 1);
+    for (uint32_t v; (v = tt->ihash[j]) != 0; j = (j + 1) & (tt->nihash - 1)) {
+      tkey o = tt_key_of(tt->types[v - 1]);
+      if (tt_key_eq(&k, &o)) {
+        *out = v - 1;
+        return MFFI_OK;
+      }
+    }
+  }
+  return tt_add(ctx, proto, out);
+}
+
+/* -- Derived types ------------------------------------------------------------ */
+
+bool mffi__tt_complete(const mffi_tt *tt, mffi_tid tid) {
+  const mffi_type *t = mffi__B(tt, tid);
+  switch (t->kind) {
+  case MFFI_KIND_VOID:
+  case MFFI_KIND_FUNCTION: return false;
+  case MFFI_KIND_STRUCT:
+  case MFFI_KIND_UNION:
+  case MFFI_KIND_ENUM: return (t->flags & MFFI_TF_COMPLETE) != 0;
+  case MFFI_KIND_ARRAY: return !(t->flags & MFFI_TF_VLA_LEN);
+  default: return true;
+  }
+}
+
+int mffi__tt_ptr(mffi_ctx *ctx, mffi_tid to, mffi_tid *out) {
+  const mffi_abi *abi = ctx->tt.abi;
+  mffi_type p = {.kind = MFFI_KIND_POINTER, .base = MFFI_TID_NONE,
+                 .child = to, .size = abi->ptr_size, .align = abi->ptr_size};
+  return tt_intern(ctx, &p, out);
+}
+
+int mffi__tt_array(mffi_ctx *ctx, mffi_tid elem, long len, mffi_tid *out) {
+  mffi_tt *tt = &ctx->tt;
+  if (mffi__B(tt, elem)->kind == MFFI_KIND_FUNCTION)
+    return mffi__err(ctx, MFFI_EDECL, "array of functions");
+  if (!mffi__tt_complete(tt, elem))
+    return mffi__err(ctx, MFFI_EDECL, "array has incomplete element type");
+  size_t size = 0;
+  size_t esize = mffi__size(tt, elem);
+  if (len > 0 && esize > SIZE_MAX / 2 / (size_t)len)
+    return mffi__err(ctx, MFFI_ERANGE, "array is too large");
+  if (len > 0) size = esize * (size_t)len;
+  mffi_type a = {.kind = MFFI_KIND_ARRAY, .base = MFFI_TID_NONE,
+                 .child = elem, .length = len, .size = size,
+                 .align = mffi__align(tt, elem),
+                 .flags = len < 0 ? MFFI_TF_VLA_LEN : 0};
+  return tt_intern(ctx, &a, out);
+}
+
+int mffi__tt_func(mffi_ctx *ctx, mffi_tid ret, const mffi_tid *params,
+                  uint32_t nparams, uint16_t flags, mffi_tid *out) {
+  mffi_kind rk = mffi__B(&ctx->tt, ret)->kind;
+  if (rk == MFFI_KIND_ARRAY)
+    return mffi__err(ctx, MFFI_EDECL, "function returning an array");
+  if (rk == MFFI_KIND_FUNCTION)
+    return mffi__err(ctx, MFFI_EDECL, "function returning a function");
+  mffi_type f = {.kind = MFFI_KIND_FUNCTION, .base = MFFI_TID_NONE,
+                 .child = ret, .align = 1,
+                 .flags = flags & (MFFI_TF_VARIADIC | MFFI_TF_UNPROTO),
+                 .params = (mffi_tid *)params, .nparams = nparams};
+  return tt_intern(ctx, &f, out);
+}
+
+/* The variant of base node b with quals and alignment align. */
+static int tt_variant(mffi_ctx *ctx, mffi_tid b, unsigned quals,
+                      uint32_t align, bool useralign, mffi_tid *out) {
+  const mffi_type *bt = mffi__T(&ctx->tt, b);
+  if (quals == 0 && !useralign) {
+    *out = b;
+    return MFFI_OK;
+  }
+  mffi_type v = *bt;
+  v.quals = (uint8_t)quals;
+  v.base = b;
+  v.align = align;
+  v.flags = (uint16_t)((bt->flags & ~MFFI_TF_USERALIGN) |
+                       (useralign ? MFFI_TF_USERALIGN : 0));
+  v.params = NULL;
+  v.nparams = 0;
+  v.members = NULL;
+  v.nmembers = 0;
+  v.enums = NULL;
+  v.nenums = 0;
+  return tt_intern(ctx, &v, out);
+}
+
+int mffi__tt_qual(mffi_ctx *ctx, mffi_tid tid, unsigned quals, mffi_tid *out) {
+  mffi_tt *tt = &ctx->tt;
+  const mffi_type *t = mffi__T(tt, tid);
+  if (t->kind == MFFI_KIND_ARRAY) { /* C11 6.7.3p9: qualify the elements. */
+    mffi_tid e;
+    int rc = mffi__tt_qual(ctx, t->child, quals, &e);
+    if (rc) return rc;
+    return mffi__tt_array(ctx, e, t->length, out);
+  }
+  if (t->kind == MFFI_KIND_FUNCTION || (t->quals | quals) == t->quals) {
+    *out = tid;
+    return MFFI_OK;
+  }
+  return tt_variant(ctx, t->base, t->quals | quals, t->align,
+                    (t->flags & MFFI_TF_USERALIGN) && t->base != t->id, out);
+}
+
+int mffi__tt_aligned(mffi_ctx *ctx, mffi_tid tid, uint32_t align,
+                     mffi_tid *out) {
+  const mffi_type *t = mffi__T(&ctx->tt, tid);
+  return tt_variant(ctx, t->base, t->quals, align, true, out);
+}
+
+int mffi__tt_complex(mffi_ctx *ctx, mffi_tid component, mffi_tid *out) {
+  const mffi_type *c = mffi__B(&ctx->tt, component);
+  mffi_type x = {.kind = MFFI_KIND_COMPLEX, .base = MFFI_TID_NONE,
+                 .child = c->id, .size = 2 * c->size, .align = c->align};
+  return tt_intern(ctx, &x, out);
+}
+
+int mffi__tt_record(mffi_ctx *ctx, mffi_kind kind, const char *tag,
+                    mffi_tid *out) {
+  mffi_type r = {.kind = (uint8_t)kind, .base = MFFI_TID_NONE,
+                 .child = MFFI_TID_NONE, .tag = tag};
+  return tt_add(ctx, &r, out);
+}
+
+/* -- Tags and names ----------------------------------------------------------- */
+
+static int tt_rehash(mffi_ctx *ctx, uint32_t **tab, size_t *n, size_t need) {
+  if (need * 2 <= *n) return MFFI_OK;
+  size_t nn = *n ? *n * 2 : TT_MIN_HASH;
+  uint32_t *h = mffi__calloc(ctx, nn * sizeof *h);
+  if (!h) return mffi__nomem(ctx);
+  mffi__free(ctx, *tab);
+  *tab = h;
+  *n = nn;
+  return 1; /* Rebuilt empty: the caller refills it. */
+}
+
+static void tt_tag_put(mffi_tt *tt, mffi_tid tid) {
+  size_t j = tt_hash_str(tt->types[tid]->tag) & (tt->nthash - 1);
+  while (tt->thash[j]) j = (j + 1) & (tt->nthash - 1);
+  tt->thash[j] = tid + 1;
+}
+
+static bool tt_has_tag(const mffi_type *t) {
+  return t->base == t->id && t->tag && !(t->flags & MFFI_TF_TYPEDEF_TAG) &&
+         (t->kind == MFFI_KIND_STRUCT || t->kind == MFFI_KIND_UNION ||
+          t->kind == MFFI_KIND_ENUM);
+}
+
+mffi_tid mffi__tt_tag_find(const mffi_tt *tt, const char *tag) {
+  if (!tt->nthash) return MFFI_TID_NONE;
+  size_t j = tt_hash_str(tag) & (tt->nthash - 1);
+  for (uint32_t v; (v = tt->thash[j]) != 0; j = (j + 1) & (tt->nthash - 1))
+    if (strcmp(tt->types[v - 1]->tag, tag) == 0) return v - 1;
+  return MFFI_TID_NONE;
+}
+
+int mffi__tt_tag_bind(mffi_ctx *ctx, const char *tag, mffi_tid tid) {
+  mffi_tt *tt = &ctx->tt;
+  (void)tag; /* The node carries its tag. */
+  int rc = tt_rehash(ctx, &tt->thash, &tt->nthash, tt->ntypes + 1);
+  if (rc < 0) return rc;
+  if (rc == 1) {
+    for (uint32_t i = 0; i < tt->ntypes; i++)
+      if (i != tid && tt_has_tag(tt->types[i])) tt_tag_put(tt, i);
+  }
+  tt_tag_put(tt, tid);
+  return MFFI_OK;
+}
+
+static void tt_name_put(mffi_tt *tt, const mffi_decl *d) {
+  size_t j = tt_hash_str(d->name) & (tt->nnhash - 1);
+  while (tt->nhash[j]) j = (j + 1) & (tt->nnhash - 1);
+  tt->nhash[j] = d->index + 1;
+}
+
+mffi_decl *mffi__tt_decl_find(const mffi_tt *tt, const char *name) {
+  if (!tt->nnhash) return NULL;
+  size_t j = tt_hash_str(name) & (tt->nnhash - 1);
+  for (uint32_t v; (v = tt->nhash[j]) != 0; j = (j + 1) & (tt->nnhash - 1))
+    if (strcmp(tt->decls[v - 1]->name, name) == 0) return tt->decls[v - 1];
+  return NULL;
+}
+
+int mffi__tt_decl_add(mffi_ctx *ctx, const mffi_decl *d, mffi_decl **out) {
+  mffi_tt *tt = &ctx->tt;
+  bool named = d->kind != MFFI_DECL_TAG;
+  if (mffi__grow(ctx, (void **)&tt->decls, &tt->capdecls, tt->ndecls + 1,
+                 sizeof *tt->decls))
+    return mffi__nomem(ctx);
+  if (named) {
+    int rc = tt_rehash(ctx, &tt->nhash, &tt->nnhash, tt->ndecls + 1);
+    if (rc < 0) return rc;
+    if (rc == 1)
+      for (uint32_t i = 0; i < tt->ndecls; i++)
+        if (tt->decls[i]->kind != MFFI_DECL_TAG)
+          tt_name_put(tt, tt->decls[i]);
+  }
+  mffi_decl *nd = mffi__malloc(ctx, sizeof *nd);
+  if (!nd) return mffi__nomem(ctx);
+  *nd = *d;
+  nd->index = tt->ndecls;
+  nd->ctx = ctx;
+  if (!nd->symbol) nd->symbol = nd->name;
+  tt->decls[tt->ndecls++] = nd;
+  if (named) tt_name_put(tt, nd);
+  if (out) *out = nd;
+  return MFFI_OK;
+}
+
+void mffi__tt_decl_free_parts(mffi_ctx *ctx, mffi_decl *d) {
+  for (uint32_t i = 0; i < d->nattrs; i++)
+    mffi__free(ctx, (void *)d->attrs[i].args);
+  mffi__free(ctx, d->attrs);
+  mffi__free(ctx, (void *)d->param_names);
+  d->attrs = NULL;
+  d->nattrs = 0;
+  d->param_names = NULL;
+  d->nparam_names = 0;
+}
+
+/* -- Transactions ------------------------------------------------------------ */
+
+struct mffi_undo {
+  mffi_type *type; /* The node changed in place, or NULL. */
+  mffi_decl *decl; /* The declaration changed in place, or NULL. */
+  union {
+    mffi_type t;
+    mffi_decl d;
+  } saved;
+};
+
+static int tt_log(mffi_ctx *ctx, mffi_type *t, mffi_decl *d) {
+  mffi_tt *tt = &ctx->tt;
+  if (!tt->in_tx) return MFFI_OK;
+  if (t && t->id >= tt->tx_ntypes) return MFFI_OK;
+  if (d && d->index >= tt->tx_ndecls) return MFFI_OK;
+  for (size_t i = 0; i < tt->nundo; i++) /* Log the first state once. */
+    if ((t && tt->undo[i].type == t) || (d && tt->undo[i].decl == d))
+      return MFFI_OK;
+  if (mffi__grow(ctx, (void **)&tt->undo, &tt->capundo, tt->nundo + 1,
+                 sizeof *tt->undo))
+    return mffi__nomem(ctx);
+  mffi_undo *u = &tt->undo[tt->nundo++];
+  u->type = t;
+  u->decl = d;
+  if (t) u->saved.t = *t;
+  if (d) u->saved.d = *d;
+  return MFFI_OK;
+}
+
+int mffi__tt_type_touch(mffi_ctx *ctx, mffi_tid tid) {
+  return tt_log(ctx, ctx->tt.types[tid], NULL);
+}
+
+int mffi__tt_decl_touch(mffi_ctx *ctx, mffi_decl *d) {
+  return tt_log(ctx, NULL, d);
+}
+
+int mffi__tt_decl_set_attrs(mffi_ctx *ctx, mffi_decl *d, mffi_attr *attrs,
+                            uint32_t nattrs) {
+  mffi_tt *tt = &ctx->tt;
+  int rc = tt_log(ctx, NULL, d);
+  if (rc) return rc;
+  /* The current array is this transaction's own unless the log holds it. */
+  bool logged = false;
+  for (size_t i = 0; i < tt->nundo; i++)
+    if (tt->undo[i].decl == d && tt->undo[i].saved.d.attrs == d->attrs)
+      logged = true;
+  if (!logged) {
+    mffi_decl cur = {.attrs = d->attrs, .nattrs = d->nattrs};
+    mffi__tt_decl_free_parts(ctx, &cur);
+  }
+  d->attrs = attrs;
+  d->nattrs = nattrs;
+  return MFFI_OK;
+}
+
+static void tt_free_type(mffi_ctx *ctx, mffi_type *t) {
+  mffi__free(ctx, t->params);
+  mffi__free(ctx, t->members);
+  mffi__free(ctx, t->enums);
+  mffi__free(ctx, t);
+}
+
+void mffi__tt_begin(mffi_ctx *ctx) {
+  mffi_tt *tt = &ctx->tt;
+  tt->in_tx = true;
+  tt->tx_ntypes = tt->ntypes;
+  tt->tx_ndecls = tt->ndecls;
+  tt->nundo = 0;
+}
+
+void mffi__tt_commit(mffi_ctx *ctx) {
+  mffi_tt *tt = &ctx->tt;
+  /* Arrays replaced in place by the transaction free their old versions. */
+  for (size_t i = 0; i < tt->nundo; i++) {
+    mffi_undo *u = &tt->undo[i];
+    if (u->type) {
+      if (u->saved.t.members != u->type->members)
+        mffi__free(ctx, u->saved.t.members);
+      if (u->saved.t.enums != u->type->enums)
+        mffi__free(ctx, u->saved.t.enums);
+    } else if (u->saved.d.attrs != u->decl->attrs ||
+               u->saved.d.param_names != u->decl->param_names) {
+      mffi_decl old = u->saved.d;
+      if (old.attrs == u->decl->attrs) old.attrs = NULL, old.nattrs = 0;
+      if (old.param_names == u->decl->param_names) old.param_names = NULL;
+      mffi__tt_decl_free_parts(ctx, &old);
+    }
+  }
+  tt->nundo = 0;
+  tt->in_tx = false;
+}
+
+/* Rebuild every hash from the arrays (after a rollback truncated them). */
+static void tt_rebuild_hashes(mffi_tt *tt) {
+  if (tt->nihash) {
+    memset(tt->ihash, 0, tt->nihash * sizeof *tt->ihash);
+    for (uint32_t i = 0; i < tt->ntypes; i++)
+      if (tt_is_interned(tt->types[i])) tt_ihash_put(tt, tt->types[i]);
+  }
+  if (tt->nthash) {
+    memset(tt->thash, 0, tt->nthash * sizeof *tt->thash);
+    for (uint32_t i = 0; i < tt->ntypes; i++)
+      if (tt_has_tag(tt->types[i])) tt_tag_put(tt, i);
+  }
+  if (tt->nnhash) {
+    memset(tt->nhash, 0, tt->nnhash * sizeof *tt->nhash);
+    for (uint32_t i = 0; i < tt->ndecls; i++)
+      if (tt->decls[i]->kind != MFFI_DECL_TAG) tt_name_put(tt, tt->decls[i]);
+  }
+}
+
+void mffi__tt_rollback(mffi_ctx *ctx) {
+  mffi_tt *tt = &ctx->tt;
+  for (size_t i = tt->nundo; i-- > 0;) {
+    mffi_undo *u = &tt->undo[i];
+    if (u->type) {
+      if (u->type->members != u->saved.t.members)
+        mffi__free(ctx, u->type->members);
+      if (u->type->enums != u->saved.t.enums) mffi__free(ctx, u->type->enums);
+      *u->type = u->saved.t;
+    } else {
+      mffi_decl *d = u->decl;
+      if (d->attrs == u->saved.d.attrs) d->attrs = NULL, d->nattrs = 0;
+      if (d->param_names == u->saved.d.param_names) d->param_names = NULL;
+      mffi__tt_decl_free_parts(ctx, d);
+      *d = u->saved.d;
+    }
+  }
+  tt->nundo = 0;
+  while (tt->ntypes > tt->tx_ntypes) tt_free_type(ctx, tt->types[--tt->ntypes]);
+  while (tt->ndecls > tt->tx_ndecls) {
+    mffi_decl *d = tt->decls[--tt->ndecls];
+    mffi__tt_decl_free_parts(ctx, d);
+    mffi__free(ctx, d);
+  }
+  tt_rebuild_hashes(tt);
+  tt->in_tx = false;
+}
+
+/* -- Life cycle ---------------------------------------------------------------- */
+
+int mffi__tt_init(mffi_ctx *ctx) {
+  mffi_tt *tt = &ctx->tt;
+  tt->abi = &mffi__abi_native;
+  for (int k = 0; k < MFFI_NPRIM; k++) {
+    mffi_type p = {.kind = (uint8_t)k, .base = MFFI_TID_NONE,
+                   .child = MFFI_TID_NONE, .size = tt->abi->size[k],
+                   .align = tt->abi->align[k]};
+    mffi_tid tid;
+    int rc = tt_add(ctx, &p, &tid);
+    if (rc) return rc;
+  }
+  return MFFI_OK;
+}
+
+void mffi__tt_free(mffi_ctx *ctx) {
+  mffi_tt *tt = &ctx->tt;
+  for (uint32_t i = 0; i < tt->ntypes; i++) tt_free_type(ctx, tt->types[i]);
+  for (uint32_t i = 0; i < tt->ndecls; i++) {
+    mffi__tt_decl_free_parts(ctx, tt->decls[i]);
+    mffi__free(ctx, tt->decls[i]);
+  }
+  for (size_t i = 0; i < tt->capstrs; i++) mffi__free(ctx, tt->strs[i]);
+  mffi__free(ctx, tt->types);
+  mffi__free(ctx, tt->decls);
+  mffi__free(ctx, tt->ihash);
+  mffi__free(ctx, tt->nhash);
+  mffi__free(ctx, tt->thash);
+  mffi__free(ctx, tt->strs);
+  mffi__free(ctx, tt->undo);
+  memset(tt, 0, sizeof *tt);
+}
+
+/* -- Kinds ------------------------------------------------------------------------ */
+
+bool mffi__kind_is_int(mffi_kind k) {
+  return (k >= MFFI_KIND_BOOL && k <= MFFI_KIND_UINT128) ||
+         k == MFFI_KIND_ENUM;
+}
+
+bool mffi__kind_is_signed(const mffi_tt *tt, mffi_kind k) {
+  switch (k) {
+  case MFFI_KIND_CHAR: return tt->abi->char_signed;
+  case MFFI_KIND_SCHAR:
+  case MFFI_KIND_SHORT:
+  case MFFI_KIND_INT:
+  case MFFI_KIND_LONG:
+  case MFFI_KIND_LLONG:
+  case MFFI_KIND_INT128: return true;
+  default: return false;
+  }
+}
