@@ -68,7 +68,27 @@ static int lay_check(mffi_ctx *ctx, const mffi_tt *tt, const mffi_member *m,
   return MFFI_OK;
 }
 
-/* Place one bit-field (GCC, PCC_BITFIELD_TYPE_MATTERS). */
+/* GCC's rule for bit-fields (PCC_BITFIELD_TYPE_MATTERS): a bit-field may
+** not span more units of its type's alignment than the type itself has.
+** For natural alignment that means "does not straddle a unit"; typedefs
+** that lower or raise the alignment change the unit. */
+static bool lay_excess_span(size_t pos, size_t width, size_t align_bits,
+                            size_t type_bits) {
+  size_t off = pos % align_bits;
+  return (off + width + align_bits - 1) / align_bits > type_bits / align_bits;
+}
+
+/* GCC also turns a bit-field that exactly fills an integer mode (8, 16,
+** 32, 64 or 128 bits) at a position aligned for that mode into an ordinary
+** field, to which the span rule does not apply (stor-layout.c, layout_decl;
+** it shows only for types aligned above their size). */
+static bool lay_int_mode(size_t pos, size_t width, bool packed) {
+  if (width != 8 && width != 16 && width != 32 && width != 64 && width != 128)
+    return false;
+  return !(packed && width > 8) && pos % width == 0;
+}
+
+/* Place one bit-field. */
 static void lay_bitfield(const mffi_tt *tt, lay *L, mffi_member *m,
                          bool packed, bool is_union) {
   uint32_t talign = mffi__align(tt, m->tid);
@@ -81,7 +101,10 @@ static void lay_bitfield(const mffi_tt *tt, lay *L, mffi_member *m,
     m->offset = m->bit_offset / 8;
     return;
   }
-  if (!packed && pos / unit != (pos + w - 1) / unit) pos = lay_round(pos, unit);
+  bool as_field = lay_int_mode(pos, w, packed);
+  if (!packed && !as_field &&
+      lay_excess_span(pos, w, unit, mffi__size(tt, m->tid) * 8))
+    pos = lay_round(pos, unit);
   if (m->align_attr) pos = lay_round(pos, (size_t)m->align_attr * 8);
   m->bit_offset = pos;
   m->offset = pos / 8;
@@ -92,6 +115,7 @@ static void lay_bitfield(const mffi_tt *tt, lay *L, mffi_member *m,
   }
   uint32_t a = packed ? 1 : talign;
   if (m->align_attr > a) a = m->align_attr;
+  if (as_field && w / 8 > a) a = (uint32_t)(w / 8); /* the mode's alignment */
   if (!m->name && tt->abi->unnamed_bitfield_no_align) a = 1;
   if (a > L->align) L->align = a;
 }
