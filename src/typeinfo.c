@@ -39,7 +39,8 @@ const mffi_type *mffi_type_target(const mffi_type *t) {
   case MFFI_KIND_POINTER:
   case MFFI_KIND_ARRAY:
   case MFFI_KIND_FUNCTION:
-  case MFFI_KIND_COMPLEX: return TT(t)->types[b->child];
+  case MFFI_KIND_COMPLEX:
+    return b->child == MFFI_TID_NONE ? NULL : TT(t)->types[b->child];
   case MFFI_KIND_ENUM:
     return b->flags & MFFI_TF_COMPLETE ? TT(t)->types[b->child] : NULL;
   default: return NULL;

@@ -102,6 +102,7 @@ static bool tt_key_eq(const tkey *a, const tkey *b) {
 }
 
 static bool tt_is_interned(const mffi_type *t) {
+  if (t->id == MFFI_KIND_COMPLEX) return true; /* double _Complex */
   return t->id >= MFFI_NPRIM &&
          !(t->base == t->id && (t->kind == MFFI_KIND_STRUCT ||
                                 t->kind == MFFI_KIND_UNION ||
@@ -548,6 +549,11 @@ int mffi__tt_init(mffi_ctx *ctx) {
     mffi_type p = {.kind = (uint8_t)k, .base = MFFI_TID_NONE,
                    .child = MFFI_TID_NONE, .size = tt->abi->size[k],
                    .align = tt->abi->align[k]};
+    if (k == MFFI_KIND_COMPLEX) { /* The slot holds GNU's bare _Complex. */
+      p.child = MFFI_KIND_DOUBLE;
+      p.size = 2 * tt->abi->size[MFFI_KIND_DOUBLE];
+      p.align = tt->abi->align[MFFI_KIND_DOUBLE];
+    }
     mffi_tid tid;
     int rc = tt_add(ctx, &p, &tid);
     if (rc) return rc;
