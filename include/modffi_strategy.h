@@ -65,7 +65,9 @@ struct mffi_strategy {
   int (*xBind)(mffi_fn *fn);
   /* Release the state of fn; may be NULL. */
   void (*xUnbind)(mffi_fn *fn);
-  /* The default call routine (see mffi_call() for the contract). */
+  /* The default call routine (see mffi_call() for the contract). It
+  ** records the callee's errno with mffi_set_errno() before returning (the
+  ** front does not, so that mffi_call() stays a tail call). */
   int (*xCall)(mffi_fn *fn, void *ret, void *const *args);
 
   /* Memory the library can see: sz bytes aligned to align (a power of two),

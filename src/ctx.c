@@ -18,7 +18,7 @@ const char *mffi_version(void) {
 const char *mffi_strerror(int rc) {
   switch (rc) {
   case MFFI_OK: return "success";
-#define XX(name, value, text)                                                 \
+#define XX(name, value, text)                                                  \
   case value: return text;
     MFFI_ERR_MAP(XX)
 #undef XX
@@ -29,7 +29,7 @@ const char *mffi_strerror(int rc) {
 const char *mffi_errname(int rc) {
   switch (rc) {
   case MFFI_OK: return "MFFI_OK";
-#define XX(name, value, text)                                                 \
+#define XX(name, value, text)                                                  \
   case value: return "MFFI_E" #name;
     MFFI_ERR_MAP(XX)
 #undef XX
@@ -37,7 +37,7 @@ const char *mffi_errname(int rc) {
   return "?";
 }
 
-/* -- Allocation ------------------------------------------------------------ */
+/* -- Allocation ----------------------------------------------------------- */
 
 /* Each block starts with its size, so frees can pass osize to the hook. The
 ** header is as large as max_align_t to keep the payload aligned. */
@@ -98,7 +98,7 @@ int mffi__grow(mffi_ctx *ctx, void **arr, size_t *cap, size_t need,
   return 0;
 }
 
-/* -- Error state ----------------------------------------------------------- */
+/* -- Error state ---------------------------------------------------------- */
 
 int mffi__verr(mffi_ctx *ctx, int rc, long offset, const char *fmt,
                va_list ap) {
@@ -129,7 +129,7 @@ void mffi__ok(mffi_ctx *ctx) {
   ctx->errmsg[0] = '\0';
 }
 
-/* -- Public context calls -------------------------------------------------- */
+/* -- Public context calls ------------------------------------------------- */
 
 int mffi_ctx_new(mffi_ctx **out, const mffi_ctx_opts *opts) {
   if (!out) return MFFI_EMISUSE;
@@ -161,8 +161,14 @@ void mffi_ctx_free(mffi_ctx *ctx) {
   mffi__free(ctx, ctx);
 }
 
-const char *mffi_errmsg(const mffi_ctx *ctx) { return ctx ? ctx->errmsg : ""; }
+const char *mffi_errmsg(const mffi_ctx *ctx) {
+  return ctx ? ctx->errmsg : "";
+}
 
-long mffi_erroffset(const mffi_ctx *ctx) { return ctx ? ctx->erroffset : -1; }
+long mffi_erroffset(const mffi_ctx *ctx) {
+  return ctx ? ctx->erroffset : -1;
+}
 
-int mffi_errcode(const mffi_ctx *ctx) { return ctx ? ctx->errcode : MFFI_OK; }
+int mffi_errcode(const mffi_ctx *ctx) {
+  return ctx ? ctx->errcode : MFFI_OK;
+}

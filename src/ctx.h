@@ -15,10 +15,10 @@
 struct mffi_ctx {
   mffi_alloc_fn alloc; /* Allocator hook (never NULL). */
   void *alloc_ud;
-  int errcode;          /* Code of the last failure, or MFFI_OK. */
-  long erroffset;       /* Byte offset of the last parse error, or -1. */
+  int errcode;    /* Code of the last failure, or MFFI_OK. */
+  long erroffset; /* Byte offset of the last parse error, or -1. */
   char errmsg[MFFI_ERRMSG_MAX]; /* Detail of the last failure. */
-  mffi_tt tt;           /* Type table and declarations. */
+  mffi_tt tt;                   /* Type table and declarations. */
 };
 
 /* Allocate n bytes through the context's allocator. The block remembers its
@@ -42,8 +42,7 @@ int mffi__grow(mffi_ctx *ctx, void **arr, size_t *cap, size_t need,
 ** Returns rc so callers can write `return mffi__err(ctx, rc, ...)`. */
 int mffi__err(mffi_ctx *ctx, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-int mffi__verr(mffi_ctx *ctx, int rc, long offset, const char *fmt,
-               va_list ap);
+int mffi__verr(mffi_ctx *ctx, int rc, long offset, const char *fmt, va_list ap);
 /* Record MFFI_ENOMEM with the fixed message; returns MFFI_ENOMEM. */
 int mffi__nomem(mffi_ctx *ctx);
 /* Clear the error state at the start of a public call. */

@@ -16,18 +16,20 @@ const mffi_abi mffi__abi_native = {
     .name = "x86_64-sysv",
     /*        void bool char sch uch sh ush int uint long ulong ll ull
               i128 u128 f16 f32 f64 f80 f128 cplx valist */
-    .size = {0, 1, 1, 1, 1, 2, 2, 4, 4, 8, 8, 8, 8, 16, 16, 2, 4, 8, 16, 16,
-             0, 24},
-    .align = {1, 1, 1, 1, 1, 2, 2, 4, 4, 8, 8, 8, 8, 16, 16, 2, 4, 8, 16, 16,
-              0, 8},
+    .size = {0, 1, 1,  1,  1, 2, 2, 4,  4,  8, 8,
+             8, 8, 16, 16, 2, 4, 8, 16, 16, 0, 24},
+    .align = {1, 1, 1,  1,  1, 2, 2, 4,  4,  8, 8,
+              8, 8, 16, 16, 2, 4, 8, 16, 16, 0, 8},
     .ptr_size = 8,
     .char_signed = true,
     .unnamed_bitfield_no_align = true,
 };
 
-static size_t lay_round(size_t x, size_t a) { return a ? (x + a - 1) / a * a : x; }
+static size_t lay_round(size_t x, size_t a) {
+  return a ? (x + a - 1) / a * a : x;
+}
 
-/* -- Records ------------------------------------------------------------------ */
+/* -- Records -------------------------------------------------------------- */
 
 /* Running state while members are placed. */
 typedef struct lay {
@@ -49,8 +51,7 @@ static int lay_check(mffi_ctx *ctx, const mffi_tt *tt, const mffi_member *m,
       return mffi__err(ctx, MFFI_EDECL,
                        "width of bit-field '%s' exceeds its type", name);
     if (m->bit_width == 0 && m->name)
-      return mffi__err(ctx, MFFI_EDECL, "zero width for bit-field '%s'",
-                       name);
+      return mffi__err(ctx, MFFI_EDECL, "zero width for bit-field '%s'", name);
     return MFFI_OK;
   }
   if (b->kind == MFFI_KIND_FUNCTION)
@@ -59,8 +60,7 @@ static int lay_check(mffi_ctx *ctx, const mffi_tt *tt, const mffi_member *m,
   if (b->kind == MFFI_KIND_ARRAY && (b->flags & MFFI_TF_VLA_LEN)) {
     if (!last || is_union)
       return mffi__err(ctx, MFFI_EDECL,
-                       "flexible array member '%s' not at end of struct",
-                       name);
+                       "flexible array member '%s' not at end of struct", name);
     return MFFI_OK;
   }
   if (!mffi__tt_complete(tt, m->tid))
@@ -89,8 +89,8 @@ static bool lay_int_mode(size_t pos, size_t width, bool packed) {
 }
 
 /* Place one bit-field. */
-static void lay_bitfield(const mffi_tt *tt, lay *L, mffi_member *m,
-                         bool packed, bool is_union) {
+static void lay_bitfield(const mffi_tt *tt, lay *L, mffi_member *m, bool packed,
+                         bool is_union) {
   uint32_t talign = mffi__align(tt, m->tid);
   size_t unit = (size_t)talign * 8;
   size_t w = (size_t)m->bit_width;
@@ -101,11 +101,13 @@ static void lay_bitfield(const mffi_tt *tt, lay *L, mffi_member *m,
     m->offset = m->bit_offset / 8;
     return;
   }
+  /* GCC's order (place_field): decide the integer-mode case at the current
+  ** position, honour the member's aligned(N), then apply the span rule. */
   bool as_field = lay_int_mode(pos, w, packed);
+  if (m->align_attr) pos = lay_round(pos, (size_t)m->align_attr * 8);
   if (!packed && !as_field &&
       lay_excess_span(pos, w, unit, mffi__size(tt, m->tid) * 8))
     pos = lay_round(pos, unit);
-  if (m->align_attr) pos = lay_round(pos, (size_t)m->align_attr * 8);
   m->bit_offset = pos;
   m->offset = pos / 8;
   if (is_union) {
@@ -177,7 +179,7 @@ int mffi__tt_define_record(mffi_ctx *ctx, mffi_tid tid,
   return MFFI_OK;
 }
 
-/* -- Enums ---------------------------------------------------------------------- */
+/* -- Enums ---------------------------------------------------------------- */
 
 int mffi__tt_define_enum(mffi_ctx *ctx, mffi_tid tid,
                          const mffi_enumerator *enums, uint32_t nenums,
@@ -193,13 +195,15 @@ int mffi__tt_define_enum(mffi_ctx *ctx, mffi_tid tid,
     k = MFFI_KIND_ULONG;
   } else if (packed) {
     if (lo >= 0)
-      k = hi <= 0xff ? MFFI_KIND_UCHAR
-          : hi <= 0xffff ? MFFI_KIND_USHORT
-          : hi <= 0xffffffffLL ? MFFI_KIND_UINT : MFFI_KIND_ULONG;
+      k = hi <= 0xff           ? MFFI_KIND_UCHAR
+          : hi <= 0xffff       ? MFFI_KIND_USHORT
+          : hi <= 0xffffffffLL ? MFFI_KIND_UINT
+                               : MFFI_KIND_ULONG;
     else
-      k = lo >= -128 && hi <= 127 ? MFFI_KIND_SCHAR
-          : lo >= -32768 && hi <= 32767 ? MFFI_KIND_SHORT
-          : lo >= INT32_MIN && hi <= INT32_MAX ? MFFI_KIND_INT : MFFI_KIND_LONG;
+      k = lo >= -128 && hi <= 127              ? MFFI_KIND_SCHAR
+          : lo >= -32768 && hi <= 32767        ? MFFI_KIND_SHORT
+          : lo >= INT32_MIN && hi <= INT32_MAX ? MFFI_KIND_INT
+                                               : MFFI_KIND_LONG;
   } else if (lo >= 0) {
     k = hi <= 0xffffffffLL ? MFFI_KIND_UINT : MFFI_KIND_ULONG;
   } else {
@@ -222,7 +226,7 @@ int mffi__tt_define_enum(mffi_ctx *ctx, mffi_tid tid,
   t->child = (mffi_tid)k;
   t->size = tt->abi->size[k];
   t->align = tt->abi->align[k];
-  t->flags = (uint16_t)(t->flags | MFFI_TF_COMPLETE |
-                        (packed ? MFFI_TF_PACKED : 0));
+  t->flags =
+      (uint16_t)(t->flags | MFFI_TF_COMPLETE | (packed ? MFFI_TF_PACKED : 0));
   return MFFI_OK;
 }

@@ -6,8 +6,13 @@
 
 #include "lib.h"
 
-/* errno right after the last mffi_call on this thread. */
-static _Thread_local int lib_errno;
+MFFI__TLS int mffi__errno_val;
+MFFI__TLS int *mffi__errno_ptr;
+
+int *mffi__errno_where(void) {
+  mffi__errno_ptr = &errno;
+  return mffi__errno_ptr;
+}
 
 /* -- Helpers ---------------------------------------------------------------- */
 
@@ -249,17 +254,17 @@ void mffi_fn_free(mffi_fn *fn) {
 
 /* -- Call ----------------------------------------------------------------- */
 
+/* The call routine saves errno (mffi__errno_save, or mffi_set_errno for
+** other strategies), so this is a tail call. */
 int mffi_call(mffi_fn *fn, void *ret, void *const *args) {
   if (!fn) return MFFI_EMISUSE;
-  int rc = fn->call(fn, ret, args);
-  lib_errno = errno;
-  return rc;
+  return fn->call(fn, ret, args);
 }
 
-int mffi_errno(void) { return lib_errno; }
+int mffi_errno(void) { return mffi__errno_val; }
 
 void mffi_set_errno(int value) {
-  lib_errno = value;
+  mffi__errno_val = value;
   errno = value;
 }
 

@@ -59,6 +59,22 @@ struct mffi_lib {
   size_t nblocks, capblocks;
 };
 
+/* errno right after the last call on this thread, and where this thread's
+** errno lives (cached: &errno is a libc call). initial-exec TLS keeps the
+** access to one %fs-relative load; the few bytes fit glibc's static TLS
+** surplus even when libmodffi.so is dlopened. */
+#define MFFI__TLS __thread __attribute__((tls_model("initial-exec")))
+extern MFFI__TLS int mffi__errno_val;
+extern MFFI__TLS int *mffi__errno_ptr;
+int *mffi__errno_where(void);
+
+/* Save errno for mffi_errno(); call right after the foreign call. */
+static inline void mffi__errno_save(void) {
+  int *p = mffi__errno_ptr;
+  if (__builtin_expect(p == NULL, 0)) p = mffi__errno_where();
+  mffi__errno_val = *p;
+}
+
 /* Resolve typedef-free node of tid without qualifiers; enums become their
 ** underlying integer type. */
 mffi_type *mffi__type_scalar(const mffi_tt *tt, mffi_tid tid);
@@ -68,5 +84,7 @@ void mffi__mem_close(mffi_lib *lib);
 
 /* The dynamic strategy (strategy/dynamic.c). */
 extern const mffi_strategy mffi__strategy_dynamic;
+/* The static strategy (strategy/static.c): generated tables. */
+extern const mffi_strategy mffi__strategy_static;
 
 #endif

@@ -15,8 +15,9 @@
 ** An alignment override (a typedef with aligned(N)) cannot be written as a
 ** declaration specifier followed by an attribute, because GCC then applies
 ** the attribute to the declared object (and refuses to lower alignment).
-** Inside a declarator it is printed as __typeof__(T __attribute__((aligned(N))))
-** where the attribute is part of a type name and so binds to the type.
+** So an override prints by the name of the typedef that made it when one
+** is visible, else as __typeof__(T __attribute__((aligned(N)))), where the
+** attribute is part of a type name and so binds to the type.
 */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -32,11 +33,11 @@
 
 /* Append the first n bytes of s; keep buf NUL-terminated when cap > 0. */
 static void pr_sb_write(mffi_sb *sb, const char *s, size_t n) {
-  if (sb->cap > 0 && sb->len < sb->cap - 1) {
-    size_t room = sb->cap - 1 - sb->len;
-    size_t k = n < room ? n : room;
-    memcpy(sb->buf + sb->len, s, k);
-    sb->buf[sb->len + k] = '\0';
+  if (sb->cap > 0) {
+    size_t end = sb->len < sb->cap - 1 ? sb->len : sb->cap - 1;
+    size_t k = n < sb->cap - 1 - end ? n : sb->cap - 1 - end;
+    memcpy(sb->buf + end, s, k);
+    sb->buf[end + k] = '\0';
   }
   sb->len += n;
 }
@@ -68,6 +69,7 @@ typedef struct pr {
   char last;       /* Last byte asked for (even if it did not fit). */
   mffi_tid expand; /* Named record printed with its body, or NONE. */
   int depth;       /* Current nesting, against PR_MAX_DEPTH. */
+  uint32_t limit;  /* Typedefs before this declaration index are visible. */
 } pr;
 
 static bool pr_isword(char c) {
@@ -183,6 +185,15 @@ static const char *pr_prim_name(unsigned kind) {
   }
 }
 
+/* _Float32, _Float64, _Float32x, _Float64x: types of their own to GCC. */
+static const char *pr_floatn_name(const mffi_type *t) {
+  if (t->flags & MFFI_TF_FLOATN)
+    return t->kind == MFFI_KIND_FLOAT ? "_Float32" : "_Float64";
+  if (t->flags & MFFI_TF_FLOATNX)
+    return t->kind == MFFI_KIND_DOUBLE ? "_Float32x" : "_Float64x";
+  return NULL;
+}
+
 static void pr_quals(pr *p, unsigned quals) {
   if (quals & MFFI_QUAL_CONST) pr_tok(p, "const");
   if (quals & MFFI_QUAL_VOLATILE) pr_tok(p, "volatile");
@@ -228,9 +239,11 @@ static void pr_int(pr *p, int64_t v, unsigned kind) {
 
 /* The enum's value of an enumerator, with the enum's signedness. */
 static void pr_enum_value(pr *p, const mffi_type *e, int64_t v) {
-  const mffi_type *u = mffi__B(p->tt, e->child);
-  bool is_unsigned = e->child != MFFI_TID_NONE && mffi__kind_is_int(u->kind) &&
-                     !mffi__kind_is_signed(p->tt, (mffi_kind)u->kind);
+  bool is_unsigned = false;
+  if (e->child != MFFI_TID_NONE) {
+    mffi_kind k = (mffi_kind)mffi__B(p->tt, e->child)->kind;
+    is_unsigned = mffi__kind_is_int(k) && !mffi__kind_is_signed(p->tt, k);
+  }
   if (is_unsigned && (uint64_t)v > INT64_MAX) {
     pr_printf(p, "%" PRIu64 "UL", (uint64_t)v);
   } else if (is_unsigned) {
@@ -244,7 +257,7 @@ static void pr_enum_value(pr *p, const mffi_type *e, int64_t v) {
 
 /* The attributes a record carries on its own definition. */
 static void pr_record_attrs(pr *p, const mffi_type *b) {
-  if (b->flags & MFFI_TF_PACKED) pr_tok(p, "__attribute__((packed))");
+  if (b->flags & MFFI_TF_PACKED) pr_puts(p, " __attribute__((packed))");
   if (b->attr_align) pr_printf(p, " __attribute__((aligned(%" PRIu32 ")))",
                                b->attr_align);
 }
@@ -265,9 +278,33 @@ static void pr_record_spec(pr *p, mffi_tid tid) {
   if (!b->tag || typedef_tag || b->id == p->expand) pr_body(p, b->id);
 }
 
-/* The alignment-override leaf: qualifiers, then the base type with the
-** attribute, in a type name so that it binds to the type. */
+/* A visible typedef that names the alignment override t (with at most t's
+** qualifiers), or NULL. */
+static const mffi_decl *pr_aligned_typedef(const pr *p, const mffi_type *t) {
+  const mffi_tt *tt = p->tt;
+  uint32_t n = tt->ndecls < p->limit ? tt->ndecls : p->limit;
+  for (uint32_t i = 0; i < n; i++) {
+    const mffi_decl *d = tt->decls[i];
+    if (d->kind != MFFI_DECL_TYPEDEF) continue;
+    const mffi_type *a = mffi__T(tt, d->tid);
+    if (a->base != a->id && (a->flags & MFFI_TF_USERALIGN) &&
+        a->base == t->base && a->align == t->align &&
+        (a->quals & ~t->quals) == 0)
+      return d;
+  }
+  return NULL;
+}
+
+/* The alignment-override leaf. By the name of the typedef that made it,
+** when one is visible (that is how the source wrote it); else the base type
+** with the attribute, in a type name so that it binds to the type. */
 static void pr_aligned_spec(pr *p, const mffi_type *t, bool bare) {
+  const mffi_decl *td = pr_aligned_typedef(p, t);
+  if (td) {
+    pr_quals(p, t->quals & ~mffi__T(p->tt, td->tid)->quals);
+    pr_tok(p, td->name);
+    return;
+  }
   pr_quals(p, t->quals);
   if (!bare) pr_tok(p, "__typeof__(");
   mffi_tid base = t->base;
@@ -298,7 +335,8 @@ static void pr_spec(pr *p, mffi_tid tid, bool bare) {
   } else if (pr_is_record(t->kind)) {
     pr_record_spec(p, tid);
   } else {
-    const char *s = pr_prim_name(t->kind);
+    const char *s = pr_floatn_name(t);
+    if (!s) s = pr_prim_name(t->kind);
     pr_tok(p, s ? s : "int");
   }
 }
@@ -384,14 +422,9 @@ static void pr_full(pr *p, mffi_tid tid, const char *name,
 
 /* One member of a struct or union body, with its ';'. */
 static void pr_member(pr *p, const mffi_member *m) {
-  const mffi_type *mt = mffi__T(p->tt, m->tid);
-  if (!m->name && m->bit_width < 0 && pr_is_record(mt->kind) &&
-      !mffi__B(p->tt, m->tid)->tag) {
-    /* Anonymous struct or union member: its body, inline. */
-    pr_full(p, m->tid, NULL, NULL, 0);
-  } else {
-    pr_full(p, m->tid, m->name, NULL, 0);
-  }
+  /* An anonymous struct or union member has no tag: pr_full prints its
+  ** body inline. */
+  pr_full(p, m->tid, m->name, NULL, 0);
   if (m->bit_width >= 0) pr_printf(p, " : %d", m->bit_width);
   if (m->align_attr)
     pr_printf(p, " __attribute__((aligned(%" PRIu32 ")))", m->align_attr);
@@ -431,9 +464,28 @@ static void pr_body(pr *p, mffi_tid tid) {
 
 /* -- Declarations --------------------------------------------------------- */
 
-static void pr_attrs(pr *p, const mffi_decl *d) {
+/* A malloc(dealloc, ...) attribute naming the function it is on: GCC
+** looks dealloc up where the attribute is written, so it can only go on a
+** redeclaration (glibc: "Add reallocarray as its own deallocator"). */
+static bool pr_attr_self(const mffi_decl *d, const mffi_attr *a) {
+  return d->kind == MFFI_DECL_FUNCTION && d->name &&
+         strcmp(a->name, "malloc") == 0 && a->nargs > 0 && a->args[0].str &&
+         strcmp(a->args[0].str, d->name) == 0;
+}
+
+static bool pr_has_self_attr(const mffi_decl *d) {
+  for (uint32_t i = 0; i < d->nattrs; i++) {
+    if (pr_attr_self(d, &d->attrs[i])) return true;
+  }
+  return false;
+}
+
+/* The attributes of d: those not naming d itself (self false), or only
+** those (self true). */
+static void pr_attrs(pr *p, const mffi_decl *d, bool self) {
   for (uint32_t i = 0; i < d->nattrs; i++) {
     const mffi_attr *a = &d->attrs[i];
+    if (pr_attr_self(d, a) != self) continue;
     pr_puts(p, " __attribute__((");
     pr_puts(p, a->name);
     if (a->nargs) {
@@ -447,6 +499,13 @@ static void pr_attrs(pr *p, const mffi_decl *d) {
     }
     pr_puts(p, "))");
   }
+}
+
+static bool pr_has_attr(const mffi_decl *d, const char *name) {
+  for (uint32_t i = 0; i < d->nattrs; i++) {
+    if (strcmp(d->attrs[i].name, name) == 0) return true;
+  }
+  return false;
 }
 
 /* ` __asm__("sym")` when the symbol differs from the name. */
@@ -474,24 +533,40 @@ static mffi_tid pr_typedef_body(const mffi_tt *tt, mffi_tid tid,
 static void pr_decl(pr *p, const mffi_decl *d) {
   const mffi_tt *tt = p->tt;
   switch (d->kind) {
-  case MFFI_DECL_TYPEDEF:
+  case MFFI_DECL_TYPEDEF: {
     p->expand = pr_typedef_body(tt, d->tid, d->name);
     pr_puts(p, "typedef ");
-    pr_full(p, d->tid, d->name, NULL, 0);
-    pr_attrs(p, d);
+    const mffi_type *t = mffi__T(tt, d->tid);
+    if (pr_align_override(tt, t) && !t->quals && pr_has_attr(d, "aligned")) {
+      /* The typedef's own aligned(N), printed with its attributes below,
+      ** makes the override, as in the source. */
+      pr_full(p, t->base, d->name, NULL, 0);
+    } else {
+      pr_full(p, d->tid, d->name, NULL, 0);
+    }
+    pr_attrs(p, d, false);
     pr_puts(p, ";");
     break;
+  }
   case MFFI_DECL_FUNCTION:
     pr_full(p, d->tid, d->name, d->param_names, d->nparam_names);
     pr_asm(p, d);
-    pr_attrs(p, d);
+    pr_attrs(p, d, false);
     pr_puts(p, ";");
+    if (pr_has_self_attr(d)) {
+      /* Attributes that name the function itself: on a redeclaration. */
+      pr_puts(p, " ");
+      pr_full(p, d->tid, d->name, d->param_names, d->nparam_names);
+      pr_asm(p, d);
+      pr_attrs(p, d, true);
+      pr_puts(p, ";");
+    }
     break;
   case MFFI_DECL_VARIABLE:
-    pr_puts(p, "extern ");
+    pr_puts(p, d->thread_local ? "extern _Thread_local " : "extern ");
     pr_full(p, d->tid, d->name, NULL, 0);
     pr_asm(p, d);
-    pr_attrs(p, d);
+    pr_attrs(p, d, false);
     pr_puts(p, ";");
     break;
   case MFFI_DECL_CONSTANT:
@@ -523,7 +598,8 @@ static void pr_decl(pr *p, const mffi_decl *d) {
 /* Print type tid declaring `name` (NULL for a type name) into sb. */
 void mffi__print_type(mffi_sb *sb, const mffi_tt *tt, mffi_tid tid,
                       const char *name) {
-  pr p = {.sb = sb, .tt = tt, .last = '\0', .expand = MFFI_TID_NONE};
+  pr p = {.sb = sb, .tt = tt, .last = '\0', .expand = MFFI_TID_NONE,
+          .limit = UINT32_MAX};
   if (sb->cap > 0 && sb->len < sb->cap) sb->buf[sb->len] = '\0';
   if (tid >= tt->ntypes) return;
   pr_full(&p, tid, name, NULL, 0);
@@ -531,11 +607,13 @@ void mffi__print_type(mffi_sb *sb, const mffi_tt *tt, mffi_tid tid,
 
 /* Print declaration d as one line of C into sb (see mffi_decl_str). */
 void mffi__print_decl(mffi_sb *sb, const mffi_tt *tt, const mffi_decl *d) {
-  pr p = {.sb = sb, .tt = tt, .last = '\0', .expand = MFFI_TID_NONE};
+  pr p = {.sb = sb, .tt = tt, .last = '\0', .expand = MFFI_TID_NONE,
+          .limit = d->index};
   if (sb->cap > 0 && sb->len < sb->cap) sb->buf[sb->len] = '\0';
   pr_decl(&p, d);
 }
 
+/* Public: t as C into buf (see modffi.h); the length the text needs. */
 size_t mffi_type_str(const mffi_type *t, const char *name, char *buf,
                      size_t n) {
   mffi_sb sb = {.buf = buf, .cap = buf ? n : 0, .len = 0};
@@ -545,6 +623,8 @@ size_t mffi_type_str(const mffi_type *t, const char *name, char *buf,
   return sb.len;
 }
 
+/* Public: d as one line of C into buf (see modffi.h); the length the text
+** needs. */
 size_t mffi_decl_str(const mffi_decl *d, char *buf, size_t n) {
   mffi_sb sb = {.buf = buf, .cap = buf ? n : 0, .len = 0};
   if (sb.cap) buf[0] = '\0';

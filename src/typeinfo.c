@@ -7,19 +7,27 @@
 
 #define TT(t) (&(t)->ctx->tt)
 
-/* -- Types ------------------------------------------------------------------ */
+/* -- Types ---------------------------------------------------------------- */
 
 const mffi_type *mffi_type_byid(const mffi_ctx *ctx, uint32_t id) {
   return ctx && id < ctx->tt.ntypes ? ctx->tt.types[id] : NULL;
 }
 
-uint32_t mffi_ntypes(const mffi_ctx *ctx) { return ctx ? ctx->tt.ntypes : 0; }
+uint32_t mffi_ntypes(const mffi_ctx *ctx) {
+  return ctx ? ctx->tt.ntypes : 0;
+}
 
-uint32_t mffi_type_id(const mffi_type *t) { return t->id; }
+uint32_t mffi_type_id(const mffi_type *t) {
+  return t->id;
+}
 
-mffi_kind mffi_type_kind(const mffi_type *t) { return (mffi_kind)t->kind; }
+mffi_kind mffi_type_kind(const mffi_type *t) {
+  return (mffi_kind)t->kind;
+}
 
-size_t mffi_sizeof(const mffi_type *t) { return mffi__size(TT(t), t->id); }
+size_t mffi_sizeof(const mffi_type *t) {
+  return mffi__size(TT(t), t->id);
+}
 
 size_t mffi_alignof(const mffi_type *t) {
   const mffi_type *b = mffi__B(TT(t), t->id);
@@ -27,7 +35,9 @@ size_t mffi_alignof(const mffi_type *t) {
   return mffi__align(TT(t), t->id);
 }
 
-unsigned mffi_type_quals(const mffi_type *t) { return t->quals; }
+unsigned mffi_type_quals(const mffi_type *t) {
+  return t->quals;
+}
 
 const mffi_type *mffi_type_unqual(const mffi_type *t) {
   return mffi__B(TT(t), t->id);
@@ -108,7 +118,7 @@ int mffi_type_field(const mffi_type *t, size_t i, mffi_field *out) {
   return MFFI_OK;
 }
 
-/* -- Member paths ---------------------------------------------------------------- */
+/* -- Member paths --------------------------------------------------------- */
 
 /* Find member `name` (len bytes) in record b, looking into anonymous
 ** members; adds the offset of the anonymous path to *base. */
@@ -140,7 +150,8 @@ int mffi_fieldof(const mffi_type *t, const char *path, mffi_field *out) {
   bool first = true;
   memset(out, 0, sizeof *out);
   for (;;) {
-    while (*p == ' ') p++;
+    while (*p == ' ')
+      p++;
     if (*p == '\0') break;
     const mffi_type *b = mffi__B(tt, cur);
     if (*p == '[') {
@@ -170,7 +181,8 @@ int mffi_fieldof(const mffi_type *t, const char *path, mffi_field *out) {
     if (!m) return MFFI_ENOTFOUND;
     off = base;
     if (m->bit_width >= 0) {
-      while (*p == ' ') p++;
+      while (*p == ' ')
+        p++;
       if (*p) return MFFI_ENOTFOUND; /* Nothing lies below a bit-field. */
       ti_field(tt, m, off, out);
       return MFFI_OK;
@@ -199,9 +211,11 @@ int mffi_offsetof(const mffi_type *t, const char *path, size_t *out) {
   return MFFI_OK;
 }
 
-/* -- Declarations -------------------------------------------------------------------- */
+/* -- Declarations --------------------------------------------------------- */
 
-size_t mffi_ndecls(const mffi_ctx *ctx) { return ctx ? ctx->tt.ndecls : 0; }
+size_t mffi_ndecls(const mffi_ctx *ctx) {
+  return ctx ? ctx->tt.ndecls : 0;
+}
 
 const mffi_decl *mffi_decl_at(const mffi_ctx *ctx, size_t i) {
   return ctx && i < ctx->tt.ndecls ? ctx->tt.decls[i] : NULL;
@@ -211,19 +225,29 @@ const mffi_decl *mffi_decl_find(const mffi_ctx *ctx, const char *name) {
   return ctx && name ? mffi__tt_decl_find(&ctx->tt, name) : NULL;
 }
 
-mffi_decl_kind mffi_decl_kind_of(const mffi_decl *d) { return d->kind; }
-const char *mffi_decl_name(const mffi_decl *d) { return d->name; }
-const char *mffi_decl_symbol(const mffi_decl *d) { return d->symbol; }
+mffi_decl_kind mffi_decl_kind_of(const mffi_decl *d) {
+  return d->kind;
+}
+const char *mffi_decl_name(const mffi_decl *d) {
+  return d->name;
+}
+const char *mffi_decl_symbol(const mffi_decl *d) {
+  return d->symbol;
+}
 const mffi_type *mffi_decl_type(const mffi_decl *d) {
   return d->ctx->tt.types[d->tid];
 }
-int64_t mffi_decl_value(const mffi_decl *d) { return d->value; }
+int64_t mffi_decl_value(const mffi_decl *d) {
+  return d->value;
+}
 
 const char *mffi_decl_param_name(const mffi_decl *d, size_t i) {
   return d->param_names && i < d->nparam_names ? d->param_names[i] : NULL;
 }
 
-size_t mffi_decl_nattrs(const mffi_decl *d) { return d->nattrs; }
+size_t mffi_decl_nattrs(const mffi_decl *d) {
+  return d->nattrs;
+}
 
 const mffi_attr *mffi_decl_attr(const mffi_decl *d, size_t i) {
   return i < d->nattrs ? &d->attrs[i] : NULL;

@@ -6,11 +6,12 @@
 
 #define TT_MIN_HASH 64 /* Initial slots of each hash table. */
 
-/* -- Hashing ------------------------------------------------------------- */
+/* -- Hashing -------------------------------------------------------------- */
 
 static uint32_t tt_hash_bytes(uint32_t h, const void *p, size_t n) {
   const unsigned char *s = p;
-  for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 16777619u; /* FNV-1a */
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ s[i]) * 16777619u; /* FNV-1a */
   return h;
 }
 
@@ -18,7 +19,7 @@ static uint32_t tt_hash_str(const char *s) {
   return tt_hash_bytes(2166136261u, s, strlen(s));
 }
 
-/* -- String pool ----------------------------------------------------------- */
+/* -- String pool ---------------------------------------------------------- */
 
 const char *mffi__tt_str(mffi_ctx *ctx, const char *s, size_t len) {
   mffi_tt *tt = &ctx->tt;
@@ -30,7 +31,8 @@ const char *mffi__tt_str(mffi_ctx *ctx, const char *s, size_t len) {
       char *o = tt->strs[i];
       if (!o) continue;
       size_t j = tt_hash_str(o) & (ncap - 1);
-      while (nt[j]) j = (j + 1) & (ncap - 1);
+      while (nt[j])
+        j = (j + 1) & (ncap - 1);
       nt[j] = o;
     }
     mffi__free(ctx, tt->strs);
@@ -50,7 +52,7 @@ const char *mffi__tt_str(mffi_ctx *ctx, const char *s, size_t len) {
   return copy;
 }
 
-/* -- Type nodes and the intern hash ----------------------------------------- */
+/* -- Type nodes and the intern hash --------------------------------------- */
 
 /* What identifies a derived type. base is MFFI_TID_NONE for a canonical
 ** node, else the type a qualified/aligned variant stands for. */
@@ -64,12 +66,20 @@ typedef struct tkey {
   uint32_t nparams;
 } tkey;
 
-#define TKEY_FLAGS (MFFI_TF_VARIADIC | MFFI_TF_UNPROTO | MFFI_TF_USERALIGN)
+/* What a variant node adds to its base. */
+#define TVAR_FLAGS (MFFI_TF_USERALIGN | MFFI_TF_FLOATN | MFFI_TF_FLOATNX)
+#define TKEY_FLAGS (MFFI_TF_VARIADIC | MFFI_TF_UNPROTO | TVAR_FLAGS)
 
 static tkey tt_key_of(const mffi_type *t) {
-  tkey k = {t->kind, t->quals, (uint16_t)(t->flags & TKEY_FLAGS),
+  tkey k = {t->kind,
+            t->quals,
+            (uint16_t)(t->flags & TKEY_FLAGS),
             t->base == t->id ? MFFI_TID_NONE : t->base,
-            t->child, t->length, 0, t->params, t->nparams};
+            t->child,
+            t->length,
+            0,
+            t->params,
+            t->nparams};
   if (k.base != MFFI_TID_NONE) {
     k.align = t->align;
     k.child = MFFI_TID_NONE;
@@ -94,9 +104,8 @@ static uint32_t tt_key_hash(const tkey *k) {
 
 static bool tt_key_eq(const tkey *a, const tkey *b) {
   return a->kind == b->kind && a->quals == b->quals && a->flags == b->flags &&
-         a->base == b->base && a->child == b->child &&
-         a->length == b->length && a->align == b->align &&
-         a->nparams == b->nparams &&
+         a->base == b->base && a->child == b->child && a->length == b->length &&
+         a->align == b->align && a->nparams == b->nparams &&
          (a->nparams == 0 ||
           memcmp(a->params, b->params, a->nparams * sizeof *a->params) == 0);
 }
@@ -104,15 +113,16 @@ static bool tt_key_eq(const tkey *a, const tkey *b) {
 static bool tt_is_interned(const mffi_type *t) {
   if (t->id == MFFI_KIND_COMPLEX) return true; /* double _Complex */
   return t->id >= MFFI_NPRIM &&
-         !(t->base == t->id && (t->kind == MFFI_KIND_STRUCT ||
-                                t->kind == MFFI_KIND_UNION ||
-                                t->kind == MFFI_KIND_ENUM));
+         !(t->base == t->id &&
+           (t->kind == MFFI_KIND_STRUCT || t->kind == MFFI_KIND_UNION ||
+            t->kind == MFFI_KIND_ENUM));
 }
 
 static void tt_ihash_put(mffi_tt *tt, const mffi_type *t) {
   tkey k = tt_key_of(t);
   size_t j = tt_key_hash(&k) & (tt->nihash - 1);
-  while (tt->ihash[j]) j = (j + 1) & (tt->nihash - 1);
+  while (tt->ihash[j])
+    j = (j + 1) & (tt->nihash - 1);
   tt->ihash[j] = t->id + 1;
 }
 
@@ -165,9 +175,9 @@ static int tt_add(mffi_ctx *ctx, const mffi_type *proto, mffi_tid *out) {
 /* Find the node for proto's key, or add it. */
 static int tt_intern(mffi_ctx *ctx, const mffi_type *proto, mffi_tid *out) {
   mffi_tt *tt = &ctx->tt;
-  tkey k = {proto->kind, proto->quals,
-            (uint16_t)(proto->flags & TKEY_FLAGS), proto->base,
-            proto->child, proto->length, 0, proto->params, proto->nparams};
+  tkey k = {proto->kind, proto->quals,  (uint16_t)(proto->flags & TKEY_FLAGS),
+            proto->base, proto->child,  proto->length,
+            0,           proto->params, proto->nparams};
   if (k.base != MFFI_TID_NONE) {
     k.align = proto->align;
     k.child = MFFI_TID_NONE;
@@ -188,7 +198,7 @@ static int tt_intern(mffi_ctx *ctx, const mffi_type *proto, mffi_tid *out) {
   return tt_add(ctx, proto, out);
 }
 
-/* -- Derived types ------------------------------------------------------------ */
+/* -- Derived types -------------------------------------------------------- */
 
 bool mffi__tt_complete(const mffi_tt *tt, mffi_tid tid) {
   const mffi_type *t = mffi__B(tt, tid);
@@ -205,8 +215,11 @@ bool mffi__tt_complete(const mffi_tt *tt, mffi_tid tid) {
 
 int mffi__tt_ptr(mffi_ctx *ctx, mffi_tid to, mffi_tid *out) {
   const mffi_abi *abi = ctx->tt.abi;
-  mffi_type p = {.kind = MFFI_KIND_POINTER, .base = MFFI_TID_NONE,
-                 .child = to, .size = abi->ptr_size, .align = abi->ptr_size};
+  mffi_type p = {.kind = MFFI_KIND_POINTER,
+                 .base = MFFI_TID_NONE,
+                 .child = to,
+                 .size = abi->ptr_size,
+                 .align = abi->ptr_size};
   return tt_intern(ctx, &p, out);
 }
 
@@ -221,8 +234,11 @@ int mffi__tt_array(mffi_ctx *ctx, mffi_tid elem, long len, mffi_tid *out) {
   if (len > 0 && esize > SIZE_MAX / 2 / (size_t)len)
     return mffi__err(ctx, MFFI_ERANGE, "array is too large");
   if (len > 0) size = esize * (size_t)len;
-  mffi_type a = {.kind = MFFI_KIND_ARRAY, .base = MFFI_TID_NONE,
-                 .child = elem, .length = len, .size = size,
+  mffi_type a = {.kind = MFFI_KIND_ARRAY,
+                 .base = MFFI_TID_NONE,
+                 .child = elem,
+                 .length = len,
+                 .size = size,
                  .align = mffi__align(tt, elem),
                  .flags = len < 0 ? MFFI_TF_VLA_LEN : 0};
   return tt_intern(ctx, &a, out);
@@ -235,18 +251,22 @@ int mffi__tt_func(mffi_ctx *ctx, mffi_tid ret, const mffi_tid *params,
     return mffi__err(ctx, MFFI_EDECL, "function returning an array");
   if (rk == MFFI_KIND_FUNCTION)
     return mffi__err(ctx, MFFI_EDECL, "function returning a function");
-  mffi_type f = {.kind = MFFI_KIND_FUNCTION, .base = MFFI_TID_NONE,
-                 .child = ret, .align = 1,
+  mffi_type f = {.kind = MFFI_KIND_FUNCTION,
+                 .base = MFFI_TID_NONE,
+                 .child = ret,
+                 .align = 1,
                  .flags = flags & (MFFI_TF_VARIADIC | MFFI_TF_UNPROTO),
-                 .params = (mffi_tid *)params, .nparams = nparams};
+                 .params = (mffi_tid *)params,
+                 .nparams = nparams};
   return tt_intern(ctx, &f, out);
 }
 
-/* The variant of base node b with quals and alignment align. */
-static int tt_variant(mffi_ctx *ctx, mffi_tid b, unsigned quals,
-                      uint32_t align, bool useralign, mffi_tid *out) {
+/* The variant of base node b with quals, alignment align and the variant
+** flags vflags (TVAR_FLAGS). */
+static int tt_variant(mffi_ctx *ctx, mffi_tid b, unsigned quals, uint32_t align,
+                      uint16_t vflags, mffi_tid *out) {
   const mffi_type *bt = mffi__T(&ctx->tt, b);
-  if (quals == 0 && !useralign) {
+  if (quals == 0 && vflags == 0) {
     *out = b;
     return MFFI_OK;
   }
@@ -254,8 +274,7 @@ static int tt_variant(mffi_ctx *ctx, mffi_tid b, unsigned quals,
   v.quals = (uint8_t)quals;
   v.base = b;
   v.align = align;
-  v.flags = (uint16_t)((bt->flags & ~MFFI_TF_USERALIGN) |
-                       (useralign ? MFFI_TF_USERALIGN : 0));
+  v.flags = (uint16_t)((bt->flags & ~TVAR_FLAGS) | vflags);
   v.params = NULL;
   v.nparams = 0;
   v.members = NULL;
@@ -263,6 +282,11 @@ static int tt_variant(mffi_ctx *ctx, mffi_tid b, unsigned quals,
   v.enums = NULL;
   v.nenums = 0;
   return tt_intern(ctx, &v, out);
+}
+
+/* The variant flags node t carries over to another variant of its base. */
+static uint16_t tt_vflags(const mffi_type *t) {
+  return t->base != t->id ? (uint16_t)(t->flags & TVAR_FLAGS) : 0;
 }
 
 int mffi__tt_qual(mffi_ctx *ctx, mffi_tid tid, unsigned quals, mffi_tid *out) {
@@ -278,31 +302,43 @@ int mffi__tt_qual(mffi_ctx *ctx, mffi_tid tid, unsigned quals, mffi_tid *out) {
     *out = tid;
     return MFFI_OK;
   }
-  return tt_variant(ctx, t->base, t->quals | quals, t->align,
-                    (t->flags & MFFI_TF_USERALIGN) && t->base != t->id, out);
+  return tt_variant(ctx, t->base, t->quals | quals, t->align, tt_vflags(t),
+                    out);
 }
 
 int mffi__tt_aligned(mffi_ctx *ctx, mffi_tid tid, uint32_t align,
                      mffi_tid *out) {
   const mffi_type *t = mffi__T(&ctx->tt, tid);
-  return tt_variant(ctx, t->base, t->quals, align, true, out);
+  return tt_variant(ctx, t->base, t->quals, align,
+                    (uint16_t)(tt_vflags(t) | MFFI_TF_USERALIGN), out);
+}
+
+int mffi__tt_floatn(mffi_ctx *ctx, mffi_tid tid, uint16_t flag, mffi_tid *out) {
+  const mffi_type *t = mffi__T(&ctx->tt, tid);
+  return tt_variant(ctx, t->base, t->quals, t->align,
+                    (uint16_t)(tt_vflags(t) | flag), out);
 }
 
 int mffi__tt_complex(mffi_ctx *ctx, mffi_tid component, mffi_tid *out) {
   const mffi_type *c = mffi__B(&ctx->tt, component);
-  mffi_type x = {.kind = MFFI_KIND_COMPLEX, .base = MFFI_TID_NONE,
-                 .child = c->id, .size = 2 * c->size, .align = c->align};
+  mffi_type x = {.kind = MFFI_KIND_COMPLEX,
+                 .base = MFFI_TID_NONE,
+                 .child = c->id,
+                 .size = 2 * c->size,
+                 .align = c->align};
   return tt_intern(ctx, &x, out);
 }
 
 int mffi__tt_record(mffi_ctx *ctx, mffi_kind kind, const char *tag,
                     mffi_tid *out) {
-  mffi_type r = {.kind = (uint8_t)kind, .base = MFFI_TID_NONE,
-                 .child = MFFI_TID_NONE, .tag = tag};
+  mffi_type r = {.kind = (uint8_t)kind,
+                 .base = MFFI_TID_NONE,
+                 .child = MFFI_TID_NONE,
+                 .tag = tag};
   return tt_add(ctx, &r, out);
 }
 
-/* -- Tags and names ----------------------------------------------------------- */
+/* -- Tags and names ------------------------------------------------------- */
 
 static int tt_rehash(mffi_ctx *ctx, uint32_t **tab, size_t *n, size_t need) {
   if (need * 2 <= *n) return MFFI_OK;
@@ -317,7 +353,8 @@ static int tt_rehash(mffi_ctx *ctx, uint32_t **tab, size_t *n, size_t need) {
 
 static void tt_tag_put(mffi_tt *tt, mffi_tid tid) {
   size_t j = tt_hash_str(tt->types[tid]->tag) & (tt->nthash - 1);
-  while (tt->thash[j]) j = (j + 1) & (tt->nthash - 1);
+  while (tt->thash[j])
+    j = (j + 1) & (tt->nthash - 1);
   tt->thash[j] = tid + 1;
 }
 
@@ -350,7 +387,8 @@ int mffi__tt_tag_bind(mffi_ctx *ctx, const char *tag, mffi_tid tid) {
 
 static void tt_name_put(mffi_tt *tt, const mffi_decl *d) {
   size_t j = tt_hash_str(d->name) & (tt->nnhash - 1);
-  while (tt->nhash[j]) j = (j + 1) & (tt->nnhash - 1);
+  while (tt->nhash[j])
+    j = (j + 1) & (tt->nnhash - 1);
   tt->nhash[j] = d->index + 1;
 }
 
@@ -373,8 +411,7 @@ int mffi__tt_decl_add(mffi_ctx *ctx, const mffi_decl *d, mffi_decl **out) {
     if (rc < 0) return rc;
     if (rc == 1)
       for (uint32_t i = 0; i < tt->ndecls; i++)
-        if (tt->decls[i]->kind != MFFI_DECL_TAG)
-          tt_name_put(tt, tt->decls[i]);
+        if (tt->decls[i]->kind != MFFI_DECL_TAG) tt_name_put(tt, tt->decls[i]);
   }
   mffi_decl *nd = mffi__malloc(ctx, sizeof *nd);
   if (!nd) return mffi__nomem(ctx);
@@ -399,7 +436,7 @@ void mffi__tt_decl_free_parts(mffi_ctx *ctx, mffi_decl *d) {
   d->nparam_names = 0;
 }
 
-/* -- Transactions ------------------------------------------------------------ */
+/* -- Transactions --------------------------------------------------------- */
 
 struct mffi_undo {
   mffi_type *type; /* The node changed in place, or NULL. */
@@ -479,8 +516,7 @@ void mffi__tt_commit(mffi_ctx *ctx) {
     if (u->type) {
       if (u->saved.t.members != u->type->members)
         mffi__free(ctx, u->saved.t.members);
-      if (u->saved.t.enums != u->type->enums)
-        mffi__free(ctx, u->saved.t.enums);
+      if (u->saved.t.enums != u->type->enums) mffi__free(ctx, u->saved.t.enums);
     } else if (u->saved.d.attrs != u->decl->attrs ||
                u->saved.d.param_names != u->decl->param_names) {
       mffi_decl old = u->saved.d;
@@ -530,7 +566,8 @@ void mffi__tt_rollback(mffi_ctx *ctx) {
     }
   }
   tt->nundo = 0;
-  while (tt->ntypes > tt->tx_ntypes) tt_free_type(ctx, tt->types[--tt->ntypes]);
+  while (tt->ntypes > tt->tx_ntypes)
+    tt_free_type(ctx, tt->types[--tt->ntypes]);
   while (tt->ndecls > tt->tx_ndecls) {
     mffi_decl *d = tt->decls[--tt->ndecls];
     mffi__tt_decl_free_parts(ctx, d);
@@ -540,14 +577,16 @@ void mffi__tt_rollback(mffi_ctx *ctx) {
   tt->in_tx = false;
 }
 
-/* -- Life cycle ---------------------------------------------------------------- */
+/* -- Life cycle ----------------------------------------------------------- */
 
 int mffi__tt_init(mffi_ctx *ctx) {
   mffi_tt *tt = &ctx->tt;
   tt->abi = &mffi__abi_native;
   for (int k = 0; k < MFFI_NPRIM; k++) {
-    mffi_type p = {.kind = (uint8_t)k, .base = MFFI_TID_NONE,
-                   .child = MFFI_TID_NONE, .size = tt->abi->size[k],
+    mffi_type p = {.kind = (uint8_t)k,
+                   .base = MFFI_TID_NONE,
+                   .child = MFFI_TID_NONE,
+                   .size = tt->abi->size[k],
                    .align = tt->abi->align[k]};
     if (k == MFFI_KIND_COMPLEX) { /* The slot holds GNU's bare _Complex. */
       p.child = MFFI_KIND_DOUBLE;
@@ -563,12 +602,14 @@ int mffi__tt_init(mffi_ctx *ctx) {
 
 void mffi__tt_free(mffi_ctx *ctx) {
   mffi_tt *tt = &ctx->tt;
-  for (uint32_t i = 0; i < tt->ntypes; i++) tt_free_type(ctx, tt->types[i]);
+  for (uint32_t i = 0; i < tt->ntypes; i++)
+    tt_free_type(ctx, tt->types[i]);
   for (uint32_t i = 0; i < tt->ndecls; i++) {
     mffi__tt_decl_free_parts(ctx, tt->decls[i]);
     mffi__free(ctx, tt->decls[i]);
   }
-  for (size_t i = 0; i < tt->capstrs; i++) mffi__free(ctx, tt->strs[i]);
+  for (size_t i = 0; i < tt->capstrs; i++)
+    mffi__free(ctx, tt->strs[i]);
   mffi__free(ctx, tt->types);
   mffi__free(ctx, tt->decls);
   mffi__free(ctx, tt->ihash);
@@ -579,11 +620,10 @@ void mffi__tt_free(mffi_ctx *ctx) {
   memset(tt, 0, sizeof *tt);
 }
 
-/* -- Kinds ------------------------------------------------------------------------ */
+/* -- Kinds ---------------------------------------------------------------- */
 
 bool mffi__kind_is_int(mffi_kind k) {
-  return (k >= MFFI_KIND_BOOL && k <= MFFI_KIND_UINT128) ||
-         k == MFFI_KIND_ENUM;
+  return (k >= MFFI_KIND_BOOL && k <= MFFI_KIND_UINT128) || k == MFFI_KIND_ENUM;
 }
 
 bool mffi__kind_is_signed(const mffi_tt *tt, mffi_kind k) {

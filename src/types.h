@@ -33,7 +33,14 @@ typedef uint32_t mffi_tid;
 #define MFFI_TF_FLEX 0x10u      /* Struct ends in a flexible array member. */
 #define MFFI_TF_VLA_LEN 0x20u   /* Array has no length ("[]"). */
 #define MFFI_TF_USERALIGN 0x40u /* align comes from an aligned() attribute. */
-#define MFFI_TF_TYPEDEF_TAG 0x80u /* tag is the typedef name of an anonymous one. */
+#define MFFI_TF_TYPEDEF_TAG                                                    \
+  0x80u /* tag is the typedef name of an anonymous one. */
+/* Spellings GCC keeps as types of their own (not compatible with float,
+** double, long double), with the same representation: _Float32, _Float64
+** (FLOATN on float, double); _Float32x, _Float64x (FLOATNX on double, long
+** double). They are variants of the plain type. */
+#define MFFI_TF_FLOATN 0x100u
+#define MFFI_TF_FLOATNX 0x200u
 
 /* A member of a struct or union. Offsets are filled in by the layout. */
 typedef struct mffi_member {
@@ -53,21 +60,21 @@ typedef struct mffi_enumerator {
 } mffi_enumerator;
 
 struct mffi_type {
-  uint8_t kind;      /* mffi_kind. */
-  uint8_t quals;     /* MFFI_QUAL_* bits. */
-  uint16_t flags;    /* MFFI_TF_* bits. */
-  mffi_tid id;       /* This node's index. */
-  mffi_tid base;     /* Same type without quals/align override (or id). */
-  mffi_tid child;    /* Pointee, element, return, underlying, component. */
-  size_t size;       /* sizeof; 0 when incomplete. */
-  uint32_t align;    /* _Alignof; 0 when incomplete. */
-  uint32_t attr_align; /* aligned(N) given on a struct/union, 0 if none. */
-  long length;       /* Array element count; -1 for "[]". */
-  const char *tag;   /* Tag, or first typedef name of an anonymous one. */
+  uint8_t kind;         /* mffi_kind. */
+  uint8_t quals;        /* MFFI_QUAL_* bits. */
+  uint16_t flags;       /* MFFI_TF_* bits. */
+  mffi_tid id;          /* This node's index. */
+  mffi_tid base;        /* Same type without quals/align override (or id). */
+  mffi_tid child;       /* Pointee, element, return, underlying, component. */
+  size_t size;          /* sizeof; 0 when incomplete. */
+  uint32_t align;       /* _Alignof; 0 when incomplete. */
+  uint32_t attr_align;  /* aligned(N) given on a struct/union, 0 if none. */
+  long length;          /* Array element count; -1 for "[]". */
+  const char *tag;      /* Tag, or first typedef name of an anonymous one. */
   struct mffi_ctx *ctx; /* Owner, so accessors need only the type. */
   mffi_member *members; /* Struct/union members (base node only). */
   uint32_t nmembers;
-  mffi_tid *params;  /* Function parameter types (adjusted). */
+  mffi_tid *params; /* Function parameter types (adjusted). */
   uint32_t nparams;
   mffi_enumerator *enums; /* Enum constants (base node only). */
   uint32_t nenums;
@@ -76,17 +83,18 @@ struct mffi_type {
 /* One attribute, pooled strings. */
 struct mffi_decl {
   mffi_decl_kind kind;
-  const char *name;      /* Pooled; NULL for an anonymous tag. */
-  const char *symbol;    /* asm rename, or name. */
+  const char *name;   /* Pooled; NULL for an anonymous tag. */
+  const char *symbol; /* asm rename, or name. */
   mffi_tid tid;
-  int64_t value;         /* Constants. */
-  mffi_tid enum_tid;     /* Enumerators: their enum; else MFFI_TID_NONE. */
+  int64_t value;            /* Constants. */
+  mffi_tid enum_tid;        /* Enumerators: their enum; else MFFI_TID_NONE. */
   const char **param_names; /* Functions: nparams entries, may be NULL. */
   uint32_t nparam_names;
-  mffi_attr *attrs;      /* Owned array; each args array owned too. */
+  mffi_attr *attrs; /* Owned array; each args array owned too. */
   uint32_t nattrs;
-  bool defined;          /* TAG: a definition (not just "struct s;"). */
-  uint32_t index;        /* Position in the declaration list. */
+  bool defined;      /* TAG: a definition (not just "struct s;"). */
+  bool thread_local; /* VARIABLE: _Thread_local / __thread. */
+  uint32_t index;    /* Position in the declaration list. */
   struct mffi_ctx *ctx;
 };
 
@@ -95,7 +103,7 @@ typedef struct mffi_abi {
   const char *name;
   uint8_t size[MFFI_NPRIM];
   uint8_t align[MFFI_NPRIM];
-  uint8_t ptr_size;          /* Pointers: size and alignment. */
+  uint8_t ptr_size; /* Pointers: size and alignment. */
   bool char_signed;
   /* Bit-fields: unnamed ones do not raise the aggregate's alignment. */
   bool unnamed_bitfield_no_align;
@@ -108,19 +116,19 @@ typedef struct mffi_undo mffi_undo;
 
 typedef struct mffi_tt {
   const mffi_abi *abi;
-  mffi_type **types;   /* By id. */
+  mffi_type **types; /* By id. */
   uint32_t ntypes;
   size_t captypes;
-  uint32_t *ihash;     /* Intern hash of derived types: tid + 1, 0 empty. */
-  size_t nihash;       /* Slots, a power of two. */
-  mffi_decl **decls;   /* In declaration order. */
+  uint32_t *ihash;   /* Intern hash of derived types: tid + 1, 0 empty. */
+  size_t nihash;     /* Slots, a power of two. */
+  mffi_decl **decls; /* In declaration order. */
   uint32_t ndecls;
   size_t capdecls;
-  uint32_t *nhash;     /* Ordinary names -> decl index + 1. */
+  uint32_t *nhash; /* Ordinary names -> decl index + 1. */
   size_t nnhash;
-  uint32_t *thash;     /* Tags -> tid + 1. */
+  uint32_t *thash; /* Tags -> tid + 1. */
   size_t nthash;
-  char **strs;         /* String pool, open addressing. */
+  char **strs; /* String pool, open addressing. */
   size_t nstrs, capstrs;
   /* Transaction state. */
   bool in_tx;
@@ -179,6 +187,10 @@ int mffi__tt_qual(struct mffi_ctx *ctx, mffi_tid tid, unsigned quals,
 int mffi__tt_aligned(struct mffi_ctx *ctx, mffi_tid tid, uint32_t align,
                      mffi_tid *out);
 int mffi__tt_complex(struct mffi_ctx *ctx, mffi_tid component, mffi_tid *out);
+/* The _FloatN spelling of a floating type: flag is MFFI_TF_FLOATN or
+** MFFI_TF_FLOATNX. */
+int mffi__tt_floatn(struct mffi_ctx *ctx, mffi_tid tid, uint16_t flag,
+                    mffi_tid *out);
 
 /* A new, incomplete struct, union or enum. tag is pooled or NULL. */
 int mffi__tt_record(struct mffi_ctx *ctx, mffi_kind kind, const char *tag,

@@ -61,6 +61,9 @@ typedef struct mffi__fast mffi__fast;
 ** signature is not eligible (*out NULL; use libffi); MFFI_ENOMEM. */
 int mffi__fast_prepare(const mffi__sig *sig, mffi__fast **out);
 void mffi__fast_free(mffi_ctx *ctx, mffi__fast *p);
+/* A routine specialized for the shape of sig (few int/pointer/double
+** arguments), which needs no plan; NULL if there is none. */
+mffi_call_fn mffi__fast_shape(const mffi__sig *sig);
 /* The call routine: fn->data is the mffi__fast plan. */
 int mffi__fast_call(mffi_fn *fn, void *ret, void *const *args);
 
@@ -70,6 +73,23 @@ int mffi__fast_call(mffi_fn *fn, void *ret, void *const *args);
 typedef struct mffi__ffiown mffi__ffiown;
 int mffi__abi_ffi_type(mffi_ctx *ctx, mffi__ffiown *own, mffi_tid tid,
                        bool is_ret, ffi_type **out);
+/* One eightbyte of an aggregate passed in a register. */
+typedef struct mffi__part {
+  uint8_t off; /* Byte offset in the value. */
+  uint8_t len; /* Bytes (8, or fewer for the tail). */
+  bool sse;    /* In an SSE register (else a general one). */
+} mffi__part;
+
+/* Follow the register assignment for an argument of type tid: *ngpr and
+** *nsse count the registers used so far and are advanced. Returns the
+** number of parts (1-2) when tid is an aggregate (or __int128) that
+** travels in registers, with the parts in parts[]; 0 when the value is
+** passed as it is (a scalar, or an aggregate on the stack). The libffi path
+** passes register aggregates as these parts (libffi 3.4 overruns its
+** register area for a struct whose INTEGER eightbyte lands in %r9). */
+int mffi__abi_split(const mffi_tt *tt, mffi_tid tid, int *ngpr, int *nsse,
+                    mffi__part parts[2]);
+
 /* 1 if a return value of type tid travels through a hidden pointer. */
 bool mffi__abi_ret_in_memory(const mffi_tt *tt, mffi_tid tid);
 
@@ -85,9 +105,10 @@ struct mffi__ffiown {
 /* Allocate sz zeroed bytes owned by own. NULL on out of memory. */
 void *mffi__ffiown_alloc(mffi_ctx *ctx, mffi__ffiown *own, size_t sz);
 
-/* Prepare a libffi call description for sig. MFFI_OK and *out, or an
-** error code recorded in ctx. */
-int mffi__ffi_prepare(const mffi__sig *sig, mffi__ffi **out);
+/* Prepare a libffi call description for sig. split: pass register
+** aggregates as their eightbytes (calls; closures get whole aggregates).
+** MFFI_OK and *out, or an error code recorded in ctx. */
+int mffi__ffi_prepare(const mffi__sig *sig, bool split, mffi__ffi **out);
 void mffi__ffi_free(mffi_ctx *ctx, mffi__ffi *p);
 /* The call routine: fn->data is the mffi__ffi plan. */
 int mffi__ffi_call(mffi_fn *fn, void *ret, void *const *args);

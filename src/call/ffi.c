@@ -20,17 +20,31 @@ enum { /* How the return value is stored. */
   RM_MEM    /* Through a hidden pointer argument. */
 };
 
-enum { /* Conversions of variadic arguments (default promotions). */
-  CV_NONE, CV_F2D, CV_SEXT, CV_ZEXT
+enum { /* How a libffi argument is made from the caller's. */
+  CV_NONE, /* Passed as it is. */
+  CV_F2D,  /* Default promotions of variadic arguments. */
+  CV_SEXT,
+  CV_ZEXT,
+  CV_PART  /* One eightbyte of a register aggregate, zero-padded. */
 };
+
+/* One libffi argument. */
+typedef struct ffi_arg_map {
+  uint16_t arg; /* The caller's argument index. */
+  uint8_t conv; /* CV_*. */
+  uint8_t off;  /* CV_PART: byte offset; conversions: the source size. */
+  uint8_t len;  /* CV_PART: bytes. */
+} ffi_arg_map;
+
+#define FFI_MAX_PARTS 14 /* Extra libffi arguments from split aggregates. */
 
 struct mffi__ffi {
   ffi_cif cif;
   mffi__ffiown own;     /* Synthetic ffi_types. */
   ffi_type **atypes;    /* Owned by own. */
-  uint8_t *conv;        /* nargs CV_*; owned by own. */
-  uint8_t *csize;       /* nargs source sizes for conversions. */
-  uint32_t nargs;       /* Caller's arguments (without the hidden one). */
+  ffi_arg_map *map;     /* nffi entries (after the hidden one); own. */
+  uint32_t nffi;        /* libffi arguments, without the hidden one. */
+  uint32_t nargs;       /* Caller's arguments. */
   uint8_t rmode;        /* RM_*. */
   uint32_t rsize;
   uint32_t ralign;
@@ -134,7 +148,7 @@ static int ffi_status_err(mffi_ctx *ctx, ffi_status st) {
                                           : "bad argument type");
 }
 
-int mffi__ffi_prepare(const mffi__sig *sig, mffi__ffi **out) {
+int mffi__ffi_prepare(const mffi__sig *sig, bool split, mffi__ffi **out) {
   mffi_ctx *ctx = sig->ctx;
   const mffi_tt *tt = &ctx->tt;
   *out = NULL;
@@ -148,11 +162,10 @@ int mffi__ffi_prepare(const mffi__sig *sig, mffi__ffi **out) {
   p->rsize = (uint32_t)rsz;
   p->ralign = mffi__type_scalar(tt, sig->ret)->align;
   bool hidden = rk == MFFI__V_AGG && mffi__abi_ret_in_memory(tt, sig->ret);
-  p->atypes = mffi__ffiown_alloc(ctx, &p->own,
-                                 (sig->nargs + 2) * sizeof(ffi_type *));
-  p->conv = mffi__ffiown_alloc(ctx, &p->own, sig->nargs + 1);
-  p->csize = mffi__ffiown_alloc(ctx, &p->own, sig->nargs + 1);
-  if (!p->atypes || !p->conv || !p->csize) {
+  size_t cap = sig->nargs + FFI_MAX_PARTS + 2;
+  p->atypes = mffi__ffiown_alloc(ctx, &p->own, cap * sizeof(ffi_type *));
+  p->map = mffi__ffiown_alloc(ctx, &p->own, cap * sizeof(ffi_arg_map));
+  if (!p->atypes || !p->map) {
     rc = mffi__nomem(ctx);
     goto fail;
   }
@@ -170,31 +183,45 @@ int mffi__ffi_prepare(const mffi__sig *sig, mffi__ffi **out) {
       p->rmode = rk == MFFI__V_SINT ? RM_SINT : RM_UINT;
     else p->rmode = RM_EXACT;
   }
-  unsigned h = hidden ? 1 : 0;
+  unsigned h = hidden ? 1 : 0, k = 0, kfixed = 0;
+  int ngpr = (int)h, nsse = 0;
   for (uint32_t i = 0; i < sig->nargs; i++) {
     mffi_tid a = sig->args[i];
+    if (i == sig->nfixed) kfixed = k;
+    ffi_arg_map m = {(uint16_t)i, CV_NONE, 0, 0};
     if (i >= sig->nfixed) {
       size_t sz;
-      mffi__vkind k = mffi__value_kind(tt, a, &sz);
+      mffi__vkind vk = mffi__value_kind(tt, a, &sz);
       mffi_tid pa = mffi__promote(tt, a);
       if (pa != a) {
-        p->conv[i] = k == MFFI__V_FLOAT  ? CV_F2D
-                     : k == MFFI__V_SINT ? CV_SEXT
-                                         : CV_ZEXT;
-        p->csize[i] = (uint8_t)sz;
+        m.conv = vk == MFFI__V_FLOAT  ? CV_F2D
+                 : vk == MFFI__V_SINT ? CV_SEXT
+                                      : CV_ZEXT;
+        m.off = (uint8_t)sz;
         a = pa;
       }
     }
-    rc = ffi_type_of(ctx, &p->own, a, false, &p->atypes[h + i]);
+    mffi__part parts[2];
+    int np = mffi__abi_split(tt, a, &ngpr, &nsse, parts);
+    if (!split) np = 0;
+    for (int j = 0; j < np; j++) {
+      p->atypes[h + k] = parts[j].sse ? &ffi_type_double : &ffi_type_uint64;
+      p->map[k++] = (ffi_arg_map){(uint16_t)i, CV_PART, parts[j].off,
+                                  parts[j].len};
+    }
+    if (np > 0) continue;
+    rc = ffi_type_of(ctx, &p->own, a, false, &p->atypes[h + k]);
     if (rc != MFFI_OK) goto fail;
+    p->map[k++] = m;
   }
+  if (sig->nfixed >= sig->nargs) kfixed = k;
+  p->nffi = k;
   ffi_status st;
   if (sig->variadic)
-    st = ffi_prep_cif_var(&p->cif, FFI_DEFAULT_ABI, h + sig->nfixed,
-                          h + sig->nargs, rtype, p->atypes);
+    st = ffi_prep_cif_var(&p->cif, FFI_DEFAULT_ABI, h + kfixed, h + k, rtype,
+                          p->atypes);
   else
-    st = ffi_prep_cif(&p->cif, FFI_DEFAULT_ABI, h + sig->nargs, rtype,
-                      p->atypes);
+    st = ffi_prep_cif(&p->cif, FFI_DEFAULT_ABI, h + k, rtype, p->atypes);
   if (st != FFI_OK) {
     rc = ffi_status_err(ctx, st);
     goto fail;
@@ -216,41 +243,48 @@ typedef union ffi_slot {
   int i;
   unsigned u;
   double d;
+  uint64_t q;
 } ffi_slot;
 
 /* Run the prepared call; ret as mffi_call's (may be NULL). */
 static int ffi_run(mffi_fn *fn, const mffi__ffi *p, void *ret,
                    void *const *args) {
-  void *av[MFFI_MAX_ARGS + 2];
-  ffi_slot cv[MFFI_MAX_ARGS + 1];
-  unsigned k = 0;
+  void *av[MFFI_MAX_ARGS + FFI_MAX_PARTS + 2];
+  ffi_slot cv[MFFI_MAX_ARGS + FFI_MAX_PARTS + 1];
+  unsigned h = 0;
   void *hidden = ret;
-  if (p->rmode == RM_MEM) av[k++] = &hidden;
-  for (uint32_t i = 0; i < p->nargs; i++) {
-    const void *a = args[i];
-    switch (p->conv[i]) {
+  if (p->rmode == RM_MEM) av[h++] = &hidden;
+  for (uint32_t k = 0; k < p->nffi; k++) {
+    const ffi_arg_map *m = &p->map[k];
+    const void *a = args[m->arg];
+    switch (m->conv) {
     case CV_F2D: {
       float f;
       memcpy(&f, a, sizeof f);
-      cv[i].d = f;
-      a = &cv[i];
+      cv[k].d = f;
+      a = &cv[k];
       break;
     }
     case CV_SEXT:
-      cv[i].i = p->csize[i] == 1   ? *(const signed char *)a
-                : p->csize[i] == 2 ? *(const short *)a
-                                   : *(const int *)a;
-      a = &cv[i];
+      cv[k].i = m->off == 1   ? *(const signed char *)a
+                : m->off == 2 ? *(const short *)a
+                              : *(const int *)a;
+      a = &cv[k];
       break;
     case CV_ZEXT:
-      cv[i].u = p->csize[i] == 1   ? *(const unsigned char *)a
-                : p->csize[i] == 2 ? *(const unsigned short *)a
-                                   : *(const unsigned *)a;
-      a = &cv[i];
+      cv[k].u = m->off == 1   ? *(const unsigned char *)a
+                : m->off == 2 ? *(const unsigned short *)a
+                              : *(const unsigned *)a;
+      a = &cv[k];
+      break;
+    case CV_PART:
+      cv[k].q = 0;
+      memcpy(&cv[k], (const unsigned char *)a + m->off, m->len);
+      a = &cv[k];
       break;
     default: break;
     }
-    av[k++] = (void *)a;
+    av[h + k] = (void *)a;
   }
   union {
     ffi_arg a;
@@ -260,6 +294,7 @@ static int ffi_run(mffi_fn *fn, const mffi__ffi *p, void *ret,
   } rb;
   ffi_call((ffi_cif *)&p->cif, FFI_FN(fn->addr),
            p->rmode == RM_VOID ? NULL : &rb, av);
+  mffi__errno_save();
   if (!ret) return MFFI_OK;
   switch (p->rmode) {
   case RM_SINT:
@@ -361,7 +396,7 @@ int mffi__ffi_closure(mffi_closure *c) {
   if (!st) return mffi__nomem(ctx);
   mffi__sig sig = {ctx, ft->child, ft->params, ft->nparams, ft->nparams,
                    false};
-  rc = mffi__ffi_prepare(&sig, &st->plan);
+  rc = mffi__ffi_prepare(&sig, false, &st->plan);
   if (rc != MFFI_OK) {
     mffi__free(ctx, st);
     return rc;

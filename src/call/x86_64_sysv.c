@@ -22,6 +22,7 @@
 #include "call/call.h"
 
 #if defined(__x86_64__) && !defined(_WIN32)
+#include <emmintrin.h>
 
 /* -- Classifier (psABI 3.2.3) ------------------------------------------------ */
 
@@ -146,6 +147,43 @@ bool mffi__abi_ret_in_memory(const mffi_tt *tt, mffi_tid tid) {
   size_t sz;
   if (mffi__value_kind(tt, tid, &sz) != MFFI__V_AGG) return false;
   return x64_classify(tt, tid, cls) < 0;
+}
+
+int mffi__abi_split(const mffi_tt *tt, mffi_tid tid, int *ngpr, int *nsse,
+                    mffi__part parts[2]) {
+  size_t sz;
+  int cls[2];
+  switch (mffi__value_kind(tt, tid, &sz)) {
+  case MFFI__V_SINT:
+  case MFFI__V_UINT:
+    if (*ngpr < 6) ++*ngpr;
+    return 0;
+  case MFFI__V_FLOAT:
+  case MFFI__V_DOUBLE:
+    if (*nsse < 8) ++*nsse;
+    return 0;
+  case MFFI__V_INT128:
+  case MFFI__V_AGG: break;
+  default: return 0;
+  }
+  int n = x64_classify(tt, tid, cls);
+  if (n <= 0) return 0;
+  int needg = 0, needs = 0;
+  for (int j = 0; j < n; j++) {
+    if (cls[j] == C_INT) needg++;
+    else if (cls[j] == C_SSE) needs++;
+    else if (cls[j] != C_NO) return 0;
+  }
+  if (*ngpr + needg > 6 || *nsse + needs > 8) return 0;
+  *ngpr += needg;
+  *nsse += needs;
+  int k = 0;
+  for (int j = 0; j < n; j++) {
+    if (cls[j] == C_NO) continue;
+    size_t len = sz - (size_t)j * 8 < 8 ? sz - (size_t)j * 8 : 8;
+    parts[k++] = (mffi__part){(uint8_t)(j * 8), (uint8_t)len, cls[j] == C_SSE};
+  }
+  return k;
 }
 
 /* -- libffi descriptions ------------------------------------------------------ */
@@ -366,10 +404,11 @@ int mffi__fast_call(mffi_fn *fn, void *ret, void *const *args) {
   const mffi__fast *p = fn->data;
   if (!args && p->nargs)
     return mffi__err(p->ctx, MFFI_EMISUSE, "args is NULL");
-  /* Registers no move sets stay as they are: the callee never reads them
-  ** (unspecified values, not undefined: r is an addressed array). Zeroing
-  ** them costs more than the rest of the call (rep stos). */
-  x64_reg r[X64_NREG];
+  /* Zero the registers with seven vector stores: an initializer becomes
+  ** `rep stos`, which costs more than the rest of the call. */
+  _Alignas(16) x64_reg r[X64_NREG];
+  for (int i = 0; i < X64_NREG; i += 2)
+    _mm_store_si128((__m128i *)&r[i], _mm_setzero_si128());
   for (const x64_move *m = p->moves, *e = m + p->nmoves; m < e; m++) {
     const unsigned char *s = (const unsigned char *)args[m->arg] + m->off;
     uint64_t *d = &r[m->reg].u;
@@ -404,7 +443,10 @@ int mffi__fast_call(mffi_fn *fn, void *ret, void *const *args) {
     unsigned char b[16];
   } res;
   switch (p->rclass) {
-  case RC_VOID: X64_CALL(void, a, va); return MFFI_OK;
+  case RC_VOID:
+    X64_CALL(void, a, va);
+    mffi__errno_save();
+    return MFFI_OK;
   case RC_INT: res.u[0] = X64_CALL(uint64_t, a, va); break;
   case RC_INT2: {
     x64_ii v = X64_CALL(x64_ii, a, va);
@@ -436,8 +478,10 @@ int mffi__fast_call(mffi_fn *fn, void *ret, void *const *args) {
     if (!ret) return x64_call_discard(fn, args);
     r[0].u = (uint64_t)(uintptr_t)ret;
     X64_CALL(void, a, va);
+    mffi__errno_save();
     return MFFI_OK;
   }
+  mffi__errno_save();
   if (!ret) return MFFI_OK;
   switch (p->rsize) { /* Constant sizes: inline stores, no memcpy call. */
   case 1: memcpy(ret, res.b, 1); break;
@@ -448,6 +492,150 @@ int mffi__fast_call(mffi_fn *fn, void *ret, void *const *args) {
   default: memcpy(ret, res.b, p->rsize); break;
   }
   return MFFI_OK;
+}
+
+/* -- Specialized shapes ---------------------------------------------------------- */
+
+/* The commonest signatures get a routine of their own, so a call is one
+** indirect call into it, direct loads and one indirect call to the target:
+** up to three arguments that are each a 4-byte integer (i: int, unsigned,
+** enums), an 8-byte integer or pointer (p) or a double (d), returning one of
+** those or void; and four to six p arguments. The prototype assigns the
+** registers; nothing else is needed (SysV: a 4-byte argument needs no
+** extension). */
+
+#define FS_T_v void
+#define FS_T_i int32_t
+#define FS_T_p uint64_t
+#define FS_T_d double
+#define FS_N_v 0
+#define FS_N_i 1
+#define FS_N_p 2
+#define FS_N_d 3
+#define FS_A(k, n) (*(const FS_T_##k *)args[n])
+
+/* Store the result at its exact size (`ret` may be NULL). */
+#define FS_RET_v(call)                                                        \
+  (void)ret;                                                                  \
+  call;                                                                       \
+  mffi__errno_save();                                                         \
+  return MFFI_OK;
+#define FS_RET_X(T, call)                                                     \
+  T r_ = call;                                                                \
+  mffi__errno_save();                                                         \
+  if (ret) memcpy(ret, &r_, sizeof r_);                                       \
+  return MFFI_OK;
+#define FS_RET_i(call) FS_RET_X(int32_t, call)
+#define FS_RET_p(call) FS_RET_X(uint64_t, call)
+#define FS_RET_d(call) FS_RET_X(double, call)
+
+#define FS_HEAD(name)                                                         \
+  static int name(mffi_fn *fn, void *ret, void *const *args)
+#define FS_FN(R, ...) ((FS_T_##R(*)(__VA_ARGS__))fn->addr)
+
+#define FS_DEF0(R)                                                            \
+  FS_HEAD(fs_##R) {                                                           \
+    (void)args;                                                               \
+    FS_RET_##R(FS_FN(R, void)());                                             \
+  }
+#define FS_DEF1(R, a)                                                         \
+  FS_HEAD(fs_##R##_##a) {                                                     \
+    if (!args) return x64_misuse(fn);                                         \
+    FS_RET_##R(FS_FN(R, FS_T_##a)(FS_A(a, 0)));                               \
+  }
+#define FS_DEF2(R, a, b)                                                      \
+  FS_HEAD(fs_##R##_##a##b) {                                                  \
+    if (!args) return x64_misuse(fn);                                         \
+    FS_RET_##R(FS_FN(R, FS_T_##a, FS_T_##b)(FS_A(a, 0), FS_A(b, 1)));         \
+  }
+#define FS_DEF3(R, a, b, c)                                                   \
+  FS_HEAD(fs_##R##_##a##b##c) {                                               \
+    if (!args) return x64_misuse(fn);                                         \
+    FS_RET_##R(FS_FN(R, FS_T_##a, FS_T_##b, FS_T_##c)(                        \
+        FS_A(a, 0), FS_A(b, 1), FS_A(c, 2)));                                 \
+  }
+#define FS_DEFP(R)                                                            \
+  FS_HEAD(fs_##R##_pppp) {                                                    \
+    if (!args) return x64_misuse(fn);                                         \
+    FS_RET_##R(FS_FN(R, uint64_t, uint64_t, uint64_t, uint64_t)(              \
+        FS_A(p, 0), FS_A(p, 1), FS_A(p, 2), FS_A(p, 3)));                     \
+  }                                                                           \
+  FS_HEAD(fs_##R##_ppppp) {                                                   \
+    if (!args) return x64_misuse(fn);                                         \
+    FS_RET_##R(FS_FN(R, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t)(    \
+        FS_A(p, 0), FS_A(p, 1), FS_A(p, 2), FS_A(p, 3), FS_A(p, 4)));         \
+  }                                                                           \
+  FS_HEAD(fs_##R##_pppppp) {                                                  \
+    if (!args) return x64_misuse(fn);                                         \
+    FS_RET_##R(FS_FN(R, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t,     \
+                     uint64_t)(FS_A(p, 0), FS_A(p, 1), FS_A(p, 2),            \
+                               FS_A(p, 3), FS_A(p, 4), FS_A(p, 5)));          \
+  }
+
+/* Every shape of up to three i/p/d arguments, for return kind R. */
+#define FS_EACH(X, R)                                                         \
+  X##0(R) FS_E1(X, R, i) FS_E1(X, R, p) FS_E1(X, R, d)
+#define FS_E1(X, R, a)                                                        \
+  X##1(R, a) FS_E2(X, R, a, i) FS_E2(X, R, a, p) FS_E2(X, R, a, d)
+#define FS_E2(X, R, a, b)                                                     \
+  X##2(R, a, b) X##3(R, a, b, i) X##3(R, a, b, p) X##3(R, a, b, d)
+
+static int x64_misuse(mffi_fn *fn) {
+  return mffi__err(fn->lib->ctx, MFFI_EMISUSE, "args is NULL");
+}
+
+FS_EACH(FS_DEF, v)
+FS_EACH(FS_DEF, i)
+FS_EACH(FS_DEF, p)
+FS_EACH(FS_DEF, d)
+FS_DEFP(v)
+FS_DEFP(i)
+FS_DEFP(p)
+FS_DEFP(d)
+
+/* Table index of a shape: return kind, arity, then the argument kinds
+** (1-3; 0 where absent); arity 4-6 means all p. */
+#define FS_IDX(R, n, a, b, c) (((((R) * 7 + (n)) * 4 + (a)) * 4 + (b)) * 4 + (c))
+#define FS_ENT0(R) [FS_IDX(FS_N_##R, 0, 0, 0, 0)] = fs_##R,
+#define FS_ENT1(R, a) [FS_IDX(FS_N_##R, 1, FS_N_##a, 0, 0)] = fs_##R##_##a,
+#define FS_ENT2(R, a, b)                                                      \
+  [FS_IDX(FS_N_##R, 2, FS_N_##a, FS_N_##b, 0)] = fs_##R##_##a##b,
+#define FS_ENT3(R, a, b, c)                                                   \
+  [FS_IDX(FS_N_##R, 3, FS_N_##a, FS_N_##b, FS_N_##c)] = fs_##R##_##a##b##c,
+#define FS_ENTP(R)                                                            \
+  [FS_IDX(FS_N_##R, 4, 0, 0, 0)] = fs_##R##_pppp,                             \
+  [FS_IDX(FS_N_##R, 5, 0, 0, 0)] = fs_##R##_ppppp,                            \
+  [FS_IDX(FS_N_##R, 6, 0, 0, 0)] = fs_##R##_pppppp,
+
+static const mffi_call_fn x64_shapes[FS_IDX(4, 0, 0, 0, 0)] = {
+    FS_EACH(FS_ENT, v) FS_EACH(FS_ENT, i) FS_EACH(FS_ENT, p)
+    FS_EACH(FS_ENT, d) FS_ENTP(v) FS_ENTP(i) FS_ENTP(p) FS_ENTP(d)};
+
+/* The shape letter of a type: FS_N_i, _p, _d, _v, or -1. */
+static int x64_shape_kind(const mffi_tt *tt, mffi_tid tid) {
+  size_t sz;
+  switch (mffi__value_kind(tt, tid, &sz)) {
+  case MFFI__V_VOID: return FS_N_v;
+  case MFFI__V_SINT:
+  case MFFI__V_UINT: return sz == 4 ? FS_N_i : sz == 8 ? FS_N_p : -1;
+  case MFFI__V_DOUBLE: return FS_N_d;
+  default: return -1;
+  }
+}
+
+mffi_call_fn mffi__fast_shape(const mffi__sig *sig) {
+  const mffi_tt *tt = &sig->ctx->tt;
+  if (sig->variadic || sig->nargs > 6) return NULL;
+  int r = x64_shape_kind(tt, sig->ret);
+  if (r < 0) return NULL;
+  int k[3] = {0, 0, 0};
+  for (uint32_t i = 0; i < sig->nargs; i++) {
+    int a = x64_shape_kind(tt, sig->args[i]);
+    if (a <= 0) return NULL;
+    if (sig->nargs > 3 && a != FS_N_p) return NULL;
+    if (i < 3 && sig->nargs <= 3) k[i] = a;
+  }
+  return x64_shapes[FS_IDX(r, (int)sig->nargs, k[0], k[1], k[2])];
 }
 
 #else /* Not x86-64 SysV: libffi does everything. */
@@ -461,6 +649,11 @@ int mffi__fast_prepare(const mffi__sig *sig, mffi__fast **out) {
 void mffi__fast_free(mffi_ctx *ctx, mffi__fast *p) {
   (void)ctx;
   (void)p;
+}
+
+mffi_call_fn mffi__fast_shape(const mffi__sig *sig) {
+  (void)sig;
+  return NULL;
 }
 
 int mffi__fast_call(mffi_fn *fn, void *ret, void *const *args) {
@@ -483,6 +676,16 @@ bool mffi__abi_ret_in_memory(const mffi_tt *tt, mffi_tid tid) {
   (void)tt;
   (void)tid;
   return false;
+}
+
+int mffi__abi_split(const mffi_tt *tt, mffi_tid tid, int *ngpr, int *nsse,
+                    mffi__part parts[2]) {
+  (void)tt;
+  (void)tid;
+  (void)ngpr;
+  (void)nsse;
+  (void)parts;
+  return 0;
 }
 
 #endif

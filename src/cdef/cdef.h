@@ -23,20 +23,66 @@ enum {
   TK_STRING, /* String literal (tok.str, tok.len: decoded bytes). */
   TK_DEFINE, /* "#define NAME" of an object-like macro (tok.name). */
   TK_EOL,    /* End of a #define line. */
-  TK_ELLIPSIS, TK_ARROW, TK_INC, TK_DEC, TK_SHL, TK_SHR, TK_LE, TK_GE,
-  TK_EQ, TK_NE, TK_ANDAND, TK_OROR, TK_ASSIGNOP,
+  TK_ELLIPSIS,
+  TK_ARROW,
+  TK_INC,
+  TK_DEC,
+  TK_SHL,
+  TK_SHR,
+  TK_LE,
+  TK_GE,
+  TK_EQ,
+  TK_NE,
+  TK_ANDAND,
+  TK_OROR,
+  TK_ASSIGNOP,
   /* Keywords. */
   TK_KW_FIRST,
-  TK_TYPEDEF = TK_KW_FIRST, TK_EXTERN, TK_STATIC, TK_AUTO, TK_REGISTER,
-  TK_THREAD, TK_INLINE, TK_NORETURN,
-  TK_CONST, TK_VOLATILE, TK_RESTRICT, TK_ATOMIC,
-  TK_VOID, TK_CHAR, TK_SHORT, TK_INTKW, TK_LONG, TK_FLOATKW, TK_DOUBLE,
-  TK_SIGNED, TK_UNSIGNED, TK_BOOL, TK_COMPLEX, TK_INT128, TK_INT128_T,
-  TK_UINT128_T, TK_FLOAT16, TK_FLOAT32, TK_FLOAT64, TK_FLOAT128,
-  TK_FLOAT32X, TK_FLOAT64X, TK_VALIST,
-  TK_STRUCT, TK_UNION, TK_ENUM,
-  TK_SIZEOF, TK_ALIGNOF, TK_ALIGNAS, TK_ATTRIBUTE, TK_EXTENSION, TK_ASM,
-  TK_TYPEOF, TK_STATIC_ASSERT, TK_OFFSETOF,
+  TK_TYPEDEF = TK_KW_FIRST,
+  TK_EXTERN,
+  TK_STATIC,
+  TK_AUTO,
+  TK_REGISTER,
+  TK_THREAD,
+  TK_INLINE,
+  TK_NORETURN,
+  TK_CONST,
+  TK_VOLATILE,
+  TK_RESTRICT,
+  TK_ATOMIC,
+  TK_VOID,
+  TK_CHAR,
+  TK_SHORT,
+  TK_INTKW,
+  TK_LONG,
+  TK_FLOATKW,
+  TK_DOUBLE,
+  TK_SIGNED,
+  TK_UNSIGNED,
+  TK_BOOL,
+  TK_COMPLEX,
+  TK_INT128,
+  TK_INT128_T,
+  TK_UINT128_T,
+  TK_FLOAT16,
+  TK_FLOAT32,
+  TK_FLOAT64,
+  TK_FLOAT128,
+  TK_FLOAT32X,
+  TK_FLOAT64X,
+  TK_VALIST,
+  TK_STRUCT,
+  TK_UNION,
+  TK_ENUM,
+  TK_SIZEOF,
+  TK_ALIGNOF,
+  TK_ALIGNAS,
+  TK_ATTRIBUTE,
+  TK_EXTENSION,
+  TK_ASM,
+  TK_TYPEOF,
+  TK_STATIC_ASSERT,
+  TK_OFFSETOF,
   TK_KW_LAST
 };
 
@@ -71,17 +117,18 @@ typedef struct cp_state {
   const char *pos;       /* Lexer position. */
   const char *linestart; /* Start of the current line. */
   uint32_t line;
-  bool in_define;        /* Newlines end a #define: emit TK_EOL. */
-  bool bol;              /* At the beginning of a line (for '#'). */
-  cp_token tok;          /* Current token. */
-  cp_token ahead;        /* One token of look-ahead, if have_ahead. */
+  bool in_define; /* Newlines end a #define: emit TK_EOL. */
+  bool bol;       /* At the beginning of a line (for '#'). */
+  cp_token tok;   /* Current token. */
+  cp_token ahead; /* One token of look-ahead, if have_ahead. */
   bool have_ahead;
-  int depth;             /* Recursion depth. */
-  int noeval;            /* > 0 in an operand that is not evaluated. */
-  bool typename_mode;    /* Parsing for mffi_typeof (unknown names differ). */
+  int depth;          /* Recursion depth. */
+  int noeval;         /* > 0 in an operand that is not evaluated. */
+  int in_params;      /* > 0 inside a parameter list. */
+  bool typename_mode; /* Parsing for mffi_typeof (unknown names differ). */
   void (*on_define)(struct cp_state *cp); /* Called at each TK_DEFINE. */
-  jmp_buf *jb;           /* Where errors go. */
-  cp_chunk *arena;       /* Temporaries of this parse. */
+  jmp_buf *jb;                            /* Where errors go. */
+  cp_chunk *arena;                        /* Temporaries of this parse. */
 } cp_state;
 
 /* A saved lexer position, to try a parse and come back. */

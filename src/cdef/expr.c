@@ -27,8 +27,10 @@ static cp_val ex_int(int64_t i) {
 /* The common type of a binary operation (C11 6.3.1.8 on LP64). */
 static void ex_common(cp_val *a, cp_val *b) {
   bool wide = a->wide || b->wide, uns;
-  if (a->wide == b->wide) uns = a->uns || b->uns;
-  else uns = a->wide ? a->uns : b->uns; /* long holds every unsigned int */
+  if (a->wide == b->wide)
+    uns = a->uns || b->uns;
+  else
+    uns = a->wide ? a->uns : b->uns; /* long holds every unsigned int */
   a->wide = b->wide = wide;
   a->uns = b->uns = uns;
   *a = ex_norm(*a);
@@ -54,8 +56,10 @@ static mffi_kind ex_int_kind(cp_state *cp, mffi_tid tid, const cp_token *at) {
   const mffi_type *t = mffi__B(cp->tt, tid);
   mffi_kind k = (mffi_kind)t->kind;
   if (k == MFFI_KIND_ENUM) {
-    if (!(t->flags & MFFI_TF_COMPLETE)) k = MFFI_KIND_UINT;
-    else k = (mffi_kind)t->child;
+    if (!(t->flags & MFFI_TF_COMPLETE))
+      k = MFFI_KIND_UINT;
+    else
+      k = (mffi_kind)t->child;
   }
   if (!mffi__kind_is_int(k))
     cp_err(cp, at, MFFI_EUNSUPPORTED,
@@ -91,8 +95,10 @@ static cp_val ex_sizeof(cp_state *cp, bool align) {
     return r;
   }
   if (!mffi__tt_complete(cp->tt, tid))
-    cp_err(cp, &at, MFFI_EDECL, "invalid application of '%s' to incomplete "
-           "type", align ? "_Alignof" : "sizeof");
+    cp_err(cp, &at, MFFI_EDECL,
+           "invalid application of '%s' to incomplete "
+           "type",
+           align ? "_Alignof" : "sizeof");
   r.v = align ? mffi__align(cp->tt, tid) : mffi__size(cp->tt, tid);
   return r;
 }
@@ -126,7 +132,8 @@ static cp_val ex_offsetof(cp_state *cp) {
       break;
     }
     size_t pl = strlen(piece);
-    if (n + pl + 1 > sizeof path) cp_err(cp, NULL, MFFI_EPARSE, "member path too long");
+    if (n + pl + 1 > sizeof path)
+      cp_err(cp, NULL, MFFI_EPARSE, "member path too long");
     memcpy(path + n, piece, pl + 1);
     n += pl;
   }
@@ -149,8 +156,7 @@ static cp_val ex_primary(cp_state *cp) {
   }
   case TK_NAME: {
     const mffi_decl *d = mffi__tt_decl_find(cp->tt, t.name);
-    if (!d)
-      cp_err(cp, &t, MFFI_EDECL, "'%s' undeclared", t.name);
+    if (!d) cp_err(cp, &t, MFFI_EDECL, "'%s' undeclared", t.name);
     if (d->kind != MFFI_DECL_CONSTANT)
       cp_err(cp, &t, MFFI_EDECL, "'%s' is not an integer constant", t.name);
     cp_next(cp);
@@ -189,9 +195,12 @@ static cp_val ex_unary(cp_state *cp) {
   case '!':
     cp_next(cp);
     v = ex_unary(cp);
-    if (t.tok == '-') v.v = 0 - v.v;
-    else if (t.tok == '~') v.v = ~v.v;
-    else if (t.tok == '!') v = ex_int(v.v == 0);
+    if (t.tok == '-')
+      v.v = 0 - v.v;
+    else if (t.tok == '~')
+      v.v = ~v.v;
+    else if (t.tok == '!')
+      v = ex_int(v.v == 0);
     v = ex_norm(v);
     break;
   case TK_SIZEOF: v = ex_sizeof(cp, false); break;
@@ -228,11 +237,19 @@ static int ex_prec(int tok) {
   case '|': return 3;
   case '^': return 4;
   case '&': return 5;
-  case TK_EQ: case TK_NE: return 6;
-  case '<': case '>': case TK_LE: case TK_GE: return 7;
-  case TK_SHL: case TK_SHR: return 8;
-  case '+': case '-': return 9;
-  case '*': case '/': case '%': return 10;
+  case TK_EQ:
+  case TK_NE: return 6;
+  case '<':
+  case '>':
+  case TK_LE:
+  case TK_GE: return 7;
+  case TK_SHL:
+  case TK_SHR: return 8;
+  case '+':
+  case '-': return 9;
+  case '*':
+  case '/':
+  case '%': return 10;
   default: return 0;
   }
 }
@@ -248,9 +265,12 @@ static cp_val ex_apply(cp_state *cp, const cp_token *op, cp_val a, cp_val b) {
       if (cp->noeval) return a;
       cp_err(cp, op, MFFI_EDECL, "shift count out of range");
     }
-    if (op->tok == TK_SHL) a.v <<= n;
-    else if (a.uns) a.v = (a.wide ? a.v : (uint32_t)a.v) >> n;
-    else a.v = (uint64_t)((int64_t)a.v >> n);
+    if (op->tok == TK_SHL)
+      a.v <<= n;
+    else if (a.uns)
+      a.v = (a.wide ? a.v : (uint32_t)a.v) >> n;
+    else
+      a.v = (uint64_t)((int64_t)a.v >> n);
     return ex_norm(a);
   }
   ex_common(&a, &b);

@@ -5,7 +5,7 @@
 
 #include "cdef.h"
 
-/* -- Arena ------------------------------------------------------------------ */
+/* -- Arena ---------------------------------------------------------------- */
 
 struct cp_chunk {
   cp_chunk *next;
@@ -38,7 +38,7 @@ const char *mffi__cp_pool(cp_state *cp, const char *s, size_t len) {
   return p;
 }
 
-/* -- Errors -------------------------------------------------------------------- */
+/* -- Errors --------------------------------------------------------------- */
 
 /* "near 'tok'" or "at end of input" for token t. */
 static void lx_where(const cp_token *t, char *buf, size_t n) {
@@ -66,8 +66,8 @@ static _Noreturn void lx_throw(cp_state *cp, const cp_token *t, int rc,
   longjmp(*cp->jb, rc);
 }
 
-void mffi__cp_err_at(cp_state *cp, const cp_token *t, int rc,
-                     const char *fmt, ...) {
+void mffi__cp_err_at(cp_state *cp, const cp_token *t, int rc, const char *fmt,
+                     ...) {
   char msg[MFFI_ERRMSG_MAX];
   va_list ap;
   va_start(ap, fmt);
@@ -87,14 +87,16 @@ void mffi__cp_rethrow(cp_state *cp, const cp_token *t, int rc) {
 /* An error at the lexer's position (no token yet). */
 static _Noreturn void lx_err(cp_state *cp, const char *at, int rc,
                              const char *msg) {
-  cp_token t = {.tok = 0, .p = at, .len = at < cp->end ? 1 : 0,
+  cp_token t = {.tok = 0,
+                .p = at,
+                .len = at < cp->end ? 1 : 0,
                 .line = cp->line,
                 .col = (uint32_t)(at - cp->linestart + 1)};
   if (at >= cp->end) t.tok = TK_EOF;
   lx_throw(cp, &t, rc, msg);
 }
 
-/* -- Keywords -------------------------------------------------------------------- */
+/* -- Keywords ------------------------------------------------------------- */
 
 typedef struct lx_kw {
   const char *s;
@@ -102,55 +104,93 @@ typedef struct lx_kw {
 } lx_kw;
 
 static const lx_kw lx_keywords[] = {
-    {"typedef", TK_TYPEDEF}, {"extern", TK_EXTERN}, {"static", TK_STATIC},
-    {"auto", TK_AUTO}, {"register", TK_REGISTER},
-    {"_Thread_local", TK_THREAD}, {"__thread", TK_THREAD},
-    {"inline", TK_INLINE}, {"__inline", TK_INLINE}, {"__inline__", TK_INLINE},
+    {"typedef", TK_TYPEDEF},
+    {"extern", TK_EXTERN},
+    {"static", TK_STATIC},
+    {"auto", TK_AUTO},
+    {"register", TK_REGISTER},
+    {"_Thread_local", TK_THREAD},
+    {"__thread", TK_THREAD},
+    {"inline", TK_INLINE},
+    {"__inline", TK_INLINE},
+    {"__inline__", TK_INLINE},
     {"_Noreturn", TK_NORETURN},
-    {"const", TK_CONST}, {"__const", TK_CONST}, {"__const__", TK_CONST},
-    {"volatile", TK_VOLATILE}, {"__volatile", TK_VOLATILE},
-    {"__volatile__", TK_VOLATILE}, {"restrict", TK_RESTRICT},
-    {"__restrict", TK_RESTRICT}, {"__restrict__", TK_RESTRICT},
+    {"const", TK_CONST},
+    {"__const", TK_CONST},
+    {"__const__", TK_CONST},
+    {"volatile", TK_VOLATILE},
+    {"__volatile", TK_VOLATILE},
+    {"__volatile__", TK_VOLATILE},
+    {"restrict", TK_RESTRICT},
+    {"__restrict", TK_RESTRICT},
+    {"__restrict__", TK_RESTRICT},
     {"_Atomic", TK_ATOMIC},
-    {"void", TK_VOID}, {"char", TK_CHAR}, {"short", TK_SHORT},
-    {"int", TK_INTKW}, {"long", TK_LONG}, {"float", TK_FLOATKW},
-    {"double", TK_DOUBLE}, {"signed", TK_SIGNED}, {"__signed", TK_SIGNED},
-    {"__signed__", TK_SIGNED}, {"unsigned", TK_UNSIGNED},
-    {"_Bool", TK_BOOL}, {"_Complex", TK_COMPLEX},
-    {"__complex__", TK_COMPLEX}, {"__complex", TK_COMPLEX},
-    {"__int128", TK_INT128}, {"__int128_t", TK_INT128_T},
-    {"__uint128_t", TK_UINT128_T}, {"_Float16", TK_FLOAT16},
-    {"_Float32", TK_FLOAT32}, {"_Float64", TK_FLOAT64},
-    {"_Float128", TK_FLOAT128}, {"__float128", TK_FLOAT128},
-    {"_Float32x", TK_FLOAT32X}, {"_Float64x", TK_FLOAT64X},
-    {"__float80", TK_FLOAT64X}, {"__builtin_va_list", TK_VALIST},
-    {"struct", TK_STRUCT}, {"union", TK_UNION}, {"enum", TK_ENUM},
-    {"sizeof", TK_SIZEOF}, {"_Alignof", TK_ALIGNOF},
-    {"__alignof__", TK_ALIGNOF}, {"__alignof", TK_ALIGNOF},
-    {"_Alignas", TK_ALIGNAS}, {"__attribute__", TK_ATTRIBUTE},
-    {"__attribute", TK_ATTRIBUTE}, {"__extension__", TK_EXTENSION},
-    {"__asm__", TK_ASM}, {"__asm", TK_ASM}, {"asm", TK_ASM},
-    {"__typeof__", TK_TYPEOF}, {"__typeof", TK_TYPEOF},
-    {"typeof", TK_TYPEOF}, {"_Static_assert", TK_STATIC_ASSERT},
+    {"void", TK_VOID},
+    {"char", TK_CHAR},
+    {"short", TK_SHORT},
+    {"int", TK_INTKW},
+    {"long", TK_LONG},
+    {"float", TK_FLOATKW},
+    {"double", TK_DOUBLE},
+    {"signed", TK_SIGNED},
+    {"__signed", TK_SIGNED},
+    {"__signed__", TK_SIGNED},
+    {"unsigned", TK_UNSIGNED},
+    {"_Bool", TK_BOOL},
+    {"_Complex", TK_COMPLEX},
+    {"__complex__", TK_COMPLEX},
+    {"__complex", TK_COMPLEX},
+    {"__int128", TK_INT128},
+    {"__int128_t", TK_INT128_T},
+    {"__uint128_t", TK_UINT128_T},
+    {"_Float16", TK_FLOAT16},
+    {"_Float32", TK_FLOAT32},
+    {"_Float64", TK_FLOAT64},
+    {"_Float128", TK_FLOAT128},
+    {"__float128", TK_FLOAT128},
+    {"_Float32x", TK_FLOAT32X},
+    {"_Float64x", TK_FLOAT64X},
+    {"__float80", TK_FLOAT64X},
+    {"__builtin_va_list", TK_VALIST},
+    {"struct", TK_STRUCT},
+    {"union", TK_UNION},
+    {"enum", TK_ENUM},
+    {"sizeof", TK_SIZEOF},
+    {"_Alignof", TK_ALIGNOF},
+    {"__alignof__", TK_ALIGNOF},
+    {"__alignof", TK_ALIGNOF},
+    {"_Alignas", TK_ALIGNAS},
+    {"__attribute__", TK_ATTRIBUTE},
+    {"__attribute", TK_ATTRIBUTE},
+    {"__extension__", TK_EXTENSION},
+    {"__asm__", TK_ASM},
+    {"__asm", TK_ASM},
+    {"asm", TK_ASM},
+    {"__typeof__", TK_TYPEOF},
+    {"__typeof", TK_TYPEOF},
+    {"typeof", TK_TYPEOF},
+    {"_Static_assert", TK_STATIC_ASSERT},
     {"__builtin_offsetof", TK_OFFSETOF},
 };
 
 static int lx_keyword(const char *s, size_t len) {
-  /* Every keyword is 3..17 bytes; most names are not keywords. */
-  if (len < 3 || len > 17) return 0;
+  /* Every keyword is 3..18 bytes; most names are not keywords. */
+  if (len < 3 || len > 18) return 0;
   for (size_t i = 0; i < sizeof lx_keywords / sizeof *lx_keywords; i++)
     if (strncmp(lx_keywords[i].s, s, len) == 0 && lx_keywords[i].s[len] == 0)
       return lx_keywords[i].tok;
   return 0;
 }
 
-/* -- Scanning ------------------------------------------------------------------------ */
+/* -- Scanning ------------------------------------------------------------- */
 
 static bool lx_isid(int c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
          (c >= '0' && c <= '9') || c == '_' || c == '$';
 }
-static bool lx_isdigit(int c) { return c >= '0' && c <= '9'; }
+static bool lx_isdigit(int c) {
+  return c >= '0' && c <= '9';
+}
 static int lx_hexval(int c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -210,7 +250,8 @@ static void lx_skip_space(cp_state *cp) {
       cp->bol = false;
       p += 3;
     } else if (c == '/' && p + 1 < cp->end && p[1] == '/') {
-      while (p < cp->end && *p != '\n') p++;
+      while (p < cp->end && *p != '\n')
+        p++;
     } else if (c == '/' && p + 1 < cp->end && p[1] == '*') {
       const char *start = p;
       bool bol = cp->bol;
@@ -246,15 +287,19 @@ static uint32_t lx_escape(cp_state *cp, const char **pp) {
   case 'b': v = '\b'; break;
   case 'f': v = '\f'; break;
   case 'v': v = '\v'; break;
-  case 'e': case 'E': v = 27; break;
+  case 'e':
+  case 'E': v = 27; break;
   case 'x': {
     v = 0;
     int d, n = 0;
-    while (p < cp->end && (d = lx_hexval(*p)) >= 0) v = v * 16 + (uint32_t)d, p++, n++;
-    if (n == 0) lx_err(cp, p, MFFI_EPARSE, "\\x used with no following hex digits");
+    while (p < cp->end && (d = lx_hexval(*p)) >= 0)
+      v = v * 16 + (uint32_t)d, p++, n++;
+    if (n == 0)
+      lx_err(cp, p, MFFI_EPARSE, "\\x used with no following hex digits");
     break;
   }
-  case 'u': case 'U': {
+  case 'u':
+  case 'U': {
     int want = c == 'u' ? 4 : 8, d;
     v = 0;
     for (int i = 0; i < want; i++) {
@@ -329,9 +374,12 @@ static void lx_number(cp_state *cp, cp_token *t) {
   int l = 0;
   for (; p < q; p++) {
     char c = *p;
-    if ((c == 'u' || c == 'U') && !u) u = true;
-    else if ((c == 'l' || c == 'L') && l < 2) l++;
-    else break;
+    if ((c == 'u' || c == 'U') && !u)
+      u = true;
+    else if ((c == 'l' || c == 'L') && l < 2)
+      l++;
+    else
+      break;
   }
   if (p != q) {
     cp->tok = *t;
@@ -410,7 +458,8 @@ static void lx_string(cp_state *cp, cp_token *t) {
       c = (unsigned char)*p++;
     }
     if (n + 2 > cap) {
-      if (cap >= CP_MAX_STRING) lx_err(cp, t->p, MFFI_EPARSE, "string too long");
+      if (cap >= CP_MAX_STRING)
+        lx_err(cp, t->p, MFFI_EPARSE, "string too long");
       char *nb = cp_alloc(cp, cap * 2);
       memcpy(nb, buf, n);
       buf = nb;
@@ -433,13 +482,17 @@ static void lx_string(cp_state *cp, cp_token *t) {
 ** true if a token was produced. */
 static bool lx_directive(cp_state *cp, cp_token *t) {
   const char *p = cp->pos + 1;
-  while (p < cp->end && (*p == ' ' || *p == '\t')) p++;
+  while (p < cp->end && (*p == ' ' || *p == '\t'))
+    p++;
   const char *w = p;
-  while (p < cp->end && lx_isid(*p)) p++;
+  while (p < cp->end && lx_isid(*p))
+    p++;
   if ((size_t)(p - w) == 6 && memcmp(w, "define", 6) == 0) {
-    while (p < cp->end && (*p == ' ' || *p == '\t')) p++;
+    while (p < cp->end && (*p == ' ' || *p == '\t'))
+      p++;
     const char *n = p;
-    while (p < cp->end && lx_isid(*p)) p++;
+    while (p < cp->end && lx_isid(*p))
+      p++;
     if (p > n && !lx_isdigit(*n) && (p >= cp->end || *p != '(')) {
       t->tok = TK_DEFINE;
       t->p = n;
@@ -493,15 +546,18 @@ static void lx_scan(cp_state *cp, cp_token *t) {
          (c == 'u' && p[1] == '8' && p + 2 < cp->end && p[2] == '"'))) {
       const char *q = p + 1 + (p[1] == '8');
       cp->pos = q;
-      if (*q == '\'') lx_char(cp, t, true);
-      else lx_string(cp, t);
+      if (*q == '\'')
+        lx_char(cp, t, true);
+      else
+        lx_string(cp, t);
       t->p = p;
       t->len = (size_t)(cp->pos - p);
       return;
     }
     if (lx_isid(c) && !lx_isdigit(c)) {
       const char *q = p;
-      while (q < cp->end && lx_isid(*q)) q++;
+      while (q < cp->end && lx_isid(*q))
+        q++;
       t->len = (size_t)(q - p);
       cp->pos = q;
       int kw = lx_keyword(p, t->len);
@@ -525,13 +581,13 @@ static void lx_scan(cp_state *cp, cp_token *t) {
     static const struct {
       const char *s;
       int tok;
-    } ops[] = {{"...", TK_ELLIPSIS}, {"<<=", TK_ASSIGNOP},
-               {">>=", TK_ASSIGNOP}, {"->", TK_ARROW}, {"++", TK_INC},
-               {"--", TK_DEC}, {"<<", TK_SHL}, {">>", TK_SHR},
-               {"<=", TK_LE}, {">=", TK_GE}, {"==", TK_EQ}, {"!=", TK_NE},
-               {"&&", TK_ANDAND}, {"||", TK_OROR}, {"+=", TK_ASSIGNOP},
-               {"-=", TK_ASSIGNOP}, {"*=", TK_ASSIGNOP}, {"/=", TK_ASSIGNOP},
-               {"%=", TK_ASSIGNOP}, {"&=", TK_ASSIGNOP}, {"|=", TK_ASSIGNOP},
+    } ops[] = {{"...", TK_ELLIPSIS}, {"<<=", TK_ASSIGNOP}, {">>=", TK_ASSIGNOP},
+               {"->", TK_ARROW},     {"++", TK_INC},       {"--", TK_DEC},
+               {"<<", TK_SHL},       {">>", TK_SHR},       {"<=", TK_LE},
+               {">=", TK_GE},        {"==", TK_EQ},        {"!=", TK_NE},
+               {"&&", TK_ANDAND},    {"||", TK_OROR},      {"+=", TK_ASSIGNOP},
+               {"-=", TK_ASSIGNOP},  {"*=", TK_ASSIGNOP},  {"/=", TK_ASSIGNOP},
+               {"%=", TK_ASSIGNOP},  {"&=", TK_ASSIGNOP},  {"|=", TK_ASSIGNOP},
                {"^=", TK_ASSIGNOP}};
     for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) {
       size_t n = strlen(ops[i].s);
@@ -558,7 +614,7 @@ static void lx_scan(cp_state *cp, cp_token *t) {
   }
 }
 
-/* -- Interface ---------------------------------------------------------------- */
+/* -- Interface ------------------------------------------------------------ */
 
 void mffi__cp_lex_init(cp_state *cp, const char *src, size_t len) {
   cp->src = cp->pos = cp->linestart = src;
@@ -600,8 +656,8 @@ const cp_token *mffi__cp_peek(cp_state *cp) {
 }
 
 cp_mark mffi__cp_mark(const cp_state *cp) {
-  cp_mark m = {cp->pos, cp->linestart, cp->line, cp->in_define, cp->bol,
-               cp->have_ahead, cp->tok, cp->ahead};
+  cp_mark m = {cp->pos, cp->linestart,  cp->line, cp->in_define,
+               cp->bol, cp->have_ahead, cp->tok,  cp->ahead};
   return m;
 }
 

@@ -15,7 +15,7 @@
 
 #define CP_BIGGEST_ALIGN 16 /* __attribute__((aligned)) on x86-64. */
 
-/* -- Small growable arrays in the arena -------------------------------------- */
+/* -- Small growable arrays in the arena ------------------------------------ */
 
 typedef struct cp_vec {
   void *v;
@@ -35,44 +35,46 @@ static void *vec_push(cp_state *cp, cp_vec *vec, size_t elsz) {
   return slot;
 }
 
-/* -- Parser state beyond the lexer --------------------------------------------- */
+/* -- Parser state beyond the lexer ----------------------------------------- */
 
-enum { DM_NAMED, DM_ABSTRACT, DM_EITHER }; /* Declarator modes. */
+enum { DM_NAMED, DM_ABSTRACT, DM_EITHER };         /* Declarator modes. */
 enum { SC_TOP, SC_MEMBER, SC_PARAM, SC_TYPENAME }; /* Specifier contexts. */
 
 typedef struct cp_specs {
-  int storage;        /* 0 or TK_TYPEDEF/TK_EXTERN/TK_STATIC/... */
+  int storage; /* 0 or TK_TYPEDEF/TK_EXTERN/TK_STATIC/... */
   bool is_inline;
   unsigned quals;
-  mffi_tid tid;       /* From struct/enum/typedef/typeof, or the result. */
+  mffi_tid tid; /* From struct/enum/typedef/typeof, or the result. */
   bool have_tid;
   int nlong, nshort, nsigned, nunsigned, nint, ncomplex;
-  int base;           /* TK_VOID, TK_CHAR, TK_FLOATKW... or 0. */
-  cp_vec attrs;       /* mffi_attr. */
-  uint32_t alignas;   /* _Alignas(N), 0 if none. */
-  bool tag_only;      /* A struct/union/enum that may stand alone. */
-  bool anon_tag;      /* It has no tag. */
+  int base;              /* TK_VOID, TK_CHAR, TK_FLOATKW... or 0. */
+  const char *base_name; /* Its spelling (__float80 vs _Float64x). */
+  bool thread_local;
+  cp_vec attrs;     /* mffi_attr. */
+  uint32_t alignas; /* _Alignas(N), 0 if none. */
+  bool tag_only;    /* A struct/union/enum that may stand alone. */
+  bool anon_tag;    /* It has no tag. */
   mffi_tid tag_tid;
-  cp_token first;     /* Where the specifiers start. */
+  cp_token first; /* Where the specifiers start. */
 } cp_specs;
 
 /* One step of a declarator. */
 typedef struct cp_op {
-  int kind;          /* '*', '[', '(' */
-  unsigned quals;    /* '*': qualifiers of the pointer. */
-  long len;          /* '[': length or -1. */
-  mffi_tid *params;  /* '(': adjusted parameter types. */
+  int kind;         /* '*', '[', '(' */
+  unsigned quals;   /* '*': qualifiers of the pointer. */
+  long len;         /* '[': length or -1. */
+  mffi_tid *params; /* '(': adjusted parameter types. */
   const char **pnames;
   uint32_t nparams;
-  uint16_t flags;    /* '(': MFFI_TF_VARIADIC, MFFI_TF_UNPROTO. */
-  cp_token tok;      /* For errors. */
+  uint16_t flags; /* '(': MFFI_TF_VARIADIC, MFFI_TF_UNPROTO. */
+  cp_token tok;   /* For errors. */
 } cp_op;
 
 typedef struct cp_declarator {
   const char *name;
   cp_token name_tok;
-  cp_vec ops;          /* cp_op, in the order they apply. */
-  cp_vec attrs;        /* mffi_attr after and inside the declarator. */
+  cp_vec ops;   /* cp_op, in the order they apply. */
+  cp_vec attrs; /* mffi_attr after and inside the declarator. */
   const char *asm_name;
   mffi_tid tid;        /* Built type. */
   const char **pnames; /* Parameter names, if the name is a function. */
@@ -84,7 +86,7 @@ static void dp_declarator(cp_state *cp, cp_declarator *d, cp_vec *out,
                           int mode);
 static mffi_tid dp_build(cp_state *cp, mffi_tid base, cp_declarator *d);
 
-/* -- Helpers ------------------------------------------------------------------------ */
+/* -- Helpers ------------------------------------------------------------ */
 
 static void cp_expect(cp_state *cp, int tok, const char *what) {
   if (cp->tok.tok != tok) cp_err(cp, NULL, MFFI_EPARSE, "expected %s", what);
@@ -107,10 +109,12 @@ static void cp_skip_group(cp_state *cp) {
   cp_token open = cp->tok;
   do {
     int t = cp->tok.tok;
-    if (t == '(' || t == '[' || t == '{') depth++;
-    else if (t == ')' || t == ']' || t == '}') depth--;
-    else if (t == TK_EOF) cp_err(cp, &open, MFFI_EPARSE, "unbalanced '%c'",
-                                 *open.p);
+    if (t == '(' || t == '[' || t == '{')
+      depth++;
+    else if (t == ')' || t == ']' || t == '}')
+      depth--;
+    else if (t == TK_EOF)
+      cp_err(cp, &open, MFFI_EPARSE, "unbalanced '%c'", *open.p);
     cp_next(cp);
   } while (depth > 0);
 }
@@ -118,8 +122,7 @@ static void cp_skip_group(cp_state *cp) {
 /* Strip "__x__" to "x", as GCC does for attribute names. */
 static const char *cp_attr_name(cp_state *cp, const char *s) {
   size_t n = strlen(s);
-  if (n > 4 && s[0] == '_' && s[1] == '_' && s[n - 1] == '_' &&
-      s[n - 2] == '_')
+  if (n > 4 && s[0] == '_' && s[1] == '_' && s[n - 1] == '_' && s[n - 2] == '_')
     return mffi__cp_pool(cp, s + 2, n - 4);
   return s;
 }
@@ -129,7 +132,7 @@ static bool cp_is_typedef_name(cp_state *cp, const char *name) {
   return d && d->kind == MFFI_DECL_TYPEDEF;
 }
 
-/* -- Attributes ---------------------------------------------------------------------- */
+/* -- Attributes ------------------------------------------------------------ */
 
 /* Raw source text from token a to just before the current token. */
 static const char *cp_text_since(cp_state *cp, const cp_token *a) {
@@ -181,7 +184,8 @@ static void at_arg(cp_state *cp, mffi_attr_arg *a) {
   }
   if (t->tok == TK_STRING) { /* Kept as written, quotes included. */
     cp_token first = *t;
-    while (cp->tok.tok == TK_STRING) cp_next(cp);
+    while (cp->tok.tok == TK_STRING)
+      cp_next(cp);
     a->str = cp_text_since(cp, &first);
     return;
   }
@@ -210,8 +214,7 @@ static void at_parse(cp_state *cp, cp_vec *attrs) {
       cp_next(cp);
       continue;
     }
-    if (!cp->tok.name)
-      cp_err(cp, NULL, MFFI_EPARSE, "expected attribute name");
+    if (!cp->tok.name) cp_err(cp, NULL, MFFI_EPARSE, "expected attribute name");
     mffi_attr *a = vec_push(cp, attrs, sizeof *a);
     a->name = cp_attr_name(cp, cp->tok.name);
     cp_next(cp);
@@ -220,7 +223,8 @@ static void at_parse(cp_state *cp, cp_vec *attrs) {
       cp_vec args = {0};
       while (cp->tok.tok != ')') {
         at_arg(cp, vec_push(cp, &args, sizeof(mffi_attr_arg)));
-        if (cp->tok.tok == ',') cp_next(cp);
+        if (cp->tok.tok == ',')
+          cp_next(cp);
         else if (cp->tok.tok != ')')
           cp_err(cp, NULL, MFFI_EPARSE, "expected ',' or ')' in attribute");
       }
@@ -243,7 +247,8 @@ static const char *at_asm(cp_state *cp) {
   cp_expect(cp, '(', "'(' after __asm__");
   char buf[CP_MAX_STRING];
   size_t n = 0;
-  if (cp->tok.tok != TK_STRING) cp_err(cp, NULL, MFFI_EPARSE, "expected string");
+  if (cp->tok.tok != TK_STRING)
+    cp_err(cp, NULL, MFFI_EPARSE, "expected string");
   while (cp->tok.tok == TK_STRING) {
     size_t l = (size_t)cp->tok.ival;
     if (n + l >= sizeof buf) cp_err(cp, NULL, MFFI_EPARSE, "asm name too long");
@@ -258,9 +263,12 @@ static const char *at_asm(cp_state *cp) {
 /* Attributes and asm labels after a declarator, in any order. */
 static void at_trailing(cp_state *cp, cp_declarator *d) {
   for (;;) {
-    if (cp->tok.tok == TK_ATTRIBUTE) at_parse(cp, &d->attrs);
-    else if (cp->tok.tok == TK_ASM) d->asm_name = at_asm(cp);
-    else return;
+    if (cp->tok.tok == TK_ATTRIBUTE)
+      at_parse(cp, &d->attrs);
+    else if (cp->tok.tok == TK_ASM)
+      d->asm_name = at_asm(cp);
+    else
+      return;
   }
 }
 
@@ -281,7 +289,8 @@ static uint32_t at_aligned(cp_state *cp, const cp_vec *attrs,
     uint64_t n = CP_BIGGEST_ALIGN;
     if (a[i].nargs >= 1) {
       if (a[i].args[0].str)
-        cp_err(cp, t, MFFI_EDECL, "requested alignment is not an integer "
+        cp_err(cp, t, MFFI_EDECL,
+               "requested alignment is not an integer "
                "constant");
       n = (uint64_t)a[i].args[0].num;
     }
@@ -298,7 +307,7 @@ static void at_reject_vector(cp_state *cp, const cp_vec *attrs,
     cp_err(cp, t, MFFI_EUNSUPPORTED, "vector types are not supported");
 }
 
-/* -- Struct, union and enum specifiers ------------------------------------------------ */
+/* -- Struct, union and enum specifiers ------------------------------------- */
 
 /* Find or create the record type for a tag reference. */
 static mffi_tid sp_tag_ref(cp_state *cp, int kind, const char *tag,
@@ -312,11 +321,20 @@ static mffi_tid sp_tag_ref(cp_state *cp, int kind, const char *tag,
   cp_check(cp, mffi__tt_record(cp->ctx, (mffi_kind)kind, tag, &tid), t);
   cp_check(cp, mffi__tt_tag_bind(cp->ctx, tag, tid), t);
   if (add_forward) { /* So that printed declarations declare it first. */
-    mffi_decl d = {.kind = MFFI_DECL_TAG, .name = tag, .tid = tid,
+    mffi_decl d = {.kind = MFFI_DECL_TAG,
+                   .name = tag,
+                   .tid = tid,
                    .enum_tid = MFFI_TID_NONE};
     cp_check(cp, mffi__tt_decl_add(cp->ctx, &d, NULL), t);
   }
   return tid;
+}
+
+/* Attributes written on a tag reference belong to the declaration. */
+static void sp_keep_attrs(cp_state *cp, cp_specs *s, const cp_vec *attrs) {
+  for (uint32_t i = 0; i < attrs->n; i++)
+    *(mffi_attr *)vec_push(cp, &s->attrs, sizeof(mffi_attr)) =
+        ((mffi_attr *)attrs->v)[i];
 }
 
 /* Names of members, anonymous members flattened, for duplicate checks. */
@@ -352,8 +370,7 @@ static void sp_members(cp_state *cp, cp_vec *members) {
       cp_expect(cp, ';', "';'");
       continue;
     }
-    if (cp->tok.tok == TK_EOF)
-      cp_err(cp, NULL, MFFI_EPARSE, "expected '}'");
+    if (cp->tok.tok == TK_EOF) cp_err(cp, NULL, MFFI_EPARSE, "expected '}'");
     cp_specs s;
     sp_parse(cp, &s, SC_MEMBER);
     if (cp->tok.tok == ';') { /* Anonymous struct/union member. */
@@ -386,8 +403,10 @@ static void sp_members(cp_state *cp, cp_vec *members) {
           cp_err(cp, &wt, MFFI_EDECL, "negative width in bit-field '%s'",
                  d.name ? d.name : "(anonymous)");
         if (w.v > 128)
-          cp_err(cp, &wt, MFFI_EDECL, "width of bit-field '%s' exceeds its "
-                 "type", d.name ? d.name : "(anonymous)");
+          cp_err(cp, &wt, MFFI_EDECL,
+                 "width of bit-field '%s' exceeds its "
+                 "type",
+                 d.name ? d.name : "(anonymous)");
         width = (int)w.v;
       }
       at_trailing(cp, &d);
@@ -401,7 +420,8 @@ static void sp_members(cp_state *cp, cp_vec *members) {
       m->align_attr = a1 > a2 ? a1 : a2;
       if (s.alignas > m->align_attr) m->align_attr = s.alignas;
       m->packed = at_find(&s.attrs, "packed") || at_find(&d.attrs, "packed");
-      if (d.name) sp_check_dup(cp, &names, d.name, &d.name_tok);
+      if (d.name)
+        sp_check_dup(cp, &names, d.name, &d.name_tok);
       else if (width < 0)
         cp_err(cp, &at, MFFI_EPARSE, "expected member name");
       if (cp->tok.tok == ',') {
@@ -419,7 +439,8 @@ static void sp_record(cp_state *cp, cp_specs *s) {
   int kind = kw.tok == TK_STRUCT ? MFFI_KIND_STRUCT : MFFI_KIND_UNION;
   cp_next(cp);
   cp_vec attrs = {0};
-  while (cp->tok.tok == TK_ATTRIBUTE) at_parse(cp, &attrs);
+  while (cp->tok.tok == TK_ATTRIBUTE)
+    at_parse(cp, &attrs);
   const char *tag = NULL;
   cp_token tagtok = kw;
   if (cp->tok.tok == TK_NAME) {
@@ -427,7 +448,8 @@ static void sp_record(cp_state *cp, cp_specs *s) {
     tagtok = cp->tok;
     cp_next(cp);
   }
-  while (cp->tok.tok == TK_ATTRIBUTE) at_parse(cp, &attrs);
+  while (cp->tok.tok == TK_ATTRIBUTE)
+    at_parse(cp, &attrs);
   s->have_tid = true;
   s->tag_only = true;
   if (cp->tok.tok != '{') {
@@ -435,6 +457,7 @@ static void sp_record(cp_state *cp, cp_specs *s) {
       cp_err(cp, NULL, MFFI_EPARSE, "expected '{' or tag after '%s'",
              kind == MFFI_KIND_STRUCT ? "struct" : "union");
     s->tid = s->tag_tid = sp_tag_ref(cp, kind, tag, &tagtok, true);
+    sp_keep_attrs(cp, s, &attrs); /* "struct s __attribute__((x)) t" */
     return;
   }
   mffi_tid tid;
@@ -453,16 +476,21 @@ static void sp_record(cp_state *cp, cp_specs *s) {
   sp_members(cp, &members);
   cp->depth--;
   cp_next(cp); /* '}' */
-  while (cp->tok.tok == TK_ATTRIBUTE) at_parse(cp, &attrs);
+  while (cp->tok.tok == TK_ATTRIBUTE)
+    at_parse(cp, &attrs);
   at_reject_vector(cp, &attrs, &kw);
   bool packed = at_find(&attrs, "packed") != NULL;
   uint32_t al = at_aligned(cp, &attrs, &kw);
-  cp_check(cp, mffi__tt_define_record(cp->ctx, tid, members.v, members.n,
-                                      packed, al),
-           &tagtok);
+  cp_check(
+      cp,
+      mffi__tt_define_record(cp->ctx, tid, members.v, members.n, packed, al),
+      &tagtok);
   if (tag) {
-    mffi_decl d = {.kind = MFFI_DECL_TAG, .name = tag, .tid = tid,
-                   .enum_tid = MFFI_TID_NONE, .defined = true};
+    mffi_decl d = {.kind = MFFI_DECL_TAG,
+                   .name = tag,
+                   .tid = tid,
+                   .enum_tid = MFFI_TID_NONE,
+                   .defined = true};
     cp_check(cp, mffi__tt_decl_add(cp->ctx, &d, NULL), &tagtok);
   }
   s->tid = s->tag_tid = tid;
@@ -482,7 +510,8 @@ static void sp_enum(cp_state *cp, cp_specs *s) {
   cp_token kw = cp->tok;
   cp_next(cp);
   cp_vec attrs = {0};
-  while (cp->tok.tok == TK_ATTRIBUTE) at_parse(cp, &attrs);
+  while (cp->tok.tok == TK_ATTRIBUTE)
+    at_parse(cp, &attrs);
   const char *tag = NULL;
   cp_token tagtok = kw;
   if (cp->tok.tok == TK_NAME) {
@@ -490,7 +519,8 @@ static void sp_enum(cp_state *cp, cp_specs *s) {
     tagtok = cp->tok;
     cp_next(cp);
   }
-  while (cp->tok.tok == TK_ATTRIBUTE) at_parse(cp, &attrs);
+  while (cp->tok.tok == TK_ATTRIBUTE)
+    at_parse(cp, &attrs);
   s->have_tid = true;
   s->tag_only = true;
   if (cp->tok.tok != '{') {
@@ -517,7 +547,8 @@ static void sp_enum(cp_state *cp, cp_specs *s) {
     cp_token nt = cp->tok;
     sp_name_free(cp, nt.name, &nt);
     cp_next(cp);
-    while (cp->tok.tok == TK_ATTRIBUTE) at_parse(cp, &attrs);
+    while (cp->tok.tok == TK_ATTRIBUTE)
+      at_parse(cp, &attrs);
     cp_val v = next;
     if (cp->tok.tok == '=') {
       cp_next(cp);
@@ -540,8 +571,10 @@ static void sp_enum(cp_state *cp, cp_specs *s) {
     e->name = nt.name;
     e->value = (int64_t)v.v;
     /* The constant is visible to the enumerators that follow. */
-    mffi_decl d = {.kind = MFFI_DECL_CONSTANT, .name = nt.name,
-                   .value = (int64_t)v.v, .enum_tid = tid,
+    mffi_decl d = {.kind = MFFI_DECL_CONSTANT,
+                   .name = nt.name,
+                   .value = (int64_t)v.v,
+                   .enum_tid = tid,
                    .tid = !v.wide ? (v.uns ? MFFI_KIND_UINT : MFFI_KIND_INT)
                                   : (v.uns ? MFFI_KIND_ULONG : MFFI_KIND_LONG)};
     cp_check(cp, mffi__tt_decl_add(cp->ctx, &d, NULL), &nt);
@@ -550,25 +583,31 @@ static void sp_enum(cp_state *cp, cp_specs *s) {
     overflow = v.v == max;
     next = v;
     next.v++;
-    if (cp->tok.tok == ',') cp_next(cp);
+    if (cp->tok.tok == ',')
+      cp_next(cp);
     else if (cp->tok.tok != '}')
       cp_err(cp, NULL, MFFI_EPARSE, "expected ',' or '}' in enum");
   }
   cp_next(cp);
-  while (cp->tok.tok == TK_ATTRIBUTE) at_parse(cp, &attrs);
+  while (cp->tok.tok == TK_ATTRIBUTE)
+    at_parse(cp, &attrs);
   bool packed = at_find(&attrs, "packed") != NULL;
-  cp_check(cp, mffi__tt_define_enum(cp->ctx, tid, enums.v, enums.n, packed,
-                                    have_huge),
-           &tagtok);
+  cp_check(
+      cp,
+      mffi__tt_define_enum(cp->ctx, tid, enums.v, enums.n, packed, have_huge),
+      &tagtok);
   if (tag) {
-    mffi_decl d = {.kind = MFFI_DECL_TAG, .name = tag, .tid = tid,
-                   .enum_tid = MFFI_TID_NONE, .defined = true};
+    mffi_decl d = {.kind = MFFI_DECL_TAG,
+                   .name = tag,
+                   .tid = tid,
+                   .enum_tid = MFFI_TID_NONE,
+                   .defined = true};
     cp_check(cp, mffi__tt_decl_add(cp->ctx, &d, NULL), &tagtok);
   }
   s->tid = s->tag_tid = tid;
 }
 
-/* -- Declaration specifiers ---------------------------------------------------------- */
+/* -- Declaration specifiers ------------------------------------------------ */
 
 static bool sp_is_specifier_kw(int tok) {
   return tok >= TK_KW_FIRST && tok < TK_SIZEOF && tok != TK_SIZEOF;
@@ -581,8 +620,8 @@ bool mffi__cp_starts_type(cp_state *cp) {
       t == TK_ALIGNAS)
     return true;
   return sp_is_specifier_kw(t) && t != TK_TYPEDEF && t != TK_EXTERN &&
-         t != TK_STATIC && t != TK_AUTO && t != TK_REGISTER &&
-         t != TK_THREAD && t != TK_INLINE && t != TK_NORETURN;
+         t != TK_STATIC && t != TK_AUTO && t != TK_REGISTER && t != TK_THREAD &&
+         t != TK_INLINE && t != TK_NORETURN;
 }
 
 static bool sp_any_type(const cp_specs *s) {
@@ -626,22 +665,29 @@ static mffi_tid sp_finish_base(cp_state *cp, cp_specs *s) {
     return s->tid;
   }
   if (s->nsigned && s->nunsigned)
-    cp_err(cp, t, MFFI_EPARSE, "both 'signed' and 'unsigned' in declaration "
+    cp_err(cp, t, MFFI_EPARSE,
+           "both 'signed' and 'unsigned' in declaration "
            "specifiers");
   if (s->nlong > 2) cp_err(cp, t, MFFI_EPARSE, "'long long long' is too long");
   if (s->nlong && s->nshort)
-    cp_err(cp, t, MFFI_EPARSE, "both 'long' and 'short' in declaration "
+    cp_err(cp, t, MFFI_EPARSE,
+           "both 'long' and 'short' in declaration "
            "specifiers");
   bool sgn = s->nsigned || s->nunsigned;
   mffi_kind k;
   switch (s->base) {
   case 0:
   case TK_INTKW:
-    if (s->nshort) k = s->nunsigned ? MFFI_KIND_USHORT : MFFI_KIND_SHORT;
-    else if (s->nlong == 2) k = s->nunsigned ? MFFI_KIND_ULLONG : MFFI_KIND_LLONG;
-    else if (s->nlong == 1) k = s->nunsigned ? MFFI_KIND_ULONG : MFFI_KIND_LONG;
-    else if (s->base || sgn || s->nint) k = s->nunsigned ? MFFI_KIND_UINT : MFFI_KIND_INT;
-    else if (s->ncomplex) k = MFFI_KIND_DOUBLE; /* GNU: plain _Complex */
+    if (s->nshort)
+      k = s->nunsigned ? MFFI_KIND_USHORT : MFFI_KIND_SHORT;
+    else if (s->nlong == 2)
+      k = s->nunsigned ? MFFI_KIND_ULLONG : MFFI_KIND_LLONG;
+    else if (s->nlong == 1)
+      k = s->nunsigned ? MFFI_KIND_ULONG : MFFI_KIND_LONG;
+    else if (s->base || sgn || s->nint)
+      k = s->nunsigned ? MFFI_KIND_UINT : MFFI_KIND_INT;
+    else if (s->ncomplex)
+      k = MFFI_KIND_DOUBLE; /* GNU: plain _Complex */
     else if (t->tok == TK_NAME)
       cp_err(cp, t, cp->typename_mode ? MFFI_ENOTFOUND : MFFI_EPARSE,
              "unknown type name '%s'", t->name);
@@ -651,8 +697,9 @@ static mffi_tid sp_finish_base(cp_state *cp, cp_specs *s) {
   case TK_CHAR:
     if (s->nlong || s->nshort)
       cp_err(cp, t, MFFI_EPARSE, "'long' or 'short' with 'char'");
-    k = s->nunsigned ? MFFI_KIND_UCHAR : s->nsigned ? MFFI_KIND_SCHAR
-                                                    : MFFI_KIND_CHAR;
+    k = s->nunsigned ? MFFI_KIND_UCHAR
+        : s->nsigned ? MFFI_KIND_SCHAR
+                     : MFFI_KIND_CHAR;
     break;
   case TK_INT128:
     if (s->nlong || s->nshort)
@@ -661,16 +708,19 @@ static mffi_tid sp_finish_base(cp_state *cp, cp_specs *s) {
     break;
   default:
     if (sgn)
-      cp_err(cp, t, MFFI_EPARSE, "'signed' or 'unsigned' with a non-integer "
+      cp_err(cp, t, MFFI_EPARSE,
+             "'signed' or 'unsigned' with a non-integer "
              "type");
     if (s->nshort || (s->nlong && s->base != TK_DOUBLE) || s->nlong > 1)
       cp_err(cp, t, MFFI_EPARSE, "'long' or 'short' with this type");
     switch (s->base) {
     case TK_VOID: k = MFFI_KIND_VOID; break;
     case TK_BOOL: k = MFFI_KIND_BOOL; break;
-    case TK_FLOATKW: case TK_FLOAT32: k = MFFI_KIND_FLOAT; break;
+    case TK_FLOATKW:
+    case TK_FLOAT32: k = MFFI_KIND_FLOAT; break;
     case TK_DOUBLE: k = s->nlong ? MFFI_KIND_LDOUBLE : MFFI_KIND_DOUBLE; break;
-    case TK_FLOAT64: case TK_FLOAT32X: k = MFFI_KIND_DOUBLE; break;
+    case TK_FLOAT64:
+    case TK_FLOAT32X: k = MFFI_KIND_DOUBLE; break;
     case TK_FLOAT64X: k = MFFI_KIND_LDOUBLE; break;
     case TK_FLOAT16: k = MFFI_KIND_FLOAT16; break;
     case TK_FLOAT128: k = MFFI_KIND_FLOAT128; break;
@@ -681,6 +731,13 @@ static mffi_tid sp_finish_base(cp_state *cp, cp_specs *s) {
     }
   }
   mffi_tid tid = (mffi_tid)k;
+  uint16_t spelled =
+      s->base == TK_FLOAT32 || s->base == TK_FLOAT64 ? MFFI_TF_FLOATN
+      : s->base == TK_FLOAT32X ||
+              (s->base == TK_FLOAT64X && strcmp(s->base_name, "__float80") != 0)
+          ? MFFI_TF_FLOATNX
+          : 0;
+  if (spelled) cp_check(cp, mffi__tt_floatn(cp->ctx, tid, spelled, &tid), t);
   if (s->ncomplex) {
     if (k == MFFI_KIND_VOID || k == MFFI_KIND_BOOL || k == MFFI_KIND_VALIST)
       cp_err(cp, t, MFFI_EPARSE, "invalid '_Complex' type");
@@ -705,7 +762,10 @@ static void sp_parse(cp_state *cp, cp_specs *s, int where) {
   for (;;) {
     int t = cp->tok.tok;
     switch (t) {
-    case TK_TYPEDEF: case TK_EXTERN: case TK_STATIC: case TK_AUTO:
+    case TK_TYPEDEF:
+    case TK_EXTERN:
+    case TK_STATIC:
+    case TK_AUTO:
     case TK_REGISTER:
       if (where != SC_TOP && !(where == SC_PARAM && t == TK_REGISTER))
         cp_err(cp, NULL, MFFI_EPARSE, "storage class '%s' not allowed here",
@@ -715,8 +775,9 @@ static void sp_parse(cp_state *cp, cp_specs *s, int where) {
                "multiple storage classes in declaration specifiers");
       s->storage = t;
       break;
-    case TK_THREAD: break;
-    case TK_INLINE: case TK_NORETURN: s->is_inline |= t == TK_INLINE; break;
+    case TK_THREAD: s->thread_local = true; break;
+    case TK_INLINE:
+    case TK_NORETURN: s->is_inline |= t == TK_INLINE; break;
     case TK_CONST: s->quals |= MFFI_QUAL_CONST; break;
     case TK_VOLATILE: s->quals |= MFFI_QUAL_VOLATILE; break;
     case TK_RESTRICT: s->quals |= MFFI_QUAL_RESTRICT; break;
@@ -739,10 +800,21 @@ static void sp_parse(cp_state *cp, cp_specs *s, int where) {
       if (!s->base) s->base = TK_INTKW;
       s->nint++;
       break;
-    case TK_VOID: case TK_CHAR: case TK_FLOATKW: case TK_DOUBLE: case TK_BOOL:
-    case TK_INT128: case TK_INT128_T: case TK_UINT128_T: case TK_FLOAT16:
-    case TK_FLOAT32: case TK_FLOAT64: case TK_FLOAT128: case TK_FLOAT32X:
-    case TK_FLOAT64X: case TK_VALIST:
+    case TK_VOID:
+    case TK_CHAR:
+    case TK_FLOATKW:
+    case TK_DOUBLE:
+    case TK_BOOL:
+    case TK_INT128:
+    case TK_INT128_T:
+    case TK_UINT128_T:
+    case TK_FLOAT16:
+    case TK_FLOAT32:
+    case TK_FLOAT64:
+    case TK_FLOAT128:
+    case TK_FLOAT32X:
+    case TK_FLOAT64X:
+    case TK_VALIST:
       if (s->have_tid)
         cp_err(cp, NULL, MFFI_EPARSE,
                "two or more data types in declaration specifiers");
@@ -752,13 +824,18 @@ static void sp_parse(cp_state *cp, cp_specs *s, int where) {
                "two or more data types in declaration specifiers");
       }
       sp_set_base(cp, s, t);
+      s->base_name = cp->tok.name;
       break;
-    case TK_STRUCT: case TK_UNION: case TK_ENUM:
+    case TK_STRUCT:
+    case TK_UNION:
+    case TK_ENUM:
       if (sp_any_type(s))
         cp_err(cp, NULL, MFFI_EPARSE,
                "two or more data types in declaration specifiers");
-      if (t == TK_ENUM) sp_enum(cp, s);
-      else sp_record(cp, s);
+      if (t == TK_ENUM)
+        sp_enum(cp, s);
+      else
+        sp_record(cp, s);
       continue;
     case TK_TYPEOF:
       if (sp_any_type(s))
@@ -782,21 +859,23 @@ done:
   s->tid = sp_finish_base(cp, s);
   if (s->have_tid && s->tag_tid != s->tid) s->tag_only = false;
   at_reject_vector(cp, &s->attrs, &s->first);
-  if (s->quals) cp_check(cp, mffi__tt_qual(cp->ctx, s->tid, s->quals, &s->tid),
-                         &s->first);
+  if (s->quals)
+    cp_check(cp, mffi__tt_qual(cp->ctx, s->tid, s->quals, &s->tid), &s->first);
 }
 
-/* -- Declarators ---------------------------------------------------------------------- */
+/* -- Declarators ----------------------------------------------------------- */
 
 /* After '(' in a declarator: does a nested declarator follow (rather than
 ** a parameter list)? */
 static bool dp_nested(cp_state *cp, int mode) {
   const cp_token *nx = mffi__cp_peek(cp);
   switch (nx->tok) {
-  case '*': case '(': case '^': case TK_ATTRIBUTE: return true;
+  case '*':
+  case '(':
+  case '^':
+  case TK_ATTRIBUTE: return true;
   case '[': return mode != DM_NAMED;
-  case TK_NAME:
-    return mode == DM_NAMED || !cp_is_typedef_name(cp, nx->name);
+  case TK_NAME: return mode == DM_NAMED || !cp_is_typedef_name(cp, nx->name);
   default: return false;
   }
 }
@@ -808,7 +887,8 @@ static unsigned dp_quals(cp_state *cp, cp_declarator *d) {
     case TK_CONST: q |= MFFI_QUAL_CONST; break;
     case TK_VOLATILE: q |= MFFI_QUAL_VOLATILE; break;
     case TK_RESTRICT: q |= MFFI_QUAL_RESTRICT; break;
-    case TK_ATOMIC: case TK_EXTENSION: break;
+    case TK_ATOMIC:
+    case TK_EXTENSION: break;
     case TK_ATTRIBUTE: at_parse(cp, &d->attrs); continue;
     default: return q;
     }
@@ -848,7 +928,8 @@ static void dp_params(cp_state *cp, cp_op *op) {
   for (;;) {
     if (cp->tok.tok == TK_ELLIPSIS) {
       if (types.n == 0)
-        cp_err(cp, NULL, MFFI_EPARSE, "expected a named parameter before "
+        cp_err(cp, NULL, MFFI_EPARSE,
+               "expected a named parameter before "
                "'...'");
       op->flags |= MFFI_TF_VARIADIC;
       cp_next(cp);
@@ -861,7 +942,8 @@ static void dp_params(cp_state *cp, cp_op *op) {
     sp_parse(cp, &s, SC_PARAM);
     cp_declarator d = {0};
     dp_declarator(cp, &d, &d.ops, DM_EITHER);
-    while (cp->tok.tok == TK_ATTRIBUTE) at_parse(cp, &d.attrs);
+    while (cp->tok.tok == TK_ATTRIBUTE)
+      at_parse(cp, &d.attrs);
     unsigned aquals = 0;
     if (d.ops.n) { /* "int a[const 4]": qualifiers of the adjusted pointer */
       cp_op *last = &((cp_op *)d.ops.v)[d.ops.n - 1];
@@ -871,8 +953,7 @@ static void dp_params(cp_state *cp, cp_op *op) {
     if (mffi__B(cp->tt, tid)->kind == MFFI_KIND_VOID) {
       if (d.name || types.n || cp->tok.tok != ')' ||
           mffi__T(cp->tt, tid)->quals)
-        cp_err(cp, &pt, MFFI_EDECL, "parameter %u has void type",
-               types.n + 1);
+        cp_err(cp, &pt, MFFI_EDECL, "parameter %u has void type", types.n + 1);
     }
     *(mffi_tid *)vec_push(cp, &types, sizeof(mffi_tid)) =
         dp_adjust_param(cp, tid, aquals, &pt);
@@ -889,22 +970,48 @@ static void dp_params(cp_state *cp, cp_op *op) {
   op->nparams = types.n;
 }
 
+static void dp_array_len(cp_state *cp, void *arg) {
+  *(cp_val *)arg = mffi__cp_const_expr(cp);
+  if (cp->tok.tok != ']') cp_err(cp, NULL, MFFI_EPARSE, "expected ']'");
+}
+
 static void dp_array(cp_state *cp, cp_op *op, const cp_declarator *d) {
   cp_next(cp); /* '[' */
   op->len = -1;
   for (;;) { /* [static const N], [*] */
     int t = cp->tok.tok;
-    if (t == TK_STATIC || t == TK_EXTENSION) cp_next(cp);
-    else if (t == TK_CONST) op->quals |= MFFI_QUAL_CONST, cp_next(cp);
-    else if (t == TK_VOLATILE) op->quals |= MFFI_QUAL_VOLATILE, cp_next(cp);
-    else if (t == TK_RESTRICT) op->quals |= MFFI_QUAL_RESTRICT, cp_next(cp);
-    else break;
+    if (t == TK_STATIC || t == TK_EXTENSION)
+      cp_next(cp);
+    else if (t == TK_CONST)
+      op->quals |= MFFI_QUAL_CONST, cp_next(cp);
+    else if (t == TK_VOLATILE)
+      op->quals |= MFFI_QUAL_VOLATILE, cp_next(cp);
+    else if (t == TK_RESTRICT)
+      op->quals |= MFFI_QUAL_RESTRICT, cp_next(cp);
+    else
+      break;
   }
   if (cp->tok.tok == '*' && mffi__cp_peek(cp)->tok == ']') {
     cp_next(cp);
   } else if (cp->tok.tok != ']') {
     cp_token at = cp->tok;
-    cp_val v = mffi__cp_const_expr(cp);
+    cp_val v;
+    if (!cp->in_params) {
+      dp_array_len(cp, &v);
+    } else if (!cp_try(cp, dp_array_len, &v)) {
+      /* A parameter sized by another ("int n, char b[n]"): the length
+      ** does not matter, the parameter becomes a pointer. */
+      while (cp->tok.tok != ']') {
+        if (cp->tok.tok == TK_EOF)
+          cp_err(cp, NULL, MFFI_EPARSE, "expected ']'");
+        if (cp->tok.tok == '(' || cp->tok.tok == '[')
+          cp_skip_group(cp);
+        else
+          cp_next(cp);
+      }
+      cp_next(cp);
+      return;
+    }
     if (!v.uns && (int64_t)v.v < 0)
       cp_err(cp, &at, MFFI_EDECL, "size of array '%s' is negative",
              d->name ? d->name : "(anonymous)");
@@ -927,10 +1034,12 @@ static void dp_declarator(cp_state *cp, cp_declarator *d, cp_vec *out,
     cp_next(cp);
     op->quals = dp_quals(cp, d);
   }
-  while (cp->tok.tok == TK_ATTRIBUTE) at_parse(cp, &d->attrs);
+  while (cp->tok.tok == TK_ATTRIBUTE)
+    at_parse(cp, &d->attrs);
   if (cp->tok.tok == '(' && dp_nested(cp, mode)) {
     cp_next(cp);
-    while (cp->tok.tok == TK_ATTRIBUTE) at_parse(cp, &d->attrs);
+    while (cp->tok.tok == TK_ATTRIBUTE)
+      at_parse(cp, &d->attrs);
     dp_declarator(cp, d, &inner, mode);
     cp_expect(cp, ')', "')'");
   } else if (cp->tok.tok == TK_NAME && mode != DM_ABSTRACT) {
@@ -954,7 +1063,9 @@ static void dp_declarator(cp_state *cp, cp_declarator *d, cp_vec *out,
       op->kind = '(';
       op->tok = cp->tok;
       cp_enter(cp);
+      cp->in_params++;
       dp_params(cp, op);
+      cp->in_params--;
       cp->depth--;
     } else {
       break;
@@ -986,9 +1097,9 @@ static mffi_tid dp_build(cp_state *cp, mffi_tid base, cp_declarator *d) {
       cp_check(cp, mffi__tt_array(cp->ctx, t, op->len, &t), &op->tok);
       break;
     case '(':
-      cp_check(cp, mffi__tt_func(cp->ctx, t, op->params, op->nparams,
-                                 op->flags, &t),
-               &op->tok);
+      cp_check(
+          cp, mffi__tt_func(cp->ctx, t, op->params, op->nparams, op->flags, &t),
+          &op->tok);
       break;
     }
   }
@@ -1007,7 +1118,8 @@ mffi_tid mffi__cp_type_name(cp_state *cp) {
   sp_parse(cp, &s, SC_TYPENAME);
   cp_declarator d = {0};
   dp_declarator(cp, &d, &d.ops, DM_ABSTRACT);
-  while (cp->tok.tok == TK_ATTRIBUTE) at_parse(cp, &d.attrs);
+  while (cp->tok.tok == TK_ATTRIBUTE)
+    at_parse(cp, &d.attrs);
   mffi_tid tid = dp_build(cp, s.tid, &d);
   uint32_t al = at_aligned(cp, &d.attrs, &s.first);
   if (al) cp_check(cp, mffi__tt_aligned(cp->ctx, tid, al, &tid), &s.first);
@@ -1015,7 +1127,7 @@ mffi_tid mffi__cp_type_name(cp_state *cp) {
 }
 
 mffi_tid mffi__cp_expr_type(cp_state *cp) {
-  if (cp->tok.tok == '(' ) {
+  if (cp->tok.tok == '(') {
     cp_next(cp);
     mffi_tid t = mffi__cp_expr_type(cp);
     cp_expect(cp, ')', "')'");
@@ -1034,7 +1146,7 @@ mffi_tid mffi__cp_expr_type(cp_state *cp) {
                 : (v.uns ? MFFI_KIND_UINT : MFFI_KIND_INT);
 }
 
-/* -- Declarations ------------------------------------------------------------------------ */
+/* -- Declarations ---------------------------------------------------------- */
 
 /* Copy arena attributes into an owned array for a declaration. */
 static int dc_attrs_own(mffi_ctx *ctx, const cp_vec *a1, const cp_vec *a2,
@@ -1046,14 +1158,15 @@ static int dc_attrs_own(mffi_ctx *ctx, const cp_vec *a1, const cp_vec *a2,
   mffi_attr *v = mffi__calloc(ctx, n * sizeof *v);
   if (!v) return mffi__nomem(ctx);
   for (uint32_t i = 0; i < n; i++) {
-    const mffi_attr *src = i < a1->n ? &((mffi_attr *)a1->v)[i]
-                                     : &((mffi_attr *)a2->v)[i - a1->n];
+    const mffi_attr *src =
+        i < a1->n ? &((mffi_attr *)a1->v)[i] : &((mffi_attr *)a2->v)[i - a1->n];
     v[i] = *src;
     v[i].args = NULL;
     if (src->nargs) {
       mffi_attr_arg *args = mffi__malloc(ctx, src->nargs * sizeof *args);
       if (!args) {
-        for (uint32_t j = 0; j < i; j++) mffi__free(ctx, (void *)v[j].args);
+        for (uint32_t j = 0; j < i; j++)
+          mffi__free(ctx, (void *)v[j].args);
         mffi__free(ctx, v);
         return mffi__nomem(ctx);
       }
@@ -1086,9 +1199,12 @@ static void dc_merge_attrs(cp_state *cp, mffi_decl *o, const cp_specs *s,
     bool dup = false;
     for (uint32_t j = 0; j < o->nattrs && !dup; j++)
       dup = dc_attr_same(&na[i], &o->attrs[j]);
-    for (uint32_t j = 0; j < keep && !dup; j++) dup = dc_attr_same(&na[i], &na[j]);
-    if (dup) mffi__free(cp->ctx, (void *)na[i].args);
-    else na[keep++] = na[i];
+    for (uint32_t j = 0; j < keep && !dup; j++)
+      dup = dc_attr_same(&na[i], &na[j]);
+    if (dup)
+      mffi__free(cp->ctx, (void *)na[i].args);
+    else
+      na[keep++] = na[i];
   }
   if (!keep) {
     mffi__free(cp->ctx, na);
@@ -1096,7 +1212,8 @@ static void dc_merge_attrs(cp_state *cp, mffi_decl *o, const cp_specs *s,
   }
   mffi_attr *all = mffi__malloc(cp->ctx, (o->nattrs + keep) * sizeof *all);
   if (!all) {
-    for (uint32_t i = 0; i < keep; i++) mffi__free(cp->ctx, (void *)na[i].args);
+    for (uint32_t i = 0; i < keep; i++)
+      mffi__free(cp->ctx, (void *)na[i].args);
     mffi__free(cp->ctx, na);
     mffi__cp_rethrow(cp, &d->name_tok, MFFI_ENOMEM);
   }
@@ -1108,8 +1225,10 @@ static void dc_merge_attrs(cp_state *cp, mffi_decl *o, const cp_specs *s,
       mffi_attr_arg *args =
           mffi__malloc(cp->ctx, o->attrs[i].nargs * sizeof *args);
       if (!args) {
-        for (uint32_t j = 0; j < i; j++) mffi__free(cp->ctx, (void *)all[j].args);
-        for (uint32_t j = 0; j < keep; j++) mffi__free(cp->ctx, (void *)na[j].args);
+        for (uint32_t j = 0; j < i; j++)
+          mffi__free(cp->ctx, (void *)all[j].args);
+        for (uint32_t j = 0; j < keep; j++)
+          mffi__free(cp->ctx, (void *)na[j].args);
         mffi__free(cp->ctx, all);
         mffi__free(cp->ctx, na);
         mffi__cp_rethrow(cp, &d->name_tok, MFFI_ENOMEM);
@@ -1132,7 +1251,8 @@ static void dc_merge_attrs(cp_state *cp, mffi_decl *o, const cp_specs *s,
 static const char **dc_pnames_own(cp_state *cp, const cp_declarator *d) {
   if (!d->npnames) return NULL;
   bool any = false;
-  for (uint32_t i = 0; i < d->npnames; i++) any |= d->pnames[i] != NULL;
+  for (uint32_t i = 0; i < d->npnames; i++)
+    any |= d->pnames[i] != NULL;
   if (!any) return NULL;
   const char **v = mffi__malloc(cp->ctx, d->npnames * sizeof *v);
   if (!v) mffi__cp_rethrow(cp, &d->name_tok, MFFI_ENOMEM);
@@ -1142,8 +1262,12 @@ static const char **dc_pnames_own(cp_state *cp, const cp_declarator *d) {
 
 static void dc_add(cp_state *cp, mffi_decl_kind kind, const cp_specs *s,
                    const cp_declarator *d, mffi_tid tid) {
-  mffi_decl nd = {.kind = kind, .name = d->name, .tid = tid,
-                  .symbol = d->asm_name, .enum_tid = MFFI_TID_NONE};
+  mffi_decl nd = {.kind = kind,
+                  .name = d->name,
+                  .tid = tid,
+                  .symbol = d->asm_name,
+                  .enum_tid = MFFI_TID_NONE,
+                  .thread_local = s->thread_local};
   if (kind == MFFI_DECL_FUNCTION) {
     nd.param_names = dc_pnames_own(cp, d);
     nd.nparam_names = nd.param_names ? d->npnames : 0;
@@ -1181,8 +1305,8 @@ static void dc_declare(cp_state *cp, const cp_specs *s, cp_declarator *d) {
     if (al) cp_check(cp, mffi__tt_aligned(cp->ctx, tid, al, &tid), t);
     if (o) {
       if (o->kind != MFFI_DECL_TYPEDEF)
-        cp_err(cp, t, MFFI_EDECL,
-               "'%s' redeclared as different kind of symbol", d->name);
+        cp_err(cp, t, MFFI_EDECL, "'%s' redeclared as different kind of symbol",
+               d->name);
       if (o->tid != tid)
         cp_err(cp, t, MFFI_EDECL, "conflicting types for '%s'", d->name);
       return;
@@ -1279,8 +1403,11 @@ static void dc_define(cp_state *cp) {
       o->tid = tid;
     }
   } else {
-    mffi_decl d = {.kind = MFFI_DECL_CONSTANT, .name = nt.name, .tid = tid,
-                   .value = (int64_t)v.v, .enum_tid = MFFI_TID_NONE};
+    mffi_decl d = {.kind = MFFI_DECL_CONSTANT,
+                   .name = nt.name,
+                   .tid = tid,
+                   .value = (int64_t)v.v,
+                   .enum_tid = MFFI_TID_NONE};
     cp_check(cp, mffi__tt_decl_add(cp->ctx, &d, NULL), &nt);
   }
 }
@@ -1305,7 +1432,9 @@ static void dc_external(cp_state *cp) {
   sp_parse(cp, &s, SC_TOP);
   if (cp->tok.tok == ';') {
     if (s.anon_tag && mffi__B(cp->tt, s.tid)->kind == MFFI_KIND_ENUM) {
-      mffi_decl d = {.kind = MFFI_DECL_TAG, .tid = s.tid, .defined = true,
+      mffi_decl d = {.kind = MFFI_DECL_TAG,
+                     .tid = s.tid,
+                     .defined = true,
                      .enum_tid = MFFI_TID_NONE};
       cp_check(cp, mffi__tt_decl_add(cp->ctx, &d, NULL), &s.first);
     }
@@ -1340,7 +1469,7 @@ static void dc_external(cp_state *cp) {
   }
 }
 
-/* -- Entry points -------------------------------------------------------------------------- */
+/* -- Entry points ---------------------------------------------------------- */
 
 static void cp_free_arena(cp_state *cp) {
   while (cp->arena) {
@@ -1353,7 +1482,8 @@ static void cp_free_arena(cp_state *cp) {
 static void cp_unit(cp_state *cp, void *arg) {
   (void)arg;
   cp_next(cp);
-  while (cp->tok.tok != TK_EOF) dc_external(cp);
+  while (cp->tok.tok != TK_EOF)
+    dc_external(cp);
 }
 
 static void cp_typename_only(cp_state *cp, void *arg) {

@@ -29,6 +29,14 @@ static void dyn_close(mffi_lib *lib) {
 static int dyn_bind(mffi_fn *fn) {
   mffi_lib *lib = fn->lib;
   mffi_ctx *ctx = lib->ctx;
+  mffi_type *ft = mffi__B(&ctx->tt, fn->tid);
+  int rc = MFFI_OK;
+  if (!fn->is_var) { /* Types first: they do not depend on the library. */
+    rc = mffi__value_check(ctx, ft->child, true);
+    for (uint32_t i = 0; rc == MFFI_OK && i < fn->nargs; i++)
+      rc = mffi__value_check(ctx, fn->args[i], false);
+    if (rc != MFFI_OK) return rc;
+  }
   if (!fn->addr) {
     dlerror();
     void *p = dlsym(lib->data, fn->symbol);
@@ -40,26 +48,22 @@ static int dyn_bind(mffi_fn *fn) {
     fn->addr = p;
   }
   if (fn->is_var) return MFFI_OK;
-  mffi_type *ft = mffi__B(&ctx->tt, fn->tid);
-  int rc = mffi__value_check(ctx, ft->child, true);
-  for (uint32_t i = 0; rc == MFFI_OK && i < fn->nargs; i++)
-    rc = mffi__value_check(ctx, fn->args[i], false);
-  if (rc != MFFI_OK) return rc;
   mffi__sig sig = {ctx, ft->child, fn->args, fn->nargs, fn->nfixed,
                    fn->variadic};
   if (!(lib->flags & MFFI_OPEN_FFI_ONLY)) {
     mffi__fast *fast = NULL;
     rc = mffi__fast_prepare(&sig, &fast);
     if (rc == MFFI_OK) {
+      mffi_call_fn shape = mffi__fast_shape(&sig);
       fn->data = fast;
-      fn->call = mffi__fast_call;
+      fn->call = shape ? shape : mffi__fast_call;
       fn->path = MFFI_PATH_FAST;
       return MFFI_OK;
     }
     if (rc != 1) return rc == MFFI_ENOMEM ? mffi__nomem(ctx) : rc;
   }
   mffi__ffi *ff = NULL;
-  rc = mffi__ffi_prepare(&sig, &ff);
+  rc = mffi__ffi_prepare(&sig, true, &ff);
   if (rc != MFFI_OK) return rc;
   fn->data = ff;
   fn->call = mffi__ffi_call;

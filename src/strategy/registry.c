@@ -12,6 +12,8 @@ const mffi_strategy *mffi_strategy_find(const char *name) {
   if (!name) return NULL;
   if (strcmp(name, mffi__strategy_dynamic.name) == 0)
     return &mffi__strategy_dynamic;
+  if (strcmp(name, mffi__strategy_static.name) == 0)
+    return &mffi__strategy_static;
   for (int i = 0; i < reg_n; i++)
     if (strcmp(reg_user[i]->name, name) == 0) return reg_user[i];
   return NULL;

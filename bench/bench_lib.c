@@ -1,0 +1,40 @@
+/* The callee library of bench/calls.c. See LICENSE.
+**
+** Built as a shared object and linked normally, so the direct calls go
+** through the PLT like any call into a library. Each function does the
+** least work that still depends on every argument.
+*/
+#include <stdint.h>
+
+/* The same declarations are in bench/calls.c (as C and as cdef text). */
+struct bench_pt {
+  double x, y;
+};
+void nop(void);
+int add(int a, int b);
+double muladd(double a, double b, double c);
+void *ptr6(void *a, void *b, void *c, void *d, void *e, void *f);
+struct bench_pt pt_add(struct bench_pt a, struct bench_pt b);
+
+void nop(void) {}
+
+int add(int a, int b) { return a + b; }
+
+double muladd(double a, double b, double c) { return a * b + c; }
+
+void *ptr6(void *a, void *b, void *c, void *d, void *e, void *f) {
+  return (void *)((uintptr_t)a ^ (uintptr_t)b ^ (uintptr_t)c ^ (uintptr_t)d ^
+                  (uintptr_t)e ^ (uintptr_t)f);
+}
+
+/* GCC's SLP vectorizer packs the two adds into one vector op through the
+** stack, and the store-forwarding stall that follows would dwarf the call
+** being measured: keep the plain scalar code. */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-slp-vectorize")))
+#endif
+struct bench_pt
+pt_add(struct bench_pt a, struct bench_pt b) {
+  struct bench_pt r = {a.x + b.x, a.y + b.y};
+  return r;
+}

@@ -1,0 +1,13 @@
+void my_free(void *);
+void *my_alloc(unsigned long n) __attribute__((malloc, malloc(my_free, 1), alloc_size(1)));
+void *my_calloc(unsigned long, unsigned long) __attribute__((__alloc_size__(1, 2)));
+int acc(const char *buf, unsigned n) __attribute__((access(read_only, 1, 2)));
+extern int acc2(const char *, unsigned) __attribute__ ((__access__ (__read_only__, 1, 2)));
+extern int acc3(char *, unsigned) __attribute__ ((__access__ (__write_only__, 1, 2)));
+extern char *nn(char *, char *) __attribute__((__nonnull__ (1, 2), returns_nonnull));
+extern int ntsa(const char *) __attribute__((null_terminated_string_arg(1)));
+extern int pf(const char *, ...) __attribute__((format(printf, 1, 2)));
+extern int pf2(const char *, ...) __attribute__ ((__format__ (__printf__, 1, 2)));
+extern int dep(void) __attribute__((deprecated("use x")));
+extern int unk(int) __attribute__((frobnicate(y, 3, "x")));
+extern int al(int) __attribute__((aligned(sizeof(long) * 2)));

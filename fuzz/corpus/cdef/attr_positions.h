@@ -1,0 +1,12 @@
+__attribute__((visibility("default"))) int f1(void);
+int __attribute__((const)) f2(void);
+int f3(void) __attribute__((pure));
+int *__attribute__((unused)) f4(void);
+void f5(int x __attribute__((unused)), char *__attribute__((unused)) y);
+__attribute__((nonnull(1))) extern int f7(char *p);
+extern int f8(const char *) __attribute__((nonnull)) __attribute__((warn_unused_result));
+int (__attribute__((unused)) *fpa)(int);
+extern int f9 (int) __attribute((__nothrow__, __leaf__));
+extern int f10(int) __attribute__(());
+typedef struct __attribute__((packed)) { char c; int i; } __attribute__((aligned(2))) at3_t;
+extern int __attribute__((deprecated("use g"))) olds, news;

@@ -1,0 +1,5 @@
+int a;
+struct s {
+  int x;
+};
+#define CRLF 1

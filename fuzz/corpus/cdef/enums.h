@@ -1,0 +1,11 @@
+enum color { RED, GREEN = 5, BLUE, ALIAS = RED };
+enum neg { NA = -1, NB = 1 };
+enum { E1 = 3, E2 = E1 * 2, E3 = sizeof(int) + E2 };
+enum trailing { T1, T2, };
+enum big { X = 0x100000000 };
+enum bigneg { Y = -0x100000000, Y2 };
+enum umax { Z = 0xffffffffffffffff };
+enum smin { M = -9223372036854775807LL - 1 };
+enum __attribute__((packed)) small { S1, S2 = 200 };
+enum small2 { P1 = -1 } __attribute__((packed));
+enum { OLD __attribute__((deprecated)) = 1, NEW };

@@ -1,0 +1,3 @@
+enum { A = 0xffffffffffffffff, B };
+enum { C = 1 / 0 };
+int x[-1];

@@ -1,0 +1,4 @@
+int a
+int b;
+struct s { int a; }};
+int f(int a;

@@ -1,0 +1,12 @@
+__extension__ typedef long long ll_t;
+__extension__ extern int ext_v;
+struct ext { __extension__ union { int i; float f; }; int j; };
+typedef __typeof__(int *) tp_t;
+extern int gv;
+typedef __typeof__(gv) gv_t;
+int f3(void);
+typedef __typeof(f3) f3_t;
+typedef typeof(unsigned short) us_t;
+_Static_assert(sizeof(int) == 4, "int");
+struct sa { int a; _Static_assert(1, "x"); };
+enum { OFF = __builtin_offsetof(struct ext, j) };

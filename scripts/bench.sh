@@ -1,0 +1,41 @@
+#!/bin/sh
+# Build and run the benchmarks against a build tree. See LICENSE.
+# Usage: scripts/bench.sh BUILD_DIR   (run by `make bench` after the build)
+# Uses BUILD_DIR/lib/libmodffi.a and include/; writes BUILD_DIR/bench/.
+# Each benchmark prints a Markdown table; add new ones at the end.
+# Benchmarks are never a test or a CI gate: this script fails only when a
+# benchmark cannot be built or run.
+set -eu
+
+src=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "${1:-build}" && pwd)
+out=$build/bench
+cc=${CC:-cc}
+cflags="-std=gnu11 -O2 -Wall -Wextra"
+mkdir -p "$out"
+
+lib=$build/lib/libmodffi.a
+if [ ! -f "$lib" ]; then
+  echo "bench: $lib not found; build first (make)" >&2
+  exit 1
+fi
+# shellcheck disable=SC2046
+set -- $(pkg-config --cflags libffi)
+ffi_cflags="$*"
+# shellcheck disable=SC2046
+set -- $(pkg-config --libs libffi)
+ffi_libs="$*"
+
+# -- Calls: direct vs ffi_call vs mffi_call ---------------------------------
+# The callee is a real shared object, linked normally (direct calls go
+# through the PLT); its soname lets the rpath find it.
+# shellcheck disable=SC2086
+"$cc" $cflags -shared -fPIC -Wl,-soname,bench_lib.so \
+  -o "$out/bench_lib.so" "$src/bench/bench_lib.c"
+# shellcheck disable=SC2086
+"$cc" $cflags -I"$src/include" $ffi_cflags -o "$out/calls" \
+  "$src/bench/calls.c" "$out/bench_lib.so" -Wl,-rpath,"$out" \
+  "$lib" $ffi_libs -ldl
+echo "## Calls (bench/calls.c)"
+echo
+"$out/calls" "$out/bench_lib.so"

@@ -1,0 +1,938 @@
+/* Stub generator: typed API, wrappers and static tables. See LICENSE.
+**
+** Everything is printed from the type table with mffi_type_str() and
+** mffi_decl_str(), so the generated C spells each type as the description
+** does (typedef names resolved: `uLong` prints as `unsigned long`, which
+** is the same type to the compiler). The three outputs:
+**
+** - N_mffi.h includes the real header H, so a program using the binding
+**   keeps H's type names and macros and compiles the same way under every
+**   strategy and in direct mode; then one prototype N_F per function.
+** - N_mffi.c embeds the selected declarations as cdef text (what the
+**   dynamic strategy needs at run time), binds every function once at open,
+**   and dispatches. When a strategy binds a function on its real address
+**   with the described type (MFFI_PATH_DIRECT: the static strategy), the
+**   wrapper calls that address directly instead of going through mffi_call.
+** - N_mffi_static.c is compiled against H: every function and variable
+**   redeclared with the described type (a conflict is a compile error
+**   naming it), _Static_asserts on every reached struct's size, alignment
+**   and member offsets, then one thunk per function and the registered
+**   table.
+*/
+#include <errno.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctx.h"
+#include "gen/gen.h"
+#include "types.h"
+
+#define GEN_MAX_DEPTH 64   /* Max. nesting followed through anonymous members. */
+#define GEN_PATH_MAX 512   /* Max. bytes of a member path in an assertion. */
+#define GEN_MSG_MAX 256    /* Bytes of the generated per-thread message. */
+
+/* -- Output buffer -------------------------------------------------------- */
+
+typedef struct gen_buf {
+  mffi_ctx *ctx;
+  char *p;
+  size_t len, cap;
+  bool oom; /* An allocation failed: the text is incomplete. */
+} gen_buf;
+
+/* Make room for n more bytes plus the NUL. */
+static bool gb_room(gen_buf *b, size_t n) {
+  if (b->oom) return false;
+  if (b->len + n + 1 <= b->cap) return true;
+  void *arr = b->p;
+  if (mffi__grow(b->ctx, &arr, &b->cap, b->len + n + 1, 1) != 0) {
+    b->oom = true;
+    return false;
+  }
+  b->p = arr;
+  return true;
+}
+
+static void gb_puts(gen_buf *b, const char *s) {
+  size_t n = strlen(s);
+  if (!gb_room(b, n)) return;
+  memcpy(b->p + b->len, s, n + 1);
+  b->len += n;
+}
+
+static void gb_printf(gen_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void gb_printf(gen_buf *b, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (n < 0 || !gb_room(b, (size_t)n)) return;
+  va_start(ap, fmt);
+  vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  b->len += (size_t)n;
+}
+
+/* Append type t declaring name (NULL: a type name). */
+static void gb_type(gen_buf *b, const mffi_type *t, const char *name) {
+  size_t n = mffi_type_str(t, name, NULL, 0);
+  if (!gb_room(b, n)) return;
+  mffi_type_str(t, name, b->p + b->len, n + 1);
+  b->len += n;
+}
+
+static void gb_decl(gen_buf *b, const mffi_decl *d) {
+  size_t n = mffi_decl_str(d, NULL, 0);
+  if (!gb_room(b, n)) return;
+  mffi_decl_str(d, b->p + b->len, n + 1);
+  b->len += n;
+}
+
+/* Append s as the inside of a C string literal. */
+static void gb_cstr(gen_buf *b, const char *s) {
+  for (; *s; s++) {
+    char c = *s;
+    if (c == '"' || c == '\\') gb_printf(b, "\\%c", c);
+    else if (c == '\n') gb_puts(b, "\\n");
+    else if ((unsigned char)c < 0x20) gb_printf(b, "\\%03o", c);
+    else gb_printf(b, "%c", c);
+  }
+}
+
+/* A type printed into a fresh ctx-allocated string; NULL on OOM. */
+static char *gen_type_str(mffi_ctx *ctx, const mffi_type *t,
+                          const char *name) {
+  size_t n = mffi_type_str(t, name, NULL, 0);
+  char *s = mffi__malloc(ctx, n + 1);
+  if (s) mffi_type_str(t, name, s, n + 1);
+  return s;
+}
+
+/* -- Selection -------------------------------------------------------------- */
+
+typedef struct gen_sym {
+  const mffi_decl *d;
+  bool is_var;
+  bool wrap;           /* Gets a typed wrapper (non-variadic function). */
+  const char *skip;    /* Why it is not bound at all, or NULL. */
+} gen_sym;
+
+typedef struct gen {
+  mffi_ctx *ctx;
+  mffi_tt *tt;
+  const mffi__gen_opts *o;
+  gen_sym *syms;       /* Selected functions and variables, decl order. */
+  size_t nsyms, capsyms;
+  uint8_t *seen;       /* By tid: reached from a selected symbol. */
+  size_t nseen;
+  const char *N;       /* o->name. */
+} gen;
+
+/* Why a function cannot be bound, or NULL. */
+static const char *gen_unbindable(gen *g, const mffi_decl *d) {
+  const mffi_type *ft = mffi__B(g->tt, d->tid);
+  if (ft->flags & MFFI_TF_UNPROTO) return "no prototype";
+  for (uint32_t i = 0; i < ft->nparams; i++) {
+    if (mffi__B(g->tt, ft->params[i])->kind == MFFI_KIND_VALIST)
+      return "va_list parameter";
+  }
+  return NULL;
+}
+
+/* Mark tid and everything it reaches (pointees, members, parameters). */
+static void gen_reach(gen *g, mffi_tid tid, int depth) {
+  if (tid == MFFI_TID_NONE || tid >= g->nseen || depth > 1000) return;
+  if (g->seen[tid]) return;
+  g->seen[tid] = 1;
+  mffi_type *t = mffi__T(g->tt, tid);
+  if (t->base != tid) gen_reach(g, t->base, depth + 1);
+  mffi_type *b = mffi__B(g->tt, tid);
+  switch (b->kind) {
+  case MFFI_KIND_POINTER:
+  case MFFI_KIND_ARRAY:
+  case MFFI_KIND_COMPLEX:
+  case MFFI_KIND_ENUM: gen_reach(g, b->child, depth + 1); break;
+  case MFFI_KIND_FUNCTION:
+    gen_reach(g, b->child, depth + 1);
+    for (uint32_t i = 0; i < b->nparams; i++)
+      gen_reach(g, b->params[i], depth + 1);
+    break;
+  case MFFI_KIND_STRUCT:
+  case MFFI_KIND_UNION:
+    for (uint32_t i = 0; i < b->nmembers; i++)
+      gen_reach(g, b->members[i].tid, depth + 1);
+    break;
+  default: break;
+  }
+}
+
+static int gen_select(gen *g) {
+  regex_t re;
+  const char *only = g->o->only;
+  if (only) {
+    int e = regcomp(&re, only, REG_EXTENDED | REG_NOSUB);
+    if (e != 0) {
+      char msg[128];
+      regerror(e, &re, msg, sizeof msg);
+      return mffi__err(g->ctx, MFFI_EPARSE, "--only '%s': %s", only, msg);
+    }
+  }
+  int rc = MFFI_OK;
+  size_t nd = mffi_ndecls(g->ctx);
+  for (size_t i = 0; i < nd && rc == MFFI_OK; i++) {
+    const mffi_decl *d = mffi_decl_at(g->ctx, i);
+    if (d->kind != MFFI_DECL_FUNCTION && d->kind != MFFI_DECL_VARIABLE)
+      continue;
+    if (only && regexec(&re, d->name, 0, NULL, 0) != 0) continue;
+    void *arr = g->syms;
+    if (mffi__grow(g->ctx, &arr, &g->capsyms, g->nsyms + 1,
+                   sizeof *g->syms) != 0) {
+      rc = mffi__nomem(g->ctx);
+      break;
+    }
+    g->syms = arr;
+    gen_sym *s = &g->syms[g->nsyms++];
+    memset(s, 0, sizeof *s);
+    s->d = d;
+    s->is_var = d->kind == MFFI_DECL_VARIABLE;
+    if (!s->is_var) {
+      s->skip = gen_unbindable(g, d);
+      s->wrap = !s->skip &&
+                !(mffi__B(g->tt, d->tid)->flags & MFFI_TF_VARIADIC);
+    }
+  }
+  if (only) regfree(&re);
+  if (rc != MFFI_OK) return rc;
+  if (g->nsyms == 0)
+    return mffi__err(g->ctx, MFFI_ENOTFOUND,
+                     only ? "no function or variable matches --only '%s'"
+                          : "the description declares no function or "
+                            "variable%s",
+                     only ? only : "");
+  g->nseen = g->tt->ntypes;
+  g->seen = mffi__calloc(g->ctx, g->nseen ? g->nseen : 1);
+  if (!g->seen) return mffi__nomem(g->ctx);
+  for (size_t i = 0; i < g->nsyms; i++)
+    if (!g->syms[i].skip) gen_reach(g, g->syms[i].d->tid, 0);
+  return MFFI_OK;
+}
+
+/* 1 if the tag declaration d defines or declares a reached type. */
+static bool gen_tag_needed(gen *g, const mffi_decl *d) {
+  mffi_tid b = mffi__T(g->tt, d->tid)->base;
+  return b < g->nseen && g->seen[b];
+}
+
+/* 1 if typedef d gives its name to a reached anonymous record or enum. */
+static bool gen_typedef_needed(gen *g, const mffi_decl *d) {
+  const mffi_type *b = mffi__B(g->tt, d->tid);
+  if (b->kind != MFFI_KIND_STRUCT && b->kind != MFFI_KIND_UNION &&
+      b->kind != MFFI_KIND_ENUM)
+    return false;
+  if (!(b->flags & MFFI_TF_TYPEDEF_TAG) || !b->tag ||
+      strcmp(b->tag, d->name) != 0)
+    return false;
+  return b->id < g->nseen && g->seen[b->id];
+}
+
+/* -- Shared pieces ---------------------------------------------------------- */
+
+static void gen_banner(gen *g, gen_buf *b, const char *what) {
+  gb_printf(b,
+            "/* Generated by modffi codegen. DO NOT EDIT. */\n"
+            "/* %s for '%s', from the header %s.\n"
+            "** Regenerate with `modffi gen --name %s --header %s ...`. */\n",
+            what, g->N, g->o->header, g->N, g->o->header);
+}
+
+static const mffi_type *gen_ftype(gen *g, const gen_sym *s) {
+  return g->ctx->tt.types[mffi__B(g->tt, s->d->tid)->id];
+}
+
+/* Append the declarator "NAME(P0 a0, P1 a1)" of a function: with named
+** parameters when pnames, else type names only. Then the whole
+** declaration is the return type printed around it. */
+static void gen_proto(gen *g, gen_buf *b, const gen_sym *s, const char *name,
+                      int pnames) {
+  const mffi_type *ft = gen_ftype(g, s);
+  gen_buf d = {g->ctx, NULL, 0, 0, false};
+  gb_printf(&d, "%s(", name);
+  size_t np = mffi_type_nparams(ft);
+  for (size_t i = 0; i < np; i++) {
+    char an[32];
+    const char *pn = NULL;
+    if (pnames == 1) pn = mffi_decl_param_name(s->d, i);
+    if (pnames && !pn) {
+      snprintf(an, sizeof an, "a%zu", i);
+      pn = an;
+    }
+    if (i) gb_puts(&d, ", ");
+    gb_type(&d, mffi_type_param(ft, i), pn);
+  }
+  if (np == 0) gb_puts(&d, "void");
+  if (mffi_type_variadic(ft)) gb_puts(&d, ", ...");
+  gb_puts(&d, ")");
+  if (d.oom) {
+    b->oom = true;
+  } else {
+    gb_type(b, mffi_type_target(ft), d.p);
+  }
+  mffi__free(g->ctx, d.p);
+}
+
+/* Append "a0, a1, ..." for the arguments of a call. */
+static void gen_args(gen_buf *b, size_t np) {
+  for (size_t i = 0; i < np; i++) gb_printf(b, "%sa%zu", i ? ", " : "", i);
+}
+
+static bool gen_variadic(gen *g, const gen_sym *s) {
+  return !s->is_var && (mffi__B(g->tt, s->d->tid)->flags & MFFI_TF_VARIADIC);
+}
+
+static bool gen_is_void(const mffi_type *t) {
+  return mffi_type_kind(mffi_type_unqual(t)) == MFFI_KIND_VOID;
+}
+
+/* Silence, between push and pop, what generated code cannot avoid: a
+** header's deprecated functions are still bound (the typed prototypes
+** carry the deprecation on), and array parameters ("int [2]") are
+** redeclared as the pointers they are. Unknown names are ignored by both
+** GCC and clang. */
+static void gen_diag_push(gen_buf *b) {
+  gb_puts(b, "#pragma GCC diagnostic push\n"
+             "#pragma GCC diagnostic ignored \"-Wpragmas\"\n"
+             "#pragma GCC diagnostic ignored \"-Wunknown-warning-option\"\n"
+             "#pragma GCC diagnostic ignored \"-Wdeprecated-declarations\"\n"
+             "#pragma GCC diagnostic ignored \"-Warray-parameter\"\n");
+}
+
+static void gen_diag_pop(gen_buf *b) {
+  gb_puts(b, "#pragma GCC diagnostic pop\n");
+}
+
+/* Append the attributes of d that a wrapper's prototype should repeat. */
+static void gen_proto_attrs(gen_buf *b, const gen_sym *s) {
+  if (mffi_decl_attr_find(s->d, "deprecated"))
+    gb_puts(b, " __attribute__((deprecated))");
+}
+
+/* -- N_mffi.h ---------------------------------------------------------------- */
+
+static void gen_header(gen *g, gen_buf *b) {
+  const char *N = g->N;
+  gen_banner(g, b, "Typed API");
+  gb_printf(b,
+            "/*\n"
+            "** One program, any strategy: call %s_F(...) where the library "
+            "has F(...).\n"
+            "**\n"
+            "**   %s_mffi_open(%s_mffi_strategy(\"dynamic\"), NULL);  // or "
+            "\"static\"\n"
+            "**   ... %s_F(args) ...\n"
+            "**   %s_mffi_close();\n"
+            "**\n"
+            "** Conventions (docs/generated-api.md):\n"
+            "** - A wrapper returns the function's own value. A wrapper call "
+            "that fails\n"
+            "**   (not open, symbol missing, strategy failure) returns zero "
+            "(NULL, a\n"
+            "**   zeroed struct) and sets the status, like errno: "
+            "%s_mffi_status() is\n"
+            "**   MFFI_OK or the code of the last failure on this thread, "
+            "%s_mffi_errmsg()\n"
+            "**   says why; a successful open or %s_mffi_clear_status() "
+            "resets it.\n"
+            "**   errno is as the function left it.\n"
+            "** - %s_mffi_open(s, target): s NULL means \"dynamic\"; target "
+            "NULL means\n"
+            "**   the default (static: \"%s\"; dynamic: %s%s%s).\n"
+            "**   It binds every function once; a function missing from the "
+            "target does\n"
+            "**   not fail the open, its calls fail with MFFI_ENOSYM.\n"
+            "** - Compiled with -D%s_MFFI_DIRECT, the API is static inline "
+            "direct calls:\n"
+            "**   open/close do nothing and no modffi library is needed.\n"
+            "** - Function pointers are passed as they are: C functions work "
+            "as\n"
+            "**   callbacks under the in-process strategies.\n"
+            "*/\n",
+            N, N, N, N, N, N, N, N, N, N, g->o->target ? "\"" : "",
+            g->o->target ? g->o->target : "the running process",
+            g->o->target ? "\"" : "", N);
+  gb_printf(b, "#ifndef %s_MFFI_H\n#define %s_MFFI_H\n\n", N, N);
+  gb_printf(b, "#include %s\n\n", g->o->include);
+  for (size_t i = 0; i < g->nsyms; i++) {
+    const gen_sym *s = &g->syms[i];
+    if (s->skip)
+      gb_printf(b, "/* Not bound: %s (%s). */\n", s->d->name, s->skip);
+    else if (!s->is_var && !s->wrap)
+      gb_printf(b, "/* No typed wrapper: %s (variadic; use mffi_bind_variadic"
+                   " on %s_mffi_lib()). */\n",
+                s->d->name, N);
+    else if (s->is_var)
+      gb_printf(b, "/* No typed wrapper: %s (a variable; mffi_bind on "
+                   "%s_mffi_lib()). */\n",
+                s->d->name, N);
+  }
+  gb_printf(b, "\n#ifdef %s_MFFI_DIRECT\n\n", N);
+  gen_diag_push(b);
+  gb_printf(b,
+            "typedef struct mffi_strategy mffi_strategy;\n"
+            "typedef struct mffi_lib mffi_lib;\n"
+            "static inline const mffi_strategy *%s_mffi_strategy(const char "
+            "*name) {\n  (void)name;\n  return 0;\n}\n"
+            "static inline int %s_mffi_open(const mffi_strategy *s, const "
+            "char *target) {\n  (void)s;\n  (void)target;\n  return 0;\n}\n"
+            "static inline int %s_mffi_open_name(const char *strategy,\n"
+            "                                   const char *target) {\n"
+            "  (void)strategy;\n  (void)target;\n  return 0;\n}\n"
+            "static inline void %s_mffi_close(void) {}\n"
+            "static inline int %s_mffi_status(void) { return 0; }\n"
+            "static inline void %s_mffi_clear_status(void) {}\n"
+            "static inline const char *%s_mffi_errmsg(void) { return \"\"; }\n"
+            "static inline mffi_lib *%s_mffi_lib(void) { return 0; }\n\n",
+            N, N, N, N, N, N, N, N);
+  for (size_t i = 0; i < g->nsyms; i++) {
+    const gen_sym *s = &g->syms[i];
+    if (!s->wrap) continue;
+    char wname[256];
+    snprintf(wname, sizeof wname, "%s_%s", N, s->d->name);
+    const mffi_type *ft = gen_ftype(g, s);
+    gb_puts(b, "static inline ");
+    gen_proto(g, b, s, wname, 2);
+    gen_proto_attrs(b, s);
+    gb_printf(b, ";\nstatic inline ");
+    gen_proto(g, b, s, wname, 2);
+    gb_printf(b, " {\n  %s%s(", gen_is_void(mffi_type_target(ft)) ? ""
+                                                                  : "return ",
+              s->d->name);
+    gen_args(b, mffi_type_nparams(ft));
+    gb_puts(b, ");\n}\n");
+  }
+  gen_diag_pop(b);
+  gb_printf(b, "\n#else /* !%s_MFFI_DIRECT */\n\n", N);
+  gb_printf(b,
+            "#include <modffi.h>\n\n"
+            "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
+            "/* mffi_strategy_find(name): \"dynamic\", \"static\", ... */\n"
+            "const mffi_strategy *%s_mffi_strategy(const char *name);\n"
+            "/* Open the binding; MFFI_OK or an MFFI_E* code (see "
+            "%s_mffi_errmsg()). */\n"
+            "int %s_mffi_open(const mffi_strategy *s, const char *target);\n"
+            "/* The same with the strategy by name (NULL: \"dynamic\"); an "
+            "unknown\n** name is MFFI_ENOTFOUND. */\n"
+            "int %s_mffi_open_name(const char *strategy, const char *target);\n"
+            "/* Close it (also done by a new open). */\n"
+            "void %s_mffi_close(void);\n"
+            "/* MFFI_OK, or the code of the last failed call or open on this "
+            "thread\n** since the last successful open or clear (like "
+            "errno). */\n"
+            "int %s_mffi_status(void);\n"
+            "/* Reset the status to MFFI_OK and the message to \"\". */\n"
+            "void %s_mffi_clear_status(void);\n"
+            "/* Why it failed (\"\" when the status is MFFI_OK). Per thread. */\n"
+            "const char *%s_mffi_errmsg(void);\n"
+            "/* The open library, for mffi_callback(), mffi_new()...; NULL "
+            "if closed. */\n"
+            "mffi_lib *%s_mffi_lib(void);\n\n",
+            N, N, N, N, N, N, N, N, N);
+  for (size_t i = 0; i < g->nsyms; i++) {
+    const gen_sym *s = &g->syms[i];
+    if (!s->wrap) continue;
+    char wname[256];
+    snprintf(wname, sizeof wname, "%s_%s", N, s->d->name);
+    gen_proto(g, b, s, wname, 1);
+    gen_proto_attrs(b, s);
+    gb_puts(b, ";\n");
+  }
+  gb_printf(b,
+            "\n#ifdef __cplusplus\n}\n#endif\n\n#endif /* %s_MFFI_DIRECT */\n"
+            "#endif /* %s_MFFI_H */\n",
+            N, N);
+}
+
+/* -- N_mffi.c ------------------------------------------------------------------ */
+
+/* The description the dynamic strategy parses at open: the reached tags
+** and the typedefs naming anonymous ones, then the selected symbols. */
+static void gen_cdef_text(gen *g, gen_buf *b) {
+  gen_buf line = {g->ctx, NULL, 0, 0, false};
+  size_t nd = mffi_ndecls(g->ctx);
+  for (int pass = 0; pass < 2; pass++) {
+    for (size_t i = 0; i < nd; i++) {
+      const mffi_decl *d = mffi_decl_at(g->ctx, i);
+      bool want = false;
+      if (pass == 0) {
+        if (d->kind == MFFI_DECL_TAG) want = gen_tag_needed(g, d);
+        else if (d->kind == MFFI_DECL_TYPEDEF) want = gen_typedef_needed(g, d);
+      } else if (d->kind == MFFI_DECL_FUNCTION ||
+                 d->kind == MFFI_DECL_VARIABLE) {
+        for (size_t k = 0; k < g->nsyms; k++)
+          if (g->syms[k].d == d && !g->syms[k].skip) want = true;
+      }
+      if (!want) continue;
+      line.len = 0;
+      gb_decl(&line, d);
+      gb_puts(&line, "\n");
+      if (line.oom) break;
+      gb_puts(b, "    \"");
+      gb_cstr(b, line.p);
+      gb_puts(b, "\"\n");
+    }
+  }
+  if (line.oom) b->oom = true;
+  mffi__free(g->ctx, line.p);
+}
+
+static void gen_wrappers(gen *g, gen_buf *b) {
+  const char *N = g->N;
+  gen_banner(g, b, "Wrappers dispatching through the opened strategy");
+  gb_printf(b,
+            "#include <stdio.h>\n#include <string.h>\n\n"
+            "#include \"%s_mffi.h\"\n\n"
+            "#ifdef %s_MFFI_DIRECT\n"
+            "typedef int %s__mffi_direct_mode; /* The API is inline. */\n"
+            "#else\n\n"
+            "#include <modffi_strategy.h>\n\n",
+            N, N, N);
+  gb_printf(b, "static const char %s__cdef[] =\n", N);
+  gen_cdef_text(g, b);
+  gb_puts(b, "    \"\";\n\n");
+  size_t nw = 0;
+  for (size_t i = 0; i < g->nsyms; i++) nw += g->syms[i].wrap;
+  gb_printf(b, "#define %s__NFN %zu\n", N, nw ? nw : 1);
+  gb_printf(b, "static const char *const %s__names[%s__NFN] = {\n", N, N);
+  for (size_t i = 0; i < g->nsyms; i++)
+    if (g->syms[i].wrap) gb_printf(b, "    \"%s\",\n", g->syms[i].d->name);
+  if (!nw) gb_puts(b, "    0,\n");
+  gb_puts(b, "};\n\n");
+  gb_printf(b,
+            "static const char *const %s__target = %s%s%s;\n"
+            "static mffi_ctx *%s__ctx;\n"
+            "static mffi_lib *%s__lib;\n"
+            "static mffi_fn *%s__fn[%s__NFN];\n"
+            "static _Thread_local int %s__rc;\n"
+            "static _Thread_local char %s__msg[%d];\n\n",
+            N, g->o->target ? "\"" : "", g->o->target ? g->o->target : "0",
+            g->o->target ? "\"" : "", N, N, N, N, N, N, GEN_MSG_MAX);
+  /* Direct pointers, set when the strategy binds the real function. */
+  for (size_t i = 0; i < g->nsyms; i++) {
+    const gen_sym *s = &g->syms[i];
+    if (!s->wrap) continue;
+    char tname[256];
+    snprintf(tname, sizeof tname, "%s__%s_t", N, s->d->name);
+    gb_puts(b, "typedef ");
+    gb_type(b, gen_ftype(g, s), tname);
+    gb_printf(b, ";\nstatic %s *%s__%s_p;\n", tname, N, s->d->name);
+  }
+  gb_printf(b,
+            "\nstatic int %s__fail(int rc, const char *what, const char "
+            "*detail) {\n"
+            "  %s__rc = rc;\n"
+            "  snprintf(%s__msg, sizeof %s__msg, \"%s: %%s%%s%%s\", what,\n"
+            "           detail && detail[0] ? \": \" : \"\", detail ? detail "
+            ": \"\");\n"
+            "  return rc;\n}\n\n",
+            N, N, N, N, N);
+  gb_printf(b,
+            "/* The generic path: through mffi_call(). */\n"
+            "static inline void %s__call(int i, void *ret, void *const *args) "
+            "{\n"
+            "  if (__builtin_expect(!%s__fn[i], 0)) {\n"
+            "    %s__fail(%s__lib ? MFFI_ENOSYM : MFFI_EMISUSE, "
+            "%s__names[i],\n"
+            "             %s__lib ? \"not available in the opened target\"\n"
+            "                     : \"called before %s_mffi_open()\");\n"
+            "    return;\n  }\n"
+            "  int rc = mffi_call(%s__fn[i], ret, args);\n"
+            "  if (rc != MFFI_OK) %s__fail(rc, %s__names[i], "
+            "mffi_errmsg(%s__ctx));\n"
+            "}\n\n",
+            N, N, N, N, N, N, N, N, N, N, N);
+  gb_printf(b,
+            "const mffi_strategy *%s_mffi_strategy(const char *name) {\n"
+            "  return mffi_strategy_find(name);\n}\n\n"
+            "void %s_mffi_close(void) {\n"
+            "  mffi_close(%s__lib);\n"
+            "  mffi_ctx_free(%s__ctx);\n"
+            "  %s__lib = NULL;\n  %s__ctx = NULL;\n"
+            "  memset(%s__fn, 0, sizeof %s__fn);\n",
+            N, N, N, N, N, N, N, N);
+  for (size_t i = 0; i < g->nsyms; i++)
+    if (g->syms[i].wrap) gb_printf(b, "  %s__%s_p = NULL;\n", N,
+                                   g->syms[i].d->name);
+  gb_puts(b, "}\n\n");
+  gb_printf(b,
+            "int %s_mffi_open(const mffi_strategy *s, const char *target) {\n"
+            "  %s_mffi_close();\n"
+            "  if (!s) s = mffi_strategy_find(\"dynamic\");\n"
+            "  if (!s) return %s__fail(MFFI_EMISUSE, \"open\", \"no such "
+            "strategy\");\n"
+            "  if (!target)\n"
+            "    target = strcmp(s->name, \"static\") == 0 ? \"%s\" : "
+            "%s__target;\n"
+            "  int rc = mffi_ctx_new(&%s__ctx, NULL);\n"
+            "  if (rc != MFFI_OK) return %s__fail(rc, \"open\", "
+            "mffi_strerror(rc));\n"
+            "  rc = mffi_cdef(%s__ctx, %s__cdef, sizeof %s__cdef - 1);\n"
+            "  if (rc == MFFI_OK) rc = mffi_open(%s__ctx, s, target, NULL, "
+            "&%s__lib);\n"
+            "  if (rc != MFFI_OK) {\n"
+            "    %s__fail(rc, \"open\", mffi_errmsg(%s__ctx));\n"
+            "    mffi_ctx_free(%s__ctx);\n"
+            "    %s__ctx = NULL;\n"
+            "    return rc;\n  }\n"
+            "  for (int i = 0; i < %zu; i++)\n"
+            "    if (mffi_bind(%s__lib, %s__names[i], &%s__fn[i]) != MFFI_OK)\n"
+            "      %s__fn[i] = NULL;\n",
+            N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, nw, N, N, N, N);
+  size_t k = 0;
+  for (size_t i = 0; i < g->nsyms; i++) {
+    const gen_sym *s = &g->syms[i];
+    if (!s->wrap) continue;
+    gb_printf(b,
+              "  if (%s__fn[%zu] && mffi_fn_path(%s__fn[%zu]) == "
+              "MFFI_PATH_DIRECT)\n"
+              "    %s__%s_p = (%s__%s_t *)mffi_fn_addr(%s__fn[%zu]);\n",
+              N, k, N, k, N, s->d->name, N, s->d->name, N, k);
+    k++;
+  }
+  gb_printf(b,
+            "  %s__rc = MFFI_OK;\n  %s__msg[0] = '\\0';\n  return MFFI_OK;\n"
+            "}\n\n"
+            "int %s_mffi_open_name(const char *strategy, const char *target) "
+            "{\n"
+            "  const mffi_strategy *s = mffi_strategy_find(strategy ? strategy "
+            ": \"dynamic\");\n"
+            "  if (!s) {\n"
+            "    char d[96];\n"
+            "    snprintf(d, sizeof d, \"no strategy '%%.60s'\", strategy);\n"
+            "    return %s__fail(MFFI_ENOTFOUND, \"open\", d);\n  }\n"
+            "  return %s_mffi_open(s, target);\n}\n\n"
+            "int %s_mffi_status(void) { return %s__rc; }\n\n"
+            "void %s_mffi_clear_status(void) {\n"
+            "  %s__rc = MFFI_OK;\n  %s__msg[0] = '\\0';\n}\n\n"
+            "const char *%s_mffi_errmsg(void) {\n"
+            "  return %s__rc == MFFI_OK ? \"\" : %s__msg;\n}\n\n"
+            "mffi_lib *%s_mffi_lib(void) { return %s__lib; }\n",
+            N, N, N, N, N, N, N, N, N, N, N, N, N, N, N);
+  k = 0;
+  for (size_t i = 0; i < g->nsyms; i++) {
+    const gen_sym *s = &g->syms[i];
+    if (!s->wrap) continue;
+    const mffi_type *ft = gen_ftype(g, s);
+    const mffi_type *rt = mffi_type_target(ft);
+    size_t np = mffi_type_nparams(ft);
+    bool isvoid = gen_is_void(rt);
+    char wname[256], sname[256];
+    snprintf(wname, sizeof wname, "%s_%s", N, s->d->name);
+    snprintf(sname, sizeof sname, "%s__slow_%s", N, s->d->name);
+    /* The generic path out of line, so that the direct one is a test and
+    ** a tail call (no frame, no spilled arguments). */
+    gb_puts(b, "\nstatic __attribute__((noinline)) ");
+    gen_proto(g, b, s, sname, 2);
+    gb_puts(b, " {\n");
+    if (!isvoid) {
+      gb_puts(b, "  ");
+      gb_type(b, mffi_type_unqual(rt), "r");
+      gb_puts(b, ";\n  memset(&r, 0, sizeof r);\n");
+    }
+    if (np) {
+      gb_printf(b, "  void *args[%zu] = {", np);
+      for (size_t j = 0; j < np; j++)
+        gb_printf(b, "%s(void *)&a%zu", j ? ", " : "", j);
+      gb_puts(b, "};\n");
+    }
+    gb_printf(b, "  %s__call(%zu, %s, %s);\n", N, k, isvoid ? "NULL" : "&r",
+              np ? "args" : "NULL");
+    gb_puts(b, isvoid ? "}\n\n" : "  return r;\n}\n\n");
+    gen_proto(g, b, s, wname, 2);
+    gb_printf(b, " {\n  if (%s__%s_p) %s%s__%s_p(", N, s->d->name,
+              isvoid ? "" : "return ", N, s->d->name);
+    gen_args(b, np);
+    gb_printf(b, ");\n  %s%s(", isvoid ? "else " : "return ", sname);
+    gen_args(b, np);
+    gb_puts(b, ");\n}\n");
+    k++;
+  }
+  gb_printf(b, "\n#endif /* %s_MFFI_DIRECT */\n", N);
+}
+
+/* -- N_mffi_static.c ----------------------------------------------------------- */
+
+/* Assert the offsets of the named members of record tid (at base bytes
+** from the outer type), following anonymous members and members of
+** untagged record type. */
+static void gen_offsets(gen *g, gen_buf *b, const char *tname,
+                        const mffi_type *rec, size_t base, const char *path,
+                        int depth) {
+  if (depth > GEN_MAX_DEPTH) return;
+  size_t n = mffi_type_nfields(rec);
+  for (size_t i = 0; i < n; i++) {
+    mffi_field f;
+    if (mffi_type_field(rec, i, &f) != MFFI_OK || f.bit_width >= 0) continue;
+    const mffi_type *ft = mffi_type_unqual(f.type);
+    mffi_kind k = mffi_type_kind(ft);
+    bool rec_k = k == MFFI_KIND_STRUCT || k == MFFI_KIND_UNION;
+    if (!f.name) {
+      if (rec_k)
+        gen_offsets(g, b, tname, ft, base + f.offset, path, depth + 1);
+      continue;
+    }
+    char p[GEN_PATH_MAX];
+    int pl = snprintf(p, sizeof p, "%s%s%s", path, path[0] ? "." : "",
+                      f.name);
+    if (pl < 0 || (size_t)pl >= sizeof p) continue;
+    /* A header may define a member's name as a macro (glibc:
+    ** `#define si_pid _sifields._kill.si_pid`); such paths are skipped. */
+    gb_puts(b, "#if ");
+    for (const char *c = p; *c;) {
+      size_t seg = strcspn(c, ".");
+      gb_printf(b, "%s!defined(%.*s)", c == p ? "" : " && ", (int)seg, c);
+      c += seg + (c[seg] == '.');
+    }
+    gb_printf(b,
+              "\n_Static_assert(offsetof(%s, %s) == %zu,\n"
+              "               \"modffi: offsetof(%s, %s) is %zu in the "
+              "description, not in %s\");\n#endif\n",
+              tname, p, base + f.offset, tname, p, base + f.offset,
+              g->o->header);
+    if (rec_k && !mffi_type_tag(ft) && mffi_type_complete(ft))
+      gen_offsets(g, b, tname, ft, base + f.offset, p, depth + 1);
+  }
+}
+
+static size_t gen_layout_asserts(gen *g, gen_buf *b) {
+  size_t n = 0;
+  for (mffi_tid tid = 0; tid < g->nseen; tid++) {
+    if (!g->seen[tid]) continue;
+    mffi_type *t = mffi__T(g->tt, tid);
+    if (t->base != tid) continue;
+    if ((t->kind != MFFI_KIND_STRUCT && t->kind != MFFI_KIND_UNION) ||
+        !t->tag || !(t->flags & MFFI_TF_COMPLETE))
+      continue;
+    char *tname = gen_type_str(g->ctx, t, NULL);
+    if (!tname) {
+      b->oom = true;
+      return n;
+    }
+    /* An anonymous record is spelled by its typedef name, and the typedef
+    ** may carry its own aligned(N): _Alignof then sees the typedef's. */
+    size_t align = t->align;
+    if (t->flags & MFFI_TF_TYPEDEF_TAG) {
+      const mffi_decl *td = mffi_decl_find(g->ctx, t->tag);
+      if (td && td->kind == MFFI_DECL_TYPEDEF)
+        align = mffi_alignof(g->ctx->tt.types[td->tid]);
+    }
+    gb_printf(b,
+              "_Static_assert(sizeof(%s) == %zu,\n"
+              "               \"modffi: sizeof(%s) is %zu in the description, "
+              "not in %s\");\n"
+              "_Static_assert(_Alignof(%s) == %zu,\n"
+              "               \"modffi: _Alignof(%s) is %zu in the "
+              "description, not in %s\");\n",
+              tname, t->size, tname, t->size, g->o->header, tname, align,
+              tname, align, g->o->header);
+    gen_offsets(g, b, tname, t, 0, "", 0);
+    mffi__free(g->ctx, tname);
+    n++;
+  }
+  return n;
+}
+
+static int gen_sym_cmp(const void *a, const void *b) {
+  const gen_sym *x = *(const gen_sym *const *)a;
+  const gen_sym *y = *(const gen_sym *const *)b;
+  return strcmp(x->d->name, y->d->name);
+}
+
+static int gen_static(gen *g, gen_buf *b, mffi__gen_stats *st) {
+  const char *N = g->N;
+  gen_banner(g, b, "Static strategy table");
+  gb_printf(b,
+            "/* Compiled against the real header: every described function "
+            "type and\n"
+            "** struct layout is checked by the compiler below. */\n"
+            "#include <stddef.h>\n#include <string.h>\n\n"
+            "#include %s\n\n#include <modffi_static.h>\n\n"
+            "/* -- Types of the described functions and variables, redeclared */\n",
+            g->o->include);
+  gen_diag_push(b);
+  for (size_t i = 0; i < g->nsyms; i++) {
+    const gen_sym *s = &g->syms[i];
+    if (s->skip) continue;
+    /* A redeclaration: the compiler refuses one whose type conflicts with
+    ** the header's ("conflicting types for 'F'"), quoting this line with
+    ** its comment. The name is parenthesized so a function-like macro of
+    ** the same name is not expanded. (__builtin_types_compatible_p on
+    ** __typeof__(&F) would wrongly refuse functions declared with
+    ** attribute const or noreturn, which GCC turns into qualifiers.) */
+    char dn[300];
+    snprintf(dn, sizeof dn, "(%s)", s->d->name);
+    if (s->is_var) gb_puts(b, "extern ");
+    gb_type(b, g->ctx->tt.types[s->d->tid], dn);
+    gb_printf(b, "; /* modffi: '%s' must match its declaration in %s */\n",
+              s->d->name, g->o->header);
+  }
+  gb_puts(b, "\n/* -- Layouts of the structs and unions they reach */\n");
+  size_t ns = gen_layout_asserts(g, b);
+  if (st) st->nstructs = ns;
+  gb_puts(b, "\n/* -- Thunks: call by name, arguments from the description's "
+             "types */\n");
+  for (size_t i = 0; i < g->nsyms; i++) {
+    const gen_sym *s = &g->syms[i];
+    if (s->skip || s->is_var || gen_variadic(g, s)) continue;
+    const mffi_type *ft = gen_ftype(g, s);
+    const mffi_type *rt = mffi_type_target(ft);
+    size_t np = mffi_type_nparams(ft);
+    const char *F = s->d->name;
+    bool isvoid = gen_is_void(rt);
+    char tn[300];
+    for (size_t j = 0; j < np; j++) {
+      snprintf(tn, sizeof tn, "%s__%s_a%zu", N, F, j);
+      gb_puts(b, "typedef ");
+      gb_type(b, mffi_type_param(ft, j), tn);
+      gb_puts(b, ";\n");
+    }
+    if (!isvoid) {
+      snprintf(tn, sizeof tn, "%s__%s_r", N, F);
+      gb_puts(b, "typedef ");
+      gb_type(b, mffi_type_unqual(rt), tn);
+      gb_puts(b, ";\n");
+    }
+    gb_printf(b, "static void %s__thunk_%s(void *ret, void *const *args) {\n",
+              N, F);
+    if (np == 0) gb_puts(b, "  (void)args;\n");
+    if (isvoid) gb_printf(b, "  (void)ret;\n  %s(", F);
+    else gb_printf(b, "  %s__%s_r r = %s(", N, F, F);
+    for (size_t j = 0; j < np; j++)
+      gb_printf(b, "%s*(%s__%s_a%zu *)args[%zu]", j ? ", " : "", N, F, j, j);
+    gb_puts(b, ");\n");
+    if (!isvoid) gb_puts(b, "  if (ret) memcpy(ret, &r, sizeof r);\n");
+    gb_puts(b, "}\n");
+  }
+  /* The table, sorted by name for the strategy's binary search. */
+  size_t nb = 0;
+  for (size_t i = 0; i < g->nsyms; i++) nb += !g->syms[i].skip;
+  const gen_sym **sorted = mffi__malloc(g->ctx, (nb ? nb : 1) * sizeof *sorted);
+  if (!sorted) return mffi__nomem(g->ctx);
+  nb = 0;
+  for (size_t i = 0; i < g->nsyms; i++)
+    if (!g->syms[i].skip) sorted[nb++] = &g->syms[i];
+  qsort(sorted, nb, sizeof *sorted, gen_sym_cmp);
+  gb_printf(b, "\nstatic const mffi_static_entry %s__entries[] = {\n", N);
+  for (size_t i = 0; i < nb; i++) {
+    const gen_sym *s = sorted[i];
+    gb_printf(b, "    {\"%s\", \"", s->d->name);
+    char *ts = gen_type_str(g->ctx, g->ctx->tt.types[s->d->tid], NULL);
+    if (!ts) {
+      mffi__free(g->ctx, sorted);
+      return mffi__nomem(g->ctx);
+    }
+    gb_cstr(b, ts);
+    mffi__free(g->ctx, ts);
+    if (s->is_var)
+      gb_printf(b, "\", NULL, (void *)&%s, MFFI_STATIC_VARIABLE},\n",
+                s->d->name);
+    else if (gen_variadic(g, s))
+      gb_printf(b, "\", NULL, (void *)&%s, MFFI_STATIC_VARIADIC},\n",
+                s->d->name);
+    else
+      gb_printf(b, "\", %s__thunk_%s, (void *)&%s, 0},\n", N, s->d->name,
+                s->d->name);
+  }
+  if (!nb) gb_puts(b, "    {0, 0, 0, 0, 0},\n");
+  mffi__free(g->ctx, sorted);
+  gb_printf(b,
+            "};\n\n"
+            "static const mffi_static_table %s__table = {\n"
+            "    MFFI_STATIC_VERSION, \"%s\", \"",
+            N, N);
+  gb_cstr(b, g->o->header);
+  gb_printf(b,
+            "\", %zu, %s__entries};\n\n"
+            "/* Registered at load time: mffi_open(ctx, "
+            "mffi_strategy_find(\"static\"),\n** \"%s\", ...) finds it. */\n"
+            "__attribute__((constructor)) static void %s__register(void) {\n"
+            "  (void)mffi_static_register(&%s__table);\n}\n",
+            nb, N, N, N, N);
+  gen_diag_pop(b);
+  return MFFI_OK;
+}
+
+/* -- Driver -------------------------------------------------------------------- */
+
+static int gen_write(gen *g, const char *suffix, const gen_buf *b) {
+  if (b->oom) return mffi__nomem(g->ctx);
+  gen_buf path = {g->ctx, NULL, 0, 0, false};
+  gb_printf(&path, "%s/%s%s", g->o->outdir, g->N, suffix);
+  if (path.oom) return mffi__nomem(g->ctx);
+  int rc = MFFI_OK;
+  FILE *f = fopen(path.p, "w");
+  if (!f) {
+    rc = mffi__err(g->ctx, MFFI_EIO, "cannot write '%s': %s", path.p,
+                   strerror(errno));
+  } else {
+    size_t w = fwrite(b->p, 1, b->len, f);
+    int e = ferror(f) || w != b->len;
+    if (fclose(f) != 0) e = 1;
+    if (e)
+      rc = mffi__err(g->ctx, MFFI_EIO, "cannot write '%s': %s", path.p,
+                     strerror(errno));
+  }
+  mffi__free(g->ctx, path.p);
+  return rc;
+}
+
+static bool gen_is_ident(const char *s) {
+  if (!s || !(*s == '_' || (*s >= 'a' && *s <= 'z') ||
+              (*s >= 'A' && *s <= 'Z')))
+    return false;
+  for (; *s; s++)
+    if (!(*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+          (*s >= '0' && *s <= '9')))
+      return false;
+  return true;
+}
+
+int mffi__gen(mffi_ctx *ctx, const mffi__gen_opts *o,
+              mffi__gen_stats *stats) {
+  if (!ctx || !o) return MFFI_EMISUSE;
+  mffi__ok(ctx);
+  if (stats) memset(stats, 0, sizeof *stats);
+  if (!gen_is_ident(o->name) || strlen(o->name) > 64)
+    return mffi__err(ctx, MFFI_EMISUSE,
+                     "the name '%s' is not a C identifier (at most 64 "
+                     "characters)",
+                     o->name ? o->name : "");
+  if (!o->header || !o->include || !o->outdir)
+    return mffi__err(ctx, MFFI_EMISUSE, "header and output directory needed");
+  gen g = {.ctx = ctx, .tt = &ctx->tt, .o = o, .N = o->name};
+  gen_buf hb = {ctx, NULL, 0, 0, false}, cb = hb, sb = hb;
+  int rc = gen_select(&g);
+  if (rc == MFFI_OK) rc = gen_static(&g, &sb, stats);
+  if (rc == MFFI_OK) {
+    gen_header(&g, &hb);
+    gen_wrappers(&g, &cb);
+    rc = gen_write(&g, "_mffi.h", &hb);
+  }
+  if (rc == MFFI_OK) rc = gen_write(&g, "_mffi.c", &cb);
+  if (rc == MFFI_OK) rc = gen_write(&g, "_mffi_static.c", &sb);
+  if (rc == MFFI_OK && stats) {
+    for (size_t i = 0; i < g.nsyms; i++) {
+      if (g.syms[i].skip) stats->nskipped++;
+      else if (g.syms[i].is_var) stats->nvars++;
+      else stats->nfuncs++;
+    }
+  }
+  mffi__free(ctx, hb.p);
+  mffi__free(ctx, cb.p);
+  mffi__free(ctx, sb.p);
+  mffi__free(ctx, g.syms);
+  mffi__free(ctx, g.seen);
+  return rc;
+}

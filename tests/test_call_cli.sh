@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# `modffi call`: arguments by type, output in C syntax, errors. See LICENSE.
+#
+# Calls libc, libm and the fixture library tests/fixtures/dynfx.c (built here
+# with cc into a temporary directory, declared by dynfx.h) from the command
+# line, on the fast path and with --ffi. Env: MODFFI (the CLI),
+# MFFI_SOURCE_DIR. Ends with "N passed, M failed".
+set -u
+
+src=${MFFI_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
+MODFFI=${MODFFI:-$src/build/bin/modffi}
+cc=${CC:-cc}
+pass=0
+fail=0
+
+if [ ! -x "$MODFFI" ]; then
+  echo "test_call_cli: no CLI at $MODFFI (set MODFFI)" >&2
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+tmp=$(mktemp -d /tmp/mffi-call-cli-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+if ! "$cc" -shared -fPIC -O1 -w -I"$src/tests/fixtures" -o "$tmp/libdynfx.so" \
+  "$src/tests/fixtures/dynfx.c"; then
+  echo "test_call_cli: cannot build the fixture" >&2
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+FX=(-l "$tmp/libdynfx.so" --cdef "$src/tests/fixtures/dynfx.h")
+
+ok() {
+  pass=$((pass + 1))
+}
+bad() {
+  fail=$((fail + 1))
+  echo "FAIL: $*"
+}
+
+# expect NAME WANT-STDOUT ARGS...: exit 0 and exactly this output (fast
+# path and --ffi).
+expect() {
+  local name=$1 want=$2
+  shift 2
+  local out status
+  for mode in "" --ffi; do
+    out=$("$MODFFI" call $mode "$@" 2>"$tmp/err")
+    status=$?
+    if [ "$status" -eq 0 ] && [ "$out" = "$want" ]; then
+      ok
+    else
+      bad "$name${mode:+ ($mode)}: exit $status"
+      printf '  want: %s\n  got:  %s\n' "$want" "$out"
+      sed 's/^/  stderr: /' "$tmp/err" | head -3
+    fi
+  done
+}
+
+# last NAME WANT-LAST-LINE ARGS...: exit 0, last line as given.
+last() {
+  local name=$1 want=$2
+  shift 2
+  local out status
+  out=$("$MODFFI" call "$@" 2>"$tmp/err")
+  status=$?
+  if [ "$status" -eq 0 ] && [ "${out##*$'\n'}" = "$want" ]; then
+    ok
+  else
+    bad "$name: exit $status"
+    printf '  want last line: %s\n  got: %s\n' "$want" "$out"
+    sed 's/^/  stderr: /' "$tmp/err" | head -3
+  fi
+}
+
+# fails NAME STDERR-PATTERN ARGS...: non-zero exit, message matches.
+fails() {
+  local name=$1 pat=$2
+  shift 2
+  local status
+  "$MODFFI" call "$@" >"$tmp/out" 2>"$tmp/err"
+  status=$?
+  if [ "$status" -ne 0 ] && grep -Eq -- "$pat" "$tmp/err"; then
+    ok
+  else
+    bad "$name: exit $status"
+    printf '  want stderr matching: %s\n' "$pat"
+    sed 's/^/  stderr: /' "$tmp/err" | head -3
+  fi
+}
+
+nl=$'\n'
+
+# -- The issue's examples ------------------------------------------------------
+expect "puts" "Hello, world${nl}13" -l libc.so.6 'int puts(const char *)' \
+  'Hello, world'
+expect "pow" "1.4142135623730951" -l libm.so.6 'double pow(double, double)' 2 \
+  0.5
+expect "frexp out-parameter" "arg2 = 4${nl}0.5" -l libm.so.6 \
+  'double frexp(double, int *)' 8 '&0'
+expect "default library is the running process" "5" 'int abs(int)' -5
+expect "declaration with a semicolon" "3" 'unsigned long strlen(const char *s);' abc
+expect "several libraries" "3" -l libm.so.6 -l libc.so.6 \
+  'unsigned long strlen(const char *)' abc
+
+# -- Integers --------------------------------------------------------------------
+expect "int" "-7" "${FX[@]}" fx_int 7
+expect "hex" "-42" "${FX[@]}" fx_int 0x2a
+expect "enumerator name as int" "-2" "${FX[@]}" fx_int FX_GREEN
+expect "enum in, enum out" "40000" "${FX[@]}" fx_enum FX_RED
+expect "enum by value" "1" "${FX[@]}" fx_enum 40000
+expect "char literal" "66" "${FX[@]}" fx_char "'A'"
+expect "char is printed in decimal" "-128" "${FX[@]}" fx_char 127
+expect "_Bool" "1" "${FX[@]}" fx_bool 0
+expect "unsigned long long" "18446744073709551614" "${FX[@]}" fx_ullong \
+  9223372036854775807
+expect "long long min" "-9223372036854775808" "${FX[@]}" fx_llong \
+  -9223371036854775808
+expect "small args extended" "31" "${FX[@]}" fx_sext -5 -300 250 65000 1
+expect "many args" "$((1 + 2*2 + 3*3 + 4*4 + 5*5 + 6*6 + 7*7 + 8*8 + 9*9 + 10*10))" \
+  "${FX[@]}" fx_int10 1 2 3 4 5 6 7 8 9 10
+
+# -- Floating ----------------------------------------------------------------------
+expect "float 9 digits" "0.550000012" "${FX[@]}" fx_float 1.1
+expect "double 17 digits" "0.010000000000000002" "${FX[@]}" fx_double 0.1
+expect "hex float" "64" "${FX[@]}" fx_double 0x1p3
+expect "inf" "inf" "${FX[@]}" fx_double -inf
+expect "nan" "nan" "${FX[@]}" fx_float nan
+expect "long double" "0.5" "${FX[@]}" fx_ldouble 1.5
+expect "mixed20" "$("$MODFFI" call --ffi "${FX[@]}" fx_mixed20 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20)" \
+  "${FX[@]}" fx_mixed20 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20
+
+# -- Pointers and strings -------------------------------------------------------------
+expect "pointer in hex" "0x1001" "${FX[@]}" fx_ptr 0x1000
+expect "NULL" "0x1" "${FX[@]}" fx_ptr NULL
+expect "C string literal" "3" 'unsigned long strlen(const char *)' '"a\tb"'
+expect "text as is" "4" 'unsigned long strlen(const char *)' 'a\tb'
+expect "void prints nothing" "arg1 = 1234" "${FX[@]}" fx_void '&0'
+expect "&{array}" "arg1 = {1, 2, 3, 4}${nl}10" "${FX[@]}" fx_sum_arr '&{1, 2, 3, 4}' 4
+expect "&{array} out" "arg1 = {3, 2, 1}" "${FX[@]}" fx_rev_arr '&{1, 2, 3}' 3
+expect "&struct" "arg1 = {.x = 3, .y = 4}${nl}0x0" \
+  --cdef "$src/tests/fixtures/dynfx.h" \
+  'void *memchr(const struct fx_pt *, int, unsigned long)' '&{3, 4}' 0 0
+expect "variable" "42" "${FX[@]}" fx_counter
+
+# -- Aggregates ----------------------------------------------------------------------
+expect "designated" "{.x = 2, .y = 1}" "${FX[@]}" fx_pt_swap '{.x = 1, .y = 2}'
+expect "positional" "{.x = -6, .y = 5}" "${FX[@]}" fx_pt_swap '{5, -6}'
+expect "mixed designators" "{.x = 9, .y = 0}" "${FX[@]}" fx_pt_swap '{.y = 9}'
+expect "int/float struct" "{.i = 8, .f = 2.5, .d = -1.25}" "${FX[@]}" \
+  fx_mix_inc '{7, 1.5, -2.25}'
+expect "char array member" "{.c = {98, 99, 100}}" "${FX[@]}" fx_c3_inc '{"abc"}'
+expect "array member braces" "{.c = {2, 3, 4}}" "${FX[@]}" fx_c3_inc '{{1, 2, 3}}'
+expect "bit-fields" "{.a = 6, .b = -4, .c = 1003, .d = -14}" "${FX[@]}" \
+  fx_bits_inc '{.a = 5, .b = -3, .c = 1000, .d = -7}'
+expect "memory-class struct" "{.a = {2, 4, 6, 8, 10}}" "${FX[@]}" fx_big_inc \
+  '{.a = {1, 2, 3, 4, 5}}'
+expect "index designators" "{.a = {1, 2, 10, 4, 5}}" "${FX[@]}" fx_big_inc \
+  '{.a = {[2] = 7}}'
+expect "union" "{.d = 4.9406564584124654e-324}" "${FX[@]}" fx_u_inc '{.l = 0}'
+expect "nested" "{.p = {.x = 2, .y = 2}, .u = {.f = {1, 2, 6}}}" "${FX[@]}" \
+  fx_nest_inc '{.p = {1, 2}, .u = {.f = {1, 2, 3}}}'
+expect "struct and double" "{.x = 3, .y = -4}" "${FX[@]}" fx_pd_scale \
+  '{.x = 1.5, .y = -2}' 2
+expect "packed" "{.c = 98, .i = 8}" "${FX[@]}" fx_pk_inc "{'a', 7}"
+
+# -- Variadic -------------------------------------------------------------------------
+expect "snprintf" "10" 'int snprintf(char *, unsigned long, const char *, ...)' \
+  NULL 0 '%d-%s-%g' 42 abc 1.5
+expect "variadic mix" "3.5" "${FX[@]}" fx_vmix id 1 1.25
+expect "printf output" "7 x 2.5${nl}8" 'int printf(const char *, ...)' \
+  $'%d %s %g\n' 7 x 2.5
+
+# -- Errors ---------------------------------------------------------------------------
+fails "unknown symbol names the libraries" \
+  "symbol 'nosuch' not found in libm.so.6, libc.so.6" -l libm.so.6 \
+  -l libc.so.6 'int nosuch(void)'
+fails "undeclared name" "'fx_nothing' is not declared" "${FX[@]}" fx_nothing
+fails "unknown library" "cannot open 'libnope-mffi.so'" -l libnope-mffi.so \
+  'int f(void)'
+fails "too few arguments" "takes 2 arguments, 1 given" -l libm.so.6 \
+  'double pow(double, double)' 2
+fails "too many arguments" "takes 1 argument, 2 given" 'int abs(int)' 1 2
+fails "does not fit" "does not fit" "${FX[@]}" fx_schar 200
+fails "does not fit unsigned" "does not fit" "${FX[@]}" fx_uchar -1
+fails "does not fit float" "does not fit" "${FX[@]}" fx_float 1e39
+fails "not a number" "not a valid floating literal" "${FX[@]}" fx_double 1.5x
+fails "not an integer" "not an integer" "${FX[@]}" fx_int twelve
+fails "no such member" "no member 'z'" "${FX[@]}" fx_pt_swap '{.z = 1}'
+fails "too many initializers" "too many initializers" "${FX[@]}" fx_pt_swap \
+  '{1, 2, 3}'
+fails "bit-field range" "does not fit" "${FX[@]}" fx_bits_inc '{.a = 8}'
+fails "bad declaration" "declaration" 'int (('
+fails "unknown option" "unknown option" --frobnicate 'int abs(int)' 1
+fails "missing operand" "missing DECL-OR-NAME" -l libc.so.6
+fails "unknown strategy" "unknown strategy 'nope'" --strategy nope \
+  'int abs(int)' 1
+fails "&INIT for void *" "complete object type" \
+  'void *memset(void *, int, unsigned long)' '&1' 0 1
+
+# --help
+if "$MODFFI" call --help | grep -q "DECL-OR-NAME"; then ok; else bad "--help"; fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,569 @@
+/* The dynamic strategy: calls through the fast path and libffi. See LICENSE.
+**
+** Every call is made three ways and must agree: directly through a C
+** prototype, through mffi_call on the register fast path, and through
+** mffi_call with libffi forced (MFFI_OPEN_FFI_ONLY). Real libraries (libc,
+** libm, zlib) are called too, and every error names its library and symbol.
+*/
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "fixtures/dynfx.h"
+#include "fixtures/fxutil.h"
+
+TestSuite(dynamic, .init = fx_setup, .fini = fx_teardown, .timeout = 60);
+
+/* -- Scalars ------------------------------------------------------------------ */
+
+/* T f(T) called three ways; the results must be equal values. */
+#define SCALAR(T, name, val)                                                  \
+  do {                                                                        \
+    typedef T t_;                                                             \
+    t_ a_ = (val), f_, s_;                                                    \
+    t_ d_ = ((t_(*)(t_))fx_sym(name))(a_);                                    \
+    void *args_[] = {&a_};                                                    \
+    fx_call2(name, &f_, &s_, args_);                                          \
+    cr_assert(d_ == f_, "%s: fast path differs", name);                       \
+    cr_assert(d_ == s_, "%s: libffi path differs", name);                     \
+  } while (0)
+
+Test(dynamic, scalars) {
+  SCALAR(_Bool, "fx_bool", 1);
+  SCALAR(_Bool, "fx_bool", 0);
+  SCALAR(char, "fx_char", 'A');
+  SCALAR(char, "fx_char", 127);
+  SCALAR(signed char, "fx_schar", -128);
+  SCALAR(unsigned char, "fx_uchar", 255);
+  SCALAR(short, "fx_short", -12345);
+  SCALAR(unsigned short, "fx_ushort", 65530);
+  SCALAR(int, "fx_int", INT32_MIN + 1);
+  SCALAR(unsigned, "fx_uint", 0x12345678u);
+  SCALAR(long, "fx_long", -3000000000L);
+  SCALAR(unsigned long, "fx_ulong", 0x0123456789abcdefUL);
+  SCALAR(long long, "fx_llong", 5);
+  SCALAR(unsigned long long, "fx_ullong", 0x8000000000000001ULL);
+  SCALAR(__int128, "fx_int128", (__int128)1 << 100);
+  SCALAR(unsigned __int128, "fx_uint128", (unsigned __int128)7 << 90);
+  SCALAR(float, "fx_float", 3.25f);
+  SCALAR(double, "fx_double", -1.5e100);
+  SCALAR(long double, "fx_ldouble", 1.0L / 7);
+  SCALAR(void *, "fx_ptr", (void *)0x1000);
+  SCALAR(enum fx_color, "fx_enum", FX_RED);
+  SCALAR(enum fx_color, "fx_enum", FX_BLUE);
+}
+
+Test(dynamic, void_and_add) {
+  int out = 0;
+  int *po = &out;
+  void *args[] = {&po};
+  mffi_fn *fn = fx_bind(fx.fast, "fx_void");
+  cr_assert_eq(mffi_call(fn, NULL, args), MFFI_OK);
+  cr_assert_eq(out, 1234);
+  int a = 40, b = 2, r = 0;
+  void *ab[] = {&a, &b};
+  fn = fx_bind(fx.fast, "fx_add");
+  cr_assert_eq(mffi_fn_path(fn), MFFI_PATH_FAST);
+  cr_assert_eq(mffi_call(fn, &r, ab), MFFI_OK);
+  cr_assert_eq(r, 42);
+  cr_assert_eq(mffi_call(fn, NULL, ab), MFFI_OK, "ret NULL discards");
+}
+
+/* ret is written at the exact size of the return type. */
+Test(dynamic, exact_return_size) {
+  const char *names[] = {"fx_char", "fx_short", "fx_float", "fx_int"};
+  size_t sizes[] = {1, 2, 4, 4};
+  for (int lib = 0; lib < 2; lib++) {
+    for (int i = 0; i < 4; i++) {
+      unsigned char buf[16], arg[16] = {0};
+      memset(buf, 0xAA, sizeof buf);
+      void *args[] = {arg};
+      mffi_fn *fn = fx_bind(lib ? fx.ffi : fx.fast, names[i]);
+      cr_assert_eq(mffi_call(fn, buf, args), MFFI_OK);
+      for (size_t j = sizes[i]; j < sizeof buf; j++)
+        cr_assert_eq(buf[j], 0xAA, "%s wrote byte %zu (%s path)", names[i],
+                     j, lib ? "libffi" : "fast");
+    }
+  }
+}
+
+Test(dynamic, small_int_extension) {
+  signed char a = -5;
+  short b = -300;
+  unsigned char c = 250;
+  unsigned short d = 65000;
+  _Bool e = 1;
+  int f, s;
+  void *args[] = {&a, &b, &c, &d, &e};
+  fx_call2("fx_sext", &f, &s, args);
+  cr_assert_eq(f, 31);
+  cr_assert_eq(s, 31);
+}
+
+/* -- Many arguments ------------------------------------------------------------ */
+
+Test(dynamic, many_args) {
+  int a = 1, f = -6, j = 10;
+  long b = 2, e = 5, g = 7, i = -9;
+  short c = 3;
+  char d = 4;
+  unsigned h = 8;
+  void *args[] = {&a, &b, &c, &d, &e, &f, &g, &h, &i, &j};
+  long r1, r2;
+  long want = ((long (*)(int, long, short, char, long, int, long, unsigned, long,
+                    int))fx_sym("fx_int10"))(a, b, c, d, e, f, g, h, i, j);
+  fx_call2("fx_int10", &r1, &r2, args);
+  cr_assert_eq(r1, want);
+  cr_assert_eq(r2, want);
+  /* Stack arguments: the fast path does not apply. */
+  mffi_fn *fn = fx_bind(fx.fast, "fx_int10");
+  cr_assert_eq(mffi_fn_path(fn), MFFI_PATH_FFI);
+
+  double x[11];
+  float l = 0.75f;
+  void *dargs[12];
+  for (int k = 0; k < 11; k++) {
+    x[k] = k * 1.25 - 3;
+    dargs[k] = &x[k];
+  }
+  dargs[11] = &l;
+  double dw = ((double (*)(double, double, double, double, double, double,
+                           double, double, double, double, double,
+                           float))fx_sym("fx_dbl12"))(
+      x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], x[8], x[9], x[10], l);
+  double d1, d2;
+  fx_call2("fx_dbl12", &d1, &d2, dargs);
+  cr_assert_eq(d1, dw);
+  cr_assert_eq(d2, dw);
+}
+
+Test(dynamic, mixed20_and_long_double) {
+  int a = 1, k = 11, o = 15, s = 19;
+  double b = 2.5, f = 6.5, h = 8.5, j = 10.5, l = 12.5, n = 14.5, p = 16.5,
+         r = 18.5;
+  long c = 3, i = 9, m = 13, q = 17;
+  float d = 4.25f, t = 20.25f;
+  char e = 5;
+  short g = 7;
+  void *args[] = {&a, &b, &c, &d, &e, &f, &g, &h, &i, &j,
+                  &k, &l, &m, &n, &o, &p, &q, &r, &s, &t};
+  double want = ((__typeof__(&fx_mixed20))fx_sym("fx_mixed20"))(
+      a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p, q, r, s, t);
+  double r1, r2;
+  fx_call2("fx_mixed20", &r1, &r2, args);
+  cr_assert_eq(r1, want);
+  cr_assert_eq(r2, want);
+
+  long double la = 1.5L, lc = 1e30L, lr1, lr2;
+  int lb = 3;
+  double ld = 0.25;
+  void *largs[] = {&la, &lb, &lc, &ld};
+  long double lw =
+      ((__typeof__(&fx_ldmix))fx_sym("fx_ldmix"))(la, lb, lc, ld);
+  fx_call2("fx_ldmix", &lr1, &lr2, largs);
+  cr_assert(lr1 == lw && lr2 == lw);
+}
+
+/* -- Aggregates ------------------------------------------------------------------ */
+
+#define AGG1(T, name, init, eq)                                               \
+  do {                                                                        \
+    T a_ = init, f_, s_;                                                      \
+    memset(&f_, 0, sizeof f_);                                                \
+    memset(&s_, 0, sizeof s_);                                                \
+    T d_ = ((T(*)(T))fx_sym(name))(a_);                                       \
+    void *args_[] = {&a_};                                                    \
+    fx_call2(name, &f_, &s_, args_);                                          \
+    cr_assert(eq(d_, f_), "%s: fast path differs", name);                     \
+    cr_assert(eq(d_, s_), "%s: libffi path differs", name);                   \
+  } while (0)
+
+#define EQ_PT(X, Y) ((X).x == (Y).x && (X).y == (Y).y)
+#define EQ_MIX(X, Y) ((X).i == (Y).i && (X).f == (Y).f && (X).d == (Y).d)
+#define EQ_DL(X, Y) ((X).d == (Y).d && (X).l == (Y).l)
+#define EQ_F3(X, Y) ((X).a == (Y).a && (X).b == (Y).b && (X).c == (Y).c)
+#define EQ_C3(X, Y) (memcmp((X).c, (Y).c, 3) == 0)
+#define EQ_BITS(X, Y)                                                         \
+  ((X).a == (Y).a && (X).b == (Y).b && (X).c == (Y).c && (X).d == (Y).d)
+#define EQ_BIG(X, Y) (memcmp((X).a, (Y).a, sizeof(X).a) == 0)
+#define EQ_LD(X, Y) ((X).x == (Y).x)
+#define EQ_I128(X, Y) ((X).v == (Y).v)
+#define EQ_PK(X, Y) ((X).c == (Y).c && (X).i == (Y).i)
+#define EQ_U(X, Y) ((X).l == (Y).l)
+#define EQ_UF(X, Y) (memcmp(&(X), &(Y), sizeof(X)) == 0)
+#define EQ_NEST(X, Y) (EQ_PT((X).p, (Y).p) && EQ_UF((X).u, (Y).u))
+
+Test(dynamic, aggregates) {
+  AGG1(struct fx_pt, "fx_pt_swap", ((struct fx_pt){3, -4}), EQ_PT);
+  AGG1(struct fx_mix, "fx_mix_inc", ((struct fx_mix){7, 1.5f, -2.25}),
+       EQ_MIX);
+  AGG1(struct fx_dl, "fx_dl_inc", ((struct fx_dl){0.5, -9}), EQ_DL);
+  AGG1(struct fx_f3, "fx_f3_rev", ((struct fx_f3){1, 2, 3}), EQ_F3);
+  AGG1(struct fx_c3, "fx_c3_inc", ((struct fx_c3){{'a', 'b', 'c'}}), EQ_C3);
+  AGG1(struct fx_bits, "fx_bits_inc", ((struct fx_bits){5, -3, 1000, -7}),
+       EQ_BITS);
+  AGG1(struct fx_big, "fx_big_inc", ((struct fx_big){{1, 2, 3, 4, 5}}),
+       EQ_BIG);
+  AGG1(struct fx_ld, "fx_ld_half", ((struct fx_ld){3.0L}), EQ_LD);
+  AGG1(struct fx_i128, "fx_i128_neg", ((struct fx_i128){(__int128)5 << 70}),
+       EQ_I128);
+  AGG1(struct fx_pk, "fx_pk_inc", ((struct fx_pk){'x', 0x01020304}), EQ_PK);
+  AGG1(union fx_u, "fx_u_inc", ((union fx_u){.l = 99}), EQ_U);
+  AGG1(union fx_uf, "fx_uf_inc", ((union fx_uf){.f = {1, 2, 3}}), EQ_UF);
+  AGG1(struct fx_nest, "fx_nest_inc",
+       ((struct fx_nest){{1, 2}, {.f = {4, 5, 6}}}), EQ_NEST);
+}
+
+Test(dynamic, aggregate_paths) {
+  cr_assert_eq(mffi_fn_path(fx_bind(fx.fast, "fx_pt_swap")), MFFI_PATH_FAST);
+  cr_assert_eq(mffi_fn_path(fx_bind(fx.fast, "fx_uf_inc")), MFFI_PATH_FAST);
+  cr_assert_eq(mffi_fn_path(fx_bind(fx.fast, "fx_ld_half")), MFFI_PATH_FFI,
+               "an X87 argument is passed in memory");
+  cr_assert_eq(mffi_fn_path(fx_bind(fx.fast, "fx_big_inc")), MFFI_PATH_FFI);
+  cr_assert_eq(mffi_fn_path(fx_bind(fx.fast, "fx_pk_inc")), MFFI_PATH_FFI,
+               "an unaligned member makes it MEMORY");
+}
+
+Test(dynamic, pd_and_stack_aggregates) {
+  struct fx_pd p = {1.5, -2}, r1, r2;
+  double k = 4;
+  void *args[] = {&p, &k};
+  struct fx_pd want = ((__typeof__(&fx_pd_scale))fx_sym("fx_pd_scale"))(p, k);
+  fx_call2("fx_pd_scale", &r1, &r2, args);
+  cr_assert(EQ_PT(want, r1) && EQ_PT(want, r2));
+
+  long a = 1, b = 2, c = 3, d = 4, e = 5;
+  struct fx_mix m = {6, 7.5f, 8.25};
+  struct fx_pd pp = {9, 10}, rr = {20, 21};
+  struct fx_pt q = {11, 12};
+  double x[7] = {13, 14, 15, 16, 17, 18, 19};
+  int last = 22;
+  void *sargs[] = {&a, &b, &c, &d, &e, &m, &pp, &q, &x[0], &x[1],
+                   &x[2], &x[3], &x[4], &x[5], &x[6], &rr, &last};
+  double sw = ((__typeof__(&fx_stack_aggs))fx_sym("fx_stack_aggs"))(
+      a, b, c, d, e, m, pp, q, x[0], x[1], x[2], x[3], x[4], x[5], x[6], rr,
+      last);
+  double s1, s2;
+  fx_call2("fx_stack_aggs", &s1, &s2, sargs);
+  cr_assert_eq(s1, sw);
+  cr_assert_eq(s2, sw);
+}
+
+/* -- Variadic ------------------------------------------------------------------- */
+
+Test(dynamic, variadic) {
+  const mffi_type *lt = fx_type("long");
+  const mffi_type *vt[3] = {lt, lt, lt};
+  for (int lib = 0; lib < 2; lib++) {
+    mffi_fn *fn;
+    cr_assert_eq(mffi_bind_variadic(lib ? fx.ffi : fx.fast, "fx_sumv", vt, 3,
+                                    &fn),
+                 MFFI_OK, "%s", mffi_errmsg(fx.ctx));
+    cr_assert_eq(mffi_fn_nargs(fn), 4);
+    int n = 3;
+    long x = 100, y = -20, z = 3, r = 0;
+    void *args[] = {&n, &x, &y, &z};
+    cr_assert_eq(mffi_call(fn, &r, args), MFFI_OK);
+    cr_assert_eq(r, 83);
+  }
+  /* Mixed: a short and a float are promoted (int, double). */
+  const mffi_type *mt[5] = {fx_type("short"), fx_type("float"), fx_type("long"),
+                            fx_type("const char *"), fx_type("struct fx_pd")};
+  const char *fmt = "idlsp";
+  short i = -3;
+  float fl = 2.5f;
+  long l = 1000;
+  const char *str = "A";
+  struct fx_pd pd = {1, 7};
+  void *args[] = {&fmt, &i, &fl, &l, &str, &pd};
+  double want = ((double (*)(const char *, ...))fx_sym("fx_vmix"))(
+      fmt, i, fl, l, str, pd);
+  for (int lib = 0; lib < 2; lib++) {
+    mffi_fn *fn;
+    cr_assert_eq(mffi_bind_variadic(lib ? fx.ffi : fx.fast, "fx_vmix", mt, 5,
+                                    &fn),
+                 MFFI_OK, "%s", mffi_errmsg(fx.ctx));
+    double r = 0;
+    cr_assert_eq(mffi_call(fn, &r, args), MFFI_OK);
+    cr_assert_eq(r, want, "%s path", lib ? "libffi" : "fast");
+  }
+}
+
+/* -- Variables, pointers, errno ------------------------------------------------ */
+
+Test(dynamic, variables) {
+  mffi_fn *v = fx_bind(fx.fast, "fx_counter");
+  cr_assert(mffi_fn_is_var(v));
+  int *p = mffi_fn_addr(v);
+  cr_assert_eq(p, fx_sym("fx_counter"));
+  cr_assert_eq(*p, 42);
+  mffi_fn *n = fx_bind(fx.fast, "fx_name");
+  cr_assert_str_eq(*(const char **)mffi_fn_addr(n), "fixture");
+  cr_assert_eq(mffi_call(v, NULL, NULL), MFFI_EMISUSE);
+  cr_assert(strstr(mffi_errmsg(fx.ctx), "variable"), "%s",
+            mffi_errmsg(fx.ctx));
+}
+
+Test(dynamic, bind_ptr) {
+  const mffi_type *t = fx_type("int (*)(int, int)");
+  mffi_fn *fn;
+  cr_assert_eq(mffi_bind_ptr(fx.fast, t, fx_sym("fx_add"), &fn), MFFI_OK);
+  int a = 2, b = 3, r;
+  void *args[] = {&a, &b};
+  cr_assert_eq(mffi_call(fn, &r, args), MFFI_OK);
+  cr_assert_eq(r, 5);
+  cr_assert_null(mffi_fn_name(fn));
+  cr_assert_eq(mffi_fn_type(fn), fx_type("int (int, int)"));
+}
+
+Test(dynamic, errno_capture) {
+  int e = EDOM, r;
+  void *args[] = {&e};
+  for (int lib = 0; lib < 2; lib++) {
+    mffi_fn *fn = fx_bind(lib ? fx.ffi : fx.fast, "fx_fail");
+    errno = 0;
+    mffi_set_errno(0);
+    cr_assert_eq(mffi_call(fn, &r, args), MFFI_OK);
+    cr_assert_eq(r, -1);
+    cr_assert_eq(mffi_errno(), e);
+    e = ERANGE;
+  }
+  cr_assert_eq(mffi_errno(), ERANGE);
+}
+
+/* -- Errors ------------------------------------------------------------------- */
+
+Test(dynamic, errors) {
+  mffi_lib *lib = (mffi_lib *)1;
+  cr_assert_eq(mffi_open(fx.ctx, NULL, "libnope-mffi.so", NULL, &lib),
+               MFFI_ENOLIB);
+  cr_assert_null(lib);
+  cr_assert(strncmp(mffi_errmsg(fx.ctx), "cannot open 'libnope-mffi.so': ",
+                    31) == 0,
+            "%s", mffi_errmsg(fx.ctx));
+
+  mffi_fn *fn = (mffi_fn *)1;
+  cr_assert_eq(mffi_bind(fx.fast, "baz", &fn), MFFI_ENOTFOUND);
+  cr_assert_null(fn);
+  cr_assert_str_eq(mffi_errmsg(fx.ctx), "'baz' is not declared");
+
+  cr_assert_eq(mffi_cdef(fx.ctx, "double nosuch_fn(double);", 25), MFFI_OK);
+  cr_assert_eq(mffi_bind(fx.fast, "nosuch_fn", &fn), MFFI_ENOSYM);
+  char want[512];
+  snprintf(want, sizeof want, "symbol 'nosuch_fn' not found in %s", fx.path);
+  cr_assert_str_eq(mffi_errmsg(fx.ctx), want);
+
+  /* Misuse. */
+  cr_assert_eq(mffi_bind(fx.fast, "FX_RED", &fn), MFFI_EMISUSE);
+  cr_assert_eq(mffi_bind(NULL, "fx_add", &fn), MFFI_EMISUSE);
+  cr_assert_eq(mffi_bind(fx.fast, "fx_add", NULL), MFFI_EMISUSE);
+  cr_assert_eq(mffi_call(NULL, NULL, NULL), MFFI_EMISUSE);
+  const mffi_type *it = fx_type("int");
+  cr_assert_eq(mffi_bind_variadic(fx.fast, "fx_add", &it, 1, &fn),
+               MFFI_EMISUSE);
+  cr_assert(strstr(mffi_errmsg(fx.ctx), "not variadic"));
+  const mffi_type *vt = fx_type("void");
+  cr_assert_eq(mffi_bind_variadic(fx.fast, "fx_sumv", &vt, 1, &fn),
+               MFFI_EMISUSE);
+  fn = fx_bind(fx.fast, "fx_add");
+  cr_assert_eq(mffi_call(fn, NULL, NULL), MFFI_EMISUSE, "args NULL");
+  mffi_open_opts bad = {99, 0, NULL};
+  cr_assert_eq(mffi_open(fx.ctx, NULL, NULL, &bad, &lib), MFFI_EMISUSE);
+
+  /* An incomplete struct by value. */
+  cr_assert_eq(mffi_cdef(fx.ctx, "struct inc; void take_inc(struct inc);", 38),
+               MFFI_OK);
+  cr_assert_eq(mffi_bind(fx.fast, "take_inc", &fn), MFFI_EUNSUPPORTED);
+}
+
+Test(dynamic, strategies) {
+  const mffi_strategy *s = mffi_strategy_find("dynamic");
+  cr_assert_not_null(s);
+  cr_assert_null(mffi_strategy_find("nope"));
+  cr_assert_eq(mffi_lib_strategy(fx.fast), s);
+  cr_assert_str_eq(mffi_lib_target(fx.fast), fx.path);
+  cr_assert_eq(mffi_lib_ctx(fx.fast), fx.ctx);
+  cr_assert_eq(mffi_strategy_register(s), MFFI_EMISUSE, "name taken");
+  /* The running process. */
+  mffi_lib *self;
+  cr_assert_eq(mffi_open(fx.ctx, NULL, NULL, NULL, &self), MFFI_OK);
+  cr_assert_null(mffi_lib_target(self));
+  cr_assert_eq(mffi_cdef(fx.ctx, "int abs(int);", 13), MFFI_OK);
+  mffi_fn *fn = fx_bind(self, "abs");
+  int x = -9, r;
+  void *args[] = {&x};
+  cr_assert_eq(mffi_call(fn, &r, args), MFFI_OK);
+  cr_assert_eq(r, 9);
+  mffi_close(self);
+}
+
+/* -- Real libraries ------------------------------------------------------------- */
+
+static const char libc_decls[] =
+    "typedef unsigned long size_t;\n"
+    "size_t strlen(const char *s);\n"
+    "int snprintf(char *buf, size_t n, const char *fmt, ...);\n"
+    "void qsort(void *base, size_t n, size_t size,\n"
+    "           int (*cmp)(const void *, const void *));\n"
+    "void *bsearch(const void *key, const void *base, size_t n, size_t size,\n"
+    "              int (*cmp)(const void *, const void *));\n"
+    "double strtod(const char *s, char **end);\n"
+    "long strtol(const char *s, char **end, int base);\n"
+    "char *getenv(const char *name);\n"
+    "double pow(double x, double y);\n"
+    "double frexp(double x, int *exp);\n"
+    "typedef unsigned long uLong; typedef unsigned char Bytef;\n"
+    "typedef unsigned int uInt; typedef unsigned long uLongf;\n"
+    "int compress(Bytef *dest, uLongf *destLen, const Bytef *source,\n"
+    "             uLong sourceLen);\n"
+    "int uncompress(Bytef *dest, uLongf *destLen, const Bytef *source,\n"
+    "               uLong sourceLen);\n"
+    "uLong crc32(uLong crc, const Bytef *buf, uInt len);\n";
+
+static mffi_lib *real_open(const char *target, bool ffi) {
+  cr_assert_eq(mffi_cdef(fx.ctx, libc_decls, sizeof libc_decls - 1), MFFI_OK,
+               "%s", mffi_errmsg(fx.ctx));
+  mffi_open_opts o = {MFFI_OPEN_OPTS_VERSION, ffi ? MFFI_OPEN_FFI_ONLY : 0,
+                      NULL};
+  mffi_lib *lib;
+  cr_assert_eq(mffi_open(fx.ctx, NULL, target, &o, &lib), MFFI_OK, "%s",
+               mffi_errmsg(fx.ctx));
+  return lib;
+}
+
+static int int_cmp_handler_calls;
+
+static void int_cmp(void *ret, void *const *args, void *data) {
+  (void)data;
+  const int *a = *(const int *const *)args[0];
+  const int *b = *(const int *const *)args[1];
+  *(int *)ret = (*a > *b) - (*a < *b);
+  int_cmp_handler_calls++;
+}
+
+Test(dynamic, libc) {
+  for (int ffi = 0; ffi < 2; ffi++) {
+    mffi_lib *c = real_open("libc.so.6", ffi);
+    /* strlen */
+    const char *s = "hello, world";
+    size_t n = 0;
+    void *a1[] = {&s};
+    cr_assert_eq(mffi_call(fx_bind(c, "strlen"), &n, a1), MFFI_OK);
+    cr_assert_eq(n, 12);
+    /* snprintf with mixed variadic arguments. */
+    const mffi_type *vt[5] = {fx_type("int"), fx_type("const char *"),
+                              fx_type("double"), fx_type("char"),
+                              fx_type("long")};
+    mffi_fn *sp;
+    cr_assert_eq(mffi_bind_variadic(c, "snprintf", vt, 5, &sp), MFFI_OK);
+    char buf[64], *pb = buf;
+    size_t cap = sizeof buf;
+    const char *fmt = "%d|%s|%.3f|%c|%ld";
+    int i = -42;
+    const char *str = "xy";
+    double d = 3.14159;
+    char ch = 'Z';
+    long l = 1234567890123L;
+    int r = 0;
+    void *a2[] = {&pb, &cap, &fmt, &i, &str, &d, &ch, &l};
+    cr_assert_eq(mffi_call(sp, &r, a2), MFFI_OK);
+    cr_assert_str_eq(buf, "-42|xy|3.142|Z|1234567890123");
+    cr_assert_eq(r, (int)strlen(buf));
+    /* qsort and bsearch with a callback. */
+    mffi_closure *cl;
+    cr_assert_eq(mffi_callback(c, fx_type("int (*)(const void *, const void *)"),
+                               int_cmp, NULL, &cl),
+                 MFFI_OK, "%s", mffi_errmsg(fx.ctx));
+    void *code = mffi_closure_code(cl);
+    int arr[] = {5, -1, 9, 3, 3, 0, 12, -7};
+    void *base = arr;
+    size_t cnt = 8, sz = sizeof(int);
+    void *a3[] = {&base, &cnt, &sz, &code};
+    int_cmp_handler_calls = 0;
+    cr_assert_eq(mffi_call(fx_bind(c, "qsort"), NULL, a3), MFFI_OK);
+    cr_assert_gt(int_cmp_handler_calls, 0);
+    int sorted[] = {-7, -1, 0, 3, 3, 5, 9, 12};
+    cr_assert_arr_eq(arr, sorted, sizeof arr);
+    int key = 9;
+    const void *pk = &key;
+    void *found = NULL;
+    void *a4[] = {&pk, &base, &cnt, &sz, &code};
+    cr_assert_eq(mffi_call(fx_bind(c, "bsearch"), &found, a4), MFFI_OK);
+    cr_assert_eq(found, &arr[6]);
+    /* strtod with an out-pointer. */
+    const char *num = "  2.5e3xyz";
+    char *end = NULL, **pend = &end;
+    double v = 0;
+    void *a5[] = {&num, &pend};
+    cr_assert_eq(mffi_call(fx_bind(c, "strtod"), &v, a5), MFFI_OK);
+    cr_assert_eq(v, 2500.0);
+    cr_assert_str_eq(end, "xyz");
+    /* errno from strtol. */
+    const char *big = "999999999999999999999999";
+    int base10 = 10;
+    long lv;
+    void *a6[] = {&big, &pend, &base10};
+    mffi_set_errno(0);
+    cr_assert_eq(mffi_call(fx_bind(c, "strtol"), &lv, a6), MFFI_OK);
+    cr_assert_eq(mffi_errno(), ERANGE);
+    /* getenv */
+    setenv("MFFI_TEST_VAR", "yes", 1);
+    const char *name = "MFFI_TEST_VAR";
+    char *val = NULL;
+    void *a7[] = {&name};
+    cr_assert_eq(mffi_call(fx_bind(c, "getenv"), &val, a7), MFFI_OK);
+    cr_assert_str_eq(val, "yes");
+    mffi_close(c);
+  }
+}
+
+Test(dynamic, libm) {
+  for (int ffi = 0; ffi < 2; ffi++) {
+    mffi_lib *m = real_open("libm.so.6", ffi);
+    double x = 2, y = 0.5, r = 0;
+    void *a1[] = {&x, &y};
+    cr_assert_eq(mffi_call(fx_bind(m, "pow"), &r, a1), MFFI_OK);
+    cr_assert_eq(r, sqrt(2.0));
+    int e = 0, *pe = &e;
+    double f = 8;
+    void *a2[] = {&f, &pe};
+    cr_assert_eq(mffi_call(fx_bind(m, "frexp"), &r, a2), MFFI_OK);
+    cr_assert_eq(r, 0.5);
+    cr_assert_eq(e, 4);
+    mffi_close(m);
+  }
+}
+
+Test(dynamic, zlib) {
+  for (int ffi = 0; ffi < 2; ffi++) {
+    mffi_lib *z = real_open("libz.so.1", ffi);
+    static const char text[] =
+        "modffi modffi modffi modffi modffi modffi modffi modffi";
+    unsigned char packed[256], out[256];
+    unsigned long plen = sizeof packed, olen = sizeof out,
+                  slen = sizeof text;
+    unsigned char *pp = packed, *po = out;
+    const unsigned char *src = (const unsigned char *)text;
+    unsigned long *pplen = &plen, *polen = &olen;
+    int rc = -1;
+    void *a1[] = {&pp, &pplen, &src, &slen};
+    cr_assert_eq(mffi_call(fx_bind(z, "compress"), &rc, a1), MFFI_OK);
+    cr_assert_eq(rc, 0);
+    cr_assert_lt(plen, slen);
+    const unsigned char *cp = packed;
+    void *a2[] = {&po, &polen, &cp, &plen};
+    cr_assert_eq(mffi_call(fx_bind(z, "uncompress"), &rc, a2), MFFI_OK);
+    cr_assert_eq(rc, 0);
+    cr_assert_eq(olen, slen);
+    cr_assert_str_eq((char *)out, text);
+    unsigned long crc = 0, got = 0;
+    const unsigned char *hb = (const unsigned char *)"hello";
+    unsigned hl = 5;
+    void *a3[] = {&crc, &hb, &hl};
+    cr_assert_eq(mffi_call(fx_bind(z, "crc32"), &got, a3), MFFI_OK);
+    cr_assert_eq(got, 0x3610a686UL);
+    mffi_close(z);
+  }
+}

@@ -1,0 +1,597 @@
+/* Tests of mffi_cdef and mffi_typeof on malformed input. See LICENSE. */
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+#include <criterion/parameterized.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "modffi.h"
+
+/* Each row: an input, the code, the position of the offending token (LINE
+** and COL 1-based, COL in bytes) and what the message must say. The message
+** format is "LINE:COL: MESSAGE near 'TOKEN'" or "LINE:COL: MESSAGE at end
+** of input"; mffi_erroffset() is the byte offset of LINE:COL. */
+typedef struct err_row {
+  int kind;         /* K_CDEF or K_TYPEOF: which call gets src. */
+  const char *src;  /* The input. */
+  int rc;           /* Expected return code. */
+  int line, col;    /* Expected position; 0, 0: not checked. */
+  const char *near; /* Token quoted after "near", END, or NULL: unchecked. */
+  const char *sub;  /* A substring the message must contain. */
+  const char *what; /* What the row tests. */
+} err_row;
+
+enum { K_CDEF, K_TYPEOF };
+static const char END[] = "<end of input>";
+
+static const err_row rows[] = {
+    {K_CDEF, "int a\nint b;", MFFI_EPARSE, 2, 1, "int", "expected ';'",
+     "missing ';' between declarations"},
+    {K_CDEF, "int a", MFFI_EPARSE, 1, 6, END, "expected ';'",
+     "missing ';' at the end"},
+    {K_CDEF, "struct s { int a;", MFFI_EPARSE, 1, 18, END, "expected",
+     "unclosed brace"},
+    {K_CDEF, "struct s { int a; }};", MFFI_EPARSE, 1, 20, "}", "expected",
+     "extra closing brace"},
+    {K_CDEF, "int f(int a;", MFFI_EPARSE, 1, 12, ";", "expected ')'",
+     "unclosed parenthesis"},
+    {K_CDEF, "int (*fp)(int));", MFFI_EPARSE, 1, 15, ")", "expected",
+     "extra closing parenthesis"},
+    {K_CDEF, "void f(foo_t x);", MFFI_EPARSE, 1, 8, "foo_t",
+     "unknown type name", "unknown type name in a parameter"},
+    {K_CDEF, "foo_t x;", MFFI_EPARSE, 1, 1, "foo_t", "unknown type name",
+     "unknown type name at file scope"},
+    {K_CDEF, "struct s { uint32 x; };", MFFI_EPARSE, 1, 12, "uint32",
+     "unknown type name", "unknown type name of a member"},
+    {K_CDEF, "struct s { int a; };\nstruct s { int b; };", MFFI_EDECL, 2, 8,
+     "s", "redefinition", "redefinition of a struct"},
+    {K_CDEF, "enum e { A };\nenum e { B };", MFFI_EDECL, 2, 6, "e",
+     "redefinition", "redefinition of an enum"},
+    {K_CDEF, "struct s;\nunion s { int a; };", MFFI_EDECL, 2, 7, "s", "",
+     "tag used for struct and union"},
+    {K_CDEF, "typedef int t;\ntypedef long t;", MFFI_EDECL, 2, 14, "t",
+     "conflicting", "conflicting typedef"},
+    {K_CDEF, "int f(int);\nlong f(int);", MFFI_EDECL, 2, 6, "f", "conflicting",
+     "conflicting return types"},
+    {K_CDEF, "int f(int);\nint f(char *);", MFFI_EDECL, 2, 5, "f",
+     "conflicting", "conflicting parameter types"},
+    {K_CDEF, "extern int v;\nextern long v;", MFFI_EDECL, 2, 13, "v",
+     "conflicting", "conflicting variable types"},
+    {K_CDEF, "typedef int f;\nint f(void);", MFFI_EDECL, 2, 5, "f", "",
+     "typedef redeclared as a function"},
+    {K_CDEF, "extern int X;\nenum { X };", MFFI_EDECL, 2, 8, "X", "",
+     "variable redeclared as an enumerator"},
+    {K_CDEF, "struct inc;\nstruct s { struct inc x; };", MFFI_EDECL, 2, 23, "x",
+     "incomplete", "member of incomplete type"},
+    {K_CDEF, "typedef int fa[3](void);", MFFI_EDECL, 1, 15, "[",
+     "array of functions", "array of functions"},
+    {K_CDEF, "int g(void)[3];", MFFI_EDECL, 1, 6, "(", "returning an array",
+     "function returning an array"},
+    {K_CDEF, "int h(void)(int);", MFFI_EDECL, 1, 6, "(", "returning a function",
+     "function returning a function"},
+    {K_CDEF, "int a[-1];", MFFI_EDECL, 1, 7, "-", "is negative",
+     "negative array size"},
+    {K_CDEF, "struct s { char c : 9; };", MFFI_EDECL, 1, 17, "c", "width",
+     "bit-field wider than its type"},
+    {K_CDEF, "struct s { int a : -1; };", MFFI_EDECL, 1, 18, ":",
+     "negative width", "negative bit-field width"},
+    {K_CDEF, "struct s { int a : 0; };", MFFI_EDECL, 1, 16, "a", "zero width",
+     "named zero-width bit-field"},
+    {K_CDEF, "struct s { float f : 3; };", MFFI_EDECL, 1, 18, "f",
+     "non-integer type", "bit-field of non-integer type"},
+    {K_CDEF, "enum { A = 1 / 0 };", MFFI_EDECL, 1, 14, "/", "division by zero",
+     "division by zero"},
+    {K_CDEF, "enum { A = 5 % (2 - 2) };", MFFI_EDECL, 1, 14, "%",
+     "division by zero", "remainder by zero"},
+    {K_CDEF, "enum { A = 0xffffffffffffffff, B };", MFFI_ERANGE, 1, 32, "B",
+     "overflow", "enumerator overflows 64 bits"},
+    {K_CDEF, "enum { A = 0x10000000000000000 };", MFFI_ERANGE, 1, 12,
+     "0x10000000000000000", "too large", "integer literal beyond 64 bits"},
+    {K_CDEF, "struct s { int a; long a; };", MFFI_EDECL, 1, 24, "a",
+     "duplicate member", "duplicate member"},
+    {K_CDEF, "struct s { int a; struct { int a; }; };", MFFI_EDECL, 1, 19,
+     "struct", "duplicate member", "duplicate member via an anonymous struct"},
+    {K_CDEF, "enum e { X, Y, X };", MFFI_EDECL, 1, 16, "X", "redeclaration",
+     "duplicate enumerator"},
+    {K_CDEF, "int f(int a, int a);", MFFI_EDECL, 1, 18, "a", "",
+     "duplicate parameter name"},
+    {K_CDEF, "struct s { int n; char d[]; int m; };", MFFI_EDECL, 1, 24, "d",
+     "flexible array", "flexible array not last"},
+    {K_CDEF, "struct s { char d[]; };", MFFI_EDECL, 1, 17, "d",
+     "flexible array", "flexible array alone"},
+    {K_CDEF, "void v;", MFFI_EDECL, 1, 6, "v", "void", "void variable"},
+    {K_CDEF, "struct s { void x; };", MFFI_EDECL, 1, 17, "x", "incomplete",
+     "void member"},
+    {K_CDEF, "int f(void, int);", MFFI_EDECL, 1, 7, "void", "void",
+     "void among other parameters"},
+    {K_CDEF, "int a; /* oops", MFFI_EPARSE, 1, 8, "/", "unterminated comment",
+     "unterminated comment"},
+    {K_CDEF, "int f(void) __asm__(\"abc);", MFFI_EPARSE, 1, 21, "\"",
+     "missing terminating", "unterminated string"},
+    {K_CDEF, "int a @;", MFFI_EPARSE, 1, 7, "@", "unexpected character",
+     "bad character"},
+    {K_CDEF, "int a\001;", MFFI_EPARSE, 1, 6, NULL, "unexpected",
+     "control byte"},
+    {K_CDEF, "struct inc;\nenum { A = sizeof(struct inc) };", MFFI_EDECL, 2, 12,
+     "sizeof", "incomplete", "sizeof of an incomplete type"},
+    {K_CDEF, "int f(void) __attribute__((pure);", MFFI_EPARSE, 1, 13,
+     "__attribute__", "unbalanced __attribute__", "unbalanced __attribute__"},
+    {K_CDEF, "int f(void) __attribute__((pure)", MFFI_EPARSE, 1, 13,
+     "__attribute__", "unbalanced __attribute__", "__attribute__ cut short"},
+    {K_CDEF, "typedef int double;", MFFI_EPARSE, 1, 13, "double",
+     "two or more data types", "type keyword used as a name"},
+    {K_CDEF, "int struct;", MFFI_EPARSE, 1, 5, "struct",
+     "two or more data types", "struct keyword used as a name"},
+    {K_CDEF, "int while;", MFFI_EPARSE, 1, 5, "while", "",
+     "statement keyword used as a name"},
+    {K_CDEF, "extern static int x;", MFFI_EPARSE, 1, 8, "static",
+     "multiple storage classes", "two storage classes"},
+    {K_CDEF, "typedef extern int x;", MFFI_EPARSE, 1, 9, "extern",
+     "multiple storage classes", "typedef and extern"},
+    {K_CDEF, "long long long x;", MFFI_EPARSE, 1, 11, "long", "too long",
+     "long long long"},
+    {K_CDEF, "signed float x;", MFFI_EPARSE, 1, 8, "float",
+     "with a non-integer type", "signed float"},
+    {K_CDEF, "unsigned double d;", MFFI_EPARSE, 1, 10, "double",
+     "with a non-integer type", "unsigned double"},
+    {K_CDEF, "short char c;", MFFI_EPARSE, 1, 7, "char", "with 'char'",
+     "short char"},
+    {K_CDEF, "int f(int, );", MFFI_EPARSE, 1, 12, ")", "expected",
+     "missing parameter after a comma"},
+    {K_CDEF, "int f(, int);", MFFI_EPARSE, 1, 7, ",", "expected",
+     "missing parameter before a comma"},
+    {K_CDEF, "int a;\n\n\tint b c;", MFFI_EPARSE, 3, 8, "c", "expected",
+     "error on line 3 after a tab"},
+    {K_CDEF, "int a;\n/* \303\251 */ int @;", MFFI_EPARSE, 2, 14, "@",
+     "unexpected character", "column in bytes after UTF-8"},
+    {K_CDEF, "int a;\r\nint b c;", MFFI_EPARSE, 2, 7, "c", "expected",
+     "CRLF line ends"},
+    {K_CDEF, "#define A 1\n#define B 2\nint x y;", MFFI_EPARSE, 3, 7, "y",
+     "expected", "error after #define lines"},
+    {K_CDEF, "int a[1.5];", MFFI_EUNSUPPORTED, 1, 7, "1.5", "floating constant",
+     "floating constant as array size"},
+    {K_CDEF, "extern int n;\nint a[n];", MFFI_EDECL, 2, 7, "n", "constant",
+     "non-constant array size"},
+    {K_CDEF, "int a[0x7fffffffffffffff];", MFFI_ERANGE, 1, 7,
+     "0x7fffffffffffffff", "too large", "array too large"},
+    {K_CDEF,
+     "struct big { long a[0x0800000000000000]; long b[0x0800000000000000]; };",
+     MFFI_ERANGE, 1, 8, "big", "too large", "struct too large (2^63 bytes)"},
+    {K_CDEF, "typedef int t __attribute__((aligned(0x100000000)));", MFFI_EDECL,
+     1, 13, "t", "exceeds", "alignment too large (a power of 2)"},
+    {K_CDEF, "typedef int t = 3;", MFFI_EDECL, 1, 15, "=", "initialized",
+     "typedef with an initializer"},
+    {K_CDEF, "struct s { int a : 3 : 4; };", MFFI_EPARSE, 1, 22, ":",
+     "expected", "two bit-field widths"},
+    {K_CDEF, "enum { A = };", MFFI_EPARSE, 1, 12, "}", "expected expression",
+     "enumerator without value"},
+    {K_CDEF, "enum { A B };", MFFI_EPARSE, 1, 10, "B", "expected",
+     "enumerators without comma"},
+    {K_CDEF, "int a[3;", MFFI_EPARSE, 1, 8, ";", "expected ']'",
+     "unclosed bracket"},
+    {K_CDEF, "int (*)(int);", MFFI_EPARSE, 1, 7, ")", "expected",
+     "abstract declarator at file scope"},
+    {K_CDEF, "static inline int f(void) { return 0;", MFFI_EPARSE, 1, 27, "{",
+     "unbalanced '{'", "unclosed function body"},
+    {K_CDEF, "_Static_assert(1, \"x\";", MFFI_EPARSE, 1, 15, "(",
+     "unbalanced '('", "unclosed _Static_assert"},
+    {K_CDEF, "\"abc\" x;", MFFI_EPARSE, 1, 1, "\"abc\"", "",
+     "string where a declaration belongs"},
+    {K_TYPEOF, "foo_t", MFFI_ENOTFOUND, 1, 1, "foo_t", "foo_t",
+     "unknown typedef name"},
+    {K_TYPEOF, "size_t *", MFFI_ENOTFOUND, 1, 1, "size_t", "size_t",
+     "typedef not declared in this context"},
+    {K_TYPEOF, "struct s *x", MFFI_EPARSE, 1, 11, "x", "",
+     "declarator name in a type name"},
+    {K_TYPEOF, "int *)", MFFI_EPARSE, 1, 6, ")", "",
+     "extra parenthesis in a type name"},
+    {K_TYPEOF, "", MFFI_EPARSE, 1, 1, END, "", "empty type name"},
+    {K_TYPEOF, "int [3", MFFI_EPARSE, 1, 7, END, "expected ']'",
+     "unclosed bracket in a type name"},
+    {K_TYPEOF, "int, char", MFFI_EPARSE, 1, 4, ",", "", "two type names"},
+    {K_TYPEOF, "int (void)[2]", MFFI_EDECL, 0, 0, NULL, "returning an array",
+     "function returning an array"},
+    {K_TYPEOF, "long long long", MFFI_EPARSE, 1, 11, "long", "too long",
+     "long long long in a type name"},
+};
+
+/* src with control bytes escaped, for failure messages. */
+static const char *show(const char *src, char *buf, size_t n) {
+  size_t j = 0;
+  for (const char *p = src; *p && j + 5 < n; p++) {
+    unsigned char c = (unsigned char)*p;
+    if (c == '\n')
+      j += (size_t)snprintf(buf + j, n - j, "\\n");
+    else if (c == '\t')
+      j += (size_t)snprintf(buf + j, n - j, "\\t");
+    else if (c == '\r')
+      j += (size_t)snprintf(buf + j, n - j, "\\r");
+    else if (c < 32)
+      j += (size_t)snprintf(buf + j, n - j, "\\x%02x", c);
+    else
+      buf[j++] = (char)c;
+  }
+  buf[j] = '\0';
+  return buf;
+}
+
+/* Byte offset of line:col in src. */
+static long offset_of(const char *src, int line, int col) {
+  long off = 0;
+  for (int l = 1; l < line; l++) {
+    const char *nl = strchr(src + off, '\n');
+    if (!nl) return -2;
+    off = nl - src + 1;
+  }
+  return off + col - 1;
+}
+
+/* Parameters are indexes into the static tables: the test runs in a fresh
+** process image (another address layout), so pointers would not survive. */
+static void free_params(struct criterion_test_params *ctp) {
+  cr_free(ctp->params);
+}
+
+static struct criterion_test_params indexes(size_t n) {
+  size_t *idx = cr_malloc(n * sizeof *idx);
+  for (size_t i = 0; idx && i < n; i++) idx[i] = i;
+  return cr_make_param_array(size_t, idx, idx ? n : 0, free_params);
+}
+
+ParameterizedTestParameters(errors, table) {
+  return indexes(sizeof rows / sizeof rows[0]);
+}
+
+ParameterizedTest(size_t *ri, errors, table) {
+  const err_row *r = &rows[*ri];
+  mffi_ctx *ctx = NULL;
+  cr_assert(eq(int, mffi_ctx_new(&ctx, NULL), MFFI_OK));
+  int rc;
+  const mffi_type *t = (const mffi_type *)&rc; /* Must become NULL. */
+  if (r->kind == K_CDEF)
+    rc = mffi_cdef(ctx, r->src, strlen(r->src));
+  else
+    rc = mffi_typeof(ctx, r->src, &t);
+  const char *msg = mffi_errmsg(ctx);
+  long off = mffi_erroffset(ctx);
+  char in[512];
+  show(r->src, in, sizeof in);
+  char head[1024];
+  snprintf(head, sizeof head,
+           "%s\n  input:  \"%s\"\n  actual: %s, offset %ld, \"%s\"", r->what,
+           in, mffi_errname(rc), off, msg);
+
+  cr_expect_str_eq(mffi_errname(rc), mffi_errname(r->rc), "%s", head);
+  cr_expect(eq(int, mffi_errcode(ctx), rc), "%s", head);
+  if (r->kind == K_TYPEOF)
+    cr_expect(t == NULL, "%s\n  *out not NULL on failure", head);
+  if (r->line > 0) {
+    char want[32];
+    snprintf(want, sizeof want, "%d:%d: ", r->line, r->col);
+    cr_expect(strncmp(msg, want, strlen(want)) == 0,
+              "%s\n  expected the position %s", head, want);
+    cr_expect(eq(long, off, offset_of(r->src, r->line, r->col)),
+              "%s\n  expected the offset of %d:%d", head, r->line, r->col);
+  }
+  cr_expect(strstr(msg, r->sub) != NULL, "%s\n  expected text: \"%s\"", head,
+            r->sub);
+  if (r->near == END) {
+    cr_expect(strstr(msg, " at end of input") != NULL,
+              "%s\n  expected \"at end of input\"", head);
+  } else if (r->near) {
+    char want[128];
+    snprintf(want, sizeof want, " near '%s'", r->near);
+    cr_expect(strstr(msg, want) != NULL, "%s\n  expected \"%s\"", head, want);
+  }
+  /* The context stays usable. */
+  cr_expect(eq(int, mffi_cdef(ctx, "int still_ok;", 13), MFFI_OK), "%s", head);
+  cr_expect_str_eq(mffi_errmsg(ctx), "", "%s", head);
+  mffi_ctx_free(ctx);
+}
+
+/* -- Hostile inputs: any result but a clean one is a bug ------------------ */
+
+/* Inputs near the limits of the arithmetic and the layout code. Each may
+** succeed or fail, but must not crash, hit undefined behaviour (run under
+** UBSan) or fail without a message. */
+static const char *hostile[] = {
+    "enum { A = 1 << 64 };",
+    "enum { A = 1 << 63 };",
+    "enum { A = 1 << -1 };",
+    "enum { A = 1 >> 64 };",
+    "enum { A = -1 << 3 };",
+    "enum { A = 1u << 32 };",
+    "enum { A = 1ull << 200 };",
+    "enum { A = (-9223372036854775807LL - 1) / -1 };",
+    "enum { A = (-9223372036854775807LL - 1) % -1 };",
+    "enum { A = -(-9223372036854775807LL - 1) };",
+    "enum { A = 9223372036854775807LL + 1 };",
+    "enum { A = 9223372036854775807LL * 2 };",
+    "enum { A = -9223372036854775807LL - 2 };",
+    "enum { A = 0x7fffffffffffffff, B, C };",
+    "enum { A = 18446744073709551615u / 0 };",
+    "enum { A = 2147483647 + 1 };",
+    "enum { A = (int)-2147483648 / -1 };",
+    "enum { A = ~0ull >> 63 };",
+    "enum { A = (char)128, B = (short)-32769 };",
+    "enum { A = '\\777' };",
+    "enum { A = '\\xfffffffff' };",
+    "enum { A = 'abcde' };",
+    "enum { A = '' };",
+    "enum { A = sizeof(char[0x7fffffffffffffff]) };",
+    "enum { A = sizeof(char[0x7fffffffffffffff][4]) };",
+    "enum { A = sizeof(void) };",
+    "enum { A = sizeof(int (void)) };",
+    "int a[0xffffffffffffffff];",
+    "int a[0x7fffffffffffffff][0x7fffffffffffffff];",
+    "int a[0x4000000000000000];",
+    "struct s { char a[0x7fffffffffffffff]; int b; };",
+    "union u { char a[0xffffffffffffffff]; };",
+    "struct s { long long x : 65; };",
+    "struct s { char a : 4294967297; };",
+    "struct s { int a : 18446744073709551615; };",
+    "struct s { _Bool b : 2; };",
+    "#define X 1 / 0\nint y;",
+    "#define Y (\nint y;",
+    "#define Z (1 ? 2)\nint y;",
+    "#define W 99999999999999999999999\nint y;",
+    "#define\nint y;",
+    "#define 3 4\nint y;",
+    "typedef int t __attribute__((aligned(3)));",
+    "typedef int t __attribute__((aligned(0)));",
+    "typedef int t __attribute__((aligned(0x100000000)));",
+    "typedef int t __attribute__((aligned(-1)));",
+    "typedef int t __attribute__((aligned(1ull << 63)));",
+    "struct __attribute__((aligned(1 << 30))) s { char c; };",
+    "struct s { char c __attribute__((aligned(1 << 29))); char d[3]; };",
+    "struct __attribute__((packed, aligned(8))) s { char c; long l : 63; };",
+    "int f(int x[-1]);",
+    "int f(int x[0xffffffffffffffff]);",
+    "extern char big[0xfffffffffffffff][16];",
+    "typedef char big_t[0x1000000000000000]; typedef big_t bigger_t[16];",
+    "int f() __attribute__((nonnull(0, -1, 99999999999)));",
+    "int f() __attribute__((format(printf, \"x\")));",
+    "int f() __attribute__((((((x))))));",
+    "int f() __attribute__((x(((((1)))))));",
+    "int f() __attribute__((x(,,)));",
+    "int f() __asm__(\"\");",
+    "int f() __asm__(\"a\" \"b\" L\"c\");",
+    "int f() __asm__(\"\\0hidden\");",
+    "_Static_assert(0, \"fails\");",
+    "_Static_assert(1 / 0, \"x\");",
+    "__typeof__(1 + 2) x;",
+    "__typeof__(undeclared) x;",
+    "typedef __typeof__(__typeof__(int)) t;",
+    "struct s { struct s x; };",
+    "struct s { struct s *x[0x7fffffffffffffff]; };",
+    "union u { union u; };",
+    "enum e { A = sizeof(enum e) };",
+    "struct s { int a[sizeof(struct s)]; };",
+    "int f(struct s { int a; } x);",
+    "int f(enum { PA, PB } x); enum { PC = PB };",
+    "struct { int a; };",
+    "struct s { int; };",
+    "struct s { struct { int a; }; struct { int a; }; };",
+    ";;;;",
+    "int;",
+    "typedef;",
+    "extern;",
+    "__extension__;",
+    "__extension__ __extension__ int x;",
+    "__attribute__((x));",
+    "int x __attribute__((cleanup(f))) = 3;",
+    "int x = 3;",
+    "static const int x = 3;",
+    "int f(void) { return 0; } int g(void) { }",
+    "int f(void) { { { { { } } } } }",
+    "int f(void) { \"}\" '}' /* } */ }",
+    "int f(void) }",
+    "int f(void) {",
+    "int f(...);",
+    "int f(int, ..., int);",
+    "int f(void, ...);",
+    "int f(register int a, auto int b);",
+    "_Thread_local int tls; __thread int tls2;",
+    "_Atomic int ai; _Atomic(int) ai2;",
+    "_Noreturn void die(void);",
+    "_Alignas(16) int al16; _Alignas(long) char alc;",
+    "struct s { _Alignas(32) char c; };",
+    "int a[*];",
+    "int f(int n, int a[n]);",
+    "int f(int n, int a[static n]);",
+    "int f(int a[const restrict static 3]);",
+    "int __builtin_offsetof;",
+    "enum { A = __builtin_offsetof(struct nosuch, x) };",
+    "struct p { int a, b; }; enum { OB = __builtin_offsetof(struct p, b) };",
+    "L\"wide\" x;",
+    "int \xff\xfe;",
+    "int a\xc3\xa9;",
+    "\\",
+    "#",
+    "#define",
+    "# 1",
+    "/",
+    "/*",
+    "//",
+    "\"",
+    "'",
+    "'\\",
+    "0x",
+    "1e",
+    "1.e+",
+    ".",
+    "...",
+    "int f(int (*(*(*)(int))(int))(int));",
+    "typedef int (*const *volatile restrict p)[3][4];",
+    "long double _Complex x; _Complex y; _Complex int z;",
+    "__int128 a; unsigned __int128 b; __int128_t c; __uint128_t d;",
+    "__float80 a; __float128 b; _Float16 c;",
+    "signed char a; unsigned char b; char c; signed d; unsigned e;",
+    "int volatile const restrict *x;",
+    "restrict int x;",
+    "int *restrict *restrict *restrict x;",
+    "void (*a[3])(void); void (*(*b)[3])(void);",
+    "int f(int a[3][4][5]);",
+    "int f(int (a));",
+    "int f(int (*a)[3]);",
+    "typedef int T; int f(T T);",
+    "typedef int T; int f(int (T));",
+    "typedef int T; struct s { T T; };",
+    "typedef int T; void f(void) __attribute__((T));",
+};
+
+ParameterizedTestParameters(errors, hostile) {
+  return indexes(sizeof hostile / sizeof hostile[0]);
+}
+
+/* Check that rc is a clean result of mffi_cdef on src. */
+static void check_clean(mffi_ctx *ctx, int rc, const char *src, size_t len) {
+  char in[256];
+  show(src, in, sizeof in);
+  cr_expect(rc == MFFI_OK || (rc < 0 && strcmp(mffi_errname(rc), "?") != 0),
+            "bad code %d for \"%s\"", rc, in);
+  if (rc == MFFI_OK) {
+    cr_expect_str_eq(mffi_errmsg(ctx), "", "\"%s\"", in);
+    return;
+  }
+  cr_expect(mffi_errmsg(ctx)[0] != '\0', "%s without a message for \"%s\"",
+            mffi_errname(rc), in);
+  long off = mffi_erroffset(ctx);
+  cr_expect(off >= -1 && off <= (long)len,
+            "offset %ld out of [-1, %zu]: \"%s\"", off, len, in);
+}
+
+ParameterizedTest(size_t *hi, errors, hostile) {
+  const char *src = hostile[*hi];
+  mffi_ctx *ctx = NULL;
+  cr_assert(eq(int, mffi_ctx_new(&ctx, NULL), MFFI_OK));
+  size_t len = strlen(src);
+  int rc = mffi_cdef(ctx, src, len);
+  check_clean(ctx, rc, src, len);
+  /* Declarations made so far can be printed and sized. */
+  for (size_t i = 0; i < mffi_ndecls(ctx); i++) {
+    char buf[64];
+    const mffi_decl *d = mffi_decl_at(ctx, i);
+    mffi_decl_str(d, buf, sizeof buf);
+    mffi_sizeof(mffi_decl_type(d));
+  }
+  cr_expect(eq(int, mffi_cdef(ctx, "int still_ok;", 13), MFFI_OK));
+  mffi_ctx_free(ctx);
+}
+
+/* pre, n copies of a, mid, n copies of b, post: a deeply nested input.
+** The caller frees it. */
+static char *nest(const char *pre, const char *a, const char *mid,
+                  const char *b, const char *post, size_t n) {
+  size_t lp = strlen(pre), la = strlen(a), lm = strlen(mid), lb = strlen(b);
+  size_t lq = strlen(post);
+  char *s = malloc(lp + n * (la + lb) + lm + lq + 1);
+  cr_assert(s != NULL);
+  char *p = s;
+  memcpy(p, pre, lp);
+  p += lp;
+  for (size_t i = 0; i < n; i++, p += la) memcpy(p, a, la);
+  memcpy(p, mid, lm);
+  p += lm;
+  for (size_t i = 0; i < n; i++, p += lb) memcpy(p, b, lb);
+  memcpy(p, post, lq + 1);
+  return s;
+}
+
+typedef struct deep_row {
+  const char *pre, *a, *mid, *b, *post;
+} deep_row;
+
+static const deep_row deep[] = {
+    {"", "(", "int x", ")", ";"},  /* Rejected: not a declaration. */
+    {"int ", "(", "x", ")", ";"},  /* Parenthesised declarators. */
+    {"int ", "*", "x", "", ";"},   /* Pointer chains. */
+    {"int ", "", "x", "[1]", ";"}, /* Array chains. */
+    {"", "struct s { ", "int x;", " } y;", ""}, /* Nested definitions. */
+    {"enum { A = ", "(", "1", ")", " };"},      /* Parenthesised expressions. */
+    {"enum { A = ", "-", "1", "", " };"},       /* Unary chains. */
+    {"enum { A = ", "1 + ", "1", "", " };"},    /* Long binary chains. */
+    {"enum { A = ", "1 ? ", "1", " : 0", " };"},
+    {"enum { A = ", "sizeof(", "int", ")", " };"},
+    {"int f(", "int (*", "", ")(int)", ");"},
+    {"int f(void) { ", "{", "", "}", " }"},
+    {"int x __attribute__((a", "(", "1", ")", "));"},
+};
+
+ParameterizedTestParameters(errors, deep_nesting) {
+  return indexes(sizeof deep / sizeof deep[0]);
+}
+
+/* Up to 100000 levels: the parser must refuse cleanly or cope, not overflow
+** the stack. */
+ParameterizedTest(size_t *di, errors, deep_nesting) {
+  const deep_row *r = &deep[*di];
+  static const size_t depths[] = {10, 100, 1000, 100000};
+  for (size_t k = 0; k < sizeof depths / sizeof depths[0]; k++) {
+    char *src = nest(r->pre, r->a, r->mid, r->b, r->post, depths[k]);
+    mffi_ctx *ctx = NULL;
+    cr_assert(eq(int, mffi_ctx_new(&ctx, NULL), MFFI_OK));
+    size_t len = strlen(src);
+    int rc = mffi_cdef(ctx, src, len);
+    check_clean(ctx, rc, src, len);
+    mffi_ctx_free(ctx);
+    free(src);
+  }
+}
+
+Test(errors, long_names_and_many_attributes) {
+  size_t n = 100000;
+  char *src = malloc(n + 32);
+  cr_assert(src != NULL);
+  memcpy(src, "int ", 4);
+  memset(src + 4, 'a', n);
+  strcpy(src + 4 + n, ";");
+  mffi_ctx *ctx = NULL;
+  cr_assert(eq(int, mffi_ctx_new(&ctx, NULL), MFFI_OK));
+  int rc = mffi_cdef(ctx, src, strlen(src));
+  check_clean(ctx, rc, src, strlen(src));
+  free(src);
+  src = nest("", "__attribute__((a)) ", "int f(void)", "", ";", 20000);
+  rc = mffi_cdef(ctx, src, strlen(src));
+  check_clean(ctx, rc, src, strlen(src));
+  free(src);
+  src = nest("int f(void) __attribute__((", "nonnull(1), ", "x", "", "));",
+             20000);
+  rc = mffi_cdef(ctx, src, strlen(src));
+  check_clean(ctx, rc, src, strlen(src));
+  free(src);
+  mffi_ctx_free(ctx);
+}
+
+Test(errors, misuse) {
+  mffi_ctx *ctx = NULL;
+  cr_assert(eq(int, mffi_ctx_new(NULL, NULL), MFFI_EMISUSE));
+  mffi_ctx_opts bad = {.version = 99};
+  cr_assert(eq(int, mffi_ctx_new(&ctx, &bad), MFFI_EMISUSE));
+  cr_assert(ctx == NULL);
+  cr_assert(eq(int, mffi_ctx_new(&ctx, NULL), MFFI_OK));
+  const mffi_type *t = NULL;
+  cr_expect(eq(int, mffi_typeof(ctx, NULL, &t), MFFI_EMISUSE));
+  cr_expect(eq(int, mffi_typeof(ctx, "int", NULL), MFFI_EMISUSE));
+  cr_expect(eq(int, mffi_cdef(ctx, NULL, 3), MFFI_EMISUSE));
+  cr_expect(eq(int, mffi_cdef(ctx, NULL, 0), MFFI_OK));
+  cr_expect(eq(int, mffi_cdef(NULL, "int x;", 6), MFFI_EMISUSE));
+  cr_expect(eq(int, mffi_typeof(NULL, "int", &t), MFFI_EMISUSE));
+  cr_expect(t == NULL);
+  cr_expect_str_eq(mffi_errmsg(NULL), "");
+  cr_expect(eq(long, mffi_erroffset(NULL), -1));
+  mffi_ctx_free(ctx);
+  mffi_ctx_free(NULL);
+}
+
+Test(errors, strerror_and_errname_cover_every_code) {
+#define XX(name, value, text)                                                  \
+  cr_expect_str_eq(mffi_strerror(value), text);                                \
+  cr_expect_str_eq(mffi_errname(value), "MFFI_E" #name);
+  MFFI_ERR_MAP(XX)
+#undef XX
+  cr_expect_str_eq(mffi_errname(MFFI_OK), "MFFI_OK");
+  cr_expect_str_eq(mffi_strerror(12345), "unknown error");
+  cr_expect_str_eq(mffi_errname(12345), "?");
+}

@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# Parses real headers (cc -E -P output) with `modffi cdef`; gcc judges the
+# result. See LICENSE.
+#
+# For each header H, plain and with -D_GNU_SOURCE:
+#   1. `modffi cdef --check` accepts the preprocessed text;
+#   2. our printed functions and variables, appended after `#include <H>`,
+#      compile against the real header (every prototype understood);
+#   3. our printed declarations of all kinds compile by themselves.
+# Also: zlib.h preprocessed with -dD gives Z_OK etc. as constants, and
+# valgrind finds no leak or bad access (when not under ASan).
+#
+# Environment: MODFFI (the CLI), MFFI_SANITIZE (1 under ASan), CC.
+# Ends with "N passed, M failed"; exits 1 if M > 0.
+set -u
+
+: "${MODFFI:?set MODFFI to the path of the modffi executable}"
+CC=${CC:-cc}
+HEADERS="stdio.h stdlib.h string.h math.h time.h signal.h unistd.h pthread.h
+sys/socket.h netdb.h wchar.h zlib.h expat.h sqlite3.h"
+VALGRIND_HEADERS="stdio.h sqlite3.h"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mffi-headers.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+npass=0
+nfail=0
+
+pass() {
+  npass=$((npass + 1))
+  echo "ok - $*"
+}
+
+fail() {
+  nfail=$((nfail + 1))
+  echo "FAIL - $*"
+}
+
+# The first lines of a log, indented.
+show() {
+  sed -n '1,15p' "$1" | sed 's/^/    /'
+}
+
+# gcc's first errors in log $1, each followed by the source line it names.
+show_errors() {
+  grep -E ':[0-9]+:[0-9]+: error:' "$1" | head -n 8 | while IFS= read -r e; do
+    echo "    $e"
+    local file line
+    file=${e%%:*}
+    line=$(echo "$e" | cut -d: -f2)
+    if [ -f "$file" ]; then
+      echo "      | $(sed -n "${line}p" "$file" | cut -c1-300)"
+    fi
+  done
+}
+
+# Compile $2 with cc flags $1 (-fsyntax-only); pass when gcc reports no
+# error. Warnings are tolerated.
+compiles() {
+  local flags=$1 file=$2 log=$2.log
+  # shellcheck disable=SC2086
+  $CC -std=gnu11 $flags -fsyntax-only "$file" >"$log" 2>&1
+  local rc=$?
+  [ $rc -eq 0 ] && ! grep -q ': error:' "$log"
+}
+
+check_header() {
+  local h=$1 def=$2
+  local tag="$h${def:+ $def}"
+  local base
+  base=$tmp/$(echo "$h$def" | tr '/ =' '___')
+
+  # shellcheck disable=SC2086 # $def is empty or one flag.
+  if ! echo "#include <$h>" | $CC $def -E -P - >"$base.i" 2>"$base.cpp.log"; then
+    fail "$tag: cc -E failed (is the -dev package installed?)"
+    show "$base.cpp.log"
+    return
+  fi
+
+  if "$MODFFI" cdef --check "$base.i" >"$base.check.log" 2>&1; then
+    pass "$tag: cdef --check"
+  else
+    fail "$tag: cdef --check"
+    show "$base.check.log"
+    # Show the offending line when the message has LINE:COL.
+    local pos
+    pos=$(grep -oE '(^|[^0-9])[0-9]+:[0-9]+:' "$base.check.log" | head -n 1 |
+      grep -oE '[0-9]+:[0-9]+')
+    if [ -n "$pos" ]; then
+      echo "      | $(sed -n "${pos%%:*}p" "$base.i" | cut -c1-300)"
+    fi
+    return
+  fi
+
+  # Our prototypes against the real header: gcc rejects any conflict. The
+  # header's function-like macros are undefined first: zlib.h, for one,
+  # defines gzgetc(g) as a macro after declaring the function.
+  local fv=$base.fv.c
+  # shellcheck disable=SC2086 # $def is empty or one flag.
+  echo "#include <$h>" | $CC $def -dM -E - 2>/dev/null |
+    sed -n 's/^#define \([A-Za-z_][A-Za-z0-9_]*\)(.*/#undef \1/p' \
+      >"$base.undef.h"
+  if ! {
+    echo "#include <$h>"
+    cat "$base.undef.h"
+    "$MODFFI" cdef --print --kinds function,variable "$base.i"
+  } >"$fv" 2>"$base.fv.print.log"; then
+    fail "$tag: cdef --print --kinds function,variable failed"
+    show "$base.fv.print.log"
+  elif [ "$(wc -l <"$fv")" -lt "$(($(wc -l <"$base.undef.h") + 2))" ]; then
+    fail "$tag: cdef --print --kinds function,variable printed nothing"
+    show "$base.fv.print.log"
+  elif compiles "$def -Werror=implicit-function-declaration" "$fv"; then
+    pass "$tag: printed functions and variables match the header"
+  else
+    fail "$tag: printed functions and variables conflict with the header"
+    show_errors "$fv.log"
+  fi
+
+  # All our declarations, alone, are valid C.
+  local all=$base.all.c
+  if ! "$MODFFI" cdef --print "$base.i" >"$all" 2>"$base.all.print.log" ||
+    [ ! -s "$all" ]; then
+    fail "$tag: cdef --print failed"
+    show "$base.all.print.log"
+  elif compiles "$def" "$all"; then
+    pass "$tag: printed declarations compile alone"
+  else
+    fail "$tag: printed declarations do not compile alone"
+    show_errors "$all.log"
+  fi
+}
+
+for h in $HEADERS; do
+  check_header "$h" ""
+  check_header "$h" "-D_GNU_SOURCE"
+done
+
+# -- zlib.h with its macros (-dD): the integer ones become constants. --------
+zd=$tmp/zlib_dD.i
+if echo '#include <zlib.h>' | $CC -E -P -dD - >"$zd" 2>"$zd.log"; then
+  if "$MODFFI" cdef --check "$zd" >"$zd.check.log" 2>&1; then
+    pass "zlib.h -dD: cdef --check"
+    "$MODFFI" cdef --print --kinds constant "$zd" >"$zd.const" 2>&1
+    missing=""
+    for kv in Z_OK=0 Z_STREAM_END=1 Z_NEED_DICT=2 Z_ERRNO=-1 Z_BUF_ERROR=-5 \
+      Z_DEFLATED=8 Z_FINISH=4 Z_BEST_COMPRESSION=9 Z_NULL=0 MAX_WBITS=15; do
+      name=${kv%%=*}
+      val=${kv#*=}
+      grep -qE "^#define[[:space:]]+${name}[[:space:]]+\(?${val}[uUlL]*\)?;?[[:space:]]*$" \
+        "$zd.const" || missing="$missing $name=$val"
+    done
+    if [ -z "$missing" ]; then
+      pass "zlib.h -dD: Z_OK, Z_STREAM_END... are constants"
+    else
+      fail "zlib.h -dD: constants missing or wrong:$missing"
+      grep -E '^#define[[:space:]]+(Z_|MAX_WBITS)' "$zd.const" | head -n 12 |
+        sed 's/^/    /'
+    fi
+    # The function-like and non-integer macros are not constants.
+    if grep -qE '^#define[[:space:]]+(deflateInit|ZLIB_VERSION)[[:space:](]' \
+      "$zd.const"; then
+      fail "zlib.h -dD: a function-like or string macro became a constant"
+    else
+      pass "zlib.h -dD: function-like and string macros ignored"
+    fi
+  else
+    fail "zlib.h -dD: cdef --check"
+    show "$zd.check.log"
+  fi
+else
+  fail "zlib.h -dD: cc -E -dD failed"
+  show "$zd.log"
+fi
+
+# -- valgrind: no leak, no invalid access --------------------------------------
+if [ "${MFFI_SANITIZE:-0}" != 1 ] && command -v valgrind >/dev/null 2>&1; then
+  for h in $VALGRIND_HEADERS; do
+    base=$tmp/$(echo "$h" | tr '/ =' '___')
+    if valgrind -q --leak-check=full --errors-for-leak-kinds=definite,possible \
+      --error-exitcode=99 "$MODFFI" cdef --check "$base.i" \
+      >"$base.vg.log" 2>&1; then
+      pass "$h: valgrind cdef --check"
+    else
+      fail "$h: valgrind cdef --check"
+      show "$base.vg.log"
+    fi
+  done
+else
+  echo "# valgrind skipped (sanitizer build or no valgrind)"
+fi
+
+echo "$npass passed, $nfail failed"
+[ "$nfail" -eq 0 ]

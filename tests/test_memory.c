@@ -1,0 +1,239 @@
+/* Typed memory: new/delete, keep-alive, read/write, fields. See LICENSE. */
+#include <criterion/criterion.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "modffi.h"
+
+/* An allocator that counts live blocks. */
+static long live;
+
+static void *count_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  (void)ud;
+  (void)osize;
+  if (nsize == 0) {
+    if (ptr) live--;
+    free(ptr);
+    return NULL;
+  }
+  void *p = realloc(ptr, nsize);
+  if (p && !ptr) live++;
+  return p;
+}
+
+static mffi_ctx *ctx;
+static mffi_lib *lib;
+
+static const char decls[] =
+    "struct inner { int a; unsigned b : 3; int c : 5; };\n"
+    "struct outer { char tag; struct inner in[3]; double d;\n"
+    "  union { long l; float f; }; struct inner *link; };\n"
+    "struct __attribute__((aligned(64))) wide { char c; };\n"
+    "struct opaque;\n"
+    "void *memset(void *s, int c, unsigned long n);\n";
+
+static void setup(void) {
+  mffi_ctx_opts o = {MFFI_CTX_OPTS_VERSION, count_alloc, NULL};
+  cr_assert_eq(mffi_ctx_new(&ctx, &o), MFFI_OK);
+  cr_assert_eq(mffi_cdef(ctx, decls, sizeof decls - 1), MFFI_OK, "%s",
+               mffi_errmsg(ctx));
+  cr_assert_eq(mffi_open(ctx, NULL, NULL, NULL, &lib), MFFI_OK);
+}
+
+static void teardown(void) {
+  mffi_close(lib);
+  mffi_ctx_free(ctx);
+  cr_assert_eq(live, 0, "%ld blocks leaked", live);
+}
+
+TestSuite(memory, .init = setup, .fini = teardown, .timeout = 30);
+
+static const mffi_type *ty(const char *expr) {
+  const mffi_type *t = NULL;
+  cr_assert_eq(mffi_typeof(ctx, expr, &t), MFFI_OK, "%s", mffi_errmsg(ctx));
+  return t;
+}
+
+Test(memory, new_delete) {
+  void *p = NULL;
+  const mffi_type *o = ty("struct outer");
+  cr_assert_eq(mffi_new(lib, o, 4, &p), MFFI_OK);
+  cr_assert_not_null(p);
+  for (size_t i = 0; i < 4 * mffi_sizeof(o); i++)
+    cr_assert_eq(((unsigned char *)p)[i], 0, "zeroed");
+  cr_assert_eq((uintptr_t)p % mffi_alignof(o), 0);
+  void *w = NULL;
+  cr_assert_eq(mffi_new(lib, ty("struct wide"), 1, &w), MFFI_OK);
+  cr_assert_eq((uintptr_t)w % 64, 0, "aligned(64)");
+  long before = live;
+  mffi_delete(lib, p);
+  cr_assert_lt(live, before);
+  mffi_delete(lib, w);
+  mffi_delete(lib, NULL);
+
+  void *q = (void *)1;
+  cr_assert_eq(mffi_new(lib, o, 0, &q), MFFI_EMISUSE);
+  cr_assert_null(q);
+  cr_assert_eq(mffi_new(lib, ty("struct opaque"), 1, &q), MFFI_EMISUSE);
+  cr_assert_eq(mffi_new(lib, ty("void"), 1, &q), MFFI_EMISUSE);
+  cr_assert_eq(mffi_new(lib, ty("int (int)"), 1, &q), MFFI_EMISUSE);
+  cr_assert_eq(mffi_new(lib, ty("char"), SIZE_MAX, &q), MFFI_ENOMEM);
+  cr_assert_eq(mffi_new(lib, ty("long"), SIZE_MAX / 2, &q), MFFI_ERANGE);
+}
+
+Test(memory, bad_delete_is_ignored) {
+  int x;
+  mffi_delete(lib, &x);
+  cr_assert_eq(mffi_errcode(ctx), MFFI_EMISUSE);
+  void *p;
+  cr_assert_eq(mffi_new(lib, ty("int"), 1, &p), MFFI_OK);
+  mffi_delete(lib, p);
+  mffi_delete(lib, p); /* Twice: reported, not a crash. */
+  cr_assert_eq(mffi_errcode(ctx), MFFI_EMISUSE);
+}
+
+Test(memory, keep_alive) {
+  void *owner, *dep, *dep2;
+  cr_assert_eq(mffi_new(lib, ty("struct outer"), 1, &owner), MFFI_OK);
+  cr_assert_eq(mffi_new(lib, ty("struct inner"), 1, &dep), MFFI_OK);
+  cr_assert_eq(mffi_new(lib, ty("int"), 8, &dep2), MFFI_OK);
+  long base = live;
+  cr_assert_eq(mffi_keep(lib, owner, dep), MFFI_OK);
+  cr_assert_eq(mffi_keep(lib, dep, dep2), MFFI_OK); /* A chain. */
+  long kept = live;
+  /* The struct holds the pointer; the caller lets go of the target. */
+  mffi_delete(lib, dep);
+  mffi_delete(lib, dep2);
+  cr_assert_eq(live, kept, "still alive through the owner");
+  *(int *)dep2 = 5; /* Still writable (ASan would catch a free). */
+  cr_assert_eq(mffi_write(lib, dep, &(int){7}, sizeof(int)), MFFI_OK);
+  mffi_delete(lib, owner);
+  cr_assert_lt(live, base - 2, "owner, dep and dep2 freed together");
+
+  /* Misuse. */
+  int x;
+  void *a;
+  cr_assert_eq(mffi_new(lib, ty("int"), 1, &a), MFFI_OK);
+  cr_assert_eq(mffi_keep(lib, a, &x), MFFI_EMISUSE);
+  cr_assert_eq(mffi_keep(lib, &x, a), MFFI_EMISUSE);
+  cr_assert_eq(mffi_keep(lib, a, a), MFFI_EMISUSE);
+}
+
+Test(memory, shared_dependent) {
+  void *o1, *o2, *d;
+  cr_assert_eq(mffi_new(lib, ty("long"), 1, &o1), MFFI_OK);
+  cr_assert_eq(mffi_new(lib, ty("long"), 1, &o2), MFFI_OK);
+  cr_assert_eq(mffi_new(lib, ty("long"), 1, &d), MFFI_OK);
+  cr_assert_eq(mffi_keep(lib, o1, d), MFFI_OK);
+  cr_assert_eq(mffi_keep(lib, o2, d), MFFI_OK);
+  mffi_delete(lib, d);
+  long l0 = live;
+  mffi_delete(lib, o1);
+  cr_assert_eq(mffi_read(lib, &(long){0}, d, sizeof(long)), MFFI_OK);
+  mffi_delete(lib, o2);
+  cr_assert_lt(live, l0 - 1);
+  /* A cycle lives until mffi_close (the teardown checks for leaks). */
+  void *c1, *c2;
+  cr_assert_eq(mffi_new(lib, ty("long"), 1, &c1), MFFI_OK);
+  cr_assert_eq(mffi_new(lib, ty("long"), 1, &c2), MFFI_OK);
+  cr_assert_eq(mffi_keep(lib, c1, c2), MFFI_OK);
+  cr_assert_eq(mffi_keep(lib, c2, c1), MFFI_OK);
+  mffi_delete(lib, c1);
+  mffi_delete(lib, c2);
+}
+
+Test(memory, read_write_bounds) {
+  int *p;
+  cr_assert_eq(mffi_new(lib, ty("int"), 4, (void **)&p), MFFI_OK);
+  int in[4] = {1, 2, 3, 4}, out[4] = {0};
+  cr_assert_eq(mffi_write(lib, p, in, sizeof in), MFFI_OK);
+  cr_assert_eq(mffi_read(lib, out, p, sizeof out), MFFI_OK);
+  cr_assert_arr_eq(in, out, sizeof in);
+  cr_assert_eq(mffi_read(lib, out, p + 2, 2 * sizeof(int)), MFFI_OK);
+  cr_assert_eq(mffi_read(lib, out, p + 2, 3 * sizeof(int)), MFFI_ERANGE);
+  cr_assert(strstr(mffi_errmsg(ctx), "overrun"), "%s", mffi_errmsg(ctx));
+  cr_assert_eq(mffi_write(lib, p + 3, in, 2 * sizeof(int)), MFFI_ERANGE);
+  cr_assert_eq(mffi_read(lib, NULL, p, 4), MFFI_EMISUSE);
+  cr_assert_eq(mffi_read(lib, NULL, NULL, 0), MFFI_OK);
+  /* Memory that is not from mffi_new: plain copies. */
+  int local = 9, got = 0;
+  cr_assert_eq(mffi_read(lib, &got, &local, sizeof got), MFFI_OK);
+  cr_assert_eq(got, 9);
+  /* The library writes into mffi_new memory. */
+  mffi_fn *fn;
+  cr_assert_eq(mffi_bind(lib, "memset", &fn), MFFI_OK, "%s",
+               mffi_errmsg(ctx));
+  int byte = 0x11;
+  unsigned long n = sizeof in;
+  void *dst = p, *ret = NULL;
+  void *args[] = {&dst, &byte, &n};
+  cr_assert_eq(mffi_call(fn, &ret, args), MFFI_OK);
+  cr_assert_eq(ret, p);
+  cr_assert_eq(p[3], 0x11111111);
+}
+
+Test(memory, fields) {
+  const mffi_type *o = ty("struct outer");
+  void *obj;
+  cr_assert_eq(mffi_new(lib, o, 1, &obj), MFFI_OK);
+  char tag = 'T';
+  cr_assert_eq(mffi_field_set(o, obj, "tag", &tag), MFFI_OK);
+  int a = -77;
+  cr_assert_eq(mffi_field_set(o, obj, "in[2].a", &a), MFFI_OK);
+  unsigned b = 13; /* Truncated to 3 bits: 5. */
+  cr_assert_eq(mffi_field_set(o, obj, "in[1].b", &b), MFFI_OK);
+  int c = -9;
+  cr_assert_eq(mffi_field_set(o, obj, "in[1].c", &c), MFFI_OK);
+  double d = 6.5;
+  cr_assert_eq(mffi_field_set(o, obj, "d", &d), MFFI_OK);
+  long l = 0x1122334455667788L;
+  cr_assert_eq(mffi_field_set(o, obj, "l", &l), MFFI_OK, "anonymous union");
+
+  char tag2;
+  int a2, c2;
+  unsigned b2;
+  double d2;
+  long l2;
+  cr_assert_eq(mffi_field_get(o, obj, "tag", &tag2), MFFI_OK);
+  cr_assert_eq(mffi_field_get(o, obj, "in[2].a", &a2), MFFI_OK);
+  cr_assert_eq(mffi_field_get(o, obj, "in[1].b", &b2), MFFI_OK);
+  cr_assert_eq(mffi_field_get(o, obj, "in[1].c", &c2), MFFI_OK);
+  cr_assert_eq(mffi_field_get(o, obj, "d", &d2), MFFI_OK);
+  cr_assert_eq(mffi_field_get(o, obj, "l", &l2), MFFI_OK);
+  cr_assert_eq(tag2, 'T');
+  cr_assert_eq(a2, -77);
+  cr_assert_eq(b2, 5);
+  cr_assert_eq(c2, -9, "signed bit-field sign-extends");
+  cr_assert_eq(d2, 6.5);
+  cr_assert_eq(l2, l);
+
+  /* The bytes are where the C compiler puts them. */
+  struct inner { int a; unsigned b : 3; int c : 5; };
+  struct outer { char tag; struct inner in[3]; double d;
+    union { long l; float f; }; struct inner *link; } *co = obj;
+  cr_assert_eq(co->tag, 'T');
+  cr_assert_eq(co->in[2].a, -77);
+  cr_assert_eq(co->in[1].b, 5u);
+  cr_assert_eq(co->in[1].c, -9);
+  cr_assert_eq(co->d, 6.5);
+  cr_assert_eq(co->l, l);
+
+  cr_assert_eq(mffi_field_get(o, obj, "nope", &a2), MFFI_ENOTFOUND);
+  cr_assert_eq(mffi_field_get(o, NULL, "tag", &a2), MFFI_EMISUSE);
+  cr_assert_eq(mffi_field_get(ty("int"), obj, "x", &a2), MFFI_EMISUSE);
+  mffi_delete(lib, obj);
+}
+
+Test(memory, close_frees_everything) {
+  long base = live;
+  mffi_lib *l2;
+  cr_assert_eq(mffi_open(ctx, NULL, NULL, NULL, &l2), MFFI_OK);
+  for (int i = 0; i < 100; i++) {
+    void *p;
+    cr_assert_eq(mffi_new(l2, ty("struct outer"), (size_t)i + 1, &p),
+                 MFFI_OK);
+  }
+  mffi_close(l2);
+  cr_assert_eq(live, base);
+}

@@ -1,0 +1,370 @@
+/* `modffi call`: call a C function from the command line. See LICENSE. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "modffi_value.h"
+
+#define CALL_MAXLIBS 32  /* Max. -l options. */
+#define CALL_MAXCDEFS 32 /* Max. --cdef options. */
+
+static const char call_usage[] =
+    "Usage: " CLI_PROG " call [OPTION]... DECL-OR-NAME [ARG]...\n"
+    "\n"
+    "Call a C function in a shared library and print its return value.\n"
+    "DECL-OR-NAME is a declaration ('double pow(double, double)') or the\n"
+    "name of a function or variable declared in a --cdef file.\n"
+    "\n"
+    "Options (before DECL-OR-NAME):\n"
+    "  -l, --lib LIB       library to search (path or soname; repeatable;\n"
+    "                      default: the running process, libc included)\n"
+    "  --cdef FILE         read declarations from FILE (repeatable)\n"
+    "  --strategy NAME     how to link (default: dynamic)\n"
+    "  --ffi               call through libffi, not the register fast path\n"
+    "  -h, --help          show this help\n"
+    "\n"
+    "Each ARG is parsed by the type of its parameter:\n"
+    "  integers   42, -7, 0x2a, 'c', enumerator names\n"
+    "  floats     2.5, 1e-3, 0x1.8p+1, inf, -inf, nan\n"
+    "  char *     the text itself; a C string literal if it starts with \";\n"
+    "             NULL is a null pointer\n"
+    "  pointers   NULL, an address, or &INIT: a pointer to a temporary set\n"
+    "             to INIT, printed as 'argN = VALUE' after the call\n"
+    "             (&{1, 2, 3} makes an array)\n"
+    "  aggregates C initializers: {.x = 1, .y = 2.5}, {1, 2.5}, {[2] = 7}\n"
+    "Extra arguments of a variadic function are int, long long, double or\n"
+    "char * as they read. The last line printed is the return value in C\n"
+    "syntax (nothing for void).\n";
+
+/* Options of one invocation. */
+typedef struct call_opts {
+  const char *libs[CALL_MAXLIBS];
+  int nlibs;
+  char *cdefs[CALL_MAXCDEFS];
+  int ncdefs;
+  const char *strategy;
+  bool ffi;
+} call_opts;
+
+/* The value of option `name` at argv[*i] ("--name=V", "--name V", "-lV",
+** "-l V"), or NULL after a usage error. */
+static const char *call_optval(int argc, char **argv, int *i, size_t namelen) {
+  const char *a = argv[*i];
+  if (a[namelen] == '=') return a + namelen + 1;
+  if (a[namelen] != '\0' && a[1] != '-') return a + namelen; /* -lfoo */
+  if (*i + 1 >= argc) {
+    cli_usage_error("call", "option '%s' needs a value", a);
+    return NULL;
+  }
+  return argv[++*i];
+}
+
+/* Parse the options; *first gets the index of DECL-OR-NAME. Returns -1 to
+** continue, or an exit status. */
+static int call_parse_opts(int argc, char **argv, call_opts *o, int *first) {
+  int i = 1;
+  for (; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--") == 0) {
+      i++;
+      break;
+    }
+    if (a[0] != '-' || a[1] == '\0') break;
+    if (cli_is_help(a)) {
+      fputs(call_usage, stdout);
+      return CLI_EXIT_OK;
+    }
+    const char *v;
+    if (strncmp(a, "-l", 2) == 0 || strncmp(a, "--lib", 5) == 0) {
+      if (a[1] == '-' && a[5] != '\0' && a[5] != '=') goto unknown;
+      v = call_optval(argc, argv, &i, a[1] == '-' ? 5 : 2);
+      if (!v) return CLI_EXIT_USAGE;
+      if (o->nlibs == CALL_MAXLIBS)
+        return cli_usage_error("call", "too many libraries");
+      o->libs[o->nlibs++] = v;
+    } else if (strncmp(a, "--cdef", 6) == 0 && (!a[6] || a[6] == '=')) {
+      v = call_optval(argc, argv, &i, 6);
+      if (!v) return CLI_EXIT_USAGE;
+      if (o->ncdefs == CALL_MAXCDEFS)
+        return cli_usage_error("call", "too many --cdef files");
+      o->cdefs[o->ncdefs++] = (char *)v;
+    } else if (strncmp(a, "--strategy", 10) == 0 &&
+               (!a[10] || a[10] == '=')) {
+      v = call_optval(argc, argv, &i, 10);
+      if (!v) return CLI_EXIT_USAGE;
+      o->strategy = v;
+    } else if (strcmp(a, "--ffi") == 0) {
+      o->ffi = true;
+    } else {
+      goto unknown;
+    }
+  }
+  if (i >= argc) return cli_usage_error("call", "missing DECL-OR-NAME");
+  *first = i;
+  return -1;
+unknown:
+  return cli_usage_error("call", "unknown option '%s'", argv[i]);
+}
+
+static bool call_is_ident(const char *s) {
+  if (!isalpha((unsigned char)*s) && *s != '_') return false;
+  for (; *s; s++)
+    if (!isalnum((unsigned char)*s) && *s != '_') return false;
+  return true;
+}
+
+/* The name a declaration text declares: the identifier before the first
+** '(' that opens a parameter list, else the last identifier. */
+static void call_decl_name(const char *text, char *name, size_t n) {
+  name[0] = '\0';
+  const char *p = text, *last = NULL;
+  size_t lastlen = 0;
+  while (*p) {
+    if (isalpha((unsigned char)*p) || *p == '_') {
+      const char *s = p;
+      while (isalnum((unsigned char)*p) || *p == '_') p++;
+      last = s;
+      lastlen = (size_t)(p - s);
+      const char *q = p;
+      while (isspace((unsigned char)*q)) q++;
+      if (*q == '(') break;
+      continue;
+    }
+    p++;
+  }
+  if (last && lastlen < n) {
+    memcpy(name, last, lastlen);
+    name[lastlen] = '\0';
+  }
+}
+
+/* The declaration to call: the name itself, or the one a declaration text
+** adds. NULL after reporting the failure. */
+static const mffi_decl *call_find_decl(mffi_ctx *ctx, const char *what) {
+  if (call_is_ident(what)) {
+    const mffi_decl *d = mffi_decl_find(ctx, what);
+    if (!d) cli_error("'%s' is not declared (give a declaration or --cdef)",
+                      what);
+    return d;
+  }
+  size_t len = strlen(what);
+  char *text = malloc(len + 2);
+  if (!text) {
+    cli_error("out of memory");
+    return NULL;
+  }
+  memcpy(text, what, len);
+  size_t end = len;
+  while (end > 0 && isspace((unsigned char)text[end - 1])) end--;
+  if (end == 0 || text[end - 1] != ';') text[end++] = ';';
+  size_t n0 = mffi_ndecls(ctx);
+  int rc = mffi_cdef(ctx, text, end);
+  free(text);
+  if (rc != MFFI_OK) {
+    cli_report(ctx, "declaration");
+    return NULL;
+  }
+  for (size_t i = n0; i < mffi_ndecls(ctx); i++) {
+    const mffi_decl *d = mffi_decl_at(ctx, i);
+    mffi_decl_kind k = mffi_decl_kind_of(d);
+    if (k == MFFI_DECL_FUNCTION || k == MFFI_DECL_VARIABLE) return d;
+  }
+  char name[256];
+  call_decl_name(what, name, sizeof name);
+  const mffi_decl *d = name[0] ? mffi_decl_find(ctx, name) : NULL;
+  if (!d || (mffi_decl_kind_of(d) != MFFI_DECL_FUNCTION &&
+             mffi_decl_kind_of(d) != MFFI_DECL_VARIABLE)) {
+    cli_error("'%s' declares no function or variable", what);
+    return NULL;
+  }
+  return d;
+}
+
+/* A zeroed buffer for an object of type t (at least 16 bytes). */
+static void *call_buffer(const mffi_type *t) {
+  size_t sz = mffi_sizeof(t), al = mffi_alignof(t);
+  if (sz < 16) sz = 16;
+  if (al <= 16) return calloc(1, sz);
+  sz = (sz + al - 1) / al * al;
+  void *p = aligned_alloc(al, sz);
+  if (p) memset(p, 0, sz);
+  return p;
+}
+
+/* Everything one call owns, for the cleanup. */
+typedef struct call_run {
+  mffi_ctx *ctx;
+  mffi_lib *libs[CALL_MAXLIBS + 1];
+  int nlibs;
+  void **bufs;
+  int nbufs;
+  void *ret;
+  cv_state cv;
+} call_run;
+
+static void call_cleanup(call_run *r) {
+  for (int i = 0; i < r->nbufs; i++) free(r->bufs[i]);
+  free(r->bufs);
+  free(r->ret);
+  cv_free(&r->cv);
+  for (int i = 0; i < r->nlibs; i++) mffi_close(r->libs[i]);
+  mffi_ctx_free(r->ctx);
+}
+
+/* The libraries searched, for messages: "libm.so.6, libc.so.6". */
+static void call_lib_list(const call_opts *o, char *buf, size_t n) {
+  buf[0] = '\0';
+  if (o->nlibs == 0) {
+    snprintf(buf, n, "the running process");
+    return;
+  }
+  size_t len = 0;
+  for (int i = 0; i < o->nlibs && len < n; i++)
+    len += (size_t)snprintf(buf + len, n - len, "%s%s", i ? ", " : "",
+                            o->libs[i]);
+}
+
+/* Bind d in the first library that has it. */
+static int call_bind(call_run *r, const call_opts *o, const mffi_decl *d,
+                     const mffi_type *const *vt, size_t nvar, mffi_fn **fn) {
+  const char *name = mffi_decl_name(d);
+  for (int i = 0; i < r->nlibs; i++) {
+    int rc = nvar ? mffi_bind_variadic(r->libs[i], name, vt, nvar, fn)
+                  : mffi_bind(r->libs[i], name, fn);
+    if (rc == MFFI_OK) return 0;
+    if (rc != MFFI_ENOSYM) {
+      cli_report(r->ctx, name);
+      return -1;
+    }
+  }
+  char libs[1024];
+  call_lib_list(o, libs, sizeof libs);
+  cli_error("symbol '%s' not found in %s", mffi_decl_symbol(d), libs);
+  return -1;
+}
+
+static int call_run_it(call_run *r, const call_opts *o, char **argv,
+                       int nargs) {
+  const mffi_strategy *s = mffi_strategy_find(o->strategy);
+  if (!s) {
+    cli_error("unknown strategy '%s'", o->strategy);
+    return CLI_EXIT_FAIL;
+  }
+  if (cli_load(o->cdefs, o->ncdefs, &r->ctx) != 0) return CLI_EXIT_FAIL;
+  cv_init(&r->cv, r->ctx);
+  const mffi_decl *d = call_find_decl(r->ctx, argv[0]);
+  if (!d) return CLI_EXIT_FAIL;
+  mffi_open_opts oo = {MFFI_OPEN_OPTS_VERSION, o->ffi ? MFFI_OPEN_FFI_ONLY : 0,
+                       NULL};
+  for (int i = 0; i < (o->nlibs ? o->nlibs : 1); i++) {
+    const char *target = o->nlibs ? o->libs[i] : NULL;
+    if (mffi_open(r->ctx, s, target, &oo, &r->libs[r->nlibs]) != MFFI_OK) {
+      cli_error("%s", mffi_errmsg(r->ctx));
+      return CLI_EXIT_FAIL;
+    }
+    r->nlibs++;
+  }
+  const char *name = mffi_decl_name(d);
+  const mffi_type *dt = mffi_decl_type(d);
+  mffi_fn *fn = NULL;
+  if (mffi_decl_kind_of(d) == MFFI_DECL_VARIABLE) {
+    if (nargs > 1) {
+      cli_error("'%s' is a variable: it takes no arguments", name);
+      return CLI_EXIT_FAIL;
+    }
+    if (call_bind(r, o, d, NULL, 0, &fn) != 0) return CLI_EXIT_FAIL;
+    if (mffi_sizeof(dt) == 0) {
+      printf("0x%llx\n", (unsigned long long)(uintptr_t)mffi_fn_addr(fn));
+    } else {
+      cv_print(stdout, dt, mffi_fn_addr(fn));
+      putchar('\n');
+    }
+    return CLI_EXIT_OK;
+  }
+  size_t nfixed = mffi_type_nparams(dt);
+  size_t ngiven = (size_t)nargs - 1;
+  bool variadic = mffi_type_variadic(dt);
+  if (ngiven < nfixed || (ngiven > nfixed && !variadic)) {
+    cli_error("'%s' takes %s%zu argument%s, %zu given", name,
+              variadic ? "at least " : "", nfixed, nfixed == 1 ? "" : "s",
+              ngiven);
+    return CLI_EXIT_FAIL;
+  }
+  size_t nvar = ngiven - nfixed;
+  const mffi_type **vt = calloc(nvar ? nvar : 1, sizeof *vt);
+  if (!vt) {
+    cli_error("out of memory");
+    return CLI_EXIT_FAIL;
+  }
+  for (size_t i = 0; i < nvar; i++) {
+    vt[i] = cv_guess(&r->cv, argv[1 + nfixed + i]);
+    if (!vt[i]) {
+      cli_error("argument %zu: %s", nfixed + i + 1, r->cv.err);
+      free(vt);
+      return CLI_EXIT_FAIL;
+    }
+  }
+  int brc = call_bind(r, o, d, vt, nvar, &fn);
+  free(vt);
+  if (brc != 0) return CLI_EXIT_FAIL;
+  r->bufs = calloc(ngiven ? ngiven : 1, sizeof *r->bufs);
+  if (!r->bufs) {
+    cli_error("out of memory");
+    return CLI_EXIT_FAIL;
+  }
+  for (size_t i = 0; i < ngiven; i++) {
+    const mffi_type *t = mffi_fn_arg_type(fn, i);
+    r->bufs[i] = call_buffer(t);
+    if (!r->bufs[i]) {
+      cli_error("out of memory");
+      return CLI_EXIT_FAIL;
+    }
+    r->nbufs++;
+    if (cv_parse(&r->cv, t, argv[1 + i], r->bufs[i], (int)i + 1) != 0) {
+      char tn[128];
+      mffi_type_str(t, NULL, tn, sizeof tn);
+      cli_error("argument %zu (%s): %s", i + 1, tn, r->cv.err);
+      return CLI_EXIT_FAIL;
+    }
+  }
+  const mffi_type *rt = mffi_type_target(dt);
+  r->ret = call_buffer(rt);
+  if (!r->ret) {
+    cli_error("out of memory");
+    return CLI_EXIT_FAIL;
+  }
+  fflush(stdout); /* Keep our output after whatever the function prints. */
+  int rc = mffi_call(fn, r->ret, r->bufs);
+  if (rc != MFFI_OK) {
+    cli_report(r->ctx, name);
+    return CLI_EXIT_FAIL;
+  }
+  fflush(stdout);
+  cv_print_outs(stdout, &r->cv);
+  if (mffi_type_kind(mffi_type_unqual(rt)) != MFFI_KIND_VOID) {
+    cv_print(stdout, rt, r->ret);
+    putchar('\n');
+  }
+  return CLI_EXIT_OK;
+}
+
+/* The call command (see cli.h and call_usage). */
+int cli_call(int argc, char **argv) {
+  call_opts o;
+  memset(&o, 0, sizeof o);
+  o.strategy = "dynamic";
+  int first = 0;
+  int st = call_parse_opts(argc, argv, &o, &first);
+  if (st >= 0) return st;
+  call_run r;
+  memset(&r, 0, sizeof r);
+  st = call_run_it(&r, &o, argv + first, argc - first);
+  call_cleanup(&r);
+  if (fflush(stdout) != 0 && st == CLI_EXIT_OK) {
+    cli_error("write error");
+    st = CLI_EXIT_FAIL;
+  }
+  return st;
+}

@@ -1,0 +1,822 @@
+/* C values on the command line: parse and print by type. See LICENSE. */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "modffi_value.h"
+
+#define CV_WORDMAX 128 /* Max. bytes of one literal. */
+#define CV_PATHMAX 256 /* Max. bytes of a designator chain. */
+
+/* A position in the text being parsed. */
+typedef struct cv_p {
+  cv_state *st;
+  const char *s;
+  size_t i;
+} cv_p;
+
+/* A bit-field destination: width -1 for a plain object. */
+typedef struct cv_bits {
+  size_t bit_offset; /* From the start of base. */
+  int width;
+} cv_bits;
+
+static const cv_bits cv_nobits = {0, -1};
+
+static int cv_fail(cv_state *st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int cv_fail(cv_state *st, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(st->err, sizeof st->err, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+void cv_init(cv_state *st, mffi_ctx *ctx) {
+  memset(st, 0, sizeof *st);
+  st->ctx = ctx;
+}
+
+void cv_free(cv_state *st) {
+  for (size_t i = 0; i < st->ntmp; i++) free(st->tmp[i]);
+  free(st->tmp);
+  free(st->outs);
+  memset(st, 0, sizeof *st);
+}
+
+/* A zeroed temporary that lives until cv_free. */
+static void *cv_alloc(cv_state *st, size_t n) {
+  if (st->ntmp == st->captmp) {
+    size_t cap = st->captmp ? st->captmp * 2 : 16;
+    void **t = realloc(st->tmp, cap * sizeof *t);
+    if (!t) return NULL;
+    st->tmp = t;
+    st->captmp = cap;
+  }
+  void *p = calloc(1, n ? n : 1);
+  if (p) st->tmp[st->ntmp++] = p;
+  return p;
+}
+
+/* -- Types ------------------------------------------------------------------ */
+
+static const mffi_type *cv_unq(const mffi_type *t) {
+  return mffi_type_unqual(t);
+}
+
+static mffi_kind cv_kind(const mffi_type *t) {
+  return mffi_type_kind(cv_unq(t));
+}
+
+/* The integer kind of t (an enum's underlying one), or -1. */
+static int cv_int_kind(const mffi_type *t) {
+  mffi_kind k = cv_kind(t);
+  if (k == MFFI_KIND_ENUM) {
+    const mffi_type *u = mffi_type_target(cv_unq(t));
+    return u ? cv_int_kind(u) : MFFI_KIND_INT;
+  }
+  if (k >= MFFI_KIND_BOOL && k <= MFFI_KIND_UINT128) return (int)k;
+  return -1;
+}
+
+static bool cv_signed(int k) {
+  switch (k) {
+  case MFFI_KIND_CHAR: return CHAR_MIN < 0;
+  case MFFI_KIND_SCHAR:
+  case MFFI_KIND_SHORT:
+  case MFFI_KIND_INT:
+  case MFFI_KIND_LONG:
+  case MFFI_KIND_LLONG:
+  case MFFI_KIND_INT128: return true;
+  default: return false;
+  }
+}
+
+static bool cv_is_charish(const mffi_type *t) {
+  mffi_kind k = cv_kind(t);
+  return k == MFFI_KIND_CHAR || k == MFFI_KIND_SCHAR || k == MFFI_KIND_UCHAR;
+}
+
+/* -- Integers in memory ------------------------------------------------------- */
+
+static void cv_store_int(void *dst, size_t sz, uint64_t v, bool sgn) {
+  switch (sz) {
+  case 1: *(uint8_t *)dst = (uint8_t)v; break;
+  case 2: { uint16_t x = (uint16_t)v; memcpy(dst, &x, 2); break; }
+  case 4: { uint32_t x = (uint32_t)v; memcpy(dst, &x, 4); break; }
+  case 8: memcpy(dst, &v, 8); break;
+  case 16: {
+    uint64_t hi = sgn && (v >> 63) ? UINT64_MAX : 0;
+    memcpy(dst, &v, 8);
+    memcpy((char *)dst + 8, &hi, 8);
+    break;
+  }
+  default: break;
+  }
+}
+
+static uint64_t cv_load_int(const void *src, size_t sz, bool sgn) {
+  switch (sz) {
+  case 1: return sgn ? (uint64_t)(int64_t) * (const int8_t *)src
+                     : *(const uint8_t *)src;
+  case 2: {
+    uint16_t x;
+    memcpy(&x, src, 2);
+    return sgn ? (uint64_t)(int64_t)(int16_t)x : x;
+  }
+  case 4: {
+    uint32_t x;
+    memcpy(&x, src, 4);
+    return sgn ? (uint64_t)(int64_t)(int32_t)x : x;
+  }
+  default: {
+    uint64_t x;
+    memcpy(&x, src, 8);
+    return x;
+  }
+  }
+}
+
+static void cv_put_bits(unsigned char *base, cv_bits b, uint64_t v) {
+  for (int i = 0; i < b.width && i < 64; i++) {
+    size_t bit = b.bit_offset + (size_t)i;
+    unsigned char m = (unsigned char)(1u << (bit % 8));
+    if ((v >> i) & 1u) base[bit / 8] |= m;
+    else base[bit / 8] &= (unsigned char)~m;
+  }
+}
+
+static uint64_t cv_get_bits(const unsigned char *base, cv_bits b, bool sgn) {
+  uint64_t v = 0;
+  int w = b.width > 64 ? 64 : b.width;
+  for (int i = 0; i < w; i++) {
+    size_t bit = b.bit_offset + (size_t)i;
+    v |= (uint64_t)((base[bit / 8] >> (bit % 8)) & 1u) << i;
+  }
+  if (sgn && w > 0 && w < 64 && ((v >> (w - 1)) & 1u)) v |= ~(uint64_t)0 << w;
+  return v;
+}
+
+/* -- Lexing ------------------------------------------------------------------- */
+
+static void cv_ws(cv_p *p) {
+  while (isspace((unsigned char)p->s[p->i])) p->i++;
+}
+
+static bool cv_accept(cv_p *p, char c) {
+  cv_ws(p);
+  if (p->s[p->i] != c) return false;
+  p->i++;
+  return true;
+}
+
+/* A literal word: everything up to a separator. */
+static int cv_word(cv_p *p, char *w) {
+  cv_ws(p);
+  size_t n = 0;
+  while (p->s[p->i] && !strchr(",}]={[", p->s[p->i]) &&
+         !isspace((unsigned char)p->s[p->i])) {
+    if (n + 1 >= CV_WORDMAX) return cv_fail(p->st, "literal too long");
+    w[n++] = p->s[p->i++];
+  }
+  w[n] = '\0';
+  if (n == 0) {
+    if (p->s[p->i])
+      return cv_fail(p->st, "value expected near '%.20s'", p->s + p->i);
+    return cv_fail(p->st, "value expected at end of input");
+  }
+  return 0;
+}
+
+static int cv_hexval(int c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* One character of a string or character literal (after the backslash
+** handling), or -1 with the error set. */
+static int cv_char(cv_p *p) {
+  const char *s = p->s;
+  int c = (unsigned char)s[p->i];
+  if (c == '\0') return cv_fail(p->st, "unterminated literal");
+  p->i++;
+  if (c != '\\') return c;
+  c = (unsigned char)s[p->i++];
+  switch (c) {
+  case 'n': return '\n';
+  case 't': return '\t';
+  case 'r': return '\r';
+  case 'a': return '\a';
+  case 'b': return '\b';
+  case 'f': return '\f';
+  case 'v': return '\v';
+  case 'e': return 27;
+  case '\\': case '\'': case '"': case '?': return c;
+  case 'x': {
+    int v = 0, n = 0, d;
+    while ((d = cv_hexval(s[p->i])) >= 0) {
+      v = (v * 16 + d) & 0xff;
+      p->i++;
+      n++;
+    }
+    if (!n) return cv_fail(p->st, "bad \\x escape");
+    return v;
+  }
+  default:
+    if (c >= '0' && c <= '7') {
+      int v = c - '0';
+      for (int n = 1; n < 3 && s[p->i] >= '0' && s[p->i] <= '7'; n++)
+        v = v * 8 + (s[p->i++] - '0');
+      return v & 0xff;
+    }
+    if (c == '\0') return cv_fail(p->st, "unterminated literal");
+    return cv_fail(p->st, "unknown escape '\\%c'", c);
+  }
+}
+
+/* A C string literal (adjacent ones concatenate): a new NUL-terminated
+** temporary in *out, its length without the NUL in *len. */
+static int cv_string(cv_p *p, char **out, size_t *len) {
+  size_t cap = strlen(p->s + p->i) + 1, n = 0;
+  char *buf = cv_alloc(p->st, cap);
+  if (!buf) return cv_fail(p->st, "out of memory");
+  cv_ws(p);
+  while (p->s[p->i] == '"') {
+    p->i++;
+    while (p->s[p->i] != '"') {
+      int c = cv_char(p);
+      if (c < 0) return -1;
+      buf[n++] = (char)c;
+    }
+    p->i++;
+    cv_ws(p);
+  }
+  buf[n] = '\0';
+  *out = buf;
+  *len = n;
+  return 0;
+}
+
+/* -- Scalars ------------------------------------------------------------------ */
+
+/* An enumerator or #define constant called w. */
+static bool cv_constant(cv_state *st, const char *w, int64_t *v) {
+  const mffi_decl *d = mffi_decl_find(st->ctx, w);
+  if (!d || mffi_decl_kind_of(d) != MFFI_DECL_CONSTANT) return false;
+  *v = mffi_decl_value(d);
+  return true;
+}
+
+/* An integer literal of kind k and size sz (bits: width, or -1). */
+static int cv_parse_int(cv_p *p, int k, size_t sz, int bits, uint64_t *out) {
+  bool sgn = cv_signed(k);
+  int64_t sv = 0;
+  uint64_t uv = 0;
+  bool neg = false;
+  char w[CV_WORDMAX];
+  cv_ws(p);
+  if (p->s[p->i] == '\'') {
+    p->i++;
+    int c = cv_char(p);
+    if (c < 0) return -1;
+    if (p->s[p->i] != '\'') return cv_fail(p->st, "unterminated character");
+    p->i++;
+    sv = (signed char)c;
+    uv = (uint64_t)sv;
+    neg = sv < 0;
+    strcpy(w, "character");
+  } else {
+    if (cv_word(p, w) != 0) return -1;
+    if (cv_constant(p->st, w, &sv)) {
+      uv = (uint64_t)sv;
+      neg = sv < 0;
+    } else if (strcmp(w, "true") == 0 || strcmp(w, "false") == 0) {
+      uv = (uint64_t)(sv = w[0] == 't');
+    } else {
+      const char *q = w;
+      if (*q == '+' || *q == '-') q++;
+      if (!isdigit((unsigned char)*q))
+        return cv_fail(p->st, "'%s' is not an integer or a known constant",
+                       w);
+      char *end;
+      errno = 0;
+      neg = w[0] == '-';
+      uv = strtoull(q, &end, 0);
+      /* Integer suffixes, as C allows. */
+      while (*end && strchr("uUlL", *end)) end++;
+      if (*end) return cv_fail(p->st, "'%s' is not a valid integer", w);
+      if (errno == ERANGE) goto range;
+      if (neg) {
+        if (uv > (uint64_t)INT64_MAX + 1) goto range;
+        sv = (int64_t)(0 - uv);
+        uv = (uint64_t)sv;
+      } else {
+        sv = (int64_t)uv;
+      }
+    }
+  }
+  /* Range of the destination. */
+  {
+    int width = bits >= 0 ? bits : (int)(sz > 8 ? 64 : sz * 8);
+    if (k == MFFI_KIND_BOOL && bits < 0) width = 1;
+    if (sgn) {
+      int64_t lo = width >= 64 ? INT64_MIN : -((int64_t)1 << (width - 1));
+      int64_t hi = width >= 64 ? INT64_MAX : ((int64_t)1 << (width - 1)) - 1;
+      if (!neg && uv > (uint64_t)INT64_MAX) goto range;
+      if (sv < lo || sv > hi) goto range;
+    } else {
+      uint64_t hi = width >= 64 ? UINT64_MAX : ((uint64_t)1 << width) - 1;
+      if (neg || uv > hi) goto range;
+    }
+  }
+  *out = uv;
+  return 0;
+range:
+  return cv_fail(p->st, "'%s' does not fit the type", w);
+}
+
+static int cv_parse_float(cv_p *p, mffi_kind k, void *dst) {
+  char w[CV_WORDMAX];
+  if (cv_word(p, w) != 0) return -1;
+  int64_t c;
+  char *end;
+  errno = 0;
+  if (cv_constant(p->st, w, &c)) {
+    if (k == MFFI_KIND_FLOAT) *(float *)dst = (float)c;
+    else if (k == MFFI_KIND_DOUBLE) *(double *)dst = (double)c;
+    else *(long double *)dst = (long double)c;
+    return 0;
+  }
+  bool inf_lit = false; /* An explicit infinity is not an overflow. */
+  for (const char *q = w; *q && !inf_lit; q++)
+    inf_lit = tolower((unsigned char)q[0]) == 'i' &&
+              tolower((unsigned char)q[1]) == 'n' &&
+              tolower((unsigned char)q[2]) == 'f';
+  if (k == MFFI_KIND_FLOAT) {
+    float v = strtof(w, &end);
+    if (*end || end == w) goto bad;
+    if (isinf(v) && !inf_lit) goto range;
+    memcpy(dst, &v, sizeof v);
+  } else if (k == MFFI_KIND_DOUBLE) {
+    double v = strtod(w, &end);
+    if (*end || end == w) goto bad;
+    if (isinf(v) && !inf_lit) goto range;
+    memcpy(dst, &v, sizeof v);
+  } else {
+    long double v = strtold(w, &end);
+    if (*end || end == w) goto bad;
+    if (isinf(v) && !inf_lit) goto range;
+    memcpy(dst, &v, sizeof v);
+  }
+  return 0;
+bad:
+  return cv_fail(p->st, "'%s' is not a valid floating literal", w);
+range:
+  return cv_fail(p->st, "'%s' does not fit the type", w);
+}
+
+/* -- Values ------------------------------------------------------------------- */
+
+static int cv_value(cv_p *p, const mffi_type *t, unsigned char *base,
+                    size_t off, cv_bits bits, int arg);
+
+/* &INIT: a temporary of the pointee type (an array for &{...} when the
+** pointee is a scalar). */
+static int cv_address(cv_p *p, const mffi_type *to, void **out, int arg) {
+  mffi_kind tk = cv_kind(to);
+  size_t sz = mffi_sizeof(to);
+  if (sz == 0 || tk == MFFI_KIND_VOID || tk == MFFI_KIND_FUNCTION)
+    return cv_fail(p->st, "&INIT needs a pointer to a complete object type");
+  size_t n = 1;
+  unsigned char *obj;
+  bool agg = tk == MFFI_KIND_STRUCT || tk == MFFI_KIND_UNION ||
+             tk == MFFI_KIND_ARRAY;
+  cv_ws(p);
+  if (p->s[p->i] == '{' && !agg) {
+    /* Count the elements first: a scalar list has no nested braces. */
+    size_t save = ++p->i, cnt = 0;
+    cv_ws(p);
+    if (p->s[p->i] != '}') {
+      cnt = 1;
+      for (size_t j = p->i; p->s[j] && p->s[j] != '}'; j++)
+        if (p->s[j] == ',' && p->s[j + 1]) cnt++;
+    }
+    n = cnt ? cnt : 1;
+    obj = cv_alloc(p->st, n * sz);
+    if (!obj) return cv_fail(p->st, "out of memory");
+    p->i = save;
+    for (size_t e = 0; e < cnt; e++) {
+      if (e && !cv_accept(p, ',')) return cv_fail(p->st, "',' expected");
+      if (cv_accept(p, '}')) {
+        n = e;
+        goto done;
+      }
+      if (cv_value(p, to, obj, e * sz, cv_nobits, 0) != 0) return -1;
+    }
+    cv_accept(p, ',');
+    if (!cv_accept(p, '}')) return cv_fail(p->st, "'}' expected");
+  } else {
+    obj = cv_alloc(p->st, sz);
+    if (!obj) return cv_fail(p->st, "out of memory");
+    if (cv_value(p, to, obj, 0, cv_nobits, 0) != 0) return -1;
+  }
+done:
+  if (arg > 0) {
+    cv_state *st = p->st;
+    if (st->nouts == st->capouts) {
+      size_t cap = st->capouts ? st->capouts * 2 : 8;
+      cv_out *o = realloc(st->outs, cap * sizeof *o);
+      if (!o) return cv_fail(st, "out of memory");
+      st->outs = o;
+      st->capouts = cap;
+    }
+    st->outs[st->nouts++] = (cv_out){arg, to, n, obj};
+  }
+  *out = obj;
+  return 0;
+}
+
+static int cv_pointer(cv_p *p, const mffi_type *t, void *dst, int arg) {
+  const mffi_type *to = mffi_type_target(cv_unq(t));
+  void *v = NULL;
+  cv_ws(p);
+  if (p->s[p->i] == '&') {
+    p->i++;
+    if (cv_address(p, to, &v, arg) != 0) return -1;
+  } else if (p->s[p->i] == '"') {
+    if (!to || !cv_is_charish(to))
+      return cv_fail(p->st, "a string needs a char pointer");
+    char *str;
+    size_t len;
+    if (cv_string(p, &str, &len) != 0) return -1;
+    v = str;
+  } else {
+    char w[CV_WORDMAX];
+    if (cv_word(p, w) != 0) return -1;
+    if (strcmp(w, "NULL") != 0 && strcmp(w, "nullptr") != 0) {
+      char *end;
+      errno = 0;
+      unsigned long long a = strtoull(w, &end, 0);
+      if (*end || w[0] == '-' || errno == ERANGE || a > UINTPTR_MAX)
+        return cv_fail(p->st,
+                       "'%s' is not a pointer (NULL, an address or &INIT)",
+                       w);
+      v = (void *)(uintptr_t)a;
+    }
+  }
+  memcpy(dst, &v, sizeof v);
+  return 0;
+}
+
+/* Member i of aggregate t, skipping nothing. */
+static bool cv_member(const mffi_type *t, size_t i, mffi_field *f) {
+  return mffi_type_field(cv_unq(t), i, f) == MFFI_OK;
+}
+
+/* The index of the direct member called name, or (size_t)-1. */
+static size_t cv_member_index(const mffi_type *t, const char *name) {
+  size_t n = mffi_type_nfields(cv_unq(t));
+  mffi_field f;
+  for (size_t i = 0; i < n; i++)
+    if (cv_member(t, i, &f) && f.name && strcmp(f.name, name) == 0) return i;
+  return (size_t)-1;
+}
+
+/* Read a designator chain (".a.b[2]") up to '='. */
+static int cv_designator(cv_p *p, char *path) {
+  size_t n = 0;
+  cv_ws(p);
+  while (p->s[p->i] && p->s[p->i] != '=') {
+    char c = p->s[p->i++];
+    if (isspace((unsigned char)c)) continue;
+    if (n == 0 && c == '.') continue; /* mffi_fieldof paths start bare. */
+    if (n + 1 >= CV_PATHMAX) return cv_fail(p->st, "designator too long");
+    path[n++] = c;
+  }
+  path[n] = '\0';
+  if (!cv_accept(p, '=')) return cv_fail(p->st, "'=' expected after '%s'",
+                                         path);
+  return 0;
+}
+
+static int cv_record(cv_p *p, const mffi_type *t, unsigned char *obj) {
+  bool is_union = cv_kind(t) == MFFI_KIND_UNION;
+  size_t nf = mffi_type_nfields(cv_unq(t)), next = 0;
+  if (cv_accept(p, '}')) return 0;
+  for (;;) {
+    cv_ws(p);
+    mffi_field f;
+    if (p->s[p->i] == '.') {
+      char path[CV_PATHMAX];
+      if (cv_designator(p, path) != 0) return -1;
+      if (mffi_fieldof(cv_unq(t), path, &f) != MFFI_OK)
+        return cv_fail(p->st, "no member '%s'", path);
+      size_t idx = strpbrk(path, ".[") ? (size_t)-1 : cv_member_index(t, path);
+      if (idx != (size_t)-1) next = idx + 1;
+    } else {
+      /* Positional: the next named member (unnamed bit-fields are not). */
+      while (next < nf && cv_member(t, next, &f) && !f.name && f.bit_width >= 0)
+        next++;
+      if (next >= nf || (is_union && next > 0))
+        return cv_fail(p->st, "too many initializers");
+      cv_member(t, next++, &f);
+    }
+    cv_bits b = {f.bit_offset, f.bit_width};
+    if (cv_value(p, f.type, obj, f.offset, b, 0) != 0) return -1;
+    if (cv_accept(p, '}')) return 0;
+    if (!cv_accept(p, ',')) return cv_fail(p->st, "',' or '}' expected");
+    if (cv_accept(p, '}')) return 0;
+  }
+}
+
+static int cv_array(cv_p *p, const mffi_type *t, unsigned char *obj) {
+  const mffi_type *el = mffi_type_target(cv_unq(t));
+  long len = mffi_type_length(cv_unq(t));
+  size_t esz = mffi_sizeof(el), next = 0;
+  if (cv_accept(p, '}')) return 0;
+  for (;;) {
+    cv_ws(p);
+    if (p->s[p->i] == '[') {
+      p->i++;
+      char w[CV_WORDMAX];
+      if (cv_word(p, w) != 0) return -1;
+      char *end;
+      unsigned long long ix = strtoull(w, &end, 0);
+      if (*end || w[0] == '-')
+        return cv_fail(p->st, "bad array index '%s'", w);
+      if (!cv_accept(p, ']') || !cv_accept(p, '='))
+        return cv_fail(p->st, "'] =' expected");
+      next = (size_t)ix;
+    }
+    if (len >= 0 && next >= (size_t)len)
+      return cv_fail(p->st, "too many initializers for an array of %ld",
+                     len);
+    if (cv_value(p, el, obj, next * esz, cv_nobits, 0) != 0) return -1;
+    next++;
+    if (cv_accept(p, '}')) return 0;
+    if (!cv_accept(p, ',')) return cv_fail(p->st, "',' or '}' expected");
+    if (cv_accept(p, '}')) return 0;
+  }
+}
+
+/* A value of type t into base + off (or into the bit-field bits). */
+static int cv_value(cv_p *p, const mffi_type *t, unsigned char *base,
+                    size_t off, cv_bits bits, int arg) {
+  mffi_kind k = cv_kind(t);
+  unsigned char *dst = base + off;
+  cv_ws(p);
+  switch (k) {
+  case MFFI_KIND_STRUCT:
+  case MFFI_KIND_UNION:
+    if (!cv_accept(p, '{'))
+      return cv_fail(p->st, "'{' expected for a %s",
+                     k == MFFI_KIND_STRUCT ? "struct" : "union");
+    return cv_record(p, t, dst);
+  case MFFI_KIND_ARRAY: {
+    const mffi_type *el = mffi_type_target(cv_unq(t));
+    if (p->s[p->i] == '"' && cv_is_charish(el)) {
+      char *str;
+      size_t len;
+      if (cv_string(p, &str, &len) != 0) return -1;
+      long n = mffi_type_length(cv_unq(t));
+      if (n >= 0 && len > (size_t)n)
+        return cv_fail(p->st, "string too long for char[%ld]", n);
+      memcpy(dst, str, n >= 0 && len == (size_t)n ? len : len + 1);
+      return 0;
+    }
+    if (!cv_accept(p, '{')) return cv_fail(p->st, "'{' expected for an array");
+    return cv_array(p, t, dst);
+  }
+  case MFFI_KIND_POINTER: return cv_pointer(p, t, dst, arg);
+  case MFFI_KIND_FLOAT:
+  case MFFI_KIND_DOUBLE:
+  case MFFI_KIND_LDOUBLE: return cv_parse_float(p, k, dst);
+  default: {
+    int ik = cv_int_kind(t);
+    if (ik < 0) {
+      char name[128];
+      mffi_type_str(t, NULL, name, sizeof name);
+      return cv_fail(p->st, "cannot give a value of type '%s'", name);
+    }
+    size_t sz = mffi_sizeof(t);
+    uint64_t v;
+    if (cv_parse_int(p, ik, sz, bits.width, &v) != 0) return -1;
+    if (bits.width >= 0) cv_put_bits(base, bits, v);
+    else cv_store_int(dst, sz, v, cv_signed(ik));
+    return 0;
+  }
+  }
+}
+
+int cv_parse(cv_state *st, const mffi_type *t, const char *text, void *dst,
+             int arg) {
+  cv_p p = {st, text, 0};
+  st->err[0] = '\0';
+  /* A char pointer argument takes the text itself, unless it is a C string
+  ** literal, NULL or &INIT. */
+  if (cv_kind(t) == MFFI_KIND_POINTER) {
+    const mffi_type *to = mffi_type_target(cv_unq(t));
+    const char *q = text;
+    while (isspace((unsigned char)*q)) q++;
+    if (to && cv_is_charish(to) && *q != '"' && *q != '&' &&
+        strcmp(text, "NULL") != 0) {
+      char *copy = cv_alloc(st, strlen(text) + 1);
+      if (!copy) return cv_fail(st, "out of memory");
+      strcpy(copy, text);
+      memcpy(dst, &copy, sizeof copy);
+      return 0;
+    }
+  }
+  if (cv_value(&p, t, dst, 0, cv_nobits, arg) != 0) return -1;
+  cv_ws(&p);
+  if (text[p.i])
+    return cv_fail(st, "unexpected '%.20s' after the value", text + p.i);
+  return 0;
+}
+
+const mffi_type *cv_guess(cv_state *st, const char *text) {
+  const char *name = "char *";
+  char *end;
+  const char *q = text;
+  while (isspace((unsigned char)*q)) q++;
+  if (*q == '&') {
+    cv_fail(st, "&INIT needs a declared pointer parameter");
+    return NULL;
+  }
+  if (strcmp(text, "NULL") == 0) {
+    name = "void *";
+  } else if (*q != '"' && *q) {
+    errno = 0;
+    long long v = strtoll(q, &end, 0);
+    if (!*end && errno == 0) {
+      name = v >= INT_MIN && v <= INT_MAX ? "int" : "long long";
+    } else if (!*end && *q != '-') {
+      name = "unsigned long long";
+    } else {
+      (void)strtod(q, &end);
+      if (!*end && end != q) name = "double";
+    }
+  }
+  const mffi_type *t = NULL;
+  if (mffi_typeof(st->ctx, name, &t) != MFFI_OK) {
+    cv_fail(st, "%s", mffi_errmsg(st->ctx));
+    return NULL;
+  }
+  return t;
+}
+
+/* -- Printing ----------------------------------------------------------------- */
+
+static void cv_print_at(FILE *f, const mffi_type *t, const unsigned char *base,
+                        size_t off, cv_bits bits);
+
+/* The members of a struct/union at base, flattening anonymous members;
+** *first tracks the separator. */
+static void cv_print_members(FILE *f, const mffi_type *t,
+                             const unsigned char *base, bool *first,
+                             bool only_first) {
+  size_t nf = mffi_type_nfields(cv_unq(t));
+  for (size_t i = 0; i < nf; i++) {
+    mffi_field m;
+    if (!cv_member(t, i, &m)) continue;
+    if (!m.name && m.bit_width >= 0) continue; /* Unnamed bit-field. */
+    if (cv_kind(m.type) == MFFI_KIND_ARRAY && mffi_type_length(m.type) < 0)
+      continue; /* Flexible array member. */
+    if (!m.name) {
+      cv_print_members(f, m.type, base + m.offset, first,
+                       cv_kind(m.type) == MFFI_KIND_UNION);
+    } else {
+      fputs(*first ? "" : ", ", f);
+      *first = false;
+      fprintf(f, ".%s = ", m.name);
+      cv_bits b = {m.bit_offset, m.bit_width};
+      cv_print_at(f, m.type, base, m.offset, b);
+    }
+    if (only_first) return;
+  }
+}
+
+static void cv_print_at(FILE *f, const mffi_type *t, const unsigned char *base,
+                        size_t off, cv_bits bits) {
+  const unsigned char *src = base + off;
+  mffi_kind k = cv_kind(t);
+  switch (k) {
+  case MFFI_KIND_VOID: return;
+  case MFFI_KIND_STRUCT:
+  case MFFI_KIND_UNION: {
+    bool first = true;
+    fputc('{', f);
+    cv_print_members(f, t, src, &first, k == MFFI_KIND_UNION);
+    fputc('}', f);
+    return;
+  }
+  case MFFI_KIND_ARRAY: {
+    const mffi_type *el = mffi_type_target(cv_unq(t));
+    long n = mffi_type_length(cv_unq(t));
+    size_t esz = mffi_sizeof(el);
+    fputc('{', f);
+    for (long i = 0; i < n; i++) {
+      if (i) fputs(", ", f);
+      cv_print_at(f, el, src, (size_t)i * esz, cv_nobits);
+    }
+    fputc('}', f);
+    return;
+  }
+  case MFFI_KIND_POINTER:
+  case MFFI_KIND_FUNCTION: {
+    void *v;
+    memcpy(&v, src, sizeof v);
+    fprintf(f, "0x%llx", (unsigned long long)(uintptr_t)v);
+    return;
+  }
+  case MFFI_KIND_FLOAT: {
+    float v;
+    memcpy(&v, src, sizeof v);
+    fprintf(f, "%.9g", (double)v);
+    return;
+  }
+  case MFFI_KIND_DOUBLE: {
+    double v;
+    memcpy(&v, src, sizeof v);
+    fprintf(f, "%.17g", v);
+    return;
+  }
+  case MFFI_KIND_LDOUBLE: {
+    long double v;
+    memcpy(&v, src, sizeof v);
+    fprintf(f, "%.21Lg", v);
+    return;
+  }
+  case MFFI_KIND_COMPLEX: {
+    const mffi_type *c = mffi_type_target(cv_unq(t));
+    fputc('{', f);
+    cv_print_at(f, c, src, 0, cv_nobits);
+    fputs(", ", f);
+    cv_print_at(f, c, src, mffi_sizeof(c), cv_nobits);
+    fputc('}', f);
+    return;
+  }
+  default: break;
+  }
+  int ik = cv_int_kind(t);
+  if (ik < 0) {
+    fputs("?", f);
+    return;
+  }
+  bool sgn = cv_signed(ik);
+  size_t sz = mffi_sizeof(t);
+  if (bits.width < 0 && sz == 16) {
+    /* 128-bit integers in decimal. */
+    unsigned __int128 v;
+    memcpy(&v, src, 16);
+    bool neg = sgn && (__int128)v < 0;
+    if (neg) v = -v;
+    char b[48];
+    int i = 47;
+    b[i] = '\0';
+    do {
+      b[--i] = (char)('0' + (int)(v % 10));
+      v /= 10;
+    } while (v);
+    fprintf(f, "%s%s", neg ? "-" : "", b + i);
+    return;
+  }
+  uint64_t v = bits.width >= 0 ? cv_get_bits(base, bits, sgn)
+                               : cv_load_int(src, sz, sgn);
+  if (ik == MFFI_KIND_BOOL) v &= 1;
+  if (sgn) fprintf(f, "%" PRId64, (int64_t)v);
+  else fprintf(f, "%" PRIu64, v);
+}
+
+void cv_print(FILE *f, const mffi_type *t, const void *src) {
+  cv_print_at(f, t, src, 0, cv_nobits);
+}
+
+void cv_print_outs(FILE *f, const cv_state *st) {
+  for (size_t i = 0; i < st->nouts; i++) {
+    const cv_out *o = &st->outs[i];
+    fprintf(f, "arg%d = ", o->arg);
+    if (o->n == 1) {
+      cv_print(f, o->type, o->obj);
+    } else {
+      size_t sz = mffi_sizeof(o->type);
+      fputc('{', f);
+      for (size_t e = 0; e < o->n; e++) {
+        if (e) fputs(", ", f);
+        cv_print(f, o->type, (const unsigned char *)o->obj + e * sz);
+      }
+      fputc('}', f);
+    }
+    fputc('\n', f);
+  }
+}
