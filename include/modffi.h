@@ -261,7 +261,10 @@ MFFI_API int mffi_offsetof(const mffi_type *t, const char *path, size_t *out);
 ** returns the length the full text needs, excluding the NUL). name, if not
 ** NULL, is placed as the declarator: ("int (*)(void)", "fp") gives
 ** "int (*fp)(void)". Structs and unions print as "struct tag" (or their
-** typedef name when anonymous and named by a typedef). */
+** typedef name when anonymous and named by a typedef); a type whose
+** alignment was changed by a typedef's aligned(N) prints as that typedef's
+** name. _Float32/_Float64/_Float32x/_Float64x keep their spelling: GCC
+** treats them as types of their own. */
 MFFI_API size_t mffi_type_str(const mffi_type *t, const char *name, char *buf,
                               size_t n);
 
@@ -278,8 +281,11 @@ typedef enum mffi_decl_kind {
 } mffi_decl_kind;
 
 /* One argument of an attribute: an integer (a constant expression), or a
-** word or string (identifiers such as `read_only` or `free`; string
-** literals without their quotes). */
+** word or string. Identifiers (`read_only`, `free`) are stored bare, with
+** GCC's "__x__" spelling reduced to "x"; string literals are stored as
+** written, double quotes included (`"use g instead"`), so the two can be
+** told apart; an argument that is neither (`sizeof(x) * n` when it cannot
+** be evaluated) is stored as its source text. */
 typedef struct mffi_attr_arg {
   const char *str; /* NULL for an integer argument. */
   int64_t num;     /* The integer value; 0 for a string argument. */
@@ -324,8 +330,11 @@ MFFI_API const mffi_attr *mffi_decl_attr_find(const mffi_decl *d,
 /* Write d back as one line of C that a compiler accepts (snprintf-style,
 ** see mffi_type_str), ending with ';' and without a newline. Struct and
 ** union definitions are printed whole, with the attributes that change the
-** layout; functions and variables keep the attributes that matter to modffi
-** and their asm rename; constants print as "#define NAME VALUE" or, for
+** layout; functions and variables keep their attributes and their asm
+** rename (a function whose malloc(dealloc) names itself, as glibc's
+** reallocarray does, prints as two declarations on the line, since GCC
+** accepts that only on a redeclaration); thread-local variables print with
+** _Thread_local; constants print as "#define NAME VALUE" (no ';') or, for
 ** enumerators, as a comment (they print within their enum). */
 MFFI_API size_t mffi_decl_str(const mffi_decl *d, char *buf, size_t n);
 

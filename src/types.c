@@ -320,10 +320,13 @@ int mffi__tt_floatn(mffi_ctx *ctx, mffi_tid tid, uint16_t flag, mffi_tid *out) {
 }
 
 int mffi__tt_complex(mffi_ctx *ctx, mffi_tid component, mffi_tid *out) {
+  /* The component keeps a _FloatN spelling (a type of its own to GCC). */
   const mffi_type *c = mffi__B(&ctx->tt, component);
+  const mffi_type *v = mffi__T(&ctx->tt, component);
+  bool spelled = (v->flags & (MFFI_TF_FLOATN | MFFI_TF_FLOATNX)) && !v->quals;
   mffi_type x = {.kind = MFFI_KIND_COMPLEX,
                  .base = MFFI_TID_NONE,
-                 .child = c->id,
+                 .child = spelled ? v->id : c->id,
                  .size = 2 * c->size,
                  .align = c->align};
   return tt_intern(ctx, &x, out);
