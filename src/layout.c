@@ -39,7 +39,7 @@ typedef struct lay {
 
 /* Check a member before placing it. */
 static int lay_check(mffi_ctx *ctx, const mffi_tt *tt, const mffi_member *m,
-                     bool last, bool is_union) {
+                     uint32_t i, uint32_t n, bool is_union) {
   const mffi_type *b = mffi__B(tt, m->tid);
   const char *name = m->name ? m->name : "(anonymous)";
   if (m->bit_width >= 0) {
@@ -58,9 +58,14 @@ static int lay_check(mffi_ctx *ctx, const mffi_tt *tt, const mffi_member *m,
     return mffi__err(ctx, MFFI_EDECL, "field '%s' declared as a function",
                      name);
   if (b->kind == MFFI_KIND_ARRAY && (b->flags & MFFI_TF_VLA_LEN)) {
-    if (!last || is_union)
+    if (i + 1 != n || is_union)
       return mffi__err(ctx, MFFI_EDECL,
                        "flexible array member '%s' not at end of struct", name);
+    if (i == 0)
+      return mffi__err(ctx, MFFI_EDECL,
+                       "flexible array member '%s' in a struct with no named "
+                       "members",
+                       name);
     return MFFI_OK;
   }
   if (!mffi__tt_complete(tt, m->tid))
@@ -137,12 +142,13 @@ static void lay_field(const mffi_tt *tt, lay *L, mffi_member *m, bool packed,
 
 int mffi__tt_define_record(mffi_ctx *ctx, mffi_tid tid,
                            const mffi_member *members, uint32_t nmembers,
-                           bool packed, uint32_t attr_align) {
+                           bool packed, uint32_t attr_align, uint32_t *bad) {
   mffi_tt *tt = &ctx->tt;
   mffi_type *t = mffi__T(tt, tid);
   bool is_union = t->kind == MFFI_KIND_UNION;
   for (uint32_t i = 0; i < nmembers; i++) {
-    int rc = lay_check(ctx, tt, &members[i], i + 1 == nmembers, is_union);
+    *bad = i;
+    int rc = lay_check(ctx, tt, &members[i], i, nmembers, is_union);
     if (rc) return rc;
   }
   mffi_member *ms = NULL;
@@ -165,6 +171,11 @@ int mffi__tt_define_record(mffi_ctx *ctx, mffi_tid tid,
       lay_bitfield(tt, &L, m, mp, is_union);
     else
       lay_field(tt, &L, m, mp, is_union);
+    if (L.bitpos / 8 > MFFI_MAX_SIZE) {
+      *bad = i;
+      mffi__free(ctx, ms);
+      return mffi__err(ctx, MFFI_ERANGE, "type is too large");
+    }
     const mffi_type *mb = mffi__B(tt, m->tid);
     if (mb->kind == MFFI_KIND_ARRAY && (mb->flags & MFFI_TF_VLA_LEN))
       flags |= MFFI_TF_FLEX;

@@ -42,7 +42,7 @@ const char *mffi__tt_str(mffi_ctx *ctx, const char *s, size_t len) {
   uint32_t h = tt_hash_bytes(2166136261u, s, len);
   size_t j = h & (tt->capstrs - 1);
   for (char *o; (o = tt->strs[j]) != NULL; j = (j + 1) & (tt->capstrs - 1))
-    if (strncmp(o, s, len) == 0 && o[len] == '\0') return o;
+    if (strlen(o) == len && memcmp(o, s, len) == 0) return o;
   char *copy = mffi__malloc(ctx, len + 1);
   if (!copy) return NULL;
   memcpy(copy, s, len);
@@ -231,7 +231,7 @@ int mffi__tt_array(mffi_ctx *ctx, mffi_tid elem, long len, mffi_tid *out) {
     return mffi__err(ctx, MFFI_EDECL, "array has incomplete element type");
   size_t size = 0;
   size_t esize = mffi__size(tt, elem);
-  if (len > 0 && esize > SIZE_MAX / 2 / (size_t)len)
+  if (len > 0 && esize > MFFI_MAX_SIZE / (size_t)len)
     return mffi__err(ctx, MFFI_ERANGE, "array is too large");
   if (len > 0) size = esize * (size_t)len;
   mffi_type a = {.kind = MFFI_KIND_ARRAY,

@@ -24,6 +24,7 @@
 typedef uint32_t mffi_tid;
 #define MFFI_TID_NONE UINT32_MAX
 #define MFFI_NPRIM (MFFI_KIND_VALIST + 1) /* Primitive ids: tid == kind. */
+#define MFFI_MAX_SIZE ((size_t)1 << 59)   /* Largest object, in bytes. */
 
 /* Type flags. */
 #define MFFI_TF_COMPLETE 0x01u  /* Struct/union/enum has been defined. */
@@ -197,10 +198,12 @@ int mffi__tt_record(struct mffi_ctx *ctx, mffi_kind kind, const char *tag,
                     mffi_tid *out);
 /* Define a struct/union: take the members (copied), lay them out.
 ** attr_align is aligned(N) on the type (0 if none). Errors: MFFI_EDECL for
-** an incomplete member type, a flexible array not last, a bad bit-field. */
+** an incomplete member type, a flexible array not last (or alone), a bad
+** bit-field; MFFI_ERANGE for a type over MFFI_MAX_SIZE. *bad gets the index
+** of the member at fault. */
 int mffi__tt_define_record(struct mffi_ctx *ctx, mffi_tid tid,
                            const mffi_member *members, uint32_t nmembers,
-                           bool packed, uint32_t attr_align);
+                           bool packed, uint32_t attr_align, uint32_t *bad);
 /* Define an enum: its constants (copied), and its underlying type chosen
 ** as GCC does (unsigned int, int, then the 64-bit types; smallest with
 ** packed). huge: some value is at least 2^63 (stored wrapped in int64; all

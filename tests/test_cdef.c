@@ -962,6 +962,14 @@ Test(cdef, sizeof_of_expression) {
   EQI(cval("SE3"), 4); /* A character constant has type int in C. */
 }
 
+Test(cdef, vla_parameters_become_pointers) {
+  /* regex.h: "regmatch_t __pmatch[__restrict_arr __nmatch]". */
+  def("int f(unsigned long n, char b[n], int m[static n]);\n");
+  const mffi_type *f = mffi_decl_type(decl("f"));
+  EQP(mffi_type_param(f, 1), ty("char *"));
+  EQP(mffi_type_param(f, 2), ty("int *"));
+}
+
 Test(cdef, builtin_offsetof) {
   /* What <stddef.h>'s offsetof becomes after cc -E. */
   def("struct p { int a, b; struct { char c[4]; } in; };\n"

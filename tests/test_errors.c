@@ -26,6 +26,13 @@ enum { K_CDEF, K_TYPEOF };
 static const char END[] = "<end of input>";
 
 static const err_row rows[] = {
+    {K_CDEF, "_Static_assert(sizeof(int) == 8, \"int is 8\");", MFFI_EDECL,
+     1, 1, "_Static_assert", "static assertion failed: \"int is 8\"",
+     "a failing _Static_assert"},
+    {K_CDEF, "restrict int x;", MFFI_EDECL, 1, 1, "restrict",
+     "invalid use of 'restrict'", "restrict on a non-pointer"},
+    {K_CDEF, "int a[*];", MFFI_EDECL, 1, 7, "*", "prototype scope",
+     "[*] outside a prototype"},
     {K_CDEF, "int a\nint b;", MFFI_EPARSE, 2, 1, "int", "expected ';'",
      "missing ';' between declarations"},
     {K_CDEF, "int a", MFFI_EPARSE, 1, 6, END, "expected ';'",
@@ -157,7 +164,11 @@ static const err_row rows[] = {
      "0x7fffffffffffffff", "too large", "array too large"},
     {K_CDEF,
      "struct big { long a[0x0800000000000000]; long b[0x0800000000000000]; };",
-     MFFI_ERANGE, 1, 8, "big", "too large", "struct too large (2^63 bytes)"},
+     MFFI_ERANGE, 1, 20, "[", "too large", "array too large (2^62 bytes)"},
+    {K_CDEF,
+     "struct big { long a[0x0080000000000000]; long b[0x0080000000000000];"
+     " long c[0x0080000000000000]; };",
+     MFFI_ERANGE, 1, 75, "c", "too large", "struct too large (3 * 2^58 bytes)"},
     {K_CDEF, "typedef int t __attribute__((aligned(0x100000000)));", MFFI_EDECL,
      1, 13, "t", "exceeds", "alignment too large (a power of 2)"},
     {K_CDEF, "typedef int t = 3;", MFFI_EDECL, 1, 15, "=", "initialized",

@@ -83,6 +83,7 @@ enum {
   TK_TYPEOF,
   TK_STATIC_ASSERT,
   TK_OFFSETOF,
+  TK_RESERVED, /* Statement keywords: never a name in a declaration. */
   TK_KW_LAST
 };
 

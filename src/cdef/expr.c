@@ -327,6 +327,8 @@ static cp_val ex_binary(cp_state *cp, int minprec) {
 cp_val mffi__cp_const_expr(cp_state *cp) {
   cp_val c = ex_binary(cp, 1);
   if (cp->tok.tok != '?') return c;
+  if (++cp->depth > CP_MAX_DEPTH)
+    cp_err(cp, NULL, MFFI_EPARSE, "expression nested too deeply");
   cp_next(cp);
   cp->noeval += !c.v;
   cp_val a = mffi__cp_const_expr(cp);
@@ -337,5 +339,6 @@ cp_val mffi__cp_const_expr(cp_state *cp) {
   cp_val b = mffi__cp_const_expr(cp);
   cp->noeval -= !!c.v;
   ex_common(&a, &b);
+  cp->depth--;
   return c.v ? a : b;
 }

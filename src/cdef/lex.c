@@ -171,11 +171,23 @@ static const lx_kw lx_keywords[] = {
     {"typeof", TK_TYPEOF},
     {"_Static_assert", TK_STATIC_ASSERT},
     {"__builtin_offsetof", TK_OFFSETOF},
+    {"if", TK_RESERVED},
+    {"else", TK_RESERVED},
+    {"while", TK_RESERVED},
+    {"for", TK_RESERVED},
+    {"do", TK_RESERVED},
+    {"switch", TK_RESERVED},
+    {"case", TK_RESERVED},
+    {"default", TK_RESERVED},
+    {"break", TK_RESERVED},
+    {"continue", TK_RESERVED},
+    {"return", TK_RESERVED},
+    {"goto", TK_RESERVED},
 };
 
 static int lx_keyword(const char *s, size_t len) {
-  /* Every keyword is 3..18 bytes; most names are not keywords. */
-  if (len < 3 || len > 18) return 0;
+  /* Every keyword is 2..18 bytes; most names are not keywords. */
+  if (len < 2 || len > 18) return 0;
   for (size_t i = 0; i < sizeof lx_keywords / sizeof *lx_keywords; i++)
     if (strncmp(lx_keywords[i].s, s, len) == 0 && lx_keywords[i].s[len] == 0)
       return lx_keywords[i].tok;
@@ -598,7 +610,7 @@ static void lx_scan(cp_state *cp, cp_token *t) {
         return;
       }
     }
-    if (strchr("{}[]();,:?~!%^&*-+=<>|/.", c)) {
+    if (c != '\0' && strchr("{}[]();,:?~!%^&*-+=<>|/.", c)) {
       t->tok = (unsigned char)c;
       t->len = 1;
       cp->pos = p + 1;

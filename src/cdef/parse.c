@@ -13,7 +13,8 @@
 
 #include "cdef.h"
 
-#define CP_BIGGEST_ALIGN 16 /* __attribute__((aligned)) on x86-64. */
+#define CP_BIGGEST_ALIGN 16     /* __attribute__((aligned)) on x86-64. */
+#define CP_MAX_ALIGN (1u << 28) /* Largest aligned(N) GCC accepts. */
 
 /* -- Small growable arrays in the arena ------------------------------------ */
 
@@ -117,6 +118,39 @@ static void cp_skip_group(cp_state *cp) {
       cp_err(cp, &open, MFFI_EPARSE, "unbalanced '%c'", *open.p);
     cp_next(cp);
   } while (depth > 0);
+}
+
+static void cp_assert_expr(cp_state *cp, void *arg) {
+  *(cp_val *)arg = mffi__cp_const_expr(cp);
+  if (cp->tok.tok != ',' && cp->tok.tok != ')')
+    cp_err(cp, NULL, MFFI_EPARSE, "expected ',' or ')'");
+}
+
+/* _Static_assert(expr, "msg"); fails the parse when expr is 0. An
+** expression we cannot evaluate (it names what we do not model) is let
+** pass: the C compiler will judge it. */
+static bool cp_try(cp_state *cp, void (*fn)(cp_state *, void *), void *arg);
+static void cp_static_assert(cp_state *cp) {
+  cp_token kw = cp->tok;
+  cp_next(cp);
+  if (cp->tok.tok != '(') cp_err(cp, NULL, MFFI_EPARSE, "expected '('");
+  cp_token open = cp->tok;
+  cp_next(cp);
+  cp_val v;
+  bool known = cp_try(cp, cp_assert_expr, &v);
+  const char *msg = NULL;
+  for (int depth = 1; depth > 0;) {
+    int t = cp->tok.tok;
+    if (t == TK_EOF) cp_err(cp, &open, MFFI_EPARSE, "unbalanced '('");
+    if (t == TK_STRING && depth == 1 && !msg) msg = cp->tok.str;
+    if (t == '(' || t == '[' || t == '{') depth++;
+    if (t == ')' || t == ']' || t == '}') depth--;
+    cp_next(cp);
+  }
+  if (known && v.v == 0)
+    cp_err(cp, &kw, MFFI_EDECL, "static assertion failed: \"%s\"",
+           msg ? msg : "");
+  cp_expect(cp, ';', "';'");
 }
 
 /* Strip "__x__" to "x", as GCC does for attribute names. */
@@ -294,8 +328,11 @@ static uint32_t at_aligned(cp_state *cp, const cp_vec *attrs,
                "constant");
       n = (uint64_t)a[i].args[0].num;
     }
-    if (n == 0 || (n & (n - 1)) || n > (1u << 28))
+    if (n == 0 || (n & (n - 1)))
       cp_err(cp, t, MFFI_EDECL, "requested alignment is not a power of 2");
+    if (n > CP_MAX_ALIGN)
+      cp_err(cp, t, MFFI_EDECL, "requested alignment %llu exceeds the maximum of 2^28",
+             (unsigned long long)n);
     if (n > al) al = (uint32_t)n;
   }
   return al;
@@ -357,7 +394,7 @@ static void sp_check_dup(cp_state *cp, cp_vec *names, const char *name,
   *(const char **)vec_push(cp, names, sizeof(char *)) = name;
 }
 
-static void sp_members(cp_state *cp, cp_vec *members) {
+static void sp_members(cp_state *cp, cp_vec *members, cp_vec *toks) {
   cp_vec names = {0};
   while (cp->tok.tok != '}') {
     if (cp->tok.tok == ';') {
@@ -365,9 +402,7 @@ static void sp_members(cp_state *cp, cp_vec *members) {
       continue;
     }
     if (cp->tok.tok == TK_STATIC_ASSERT) {
-      cp_next(cp);
-      cp_skip_group(cp);
-      cp_expect(cp, ';', "';'");
+      cp_static_assert(cp);
       continue;
     }
     if (cp->tok.tok == TK_EOF) cp_err(cp, NULL, MFFI_EPARSE, "expected '}'");
@@ -378,6 +413,7 @@ static void sp_members(cp_state *cp, cp_vec *members) {
       if (s.anon_tag &&
           (b->kind == MFFI_KIND_STRUCT || b->kind == MFFI_KIND_UNION)) {
         mffi_member *m = vec_push(cp, members, sizeof *m);
+        *(cp_token *)vec_push(cp, toks, sizeof(cp_token)) = s.first;
         m->tid = s.tid;
         m->bit_width = -1;
         m->align_attr = at_aligned(cp, &s.attrs, &s.first);
@@ -412,6 +448,8 @@ static void sp_members(cp_state *cp, cp_vec *members) {
       at_trailing(cp, &d);
       mffi_tid tid = dp_build(cp, s.tid, &d);
       mffi_member *m = vec_push(cp, members, sizeof *m);
+      *(cp_token *)vec_push(cp, toks, sizeof(cp_token)) =
+          d.name ? d.name_tok : at;
       m->name = d.name;
       m->tid = tid;
       m->bit_width = width;
@@ -472,8 +510,8 @@ static void sp_record(cp_state *cp, cp_specs *s) {
   }
   cp_next(cp);
   cp_enter(cp);
-  cp_vec members = {0};
-  sp_members(cp, &members);
+  cp_vec members = {0}, toks = {0};
+  sp_members(cp, &members, &toks);
   cp->depth--;
   cp_next(cp); /* '}' */
   while (cp->tok.tok == TK_ATTRIBUTE)
@@ -481,10 +519,12 @@ static void sp_record(cp_state *cp, cp_specs *s) {
   at_reject_vector(cp, &attrs, &kw);
   bool packed = at_find(&attrs, "packed") != NULL;
   uint32_t al = at_aligned(cp, &attrs, &kw);
-  cp_check(
-      cp,
-      mffi__tt_define_record(cp->ctx, tid, members.v, members.n, packed, al),
-      &tagtok);
+  uint32_t bad = 0;
+  int rc = mffi__tt_define_record(cp->ctx, tid, members.v, members.n, packed,
+                                  al, &bad);
+  if (rc) /* At the member at fault. */
+    mffi__cp_rethrow(cp, bad < toks.n ? &((cp_token *)toks.v)[bad] : &tagtok,
+                     rc);
   if (tag) {
     mffi_decl d = {.kind = MFFI_DECL_TAG,
                    .name = tag,
@@ -649,8 +689,11 @@ static void sp_alignas(cp_state *cp, cp_specs *s) {
     n = mffi__cp_const_expr(cp).v;
   }
   cp_expect(cp, ')', "')'");
-  if (n & (n - 1) || n > (1u << 28))
+  if (n & (n - 1))
     cp_err(cp, &at, MFFI_EDECL, "requested alignment is not a power of 2");
+  if (n > CP_MAX_ALIGN)
+    cp_err(cp, &at, MFFI_EDECL, "requested alignment %llu exceeds the maximum of 2^28",
+           (unsigned long long)n);
   if (n > s->alignas) s->alignas = (uint32_t)n;
 }
 
@@ -756,6 +799,38 @@ static void sp_set_base(cp_state *cp, cp_specs *s, int tok) {
   s->base = tok;
 }
 
+/* Reject a combination of type specifiers at the one that breaks it. */
+static void sp_validate(cp_state *cp, const cp_specs *s) {
+  const char *what = cp->tok.name ? cp->tok.name : "?";
+  bool sgn = s->nsigned || s->nunsigned;
+  if (s->nsigned && s->nunsigned)
+    cp_err(cp, NULL, MFFI_EPARSE,
+           "both 'signed' and 'unsigned' in declaration specifiers");
+  if (s->nlong > 2)
+    cp_err(cp, NULL, MFFI_EPARSE, "'long long long' is too long");
+  if (s->nsigned > 1 || s->nunsigned > 1 || s->nshort > 1 || s->ncomplex > 1)
+    cp_err(cp, NULL, MFFI_EPARSE, "duplicate '%s'", what);
+  if (s->have_tid &&
+      (s->base || s->nlong || s->nshort || sgn || s->nint || s->ncomplex))
+    cp_err(cp, NULL, MFFI_EPARSE,
+           "two or more data types in declaration specifiers");
+  bool intlike = !s->base || s->base == TK_INTKW || s->base == TK_CHAR ||
+                 s->base == TK_INT128;
+  if (sgn && !intlike)
+    cp_err(cp, NULL, MFFI_EPARSE,
+           "'signed' or 'unsigned' with a non-integer type");
+  if (s->nlong && s->nshort)
+    cp_err(cp, NULL, MFFI_EPARSE,
+           "both 'long' and 'short' in declaration specifiers");
+  if ((s->base == TK_CHAR || s->base == TK_INT128) && (s->nlong || s->nshort))
+    cp_err(cp, NULL, MFFI_EPARSE, "'long' or 'short' with '%s'",
+           s->base == TK_CHAR ? "char" : "__int128");
+  if (!intlike && (s->nshort || (s->nlong && s->base != TK_DOUBLE) ||
+                   s->nlong > 1))
+    cp_err(cp, NULL, MFFI_EPARSE, "'long' or 'short' with '%s'",
+           s->base_name ? s->base_name : what);
+}
+
 static void sp_parse(cp_state *cp, cp_specs *s, int where) {
   memset(s, 0, sizeof *s);
   s->first = cp->tok;
@@ -853,12 +928,16 @@ static void sp_parse(cp_state *cp, cp_specs *s, int where) {
       goto done;
     default: goto done;
     }
+    if (t >= TK_VOID && t <= TK_VALIST) sp_validate(cp, s);
     cp_next(cp);
   }
 done:
   s->tid = sp_finish_base(cp, s);
   if (s->have_tid && s->tag_tid != s->tid) s->tag_only = false;
   at_reject_vector(cp, &s->attrs, &s->first);
+  if ((s->quals & MFFI_QUAL_RESTRICT) &&
+      mffi__B(cp->tt, s->tid)->kind != MFFI_KIND_POINTER)
+    cp_err(cp, &s->first, MFFI_EDECL, "invalid use of 'restrict'");
   if (s->quals)
     cp_check(cp, mffi__tt_qual(cp->ctx, s->tid, s->quals, &s->tid), &s->first);
 }
@@ -957,6 +1036,10 @@ static void dp_params(cp_state *cp, cp_op *op) {
     }
     *(mffi_tid *)vec_push(cp, &types, sizeof(mffi_tid)) =
         dp_adjust_param(cp, tid, aquals, &pt);
+    for (uint32_t i = 0; d.name && i < names.n; i++)
+      if (((const char **)names.v)[i] == d.name)
+        cp_err(cp, &d.name_tok, MFFI_EDECL, "redefinition of parameter '%s'",
+               d.name);
     *(const char **)vec_push(cp, &names, sizeof(char *)) = d.name;
     if (cp->tok.tok == ',') {
       cp_next(cp);
@@ -992,6 +1075,9 @@ static void dp_array(cp_state *cp, cp_op *op, const cp_declarator *d) {
       break;
   }
   if (cp->tok.tok == '*' && mffi__cp_peek(cp)->tok == ']') {
+    if (!cp->in_params)
+      cp_err(cp, NULL, MFFI_EDECL,
+             "'[*]' not allowed in other than function prototype scope");
     cp_next(cp);
   } else if (cp->tok.tok != ']') {
     cp_token at = cp->tok;
@@ -1418,7 +1504,11 @@ static void dc_external(cp_state *cp) {
     cp_next(cp);
     return;
   }
-  if (t == TK_STATIC_ASSERT || t == TK_ASM) {
+  if (t == TK_STATIC_ASSERT) {
+    cp_static_assert(cp);
+    return;
+  }
+  if (t == TK_ASM) {
     cp_next(cp);
     if (cp->tok.tok == TK_VOLATILE) cp_next(cp);
     if (cp->tok.tok != '(') cp_err(cp, NULL, MFFI_EPARSE, "expected '('");
