@@ -40,7 +40,7 @@ struct bench_pt pt_add(struct bench_pt a, struct bench_pt b);
 
 #define MAXARGS 6
 #define DEFAULT_CALLS 200000L /* Calls per repetition. */
-#define DEFAULT_REPS 25        /* Repetitions; the best one counts. */
+#define DEFAULT_REPS 25       /* Repetitions; the best one counts. */
 
 /* Results land here so no call can be proven useless. */
 static volatile uintptr_t sink;
@@ -103,12 +103,13 @@ static void direct_pt_add(long n) {
 
 /* Big enough for any return value here; ffi_call widens small integers to
 ** ffi_arg, so this is at least that. */
-static union {
+typedef union retval {
   ffi_arg word;
   double d;
   struct bench_pt pt;
   void *p;
-} ret;
+} retval;
+static retval ret;
 
 static bcase *cur;
 
@@ -154,6 +155,28 @@ static void measure(void (*const *loops)(long), int nloops, long n, int reps,
         best[l] = t;
     }
   }
+}
+
+/* Before timing anything: both mffi paths must return what ffi_call
+** returns, or the figures would time failures. 0 if they agree. */
+static int verify(bcase *c) {
+  retval want, fast, ffi;
+  memset(&want, 0, sizeof want);
+  memset(&fast, 0, sizeof fast);
+  memset(&ffi, 0, sizeof ffi);
+  ffi_call(&c->cif, c->addr, &want, c->args);
+  if (mffi_call(c->fast, &fast, c->args) != MFFI_OK ||
+      mffi_call(c->ffi, &ffi, c->args) != MFFI_OK)
+    return -1;
+  if (c->rtype == &ffi_type_void)
+    return 0;
+  if (c->rtype == &ffi_type_sint) { /* Widened to ffi_arg by libffi. */
+    int v = (int)want.word;
+    memset(&want, 0, sizeof want);
+    memcpy(&want, &v, sizeof v);
+  }
+  size_t sz = c->rtype->size;
+  return memcmp(&want, &fast, sz) != 0 || memcmp(&want, &ffi, sz) != 0;
 }
 
 static int bind(mffi_ctx *ctx, mffi_lib *lib, const char *name, mffi_fn **out) {
@@ -202,7 +225,8 @@ int main(int argc, char **argv) {
        .args = {&a_d[0], &a_d[1], &a_d[2]},
        .addr = (void (*)(void))muladd},
       {.name = "ptr6",
-       .label = "`void *ptr6(void *, ... six pointers)`",
+       .label = "`void *ptr6(void *, void *, void *, void *, void *, "
+                "void *)`",
        .direct = direct_ptr6,
        .rtype = &ffi_type_pointer,
        .nargs = 6,
@@ -211,7 +235,8 @@ int main(int argc, char **argv) {
        .args = {&a_p[0], &a_p[1], &a_p[2], &a_p[3], &a_p[4], &a_p[5]},
        .addr = (void (*)(void))ptr6},
       {.name = "pt_add",
-       .label = "`struct pt pt_add(struct pt, struct pt)` (2 doubles)",
+       .label = "`struct pt pt_add(struct pt, struct pt)`, "
+                "`struct pt {double x, y;}`",
        .direct = direct_pt_add,
        .rtype = &pt_type,
        .nargs = 2,
@@ -242,6 +267,11 @@ int main(int argc, char **argv) {
     if (bind(ctx, lib, c->name, &c->fast) != MFFI_OK ||
         bind(ctx, lib_ffi, c->name, &c->ffi) != MFFI_OK)
       return 1;
+    if (verify(c) != 0) {
+      fprintf(stderr, "calls: %s: mffi_call disagrees with ffi_call (%s)\n",
+              c->name, mffi_errmsg(ctx));
+      return 1;
+    }
   }
 
   printf("%ld calls per repetition, best of %d; ns per call.\n\n", n, reps);

@@ -26,7 +26,7 @@
 #include "bl_mffi.h"
 
 #define GC_CALLS 1000000L /* Calls per repetition. */
-#define GC_REPS 25         /* Repetitions; the best one counts. */
+#define GC_REPS 25        /* Repetitions; the best one counts. */
 
 /* Run n wrapper calls in direct mode; returns a value that depends on all
 ** of them (defined by the direct-mode compilation of this file). */
@@ -36,7 +36,8 @@ long gc_direct_mode(long n, const volatile int *in);
 
 long gc_direct_mode(long n, const volatile int *in) {
   long acc = 0;
-  for (long i = 0; i < n; i++) acc += bl_add(in[0], in[1]);
+  for (long i = 0; i < n; i++)
+    acc += bl_add(in[0], in[1]);
   return acc;
 }
 
@@ -56,13 +57,15 @@ static double gc_now_ns(void) {
 
 static long gc_plain(long n) {
   long acc = 0;
-  for (long i = 0; i < n; i++) acc += add(gc_in[0], gc_in[1]);
+  for (long i = 0; i < n; i++)
+    acc += add(gc_in[0], gc_in[1]);
   return acc;
 }
 
 static long gc_wrapper(long n) {
   long acc = 0;
-  for (long i = 0; i < n; i++) acc += bl_add(gc_in[0], gc_in[1]);
+  for (long i = 0; i < n; i++)
+    acc += bl_add(gc_in[0], gc_in[1]);
   return acc;
 }
 
@@ -77,7 +80,9 @@ static long gc_mffi_call(long n) {
   return acc;
 }
 
-static long gc_direct(long n) { return gc_direct_mode(n, gc_in); }
+static long gc_direct(long n) {
+  return gc_direct_mode(n, gc_in);
+}
 
 /* Best ns per call of run() over reps repetitions of n calls. */
 static double gc_time(long (*run)(long), long n, int reps) {

@@ -42,11 +42,13 @@ typedef struct mffi_static_entry {
 } mffi_static_entry;
 
 /* Entry flags. */
-#define MFFI_STATIC_VARIABLE 0x1u /* An extern variable: addr is its storage. */
-#define MFFI_STATIC_VARIADIC 0x2u /* A variadic function: no thunk (a thunk
-                                     could pass the fixed arguments only);
-                                     calls go through the call engine on
-                                     addr, as for the dynamic strategy. */
+#define MFFI_STATIC_VARIABLE 0x1u /* An extern variable: addr is its storage.  \
+                                   */
+#define MFFI_STATIC_VARIADIC                                                   \
+  0x2u /* A variadic function: no thunk (a thunk                               \
+          could pass the fixed arguments only);                                \
+          calls go through the call engine on                                  \
+          addr, as for the dynamic strategy. */
 
 /* A generated table. Entries are sorted by name (strcmp order). */
 typedef struct mffi_static_table {

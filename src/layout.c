@@ -146,6 +146,10 @@ int mffi__tt_define_record(mffi_ctx *ctx, mffi_tid tid,
   mffi_tt *tt = &ctx->tt;
   mffi_type *t = mffi__T(tt, tid);
   bool is_union = t->kind == MFFI_KIND_UNION;
+  *bad = UINT32_MAX;
+  if (t->flags & MFFI_TF_COMPLETE)
+    return mffi__err(ctx, MFFI_EDECL, "redefinition of '%s'",
+                     t->tag ? t->tag : "(anonymous)");
   for (uint32_t i = 0; i < nmembers; i++) {
     *bad = i;
     int rc = lay_check(ctx, tt, &members[i], i, nmembers, is_union);

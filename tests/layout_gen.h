@@ -290,6 +290,13 @@ static const lg_scalar lg_scalars[] = {
     {"dbl_a16 @", 0, 8, 16, 0},
     {"dbl_a4 @", 0, 8, 4, 1},
     {"ld_a8 @", 0, 16, 8, 1},
+    {"vp_a1 @", 0, 8, 1, 1},
+    {"reg_w @", 64, 8, 8, 1},
+    {"u8_qi @", 8, 1, 1, 1},
+    {"s16_hi @", 16, 2, 2, 1},
+    {"u32_si @", 32, 4, 4, 1},
+    {"s128_ti @", 128, 16, 16, 1},
+    {"ia2_a16 @", 0, 8, 16, 0},
     {"void *@", 0, 8, 8, 1},
     {"const char *@", 0, 8, 8, 1},
     {"int **@", 0, 8, 8, 1},
@@ -331,6 +338,14 @@ static const char *const lg_preamble[][2] = {
     {"typedef double dbl_a16 __attribute__((aligned(16)));", "dbl_a16"},
     {"typedef double dbl_a4 __attribute__((aligned(4)));", "dbl_a4"},
     {"typedef long double ld_a8 __attribute__((aligned(8)));", "ld_a8"},
+    {"typedef void *vp_a1 __attribute__((aligned(1)));", "vp_a1"},
+    {"typedef int reg_w __attribute__((__mode__(__word__)));", "reg_w"},
+    {"typedef unsigned int u8_qi __attribute__((mode(QI)));", "u8_qi"},
+    {"typedef long s16_hi __attribute__((__mode__(__HI__)));", "s16_hi"},
+    {"typedef unsigned long long u32_si __attribute__((mode(SI)));",
+     "u32_si"},
+    {"typedef int s128_ti __attribute__((mode(TI)));", "s128_ti"},
+    {"typedef int ia2_a16[2] __attribute__((aligned(16)));", "ia2_a16"},
     {"typedef void (*fn_t)(int, ...);", "fn_t"},
     {"typedef int int3[3];", "int3"},
 };
@@ -624,6 +639,16 @@ static void lg_multi(lg_gen *g, lg_buf *out, lg_paths *ps, int level,
   unsigned n = 2 + lg_below(g, 3);
   lg_indent(out, level);
   lg_putn(out, mt->decl.p, mt->decl.len - 1);
+  size_t spec_al = 0;
+  if (lg_chance(g, 15)) {
+    /* Attributes among the specifiers apply to every declarator (or, after
+    ** an inline struct's brace, to its type). */
+    lg_buf tmp = {0};
+    lg_member_attrs(g, &tmp, 0, &spec_al);
+    if (tmp.p)
+      lg_printf(out, "%s ", tmp.p + 1);
+    lg_buf_free(&tmp);
+  }
   for (unsigned k = 0; k < n; k++) {
     char name[32];
     snprintf(name, sizeof name, "f%d", g->nfield++);
@@ -651,6 +676,8 @@ static void lg_multi(lg_gen *g, lg_buf *out, lg_paths *ps, int level,
       lg_puts(out, name);
       lg_member_paths(g, ps, name, mt, NULL, 0);
     }
+    if (spec_al > al)
+      al = spec_al;
     lg_member_attrs(g, out, 0, &al);
     *est += sz + al;
     if (al > *align)

@@ -198,6 +198,7 @@ static int bind_sig(harness *h, mffi_lib *lib, int i, mffi_fn **out) {
 }
 
 static _Alignas(64) unsigned char slots[CG_MAXARGS][CG_SLOT];
+static unsigned char slots_before[CG_MAXARGS][CG_SLOT];
 static _Alignas(64) unsigned char retbuf[CG_SLOT + 32];
 
 /* Call every function through lib and compare with the driver. Returns the
@@ -231,6 +232,7 @@ static int call_all(harness *h, mffi_lib *lib, const char *how) {
     /* Padding in the argument buffers is garbage, on purpose. */
     memset(slots, 0x5a, sizeof slots);
     ((set_fn)helper(h, "cg_set", i))(args);
+    memcpy(slots_before, slots, sizeof slots);
     memset(retbuf, 0xa5, sizeof retbuf);
     *h->last = 0;
     rc = mffi_call(fn, retbuf, args);
@@ -245,6 +247,10 @@ static int call_all(harness *h, mffi_lib *lib, const char *how) {
     snprintf(got, sizeof got, "f%d %s h=%llx", i, fmt, *h->last);
     if (strcmp(got, h->lines[i]) != 0)
       mismatch(h, i, how_path, h->lines[i], got);
+    /* The arguments are the caller's: read, never written. */
+    if (memcmp(slots_before, slots, sizeof slots) != 0)
+      mismatch(h, i, how_path, "(argument buffers unchanged)",
+               "mffi_call wrote into an argument buffer");
     /* ret is written at the exact C size, not widened. */
     unsigned long sz = h->retsize[i];
     for (unsigned long b = sz; b < sz + 16; b++) {

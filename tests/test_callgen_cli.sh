@@ -54,7 +54,8 @@ while IFS=$'\t' read -r -a fields; do
   name=${fields[0]}
   args=("${fields[@]:1}")
   # Driver line: "f<i> <value> h=<hash>"; keep the value.
-  want=${direct[$i]#"f$i "}
+  want=${direct[$i]-}
+  want=${want#"f$i "}
   want=${want% h=*}
   i=$((i + 1))
   status=0

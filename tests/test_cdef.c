@@ -970,6 +970,22 @@ Test(cdef, vla_parameters_become_pointers) {
   EQP(mffi_type_param(f, 2), ty("int *"));
 }
 
+Test(cdef, skipped_define_declares_nothing) {
+  /* A #define that is not an integer constant is dropped whole: it must
+  ** not leave the tag it mentions behind. */
+  size_t n = mffi_ndecls(ctx);
+  def("#define D __builtin_offsetof(struct nowhere, b)\n");
+  EQI(mffi_ndecls(ctx), n);
+  cr_assert(mffi_decl_find(ctx, "D") == NULL);
+}
+
+Test(cdef, clang_floatn_typedefs_are_skipped) {
+  /* What clang's view of glibc contains; GCC's keyword already means it. */
+  def("typedef float _Float32;\ntypedef double _Float64;\n"
+      "_Float32 f32(_Float64);\n");
+  EQP(mffi_type_target(mffi_decl_type(decl("f32"))), ty("_Float32"));
+}
+
 Test(cdef, builtin_offsetof) {
   /* What <stddef.h>'s offsetof becomes after cc -E. */
   def("struct p { int a, b; struct { char c[4]; } in; };\n"

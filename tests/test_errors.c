@@ -26,6 +26,8 @@ enum { K_CDEF, K_TYPEOF };
 static const char END[] = "<end of input>";
 
 static const err_row rows[] = {
+    {K_CDEF, "struct s { struct s { int a; }; };", MFFI_EDECL, 1, 8, "s",
+     "nested redefinition of 'struct s'", "a struct redefined inside itself"},
     {K_CDEF, "_Static_assert(sizeof(int) == 8, \"int is 8\");", MFFI_EDECL,
      1, 1, "_Static_assert", "static assertion failed: \"int is 8\"",
      "a failing _Static_assert"},

@@ -237,6 +237,10 @@ int main(void) {
   r = m_mffi_gen_test_absent(3);
   printf("absent: %d %d %s\n", r, m_mffi_status() == MFFI_ENOSYM,
          m_mffi_errmsg());
+  r = m_abs(-6); /* Success leaves the status, like errno. */
+  printf("sticky: %d %d\n", r, m_mffi_status() == MFFI_ENOSYM);
+  m_mffi_clear_status();
+  printf("cleared: %d '%s'\n", m_mffi_status(), m_mffi_errmsg());
   m_mffi_close();
   return 0;
 }
@@ -246,11 +250,24 @@ if build "$T/mt" "$T/mtest.c" -I"$T/m" "$T/m/m_mffi.c" $LIBS && "$T/mt" >"$T/m.o
     grep -q "^static: m: open: no static table 'm'" "$T/m.out" &&
     grep -q "^abs: 5 0 ''" "$T/m.out" &&
     grep -q "^absent: 0 1 m: mffi_gen_test_absent: not available" "$T/m.out" &&
-    ok "status, errmsg, missing symbol, no static table" ||
-    ko "status, errmsg, missing symbol, no static table" "$T/m.out"
+    grep -q "^sticky: 6 1" "$T/m.out" && grep -q "^cleared: 0 ''" "$T/m.out" &&
+    ok "status (errno-like), errmsg, missing symbol, no static table" ||
+    ko "status (errno-like), errmsg, missing symbol, no static table" "$T/m.out"
 else
-  ko "status, errmsg, missing symbol, no static table" "$T/cc.err"
+  ko "status (errno-like), errmsg, missing symbol, no static table" "$T/cc.err"
 fi
+
+# -- Deprecation carries over to the wrapper ------------------------------------
+printf 'int old_api(int) __attribute__((deprecated));\n' >"$T/dep.h"
+mkdir -p "$T/d"
+"$MODFFI" gen --name d --header "$T/dep.h" --cdef "$T/dep.h" -o "$T/d" >"$T/o" 2>&1
+printf '#include "d_mffi.h"\nint f(void);\nint f(void) { return d_old_api(1); }\n' >"$T/dep.c"
+e=0
+$CC -c $INC -I"$T/d" "$T/dep.c" -o "$T/dep.o" 2>&1 | grep -q "d_old_api.*deprecated" || e=1
+$CC -c -Dd_MFFI_DIRECT -I"$T/d" "$T/dep.c" -o "$T/dep.o" 2>&1 | grep -q "d_old_api.*deprecated" || e=1
+$CC -c $INC $WARN -I"$T/d" "$T/d/d_mffi.c" -o "$T/dep.o" >"$T/cc.err" 2>&1 || e=1
+[ $e = 0 ] && ok "deprecated functions give deprecated wrappers" ||
+  ko "deprecated functions give deprecated wrappers" "$T/cc.err"
 
 # -- A wrong description fails the static build, naming the culprit ---------------
 mkdir -p "$T/bad"
@@ -274,6 +291,21 @@ EOF
 $CC -c $INC $WARN "$T/bad/zgood_mffi_static.c" -o "$T/good.o" >"$T/cc.err" 2>&1 &&
   ok "the right crc32 description builds" || ko "the right crc32 description builds" "$T/cc.err"
 
+# z_stream with next_in left out: every later member moves up by 8.
+cat >"$T/zs_bad.cdef" <<'EOF'
+struct internal_state;
+struct z_stream_s { unsigned int avail_in; unsigned long total_in; unsigned char *next_out; unsigned int avail_out; unsigned long total_out; char *msg; struct internal_state *state; void *(*zalloc)(void *, unsigned int, unsigned int); void (*zfree)(void *, void *); void *opaque; int data_type; unsigned long adler; unsigned long reserved; };
+int deflateEnd(struct z_stream_s *strm);
+EOF
+"$MODFFI" gen --name zsbad --header zlib.h --cdef "$T/zs_bad.cdef" -o "$T/bad" >"$T/o" 2>&1
+if $CC -c $INC "$T/bad/zsbad_mffi_static.c" -o "$T/bad.o" >"$T/cc.err" 2>&1; then
+  ko "z_stream with a member left out fails the build"
+else
+  grep -q "offsetof(struct z_stream_s, avail_in) is 0 in the description, not in zlib.h" "$T/cc.err" &&
+    grep -q "sizeof(struct z_stream_s) is 104 in the description" "$T/cc.err" &&
+    ok "z_stream with a member left out fails the build" ||
+    ko "z_stream with a member left out fails the build" "$T/cc.err"
+fi
 cat >"$T/shape.h" <<'EOF'
 struct shape { int kind; double area; struct { char tag[3]; long id; } meta; };
 double shape_area(const struct shape *s);

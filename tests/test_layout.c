@@ -347,6 +347,46 @@ static const lt_hand lt_hands[] = {
      "struct h22", 16, 8, {{"x", 64, 3}}},
     {"struct h23 { char c; struct { char d; int e : 5; } n; _Bool b : 1; };",
      "struct h23", 12, 4, {{"n", 4, -1}, {"n.e", 40, 5}, {"b", 64, 1}}},
+    {"struct h24 { short a : 16;\n"
+     "  long long b : 48 __attribute__((aligned(4))); };",
+     "struct h24", 16, 8, {{"b", 64, 48}}},
+    {"struct h25 { char c; struct {} e; int z[0]; char d; };", "struct h25",
+     8, 4, {{"e", 1, -1}, {"z", 4, -1}, {"d", 4, -1}}},
+    {"typedef struct { char a; int b; } __attribute__((packed)) h26;", "h26",
+     5, 1, {{"b", 1, -1}}},
+    {"struct h27 { int a, *b, c[2], d : 3;\n"
+     "  long e __attribute__((aligned(16))), f; };",
+     "struct h27", 48, 16,
+     {{"b", 8, -1}, {"c[1]", 20, -1}, {"d", 192, 3}, {"f", 40, -1}}},
+    {"enum __attribute__((packed)) h28 { H28A = 0x80000000, H28B = -129 };",
+     "enum h28", 8, 8, {{0}}},
+    /* <sys/types.h> has "typedef int register_t
+    ** __attribute__((__mode__(__word__)))". */
+    {"typedef int h29_reg __attribute__((__mode__(__word__)));\n"
+     "struct h29 { char c; h29_reg r; };",
+     "struct h29", 16, 8, {{"r", 8, -1}}},
+    {"typedef unsigned int h30_u8 __attribute__((mode(QI)));\n"
+     "struct h30 { char c; h30_u8 a, b : 3; };",
+     "struct h30", 3, 1, {{"a", 1, -1}, {"b", 16, 3}}},
+    /* Attributes after "enum TAG" belong to the member, as after a struct
+    ** or a typedef name. */
+    {"enum h31e { H31A };\n"
+     "struct h31 { char c; enum h31e __attribute__((packed)) m, n; };",
+     "struct h31", 9, 1, {{"m", 1, -1}, {"n", 5, -1}}},
+    {"enum h32e { H32A };\n"
+     "struct h32 { char c; enum h32e __attribute__((aligned(8))) m; };",
+     "struct h32", 16, 8, {{"m", 8, -1}}},
+    /* gcc ignores attributes between "struct" and the tag of a type that
+    ** is only referred to (no body): they do not reach the member. */
+    {"struct h33i { int x; };\n"
+     "struct h33 { char c; struct __attribute__((packed)) h33i m; };",
+     "struct h33", 8, 4, {{"m", 4, -1}}},
+    /* On a type (not a member) the last aligned(N) wins, even if lower. */
+    {"struct h34 { int x; } __attribute__((aligned(16), aligned(8)));",
+     "struct h34", 8, 8, {{"x", 0, -1}}},
+    {"typedef long h35_t __attribute__((aligned(16), aligned(2)));\n"
+     "struct h35 { char c; h35_t x; };",
+     "struct h35", 10, 2, {{"x", 2, -1}}},
 };
 #define LT_NHANDS (sizeof lt_hands / sizeof lt_hands[0])
 
@@ -415,6 +455,22 @@ Test(layout_hand, packed_enum_is_short) { lt_hand_check(20); }
 Test(layout_hand, anonymous_struct_in_union) { lt_hand_check(21); }
 Test(layout_hand, bitfield_of_overaligned_typedef) { lt_hand_check(22); }
 Test(layout_hand, bitfield_inside_named_member) { lt_hand_check(23); }
+Test(layout_hand, aligned_bitfield_still_may_not_straddle) {
+  lt_hand_check(24);
+}
+Test(layout_hand, empty_struct_and_zero_length_array) { lt_hand_check(25); }
+Test(layout_hand, packed_anonymous_typedef) { lt_hand_check(26); }
+Test(layout_hand, several_declarators_one_type) { lt_hand_check(27); }
+Test(layout_hand, packed_enum_wide_range) { lt_hand_check(28); }
+Test(layout_hand, mode_word_typedef) { lt_hand_check(29); }
+Test(layout_hand, mode_qi_typedef) { lt_hand_check(30); }
+Test(layout_hand, packed_after_enum_tag) { lt_hand_check(31); }
+Test(layout_hand, aligned_after_enum_tag) { lt_hand_check(32); }
+Test(layout_hand, attribute_on_struct_reference_ignored) {
+  lt_hand_check(33);
+}
+Test(layout_hand, last_aligned_wins_on_struct) { lt_hand_check(34); }
+Test(layout_hand, last_aligned_wins_on_typedef) { lt_hand_check(35); }
 
 /* The literals above are what this machine's compiler says. */
 Test(layout_hand, hand_matches_cc, .timeout = 60) {

@@ -4,11 +4,16 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "gen/gen.h"
 #include "modffi.h"
 #include "modffi_static.h"
 #include "modffi_strategy.h"
+#include "oom_alloc.h"
 
 /* -- The "library" and its table ------------------------------------------ */
 
@@ -17,10 +22,18 @@ struct pt {
   double y;
 };
 
-static int t_add(int a, int b) { return a + b; }
-static double t_scale(double x, int k) { return x * k; }
-static struct pt t_mkpt(int x, double y) { return (struct pt){x, y}; }
-static int t_apply(int (*f)(int), int v) { return f(v) + 1; }
+static int t_add(int a, int b) {
+  return a + b;
+}
+static double t_scale(double x, int k) {
+  return x * k;
+}
+static struct pt t_mkpt(int x, double y) {
+  return (struct pt){x, y};
+}
+static int t_apply(int (*f)(int), int v) {
+  return f(v) + 1;
+}
 static int t_errno(int e) {
   errno = e;
   return -1;
@@ -29,7 +42,8 @@ static int t_sum(int n, ...) {
   va_list ap;
   va_start(ap, n);
   int s = 0;
-  for (int i = 0; i < n; i++) s += va_arg(ap, int);
+  for (int i = 0; i < n; i++)
+    s += va_arg(ap, int);
   va_end(ap);
   return s;
 }
@@ -107,7 +121,8 @@ static void t_close(void) {
 
 TestSuite(static_strategy, .init = t_open, .fini = t_close, .timeout = 30);
 
-/* -- Open and registry ------------------------------------------------------- */
+/* -- Open and registry -------------------------------------------------------
+ */
 
 Test(static_registry, find) {
   const mffi_strategy *s = mffi_strategy_find("static");
@@ -127,8 +142,7 @@ Test(static_registry, register_rules) {
       {"b", NULL, th_add, (void *)t_add, 0},
       {"a", NULL, th_add, (void *)t_add, 0},
   };
-  mffi_static_table bad = {MFFI_STATIC_VERSION, "unsorted", NULL, 2,
-                           unsorted};
+  mffi_static_table bad = {MFFI_STATIC_VERSION, "unsorted", NULL, 2, unsorted};
   cr_assert_eq(mffi_static_register(&bad), MFFI_EMISUSE);
   static const mffi_static_entry nothunk[] = {
       {"a", NULL, NULL, (void *)t_add, 0},
@@ -152,7 +166,8 @@ Test(static_registry, open_errors) {
   mffi_ctx_free(c);
 }
 
-/* -- Calls ------------------------------------------------------------------ */
+/* -- Calls ------------------------------------------------------------------
+ */
 
 Test(static_strategy, call_int) {
   mffi_fn *fn;
@@ -260,7 +275,8 @@ Test(static_strategy, bind_ptr_goes_to_engine) {
   cr_assert_eq(r, 5);
 }
 
-/* -- Bind errors -------------------------------------------------------------- */
+/* -- Bind errors --------------------------------------------------------------
+ */
 
 Test(static_strategy, not_in_table) {
   mffi_fn *fn = (mffi_fn *)1;
@@ -277,8 +293,7 @@ Test(static_registry, type_mismatch) {
   cr_assert_eq(mffi_ctx_new(&c, NULL), MFFI_OK);
   const char *src = "long t_add(long, long);\nint t_counter(void);\n";
   cr_assert_eq(mffi_cdef(c, src, strlen(src)), MFFI_OK);
-  cr_assert_eq(mffi_open(c, mffi_strategy_find("static"), "testtab", NULL,
-                         &l),
+  cr_assert_eq(mffi_open(c, mffi_strategy_find("static"), "testtab", NULL, &l),
                MFFI_OK);
   mffi_fn *fn = (mffi_fn *)1;
   cr_assert_eq(mffi_bind(l, "t_add", &fn), MFFI_EMISMATCH);
@@ -288,4 +303,75 @@ Test(static_registry, type_mismatch) {
   cr_assert_eq(mffi_bind(l, "t_counter", &fn), MFFI_EMISMATCH);
   mffi_close(l);
   mffi_ctx_free(c);
+}
+
+/* -- Out of memory ----------------------------------------------------------
+ */
+
+/* Fail allocation n (and every one after) for n = 1, 2, ... until the call
+** succeeds: each failure is MFFI_ENOMEM, and nothing leaks. */
+Test(static_oom, open_bind_call) {
+  oom_state st = {0};
+  mffi_ctx_opts o = {MFFI_CTX_OPTS_VERSION, oom_alloc, &st};
+  int rc = MFFI_ENOMEM;
+  for (long n = 1; rc == MFFI_ENOMEM && n < 1000; n++) {
+    mffi_ctx *c = NULL;
+    mffi_lib *l = NULL;
+    mffi_fn *fn = NULL;
+    oom_arm(&st, n, 1);
+    rc = mffi_ctx_new(&c, &o);
+    if (rc == MFFI_OK) rc = mffi_cdef(c, t_cdef, strlen(t_cdef));
+    if (rc == MFFI_OK)
+      rc = mffi_open(c, mffi_strategy_find("static"), "testtab", NULL, &l);
+    if (rc == MFFI_OK) rc = mffi_bind(l, "t_add", &fn);
+    if (rc == MFFI_OK) {
+      int a = 1, b = 2, r = 0;
+      void *args[] = {&a, &b};
+      rc = mffi_call(fn, &r, args);
+      cr_assert_eq(r, 3);
+    }
+    cr_assert(rc == MFFI_OK || rc == MFFI_ENOMEM, "n=%ld rc=%d", n, rc);
+    oom_disarm(&st);
+    mffi_close(l);
+    mffi_ctx_free(c);
+    cr_assert_eq(st.nlive, 0, "n=%ld: %ld blocks leaked", n, st.nlive);
+  }
+  cr_assert_eq(rc, MFFI_OK);
+  cr_assert_eq(st.bad_ptr + st.bad_osize, 0);
+}
+
+Test(static_oom, generator) {
+  char dir[] = "/tmp/mffi_gen_oomXXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  oom_state st = {0};
+  mffi_ctx_opts o = {MFFI_CTX_OPTS_VERSION, oom_alloc, &st};
+  mffi__gen_opts go = {"oomt", "test_static.h", "<test_static.h>", "^t_", NULL,
+                       dir};
+  int rc = MFFI_ENOMEM;
+  long n;
+  for (n = 1; rc == MFFI_ENOMEM && n < 5000; n++) {
+    mffi_ctx *c = NULL;
+    cr_assert_eq(mffi_ctx_new(&c, &o), MFFI_OK);
+    cr_assert_eq(mffi_cdef(c, t_cdef, strlen(t_cdef)), MFFI_OK);
+    oom_arm(&st, n, 1);
+    rc = mffi__gen(c, &go, NULL);
+    oom_disarm(&st);
+    cr_assert(rc == MFFI_OK || rc == MFFI_ENOMEM, "n=%ld rc=%d %s", n, rc,
+              mffi_errmsg(c));
+    mffi_ctx_free(c);
+    cr_assert_eq(st.nlive, 0, "n=%ld: %ld blocks leaked", n, st.nlive);
+  }
+  cr_assert_eq(rc, MFFI_OK);
+  cr_assert_gt(n, 2); /* Some allocations did fail on the way. */
+  char path[64];
+  snprintf(path, sizeof path, "%s/oomt_mffi_static.c", dir);
+  FILE *f = fopen(path, "r");
+  cr_assert_not_null(f);
+  fclose(f);
+  const char *names[] = {"oomt_mffi.h", "oomt_mffi.c", "oomt_mffi_static.c"};
+  for (int i = 0; i < 3; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+    remove(path);
+  }
+  rmdir(dir);
 }

@@ -159,8 +159,8 @@ static int gen_preprocess(mffi_ctx *ctx, const char *include,
 /* How the generated files include the header: <H>, or a quoted absolute
 ** path when H is given as a path. Returns 0, or -1 after reporting. */
 static int gen_include(const char *h, char *out, size_t cap) {
-  bool path = h[0] == '/' || strncmp(h, "./", 2) == 0 ||
-              strncmp(h, "../", 3) == 0;
+  bool path =
+      h[0] == '/' || strncmp(h, "./", 2) == 0 || strncmp(h, "../", 3) == 0;
   if (!path) {
     if ((size_t)snprintf(out, cap, "<%s>", h) >= cap) goto toolong;
     return 0;
@@ -183,11 +183,11 @@ toolong:
 
 int cli_gen(int argc, char **argv) {
   static const cli_opt opts[] = {
-      {"help", 'h', false, GEN_O_HELP},  {"name", 0, true, GEN_O_NAME},
-      {"header", 0, true, GEN_O_HEADER}, {"cdef", 0, true, GEN_O_CDEF},
+      {"help", 'h', false, GEN_O_HELP},      {"name", 0, true, GEN_O_NAME},
+      {"header", 0, true, GEN_O_HEADER},     {"cdef", 0, true, GEN_O_CDEF},
       {"include-dir", 'I', true, GEN_O_INC}, {"define", 'D', true, GEN_O_DEF},
-      {"only", 0, true, GEN_O_ONLY},     {"lib", 0, true, GEN_O_LIB},
-      {"output", 'o', true, GEN_O_OUT},  {NULL, 0, false, 0},
+      {"only", 0, true, GEN_O_ONLY},         {"lib", 0, true, GEN_O_LIB},
+      {"output", 'o', true, GEN_O_OUT},      {NULL, 0, false, 0},
   };
   cli_args a;
   cli_args_init(&a, "gen", argc, argv);

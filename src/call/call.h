@@ -90,6 +90,22 @@ typedef struct mffi__part {
 int mffi__abi_split(const mffi_tt *tt, mffi_tid tid, int *ngpr, int *nsse,
                     mffi__part parts[2]);
 
+/* The stack layout of a call: for each of the n argument types (after
+** promotion; ngpr integer registers are taken already, by a hidden return
+** pointer), offs[i] gets the byte offset in the stack argument area, or -1
+** when the argument travels in registers; *bytes gets the area's size.
+** Returns 1 if a stack argument is aligned to more than 16 bytes (libffi
+** 3.4 places those by absolute address while the ABI places them by
+** offset, so ffi.c lays such calls out itself), else 0. */
+int mffi__abi_stack_layout(const mffi_tt *tt, const mffi_tid *types,
+                           uint32_t n, int ngpr, long *offs, size_t *bytes);
+/* Re-place the variadic stack arguments (from index nfixed on) for an area
+** that starts at base modulo 64: a variadic callee aligns its va_arg
+** pointer by absolute address (GCC), named ones use offsets. */
+void mffi__abi_stack_relayout(const mffi_tt *tt, const mffi_tid *types,
+                              uint32_t n, uint32_t nfixed, size_t base,
+                              long *offs, size_t *bytes);
+
 /* 1 if a return value of type tid travels through a hidden pointer. */
 bool mffi__abi_ret_in_memory(const mffi_tt *tt, mffi_tid tid);
 
@@ -106,7 +122,9 @@ struct mffi__ffiown {
 void *mffi__ffiown_alloc(mffi_ctx *ctx, mffi__ffiown *own, size_t sz);
 
 /* Prepare a libffi call description for sig. split: pass register
-** aggregates as their eightbytes (calls; closures get whole aggregates).
+** aggregates as their eightbytes and lay out over-aligned stack arguments
+** ourselves (both work around libffi 3.4 bugs; calls and closures use it;
+** false gives libffi's own description).
 ** MFFI_OK and *out, or an error code recorded in ctx. */
 int mffi__ffi_prepare(const mffi__sig *sig, bool split, mffi__ffi **out);
 void mffi__ffi_free(mffi_ctx *ctx, mffi__ffi *p);

@@ -8,6 +8,7 @@
 **   explicit first argument (the ABI is the same), which also covers the
 **   cases libffi cannot describe (unaligned members, unions).
 */
+#include <stdarg.h>
 #include <string.h>
 
 #include "call/call.h"
@@ -20,12 +21,16 @@ enum { /* How the return value is stored. */
   RM_MEM    /* Through a hidden pointer argument. */
 };
 
+static const uint64_t ffi_zero_word; /* What dummy arguments point at. */
+
 enum { /* How a libffi argument is made from the caller's. */
   CV_NONE, /* Passed as it is. */
   CV_F2D,  /* Default promotions of variadic arguments. */
   CV_SEXT,
   CV_ZEXT,
-  CV_PART  /* One eightbyte of a register aggregate, zero-padded. */
+  CV_PART, /* One eightbyte of a register aggregate, zero-padded. */
+  CV_ZERO, /* A dummy filling a register (words mode). */
+  CV_WORD  /* Eightbyte `arg` of the stack image (words mode). */
 };
 
 /* One libffi argument. */
@@ -36,7 +41,17 @@ typedef struct ffi_arg_map {
   uint8_t len;  /* CV_PART: bytes. */
 } ffi_arg_map;
 
-#define FFI_MAX_PARTS 14 /* Extra libffi arguments from split aggregates. */
+#define FFI_MAX_PARTS 14  /* Extra libffi arguments from split aggregates. */
+#define FFI_MAX_WORDS 512 /* Max. stack eightbytes in words mode. */
+
+/* An argument copied into the stack image (words mode). */
+typedef struct ffi_stk {
+  uint16_t arg;  /* The caller's argument. */
+  uint8_t conv;  /* CV_NONE or a promotion. */
+  uint8_t csize; /* Promotions: the source size. */
+  uint32_t off;  /* Offset in the stack area. */
+  uint32_t size; /* Bytes to copy. */
+} ffi_stk;
 
 struct mffi__ffi {
   ffi_cif cif;
@@ -44,6 +59,9 @@ struct mffi__ffi {
   ffi_type **atypes;    /* Owned by own. */
   ffi_arg_map *map;     /* nffi entries (after the hidden one); own. */
   uint32_t nffi;        /* libffi arguments, without the hidden one. */
+  ffi_stk *stk;         /* Words mode: the stack arguments; own. */
+  uint32_t nstk;
+  uint32_t sbytes;      /* Words mode: size of the stack image, or 0. */
   uint32_t nargs;       /* Caller's arguments. */
   uint8_t rmode;        /* RM_*. */
   uint32_t rsize;
@@ -148,6 +166,68 @@ static int ffi_status_err(mffi_ctx *ctx, ffi_status st) {
                                           : "bad argument type");
 }
 
+/* -- Words mode: a stack area aligned on every call ---------------------- */
+
+/* Calls in words mode go through this frame, aligned to 64 bytes, so the
+** stack area libffi builds below it has the same address modulo 64 on
+** every call with the same number of stack bytes. */
+static __attribute__((noinline)) void ffi_call_a64(ffi_cif *cif,
+                                                   void (*fn)(void),
+                                                   void *rv, void **av) {
+  _Alignas(64) volatile unsigned char anchor = 0;
+  (void)anchor;
+  ffi_call(cif, fn, rv, av);
+}
+
+#if defined(__x86_64__) && !defined(_WIN32)
+static __thread uintptr_t ffi_probe_area;
+
+/* All registers taken by the named arguments: va_start's overflow area is
+** the start of the stack arguments. */
+static void ffi_probe(long a, long b, long c, long d, long e, long f, ...) {
+  va_list ap;
+  va_start(ap, f);
+  ffi_probe_area = (uintptr_t)ap[0].overflow_arg_area;
+  va_end(ap);
+  (void)a, (void)b, (void)c, (void)d, (void)e;
+}
+
+/* Where a words-mode call with sbytes of stack arguments puts them, modulo
+** 64: measured once by calling a probe the same way. */
+static int ffi_stack_base(mffi_ctx *ctx, size_t sbytes, size_t *out) {
+  size_t n = 6 + sbytes / 8;
+  ffi_type **t = mffi__malloc(ctx, n * sizeof *t);
+  void **av = mffi__malloc(ctx, n * sizeof *av);
+  if (!t || !av) {
+    mffi__free(ctx, t);
+    mffi__free(ctx, av);
+    return MFFI_ENOMEM;
+  }
+  for (size_t i = 0; i < n; i++) {
+    t[i] = &ffi_type_uint64;
+    av[i] = (void *)&ffi_zero_word;
+  }
+  ffi_cif cif;
+  int rc = MFFI_OK;
+  if (ffi_prep_cif_var(&cif, FFI_DEFAULT_ABI, 6, (unsigned)n, &ffi_type_void,
+                       t) == FFI_OK)
+    ffi_call_a64(&cif, FFI_FN(ffi_probe), NULL, av);
+  else
+    rc = MFFI_EUNSUPPORTED;
+  *out = ffi_probe_area % 64;
+  mffi__free(ctx, t);
+  mffi__free(ctx, av);
+  return rc;
+}
+#else
+static int ffi_stack_base(mffi_ctx *ctx, size_t sbytes, size_t *out) {
+  (void)ctx;
+  (void)sbytes;
+  *out = 0;
+  return MFFI_OK;
+}
+#endif
+
 int mffi__ffi_prepare(const mffi__sig *sig, bool split, mffi__ffi **out) {
   mffi_ctx *ctx = sig->ctx;
   const mffi_tt *tt = &ctx->tt;
@@ -162,10 +242,71 @@ int mffi__ffi_prepare(const mffi__sig *sig, bool split, mffi__ffi **out) {
   p->rsize = (uint32_t)rsz;
   p->ralign = mffi__type_scalar(tt, sig->ret)->align;
   bool hidden = rk == MFFI__V_AGG && mffi__abi_ret_in_memory(tt, sig->ret);
-  size_t cap = sig->nargs + FFI_MAX_PARTS + 2;
+  unsigned h = hidden ? 1 : 0, k = 0, kfixed = 0;
+  /* The types as passed (after promotions), and where they go. */
+  size_t na = sig->nargs ? sig->nargs : 1;
+  mffi_tid *pt = mffi__ffiown_alloc(ctx, &p->own, na * sizeof *pt);
+  ffi_arg_map *cm = mffi__ffiown_alloc(ctx, &p->own, na * sizeof *cm);
+  long *offs = mffi__ffiown_alloc(ctx, &p->own, na * sizeof *offs);
+  if (!pt || !cm || !offs) {
+    rc = mffi__nomem(ctx);
+    goto fail;
+  }
+  for (uint32_t i = 0; i < sig->nargs; i++) {
+    mffi_tid a = sig->args[i];
+    cm[i] = (ffi_arg_map){(uint16_t)i, CV_NONE, 0, 0};
+    if (i >= sig->nfixed) {
+      size_t sz;
+      mffi__vkind vk = mffi__value_kind(tt, a, &sz);
+      mffi_tid pa = mffi__promote(tt, a);
+      if (pa != a) {
+        cm[i].conv = vk == MFFI__V_FLOAT  ? CV_F2D
+                     : vk == MFFI__V_SINT ? CV_SEXT
+                                          : CV_ZEXT;
+        cm[i].off = (uint8_t)sz;
+        a = pa;
+      }
+    }
+    pt[i] = a;
+  }
+  /* Words mode: a stack argument aligned to more than 16 bytes. libffi
+  ** would align it by absolute address; instead the registers are filled
+  ** (with dummies where the call leaves them free) and the stack area is
+  ** passed as eightbytes, laid out here by offset as the ABI says. */
+  size_t sbytes = 0;
+  bool words = split && mffi__abi_stack_layout(tt, pt, sig->nargs, (int)h,
+                                               offs, &sbytes);
+  if (words && sig->variadic && sig->nfixed < sig->nargs) {
+    /* The variadic part is found by absolute alignment (va_arg). */
+    size_t base;
+    rc = ffi_stack_base(ctx, sbytes, &base);
+    if (rc == MFFI_ENOMEM) rc = mffi__nomem(ctx);
+    if (rc != MFFI_OK) goto fail;
+    size_t nb;
+    mffi__abi_stack_relayout(tt, pt, sig->nargs, sig->nfixed, base, offs,
+                             &nb);
+    if (nb != sbytes) { /* More padding: measure again for the new size. */
+      sbytes = nb;
+      rc = ffi_stack_base(ctx, sbytes, &base);
+      if (rc != MFFI_OK) goto fail;
+      mffi__abi_stack_relayout(tt, pt, sig->nargs, sig->nfixed, base, offs,
+                               &nb);
+      if (nb != sbytes) {
+        rc = mffi__err(ctx, MFFI_EUNSUPPORTED,
+                       "cannot align the variadic stack arguments");
+        goto fail;
+      }
+    }
+  }
+  if (words && sbytes / 8 > FFI_MAX_WORDS) {
+    rc = mffi__err(ctx, MFFI_EUNSUPPORTED, "too many stack arguments");
+    goto fail;
+  }
+  size_t cap = sig->nargs + FFI_MAX_PARTS + 8 + (words ? sbytes / 8 : 0);
   p->atypes = mffi__ffiown_alloc(ctx, &p->own, cap * sizeof(ffi_type *));
   p->map = mffi__ffiown_alloc(ctx, &p->own, cap * sizeof(ffi_arg_map));
-  if (!p->atypes || !p->map) {
+  p->stk = mffi__ffiown_alloc(ctx, &p->own, na * sizeof(ffi_stk));
+  if (!p->atypes || !p->map || !p->stk) {
     rc = mffi__nomem(ctx);
     goto fail;
   }
@@ -183,23 +324,16 @@ int mffi__ffi_prepare(const mffi__sig *sig, bool split, mffi__ffi **out) {
       p->rmode = rk == MFFI__V_SINT ? RM_SINT : RM_UINT;
     else p->rmode = RM_EXACT;
   }
-  unsigned h = hidden ? 1 : 0, k = 0, kfixed = 0;
   int ngpr = (int)h, nsse = 0;
   for (uint32_t i = 0; i < sig->nargs; i++) {
-    mffi_tid a = sig->args[i];
+    mffi_tid a = pt[i];
     if (i == sig->nfixed) kfixed = k;
-    ffi_arg_map m = {(uint16_t)i, CV_NONE, 0, 0};
-    if (i >= sig->nfixed) {
+    if (words && offs[i] >= 0) {
       size_t sz;
-      mffi__vkind vk = mffi__value_kind(tt, a, &sz);
-      mffi_tid pa = mffi__promote(tt, a);
-      if (pa != a) {
-        m.conv = vk == MFFI__V_FLOAT  ? CV_F2D
-                 : vk == MFFI__V_SINT ? CV_SEXT
-                                      : CV_ZEXT;
-        m.off = (uint8_t)sz;
-        a = pa;
-      }
+      mffi__value_kind(tt, a, &sz);
+      p->stk[p->nstk++] = (ffi_stk){(uint16_t)i, cm[i].conv, cm[i].off,
+                                    (uint32_t)offs[i], (uint32_t)sz};
+      continue;
     }
     mffi__part parts[2];
     int np = mffi__abi_split(tt, a, &ngpr, &nsse, parts);
@@ -212,9 +346,21 @@ int mffi__ffi_prepare(const mffi__sig *sig, bool split, mffi__ffi **out) {
     if (np > 0) continue;
     rc = ffi_type_of(ctx, &p->own, a, false, &p->atypes[h + k]);
     if (rc != MFFI_OK) goto fail;
-    p->map[k++] = m;
+    p->map[k++] = cm[i];
   }
   if (sig->nfixed >= sig->nargs) kfixed = k;
+  if (words) {
+    for (; ngpr < 6; ngpr++) {
+      p->atypes[h + k] = &ffi_type_uint64;
+      p->map[k++] = (ffi_arg_map){0, CV_ZERO, 0, 0};
+    }
+    for (size_t w = 0; w < sbytes / 8; w++) {
+      p->atypes[h + k] = &ffi_type_uint64;
+      p->map[k++] = (ffi_arg_map){(uint16_t)w, CV_WORD, 0, 0};
+    }
+    p->sbytes = (uint32_t)sbytes;
+    if (kfixed > k) kfixed = k;
+  }
   p->nffi = k;
   ffi_status st;
   if (sig->variadic)
@@ -247,15 +393,48 @@ typedef union ffi_slot {
 } ffi_slot;
 
 /* Run the prepared call; ret as mffi_call's (may be NULL). */
+
+/* Words mode: build the stack image of a call. */
+static void ffi_stack_image(const mffi__ffi *p, void *const *args,
+                            unsigned char *img) {
+  memset(img, 0, p->sbytes);
+  for (uint32_t i = 0; i < p->nstk; i++) {
+    const ffi_stk *s = &p->stk[i];
+    const void *a = args[s->arg];
+    unsigned char *d = img + s->off;
+    if (s->conv == CV_F2D) {
+      float f;
+      memcpy(&f, a, sizeof f);
+      double x = f;
+      memcpy(d, &x, sizeof x);
+    } else if (s->conv == CV_SEXT || s->conv == CV_ZEXT) {
+      int64_t v = s->conv == CV_SEXT
+                      ? (s->csize == 1 ? *(const signed char *)a
+                                       : *(const short *)a)
+                      : (s->csize == 1 ? *(const unsigned char *)a
+                                       : *(const unsigned short *)a);
+      memcpy(d, &v, sizeof v);
+    } else {
+      memcpy(d, a, s->size);
+    }
+  }
+}
+
 static int ffi_run(mffi_fn *fn, const mffi__ffi *p, void *ret,
                    void *const *args) {
-  void *av[MFFI_MAX_ARGS + FFI_MAX_PARTS + 2];
-  ffi_slot cv[MFFI_MAX_ARGS + FFI_MAX_PARTS + 1];
+  void *av[p->nffi + 1];
+  ffi_slot cv[p->nffi + 1];
+  uint64_t img[p->sbytes ? p->sbytes / 8 : 1];
+  if (p->sbytes) ffi_stack_image(p, args, (unsigned char *)img);
   unsigned h = 0;
   void *hidden = ret;
   if (p->rmode == RM_MEM) av[h++] = &hidden;
   for (uint32_t k = 0; k < p->nffi; k++) {
     const ffi_arg_map *m = &p->map[k];
+    if (m->conv == CV_ZERO || m->conv == CV_WORD) {
+      av[h + k] = m->conv == CV_ZERO ? (void *)&ffi_zero_word : &img[m->arg];
+      continue;
+    }
     const void *a = args[m->arg];
     switch (m->conv) {
     case CV_F2D: {
@@ -292,8 +471,12 @@ static int ffi_run(mffi_fn *fn, const mffi__ffi *p, void *ret,
     uint64_t u[4];
     unsigned char b[32];
   } rb;
-  ffi_call((ffi_cif *)&p->cif, FFI_FN(fn->addr),
-           p->rmode == RM_VOID ? NULL : &rb, av);
+  if (p->sbytes)
+    ffi_call_a64((ffi_cif *)&p->cif, FFI_FN(fn->addr),
+                 p->rmode == RM_VOID ? NULL : &rb, av);
+  else
+    ffi_call((ffi_cif *)&p->cif, FFI_FN(fn->addr),
+             p->rmode == RM_VOID ? NULL : &rb, av);
   mffi__errno_save();
   if (!ret) return MFFI_OK;
   switch (p->rmode) {
@@ -342,16 +525,46 @@ typedef struct ffi_clo {
 } ffi_clo;
 
 /* libffi's entry: run the handler and store its result as libffi wants. */
-static void ffi_clo_entry(ffi_cif *cif, void *ret, void **args, void *ud) {
+/* One reassembled register aggregate. */
+typedef struct ffi_agg16 {
+  _Alignas(16) unsigned char b[16];
+} ffi_agg16;
+
+/* libffi's entry: put the caller's arguments back together (register
+** aggregates arrive as their eightbytes, see mffi__abi_split), run the
+** handler and store its result as libffi wants. */
+static void ffi_clo_entry(ffi_cif *cif, void *ret, void **fargs, void *ud) {
   (void)cif;
   mffi_closure *c = ud;
   const mffi__ffi *p = ((ffi_clo *)c->data)->plan;
+  unsigned h = p->rmode == RM_MEM ? 1 : 0;
+  uint32_t n = p->nargs ? p->nargs : 1;
+  void *args[n];
+  ffi_agg16 tmp[n];
+  unsigned char *stack = NULL;
+  for (uint32_t k = 0; k < p->nffi; k++) {
+    const ffi_arg_map *m = &p->map[k];
+    void *a = fargs[h + k];
+    switch (m->conv) {
+    case CV_PART:
+      memcpy(tmp[m->arg].b + m->off, a, m->len);
+      args[m->arg] = tmp[m->arg].b;
+      break;
+    case CV_ZERO: break;
+    case CV_WORD:
+      if (m->arg == 0) stack = a; /* The caller's stack area. */
+      break;
+    default: args[m->arg] = a; break;
+    }
+  }
+  for (uint32_t i = 0; i < p->nstk; i++)
+    args[p->stk[i].arg] = stack + p->stk[i].off;
   switch (p->rmode) {
   case RM_VOID: mffi_closure_invoke(c, NULL, args); break;
   case RM_MEM: {
-    void *dst = *(void **)args[0];
+    void *dst = *(void **)fargs[0];
     memset(dst, 0, p->rsize);
-    mffi_closure_invoke(c, dst, args + 1);
+    mffi_closure_invoke(c, dst, args);
     *(void **)ret = dst;
     break;
   }
@@ -396,7 +609,7 @@ int mffi__ffi_closure(mffi_closure *c) {
   if (!st) return mffi__nomem(ctx);
   mffi__sig sig = {ctx, ft->child, ft->params, ft->nparams, ft->nparams,
                    false};
-  rc = mffi__ffi_prepare(&sig, false, &st->plan);
+  rc = mffi__ffi_prepare(&sig, true, &st->plan);
   if (rc != MFFI_OK) {
     mffi__free(ctx, st);
     return rc;

@@ -186,6 +186,87 @@ int mffi__abi_split(const mffi_tt *tt, mffi_tid tid, int *ngpr, int *nsse,
   return k;
 }
 
+int mffi__abi_stack_layout(const mffi_tt *tt, const mffi_tid *types,
+                           uint32_t n, int ngpr, long *offs, size_t *bytes) {
+  int nsse = 0, over = 0;
+  size_t off = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    size_t sz, al = 8;
+    int cls[2];
+    offs[i] = -1;
+    mffi__vkind k = mffi__value_kind(tt, types[i], &sz);
+    switch (k) {
+    case MFFI__V_SINT:
+    case MFFI__V_UINT:
+      if (ngpr < 6) {
+        ngpr++;
+        continue;
+      }
+      sz = 8;
+      break;
+    case MFFI__V_FLOAT:
+    case MFFI__V_DOUBLE:
+      if (nsse < 8) {
+        nsse++;
+        continue;
+      }
+      sz = 8;
+      break;
+    case MFFI__V_LDOUBLE: al = 16; break;
+    case MFFI__V_INT128:
+    case MFFI__V_AGG: {
+      int nc = x64_classify(tt, types[i], cls);
+      if (nc == 0) continue;
+      int g = 0, x = 0;
+      bool reg = nc > 0;
+      for (int j = 0; reg && j < nc; j++) {
+        if (cls[j] == C_INT) g++;
+        else if (cls[j] == C_SSE) x++;
+        else if (cls[j] != C_NO) reg = false;
+      }
+      if (reg && ngpr + g <= 6 && nsse + x <= 8) {
+        ngpr += g;
+        nsse += x;
+        continue;
+      }
+      size_t ta = mffi__type_scalar(tt, types[i])->align;
+      if (ta > al) al = ta;
+      if (al > 16) over = 1;
+      break;
+    }
+    default: continue;
+    }
+    off = (off + al - 1) & ~(al - 1);
+    offs[i] = (long)off;
+    off += (sz + 7) & ~(size_t)7;
+  }
+  *bytes = (off + 15) & ~(size_t)15;
+  return over;
+}
+
+void mffi__abi_stack_relayout(const mffi_tt *tt, const mffi_tid *types,
+                              uint32_t n, uint32_t nfixed, size_t base,
+                              long *offs, size_t *bytes) {
+  size_t off = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    if (offs[i] < 0) continue;
+    size_t sz, al = 8;
+    mffi__vkind k = mffi__value_kind(tt, types[i], &sz);
+    if (k == MFFI__V_SINT || k == MFFI__V_UINT || k == MFFI__V_FLOAT ||
+        k == MFFI__V_DOUBLE) {
+      sz = 8;
+    } else {
+      size_t ta = mffi__type_scalar(tt, types[i])->align;
+      if (ta > al) al = ta;
+    }
+    if (i < nfixed) off = (off + al - 1) & ~(al - 1);
+    else off = ((base + off + al - 1) & ~(al - 1)) - base;
+    offs[i] = (long)off;
+    off += (sz + 7) & ~(size_t)7;
+  }
+  *bytes = (off + 15) & ~(size_t)15;
+}
+
 /* -- libffi descriptions ------------------------------------------------------ */
 
 /* libffi classifies a struct from its elements. We give it a flat element
@@ -676,6 +757,28 @@ bool mffi__abi_ret_in_memory(const mffi_tt *tt, mffi_tid tid) {
   (void)tt;
   (void)tid;
   return false;
+}
+
+int mffi__abi_stack_layout(const mffi_tt *tt, const mffi_tid *types,
+                           uint32_t n, int ngpr, long *offs, size_t *bytes) {
+  (void)tt;
+  (void)types;
+  (void)ngpr;
+  for (uint32_t i = 0; i < n; i++) offs[i] = -1;
+  *bytes = 0;
+  return 0;
+}
+
+void mffi__abi_stack_relayout(const mffi_tt *tt, const mffi_tid *types,
+                              uint32_t n, uint32_t nfixed, size_t base,
+                              long *offs, size_t *bytes) {
+  (void)tt;
+  (void)types;
+  (void)n;
+  (void)nfixed;
+  (void)base;
+  (void)offs;
+  (void)bytes;
 }
 
 int mffi__abi_split(const mffi_tt *tt, mffi_tid tid, int *ngpr, int *nsse,

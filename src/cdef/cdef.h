@@ -126,6 +126,7 @@ typedef struct cp_state {
   int depth;          /* Recursion depth. */
   int noeval;         /* > 0 in an operand that is not evaluated. */
   int in_params;      /* > 0 inside a parameter list. */
+  bool speculative;   /* Evaluating a #define: declare nothing. */
   bool typename_mode; /* Parsing for mffi_typeof (unknown names differ). */
   void (*on_define)(struct cp_state *cp); /* Called at each TK_DEFINE. */
   jmp_buf *jb;                            /* Where errors go. */

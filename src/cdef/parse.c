@@ -331,11 +331,74 @@ static uint32_t at_aligned(cp_state *cp, const cp_vec *attrs,
     if (n == 0 || (n & (n - 1)))
       cp_err(cp, t, MFFI_EDECL, "requested alignment is not a power of 2");
     if (n > CP_MAX_ALIGN)
-      cp_err(cp, t, MFFI_EDECL, "requested alignment %llu exceeds the maximum of 2^28",
+      cp_err(cp, t, MFFI_EDECL,
+             "requested alignment %llu exceeds the maximum of 2^28",
              (unsigned long long)n);
     if (n > al) al = (uint32_t)n;
   }
   return al;
+}
+
+/* GCC's mode(M) attribute: the integer or floating type of machine mode M
+** in place of the declared one, keeping its signedness and qualifiers
+** (<sys/types.h>: "typedef int register_t __attribute__((mode(word)))"). */
+static mffi_tid at_mode(cp_state *cp, mffi_tid tid, const cp_vec *a1,
+                        const cp_vec *a2, const cp_token *t) {
+  const mffi_attr *a = at_find(a1, "mode");
+  if (!a) a = at_find(a2, "mode");
+  if (!a) return tid;
+  const char *m = a->nargs == 1 ? a->args[0].str : NULL;
+  static const struct {
+    const char *mode;
+    int size; /* Bytes of an integer mode, or 0. */
+    mffi_kind fkind;
+  } modes[] = {{"QI", 1, 0},
+               {"byte", 1, 0},
+               {"HI", 2, 0},
+               {"SI", 4, 0},
+               {"DI", 8, 0},
+               {"word", 8, 0},
+               {"pointer", 8, 0},
+               {"TI", 16, 0},
+               {"SF", 0, MFFI_KIND_FLOAT},
+               {"DF", 0, MFFI_KIND_DOUBLE},
+               {"XF", 0, MFFI_KIND_LDOUBLE},
+               {"TF", 0, MFFI_KIND_FLOAT128}};
+  for (size_t i = 0; m && i < sizeof modes / sizeof *modes; i++) {
+    if (strcmp(m, modes[i].mode) != 0) continue;
+    const mffi_type *n = mffi__T(cp->tt, tid);
+    mffi_kind k = (mffi_kind)mffi__B(cp->tt, tid)->kind;
+    mffi_kind r;
+    if (modes[i].size) {
+      if (!mffi__kind_is_int(k) || k == MFFI_KIND_BOOL)
+        cp_err(cp, t, MFFI_EDECL, "mode '%s' applied to a non-integer type", m);
+      bool sgn =
+          mffi__kind_is_signed(cp->tt, k) ||
+          (k == MFFI_KIND_ENUM && mffi__B(cp->tt, tid)->child < MFFI_NPRIM &&
+           mffi__kind_is_signed(cp->tt, mffi__B(cp->tt, tid)->child));
+      static const mffi_kind bysize[][2] = {
+          {MFFI_KIND_UCHAR, MFFI_KIND_SCHAR},
+          {MFFI_KIND_USHORT, MFFI_KIND_SHORT},
+          {MFFI_KIND_UINT, MFFI_KIND_INT},
+          {MFFI_KIND_ULONG, MFFI_KIND_LONG},
+          {MFFI_KIND_UINT128, MFFI_KIND_INT128}};
+      int row = modes[i].size == 1   ? 0
+                : modes[i].size == 2 ? 1
+                : modes[i].size == 4 ? 2
+                : modes[i].size == 8 ? 3
+                                     : 4;
+      r = bysize[row][sgn];
+    } else {
+      if (k < MFFI_KIND_FLOAT16 || k > MFFI_KIND_FLOAT128)
+        cp_err(cp, t, MFFI_EDECL, "mode '%s' applied to a non-floating type",
+               m);
+      r = modes[i].fkind;
+    }
+    mffi_tid out = (mffi_tid)r;
+    if (n->quals) cp_check(cp, mffi__tt_qual(cp->ctx, out, n->quals, &out), t);
+    return out;
+  }
+  cp_err(cp, t, MFFI_EUNSUPPORTED, "unknown machine mode '%s'", m ? m : "?");
 }
 
 static void at_reject_vector(cp_state *cp, const cp_vec *attrs,
@@ -355,6 +418,8 @@ static mffi_tid sp_tag_ref(cp_state *cp, int kind, const char *tag,
       cp_err(cp, t, MFFI_EDECL, "'%s' defined as wrong kind of tag", tag);
     return tid;
   }
+  if (cp->speculative) /* A #define must not declare a tag. */
+    cp_err(cp, t, MFFI_EDECL, "unknown tag '%s' in a constant", tag);
   cp_check(cp, mffi__tt_record(cp->ctx, (mffi_kind)kind, tag, &tid), t);
   cp_check(cp, mffi__tt_tag_bind(cp->ctx, tag, tid), t);
   if (add_forward) { /* So that printed declarations declare it first. */
@@ -368,8 +433,9 @@ static mffi_tid sp_tag_ref(cp_state *cp, int kind, const char *tag,
 }
 
 /* Attributes written on a tag reference belong to the declaration. */
-static void sp_keep_attrs(cp_state *cp, cp_specs *s, const cp_vec *attrs) {
-  for (uint32_t i = 0; i < attrs->n; i++)
+static void sp_keep_attrs(cp_state *cp, cp_specs *s, const cp_vec *attrs,
+                          uint32_t from) {
+  for (uint32_t i = from; i < attrs->n; i++)
     *(mffi_attr *)vec_push(cp, &s->attrs, sizeof(mffi_attr)) =
         ((mffi_attr *)attrs->v)[i];
 }
@@ -447,6 +513,7 @@ static void sp_members(cp_state *cp, cp_vec *members, cp_vec *toks) {
       }
       at_trailing(cp, &d);
       mffi_tid tid = dp_build(cp, s.tid, &d);
+      tid = at_mode(cp, tid, &s.attrs, &d.attrs, &at);
       mffi_member *m = vec_push(cp, members, sizeof *m);
       *(cp_token *)vec_push(cp, toks, sizeof(cp_token)) =
           d.name ? d.name_tok : at;
@@ -486,6 +553,7 @@ static void sp_record(cp_state *cp, cp_specs *s) {
     tagtok = cp->tok;
     cp_next(cp);
   }
+  uint32_t npre = attrs.n; /* Before the tag: ignored on a reference. */
   while (cp->tok.tok == TK_ATTRIBUTE)
     at_parse(cp, &attrs);
   s->have_tid = true;
@@ -495,7 +563,7 @@ static void sp_record(cp_state *cp, cp_specs *s) {
       cp_err(cp, NULL, MFFI_EPARSE, "expected '{' or tag after '%s'",
              kind == MFFI_KIND_STRUCT ? "struct" : "union");
     s->tid = s->tag_tid = sp_tag_ref(cp, kind, tag, &tagtok, true);
-    sp_keep_attrs(cp, s, &attrs); /* "struct s __attribute__((x)) t" */
+    sp_keep_attrs(cp, s, &attrs, npre); /* "struct s __attribute__((x)) t" */
     return;
   }
   mffi_tid tid;
@@ -510,8 +578,13 @@ static void sp_record(cp_state *cp, cp_specs *s) {
   }
   cp_next(cp);
   cp_enter(cp);
+  if (cp->speculative)
+    cp_err(cp, &kw, MFFI_EDECL, "a definition in a constant expression");
   cp_vec members = {0}, toks = {0};
   sp_members(cp, &members, &toks);
+  if (cp->tt->types[tid]->flags & MFFI_TF_COMPLETE)
+    cp_err(cp, &tagtok, MFFI_EDECL, "nested redefinition of '%s %s'",
+           kind == MFFI_KIND_STRUCT ? "struct" : "union", tag);
   cp->depth--;
   cp_next(cp); /* '}' */
   while (cp->tok.tok == TK_ATTRIBUTE)
@@ -559,6 +632,7 @@ static void sp_enum(cp_state *cp, cp_specs *s) {
     tagtok = cp->tok;
     cp_next(cp);
   }
+  uint32_t npre = attrs.n; /* Before the tag: ignored on a reference. */
   while (cp->tok.tok == TK_ATTRIBUTE)
     at_parse(cp, &attrs);
   s->have_tid = true;
@@ -566,6 +640,7 @@ static void sp_enum(cp_state *cp, cp_specs *s) {
   if (cp->tok.tok != '{') {
     if (!tag) cp_err(cp, NULL, MFFI_EPARSE, "expected '{' or tag after 'enum'");
     s->tid = s->tag_tid = sp_tag_ref(cp, MFFI_KIND_ENUM, tag, &tagtok, true);
+    sp_keep_attrs(cp, s, &attrs, npre);
     return;
   }
   mffi_tid tid;
@@ -578,6 +653,8 @@ static void sp_enum(cp_state *cp, cp_specs *s) {
     s->anon_tag = true;
   }
   cp_next(cp);
+  if (cp->speculative)
+    cp_err(cp, &kw, MFFI_EDECL, "a definition in a constant expression");
   cp_vec enums = {0};
   cp_val next = {0, false, false};
   bool overflow = false, have_neg = false, have_huge = false;
@@ -692,7 +769,8 @@ static void sp_alignas(cp_state *cp, cp_specs *s) {
   if (n & (n - 1))
     cp_err(cp, &at, MFFI_EDECL, "requested alignment is not a power of 2");
   if (n > CP_MAX_ALIGN)
-    cp_err(cp, &at, MFFI_EDECL, "requested alignment %llu exceeds the maximum of 2^28",
+    cp_err(cp, &at, MFFI_EDECL,
+           "requested alignment %llu exceeds the maximum of 2^28",
            (unsigned long long)n);
   if (n > s->alignas) s->alignas = (uint32_t)n;
 }
@@ -825,8 +903,8 @@ static void sp_validate(cp_state *cp, const cp_specs *s) {
   if ((s->base == TK_CHAR || s->base == TK_INT128) && (s->nlong || s->nshort))
     cp_err(cp, NULL, MFFI_EPARSE, "'long' or 'short' with '%s'",
            s->base == TK_CHAR ? "char" : "__int128");
-  if (!intlike && (s->nshort || (s->nlong && s->base != TK_DOUBLE) ||
-                   s->nlong > 1))
+  if (!intlike &&
+      (s->nshort || (s->nlong && s->base != TK_DOUBLE) || s->nlong > 1))
     cp_err(cp, NULL, MFFI_EPARSE, "'long' or 'short' with '%s'",
            s->base_name ? s->base_name : what);
 }
@@ -890,6 +968,9 @@ static void sp_parse(cp_state *cp, cp_specs *s, int where) {
     case TK_FLOAT32X:
     case TK_FLOAT64X:
     case TK_VALIST:
+      if (t >= TK_FLOAT16 && t <= TK_FLOAT64X && s->storage == TK_TYPEDEF &&
+          sp_any_type(s))
+        goto done; /* "typedef float _Float32;": see dc_external. */
       if (s->have_tid)
         cp_err(cp, NULL, MFFI_EPARSE,
                "two or more data types in declaration specifiers");
@@ -1384,6 +1465,7 @@ static void dc_declare(cp_state *cp, const cp_specs *s, cp_declarator *d) {
   const mffi_type *b = mffi__B(cp->tt, tid);
   mffi_decl *o = mffi__tt_decl_find(cp->tt, d->name);
   at_reject_vector(cp, &d->attrs, t);
+  tid = at_mode(cp, tid, &s->attrs, &d->attrs, t);
   if (s->storage == TK_TYPEDEF) {
     uint32_t al = at_aligned(cp, &d->attrs, t);
     uint32_t al2 = at_aligned(cp, &s->attrs, t);
@@ -1475,7 +1557,10 @@ static void dc_define(cp_state *cp) {
   cp_next(cp);
   cp_val v;
   if (cp->tok.tok == TK_EOL) return;
-  if (!cp_try(cp, dc_define_body, &v)) {
+  cp->speculative = true;
+  bool ok = cp_try(cp, dc_define_body, &v);
+  cp->speculative = false;
+  if (!ok) {
     mffi__cp_skip_define(cp);
     return;
   }
@@ -1520,6 +1605,15 @@ static void dc_external(cp_state *cp) {
     cp_err(cp, NULL, MFFI_EPARSE, "unbalanced '%c'", t);
   cp_specs s;
   sp_parse(cp, &s, SC_TOP);
+  int t2 = cp->tok.tok;
+  if (s.storage == TK_TYPEDEF && t2 >= TK_FLOAT16 && t2 <= TK_FLOAT64X &&
+      mffi__cp_peek(cp)->tok == ';') {
+    /* Headers preprocessed by clang define GCC's _FloatN keywords as
+    ** typedefs ("typedef float _Float32;"): the keyword already means it. */
+    cp_next(cp);
+    cp_next(cp);
+    return;
+  }
   if (cp->tok.tok == ';') {
     if (s.anon_tag && mffi__B(cp->tt, s.tid)->kind == MFFI_KIND_ENUM) {
       mffi_decl d = {.kind = MFFI_DECL_TAG,

@@ -30,9 +30,9 @@
 #include "gen/gen.h"
 #include "types.h"
 
-#define GEN_MAX_DEPTH 64   /* Max. nesting followed through anonymous members. */
-#define GEN_PATH_MAX 512   /* Max. bytes of a member path in an assertion. */
-#define GEN_MSG_MAX 256    /* Bytes of the generated per-thread message. */
+#define GEN_MAX_DEPTH 64 /* Max. nesting of members followed for offsets. */
+#define GEN_PATH_MAX 512 /* Max. bytes of a member path in an assertion. */
+#define GEN_MSG_MAX 256  /* Bytes of the generated per-thread message. */
 
 /* -- Output buffer -------------------------------------------------------- */
 
@@ -96,40 +96,44 @@ static void gb_decl(gen_buf *b, const mffi_decl *d) {
 static void gb_cstr(gen_buf *b, const char *s) {
   for (; *s; s++) {
     char c = *s;
-    if (c == '"' || c == '\\') gb_printf(b, "\\%c", c);
-    else if (c == '\n') gb_puts(b, "\\n");
-    else if ((unsigned char)c < 0x20) gb_printf(b, "\\%03o", c);
-    else gb_printf(b, "%c", c);
+    if (c == '"' || c == '\\')
+      gb_printf(b, "\\%c", c);
+    else if (c == '\n')
+      gb_puts(b, "\\n");
+    else if ((unsigned char)c < 0x20)
+      gb_printf(b, "\\%03o", c);
+    else
+      gb_printf(b, "%c", c);
   }
 }
 
 /* A type printed into a fresh ctx-allocated string; NULL on OOM. */
-static char *gen_type_str(mffi_ctx *ctx, const mffi_type *t,
-                          const char *name) {
+static char *gen_type_str(mffi_ctx *ctx, const mffi_type *t, const char *name) {
   size_t n = mffi_type_str(t, name, NULL, 0);
   char *s = mffi__malloc(ctx, n + 1);
   if (s) mffi_type_str(t, name, s, n + 1);
   return s;
 }
 
-/* -- Selection -------------------------------------------------------------- */
+/* -- Selection --------------------------------------------------------------
+ */
 
 typedef struct gen_sym {
   const mffi_decl *d;
   bool is_var;
-  bool wrap;           /* Gets a typed wrapper (non-variadic function). */
-  const char *skip;    /* Why it is not bound at all, or NULL. */
+  bool wrap;        /* Gets a typed wrapper (non-variadic function). */
+  const char *skip; /* Why it is not bound at all, or NULL. */
 } gen_sym;
 
 typedef struct gen {
   mffi_ctx *ctx;
   mffi_tt *tt;
   const mffi__gen_opts *o;
-  gen_sym *syms;       /* Selected functions and variables, decl order. */
+  gen_sym *syms; /* Selected functions and variables, decl order. */
   size_t nsyms, capsyms;
-  uint8_t *seen;       /* By tid: reached from a selected symbol. */
+  uint8_t *seen; /* By tid: reached from a selected symbol. */
   size_t nseen;
-  const char *N;       /* o->name. */
+  const char *N; /* o->name. */
 } gen;
 
 /* Why a function cannot be bound, or NULL. */
@@ -189,8 +193,8 @@ static int gen_select(gen *g) {
       continue;
     if (only && regexec(&re, d->name, 0, NULL, 0) != 0) continue;
     void *arr = g->syms;
-    if (mffi__grow(g->ctx, &arr, &g->capsyms, g->nsyms + 1,
-                   sizeof *g->syms) != 0) {
+    if (mffi__grow(g->ctx, &arr, &g->capsyms, g->nsyms + 1, sizeof *g->syms) !=
+        0) {
       rc = mffi__nomem(g->ctx);
       break;
     }
@@ -201,8 +205,7 @@ static int gen_select(gen *g) {
     s->is_var = d->kind == MFFI_DECL_VARIABLE;
     if (!s->is_var) {
       s->skip = gen_unbindable(g, d);
-      s->wrap = !s->skip &&
-                !(mffi__B(g->tt, d->tid)->flags & MFFI_TF_VARIADIC);
+      s->wrap = !s->skip && !(mffi__B(g->tt, d->tid)->flags & MFFI_TF_VARIADIC);
     }
   }
   if (only) regfree(&re);
@@ -239,7 +242,8 @@ static bool gen_typedef_needed(gen *g, const mffi_decl *d) {
   return b->id < g->nseen && g->seen[b->id];
 }
 
-/* -- Shared pieces ---------------------------------------------------------- */
+/* -- Shared pieces ----------------------------------------------------------
+ */
 
 static void gen_banner(gen *g, gen_buf *b, const char *what) {
   gb_printf(b,
@@ -286,7 +290,8 @@ static void gen_proto(gen *g, gen_buf *b, const gen_sym *s, const char *name,
 
 /* Append "a0, a1, ..." for the arguments of a call. */
 static void gen_args(gen_buf *b, size_t np) {
-  for (size_t i = 0; i < np; i++) gb_printf(b, "%sa%zu", i ? ", " : "", i);
+  for (size_t i = 0; i < np; i++)
+    gb_printf(b, "%sa%zu", i ? ", " : "", i);
 }
 
 static bool gen_variadic(gen *g, const gen_sym *s) {
@@ -314,13 +319,18 @@ static void gen_diag_pop(gen_buf *b) {
   gb_puts(b, "#pragma GCC diagnostic pop\n");
 }
 
-/* Append the attributes of d that a wrapper's prototype should repeat. */
-static void gen_proto_attrs(gen_buf *b, const gen_sym *s) {
-  if (mffi_decl_attr_find(s->d, "deprecated"))
-    gb_puts(b, " __attribute__((deprecated))");
+/* 1 if the wrapper's prototype repeats attributes of the function. */
+static bool gen_has_proto_attrs(const gen_sym *s) {
+  return mffi_decl_attr_find(s->d, "deprecated") != NULL;
 }
 
-/* -- N_mffi.h ---------------------------------------------------------------- */
+/* Append the attributes of d that a wrapper's prototype should repeat. */
+static void gen_proto_attrs(gen_buf *b, const gen_sym *s) {
+  if (gen_has_proto_attrs(s)) gb_puts(b, " __attribute__((deprecated))");
+}
+
+/* -- N_mffi.h ----------------------------------------------------------------
+ */
 
 static void gen_header(gen *g, gen_buf *b) {
   const char *N = g->N;
@@ -370,12 +380,14 @@ static void gen_header(gen *g, gen_buf *b) {
     if (s->skip)
       gb_printf(b, "/* Not bound: %s (%s). */\n", s->d->name, s->skip);
     else if (!s->is_var && !s->wrap)
-      gb_printf(b, "/* No typed wrapper: %s (variadic; use mffi_bind_variadic"
-                   " on %s_mffi_lib()). */\n",
+      gb_printf(b,
+                "/* No typed wrapper: %s (variadic; use mffi_bind_variadic"
+                " on %s_mffi_lib()). */\n",
                 s->d->name, N);
     else if (s->is_var)
-      gb_printf(b, "/* No typed wrapper: %s (a variable; mffi_bind on "
-                   "%s_mffi_lib()). */\n",
+      gb_printf(b,
+                "/* No typed wrapper: %s (a variable; mffi_bind on "
+                "%s_mffi_lib()). */\n",
                 s->d->name, N);
   }
   gb_printf(b, "\n#ifdef %s_MFFI_DIRECT\n\n", N);
@@ -402,44 +414,47 @@ static void gen_header(gen *g, gen_buf *b) {
     char wname[256];
     snprintf(wname, sizeof wname, "%s_%s", N, s->d->name);
     const mffi_type *ft = gen_ftype(g, s);
+    if (gen_has_proto_attrs(s)) { /* Attributes go on a declaration. */
+      gb_puts(b, "static inline ");
+      gen_proto(g, b, s, wname, 2);
+      gen_proto_attrs(b, s);
+      gb_puts(b, ";\n");
+    }
     gb_puts(b, "static inline ");
     gen_proto(g, b, s, wname, 2);
-    gen_proto_attrs(b, s);
-    gb_printf(b, ";\nstatic inline ");
-    gen_proto(g, b, s, wname, 2);
-    gb_printf(b, " {\n  %s%s(", gen_is_void(mffi_type_target(ft)) ? ""
-                                                                  : "return ",
-              s->d->name);
+    gb_printf(b, " {\n  %s%s(",
+              gen_is_void(mffi_type_target(ft)) ? "" : "return ", s->d->name);
     gen_args(b, mffi_type_nparams(ft));
     gb_puts(b, ");\n}\n");
   }
   gen_diag_pop(b);
   gb_printf(b, "\n#else /* !%s_MFFI_DIRECT */\n\n", N);
-  gb_printf(b,
-            "#include <modffi.h>\n\n"
-            "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
-            "/* mffi_strategy_find(name): \"dynamic\", \"static\", ... */\n"
-            "const mffi_strategy *%s_mffi_strategy(const char *name);\n"
-            "/* Open the binding; MFFI_OK or an MFFI_E* code (see "
-            "%s_mffi_errmsg()). */\n"
-            "int %s_mffi_open(const mffi_strategy *s, const char *target);\n"
-            "/* The same with the strategy by name (NULL: \"dynamic\"); an "
-            "unknown\n** name is MFFI_ENOTFOUND. */\n"
-            "int %s_mffi_open_name(const char *strategy, const char *target);\n"
-            "/* Close it (also done by a new open). */\n"
-            "void %s_mffi_close(void);\n"
-            "/* MFFI_OK, or the code of the last failed call or open on this "
-            "thread\n** since the last successful open or clear (like "
-            "errno). */\n"
-            "int %s_mffi_status(void);\n"
-            "/* Reset the status to MFFI_OK and the message to \"\". */\n"
-            "void %s_mffi_clear_status(void);\n"
-            "/* Why it failed (\"\" when the status is MFFI_OK). Per thread. */\n"
-            "const char *%s_mffi_errmsg(void);\n"
-            "/* The open library, for mffi_callback(), mffi_new()...; NULL "
-            "if closed. */\n"
-            "mffi_lib *%s_mffi_lib(void);\n\n",
-            N, N, N, N, N, N, N, N, N);
+  gb_printf(
+      b,
+      "#include <modffi.h>\n\n"
+      "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
+      "/* mffi_strategy_find(name): \"dynamic\", \"static\", ... */\n"
+      "const mffi_strategy *%s_mffi_strategy(const char *name);\n"
+      "/* Open the binding; MFFI_OK or an MFFI_E* code (see "
+      "%s_mffi_errmsg()). */\n"
+      "int %s_mffi_open(const mffi_strategy *s, const char *target);\n"
+      "/* The same with the strategy by name (NULL: \"dynamic\"); an "
+      "unknown\n** name is MFFI_ENOTFOUND. */\n"
+      "int %s_mffi_open_name(const char *strategy, const char *target);\n"
+      "/* Close it (also done by a new open). */\n"
+      "void %s_mffi_close(void);\n"
+      "/* MFFI_OK, or the code of the last failed call or open on this "
+      "thread\n** since the last successful open or clear (like "
+      "errno). */\n"
+      "int %s_mffi_status(void);\n"
+      "/* Reset the status to MFFI_OK and the message to \"\". */\n"
+      "void %s_mffi_clear_status(void);\n"
+      "/* Why it failed (\"\" when the status is MFFI_OK). Per thread. */\n"
+      "const char *%s_mffi_errmsg(void);\n"
+      "/* The open library, for mffi_callback(), mffi_new()...; NULL "
+      "if closed. */\n"
+      "mffi_lib *%s_mffi_lib(void);\n\n",
+      N, N, N, N, N, N, N, N, N);
   for (size_t i = 0; i < g->nsyms; i++) {
     const gen_sym *s = &g->syms[i];
     if (!s->wrap) continue;
@@ -455,7 +470,8 @@ static void gen_header(gen *g, gen_buf *b) {
             N, N);
 }
 
-/* -- N_mffi.c ------------------------------------------------------------------ */
+/* -- N_mffi.c
+ * ------------------------------------------------------------------ */
 
 /* The description the dynamic strategy parses at open: the reached tags
 ** and the typedefs naming anonymous ones, then the selected symbols. */
@@ -467,8 +483,10 @@ static void gen_cdef_text(gen *g, gen_buf *b) {
       const mffi_decl *d = mffi_decl_at(g->ctx, i);
       bool want = false;
       if (pass == 0) {
-        if (d->kind == MFFI_DECL_TAG) want = gen_tag_needed(g, d);
-        else if (d->kind == MFFI_DECL_TYPEDEF) want = gen_typedef_needed(g, d);
+        if (d->kind == MFFI_DECL_TAG)
+          want = gen_tag_needed(g, d);
+        else if (d->kind == MFFI_DECL_TYPEDEF)
+          want = gen_typedef_needed(g, d);
       } else if (d->kind == MFFI_DECL_FUNCTION ||
                  d->kind == MFFI_DECL_VARIABLE) {
         for (size_t k = 0; k < g->nsyms; k++)
@@ -503,7 +521,8 @@ static void gen_wrappers(gen *g, gen_buf *b) {
   gen_cdef_text(g, b);
   gb_puts(b, "    \"\";\n\n");
   size_t nw = 0;
-  for (size_t i = 0; i < g->nsyms; i++) nw += g->syms[i].wrap;
+  for (size_t i = 0; i < g->nsyms; i++)
+    nw += g->syms[i].wrap;
   gb_printf(b, "#define %s__NFN %zu\n", N, nw ? nw : 1);
   gb_printf(b, "static const char *const %s__names[%s__NFN] = {\n", N, N);
   for (size_t i = 0; i < g->nsyms; i++)
@@ -563,8 +582,8 @@ static void gen_wrappers(gen *g, gen_buf *b) {
             "  memset(%s__fn, 0, sizeof %s__fn);\n",
             N, N, N, N, N, N, N, N);
   for (size_t i = 0; i < g->nsyms; i++)
-    if (g->syms[i].wrap) gb_printf(b, "  %s__%s_p = NULL;\n", N,
-                                   g->syms[i].d->name);
+    if (g->syms[i].wrap)
+      gb_printf(b, "  %s__%s_p = NULL;\n", N, g->syms[i].d->name);
   gb_puts(b, "}\n\n");
   gb_printf(b,
             "int %s_mffi_open(const mffi_strategy *s, const char *target) {\n"
@@ -662,7 +681,8 @@ static void gen_wrappers(gen *g, gen_buf *b) {
   gb_printf(b, "\n#endif /* %s_MFFI_DIRECT */\n", N);
 }
 
-/* -- N_mffi_static.c ----------------------------------------------------------- */
+/* -- N_mffi_static.c
+ * ----------------------------------------------------------- */
 
 /* Assert the offsets of the named members of record tid (at base bytes
 ** from the outer type), following anonymous members and members of
@@ -679,13 +699,11 @@ static void gen_offsets(gen *g, gen_buf *b, const char *tname,
     mffi_kind k = mffi_type_kind(ft);
     bool rec_k = k == MFFI_KIND_STRUCT || k == MFFI_KIND_UNION;
     if (!f.name) {
-      if (rec_k)
-        gen_offsets(g, b, tname, ft, base + f.offset, path, depth + 1);
+      if (rec_k) gen_offsets(g, b, tname, ft, base + f.offset, path, depth + 1);
       continue;
     }
     char p[GEN_PATH_MAX];
-    int pl = snprintf(p, sizeof p, "%s%s%s", path, path[0] ? "." : "",
-                      f.name);
+    int pl = snprintf(p, sizeof p, "%s%s%s", path, path[0] ? "." : "", f.name);
     if (pl < 0 || (size_t)pl >= sizeof p) continue;
     /* A header may define a member's name as a macro (glibc:
     ** `#define si_pid _sifields._kill.si_pid`); such paths are skipped. */
@@ -735,8 +753,8 @@ static size_t gen_layout_asserts(gen *g, gen_buf *b) {
               "_Static_assert(_Alignof(%s) == %zu,\n"
               "               \"modffi: _Alignof(%s) is %zu in the "
               "description, not in %s\");\n",
-              tname, t->size, tname, t->size, g->o->header, tname, align,
-              tname, align, g->o->header);
+              tname, t->size, tname, t->size, g->o->header, tname, align, tname,
+              align, g->o->header);
     gen_offsets(g, b, tname, t, 0, "", 0);
     mffi__free(g->ctx, tname);
     n++;
@@ -753,14 +771,15 @@ static int gen_sym_cmp(const void *a, const void *b) {
 static int gen_static(gen *g, gen_buf *b, mffi__gen_stats *st) {
   const char *N = g->N;
   gen_banner(g, b, "Static strategy table");
-  gb_printf(b,
-            "/* Compiled against the real header: every described function "
-            "type and\n"
-            "** struct layout is checked by the compiler below. */\n"
-            "#include <stddef.h>\n#include <string.h>\n\n"
-            "#include %s\n\n#include <modffi_static.h>\n\n"
-            "/* -- Types of the described functions and variables, redeclared */\n",
-            g->o->include);
+  gb_printf(
+      b,
+      "/* Compiled against the real header: every described function "
+      "type and\n"
+      "** struct layout is checked by the compiler below. */\n"
+      "#include <stddef.h>\n#include <string.h>\n\n"
+      "#include %s\n\n#include <modffi_static.h>\n\n"
+      "/* -- Types of the described functions and variables, redeclared */\n",
+      g->o->include);
   gen_diag_push(b);
   for (size_t i = 0; i < g->nsyms; i++) {
     const gen_sym *s = &g->syms[i];
@@ -807,8 +826,10 @@ static int gen_static(gen *g, gen_buf *b, mffi__gen_stats *st) {
     gb_printf(b, "static void %s__thunk_%s(void *ret, void *const *args) {\n",
               N, F);
     if (np == 0) gb_puts(b, "  (void)args;\n");
-    if (isvoid) gb_printf(b, "  (void)ret;\n  %s(", F);
-    else gb_printf(b, "  %s__%s_r r = %s(", N, F, F);
+    if (isvoid)
+      gb_printf(b, "  (void)ret;\n  %s(", F);
+    else
+      gb_printf(b, "  %s__%s_r r = %s(", N, F, F);
     for (size_t j = 0; j < np; j++)
       gb_printf(b, "%s*(%s__%s_a%zu *)args[%zu]", j ? ", " : "", N, F, j, j);
     gb_puts(b, ");\n");
@@ -817,7 +838,8 @@ static int gen_static(gen *g, gen_buf *b, mffi__gen_stats *st) {
   }
   /* The table, sorted by name for the strategy's binary search. */
   size_t nb = 0;
-  for (size_t i = 0; i < g->nsyms; i++) nb += !g->syms[i].skip;
+  for (size_t i = 0; i < g->nsyms; i++)
+    nb += !g->syms[i].skip;
   const gen_sym **sorted = mffi__malloc(g->ctx, (nb ? nb : 1) * sizeof *sorted);
   if (!sorted) return mffi__nomem(g->ctx);
   nb = 0;
@@ -864,7 +886,8 @@ static int gen_static(gen *g, gen_buf *b, mffi__gen_stats *st) {
   return MFFI_OK;
 }
 
-/* -- Driver -------------------------------------------------------------------- */
+/* -- Driver
+ * -------------------------------------------------------------------- */
 
 static int gen_write(gen *g, const char *suffix, const gen_buf *b) {
   if (b->oom) return mffi__nomem(g->ctx);
@@ -889,8 +912,8 @@ static int gen_write(gen *g, const char *suffix, const gen_buf *b) {
 }
 
 static bool gen_is_ident(const char *s) {
-  if (!s || !(*s == '_' || (*s >= 'a' && *s <= 'z') ||
-              (*s >= 'A' && *s <= 'Z')))
+  if (!s ||
+      !(*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
     return false;
   for (; *s; s++)
     if (!(*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
@@ -899,8 +922,10 @@ static bool gen_is_ident(const char *s) {
   return true;
 }
 
-int mffi__gen(mffi_ctx *ctx, const mffi__gen_opts *o,
-              mffi__gen_stats *stats) {
+/* Generate the three files (see gen.h): select, print into buffers from
+** ctx's allocator, then write them; nothing is written unless all three
+** were printed. */
+int mffi__gen(mffi_ctx *ctx, const mffi__gen_opts *o, mffi__gen_stats *stats) {
   if (!ctx || !o) return MFFI_EMISUSE;
   mffi__ok(ctx);
   if (stats) memset(stats, 0, sizeof *stats);
@@ -918,15 +943,19 @@ int mffi__gen(mffi_ctx *ctx, const mffi__gen_opts *o,
   if (rc == MFFI_OK) {
     gen_header(&g, &hb);
     gen_wrappers(&g, &cb);
-    rc = gen_write(&g, "_mffi.h", &hb);
+    if (hb.oom || cb.oom || sb.oom) rc = mffi__nomem(ctx);
   }
+  if (rc == MFFI_OK) rc = gen_write(&g, "_mffi.h", &hb);
   if (rc == MFFI_OK) rc = gen_write(&g, "_mffi.c", &cb);
   if (rc == MFFI_OK) rc = gen_write(&g, "_mffi_static.c", &sb);
   if (rc == MFFI_OK && stats) {
     for (size_t i = 0; i < g.nsyms; i++) {
-      if (g.syms[i].skip) stats->nskipped++;
-      else if (g.syms[i].is_var) stats->nvars++;
-      else stats->nfuncs++;
+      if (g.syms[i].skip)
+        stats->nskipped++;
+      else if (g.syms[i].is_var)
+        stats->nvars++;
+      else
+        stats->nfuncs++;
     }
   }
   mffi__free(ctx, hb.p);

@@ -40,7 +40,6 @@ typedef struct mffi__gen_stats {
 ** MFFI_EPARSE (bad regex); MFFI_ENOTFOUND (nothing selected); MFFI_EIO
 ** (cannot write, with the path and reason); MFFI_ENOMEM. The detail is in
 ** mffi_errmsg(ctx). Adds pointer types to ctx's table. */
-int mffi__gen(mffi_ctx *ctx, const mffi__gen_opts *o,
-              mffi__gen_stats *stats);
+int mffi__gen(mffi_ctx *ctx, const mffi__gen_opts *o, mffi__gen_stats *stats);
 
 #endif

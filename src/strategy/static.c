@@ -14,8 +14,8 @@
 #include "lib.h"
 #include "modffi_static.h"
 
-#define ST_MAX_TABLES 64    /* Max. registered tables per process. */
-#define ST_TYPE_BUF 512     /* Type text compared on the stack first. */
+#define ST_MAX_TABLES 64 /* Max. registered tables per process. */
+#define ST_TYPE_BUF 512  /* Type text compared on the stack first. */
 
 static const mffi_static_table *st_tables[ST_MAX_TABLES];
 static int st_ntables;
@@ -36,7 +36,8 @@ int mffi_static_register(const mffi_static_table *t) {
   for (size_t i = 0; i < t->n; i++) {
     const mffi_static_entry *e = &t->entries[i];
     if (!e->name || !e->addr ||
-        (!e->thunk && !(e->flags & (MFFI_STATIC_VARIABLE | MFFI_STATIC_VARIADIC))))
+        (!e->thunk &&
+         !(e->flags & (MFFI_STATIC_VARIABLE | MFFI_STATIC_VARIADIC))))
       return MFFI_EMISUSE;
     if (i > 0 && strcmp(t->entries[i - 1].name, t->entries[i].name) >= 0)
       return MFFI_EMISUSE; /* Not sorted: lookups would miss entries. */
@@ -56,8 +57,10 @@ static const mffi_static_entry *st_entry(const mffi_static_table *t,
     size_t mid = lo + (hi - lo) / 2;
     int c = strcmp(name, t->entries[mid].name);
     if (c == 0) return &t->entries[mid];
-    if (c < 0) hi = mid;
-    else lo = mid + 1;
+    if (c < 0)
+      hi = mid;
+    else
+      lo = mid + 1;
   }
   return NULL;
 }
@@ -80,7 +83,9 @@ static int st_open(mffi_lib *lib, const char *target,
   return MFFI_OK;
 }
 
-static void st_close(mffi_lib *lib) { lib->data = NULL; }
+static void st_close(mffi_lib *lib) {
+  lib->data = NULL;
+}
 
 /* Compare the type of fn with the text the table was generated from. */
 static int st_check_type(mffi_fn *fn, const mffi_static_entry *e) {
@@ -104,8 +109,7 @@ static int st_check_type(mffi_fn *fn, const mffi_static_entry *e) {
                    "'%s' is declared as '%s' but static table '%s' was "
                    "generated for '%s'",
                    fn->name, n < sizeof buf ? buf : "(long type)",
-                   ((const mffi_static_table *)fn->lib->data)->name,
-                   e->type);
+                   ((const mffi_static_table *)fn->lib->data)->name, e->type);
 }
 
 /* Run the generated thunk. */
