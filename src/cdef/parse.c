@@ -314,8 +314,8 @@ static const mffi_attr *at_find(const cp_vec *attrs, const char *name) {
 }
 
 /* The alignment asked by aligned / aligned(N) in attrs, or 0. */
-static uint32_t at_aligned(cp_state *cp, const cp_vec *attrs,
-                           const cp_token *t) {
+static uint32_t at_aligned(cp_state *cp, const cp_vec *attrs, const cp_token *t,
+                           bool last_wins) {
   uint32_t al = 0;
   const mffi_attr *a = attrs->v;
   for (uint32_t i = 0; i < attrs->n; i++) {
@@ -334,7 +334,9 @@ static uint32_t at_aligned(cp_state *cp, const cp_vec *attrs,
       cp_err(cp, t, MFFI_EDECL,
              "requested alignment %llu exceeds the maximum of 2^28",
              (unsigned long long)n);
-    if (n > al) al = (uint32_t)n;
+    /* GCC: on a member the largest aligned() counts, on a type the last. */
+    if (!last_wins && n < al) continue;
+    al = (uint32_t)n;
   }
   return al;
 }
@@ -482,7 +484,7 @@ static void sp_members(cp_state *cp, cp_vec *members, cp_vec *toks) {
         *(cp_token *)vec_push(cp, toks, sizeof(cp_token)) = s.first;
         m->tid = s.tid;
         m->bit_width = -1;
-        m->align_attr = at_aligned(cp, &s.attrs, &s.first);
+        m->align_attr = at_aligned(cp, &s.attrs, &s.first, false);
         m->packed = at_find(&s.attrs, "packed") != NULL;
         cp_vec sub = {0};
         sp_member_names(cp, b, &sub);
@@ -520,8 +522,8 @@ static void sp_members(cp_state *cp, cp_vec *members, cp_vec *toks) {
       m->name = d.name;
       m->tid = tid;
       m->bit_width = width;
-      uint32_t a1 = at_aligned(cp, &s.attrs, &at);
-      uint32_t a2 = at_aligned(cp, &d.attrs, &at);
+      uint32_t a1 = at_aligned(cp, &s.attrs, &at, false);
+      uint32_t a2 = at_aligned(cp, &d.attrs, &at, false);
       m->align_attr = a1 > a2 ? a1 : a2;
       if (s.alignas > m->align_attr) m->align_attr = s.alignas;
       m->packed = at_find(&s.attrs, "packed") || at_find(&d.attrs, "packed");
@@ -591,7 +593,7 @@ static void sp_record(cp_state *cp, cp_specs *s) {
     at_parse(cp, &attrs);
   at_reject_vector(cp, &attrs, &kw);
   bool packed = at_find(&attrs, "packed") != NULL;
-  uint32_t al = at_aligned(cp, &attrs, &kw);
+  uint32_t al = at_aligned(cp, &attrs, &kw, true);
   uint32_t bad = 0;
   int rc = mffi__tt_define_record(cp->ctx, tid, members.v, members.n, packed,
                                   al, &bad);
@@ -1288,7 +1290,7 @@ mffi_tid mffi__cp_type_name(cp_state *cp) {
   while (cp->tok.tok == TK_ATTRIBUTE)
     at_parse(cp, &d.attrs);
   mffi_tid tid = dp_build(cp, s.tid, &d);
-  uint32_t al = at_aligned(cp, &d.attrs, &s.first);
+  uint32_t al = at_aligned(cp, &d.attrs, &s.first, true);
   if (al) cp_check(cp, mffi__tt_aligned(cp->ctx, tid, al, &tid), &s.first);
   return tid;
 }
@@ -1467,9 +1469,9 @@ static void dc_declare(cp_state *cp, const cp_specs *s, cp_declarator *d) {
   at_reject_vector(cp, &d->attrs, t);
   tid = at_mode(cp, tid, &s->attrs, &d->attrs, t);
   if (s->storage == TK_TYPEDEF) {
-    uint32_t al = at_aligned(cp, &d->attrs, t);
-    uint32_t al2 = at_aligned(cp, &s->attrs, t);
-    if (al2 > al) al = al2;
+    uint32_t al = at_aligned(cp, &d->attrs, t, true);
+    uint32_t al2 = at_aligned(cp, &s->attrs, t, true);
+    if (!al) al = al2;
     if (al) cp_check(cp, mffi__tt_aligned(cp->ctx, tid, al, &tid), t);
     if (o) {
       if (o->kind != MFFI_DECL_TYPEDEF)
