@@ -39,3 +39,15 @@ ffi_libs="$*"
 echo "## Calls (bench/calls.c)"
 echo
 "$out/calls" "$out/bench_lib.so"
+
+# -- Generated wrappers: direct mode, static, dynamic vs a direct call -------
+echo
+echo "## Generated wrappers (bench/gen_calls.c)"
+echo
+sh "$src/bench/gen_calls.sh" "$build"
+
+# -- xmltree on a multi-MB document, per strategy vs plain expat ------------
+echo
+echo "## xmltree (bench/xmltree_bench.sh)"
+echo
+bash "$src/bench/xmltree_bench.sh" "$build"

@@ -14,7 +14,8 @@ int *mffi__errno_where(void) {
   return mffi__errno_ptr;
 }
 
-/* -- Helpers ---------------------------------------------------------------- */
+/* -- Helpers ----------------------------------------------------------------
+ */
 
 mffi_type *mffi__type_scalar(const mffi_tt *tt, mffi_tid tid) {
   mffi_type *t = mffi__B(tt, tid);
@@ -40,7 +41,8 @@ static int lib_call_misuse(mffi_fn *fn, void *ret, void *const *args) {
   return mffi__err(fn->lib->ctx, MFFI_EMISUSE, "function is not callable");
 }
 
-/* -- Open and close ----------------------------------------------------------- */
+/* -- Open and close -----------------------------------------------------------
+ */
 
 int mffi_open(mffi_ctx *ctx, const mffi_strategy *s, const char *target,
               const mffi_open_opts *opts, mffi_lib **out) {
@@ -71,8 +73,8 @@ int mffi_open(mffi_ctx *ctx, const mffi_strategy *s, const char *target,
   lib->display = target ? lib->target : "the running process";
   int rc = s->xOpen(lib, target, opts);
   if (rc != MFFI_OK) {
-    if (ctx->errcode != rc) mffi__err(ctx, rc, "cannot open '%s'",
-                                      lib->display);
+    if (ctx->errcode != rc)
+      mffi__err(ctx, rc, "cannot open '%s'", lib->display);
     mffi__free(ctx, lib->target);
     mffi__free(ctx, lib);
     return rc;
@@ -83,8 +85,10 @@ int mffi_open(mffi_ctx *ctx, const mffi_strategy *s, const char *target,
 
 void mffi_close(mffi_lib *lib) {
   if (!lib) return;
-  while (lib->closures) mffi_closure_free(lib->closures);
-  while (lib->fns) mffi_fn_free(lib->fns);
+  while (lib->closures)
+    mffi_closure_free(lib->closures);
+  while (lib->fns)
+    mffi_fn_free(lib->fns);
   mffi__mem_close(lib);
   if (lib->s->xClose) lib->s->xClose(lib);
   mffi_ctx *ctx = lib->ctx;
@@ -92,7 +96,9 @@ void mffi_close(mffi_lib *lib) {
   mffi__free(ctx, lib);
 }
 
-mffi_ctx *mffi_lib_ctx(const mffi_lib *lib) { return lib ? lib->ctx : NULL; }
+mffi_ctx *mffi_lib_ctx(const mffi_lib *lib) {
+  return lib ? lib->ctx : NULL;
+}
 
 const mffi_strategy *mffi_lib_strategy(const mffi_lib *lib) {
   return lib ? lib->s : NULL;
@@ -102,7 +108,8 @@ const char *mffi_lib_target(const mffi_lib *lib) {
   return lib ? lib->target : NULL;
 }
 
-/* -- Bind -------------------------------------------------------------------- */
+/* -- Bind --------------------------------------------------------------------
+ */
 
 /* Check that a variadic argument type can be passed. */
 static int lib_check_var(mffi_ctx *ctx, const mffi_type *t, size_t i) {
@@ -160,13 +167,16 @@ static int lib_bind(mffi_lib *lib, const char *name, const char *symbol,
     mffi_type *ft = mffi__B(tt, tid);
     fn->nfixed = nfixed;
     fn->nargs = nfixed + (uint32_t)nvar;
-    fn->args = mffi__malloc(ctx, (fn->nargs ? fn->nargs : 1) * sizeof(mffi_tid));
+    fn->args =
+        mffi__malloc(ctx, (fn->nargs ? fn->nargs : 1) * sizeof(mffi_tid));
     if (!fn->args) {
       mffi__free(ctx, fn);
       return mffi__nomem(ctx);
     }
-    for (uint32_t i = 0; i < nfixed; i++) fn->args[i] = ft->params[i];
-    for (size_t i = 0; i < nvar; i++) fn->args[nfixed + i] = vtypes[i]->id;
+    for (uint32_t i = 0; i < nfixed; i++)
+      fn->args[i] = ft->params[i];
+    for (size_t i = 0; i < nvar; i++)
+      fn->args[nfixed + i] = vtypes[i]->id;
     fn->call = lib->s->xCall ? lib->s->xCall : lib_call_misuse;
   }
   int rc = lib->s->xBind(fn);
@@ -204,8 +214,8 @@ static int lib_bind_name(mffi_lib *lib, const char *name,
   bool is_var = d->kind == MFFI_DECL_VARIABLE;
   if (is_var && nvar > 0)
     return mffi__err(ctx, MFFI_EMISUSE, "'%s' is not variadic", name);
-  return lib_bind(lib, d->name, d->symbol ? d->symbol : d->name, d->tid,
-                  is_var, NULL, vtypes, nvar, out);
+  return lib_bind(lib, d->name, d->symbol ? d->symbol : d->name, d->tid, is_var,
+                  NULL, vtypes, nvar, out);
 }
 
 int mffi_bind(mffi_lib *lib, const char *name, mffi_fn **out) {
@@ -245,8 +255,10 @@ void mffi_fn_free(mffi_fn *fn) {
   if (!fn) return;
   mffi_lib *lib = fn->lib;
   if (lib->s->xUnbind) lib->s->xUnbind(fn);
-  if (fn->prev) fn->prev->next = fn->next;
-  else lib->fns = fn->next;
+  if (fn->prev)
+    fn->prev->next = fn->next;
+  else
+    lib->fns = fn->next;
   if (fn->next) fn->next->prev = fn->prev;
   mffi__free(lib->ctx, fn->args);
   mffi__free(lib->ctx, fn);
@@ -261,7 +273,9 @@ int mffi_call(mffi_fn *fn, void *ret, void *const *args) {
   return fn->call(fn, ret, args);
 }
 
-int mffi_errno(void) { return mffi__errno_val; }
+int mffi_errno(void) {
+  return mffi__errno_val;
+}
 
 void mffi_set_errno(int value) {
   mffi__errno_val = value;
@@ -272,20 +286,30 @@ const mffi_type *mffi_fn_type(const mffi_fn *fn) {
   return fn ? fn->lib->ctx->tt.types[fn->tid] : NULL;
 }
 
-void *mffi_fn_addr(const mffi_fn *fn) { return fn ? fn->addr : NULL; }
+void *mffi_fn_addr(const mffi_fn *fn) {
+  return fn ? fn->addr : NULL;
+}
 
-const char *mffi_fn_name(const mffi_fn *fn) { return fn ? fn->name : NULL; }
+const char *mffi_fn_name(const mffi_fn *fn) {
+  return fn ? fn->name : NULL;
+}
 
-int mffi_fn_is_var(const mffi_fn *fn) { return fn && fn->is_var; }
+int mffi_fn_is_var(const mffi_fn *fn) {
+  return fn && fn->is_var;
+}
 
-size_t mffi_fn_nargs(const mffi_fn *fn) { return fn ? fn->nargs : 0; }
+size_t mffi_fn_nargs(const mffi_fn *fn) {
+  return fn ? fn->nargs : 0;
+}
 
 const mffi_type *mffi_fn_arg_type(const mffi_fn *fn, size_t i) {
   if (!fn || i >= fn->nargs) return NULL;
   return fn->lib->ctx->tt.types[fn->args[i]];
 }
 
-int mffi_fn_path(const mffi_fn *fn) { return fn ? fn->path : MFFI_PATH_NONE; }
+int mffi_fn_path(const mffi_fn *fn) {
+  return fn ? fn->path : MFFI_PATH_NONE;
+}
 
 /* -- Callbacks ------------------------------------------------------------- */
 
@@ -307,8 +331,8 @@ int mffi_callback(mffi_lib *lib, const mffi_type *fnptr_type, mffi_handler h,
   if (b->flags & MFFI_TF_VARIADIC)
     return mffi__err(ctx, MFFI_EMISUSE, "a callback cannot be variadic");
   if (!lib->s->xCallback)
-    return mffi__err(ctx, MFFI_EUNSUPPORTED,
-                     "strategy '%s' has no callbacks", lib->s->name);
+    return mffi__err(ctx, MFFI_EUNSUPPORTED, "strategy '%s' has no callbacks",
+                     lib->s->name);
   mffi_closure *c = mffi__calloc(ctx, sizeof *c);
   if (!c) return mffi__nomem(ctx);
   c->handler = h;
@@ -327,26 +351,42 @@ int mffi_callback(mffi_lib *lib, const mffi_type *fnptr_type, mffi_handler h,
   return MFFI_OK;
 }
 
-void *mffi_closure_code(const mffi_closure *c) { return c ? c->code : NULL; }
+void *mffi_closure_code(const mffi_closure *c) {
+  return c ? c->code : NULL;
+}
 
 void mffi_closure_free(mffi_closure *c) {
   if (!c) return;
   mffi_lib *lib = c->lib;
   if (lib->s->xCallbackFree) lib->s->xCallbackFree(c);
-  if (c->prev) c->prev->next = c->next;
-  else lib->closures = c->next;
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    lib->closures = c->next;
   if (c->next) c->next->prev = c->prev;
   mffi__free(lib->ctx, c);
 }
 
 /* -- For strategies (modffi_strategy.h) ------------------------------------ */
 
-void *mffi_lib_data(const mffi_lib *lib) { return lib->data; }
-void mffi_lib_set_data(mffi_lib *lib, void *data) { lib->data = data; }
-void *mffi_fn_data(const mffi_fn *fn) { return fn->data; }
-void mffi_fn_set_data(mffi_fn *fn, void *data) { fn->data = data; }
-void *mffi_closure_data(const mffi_closure *c) { return c->data; }
-void mffi_closure_set_data(mffi_closure *c, void *data) { c->data = data; }
+void *mffi_lib_data(const mffi_lib *lib) {
+  return lib->data;
+}
+void mffi_lib_set_data(mffi_lib *lib, void *data) {
+  lib->data = data;
+}
+void *mffi_fn_data(const mffi_fn *fn) {
+  return fn->data;
+}
+void mffi_fn_set_data(mffi_fn *fn, void *data) {
+  fn->data = data;
+}
+void *mffi_closure_data(const mffi_closure *c) {
+  return c->data;
+}
+void mffi_closure_set_data(mffi_closure *c, void *data) {
+  c->data = data;
+}
 
 int mffi_lib_err(mffi_lib *lib, int rc, const char *fmt, ...) {
   va_list ap;
@@ -360,24 +400,44 @@ void *mffi_lib_malloc(mffi_lib *lib, size_t n) {
   return mffi__malloc(lib->ctx, n);
 }
 
-void mffi_lib_free(mffi_lib *lib, void *p) { mffi__free(lib->ctx, p); }
+void mffi_lib_free(mffi_lib *lib, void *p) {
+  mffi__free(lib->ctx, p);
+}
 
-unsigned mffi_lib_flags(const mffi_lib *lib) { return lib->flags; }
+unsigned mffi_lib_flags(const mffi_lib *lib) {
+  return lib->flags;
+}
 
-mffi_lib *mffi_fn_lib(const mffi_fn *fn) { return fn->lib; }
-const char *mffi_fn_symbol(const mffi_fn *fn) { return fn->symbol; }
-size_t mffi_fn_nfixed(const mffi_fn *fn) { return fn->nfixed; }
-void mffi_fn_set_addr(mffi_fn *fn, void *addr) { fn->addr = addr; }
-void mffi_fn_set_call(mffi_fn *fn, mffi_call_fn call) { fn->call = call; }
-void mffi_fn_set_path(mffi_fn *fn, int path) { fn->path = path; }
+mffi_lib *mffi_fn_lib(const mffi_fn *fn) {
+  return fn->lib;
+}
+const char *mffi_fn_symbol(const mffi_fn *fn) {
+  return fn->symbol;
+}
+size_t mffi_fn_nfixed(const mffi_fn *fn) {
+  return fn->nfixed;
+}
+void mffi_fn_set_addr(mffi_fn *fn, void *addr) {
+  fn->addr = addr;
+}
+void mffi_fn_set_call(mffi_fn *fn, mffi_call_fn call) {
+  fn->call = call;
+}
+void mffi_fn_set_path(mffi_fn *fn, int path) {
+  fn->path = path;
+}
 
-mffi_lib *mffi_closure_lib(const mffi_closure *c) { return c->lib; }
+mffi_lib *mffi_closure_lib(const mffi_closure *c) {
+  return c->lib;
+}
 
 const mffi_type *mffi_closure_type(const mffi_closure *c) {
   return c->lib->ctx->tt.types[c->tid];
 }
 
-void mffi_closure_set_code(mffi_closure *c, void *code) { c->code = code; }
+void mffi_closure_set_code(mffi_closure *c, void *code) {
+  c->code = code;
+}
 
 void mffi_closure_invoke(mffi_closure *c, void *ret, void *const *args) {
   c->handler(ret, args, c->hdata);

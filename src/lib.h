@@ -20,42 +20,42 @@
 typedef struct mffi__block mffi__block;
 
 struct mffi_fn {
-  mffi_call_fn call;      /* What mffi_call runs: first, for the hot path. */
-  void *addr;             /* Function code or variable storage. */
-  void *data;             /* Strategy state (dynamic: the call plan). */
+  mffi_call_fn call; /* What mffi_call runs: first, for the hot path. */
+  void *addr;        /* Function code or variable storage. */
+  void *data;        /* Strategy state (dynamic: the call plan). */
   mffi_lib *lib;
-  const char *name;       /* Pooled in the ctx; NULL for mffi_bind_ptr. */
-  const char *symbol;     /* Pooled; NULL for mffi_bind_ptr. */
-  mffi_tid tid;           /* Function type (or the variable's type). */
-  mffi_tid *args;         /* nargs argument types, as the caller passes. */
+  const char *name;   /* Pooled in the ctx; NULL for mffi_bind_ptr. */
+  const char *symbol; /* Pooled; NULL for mffi_bind_ptr. */
+  mffi_tid tid;       /* Function type (or the variable's type). */
+  mffi_tid *args;     /* nargs argument types, as the caller passes. */
   uint32_t nargs;
-  uint32_t nfixed;        /* The prototype's parameters. */
-  bool is_var;            /* An extern variable. */
-  bool variadic;          /* The prototype has "..." (or none at all). */
-  int path;               /* MFFI_PATH_*. */
-  mffi_fn *prev, *next;   /* The library's list. */
+  uint32_t nfixed;      /* The prototype's parameters. */
+  bool is_var;          /* An extern variable. */
+  bool variadic;        /* The prototype has "..." (or none at all). */
+  int path;             /* MFFI_PATH_*. */
+  mffi_fn *prev, *next; /* The library's list. */
 };
 
 struct mffi_closure {
   mffi_handler handler;
-  void *hdata;            /* The user's data for the handler. */
-  void *code;             /* The code pointer C calls. */
-  void *data;             /* Strategy state. */
+  void *hdata; /* The user's data for the handler. */
+  void *code;  /* The code pointer C calls. */
+  void *data;  /* Strategy state. */
   mffi_lib *lib;
-  mffi_tid tid;           /* The function type. */
+  mffi_tid tid; /* The function type. */
   mffi_closure *prev, *next;
 };
 
 struct mffi_lib {
   mffi_ctx *ctx;
   const mffi_strategy *s;
-  char *target;           /* Copy of the target, or NULL. */
-  const char *display;    /* target, or "the running process". */
-  unsigned flags;         /* MFFI_OPEN_*. */
-  void *data;             /* Strategy state. */
-  mffi_fn *fns;           /* Bound symbols. */
+  char *target;        /* Copy of the target, or NULL. */
+  const char *display; /* target, or "the running process". */
+  unsigned flags;      /* MFFI_OPEN_*. */
+  void *data;          /* Strategy state. */
+  mffi_fn *fns;        /* Bound symbols. */
   mffi_closure *closures;
-  mffi__block **blocks;   /* mffi_new blocks, sorted by address. */
+  mffi__block **blocks; /* mffi_new blocks, sorted by address. */
   size_t nblocks, capblocks;
 };
 

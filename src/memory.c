@@ -14,12 +14,12 @@
 
 struct mffi__block {
   uint32_t magic;
-  uint32_t refs;          /* Caller's reference + owners. */
-  bool user_ref;          /* The caller has not deleted it yet. */
-  unsigned char *p;       /* The memory the library sees. */
-  void *raw;              /* What the allocator returned. */
+  uint32_t refs;    /* Caller's reference + owners. */
+  bool user_ref;    /* The caller has not deleted it yet. */
+  unsigned char *p; /* The memory the library sees. */
+  void *raw;        /* What the allocator returned. */
   size_t size;
-  mffi__block **deps;     /* Blocks this one keeps alive. */
+  mffi__block **deps; /* Blocks this one keeps alive. */
   size_t ndeps, capdeps;
 };
 
@@ -30,8 +30,10 @@ static size_t mem_search(const mffi_lib *lib, const void *a, bool *inside) {
   uintptr_t x = (uintptr_t)a;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
-    if ((uintptr_t)lib->blocks[mid]->p <= x) lo = mid + 1;
-    else hi = mid;
+    if ((uintptr_t)lib->blocks[mid]->p <= x)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   /* lo: first block starting after x; lo - 1 may contain it. */
   if (lo > 0) {
@@ -64,8 +66,10 @@ static void mem_release(mffi_lib *lib, mffi__block *b) {
   }
   mffi__block **deps = b->deps;
   size_t ndeps = b->ndeps;
-  if (lib->s->xDelete) lib->s->xDelete(lib, b->raw);
-  else mffi__free(lib->ctx, b->raw);
+  if (lib->s->xDelete)
+    lib->s->xDelete(lib, b->raw);
+  else
+    mffi__free(lib->ctx, b->raw);
   b->magic = 0;
   mffi__free(lib->ctx, b);
   for (size_t j = 0; j < ndeps; j++) {
@@ -85,13 +89,10 @@ int mffi_new(mffi_lib *lib, const mffi_type *t, size_t n, void **out) {
   if (!mffi__tt_complete(&ctx->tt, t->id) || t->size == 0)
     return mffi__err(ctx, MFFI_EMISUSE,
                      "mffi_new needs a complete object type");
-  if (t->size > SIZE_MAX / n) return mffi__err(ctx, MFFI_ERANGE,
-                                               "allocation size overflows");
+  if (t->size > SIZE_MAX / n)
+    return mffi__err(ctx, MFFI_ERANGE, "allocation size overflows");
   size_t sz = t->size * n;
   size_t align = t->align ? t->align : 1;
-  if (mffi__grow(ctx, (void **)&lib->blocks, &lib->capblocks,
-                 lib->nblocks + 1, sizeof *lib->blocks) != 0)
-    return mffi__nomem(ctx);
   mffi__block *b = mffi__calloc(ctx, sizeof *b);
   if (!b) return mffi__nomem(ctx);
   if (lib->s->xNew) {
@@ -115,6 +116,15 @@ int mffi_new(mffi_lib *lib, const mffi_type *t, size_t n, void **out) {
     }
     uintptr_t a = (uintptr_t)b->raw;
     b->p = (unsigned char *)((a + align - 1) & ~(uintptr_t)(align - 1));
+  }
+  if (mffi__grow(ctx, (void **)&lib->blocks, &lib->capblocks, lib->nblocks + 1,
+                 sizeof *lib->blocks) != 0) {
+    if (lib->s->xDelete)
+      lib->s->xDelete(lib, b->raw);
+    else
+      mffi__free(ctx, b->raw);
+    mffi__free(ctx, b);
+    return mffi__nomem(ctx);
   }
   b->magic = MEM_MAGIC;
   b->refs = 1;
@@ -152,10 +162,11 @@ int mffi_keep(mffi_lib *lib, void *owner, void *dependent) {
   if (!o || !d)
     return mffi__err(ctx, MFFI_EMISUSE,
                      "mffi_keep: %s is not memory from mffi_new on this "
-                     "library", !o ? "owner" : "dependent");
+                     "library",
+                     !o ? "owner" : "dependent");
   if (o == d)
-    return mffi__err(ctx, MFFI_EMISUSE, "mffi_keep: a block cannot keep "
-                                        "itself");
+    return mffi__err(ctx, MFFI_EMISUSE,
+                     "mffi_keep: a block cannot keep itself");
   if (mffi__grow(ctx, (void **)&o->deps, &o->capdeps, o->ndeps + 1,
                  sizeof *o->deps) != 0)
     return mffi__nomem(ctx);
@@ -168,8 +179,10 @@ void mffi__mem_close(mffi_lib *lib) {
   mffi_ctx *ctx = lib->ctx;
   for (size_t i = 0; i < lib->nblocks; i++) {
     mffi__block *b = lib->blocks[i];
-    if (lib->s->xDelete) lib->s->xDelete(lib, b->raw);
-    else mffi__free(ctx, b->raw);
+    if (lib->s->xDelete)
+      lib->s->xDelete(lib, b->raw);
+    else
+      mffi__free(ctx, b->raw);
     mffi__free(ctx, b->deps);
     mffi__free(ctx, b);
   }
@@ -187,8 +200,8 @@ static int mem_check(mffi_lib *lib, const void *a, size_t n) {
   size_t off = (size_t)((const unsigned char *)a - b->p);
   if (n > b->size - off)
     return mffi__err(lib->ctx, MFFI_ERANGE,
-                     "%zu bytes at offset %zu overrun a block of %zu bytes",
-                     n, off, b->size);
+                     "%zu bytes at offset %zu overrun a block of %zu bytes", n,
+                     off, b->size);
   return MFFI_OK;
 }
 
@@ -218,7 +231,8 @@ int mffi_write(mffi_lib *lib, void *lib_dst, const void *src, size_t n) {
   return MFFI_OK;
 }
 
-/* -- Fields -------------------------------------------------------------------- */
+/* -- Fields
+ * -------------------------------------------------------------------- */
 
 /* The member at path, checked for get/set. */
 static int mem_field(const mffi_type *t, const char *path, mffi_field *f) {
@@ -252,8 +266,16 @@ int mffi_field_get(const mffi_type *t, const void *obj, const char *path,
   /* Store at the declared size (little-endian narrowing by value). */
   switch (f.type->size) {
   case 1: *(uint8_t *)value = (uint8_t)v; break;
-  case 2: { uint16_t x = (uint16_t)v; memcpy(value, &x, 2); break; }
-  case 4: { uint32_t x = (uint32_t)v; memcpy(value, &x, 4); break; }
+  case 2: {
+    uint16_t x = (uint16_t)v;
+    memcpy(value, &x, 2);
+    break;
+  }
+  case 4: {
+    uint32_t x = (uint32_t)v;
+    memcpy(value, &x, 4);
+    break;
+  }
   default: memcpy(value, &v, f.type->size < 8 ? f.type->size : 8); break;
   }
   return MFFI_OK;
@@ -272,8 +294,18 @@ int mffi_field_set(const mffi_type *t, void *obj, const char *path,
   uint64_t v = 0;
   switch (f.type->size) {
   case 1: v = *(const uint8_t *)value; break;
-  case 2: { uint16_t x; memcpy(&x, value, 2); v = x; break; }
-  case 4: { uint32_t x; memcpy(&x, value, 4); v = x; break; }
+  case 2: {
+    uint16_t x;
+    memcpy(&x, value, 2);
+    v = x;
+    break;
+  }
+  case 4: {
+    uint32_t x;
+    memcpy(&x, value, 4);
+    v = x;
+    break;
+  }
   default: memcpy(&v, value, f.type->size < 8 ? f.type->size : 8); break;
   }
   unsigned char *p = obj;
@@ -281,8 +313,10 @@ int mffi_field_set(const mffi_type *t, void *obj, const char *path,
   for (int i = 0; i < w; i++) {
     size_t bit = f.bit_offset + (size_t)i;
     unsigned char m = (unsigned char)(1u << (bit % 8));
-    if ((v >> i) & 1u) p[bit / 8] |= m;
-    else p[bit / 8] &= (unsigned char)~m;
+    if ((v >> i) & 1u)
+      p[bit / 8] |= m;
+    else
+      p[bit / 8] &= (unsigned char)~m;
   }
   return MFFI_OK;
 }

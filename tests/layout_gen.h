@@ -5,6 +5,17 @@
 ** them (sizeof, _Alignof, offsetof, bit-field positions found at run time),
 ** and reads that program's output back. test_layout.c compares the answers
 ** with modffi's. Everything is static: each test executable links one .c.
+**
+** What the definitions cover: every scalar type (integers to __int128,
+** floats to _Float128 and _Complex, pointers, function pointers, enums with
+** negative and 64-bit values, packed enums); typedefs that raise or lower
+** alignment or use mode(); named and anonymous nested structs and unions;
+** arrays of 1-3 dimensions, zero-length and flexible arrays; bit-fields of
+** every integer type, unnamed, zero-width and full-width, in structs and
+** unions; packed and aligned(N) on types, members and bit-fields, in every
+** position gcc accepts; _Alignas; several declarators sharing one type;
+** constant expressions where numbers go. Each type is checked through its
+** member paths: "a", "a.b", "a[2][1].c", members of anonymous ones by name.
 */
 #ifndef MFFI_LAYOUT_GEN_H
 #define MFFI_LAYOUT_GEN_H
@@ -18,13 +29,13 @@
 
 /* The includer defines _POSIX_C_SOURCE (mkdtemp, popen) before any header. */
 
-#define LG_MAX_MEMBERS 8   /* Max. members of a top-level body. */
-#define LG_MAX_INNER 4     /* Max. members of an inline nested body. */
-#define LG_MAX_INLINE 2    /* Max. depth of inline struct/union nesting. */
-#define LG_MAX_DEPTH 4     /* Max. depth of named types inside named types. */
-#define LG_MAX_PATHS 48    /* Max. member paths checked per type. */
-#define LG_MAX_SUBPATHS 6  /* Paths taken from a nested named aggregate. */
-#define LG_MAX_EST 1024    /* Largest estimated size nested or arrayed. */
+#define LG_MAX_MEMBERS 8  /* Max. members of a top-level body. */
+#define LG_MAX_INNER 4    /* Max. members of an inline nested body. */
+#define LG_MAX_INLINE 2   /* Max. depth of inline struct/union nesting. */
+#define LG_MAX_DEPTH 4    /* Max. depth of named types inside named types. */
+#define LG_MAX_PATHS 48   /* Max. member paths checked per type. */
+#define LG_MAX_SUBPATHS 6 /* Paths taken from a nested named aggregate. */
+#define LG_MAX_EST 1024   /* Largest estimated size nested or arrayed. */
 
 /* -- Growable text ------------------------------------------------------ */
 
@@ -34,8 +45,7 @@ typedef struct lg_buf {
 } lg_buf;
 
 static void lg_need(lg_buf *b, size_t more) {
-  if (b->len + more + 1 <= b->cap)
-    return;
+  if (b->len + more + 1 <= b->cap) return;
   size_t cap = b->cap ? b->cap : 256;
   while (cap < b->len + more + 1)
     cap *= 2;
@@ -55,7 +65,9 @@ static void lg_putn(lg_buf *b, const char *s, size_t n) {
   b->p[b->len] = '\0';
 }
 
-static void lg_puts(lg_buf *b, const char *s) { lg_putn(b, s, strlen(s)); }
+static void lg_puts(lg_buf *b, const char *s) {
+  lg_putn(b, s, strlen(s));
+}
 
 static void lg_printf(lg_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -100,11 +112,11 @@ static char *lg_strdup(const char *s) {
 /* A member reachable by a C member designator, with the compiler's answer
 ** once the oracle ran. */
 typedef struct lg_path {
-  char *path; /* "a.b[1].c" */
-  int bf;     /* 1: a bit-field (offsetof refuses it). */
+  char *path;    /* "a.b[1].c" */
+  int bf;        /* 1: a bit-field (offsetof refuses it). */
   long long off; /* Oracle: byte offset, or bit offset for a bit-field. */
-  int width;  /* Oracle: bit-field width; -1 if the bits were not one run. */
-  int got;    /* Oracle answered. */
+  int width;     /* Oracle: bit-field width; -1 if the bits were not one run. */
+  int got;       /* Oracle answered. */
 } lg_path;
 
 typedef struct lg_paths {
@@ -117,8 +129,7 @@ static void lg_path_add(lg_paths *ps, const char *prefix, const char *path,
   if (ps->n == ps->cap) {
     ps->cap = ps->cap ? ps->cap * 2 : 8;
     ps->v = realloc(ps->v, ps->cap * sizeof *ps->v);
-    if (!ps->v)
-      abort();
+    if (!ps->v) abort();
   }
   lg_buf b = {0};
   lg_puts(&b, prefix);
@@ -154,7 +165,7 @@ typedef struct lg_type {
 ** types to check. */
 typedef struct lg_set {
   lg_buf defs;
-  size_t *chunk;   /* Start offset of each chunk in defs. */
+  size_t *chunk; /* Start offset of each chunk in defs. */
   size_t nchunks, capchunks;
   lg_type *types;
   size_t ntypes, captypes;
@@ -164,8 +175,7 @@ static void lg_chunk_begin(lg_set *s) {
   if (s->nchunks == s->capchunks) {
     s->capchunks = s->capchunks ? s->capchunks * 2 : 64;
     s->chunk = realloc(s->chunk, s->capchunks * sizeof *s->chunk);
-    if (!s->chunk)
-      abort();
+    if (!s->chunk) abort();
   }
   s->chunk[s->nchunks++] = s->defs.len;
 }
@@ -182,8 +192,7 @@ static lg_type *lg_type_add(lg_set *s, const char *name) {
   if (s->ntypes == s->captypes) {
     s->captypes = s->captypes ? s->captypes * 2 : 64;
     s->types = realloc(s->types, s->captypes * sizeof *s->types);
-    if (!s->types)
-      abort();
+    if (!s->types) abort();
   }
   lg_type *t = &s->types[s->ntypes++];
   memset(t, 0, sizeof *t);
@@ -209,9 +218,9 @@ static void lg_set_free(lg_set *s) {
 typedef struct lg_gen {
   uint64_t rng;
   lg_set *set;
-  int nfield;   /* Next member name number (f0, f1, ...) in this type. */
-  int ntag;     /* Next inline tag number in this type. */
-  int self;     /* Index of the type being written. */
+  int nfield; /* Next member name number (f0, f1, ...) in this type. */
+  int ntag;   /* Next inline tag number in this type. */
+  int self;   /* Index of the type being written. */
   int self_union;
   size_t first_agg; /* Index in set->types of the first generated type. */
 } lg_gen;
@@ -227,7 +236,9 @@ static unsigned lg_below(lg_gen *g, unsigned n) {
   return (unsigned)(lg_next(g) % n);
 }
 
-static int lg_chance(lg_gen *g, unsigned pct) { return lg_below(g, 100) < pct; }
+static int lg_chance(lg_gen *g, unsigned pct) {
+  return lg_below(g, 100) < pct;
+}
 
 /* -- Scalars and the preamble ------------------------------------------- */
 
@@ -262,6 +273,10 @@ static const lg_scalar lg_scalars[] = {
     {"long long unsigned int @", 64, 8, 8, 1},
     {"__int128 @", 128, 16, 16, 1},
     {"unsigned __int128 @", 128, 16, 16, 1},
+    {"int long @", 64, 8, 8, 1},
+    {"char signed @", 8, 1, 1, 1},
+    {"__int128_t @", 128, 16, 16, 1},
+    {"__uint128_t @", 128, 16, 16, 1},
     {"enum e0 @", 32, 4, 4, 1},
     {"enum e1 @", 32, 4, 4, 1},
     {"enum e2 @", 64, 8, 8, 1},
@@ -284,6 +299,11 @@ static const lg_scalar lg_scalars[] = {
     {"long double @", 0, 16, 16, 1},
     {"_Float128 @", 0, 16, 16, 1},
     {"_Float16 @", 0, 2, 2, 1},
+    {"__float128 @", 0, 16, 16, 1},
+    {"_Float64x @", 0, 16, 16, 1},
+    {"_Float32 @", 0, 4, 4, 1},
+    {"__builtin_va_list @", 0, 24, 8, 1},
+    {"__complex__ double @", 0, 16, 8, 1},
     {"float _Complex @", 0, 8, 4, 1},
     {"_Complex double @", 0, 16, 8, 1},
     {"long double _Complex @", 0, 32, 16, 1},
@@ -342,8 +362,7 @@ static const char *const lg_preamble[][2] = {
     {"typedef int reg_w __attribute__((__mode__(__word__)));", "reg_w"},
     {"typedef unsigned int u8_qi __attribute__((mode(QI)));", "u8_qi"},
     {"typedef long s16_hi __attribute__((__mode__(__HI__)));", "s16_hi"},
-    {"typedef unsigned long long u32_si __attribute__((mode(SI)));",
-     "u32_si"},
+    {"typedef unsigned long long u32_si __attribute__((mode(SI)));", "u32_si"},
     {"typedef int s128_ti __attribute__((mode(TI)));", "s128_ti"},
     {"typedef int ia2_a16[2] __attribute__((aligned(16)));", "ia2_a16"},
     {"typedef void (*fn_t)(int, ...);", "fn_t"},
@@ -355,8 +374,8 @@ static const char *const lg_preamble[][2] = {
 
 /* One member's type as the generator sees it. */
 typedef struct lg_mt {
-  lg_buf decl;       /* Declarator template with one '@'. */
-  int bits;          /* Bit-field width limit; 0 if not an integer. */
+  lg_buf decl; /* Declarator template with one '@'. */
+  int bits;    /* Bit-field width limit; 0 if not an integer. */
   int arrayable;
   size_t est, align; /* Estimates; align is never below the real one. */
   lg_paths sub;      /* Paths inside an aggregate, relative to it. */
@@ -370,13 +389,14 @@ static void lg_mt_free(lg_mt *mt) {
 
 static const char *lg_attr_word(lg_gen *g, const char *w) {
   /* Headers spell attributes both ways; modffi must accept both. */
-  if (!lg_chance(g, 25))
-    return w;
+  if (!lg_chance(g, 25)) return w;
   return strcmp(w, "packed") == 0 ? "__packed__" : "__aligned__";
 }
 
 static unsigned lg_pick_align(lg_gen *g) {
   static const unsigned al[] = {1, 2, 4, 8, 8, 16, 16, 32, 64};
+  if (lg_chance(g, 2))
+    return lg_chance(g, 70) ? 128 : 4096; /* Cache lines, pages. */
   return al[lg_below(g, sizeof al / sizeof al[0])];
 }
 
@@ -388,21 +408,11 @@ static void lg_num(lg_gen *g, lg_buf *out, unsigned n) {
     return;
   }
   switch (lg_below(g, 5)) {
-  case 0:
-    lg_printf(out, "(%u + %u)", n / 2, n - n / 2);
-    break;
-  case 1:
-    lg_printf(out, "sizeof(char) * %u", n);
-    break;
-  case 2:
-    lg_printf(out, "%u << 2 >> 2", n);
-    break;
-  case 3:
-    lg_printf(out, "E0C - 2 + %u", n);
-    break;
-  default:
-    lg_printf(out, "%u * sizeof(short) / 2", n);
-    break;
+  case 0: lg_printf(out, "(%u + %u)", n / 2, n - n / 2); break;
+  case 1: lg_printf(out, "sizeof(char) * %u", n); break;
+  case 2: lg_printf(out, "%u << 2 >> 2", n); break;
+  case 3: lg_printf(out, "E0C - 2 + %u", n); break;
+  default: lg_printf(out, "%u * sizeof(short) / 2", n); break;
   }
 }
 
@@ -426,18 +436,21 @@ static void lg_aligned(lg_gen *g, lg_buf *out, unsigned al) {
 /* "__attribute__((packed, aligned(N)))", in one list or two; nothing if
 ** neither is asked for. */
 static void lg_attrs(lg_gen *g, lg_buf *out, int packed, unsigned al) {
-  if (!packed && !al)
-    return;
+  if (!packed && !al) return;
   int two = packed && al && lg_chance(g, 30);
   lg_puts(out, "__attribute__((");
-  if (packed)
-    lg_puts(out, lg_attr_word(g, "packed"));
+  if (packed) lg_puts(out, lg_attr_word(g, "packed"));
   if (two)
     lg_puts(out, ")) __attribute__((");
   else if (packed && al)
     lg_puts(out, ", ");
-  if (al)
-    lg_aligned(g, out, al);
+  if (al) lg_aligned(g, out, al);
+  if (lg_chance(g, 10)) {
+    /* Attributes without effect on layout, which the parser must skip. */
+    static const char *const noise[] = {"unused", "__unused__", "deprecated",
+                                        "deprecated(\"old\")", "__used__"};
+    lg_printf(out, ", %s", noise[lg_below(g, 5)]);
+  }
   lg_puts(out, "))");
 }
 
@@ -453,8 +466,7 @@ static void lg_scalar_mt(lg_mt *mt, const lg_scalar *sc) {
   mt->align = (size_t)sc->align;
   /* gcc may align a bit-field that fills its type like an ordinary field
   ** of that size, above a typedef's lowered alignment. */
-  if (sc->bits && sc->size > sc->align)
-    mt->align = (size_t)sc->size;
+  if (sc->bits && sc->size > sc->align) mt->align = (size_t)sc->size;
 }
 
 /* A bit-field's type. Types whose alignment is not their size (aligned
@@ -463,8 +475,7 @@ static const lg_scalar *lg_pick_bits(lg_gen *g) {
   int odd = lg_chance(g, 20);
   for (;;) {
     const lg_scalar *sc = &lg_scalars[lg_below(g, LG_NSCALARS)];
-    if (sc->bits && (sc->size != sc->align) == odd)
-      return sc;
+    if (sc->bits && (sc->size != sc->align) == odd) return sc;
   }
 }
 
@@ -518,8 +529,7 @@ static void lg_inline_mt(lg_gen *g, lg_mt *mt, int inline_depth) {
     lg_attrs(g, &mt->decl, packed, al);
     lg_puts(&mt->decl, " ");
   }
-  if (lg_chance(g, 30))
-    lg_printf(&mt->decl, "s%d_%d ", g->self, g->ntag++);
+  if (lg_chance(g, 30)) lg_printf(&mt->decl, "s%d_%d ", g->self, g->ntag++);
   mt->arrayable = 1;
   mt->align = al > 1 ? al : 1;
   if (lg_chance(g, 3)) {
@@ -564,18 +574,15 @@ static void lg_indent(lg_buf *out, int level) {
 
 /* -- Bodies ------------------------------------------------------------- */
 
-/* Member attributes after the declarator: packed, aligned(N) (not on
-** unnamed bit-fields). */
+/* Member attributes after the declarator: packed, aligned(N). */
 static void lg_member_attrs(lg_gen *g, lg_buf *out, int no_aligned,
                             size_t *align) {
   int packed = lg_chance(g, 8);
   unsigned al = !no_aligned && lg_chance(g, 8) ? lg_pick_align(g) : 0;
-  if (!packed && !al)
-    return;
+  if (!packed && !al) return;
   lg_puts(out, " ");
   lg_attrs(g, out, packed, al);
-  if (al > *align)
-    *align = al;
+  if (al > *align) *align = al;
 }
 
 /* Add paths of a member called name: itself, an element of an array, and
@@ -585,6 +592,15 @@ static void lg_member_paths(lg_gen *g, lg_paths *ps, const char *name,
   lg_path_add(ps, "", name, 0);
   lg_buf pre = {0};
   lg_puts(&pre, name);
+  if (ndims > 0 && lg_chance(g, 5)) {
+    /* offsetof takes an index past the end (or into a zero-length array);
+    ** only for this path, as the oracle writes through the others. */
+    for (int i = 0; i < ndims; i++)
+      lg_printf(&pre, "[%u]", dims[i] + lg_below(g, 3));
+    lg_path_add(ps, "", pre.p, 0);
+    pre.len = strlen(name);
+    pre.p[pre.len] = '\0';
+  }
   for (int i = 0; i < ndims; i++)
     if (dims[i] == 0)
       goto done; /* A zero-length array has no element to look at. */
@@ -614,22 +630,18 @@ static void lg_bitfield(lg_gen *g, lg_buf *out, lg_paths *ps, int level,
   else
     w = 1 + lg_below(g, (unsigned)sc->bits);
   char name[32] = "";
-  if (named)
-    snprintf(name, sizeof name, "f%d", g->nfield++);
+  if (named) snprintf(name, sizeof name, "f%d", g->nfield++);
   lg_indent(out, level);
-  if (lg_chance(g, 3))
-    lg_puts(out, "__extension__ ");
+  if (lg_chance(g, 3)) lg_puts(out, "__extension__ ");
   lg_subst(out, sc->decl, name);
   lg_puts(out, named ? " : " : ": ");
   lg_num(g, out, w);
   size_t al = (size_t)(sc->size > sc->align ? sc->size : sc->align);
-  lg_member_attrs(g, out, !named, &al);
+  lg_member_attrs(g, out, 0, &al);
   lg_puts(out, ";\n");
-  if (named)
-    lg_path_add(ps, "", name, 1);
+  if (named) lg_path_add(ps, "", name, 1);
   *est += (size_t)sc->size + al;
-  if (named && al > *align)
-    *align = al;
+  if (named && al > *align) *align = al;
 }
 
 /* Several declarators sharing one type: "int f1, *f2, f3[2], f4 : 3;".
@@ -645,15 +657,13 @@ static void lg_multi(lg_gen *g, lg_buf *out, lg_paths *ps, int level,
     ** an inline struct's brace, to its type). */
     lg_buf tmp = {0};
     lg_member_attrs(g, &tmp, 0, &spec_al);
-    if (tmp.p)
-      lg_printf(out, "%s ", tmp.p + 1);
+    if (tmp.p) lg_printf(out, "%s ", tmp.p + 1);
     lg_buf_free(&tmp);
   }
   for (unsigned k = 0; k < n; k++) {
     char name[32];
     snprintf(name, sizeof name, "f%d", g->nfield++);
-    if (k)
-      lg_puts(out, ", ");
+    if (k) lg_puts(out, ", ");
     unsigned r = lg_below(g, 4);
     size_t al = mt->align, sz = mt->est;
     if (r == 1) {
@@ -676,12 +686,10 @@ static void lg_multi(lg_gen *g, lg_buf *out, lg_paths *ps, int level,
       lg_puts(out, name);
       lg_member_paths(g, ps, name, mt, NULL, 0);
     }
-    if (spec_al > al)
-      al = spec_al;
+    if (spec_al > al) al = spec_al;
     lg_member_attrs(g, out, 0, &al);
     *est += sz + al;
-    if (al > *align)
-      *align = al;
+    if (al > *align) *align = al;
   }
   lg_puts(out, ";\n");
 }
@@ -699,8 +707,7 @@ static void lg_member(lg_gen *g, lg_buf *out, lg_paths *ps, int inline_depth,
     lg_inline_mt(g, &mt, inline_depth);
   else
     lg_scalar_mt(&mt, &lg_scalars[lg_below(g, LG_NSCALARS)]);
-  if (mt.depth > *depth)
-    *depth = mt.depth;
+  if (mt.depth > *depth) *depth = mt.depth;
 
   size_t len = mt.decl.len;
   if (len > 2 && strcmp(mt.decl.p + len - 2, " @") == 0 && lg_chance(g, 12)) {
@@ -717,29 +724,27 @@ static void lg_member(lg_gen *g, lg_buf *out, lg_paths *ps, int inline_depth,
   char name[32];
   snprintf(name, sizeof name, "f%d", g->nfield++);
   lg_indent(out, inline_depth + 1);
-  if (lg_chance(g, 3))
-    lg_puts(out, "__extension__ ");
+  if (lg_chance(g, 3)) lg_puts(out, "__extension__ ");
   size_t al = mt.align;
   r = lg_below(g, 100);
   if (r < 4) {
     /* gcc also takes attributes before the declaration. */
     lg_buf tmp = {0};
     lg_member_attrs(g, &tmp, 0, &al);
-    if (tmp.p)
-      lg_printf(out, "%s ", tmp.p + 1);
+    if (tmp.p) lg_printf(out, "%s ", tmp.p + 1);
     lg_buf_free(&tmp);
   } else if (r < 8) {
     /* C11 _Alignas may not lower the alignment: never below the estimate,
     ** which is never below the real one. */
     unsigned aa = lg_pick_align(g);
-    if (aa < al)
-      aa = (unsigned)al;
+    if (aa < al) aa = (unsigned)al;
     if (aa <= 16 && lg_chance(g, 30)) {
-      lg_printf(out, "_Alignas(%s) ", aa == 16  ? "long double"
-                                      : aa == 8 ? "double"
-                                      : aa == 4 ? "int"
-                                      : aa == 2 ? "short"
-                                                : "char");
+      lg_printf(out, "_Alignas(%s) ",
+                aa == 16  ? "long double"
+                : aa == 8 ? "double"
+                : aa == 4 ? "int"
+                : aa == 2 ? "short"
+                          : "char");
     } else {
       lg_puts(out, "_Alignas(");
       lg_num(g, out, aa);
@@ -753,8 +758,7 @@ static void lg_member(lg_gen *g, lg_buf *out, lg_paths *ps, int inline_depth,
 
   lg_member_paths(g, ps, name, &mt, dims, ndims);
   *est += mt.est + al;
-  if (al > *align)
-    *align = al;
+  if (al > *align) *align = al;
   lg_mt_free(&mt);
 }
 
@@ -763,8 +767,7 @@ static void lg_anon(lg_gen *g, lg_buf *out, lg_paths *ps, int inline_depth,
                     size_t *est, size_t *align, int *depth) {
   int is_union = lg_chance(g, 55);
   lg_indent(out, inline_depth + 1);
-  if (lg_chance(g, 10))
-    lg_puts(out, "__extension__ ");
+  if (lg_chance(g, 10)) lg_puts(out, "__extension__ ");
   lg_puts(out, is_union ? "union " : "struct ");
   size_t e = 0, a = 1;
   int packed = lg_chance(g, 15);
@@ -772,15 +775,13 @@ static void lg_anon(lg_gen *g, lg_buf *out, lg_paths *ps, int inline_depth,
   if (packed || al) {
     lg_attrs(g, out, packed, al);
     lg_puts(out, " ");
-    if (al > a)
-      a = al;
+    if (al > a) a = al;
   }
   int flex = 0;
   lg_body(g, out, ps, is_union, inline_depth + 1, 0, &e, &a, depth, &flex);
   lg_puts(out, ";\n");
   *est += e + a;
-  if (a > *align)
-    *align = a;
+  if (a > *align) *align = a;
 }
 
 /* "{ members }": at least one named member first (a struct with only
@@ -804,10 +805,8 @@ static void lg_body(lg_gen *g, lg_buf *out, lg_paths *ps, int is_union,
       lg_anon(g, out, ps, inline_depth, &e, &a, depth);
     else
       lg_member(g, out, ps, inline_depth, &e, &a, depth);
-    if (is_union && e > *est)
-      *est = e;
-    if (is_union)
-      e = 0;
+    if (is_union && e > *est) *est = e;
+    if (is_union) e = 0;
   }
   if (top && !is_union && lg_chance(g, 8)) {
     /* Flexible array member: last, of an arrayable scalar or type. */
@@ -832,10 +831,8 @@ static void lg_body(lg_gen *g, lg_buf *out, lg_paths *ps, int is_union,
     lg_buf idx = {0};
     lg_printf(&idx, "%s[%u]", name, lg_below(g, 4));
     lg_path_add(ps, "", idx.p, 0);
-    if (mt.align > a)
-      a = mt.align;
-    if (mt.depth > *depth)
-      *depth = mt.depth;
+    if (mt.align > a) a = mt.align;
+    if (mt.depth > *depth) *depth = mt.depth;
     lg_buf_free(&at);
     lg_buf_free(&idx);
     lg_mt_free(&mt);
@@ -843,11 +840,9 @@ static void lg_body(lg_gen *g, lg_buf *out, lg_paths *ps, int is_union,
   }
   lg_indent(out, inline_depth);
   lg_puts(out, "}");
-  if (!is_union)
-    *est += e;
+  if (!is_union) *est += e;
   *est += a;
-  if (a > *align)
-    *align = a;
+  if (a > *align) *align = a;
 }
 
 /* -- The generator -------------------------------------------------------- */
@@ -884,8 +879,7 @@ static void lg_toplevel(lg_gen *g, int idx) {
   lg_chunk_begin(s);
   lg_buf *out = &s->defs;
   const char *kw = is_union ? "union" : "struct";
-  if (form < 16)
-    lg_puts(out, "typedef ");
+  if (form < 16) lg_puts(out, "typedef ");
   lg_printf(out, "%s ", kw);
   /* Type attributes go before the tag or after the closing brace. */
   int packed = lg_chance(g, 20);
@@ -895,8 +889,7 @@ static void lg_toplevel(lg_gen *g, int idx) {
     lg_attrs(g, out, packed, al);
     lg_puts(out, " ");
   }
-  if (form >= 8)
-    lg_printf(out, "s%d ", idx);
+  if (form >= 8) lg_printf(out, "s%d ", idx);
 
   lg_paths ps = {0};
   size_t est = 0, align = 1;
@@ -906,11 +899,9 @@ static void lg_toplevel(lg_gen *g, int idx) {
     lg_puts(out, " ");
     lg_attrs(g, out, packed, al);
   }
-  if (form < 16)
-    lg_printf(out, " t%d", idx);
+  if (form < 16) lg_printf(out, " t%d", idx);
   lg_puts(out, ";\n");
-  if (al > align)
-    align = al;
+  if (al > align) align = al;
 
   char name[32];
   if (form < 8)
@@ -963,14 +954,32 @@ static const struct {
   const char *text;
   int neg, last;
 } lg_enum_values[] = {
-    {"0", 0, 0}, {"1", 0, 0}, {"127", 0, 0}, {"128", 0, 0}, {"255", 0, 0},
-    {"256", 0, 0}, {"-1", 1, 0}, {"-128", 1, 0}, {"-129", 1, 0},
-    {"32767", 0, 0}, {"32768", 0, 0}, {"65535", 0, 0}, {"65536", 0, 0},
-    {"-32768", 1, 0}, {"-32769", 1, 0}, {"0x7fffffff", 0, 1},
-    {"0x80000000", 0, 0}, {"0xffffffff", 0, 1}, {"0x100000000", 0, 0},
-    {"-0x80000000LL", 1, 0}, {"-2147483649LL", 1, 0}, {"1ULL << 40", 0, 0},
-    {"-(1LL << 33)", 1, 0}, {"E0C + 100", 0, 0},
-    {"(-0x7fffffffffffffffLL - 1)", 1, 0}, {"0x7fffffffffffffffLL", 0, 1},
+    {"0", 0, 0},
+    {"1", 0, 0},
+    {"127", 0, 0},
+    {"128", 0, 0},
+    {"255", 0, 0},
+    {"256", 0, 0},
+    {"-1", 1, 0},
+    {"-128", 1, 0},
+    {"-129", 1, 0},
+    {"32767", 0, 0},
+    {"32768", 0, 0},
+    {"65535", 0, 0},
+    {"65536", 0, 0},
+    {"-32768", 1, 0},
+    {"-32769", 1, 0},
+    {"0x7fffffff", 0, 1},
+    {"0x80000000", 0, 0},
+    {"0xffffffff", 0, 1},
+    {"0x100000000", 0, 0},
+    {"-0x80000000LL", 1, 0},
+    {"-2147483649LL", 1, 0},
+    {"1ULL << 40", 0, 0},
+    {"-(1LL << 33)", 1, 0},
+    {"E0C + 100", 0, 0},
+    {"(-0x7fffffffffffffffLL - 1)", 1, 0},
+    {"0x7fffffffffffffffLL", 0, 1},
     {"0xffffffffffffffffULL", 0, 2},
 };
 #define LG_NENUM_VALUES (sizeof lg_enum_values / sizeof lg_enum_values[0])
@@ -980,30 +989,30 @@ static void lg_enum(lg_gen *g, int idx) {
   lg_set *s = g->set;
   unsigned n = 1 + lg_below(g, 4);
   int packed = lg_chance(g, 35), prefix = lg_chance(g, 50), neg = 0;
+  int td = lg_chance(g, 30); /* "typedef enum { ... } texN;" */
   lg_chunk_begin(s);
   lg_buf *out = &s->defs;
-  lg_puts(out, "enum ");
+  lg_puts(out, td ? "typedef enum " : "enum ");
   if (packed && prefix)
     lg_printf(out, "__attribute__((%s)) ", lg_attr_word(g, "packed"));
-  lg_printf(out, "ex%d {", idx);
+  if (!td) lg_printf(out, "ex%d ", idx);
+  lg_puts(out, "{");
   for (unsigned i = 0; i < n; i++) {
     lg_printf(out, "%s EX%d_%u", i ? "," : "", idx, i);
-    if (i > 0 && lg_chance(g, 30))
-      continue; /* The previous value plus one. */
+    if (i > 0 && lg_chance(g, 30)) continue; /* The previous value plus one. */
     unsigned v = lg_below(g, LG_NENUM_VALUES);
-    if (lg_enum_values[v].last == 2 && neg)
-      v = 0;
+    if (lg_enum_values[v].last == 2 && neg) v = 0;
     lg_printf(out, " = %s", lg_enum_values[v].text);
     neg |= lg_enum_values[v].neg;
-    if (lg_enum_values[v].last)
-      break;
+    if (lg_enum_values[v].last) break;
   }
   lg_puts(out, " }");
   if (packed && !prefix)
     lg_printf(out, " __attribute__((%s))", lg_attr_word(g, "packed"));
+  if (td) lg_printf(out, " tex%d", idx);
   lg_puts(out, ";\n");
   char name[32];
-  snprintf(name, sizeof name, "enum ex%d", idx);
+  snprintf(name, sizeof name, td ? "tex%d" : "enum ex%d", idx);
   lg_type *t = lg_type_add(s, name);
   /* Members may use it: at most 8 bytes, aligned at most to 8. */
   t->est = t->est_align = 8;
@@ -1022,8 +1031,7 @@ static void lg_generate(lg_set *s, uint64_t seed, int ntop) {
   }
   g.first_agg = s->ntypes;
   for (int i = 0; i < ntop; i++) {
-    if (lg_chance(&g, 6))
-      lg_enum(&g, i);
+    if (lg_chance(&g, 6)) lg_enum(&g, i);
     lg_toplevel(&g, i);
   }
 }
@@ -1038,10 +1046,8 @@ static void lg_generate(lg_set *s, uint64_t seed, int ntop) {
 ** looking at the bytes (little endian: bit = byte * 8 + bit in byte). */
 static int lg_write_oracle(const lg_set *s, const char *path) {
   FILE *f = fopen(path, "w");
-  if (!f)
-    return -1;
-  fputs("#include <stddef.h>\n#include <stdio.h>\n#include <string.h>\n\n",
-        f);
+  if (!f) return -1;
+  fputs("#include <stddef.h>\n#include <stdio.h>\n#include <string.h>\n\n", f);
   /* const members would refuse the bit-field probes; const never changes a
   ** layout, so the oracle compiles the definitions without it. */
   fputs("#define const\n", f);
@@ -1065,8 +1071,7 @@ static int lg_write_oracle(const lg_set *s, const char *path) {
     fprintf(f, "static void lg_t%zu(void) {\n  typedef %s T;\n", i, t->name);
     fprintf(f, "  printf(\"T %zu %%zu %%zu\\n\", sizeof(T), _Alignof(T));\n",
             i);
-    if (t->paths.n)
-      fputs("  static T v;\n", f);
+    if (t->paths.n) fputs("  static T v;\n", f);
     for (size_t j = 0; j < t->paths.n; j++) {
       const lg_path *p = &t->paths.v[j];
       if (p->bf)
@@ -1075,8 +1080,8 @@ static int lg_write_oracle(const lg_set *s, const char *path) {
                 "  lg_bf(%zu, %zu, (const unsigned char *)&v, sizeof v);\n",
                 p->path, i, j);
       else
-        fprintf(f, "  printf(\"F %zu %zu %%zu\\n\", offsetof(T, %s));\n", i,
-                j, p->path);
+        fprintf(f, "  printf(\"F %zu %zu %%zu\\n\", offsetof(T, %s));\n", i, j,
+                p->path);
     }
     fputs("}\n", f);
   }
@@ -1138,8 +1143,8 @@ static int lg_run_oracle(lg_set *s, const char **why, lg_buf *cc_out) {
   }
   char cmd[512];
   const char *cc = getenv("CC") ? getenv("CC") : "cc";
-  snprintf(cmd, sizeof cmd, "%s -std=gnu11 -w -o %s %s > %s 2>&1", cc, exe,
-           src, log);
+  snprintf(cmd, sizeof cmd, "%s -std=gnu11 -w -o %s %s > %s 2>&1", cc, exe, src,
+           log);
   if (system(cmd) != 0) {
     *why = "the C compiler rejected the generated program";
     if (cc_out) {
@@ -1147,8 +1152,7 @@ static int lg_run_oracle(lg_set *s, const char **why, lg_buf *cc_out) {
       char tmp[512];
       while (lf && fgets(tmp, sizeof tmp, lf) && cc_out->len < 8192)
         lg_puts(cc_out, tmp);
-      if (lf)
-        fclose(lf);
+      if (lf) fclose(lf);
     }
     goto done;
   }

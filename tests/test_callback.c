@@ -23,25 +23,26 @@ static void *mkcb(const char *texpr, mffi_handler h, void *data) {
 }
 
 /* Call fx_cb_<name>(code, args...) through both libraries. */
-static void via(const char *name, void *r_fast, void *r_ffi, void *const *args) {
+static void via(const char *name, void *r_fast, void *r_ffi,
+                void *const *args) {
   fx_call2(name, r_fast, r_ffi, args);
 }
 
 /* A handler for T f(T): ret = OP(arg0). */
-#define H1(T, hname, OP)                                                      \
-  static void hname(void *ret, void *const *args, void *data) {               \
-    (void)data;                                                               \
-    T x;                                                                      \
-    memcpy(&x, args[0], sizeof x);                                            \
-    T r = OP(x);                                                              \
-    memcpy(ret, &r, sizeof r);                                                \
+#define H1(T, hname, OP)                                                       \
+  static void hname(void *ret, void *const *args, void *data) {                \
+    (void)data;                                                                \
+    T x;                                                                       \
+    memcpy(&x, args[0], sizeof x);                                             \
+    T r = OP(x);                                                               \
+    memcpy(ret, &r, sizeof r);                                                 \
   }
 
 #define NOTB(x) (!(x))
 #define INC(x) ((x) + 1)
 #define NEG(x) (-(x))
 #define XOR(x) ((x) ^ 0x5a5a5a5au)
-#define TWICE(x) ((x) * 2)
+#define TWICE(x) ((x)*2)
 #define PLUS7(x) ((void *)((char *)(x) + 7))
 #define SWAPC(x) ((x) == FX_RED ? FX_GREEN : FX_BLUE)
 
@@ -60,19 +61,19 @@ H1(void *, h_ptr, PLUS7)
 H1(enum fx_color, h_enum, SWAPC)
 
 /* One T f(T) callback checked three ways. */
-#define CB1(T, texpr, fname, h, val)                                          \
-  do {                                                                        \
-    typedef T t_;                                                             \
-    void *code = mkcb(texpr, h, NULL);                                        \
-    t_ a = (val), want, r1, r2;                                               \
-    memset(&want, 0, sizeof want);                                            \
-    h(&want, (void *[]){&a}, NULL);                                           \
-    t_ direct = ((t_(*)(t_))code)(a);                                         \
-    cr_assert(direct == want, "%s: direct call", fname);                      \
-    void *args[] = {&code, &a};                                               \
-    via(fname, &r1, &r2, args);                                               \
-    cr_assert(r1 == want, "%s: through the fast path", fname);                \
-    cr_assert(r2 == want, "%s: through libffi", fname);                       \
+#define CB1(T, texpr, fname, h, val)                                           \
+  do {                                                                         \
+    typedef T t_;                                                              \
+    void *code = mkcb(texpr, h, NULL);                                         \
+    t_ a = (val), want, r1, r2;                                                \
+    memset(&want, 0, sizeof want);                                             \
+    h(&want, (void *[]){&a}, NULL);                                            \
+    t_ direct = ((t_(*)(t_))code)(a);                                          \
+    cr_assert(direct == want, "%s: direct call", fname);                       \
+    void *args[] = {&code, &a};                                                \
+    via(fname, &r1, &r2, args);                                                \
+    cr_assert(r1 == want, "%s: through the fast path", fname);                 \
+    cr_assert(r2 == want, "%s: through libffi", fname);                        \
   } while (0)
 
 Test(callback, scalars) {
@@ -81,8 +82,8 @@ Test(callback, scalars) {
   CB1(char, "char (*)(char)", "fx_cb_char", h_char, 'q');
   CB1(signed char, "signed char (*)(signed char)", "fx_cb_schar", h_schar,
       -100);
-  CB1(unsigned char, "unsigned char (*)(unsigned char)", "fx_cb_uchar",
-      h_uchar, 200);
+  CB1(unsigned char, "unsigned char (*)(unsigned char)", "fx_cb_uchar", h_uchar,
+      200);
   CB1(short, "short (*)(short)", "fx_cb_short", h_short, -32000);
   CB1(unsigned short, "unsigned short (*)(unsigned short)", "fx_cb_ushort",
       h_ushort, 65000);
@@ -174,7 +175,8 @@ static void h_mix(void *ret, void *const *args, void *data) {
 static void h_big(void *ret, void *const *args, void *data) {
   (void)data;
   struct fx_big b = *(struct fx_big *)args[0];
-  for (int i = 0; i < 5; i++) b.a[i] = b.a[4 - i] * 10 + i;
+  for (int i = 0; i < 5; i++)
+    b.a[i] = b.a[4 - i] * 10 + i;
   memcpy(ret, &b, sizeof b);
 }
 static void h_ld(void *ret, void *const *args, void *data) {
@@ -214,23 +216,23 @@ static void h_bits(void *ret, void *const *args, void *data) {
 #define EQ_LD(X, Y) ((X).x == (Y).x)
 #define EQ_PK(X, Y) ((X).c == (Y).c && (X).i == (Y).i)
 #define EQ_UF(X, Y) (memcmp(&(X), &(Y), sizeof(X)) == 0)
-#define EQ_BITS(X, Y)                                                         \
+#define EQ_BITS(X, Y)                                                          \
   ((X).a == (Y).a && (X).b == (Y).b && (X).c == (Y).c && (X).d == (Y).d)
 
-#define CBA(T, texpr, fname, h, init, eq)                                     \
-  do {                                                                        \
-    void *code = mkcb(texpr, h, NULL);                                        \
-    T a = init, want, r1, r2, direct;                                         \
-    memset(&want, 0, sizeof want);                                            \
-    memset(&r1, 0, sizeof r1);                                                \
-    memset(&r2, 0, sizeof r2);                                                \
-    h(&want, (void *[]){&a}, NULL);                                           \
-    direct = ((T(*)(T))code)(a);                                              \
-    cr_assert(eq(direct, want), "%s: direct call", fname);                    \
-    void *args[] = {&code, &a};                                               \
-    via(fname, &r1, &r2, args);                                               \
-    cr_assert(eq(r1, want), "%s: through the fast path", fname);              \
-    cr_assert(eq(r2, want), "%s: through libffi", fname);                     \
+#define CBA(T, texpr, fname, h, init, eq)                                      \
+  do {                                                                         \
+    void *code = mkcb(texpr, h, NULL);                                         \
+    T a = init, want, r1, r2, direct;                                          \
+    memset(&want, 0, sizeof want);                                             \
+    memset(&r1, 0, sizeof r1);                                                 \
+    memset(&r2, 0, sizeof r2);                                                 \
+    h(&want, (void *[]){&a}, NULL);                                            \
+    direct = ((T(*)(T))code)(a);                                               \
+    cr_assert(eq(direct, want), "%s: direct call", fname);                     \
+    void *args[] = {&code, &a};                                                \
+    via(fname, &r1, &r2, args);                                                \
+    cr_assert(eq(r1, want), "%s: through the fast path", fname);               \
+    cr_assert(eq(r2, want), "%s: through libffi", fname);                      \
   } while (0)
 
 Test(callback, aggregates) {
@@ -289,9 +291,9 @@ Test(callback, errors_and_free) {
                MFFI_EMISUSE);
   cr_assert_eq(mffi_callback(fx.fast, fx_type("int (*)(int)"), NULL, NULL, &c),
                MFFI_EMISUSE);
-  cr_assert_eq(mffi_callback(fx.fast, fx_type("int (int, int)"), h_int2,
-                             &(int){0}, &c),
-               MFFI_OK, "a function type works as well as a pointer");
+  cr_assert_eq(
+      mffi_callback(fx.fast, fx_type("int (int, int)"), h_int2, &(int){0}, &c),
+      MFFI_OK, "a function type works as well as a pointer");
   mffi_closure_free(c);
   mffi_closure_free(NULL);
 }

@@ -162,8 +162,7 @@ Test(memory, read_write_bounds) {
   cr_assert_eq(got, 9);
   /* The library writes into mffi_new memory. */
   mffi_fn *fn;
-  cr_assert_eq(mffi_bind(lib, "memset", &fn), MFFI_OK, "%s",
-               mffi_errmsg(ctx));
+  cr_assert_eq(mffi_bind(lib, "memset", &fn), MFFI_OK, "%s", mffi_errmsg(ctx));
   int byte = 0x11;
   unsigned long n = sizeof in;
   void *dst = p, *ret = NULL;
@@ -209,9 +208,21 @@ Test(memory, fields) {
   cr_assert_eq(l2, l);
 
   /* The bytes are where the C compiler puts them. */
-  struct inner { int a; unsigned b : 3; int c : 5; };
-  struct outer { char tag; struct inner in[3]; double d;
-    union { long l; float f; }; struct inner *link; } *co = obj;
+  struct inner {
+    int a;
+    unsigned b : 3;
+    int c : 5;
+  };
+  struct outer {
+    char tag;
+    struct inner in[3];
+    double d;
+    union {
+      long l;
+      float f;
+    };
+    struct inner *link;
+  } *co = obj;
   cr_assert_eq(co->tag, 'T');
   cr_assert_eq(co->in[2].a, -77);
   cr_assert_eq(co->in[1].b, 5u);
@@ -231,9 +242,117 @@ Test(memory, close_frees_everything) {
   cr_assert_eq(mffi_open(ctx, NULL, NULL, NULL, &l2), MFFI_OK);
   for (int i = 0; i < 100; i++) {
     void *p;
-    cr_assert_eq(mffi_new(l2, ty("struct outer"), (size_t)i + 1, &p),
-                 MFFI_OK);
+    cr_assert_eq(mffi_new(l2, ty("struct outer"), (size_t)i + 1, &p), MFFI_OK);
   }
   mffi_close(l2);
   cr_assert_eq(live, base);
+}
+
+/* -- Out of memory ------------------------------------------------------------
+ */
+
+#include "oom_alloc.h"
+
+static const char oom_decls[] =
+    "typedef struct { int quot; int rem; } div_t;\n"
+    "div_t div(int, int);\n"
+    "int abs(int);\n"
+    "int snprintf(char *, unsigned long, const char *, ...);\n"
+    "struct big { long a[5]; };\n"
+    "extern char **environ;\n";
+
+/* Run op with allocation n failing (sticky or not) for n = 1, 2, ... until
+** it succeeds: every failure must be MFFI_ENOMEM with *out NULL and no
+** block left behind. */
+#define OOM_LOOP(st, sticky, setup_ok, op, outp, undo)                         \
+  do {                                                                         \
+    for (long n_ = 1;; n_++) {                                                 \
+      long before_ = (st).nlive;                                               \
+      oom_arm(&(st), n_, sticky);                                              \
+      int rc_ = (op);                                                          \
+      oom_disarm(&(st));                                                       \
+      if (rc_ == MFFI_OK) {                                                    \
+        undo;                                                                  \
+        cr_assert_eq((st).nlive, before_, "leak after success");               \
+        break;                                                                 \
+      }                                                                        \
+      cr_assert_eq(rc_, MFFI_ENOMEM, "failure %ld: %s", n_,                    \
+                   mffi_strerror(rc_));                                        \
+      cr_assert_null(outp, "out-parameter set on failure %ld", n_);            \
+      cr_assert_eq((st).nlive, before_, "%s: leak on failure %ld", #op, n_);   \
+      cr_assert_lt(n_, 10000, "never succeeds");                               \
+    }                                                                          \
+  } while (0)
+
+static void h_noop(void *ret, void *const *args, void *data) {
+  (void)ret;
+  (void)args;
+  (void)data;
+}
+
+static void oom_suite(int sticky) {
+  oom_state st = {0};
+  mffi_ctx_opts o = {MFFI_CTX_OPTS_VERSION, oom_alloc, &st};
+  mffi_ctx *c;
+  cr_assert_eq(mffi_ctx_new(&c, &o), MFFI_OK);
+  cr_assert_eq(mffi_cdef(c, oom_decls, sizeof oom_decls - 1), MFFI_OK, "%s",
+               mffi_errmsg(c));
+  const mffi_type *tint, *tbig, *tcb, *tdbl;
+  cr_assert_eq(mffi_typeof(c, "int", &tint), MFFI_OK);
+  cr_assert_eq(mffi_typeof(c, "double", &tdbl), MFFI_OK);
+  cr_assert_eq(mffi_typeof(c, "struct big", &tbig), MFFI_OK);
+  cr_assert_eq(mffi_typeof(c, "struct big (*)(div_t, struct big, float)", &tcb),
+               MFFI_OK);
+  mffi_lib *l = NULL;
+  OOM_LOOP(st, sticky, 1, mffi_open(c, NULL, NULL, NULL, &l), l, mffi_close(l));
+  mffi_open_opts ffi = {MFFI_OPEN_OPTS_VERSION, MFFI_OPEN_FFI_ONLY, NULL};
+  mffi_lib *lf = NULL;
+  cr_assert_eq(mffi_open(c, NULL, NULL, NULL, &l), MFFI_OK);
+  cr_assert_eq(mffi_open(c, NULL, NULL, &ffi, &lf), MFFI_OK);
+  mffi_fn *fn = NULL;
+  OOM_LOOP(st, sticky, 1, mffi_bind(l, "abs", &fn), fn, mffi_fn_free(fn));
+  OOM_LOOP(st, sticky, 1, mffi_bind(l, "div", &fn), fn, mffi_fn_free(fn));
+  OOM_LOOP(st, sticky, 1, mffi_bind(lf, "div", &fn), fn, mffi_fn_free(fn));
+  OOM_LOOP(st, sticky, 1, mffi_bind(l, "environ", &fn), fn, mffi_fn_free(fn));
+  const mffi_type *vt[3] = {tint, tdbl, tbig};
+  OOM_LOOP(st, sticky, 1, mffi_bind_variadic(l, "snprintf", vt, 3, &fn), fn,
+           mffi_fn_free(fn));
+  OOM_LOOP(st, sticky, 1, mffi_bind_variadic(lf, "snprintf", vt, 3, &fn), fn,
+           mffi_fn_free(fn));
+  mffi_closure *cl = NULL;
+  OOM_LOOP(st, sticky, 1, mffi_callback(l, tcb, h_noop, NULL, &cl), cl,
+           mffi_closure_free(cl));
+  void *p = NULL, *q = NULL;
+  /* The block list keeps its capacity: make it first. */
+  void *warm = NULL;
+  cr_assert_eq(mffi_new(l, tint, 1, &warm), MFFI_OK);
+  OOM_LOOP(st, sticky, 1, mffi_new(l, tbig, 3, &p), p, mffi_delete(l, p));
+  cr_assert_eq(mffi_new(l, tbig, 1, &p), MFFI_OK);
+  cr_assert_eq(mffi_new(l, tint, 1, &q), MFFI_OK);
+  /* mffi_keep: on failure nothing changes; on success the owner's list
+  ** holds the dependent. */
+  for (long n = 1;; n++) {
+    long before = st.nlive;
+    oom_arm(&st, n, sticky);
+    int rc = mffi_keep(l, p, q);
+    oom_disarm(&st);
+    if (rc == MFFI_OK) break;
+    cr_assert_eq(rc, MFFI_ENOMEM);
+    cr_assert_eq(st.nlive, before, "mffi_keep: leak on failure %ld", n);
+  }
+  mffi_delete(l, q);
+  mffi_delete(l, p);
+  mffi_delete(l, warm);
+  mffi_close(l);
+  mffi_close(lf);
+  mffi_ctx_free(c);
+  cr_assert_eq(st.nlive, 0, "%ld blocks leaked", st.nlive);
+  cr_assert_eq(st.bad_osize + st.bad_ptr, 0);
+}
+
+Test(memory_oom, every_allocation) {
+  oom_suite(0);
+}
+Test(memory_oom, sticky) {
+  oom_suite(1);
 }

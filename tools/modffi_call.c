@@ -90,8 +90,7 @@ static int call_parse_opts(int argc, char **argv, call_opts *o, int *first) {
       if (o->ncdefs == CALL_MAXCDEFS)
         return cli_usage_error("call", "too many --cdef files");
       o->cdefs[o->ncdefs++] = (char *)v;
-    } else if (strncmp(a, "--strategy", 10) == 0 &&
-               (!a[10] || a[10] == '=')) {
+    } else if (strncmp(a, "--strategy", 10) == 0 && (!a[10] || a[10] == '=')) {
       v = call_optval(argc, argv, &i, 10);
       if (!v) return CLI_EXIT_USAGE;
       o->strategy = v;
@@ -124,11 +123,13 @@ static void call_decl_name(const char *text, char *name, size_t n) {
   while (*p) {
     if (isalpha((unsigned char)*p) || *p == '_') {
       const char *s = p;
-      while (isalnum((unsigned char)*p) || *p == '_') p++;
+      while (isalnum((unsigned char)*p) || *p == '_')
+        p++;
       last = s;
       lastlen = (size_t)(p - s);
       const char *q = p;
-      while (isspace((unsigned char)*q)) q++;
+      while (isspace((unsigned char)*q))
+        q++;
       if (*q == '(') break;
       continue;
     }
@@ -145,8 +146,8 @@ static void call_decl_name(const char *text, char *name, size_t n) {
 static const mffi_decl *call_find_decl(mffi_ctx *ctx, const char *what) {
   if (call_is_ident(what)) {
     const mffi_decl *d = mffi_decl_find(ctx, what);
-    if (!d) cli_error("'%s' is not declared (give a declaration or --cdef)",
-                      what);
+    if (!d)
+      cli_error("'%s' is not declared (give a declaration or --cdef)", what);
     return d;
   }
   size_t len = strlen(what);
@@ -157,7 +158,8 @@ static const mffi_decl *call_find_decl(mffi_ctx *ctx, const char *what) {
   }
   memcpy(text, what, len);
   size_t end = len;
-  while (end > 0 && isspace((unsigned char)text[end - 1])) end--;
+  while (end > 0 && isspace((unsigned char)text[end - 1]))
+    end--;
   if (end == 0 || text[end - 1] != ';') text[end++] = ';';
   size_t n0 = mffi_ndecls(ctx);
   int rc = mffi_cdef(ctx, text, end);
@@ -205,11 +207,13 @@ typedef struct call_run {
 } call_run;
 
 static void call_cleanup(call_run *r) {
-  for (int i = 0; i < r->nbufs; i++) free(r->bufs[i]);
+  for (int i = 0; i < r->nbufs; i++)
+    free(r->bufs[i]);
   free(r->bufs);
   free(r->ret);
   cv_free(&r->cv);
-  for (int i = 0; i < r->nlibs; i++) mffi_close(r->libs[i]);
+  for (int i = 0; i < r->nlibs; i++)
+    mffi_close(r->libs[i]);
   mffi_ctx_free(r->ctx);
 }
 
@@ -222,8 +226,8 @@ static void call_lib_list(const call_opts *o, char *buf, size_t n) {
   }
   size_t len = 0;
   for (int i = 0; i < o->nlibs && len < n; i++)
-    len += (size_t)snprintf(buf + len, n - len, "%s%s", i ? ", " : "",
-                            o->libs[i]);
+    len +=
+        (size_t)snprintf(buf + len, n - len, "%s%s", i ? ", " : "", o->libs[i]);
 }
 
 /* Bind d in the first library that has it. */

@@ -46,7 +46,8 @@ void cv_init(cv_state *st, mffi_ctx *ctx) {
 }
 
 void cv_free(cv_state *st) {
-  for (size_t i = 0; i < st->ntmp; i++) free(st->tmp[i]);
+  for (size_t i = 0; i < st->ntmp; i++)
+    free(st->tmp[i]);
   free(st->tmp);
   free(st->outs);
   memset(st, 0, sizeof *st);
@@ -66,7 +67,8 @@ static void *cv_alloc(cv_state *st, size_t n) {
   return p;
 }
 
-/* -- Types ------------------------------------------------------------------ */
+/* -- Types ------------------------------------------------------------------
+ */
 
 static const mffi_type *cv_unq(const mffi_type *t) {
   return mffi_type_unqual(t);
@@ -105,13 +107,22 @@ static bool cv_is_charish(const mffi_type *t) {
   return k == MFFI_KIND_CHAR || k == MFFI_KIND_SCHAR || k == MFFI_KIND_UCHAR;
 }
 
-/* -- Integers in memory ------------------------------------------------------- */
+/* -- Integers in memory -------------------------------------------------------
+ */
 
 static void cv_store_int(void *dst, size_t sz, uint64_t v, bool sgn) {
   switch (sz) {
   case 1: *(uint8_t *)dst = (uint8_t)v; break;
-  case 2: { uint16_t x = (uint16_t)v; memcpy(dst, &x, 2); break; }
-  case 4: { uint32_t x = (uint32_t)v; memcpy(dst, &x, 4); break; }
+  case 2: {
+    uint16_t x = (uint16_t)v;
+    memcpy(dst, &x, 2);
+    break;
+  }
+  case 4: {
+    uint32_t x = (uint32_t)v;
+    memcpy(dst, &x, 4);
+    break;
+  }
   case 8: memcpy(dst, &v, 8); break;
   case 16: {
     uint64_t hi = sgn && (v >> 63) ? UINT64_MAX : 0;
@@ -125,8 +136,9 @@ static void cv_store_int(void *dst, size_t sz, uint64_t v, bool sgn) {
 
 static uint64_t cv_load_int(const void *src, size_t sz, bool sgn) {
   switch (sz) {
-  case 1: return sgn ? (uint64_t)(int64_t) * (const int8_t *)src
-                     : *(const uint8_t *)src;
+  case 1:
+    return sgn ? (uint64_t)(int64_t) * (const int8_t *)src
+               : *(const uint8_t *)src;
   case 2: {
     uint16_t x;
     memcpy(&x, src, 2);
@@ -149,8 +161,10 @@ static void cv_put_bits(unsigned char *base, cv_bits b, uint64_t v) {
   for (int i = 0; i < b.width && i < 64; i++) {
     size_t bit = b.bit_offset + (size_t)i;
     unsigned char m = (unsigned char)(1u << (bit % 8));
-    if ((v >> i) & 1u) base[bit / 8] |= m;
-    else base[bit / 8] &= (unsigned char)~m;
+    if ((v >> i) & 1u)
+      base[bit / 8] |= m;
+    else
+      base[bit / 8] &= (unsigned char)~m;
   }
 }
 
@@ -165,10 +179,12 @@ static uint64_t cv_get_bits(const unsigned char *base, cv_bits b, bool sgn) {
   return v;
 }
 
-/* -- Lexing ------------------------------------------------------------------- */
+/* -- Lexing -------------------------------------------------------------------
+ */
 
 static void cv_ws(cv_p *p) {
-  while (isspace((unsigned char)p->s[p->i])) p->i++;
+  while (isspace((unsigned char)p->s[p->i]))
+    p->i++;
 }
 
 static bool cv_accept(cv_p *p, char c) {
@@ -221,7 +237,10 @@ static int cv_char(cv_p *p) {
   case 'f': return '\f';
   case 'v': return '\v';
   case 'e': return 27;
-  case '\\': case '\'': case '"': case '?': return c;
+  case '\\':
+  case '\'':
+  case '"':
+  case '?': return c;
   case 'x': {
     int v = 0, n = 0, d;
     while ((d = cv_hexval(s[p->i])) >= 0) {
@@ -267,7 +286,8 @@ static int cv_string(cv_p *p, char **out, size_t *len) {
   return 0;
 }
 
-/* -- Scalars ------------------------------------------------------------------ */
+/* -- Scalars ------------------------------------------------------------------
+ */
 
 /* An enumerator or #define constant called w. */
 static bool cv_constant(cv_state *st, const char *w, int64_t *v) {
@@ -306,14 +326,14 @@ static int cv_parse_int(cv_p *p, int k, size_t sz, int bits, uint64_t *out) {
       const char *q = w;
       if (*q == '+' || *q == '-') q++;
       if (!isdigit((unsigned char)*q))
-        return cv_fail(p->st, "'%s' is not an integer or a known constant",
-                       w);
+        return cv_fail(p->st, "'%s' is not an integer or a known constant", w);
       char *end;
       errno = 0;
       neg = w[0] == '-';
       uv = strtoull(q, &end, 0);
       /* Integer suffixes, as C allows. */
-      while (*end && strchr("uUlL", *end)) end++;
+      while (*end && strchr("uUlL", *end))
+        end++;
       if (*end) return cv_fail(p->st, "'%s' is not a valid integer", w);
       if (errno == ERANGE) goto range;
       if (neg) {
@@ -352,9 +372,12 @@ static int cv_parse_float(cv_p *p, mffi_kind k, void *dst) {
   char *end;
   errno = 0;
   if (cv_constant(p->st, w, &c)) {
-    if (k == MFFI_KIND_FLOAT) *(float *)dst = (float)c;
-    else if (k == MFFI_KIND_DOUBLE) *(double *)dst = (double)c;
-    else *(long double *)dst = (long double)c;
+    if (k == MFFI_KIND_FLOAT)
+      *(float *)dst = (float)c;
+    else if (k == MFFI_KIND_DOUBLE)
+      *(double *)dst = (double)c;
+    else
+      *(long double *)dst = (long double)c;
     return 0;
   }
   bool inf_lit = false; /* An explicit infinity is not an overflow. */
@@ -385,7 +408,8 @@ range:
   return cv_fail(p->st, "'%s' does not fit the type", w);
 }
 
-/* -- Values ------------------------------------------------------------------- */
+/* -- Values -------------------------------------------------------------------
+ */
 
 static int cv_value(cv_p *p, const mffi_type *t, unsigned char *base,
                     size_t off, cv_bits bits, int arg);
@@ -399,8 +423,8 @@ static int cv_address(cv_p *p, const mffi_type *to, void **out, int arg) {
     return cv_fail(p->st, "&INIT needs a pointer to a complete object type");
   size_t n = 1;
   unsigned char *obj;
-  bool agg = tk == MFFI_KIND_STRUCT || tk == MFFI_KIND_UNION ||
-             tk == MFFI_KIND_ARRAY;
+  bool agg =
+      tk == MFFI_KIND_STRUCT || tk == MFFI_KIND_UNION || tk == MFFI_KIND_ARRAY;
   cv_ws(p);
   if (p->s[p->i] == '{' && !agg) {
     /* Count the elements first: a scalar list has no nested braces. */
@@ -469,8 +493,7 @@ static int cv_pointer(cv_p *p, const mffi_type *t, void *dst, int arg) {
       unsigned long long a = strtoull(w, &end, 0);
       if (*end || w[0] == '-' || errno == ERANGE || a > UINTPTR_MAX)
         return cv_fail(p->st,
-                       "'%s' is not a pointer (NULL, an address or &INIT)",
-                       w);
+                       "'%s' is not a pointer (NULL, an address or &INIT)", w);
       v = (void *)(uintptr_t)a;
     }
   }
@@ -504,8 +527,8 @@ static int cv_designator(cv_p *p, char *path) {
     path[n++] = c;
   }
   path[n] = '\0';
-  if (!cv_accept(p, '=')) return cv_fail(p->st, "'=' expected after '%s'",
-                                         path);
+  if (!cv_accept(p, '='))
+    return cv_fail(p->st, "'=' expected after '%s'", path);
   return 0;
 }
 
@@ -552,15 +575,13 @@ static int cv_array(cv_p *p, const mffi_type *t, unsigned char *obj) {
       if (cv_word(p, w) != 0) return -1;
       char *end;
       unsigned long long ix = strtoull(w, &end, 0);
-      if (*end || w[0] == '-')
-        return cv_fail(p->st, "bad array index '%s'", w);
+      if (*end || w[0] == '-') return cv_fail(p->st, "bad array index '%s'", w);
       if (!cv_accept(p, ']') || !cv_accept(p, '='))
         return cv_fail(p->st, "'] =' expected");
       next = (size_t)ix;
     }
     if (len >= 0 && next >= (size_t)len)
-      return cv_fail(p->st, "too many initializers for an array of %ld",
-                     len);
+      return cv_fail(p->st, "too many initializers for an array of %ld", len);
     if (cv_value(p, el, obj, next * esz, cv_nobits, 0) != 0) return -1;
     next++;
     if (cv_accept(p, '}')) return 0;
@@ -609,10 +630,12 @@ static int cv_value(cv_p *p, const mffi_type *t, unsigned char *base,
       return cv_fail(p->st, "cannot give a value of type '%s'", name);
     }
     size_t sz = mffi_sizeof(t);
-    uint64_t v;
+    uint64_t v = 0;
     if (cv_parse_int(p, ik, sz, bits.width, &v) != 0) return -1;
-    if (bits.width >= 0) cv_put_bits(base, bits, v);
-    else cv_store_int(dst, sz, v, cv_signed(ik));
+    if (bits.width >= 0)
+      cv_put_bits(base, bits, v);
+    else
+      cv_store_int(dst, sz, v, cv_signed(ik));
     return 0;
   }
   }
@@ -627,7 +650,8 @@ int cv_parse(cv_state *st, const mffi_type *t, const char *text, void *dst,
   if (cv_kind(t) == MFFI_KIND_POINTER) {
     const mffi_type *to = mffi_type_target(cv_unq(t));
     const char *q = text;
-    while (isspace((unsigned char)*q)) q++;
+    while (isspace((unsigned char)*q))
+      q++;
     if (to && cv_is_charish(to) && *q != '"' && *q != '&' &&
         strcmp(text, "NULL") != 0) {
       char *copy = cv_alloc(st, strlen(text) + 1);
@@ -648,7 +672,8 @@ const mffi_type *cv_guess(cv_state *st, const char *text) {
   const char *name = "char *";
   char *end;
   const char *q = text;
-  while (isspace((unsigned char)*q)) q++;
+  while (isspace((unsigned char)*q))
+    q++;
   if (*q == '&') {
     cv_fail(st, "&INIT needs a declared pointer parameter");
     return NULL;
@@ -675,7 +700,8 @@ const mffi_type *cv_guess(cv_state *st, const char *text) {
   return t;
 }
 
-/* -- Printing ----------------------------------------------------------------- */
+/* -- Printing -----------------------------------------------------------------
+ */
 
 static void cv_print_at(FILE *f, const mffi_type *t, const unsigned char *base,
                         size_t off, cv_bits bits);
@@ -794,8 +820,10 @@ static void cv_print_at(FILE *f, const mffi_type *t, const unsigned char *base,
   uint64_t v = bits.width >= 0 ? cv_get_bits(base, bits, sgn)
                                : cv_load_int(src, sz, sgn);
   if (ik == MFFI_KIND_BOOL) v &= 1;
-  if (sgn) fprintf(f, "%" PRId64, (int64_t)v);
-  else fprintf(f, "%" PRIu64, v);
+  if (sgn)
+    fprintf(f, "%" PRId64, (int64_t)v);
+  else
+    fprintf(f, "%" PRIu64, v);
 }
 
 void cv_print(FILE *f, const mffi_type *t, const void *src) {

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <ffi.h>
 
@@ -26,7 +27,7 @@ typedef struct mffi__sig {
   mffi_tid ret;         /* Return type. */
   const mffi_tid *args; /* nargs types as the caller passes them. */
   uint32_t nargs;
-  uint32_t nfixed;      /* Arguments after nfixed are variadic. */
+  uint32_t nfixed; /* Arguments after nfixed are variadic. */
   bool variadic;
 } mffi__sig;
 
@@ -39,8 +40,8 @@ typedef enum mffi__vkind {
   MFFI__V_FLOAT,
   MFFI__V_DOUBLE,
   MFFI__V_LDOUBLE,
-  MFFI__V_AGG,    /* Struct, union, or complex float/double. */
-  MFFI__V_BAD     /* Cannot be passed by value. */
+  MFFI__V_AGG, /* Struct, union, or complex float/double. */
+  MFFI__V_BAD  /* Cannot be passed by value. */
 } mffi__vkind;
 
 /* The kind and size of tid as a value. On MFFI__V_BAD, a reason is
@@ -52,6 +53,28 @@ int mffi__value_check(mffi_ctx *ctx, mffi_tid tid, bool is_ret);
 /* The type a variadic argument of type tid is passed as, after C's default
 ** promotions: float -> double, small integers -> int. */
 mffi_tid mffi__promote(const mffi_tt *tt, mffi_tid tid);
+
+/* The len (1-8) bytes at s as a zero-extended little-endian eightbyte. A
+** variable-length memcpy becomes `rep movs`, slower than the whole call. */
+static inline uint64_t mffi__load_bytes(const unsigned char *s, unsigned len) {
+  uint64_t v;
+  if (len == 8) {
+    memcpy(&v, s, 8);
+    return v;
+  }
+  v = 0;
+  if (len >= 4) {
+    uint32_t w;
+    memcpy(&w, s, 4);
+    v = w;
+    for (unsigned i = 4; i < len; i++)
+      v |= (uint64_t)s[i] << (8 * i);
+    return v;
+  }
+  for (unsigned i = 0; i < len; i++)
+    v |= (uint64_t)s[i] << (8 * i);
+  return v;
+}
 
 /* -- Register fast path (x86_64_sysv.c) ------------------------------------ */
 
@@ -97,8 +120,8 @@ int mffi__abi_split(const mffi_tt *tt, mffi_tid tid, int *ngpr, int *nsse,
 ** Returns 1 if a stack argument is aligned to more than 16 bytes (libffi
 ** 3.4 places those by absolute address while the ABI places them by
 ** offset, so ffi.c lays such calls out itself), else 0. */
-int mffi__abi_stack_layout(const mffi_tt *tt, const mffi_tid *types,
-                           uint32_t n, int ngpr, long *offs, size_t *bytes);
+int mffi__abi_stack_layout(const mffi_tt *tt, const mffi_tid *types, uint32_t n,
+                           int ngpr, long *offs, size_t *bytes);
 /* Re-place the variadic stack arguments (from index nfixed on) for an area
 ** that starts at base modulo 64: a variadic callee aligns its va_arg
 ** pointer by absolute address (GCC), named ones use offsets. */
@@ -106,10 +129,17 @@ void mffi__abi_stack_relayout(const mffi_tt *tt, const mffi_tid *types,
                               uint32_t n, uint32_t nfixed, size_t base,
                               long *offs, size_t *bytes);
 
+/* A function `void probe(long x 6, ...)` that records where its stack
+** arguments start (va_list's overflow area), as a code pointer for libffi,
+** and what it recorded last on this thread; NULL where there is none. */
+void (*mffi__abi_probe(void))(void);
+uintptr_t mffi__abi_probed(void);
+
 /* 1 if a return value of type tid travels through a hidden pointer. */
 bool mffi__abi_ret_in_memory(const mffi_tt *tt, mffi_tid tid);
 
-/* -- libffi (ffi.c) --------------------------------------------------------- */
+/* -- libffi (ffi.c) ---------------------------------------------------------
+ */
 
 typedef struct mffi__ffi mffi__ffi;
 

@@ -8,29 +8,28 @@
 **   explicit first argument (the ABI is the same), which also covers the
 **   cases libffi cannot describe (unaligned members, unions).
 */
-#include <stdarg.h>
 #include <string.h>
 
 #include "call/call.h"
 
 enum { /* How the return value is stored. */
-  RM_VOID,
-  RM_SINT,  /* Widened by libffi to ffi_arg: narrow, signed. */
-  RM_UINT,  /* Same, unsigned. */
-  RM_EXACT, /* Written at its own size. */
-  RM_MEM    /* Through a hidden pointer argument. */
+       RM_VOID,
+       RM_SINT,  /* Widened by libffi to ffi_arg: narrow, signed. */
+       RM_UINT,  /* Same, unsigned. */
+       RM_EXACT, /* Written at its own size. */
+       RM_MEM    /* Through a hidden pointer argument. */
 };
 
 static const uint64_t ffi_zero_word; /* What dummy arguments point at. */
 
-enum { /* How a libffi argument is made from the caller's. */
-  CV_NONE, /* Passed as it is. */
-  CV_F2D,  /* Default promotions of variadic arguments. */
-  CV_SEXT,
-  CV_ZEXT,
-  CV_PART, /* One eightbyte of a register aggregate, zero-padded. */
-  CV_ZERO, /* A dummy filling a register (words mode). */
-  CV_WORD  /* Eightbyte `arg` of the stack image (words mode). */
+enum {          /* How a libffi argument is made from the caller's. */
+       CV_NONE, /* Passed as it is. */
+       CV_F2D,  /* Default promotions of variadic arguments. */
+       CV_SEXT,
+       CV_ZEXT,
+       CV_PART, /* One eightbyte of a register aggregate, zero-padded. */
+       CV_ZERO, /* A dummy filling a register (words mode). */
+       CV_WORD  /* Eightbyte `arg` of the stack image (words mode). */
 };
 
 /* One libffi argument. */
@@ -55,15 +54,15 @@ typedef struct ffi_stk {
 
 struct mffi__ffi {
   ffi_cif cif;
-  mffi__ffiown own;     /* Synthetic ffi_types. */
-  ffi_type **atypes;    /* Owned by own. */
-  ffi_arg_map *map;     /* nffi entries (after the hidden one); own. */
-  uint32_t nffi;        /* libffi arguments, without the hidden one. */
-  ffi_stk *stk;         /* Words mode: the stack arguments; own. */
+  mffi__ffiown own;  /* Synthetic ffi_types. */
+  ffi_type **atypes; /* Owned by own. */
+  ffi_arg_map *map;  /* nffi entries (after the hidden one); own. */
+  uint32_t nffi;     /* libffi arguments, without the hidden one. */
+  ffi_stk *stk;      /* Words mode: the stack arguments; own. */
   uint32_t nstk;
-  uint32_t sbytes;      /* Words mode: size of the stack image, or 0. */
-  uint32_t nargs;       /* Caller's arguments. */
-  uint8_t rmode;        /* RM_*. */
+  uint32_t sbytes; /* Words mode: size of the stack image, or 0. */
+  uint32_t nargs;  /* Caller's arguments. */
+  uint8_t rmode;   /* RM_*. */
   uint32_t rsize;
   uint32_t ralign;
   mffi_ctx *ctx;
@@ -79,7 +78,8 @@ void *mffi__ffiown_alloc(mffi_ctx *ctx, mffi__ffiown *own, size_t sz) {
 }
 
 static void ffi_own_free(mffi_ctx *ctx, mffi__ffiown *own) {
-  for (size_t i = 0; i < own->n; i++) mffi__free(ctx, own->blocks[i]);
+  for (size_t i = 0; i < own->n; i++)
+    mffi__free(ctx, own->blocks[i]);
   mffi__free(ctx, own->blocks);
   own->blocks = NULL;
   own->n = own->cap = 0;
@@ -126,44 +126,94 @@ static int ffi_type_of(mffi_ctx *ctx, mffi__ffiown *own, mffi_tid tid,
   }
 }
 
+/* Leaves of an aggregate for the generic description: the float kind all
+** leaves share (or -1 if they differ or one is not floating) and whether
+** they tile the value without gaps or overlaps. */
+typedef struct ffi_leaves {
+  int kind;    /* MFFI_KIND_FLOAT/DOUBLE, -1 mixed, 0 none yet. */
+  size_t n;    /* Leaves seen. */
+  size_t next; /* Offset the next leaf must start at to tile. */
+  bool tiled;
+} ffi_leaves;
+
+static void ffi_walk(const mffi_tt *tt, mffi_tid tid, size_t off,
+                     ffi_leaves *lv) {
+  mffi_type *t = mffi__type_scalar(tt, tid);
+  switch ((mffi_kind)t->kind) {
+  case MFFI_KIND_STRUCT:
+  case MFFI_KIND_UNION:
+    for (uint32_t i = 0; i < t->nmembers; i++) {
+      if (t->members[i].bit_width >= 0) {
+        lv->kind = -1;
+        continue;
+      }
+      ffi_walk(tt, t->members[i].tid, off + t->members[i].offset, lv);
+    }
+    return;
+  case MFFI_KIND_ARRAY: {
+    mffi_type *e = mffi__B(tt, t->child);
+    for (long i = 0; i < t->length; i++)
+      ffi_walk(tt, e->id, off + (size_t)i * e->size, lv);
+    return;
+  }
+  case MFFI_KIND_COMPLEX: {
+    mffi_type *c = mffi__B(tt, t->child);
+    ffi_walk(tt, c->id, off, lv);
+    ffi_walk(tt, c->id, off + c->size, lv);
+    return;
+  }
+  case MFFI_KIND_FLOAT:
+  case MFFI_KIND_DOUBLE:
+    if (lv->kind == 0)
+      lv->kind = t->kind;
+    else if (lv->kind != t->kind)
+      lv->kind = -1;
+    break;
+  default: lv->kind = -1; break;
+  }
+  if (off != lv->next) lv->tiled = false;
+  lv->next = off + t->size;
+  lv->n++;
+}
+
+/* The generic description, for ABIs without mffi__abi_ffi_type: what the
+** common 64-bit ABIs (AArch64, RISC-V, PowerPC ELFv2) need to tell apart.
+** Up to four floats or doubles of one kind that tile the value are a
+** homogeneous aggregate (passed in floating registers); anything else is
+** passed as its bytes, described as eightbytes and a byte tail with the
+** real size and alignment. */
 static int ffi_generic_type(mffi_ctx *ctx, mffi__ffiown *own, mffi_tid tid,
                             ffi_type **out) {
   const mffi_tt *tt = &ctx->tt;
   mffi_type *t = mffi__type_scalar(tt, tid);
-  bool plain = t->kind == MFFI_KIND_STRUCT;
-  for (uint32_t i = 0; plain && i < t->nmembers; i++)
-    if (t->members[i].bit_width >= 0 ||
-        mffi__B(tt, t->members[i].tid)->kind == MFFI_KIND_ARRAY)
-      plain = false;
-  size_t nel = plain ? t->nmembers : t->size;
-  ffi_type *ft = mffi__ffiown_alloc(ctx, own,
-                                    sizeof *ft + (nel + 1) * sizeof(void *));
+  ffi_leaves lv = {0, 0, 0, true};
+  ffi_walk(tt, tid, 0, &lv);
+  bool hfa = lv.kind > 0 && lv.tiled && lv.n <= 4 && lv.next == t->size;
+  size_t nel = hfa ? lv.n : t->size / 8 + t->size % 8;
+  ffi_type *ft =
+      mffi__ffiown_alloc(ctx, own, sizeof *ft + (nel + 1) * sizeof(void *));
   if (!ft) return MFFI_ENOMEM;
   ffi_type **el = (ffi_type **)(ft + 1);
   ft->type = FFI_TYPE_STRUCT;
   ft->elements = el;
+  ft->size = t->size;
+  ft->alignment = (unsigned short)(t->align ? t->align : 1);
   for (size_t i = 0; i < nel; i++) {
-    if (!plain) {
-      el[i] = &ffi_type_uint8;
-      continue;
-    }
-    int rc = ffi_type_of(ctx, own, t->members[i].tid, false, &el[i]);
-    if (rc != MFFI_OK) return rc;
+    if (hfa)
+      el[i] = lv.kind == MFFI_KIND_FLOAT ? &ffi_type_float : &ffi_type_double;
+    else
+      el[i] = i < t->size / 8 ? &ffi_type_uint64 : &ffi_type_uint8;
   }
   el[nel] = NULL;
-  if (!plain) {
-    ft->size = t->size;
-    ft->alignment = (unsigned short)t->align;
-  }
   *out = ft;
   return MFFI_OK;
 }
 
 static int ffi_status_err(mffi_ctx *ctx, ffi_status st) {
   return mffi__err(ctx, MFFI_EUNSUPPORTED, "libffi refused the signature (%s)",
-                   st == FFI_BAD_TYPEDEF  ? "bad type"
-                   : st == FFI_BAD_ABI    ? "bad ABI"
-                                          : "bad argument type");
+                   st == FFI_BAD_TYPEDEF ? "bad type"
+                   : st == FFI_BAD_ABI   ? "bad ABI"
+                                         : "bad argument type");
 }
 
 /* -- Words mode: a stack area aligned on every call ---------------------- */
@@ -171,30 +221,20 @@ static int ffi_status_err(mffi_ctx *ctx, ffi_status st) {
 /* Calls in words mode go through this frame, aligned to 64 bytes, so the
 ** stack area libffi builds below it has the same address modulo 64 on
 ** every call with the same number of stack bytes. */
-static __attribute__((noinline)) void ffi_call_a64(ffi_cif *cif,
-                                                   void (*fn)(void),
-                                                   void *rv, void **av) {
+static __attribute__((noinline)) void
+ffi_call_a64(ffi_cif *cif, void (*fn)(void), void *rv, void **av) {
   _Alignas(64) volatile unsigned char anchor = 0;
   (void)anchor;
   ffi_call(cif, fn, rv, av);
 }
 
-#if defined(__x86_64__) && !defined(_WIN32)
-static __thread uintptr_t ffi_probe_area;
-
-/* All registers taken by the named arguments: va_start's overflow area is
-** the start of the stack arguments. */
-static void ffi_probe(long a, long b, long c, long d, long e, long f, ...) {
-  va_list ap;
-  va_start(ap, f);
-  ffi_probe_area = (uintptr_t)ap[0].overflow_arg_area;
-  va_end(ap);
-  (void)a, (void)b, (void)c, (void)d, (void)e;
-}
-
 /* Where a words-mode call with sbytes of stack arguments puts them, modulo
-** 64: measured once by calling a probe the same way. */
+** 64: measured by calling the ABI's probe the same way (six integer
+** arguments fill the registers; the rest is the stack area). */
 static int ffi_stack_base(mffi_ctx *ctx, size_t sbytes, size_t *out) {
+  *out = 0;
+  void (*probe)(void) = mffi__abi_probe();
+  if (!probe) return MFFI_OK;
   size_t n = 6 + sbytes / 8;
   ffi_type **t = mffi__malloc(ctx, n * sizeof *t);
   void **av = mffi__malloc(ctx, n * sizeof *av);
@@ -210,23 +250,16 @@ static int ffi_stack_base(mffi_ctx *ctx, size_t sbytes, size_t *out) {
   ffi_cif cif;
   int rc = MFFI_OK;
   if (ffi_prep_cif_var(&cif, FFI_DEFAULT_ABI, 6, (unsigned)n, &ffi_type_void,
-                       t) == FFI_OK)
-    ffi_call_a64(&cif, FFI_FN(ffi_probe), NULL, av);
-  else
+                       t) == FFI_OK) {
+    ffi_call_a64(&cif, probe, NULL, av);
+    *out = mffi__abi_probed() % 64;
+  } else {
     rc = MFFI_EUNSUPPORTED;
-  *out = ffi_probe_area % 64;
+  }
   mffi__free(ctx, t);
   mffi__free(ctx, av);
   return rc;
 }
-#else
-static int ffi_stack_base(mffi_ctx *ctx, size_t sbytes, size_t *out) {
-  (void)ctx;
-  (void)sbytes;
-  *out = 0;
-  return MFFI_OK;
-}
-#endif
 
 int mffi__ffi_prepare(const mffi__sig *sig, bool split, mffi__ffi **out) {
   mffi_ctx *ctx = sig->ctx;
@@ -274,8 +307,8 @@ int mffi__ffi_prepare(const mffi__sig *sig, bool split, mffi__ffi **out) {
   ** (with dummies where the call leaves them free) and the stack area is
   ** passed as eightbytes, laid out here by offset as the ABI says. */
   size_t sbytes = 0;
-  bool words = split && mffi__abi_stack_layout(tt, pt, sig->nargs, (int)h,
-                                               offs, &sbytes);
+  bool words = split && mffi__abi_stack_layout(tt, pt, sig->nargs, (int)h, offs,
+                                               &sbytes);
   if (words && sig->variadic && sig->nfixed < sig->nargs) {
     /* The variadic part is found by absolute alignment (va_arg). */
     size_t base;
@@ -283,8 +316,7 @@ int mffi__ffi_prepare(const mffi__sig *sig, bool split, mffi__ffi **out) {
     if (rc == MFFI_ENOMEM) rc = mffi__nomem(ctx);
     if (rc != MFFI_OK) goto fail;
     size_t nb;
-    mffi__abi_stack_relayout(tt, pt, sig->nargs, sig->nfixed, base, offs,
-                             &nb);
+    mffi__abi_stack_relayout(tt, pt, sig->nargs, sig->nfixed, base, offs, &nb);
     if (nb != sbytes) { /* More padding: measure again for the new size. */
       sbytes = nb;
       rc = ffi_stack_base(ctx, sbytes, &base);
@@ -318,11 +350,13 @@ int mffi__ffi_prepare(const mffi__sig *sig, bool split, mffi__ffi **out) {
   } else {
     rc = ffi_type_of(ctx, &p->own, sig->ret, true, &rtype);
     if (rc != MFFI_OK) goto fail;
-    if (rk == MFFI__V_VOID) p->rmode = RM_VOID;
+    if (rk == MFFI__V_VOID)
+      p->rmode = RM_VOID;
     else if ((rk == MFFI__V_SINT || rk == MFFI__V_UINT) &&
              rsz < sizeof(ffi_arg))
       p->rmode = rk == MFFI__V_SINT ? RM_SINT : RM_UINT;
-    else p->rmode = RM_EXACT;
+    else
+      p->rmode = RM_EXACT;
   }
   int ngpr = (int)h, nsse = 0;
   for (uint32_t i = 0; i < sig->nargs; i++) {
@@ -340,8 +374,8 @@ int mffi__ffi_prepare(const mffi__sig *sig, bool split, mffi__ffi **out) {
     if (!split) np = 0;
     for (int j = 0; j < np; j++) {
       p->atypes[h + k] = parts[j].sse ? &ffi_type_double : &ffi_type_uint64;
-      p->map[k++] = (ffi_arg_map){(uint16_t)i, CV_PART, parts[j].off,
-                                  parts[j].len};
+      p->map[k++] =
+          (ffi_arg_map){(uint16_t)i, CV_PART, parts[j].off, parts[j].len};
     }
     if (np > 0) continue;
     rc = ffi_type_of(ctx, &p->own, a, false, &p->atypes[h + k]);
@@ -408,11 +442,11 @@ static void ffi_stack_image(const mffi__ffi *p, void *const *args,
       double x = f;
       memcpy(d, &x, sizeof x);
     } else if (s->conv == CV_SEXT || s->conv == CV_ZEXT) {
-      int64_t v = s->conv == CV_SEXT
-                      ? (s->csize == 1 ? *(const signed char *)a
-                                       : *(const short *)a)
-                      : (s->csize == 1 ? *(const unsigned char *)a
-                                       : *(const unsigned short *)a);
+      int64_t v =
+          s->conv == CV_SEXT
+              ? (s->csize == 1 ? *(const signed char *)a : *(const short *)a)
+              : (s->csize == 1 ? *(const unsigned char *)a
+                               : *(const unsigned short *)a);
       memcpy(d, &v, sizeof v);
     } else {
       memcpy(d, a, s->size);
@@ -457,8 +491,7 @@ static int ffi_run(mffi_fn *fn, const mffi__ffi *p, void *ret,
       a = &cv[k];
       break;
     case CV_PART:
-      cv[k].q = 0;
-      memcpy(&cv[k], (const unsigned char *)a + m->off, m->len);
+      cv[k].q = mffi__load_bytes((const unsigned char *)a + m->off, m->len);
       a = &cv[k];
       break;
     default: break;
@@ -484,7 +517,8 @@ static int ffi_run(mffi_fn *fn, const mffi__ffi *p, void *ret,
   case RM_UINT: {
     /* Narrow the widened value: a conversion, right on any byte order. */
     ffi_arg v = rb.a;
-    if (p->rsize == 1) *(unsigned char *)ret = (unsigned char)v;
+    if (p->rsize == 1)
+      *(unsigned char *)ret = (unsigned char)v;
     else if (p->rsize == 2) {
       uint16_t x = (uint16_t)v;
       memcpy(ret, &x, 2);
@@ -501,8 +535,7 @@ static int ffi_run(mffi_fn *fn, const mffi__ffi *p, void *ret,
 }
 
 /* A memory-class return with no buffer from the caller. */
-static int ffi_run_discard(mffi_fn *fn, const mffi__ffi *p,
-                           void *const *args) {
+static int ffi_run_discard(mffi_fn *fn, const mffi__ffi *p, void *const *args) {
   unsigned char buf[p->rsize + 16];
   size_t al = p->ralign > 16 ? 16 : (p->ralign ? p->ralign : 1);
   void *aligned = (void *)(((uintptr_t)buf + al - 1) & ~(uintptr_t)(al - 1));
@@ -511,8 +544,7 @@ static int ffi_run_discard(mffi_fn *fn, const mffi__ffi *p,
 
 int mffi__ffi_call(mffi_fn *fn, void *ret, void *const *args) {
   const mffi__ffi *p = fn->data;
-  if (!args && p->nargs)
-    return mffi__err(p->ctx, MFFI_EMISUSE, "args is NULL");
+  if (!args && p->nargs) return mffi__err(p->ctx, MFFI_EMISUSE, "args is NULL");
   if (!ret && p->rmode == RM_MEM) return ffi_run_discard(fn, p, args);
   return ffi_run(fn, p, ret, args);
 }
@@ -583,9 +615,7 @@ static void ffi_clo_entry(ffi_cif *cif, void *ret, void **fargs, void *ud) {
     mffi_closure_invoke(c, v.b, args);
     ffi_arg w;
     if (p->rmode == RM_SINT)
-      w = (ffi_arg)(p->rsize == 1   ? v.s8
-                    : p->rsize == 2 ? v.s16
-                                    : v.s32);
+      w = (ffi_arg)(p->rsize == 1 ? v.s8 : p->rsize == 2 ? v.s16 : v.s32);
     else
       w = p->rsize == 1 ? v.u8 : p->rsize == 2 ? v.u16 : v.u32;
     *(ffi_arg *)ret = w;
@@ -607,8 +637,7 @@ int mffi__ffi_closure(mffi_closure *c) {
   if (rc != MFFI_OK) return rc;
   ffi_clo *st = mffi__calloc(ctx, sizeof *st);
   if (!st) return mffi__nomem(ctx);
-  mffi__sig sig = {ctx, ft->child, ft->params, ft->nparams, ft->nparams,
-                   false};
+  mffi__sig sig = {ctx, ft->child, ft->params, ft->nparams, ft->nparams, false};
   rc = mffi__ffi_prepare(&sig, true, &st->plan);
   if (rc != MFFI_OK) {
     mffi__free(ctx, st);
@@ -621,8 +650,8 @@ int mffi__ffi_closure(mffi_closure *c) {
     mffi__free(ctx, st);
     return mffi__nomem(ctx);
   }
-  ffi_status fs = ffi_prep_closure_loc(st->fc, &st->plan->cif, ffi_clo_entry,
-                                       c, code);
+  ffi_status fs =
+      ffi_prep_closure_loc(st->fc, &st->plan->cif, ffi_clo_entry, c, code);
   if (fs != FFI_OK) {
     ffi_closure_free(st->fc);
     mffi__ffi_free(ctx, st->plan);

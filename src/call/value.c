@@ -63,7 +63,6 @@ mffi_tid mffi__promote(const mffi_tt *tt, mffi_tid tid) {
   size_t sz;
   mffi__vkind k = mffi__value_kind(tt, tid, &sz);
   if (k == MFFI__V_FLOAT) return MFFI_KIND_DOUBLE;
-  if ((k == MFFI__V_SINT || k == MFFI__V_UINT) && sz < 4)
-    return MFFI_KIND_INT;
+  if ((k == MFFI__V_SINT || k == MFFI__V_UINT) && sz < 4) return MFFI_KIND_INT;
   return tid;
 }

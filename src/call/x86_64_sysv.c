@@ -17,6 +17,7 @@
 ** list of moves computed at bind time (source offset, width, extension,
 ** register), so a call is one tight loop and one indirect call.
 */
+#include <stdarg.h>
 #include <string.h>
 
 #include "call/call.h"
@@ -24,7 +25,8 @@
 #if defined(__x86_64__) && !defined(_WIN32)
 #include <emmintrin.h>
 
-/* -- Classifier (psABI 3.2.3) ------------------------------------------------ */
+/* -- Classifier (psABI 3.2.3) ------------------------------------------------
+ */
 
 enum {
   C_NO,    /* NO_CLASS: padding or empty. */
@@ -33,8 +35,8 @@ enum {
   C_SSEUP, /* SSEUP: its upper half. */
   C_X87,   /* X87, X87UP: long double, returned on the x87 stack. */
   C_X87UP,
-  C_CX87,  /* COMPLEX_X87: complex long double. */
-  C_MEM    /* MEMORY: passed and returned through memory. */
+  C_CX87, /* COMPLEX_X87: complex long double. */
+  C_MEM   /* MEMORY: passed and returned through memory. */
 };
 
 /* psABI 3.2.3, merging rule (4). */
@@ -44,8 +46,8 @@ static int x64_merge(int a, int b) {
   if (b == C_NO) return a;
   if (a == C_MEM || b == C_MEM) return C_MEM;
   if (a == C_INT || b == C_INT) return C_INT;
-  if (a == C_X87 || a == C_X87UP || a == C_CX87 || b == C_X87 ||
-      b == C_X87UP || b == C_CX87)
+  if (a == C_X87 || a == C_X87UP || a == C_CX87 || b == C_X87 || b == C_X87UP ||
+      b == C_CX87)
     return C_MEM;
   return C_SSE;
 }
@@ -56,8 +58,7 @@ static void x64_put(int cls[2], size_t off, int c) {
 
 /* Classify the object of type tid at byte offset off of a value of at most
 ** 16 bytes. Returns false if it forces MEMORY (an unaligned field). */
-static bool x64_walk(const mffi_tt *tt, mffi_tid tid, size_t off,
-                     int cls[2]) {
+static bool x64_walk(const mffi_tt *tt, mffi_tid tid, size_t off, int cls[2]) {
   mffi_type *t = mffi__type_scalar(tt, tid);
   size_t align = t->align ? t->align : 1;
   switch ((mffi_kind)t->kind) {
@@ -107,7 +108,8 @@ static bool x64_walk(const mffi_tt *tt, mffi_tid tid, size_t off,
         size_t lo = off * 8 + m->bit_offset;
         size_t hi = lo + (size_t)m->bit_width - 1;
         if (hi / 64 > 1) return false;
-        for (size_t w = lo / 64; w <= hi / 64; w++) x64_put(cls, w * 8, C_INT);
+        for (size_t w = lo / 64; w <= hi / 64; w++)
+          x64_put(cls, w * 8, C_INT);
         continue;
       }
       if (!x64_walk(tt, m->tid, off + m->offset, cls)) return false;
@@ -135,8 +137,8 @@ static int x64_classify(const mffi_tt *tt, mffi_tid tid, int cls[2]) {
   for (int i = 0; i < n; i++) { /* Post-merger cleanup, rule 5. */
     if (cls[i] == C_MEM) return -1;
     if (cls[i] == C_X87UP && (i == 0 || cls[i - 1] != C_X87)) return -1;
-    if (cls[i] == C_SSEUP && (i == 0 || (cls[i - 1] != C_SSE &&
-                                         cls[i - 1] != C_SSEUP)))
+    if (cls[i] == C_SSEUP &&
+        (i == 0 || (cls[i - 1] != C_SSE && cls[i - 1] != C_SSEUP)))
       cls[i] = C_SSE;
   }
   return n;
@@ -170,9 +172,12 @@ int mffi__abi_split(const mffi_tt *tt, mffi_tid tid, int *ngpr, int *nsse,
   if (n <= 0) return 0;
   int needg = 0, needs = 0;
   for (int j = 0; j < n; j++) {
-    if (cls[j] == C_INT) needg++;
-    else if (cls[j] == C_SSE) needs++;
-    else if (cls[j] != C_NO) return 0;
+    if (cls[j] == C_INT)
+      needg++;
+    else if (cls[j] == C_SSE)
+      needs++;
+    else if (cls[j] != C_NO)
+      return 0;
   }
   if (*ngpr + needg > 6 || *nsse + needs > 8) return 0;
   *ngpr += needg;
@@ -186,8 +191,8 @@ int mffi__abi_split(const mffi_tt *tt, mffi_tid tid, int *ngpr, int *nsse,
   return k;
 }
 
-int mffi__abi_stack_layout(const mffi_tt *tt, const mffi_tid *types,
-                           uint32_t n, int ngpr, long *offs, size_t *bytes) {
+int mffi__abi_stack_layout(const mffi_tt *tt, const mffi_tid *types, uint32_t n,
+                           int ngpr, long *offs, size_t *bytes) {
   int nsse = 0, over = 0;
   size_t off = 0;
   for (uint32_t i = 0; i < n; i++) {
@@ -220,9 +225,12 @@ int mffi__abi_stack_layout(const mffi_tt *tt, const mffi_tid *types,
       int g = 0, x = 0;
       bool reg = nc > 0;
       for (int j = 0; reg && j < nc; j++) {
-        if (cls[j] == C_INT) g++;
-        else if (cls[j] == C_SSE) x++;
-        else if (cls[j] != C_NO) reg = false;
+        if (cls[j] == C_INT)
+          g++;
+        else if (cls[j] == C_SSE)
+          x++;
+        else if (cls[j] != C_NO)
+          reg = false;
       }
       if (reg && ngpr + g <= 6 && nsse + x <= 8) {
         ngpr += g;
@@ -259,15 +267,38 @@ void mffi__abi_stack_relayout(const mffi_tt *tt, const mffi_tid *types,
       size_t ta = mffi__type_scalar(tt, types[i])->align;
       if (ta > al) al = ta;
     }
-    if (i < nfixed) off = (off + al - 1) & ~(al - 1);
-    else off = ((base + off + al - 1) & ~(al - 1)) - base;
+    if (i < nfixed)
+      off = (off + al - 1) & ~(al - 1);
+    else
+      off = ((base + off + al - 1) & ~(al - 1)) - base;
     offs[i] = (long)off;
     off += (sz + 7) & ~(size_t)7;
   }
   *bytes = (off + 15) & ~(size_t)15;
 }
 
-/* -- libffi descriptions ------------------------------------------------------ */
+static __thread uintptr_t x64_probe_area;
+
+/* The registers are full after six integers: va_start's overflow area is
+** where the stack arguments start (psABI 3.5.7, the va_list type). */
+static void x64_probe(long a, long b, long c, long d, long e, long f, ...) {
+  va_list ap;
+  va_start(ap, f);
+  x64_probe_area = (uintptr_t)ap[0].overflow_arg_area;
+  va_end(ap);
+  (void)a, (void)b, (void)c, (void)d, (void)e;
+}
+
+void (*mffi__abi_probe(void))(void) {
+  return (void (*)(void))x64_probe;
+}
+
+uintptr_t mffi__abi_probed(void) {
+  return x64_probe_area;
+}
+
+/* -- libffi descriptions ------------------------------------------------------
+ */
 
 /* libffi classifies a struct from its elements. We give it a flat element
 ** list built from our own classes, and preset size and alignment, so that
@@ -310,7 +341,8 @@ int mffi__abi_ffi_type(mffi_ctx *ctx, mffi__ffiown *own, mffi_tid tid,
       } else if (cls[i] == C_INT && len == 8) {
         el[k++] = &ffi_type_uint64;
       } else if (cls[i] == C_INT) {
-        for (size_t j = 0; j < len; j++) el[k++] = &ffi_type_uint8;
+        for (size_t j = 0; j < len; j++)
+          el[k++] = &ffi_type_uint8;
       } else {
         return 1;
       }
@@ -321,15 +353,31 @@ int mffi__abi_ffi_type(mffi_ctx *ctx, mffi__ffiown *own, mffi_tid tid,
   return MFFI_OK;
 }
 
-/* -- Fast path plans ------------------------------------------------------------ */
+/* -- Fast path plans
+ * ------------------------------------------------------------ */
 
 enum { /* Moves: how a register gets its value. */
-  OP_S8, OP_U8, OP_S16, OP_U16, OP_S32, OP_U32, OP_64, OP_BYTES, OP_F2D
+       OP_S8,
+       OP_U8,
+       OP_S16,
+       OP_U16,
+       OP_S32,
+       OP_U32,
+       OP_64,
+       OP_BYTES,
+       OP_F2D
 };
 
 enum { /* Return classes, one thunk prototype each. */
-  RC_VOID, RC_INT, RC_INT2, RC_SSE, RC_SSE2, RC_INTSSE, RC_SSEINT, RC_X87,
-  RC_MEM
+       RC_VOID,
+       RC_INT,
+       RC_INT2,
+       RC_SSE,
+       RC_SSE2,
+       RC_INTSSE,
+       RC_SSEINT,
+       RC_X87,
+       RC_MEM
 };
 
 #define X64_NREG 14 /* 6 integer + 8 SSE argument registers. */
@@ -343,10 +391,10 @@ typedef struct x64_move {
 } x64_move;
 
 struct mffi__fast {
-  uint8_t rclass;   /* RC_*. */
-  bool variadic;    /* Call through the "..." prototype. */
+  uint8_t rclass; /* RC_*. */
+  bool variadic;  /* Call through the "..." prototype. */
   uint16_t nmoves;
-  uint32_t rsize;   /* Return value size. */
+  uint32_t rsize; /* Return value size. */
   uint32_t nargs;
   mffi_ctx *ctx;
   x64_move moves[]; /* nmoves. */
@@ -390,11 +438,15 @@ int mffi__fast_prepare(const mffi__sig *sig, mffi__fast **out) {
     } else if (n == 1 && cls[0] == C_SSE) {
       rc = RC_SSE;
     } else if (n == 2 && cls[0] == C_INT) {
-      rc = cls[1] == C_INT ? RC_INT2 : cls[1] == C_SSE ? RC_INTSSE
-           : cls[1] == C_NO ? RC_INT : 0xff;
+      rc = cls[1] == C_INT   ? RC_INT2
+           : cls[1] == C_SSE ? RC_INTSSE
+           : cls[1] == C_NO  ? RC_INT
+                             : 0xff;
     } else if (n == 2 && cls[0] == C_SSE) {
-      rc = cls[1] == C_SSE ? RC_SSE2 : cls[1] == C_INT ? RC_SSEINT
-           : cls[1] == C_NO ? RC_SSE : 0xff;
+      rc = cls[1] == C_SSE   ? RC_SSE2
+           : cls[1] == C_INT ? RC_SSEINT
+           : cls[1] == C_NO  ? RC_SSE
+                             : 0xff;
     } else {
       return 1;
     }
@@ -421,9 +473,12 @@ int mffi__fast_prepare(const mffi__sig *sig, mffi__fast **out) {
     if (n < 0) return 1;
     int needg = 0, needs = 0;
     for (int j = 0; j < n; j++) {
-      if (cls[j] == C_INT) needg++;
-      else if (cls[j] == C_SSE) needs++;
-      else if (cls[j] != C_NO) return 1; /* X87, SSEUP: memory or vector. */
+      if (cls[j] == C_INT)
+        needg++;
+      else if (cls[j] == C_SSE)
+        needs++;
+      else if (cls[j] != C_NO)
+        return 1; /* X87, SSEUP: memory or vector. */
     }
     if (ngpr + needg > 6 || nsse + needs > 8) return 1; /* To the stack. */
     for (int j = 0; j < n; j++) {
@@ -447,30 +502,43 @@ int mffi__fast_prepare(const mffi__sig *sig, mffi__fast **out) {
   return MFFI_OK;
 }
 
-void mffi__fast_free(mffi_ctx *ctx, mffi__fast *p) { mffi__free(ctx, p); }
+void mffi__fast_free(mffi_ctx *ctx, mffi__fast *p) {
+  mffi__free(ctx, p);
+}
 
-/* -- Fast path calls ------------------------------------------------------------- */
+/* -- Fast path calls
+ * ------------------------------------------------------------- */
 
 typedef union x64_reg {
   uint64_t u;
   double d;
 } x64_reg;
 
-typedef struct { uint64_t a, b; } x64_ii;
-typedef struct { double a, b; } x64_ss;
-typedef struct { uint64_t a; double b; } x64_is;
-typedef struct { double a; uint64_t b; } x64_si;
+typedef struct {
+  uint64_t a, b;
+} x64_ii;
+typedef struct {
+  double a, b;
+} x64_ss;
+typedef struct {
+  uint64_t a;
+  double b;
+} x64_is;
+typedef struct {
+  double a;
+  uint64_t b;
+} x64_si;
 
-#define X64_PARAMS                                                            \
-  uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, double, double, \
+#define X64_PARAMS                                                             \
+  uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, double, double,  \
       double, double, double, double, double, double
-#define X64_ARGS                                                              \
-  r[0].u, r[1].u, r[2].u, r[3].u, r[4].u, r[5].u, r[6].d, r[7].d, r[8].d,     \
+#define X64_ARGS                                                               \
+  r[0].u, r[1].u, r[2].u, r[3].u, r[4].u, r[5].u, r[6].d, r[7].d, r[8].d,      \
       r[9].d, r[10].d, r[11].d, r[12].d, r[13].d
 
 /* One call through the thunk prototype returning T, plain or variadic. */
-#define X64_CALL(T, addr, variadic)                                           \
-  ((variadic) ? ((T(*)(X64_PARAMS, ...))(addr))(X64_ARGS)                     \
+#define X64_CALL(T, addr, variadic)                                            \
+  ((variadic) ? ((T(*)(X64_PARAMS, ...))(addr))(X64_ARGS)                      \
               : ((T(*)(X64_PARAMS))(addr))(X64_ARGS))
 
 /* A memory-class return with no buffer from the caller. */
@@ -483,8 +551,7 @@ static int x64_call_discard(mffi_fn *fn, void *const *args) {
 
 int mffi__fast_call(mffi_fn *fn, void *ret, void *const *args) {
   const mffi__fast *p = fn->data;
-  if (!args && p->nargs)
-    return mffi__err(p->ctx, MFFI_EMISUSE, "args is NULL");
+  if (!args && p->nargs) return mffi__err(p->ctx, MFFI_EMISUSE, "args is NULL");
   /* Zero the registers with seven vector stores: an initializer becomes
   ** `rep stos`, which costs more than the rest of the call. */
   _Alignas(16) x64_reg r[X64_NREG];
@@ -507,12 +574,7 @@ int mffi__fast_call(mffi_fn *fn, void *ret, void *const *args) {
       r[m->reg].d = f;
       break;
     }
-    default: {
-      uint64_t v = 0;
-      memcpy(&v, s, m->len);
-      *d = v;
-      break;
-    }
+    default: *d = mffi__load_bytes(s, m->len); break;
     }
   }
   void *a = fn->addr;
@@ -575,7 +637,8 @@ int mffi__fast_call(mffi_fn *fn, void *ret, void *const *args) {
   return MFFI_OK;
 }
 
-/* -- Specialized shapes ---------------------------------------------------------- */
+/* -- Specialized shapes
+ * ---------------------------------------------------------- */
 
 /* The commonest signatures get a routine of their own, so a call is one
 ** indirect call into it, direct loads and one indirect call to the target:
@@ -593,73 +656,89 @@ int mffi__fast_call(mffi_fn *fn, void *ret, void *const *args) {
 #define FS_N_i 1
 #define FS_N_p 2
 #define FS_N_d 3
-#define FS_A(k, n) (*(const FS_T_##k *)args[n])
+#define FS_A(k, n) fs_ld_##k(args[n])
+
+/* Loads through memcpy: aggregates of 8 bytes travel as p or d and may be
+** aligned to less. Each compiles to one move. */
+static inline int32_t fs_ld_i(const void *p) {
+  int32_t v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+static inline uint64_t fs_ld_p(const void *p) {
+  uint64_t v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+static inline double fs_ld_d(const void *p) {
+  double v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
 
 /* Store the result at its exact size (`ret` may be NULL). */
-#define FS_RET_v(call)                                                        \
-  (void)ret;                                                                  \
-  call;                                                                       \
-  mffi__errno_save();                                                         \
+#define FS_RET_v(call)                                                         \
+  (void)ret;                                                                   \
+  call;                                                                        \
+  mffi__errno_save();                                                          \
   return MFFI_OK;
-#define FS_RET_X(T, call)                                                     \
-  T r_ = call;                                                                \
-  mffi__errno_save();                                                         \
-  if (ret) memcpy(ret, &r_, sizeof r_);                                       \
+#define FS_RET_X(T, call)                                                      \
+  T r_ = call;                                                                 \
+  mffi__errno_save();                                                          \
+  if (ret) memcpy(ret, &r_, sizeof r_);                                        \
   return MFFI_OK;
 #define FS_RET_i(call) FS_RET_X(int32_t, call)
 #define FS_RET_p(call) FS_RET_X(uint64_t, call)
 #define FS_RET_d(call) FS_RET_X(double, call)
 
-#define FS_HEAD(name)                                                         \
-  static int name(mffi_fn *fn, void *ret, void *const *args)
+#define FS_HEAD(name) static int name(mffi_fn *fn, void *ret, void *const *args)
 #define FS_FN(R, ...) ((FS_T_##R(*)(__VA_ARGS__))fn->addr)
 
-#define FS_DEF0(R)                                                            \
-  FS_HEAD(fs_##R) {                                                           \
-    (void)args;                                                               \
-    FS_RET_##R(FS_FN(R, void)());                                             \
+#define FS_DEF0(R)                                                             \
+  FS_HEAD(fs_##R) {                                                            \
+    (void)args;                                                                \
+    FS_RET_##R(FS_FN(R, void)());                                              \
   }
-#define FS_DEF1(R, a)                                                         \
-  FS_HEAD(fs_##R##_##a) {                                                     \
-    if (!args) return x64_misuse(fn);                                         \
-    FS_RET_##R(FS_FN(R, FS_T_##a)(FS_A(a, 0)));                               \
+#define FS_DEF1(R, a)                                                          \
+  FS_HEAD(fs_##R##_##a) {                                                      \
+    if (!args) return x64_misuse(fn);                                          \
+    FS_RET_##R(FS_FN(R, FS_T_##a)(FS_A(a, 0)));                                \
   }
-#define FS_DEF2(R, a, b)                                                      \
-  FS_HEAD(fs_##R##_##a##b) {                                                  \
-    if (!args) return x64_misuse(fn);                                         \
-    FS_RET_##R(FS_FN(R, FS_T_##a, FS_T_##b)(FS_A(a, 0), FS_A(b, 1)));         \
+#define FS_DEF2(R, a, b)                                                       \
+  FS_HEAD(fs_##R##_##a##b) {                                                   \
+    if (!args) return x64_misuse(fn);                                          \
+    FS_RET_##R(FS_FN(R, FS_T_##a, FS_T_##b)(FS_A(a, 0), FS_A(b, 1)));          \
   }
-#define FS_DEF3(R, a, b, c)                                                   \
-  FS_HEAD(fs_##R##_##a##b##c) {                                               \
-    if (!args) return x64_misuse(fn);                                         \
-    FS_RET_##R(FS_FN(R, FS_T_##a, FS_T_##b, FS_T_##c)(                        \
-        FS_A(a, 0), FS_A(b, 1), FS_A(c, 2)));                                 \
+#define FS_DEF3(R, a, b, c)                                                    \
+  FS_HEAD(fs_##R##_##a##b##c) {                                                \
+    if (!args) return x64_misuse(fn);                                          \
+    FS_RET_##R(FS_FN(R, FS_T_##a, FS_T_##b, FS_T_##c)(FS_A(a, 0), FS_A(b, 1),  \
+                                                      FS_A(c, 2)));            \
   }
-#define FS_DEFP(R)                                                            \
-  FS_HEAD(fs_##R##_pppp) {                                                    \
-    if (!args) return x64_misuse(fn);                                         \
-    FS_RET_##R(FS_FN(R, uint64_t, uint64_t, uint64_t, uint64_t)(              \
-        FS_A(p, 0), FS_A(p, 1), FS_A(p, 2), FS_A(p, 3)));                     \
-  }                                                                           \
-  FS_HEAD(fs_##R##_ppppp) {                                                   \
-    if (!args) return x64_misuse(fn);                                         \
-    FS_RET_##R(FS_FN(R, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t)(    \
-        FS_A(p, 0), FS_A(p, 1), FS_A(p, 2), FS_A(p, 3), FS_A(p, 4)));         \
-  }                                                                           \
-  FS_HEAD(fs_##R##_pppppp) {                                                  \
-    if (!args) return x64_misuse(fn);                                         \
-    FS_RET_##R(FS_FN(R, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t,     \
-                     uint64_t)(FS_A(p, 0), FS_A(p, 1), FS_A(p, 2),            \
-                               FS_A(p, 3), FS_A(p, 4), FS_A(p, 5)));          \
+#define FS_DEFP(R)                                                             \
+  FS_HEAD(fs_##R##_pppp) {                                                     \
+    if (!args) return x64_misuse(fn);                                          \
+    FS_RET_##R(FS_FN(R, uint64_t, uint64_t, uint64_t, uint64_t)(               \
+        FS_A(p, 0), FS_A(p, 1), FS_A(p, 2), FS_A(p, 3)));                      \
+  }                                                                            \
+  FS_HEAD(fs_##R##_ppppp) {                                                    \
+    if (!args) return x64_misuse(fn);                                          \
+    FS_RET_##R(FS_FN(R, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t)(     \
+        FS_A(p, 0), FS_A(p, 1), FS_A(p, 2), FS_A(p, 3), FS_A(p, 4)));          \
+  }                                                                            \
+  FS_HEAD(fs_##R##_pppppp) {                                                   \
+    if (!args) return x64_misuse(fn);                                          \
+    FS_RET_##R(FS_FN(R, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t,      \
+                     uint64_t)(FS_A(p, 0), FS_A(p, 1), FS_A(p, 2), FS_A(p, 3), \
+                               FS_A(p, 4), FS_A(p, 5)));                       \
   }
 
 /* Every shape of up to three i/p/d arguments, for return kind R. */
-#define FS_EACH(X, R)                                                         \
-  X##0(R) FS_E1(X, R, i) FS_E1(X, R, p) FS_E1(X, R, d)
-#define FS_E1(X, R, a)                                                        \
-  X##1(R, a) FS_E2(X, R, a, i) FS_E2(X, R, a, p) FS_E2(X, R, a, d)
-#define FS_E2(X, R, a, b)                                                     \
-  X##2(R, a, b) X##3(R, a, b, i) X##3(R, a, b, p) X##3(R, a, b, d)
+#define FS_EACH(X, R) X##0(R)FS_E1(X, R, i) FS_E1(X, R, p) FS_E1(X, R, d)
+#define FS_E1(X, R, a)                                                         \
+  X##1(R, a)FS_E2(X, R, a, i) FS_E2(X, R, a, p) FS_E2(X, R, a, d)
+#define FS_E2(X, R, a, b)                                                      \
+  X##2(R, a, b)X##3(R, a, b, i)X##3(R, a, b, p)X##3(R, a, b, d)
 
 static int x64_misuse(mffi_fn *fn) {
   return mffi__err(fn->lib->ctx, MFFI_EMISUSE, "args is NULL");
@@ -676,30 +755,38 @@ FS_DEFP(d)
 
 /* Table index of a shape: return kind, arity, then the argument kinds
 ** (1-3; 0 where absent); arity 4-6 means all p. */
-#define FS_IDX(R, n, a, b, c) (((((R) * 7 + (n)) * 4 + (a)) * 4 + (b)) * 4 + (c))
+#define FS_IDX(R, n, a, b, c) (((((R)*7 + (n)) * 4 + (a)) * 4 + (b)) * 4 + (c))
 #define FS_ENT0(R) [FS_IDX(FS_N_##R, 0, 0, 0, 0)] = fs_##R,
 #define FS_ENT1(R, a) [FS_IDX(FS_N_##R, 1, FS_N_##a, 0, 0)] = fs_##R##_##a,
-#define FS_ENT2(R, a, b)                                                      \
+#define FS_ENT2(R, a, b)                                                       \
   [FS_IDX(FS_N_##R, 2, FS_N_##a, FS_N_##b, 0)] = fs_##R##_##a##b,
-#define FS_ENT3(R, a, b, c)                                                   \
+#define FS_ENT3(R, a, b, c)                                                    \
   [FS_IDX(FS_N_##R, 3, FS_N_##a, FS_N_##b, FS_N_##c)] = fs_##R##_##a##b##c,
-#define FS_ENTP(R)                                                            \
-  [FS_IDX(FS_N_##R, 4, 0, 0, 0)] = fs_##R##_pppp,                             \
-  [FS_IDX(FS_N_##R, 5, 0, 0, 0)] = fs_##R##_ppppp,                            \
-  [FS_IDX(FS_N_##R, 6, 0, 0, 0)] = fs_##R##_pppppp,
+#define FS_ENTP(R)                                                             \
+  [FS_IDX(FS_N_##R, 4, 0, 0, 0)] = fs_##R##_pppp,                              \
+                             [FS_IDX(FS_N_##R, 5, 0, 0, 0)] = fs_##R##_ppppp,  \
+                             [FS_IDX(FS_N_##R, 6, 0, 0, 0)] = fs_##R##_pppppp,
 
 static const mffi_call_fn x64_shapes[FS_IDX(4, 0, 0, 0, 0)] = {
-    FS_EACH(FS_ENT, v) FS_EACH(FS_ENT, i) FS_EACH(FS_ENT, p)
-    FS_EACH(FS_ENT, d) FS_ENTP(v) FS_ENTP(i) FS_ENTP(p) FS_ENTP(d)};
+    FS_EACH(FS_ENT, v) FS_EACH(FS_ENT, i) FS_EACH(FS_ENT, p) FS_EACH(FS_ENT, d)
+        FS_ENTP(v) FS_ENTP(i) FS_ENTP(p) FS_ENTP(d)};
 
-/* The shape letter of a type: FS_N_i, _p, _d, _v, or -1. */
+/* The shape letter of a type: FS_N_i, _p, _d, _v, or -1. An aggregate of
+** one eightbyte counts as the scalar it travels as (struct { int x, y; }
+** is p, struct { float x, y; } is d, struct { short a, b; } is i). */
 static int x64_shape_kind(const mffi_tt *tt, mffi_tid tid) {
   size_t sz;
+  int cls[2];
   switch (mffi__value_kind(tt, tid, &sz)) {
   case MFFI__V_VOID: return FS_N_v;
   case MFFI__V_SINT:
   case MFFI__V_UINT: return sz == 4 ? FS_N_i : sz == 8 ? FS_N_p : -1;
   case MFFI__V_DOUBLE: return FS_N_d;
+  case MFFI__V_AGG:
+    if (x64_classify(tt, tid, cls) != 1) return -1;
+    if (cls[0] == C_INT) return sz == 4 ? FS_N_i : sz == 8 ? FS_N_p : -1;
+    if (cls[0] == C_SSE && sz == 8) return FS_N_d;
+    return -1;
   default: return -1;
   }
 }
@@ -759,12 +846,21 @@ bool mffi__abi_ret_in_memory(const mffi_tt *tt, mffi_tid tid) {
   return false;
 }
 
-int mffi__abi_stack_layout(const mffi_tt *tt, const mffi_tid *types,
-                           uint32_t n, int ngpr, long *offs, size_t *bytes) {
+void (*mffi__abi_probe(void))(void) {
+  return NULL;
+}
+
+uintptr_t mffi__abi_probed(void) {
+  return 0;
+}
+
+int mffi__abi_stack_layout(const mffi_tt *tt, const mffi_tid *types, uint32_t n,
+                           int ngpr, long *offs, size_t *bytes) {
   (void)tt;
   (void)types;
   (void)ngpr;
-  for (uint32_t i = 0; i < n; i++) offs[i] = -1;
+  for (uint32_t i = 0; i < n; i++)
+    offs[i] = -1;
   *bytes = 0;
   return 0;
 }

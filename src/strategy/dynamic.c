@@ -48,8 +48,8 @@ static int dyn_bind(mffi_fn *fn) {
     fn->addr = p;
   }
   if (fn->is_var) return MFFI_OK;
-  mffi__sig sig = {ctx, ft->child, fn->args, fn->nargs, fn->nfixed,
-                   fn->variadic};
+  mffi__sig sig = {ctx,       ft->child,  fn->args,
+                   fn->nargs, fn->nfixed, fn->variadic};
   if (!(lib->flags & MFFI_OPEN_FFI_ONLY)) {
     mffi__fast *fast = NULL;
     rc = mffi__fast_prepare(&sig, &fast);
@@ -73,8 +73,10 @@ static int dyn_bind(mffi_fn *fn) {
 
 static void dyn_unbind(mffi_fn *fn) {
   mffi_ctx *ctx = fn->lib->ctx;
-  if (fn->path == MFFI_PATH_FAST) mffi__fast_free(ctx, fn->data);
-  else if (fn->path == MFFI_PATH_FFI) mffi__ffi_free(ctx, fn->data);
+  if (fn->path == MFFI_PATH_FAST)
+    mffi__fast_free(ctx, fn->data);
+  else if (fn->path == MFFI_PATH_FFI)
+    mffi__ffi_free(ctx, fn->data);
   fn->data = NULL;
 }
 

@@ -20,8 +20,7 @@ const mffi_strategy *mffi_strategy_find(const char *name) {
 }
 
 int mffi_strategy_register(const mffi_strategy *s) {
-  if (!s || !s->name || !s->name[0] || s->version < 1 || !s->xOpen ||
-      !s->xBind)
+  if (!s || !s->name || !s->name[0] || s->version < 1 || !s->xOpen || !s->xBind)
     return MFFI_EMISUSE;
   if (mffi_strategy_find(s->name)) return MFFI_EMISUSE;
   if (reg_n == REG_MAX) return MFFI_ENOMEM;
