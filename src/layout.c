@@ -100,8 +100,10 @@ static void lay_bitfield(const mffi_tt *tt, lay *L, mffi_member *m, bool packed,
   size_t unit = (size_t)talign * 8;
   size_t w = (size_t)m->bit_width;
   size_t pos = is_union ? 0 : L->bitpos;
-  if (w == 0) { /* Zero width: start the next unit of the declared type. */
-    if (!is_union) L->bitpos = lay_round(pos, unit);
+  if (w == 0) { /* Zero width: start the next unit of the declared type, */
+    size_t a = unit; /* or of its aligned(N) if that is larger. */
+    if ((size_t)m->align_attr * 8 > a) a = (size_t)m->align_attr * 8;
+    if (!is_union) L->bitpos = lay_round(pos, a);
     m->bit_offset = L->bitpos;
     m->offset = m->bit_offset / 8;
     return;
