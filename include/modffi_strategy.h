@@ -10,8 +10,9 @@
 ** How the four strategies of DESIGN.md fit:
 ** - dynamic: xOpen dlopens, xBind dlsyms and prepares a call plan, xCall runs
 **   it (built in: mffi_strategy_find("dynamic")).
-** - static: opts points at a generated table; xBind finds the entry by name
-**   and sets a per-function direct wrapper with mffi_fn_set_call().
+** - static (built in): the target names a table that generated code
+**   registered at load time (modffi_static.h, mffi_static_register()); xBind
+**   finds the entry by name and sets its thunk with mffi_fn_set_call().
 ** - remote: xOpen starts the sandbox; xBind/xCall/xNew/xRead/xWrite/
 **   xCallback send frames; xNew allocates in the shared arena.
 ** - checked (a decorator): its opts name the inner strategy; it opens an
