@@ -70,17 +70,14 @@ typedef struct tkey {
 #define TVAR_FLAGS (MFFI_TF_USERALIGN | MFFI_TF_FLOATN | MFFI_TF_FLOATNX)
 #define TKEY_FLAGS (MFFI_TF_VARIADIC | MFFI_TF_UNPROTO | TVAR_FLAGS)
 
-static tkey tt_key_of(const mffi_type *t) {
-  tkey k = {t->kind,
-            t->quals,
-            (uint16_t)(t->flags & TKEY_FLAGS),
-            t->base == t->id ? MFFI_TID_NONE : t->base,
-            t->child,
-            t->length,
-            0,
-            t->params,
-            t->nparams};
-  if (k.base != MFFI_TID_NONE) {
+/* The key of node (or prototype) t whose variant base is base
+** (MFFI_TID_NONE for a canonical node): a variant is identified by its
+** base, qualifiers, alignment and flags alone. */
+static tkey tt_key(const mffi_type *t, mffi_tid base) {
+  tkey k = {t->kind, t->quals,  (uint16_t)(t->flags & TKEY_FLAGS),
+            base,    t->child,  t->length,
+            0,       t->params, t->nparams};
+  if (base != MFFI_TID_NONE) {
     k.align = t->align;
     k.child = MFFI_TID_NONE;
     k.length = 0;
@@ -88,6 +85,10 @@ static tkey tt_key_of(const mffi_type *t) {
     k.nparams = 0;
   }
   return k;
+}
+
+static tkey tt_key_of(const mffi_type *t) {
+  return tt_key(t, t->base == t->id ? MFFI_TID_NONE : t->base);
 }
 
 static uint32_t tt_key_hash(const tkey *k) {
@@ -175,16 +176,7 @@ static int tt_add(mffi_ctx *ctx, const mffi_type *proto, mffi_tid *out) {
 /* Find the node for proto's key, or add it. */
 static int tt_intern(mffi_ctx *ctx, const mffi_type *proto, mffi_tid *out) {
   mffi_tt *tt = &ctx->tt;
-  tkey k = {proto->kind, proto->quals,  (uint16_t)(proto->flags & TKEY_FLAGS),
-            proto->base, proto->child,  proto->length,
-            0,           proto->params, proto->nparams};
-  if (k.base != MFFI_TID_NONE) {
-    k.align = proto->align;
-    k.child = MFFI_TID_NONE;
-    k.length = 0;
-    k.params = NULL;
-    k.nparams = 0;
-  }
+  tkey k = tt_key(proto, proto->base);
   if (tt->nihash) {
     size_t j = tt_key_hash(&k) & (tt->nihash - 1);
     for (uint32_t v; (v = tt->ihash[j]) != 0; j = (j + 1) & (tt->nihash - 1)) {

@@ -541,33 +541,53 @@ static void sp_members(cp_state *cp, cp_vec *members, cp_vec *toks) {
   }
 }
 
-static void sp_record(cp_state *cp, cp_specs *s) {
-  cp_token kw = cp->tok;
-  int kind = kw.tok == TK_STRUCT ? MFFI_KIND_STRUCT : MFFI_KIND_UNION;
+/* What precedes the body of a struct, union or enum specifier. */
+typedef struct sp_head {
+  cp_token kw, tagtok; /* The keyword; the tag (or the keyword). */
+  const char *tag;     /* NULL if anonymous. */
+  cp_vec attrs;        /* All attributes so far. */
+  uint32_t npre;       /* How many came before the tag. */
+} sp_head;
+
+/* Read "KEYWORD attrs [TAG] attrs". Without a body to follow, the
+** specifier is a reference: resolve it into s and return false. Attributes
+** after the tag of a reference belong to the declaration; GCC ignores those
+** before it. */
+static bool sp_tag_head(cp_state *cp, cp_specs *s, int kind, sp_head *h) {
+  memset(h, 0, sizeof *h);
+  h->kw = h->tagtok = cp->tok;
   cp_next(cp);
-  cp_vec attrs = {0};
   while (cp->tok.tok == TK_ATTRIBUTE)
-    at_parse(cp, &attrs);
-  const char *tag = NULL;
-  cp_token tagtok = kw;
+    at_parse(cp, &h->attrs);
   if (cp->tok.tok == TK_NAME) {
-    tag = cp->tok.name;
-    tagtok = cp->tok;
+    h->tag = cp->tok.name;
+    h->tagtok = cp->tok;
     cp_next(cp);
   }
-  uint32_t npre = attrs.n; /* Before the tag: ignored on a reference. */
+  h->npre = h->attrs.n;
   while (cp->tok.tok == TK_ATTRIBUTE)
-    at_parse(cp, &attrs);
+    at_parse(cp, &h->attrs);
   s->have_tid = true;
   s->tag_only = true;
-  if (cp->tok.tok != '{') {
-    if (!tag)
-      cp_err(cp, NULL, MFFI_EPARSE, "expected '{' or tag after '%s'",
-             kind == MFFI_KIND_STRUCT ? "struct" : "union");
-    s->tid = s->tag_tid = sp_tag_ref(cp, kind, tag, &tagtok, true);
-    sp_keep_attrs(cp, s, &attrs, npre); /* "struct s __attribute__((x)) t" */
-    return;
-  }
+  if (cp->tok.tok == '{') return true;
+  if (!h->tag)
+    cp_err(cp, NULL, MFFI_EPARSE, "expected '{' or tag after '%s'",
+           kind == MFFI_KIND_STRUCT  ? "struct"
+           : kind == MFFI_KIND_UNION ? "union"
+                                     : "enum");
+  s->tid = s->tag_tid = sp_tag_ref(cp, kind, h->tag, &h->tagtok, true);
+  sp_keep_attrs(cp, s, &h->attrs,
+                h->npre); /* "struct s __attribute__((x)) t" */
+  return false;
+}
+
+static void sp_record(cp_state *cp, cp_specs *s) {
+  int kind = cp->tok.tok == TK_STRUCT ? MFFI_KIND_STRUCT : MFFI_KIND_UNION;
+  sp_head h;
+  if (!sp_tag_head(cp, s, kind, &h)) return;
+  const cp_token kw = h.kw, tagtok = h.tagtok;
+  const char *tag = h.tag;
+  cp_vec attrs = h.attrs;
   mffi_tid tid;
   if (tag) {
     tid = sp_tag_ref(cp, kind, tag, &tagtok, false);
@@ -622,29 +642,11 @@ static void sp_name_free(cp_state *cp, const char *name, const cp_token *t) {
 }
 
 static void sp_enum(cp_state *cp, cp_specs *s) {
-  cp_token kw = cp->tok;
-  cp_next(cp);
-  cp_vec attrs = {0};
-  while (cp->tok.tok == TK_ATTRIBUTE)
-    at_parse(cp, &attrs);
-  const char *tag = NULL;
-  cp_token tagtok = kw;
-  if (cp->tok.tok == TK_NAME) {
-    tag = cp->tok.name;
-    tagtok = cp->tok;
-    cp_next(cp);
-  }
-  uint32_t npre = attrs.n; /* Before the tag: ignored on a reference. */
-  while (cp->tok.tok == TK_ATTRIBUTE)
-    at_parse(cp, &attrs);
-  s->have_tid = true;
-  s->tag_only = true;
-  if (cp->tok.tok != '{') {
-    if (!tag) cp_err(cp, NULL, MFFI_EPARSE, "expected '{' or tag after 'enum'");
-    s->tid = s->tag_tid = sp_tag_ref(cp, MFFI_KIND_ENUM, tag, &tagtok, true);
-    sp_keep_attrs(cp, s, &attrs, npre);
-    return;
-  }
+  sp_head h;
+  if (!sp_tag_head(cp, s, MFFI_KIND_ENUM, &h)) return;
+  const cp_token kw = h.kw, tagtok = h.tagtok;
+  const char *tag = h.tag;
+  cp_vec attrs = h.attrs;
   mffi_tid tid;
   if (tag) {
     tid = sp_tag_ref(cp, MFFI_KIND_ENUM, tag, &tagtok, false);
