@@ -38,7 +38,13 @@
 extern "C" {
 #endif
 
-#define MFFI_STRATEGY_VERSION 1
+#define MFFI_STRATEGY_VERSION 2
+
+/* Capability bits of mffi_strategy.flags (version 2 and later). */
+/* Bound functions live in this process at mffi_fn_addr() and may be called
+** there natively with the C type of their declaration (dynamic, static).
+** A strategy that must see every call (remote, checked) leaves it clear. */
+#define MFFI_STRATEGY_NATIVE 0x1u
 
 /* A call routine: what mffi_call() runs for a bound function. */
 typedef int (*mffi_call_fn)(mffi_fn *fn, void *ret, void *const *args);
@@ -84,6 +90,9 @@ struct mffi_strategy {
   ** mffi_closure_invoke(c, ret, args) when called. */
   int (*xCallback)(mffi_closure *c);
   void (*xCallbackFree)(mffi_closure *c);
+
+  /* -- Version 2 -- */
+  unsigned flags; /* MFFI_STRATEGY_* capability bits. */
 };
 
 /* -- For strategy implementations ---------------------------------------- */

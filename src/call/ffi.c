@@ -220,17 +220,43 @@ static int ffi_status_err(mffi_ctx *ctx, ffi_status st) {
 
 /* Calls in words mode go through this frame, aligned to 64 bytes, so the
 ** stack area libffi builds below it has the same address modulo 64 on
-** every call with the same number of stack bytes. */
+** every call with the same number of stack bytes. The anchor is read after
+** the call: otherwise an optimizing compiler makes it a sibling call
+** (`leave; jmp ffi_call`), the aligned frame is gone before libffi runs
+** and the area moves with the caller's stack (variadic calls then read
+** their over-aligned arguments from the wrong place). Calls go through
+** ffi_call_a64_p, so that no call site gets a specialized clone with
+** another frame. */
 static __attribute__((noinline)) void
 ffi_call_a64(ffi_cif *cif, void (*fn)(void), void *rv, void **av) {
   _Alignas(64) volatile unsigned char anchor = 0;
-  (void)anchor;
   ffi_call(cif, fn, rv, av);
+  (void)anchor;
+}
+
+typedef void (*ffi_a64_fn)(ffi_cif *, void (*)(void), void *, void **);
+static ffi_a64_fn volatile const ffi_call_a64_p = ffi_call_a64;
+
+#define FFI_NDEPTH 4   /* Caller stack depths the probe is run from. */
+#define FFI_MAX_GROW 8 /* Tries at growing a variadic stack area. */
+
+/* Run the probe with pad more bytes of the caller's stack in use; returns
+** where its stack area started. */
+static __attribute__((noinline)) uintptr_t
+ffi_probe_at(size_t pad, ffi_cif *cif, void (*probe)(void), void **av) {
+  volatile unsigned char used[pad];
+  used[pad - 1] = 0;
+  ffi_call_a64_p(cif, probe, NULL, av);
+  (void)used[pad - 1];
+  return mffi__abi_probed();
 }
 
 /* Where a words-mode call with sbytes of stack arguments puts them, modulo
 ** 64: measured by calling the ABI's probe the same way (six integer
-** arguments fill the registers; the rest is the stack area). */
+** arguments fill the registers; the rest is the stack area), from
+** several stack depths: they must agree, or the anchor does not hold on
+** this build and a variadic call cannot be placed. MFFI_OK, or an error
+** recorded in ctx. */
 static int ffi_stack_base(mffi_ctx *ctx, size_t sbytes, size_t *out) {
   *out = 0;
   void (*probe)(void) = mffi__abi_probe();
@@ -241,7 +267,7 @@ static int ffi_stack_base(mffi_ctx *ctx, size_t sbytes, size_t *out) {
   if (!t || !av) {
     mffi__free(ctx, t);
     mffi__free(ctx, av);
-    return MFFI_ENOMEM;
+    return mffi__nomem(ctx);
   }
   for (size_t i = 0; i < n; i++) {
     t[i] = &ffi_type_uint64;
@@ -251,10 +277,16 @@ static int ffi_stack_base(mffi_ctx *ctx, size_t sbytes, size_t *out) {
   int rc = MFFI_OK;
   if (ffi_prep_cif_var(&cif, FFI_DEFAULT_ABI, 6, (unsigned)n, &ffi_type_void,
                        t) == FFI_OK) {
-    ffi_call_a64(&cif, probe, NULL, av);
-    *out = mffi__abi_probed() % 64;
+    for (size_t d = 0; d < FFI_NDEPTH && rc == MFFI_OK; d++) {
+      size_t base = ffi_probe_at(1 + 16 * d, &cif, probe, av) % 64;
+      if (d > 0 && base != *out)
+        rc = mffi__err(ctx, MFFI_EUNSUPPORTED,
+                       "variadic argument aligned to more than 16 bytes: "
+                       "the stack area cannot be aligned on this build");
+      *out = base;
+    }
   } else {
-    rc = MFFI_EUNSUPPORTED;
+    rc = mffi__err(ctx, MFFI_EUNSUPPORTED, "libffi refused the stack probe");
   }
   mffi__free(ctx, t);
   mffi__free(ctx, av);
@@ -310,25 +342,27 @@ int mffi__ffi_prepare(const mffi__sig *sig, bool split, mffi__ffi **out) {
   bool words = split && mffi__abi_stack_layout(tt, pt, sig->nargs, (int)h, offs,
                                                &sbytes);
   if (words && sig->variadic && sig->nfixed < sig->nargs) {
-    /* The variadic part is found by absolute alignment (va_arg). */
-    size_t base;
-    rc = ffi_stack_base(ctx, sbytes, &base);
-    if (rc == MFFI_ENOMEM) rc = mffi__nomem(ctx);
-    if (rc != MFFI_OK) goto fail;
-    size_t nb;
-    mffi__abi_stack_relayout(tt, pt, sig->nargs, sig->nfixed, base, offs, &nb);
-    if (nb != sbytes) { /* More padding: measure again for the new size. */
-      sbytes = nb;
-      rc = ffi_stack_base(ctx, sbytes, &base);
-      if (rc != MFFI_OK) goto fail;
-      mffi__abi_stack_relayout(tt, pt, sig->nargs, sig->nfixed, base, offs,
-                               &nb);
-      if (nb != sbytes) {
+    /* The variadic part is found by absolute alignment (va_arg), so it is
+    ** placed for where the area starts. Padding may make it longer, and a
+    ** longer area starts lower: grow the area (the excess is trailing
+    ** padding, which the callee never reads) until the layout for its
+    ** own start fits in it. */
+    size_t area = sbytes, need = sbytes;
+    for (int tries = 0;; tries++) {
+      if (tries == FFI_MAX_GROW) {
         rc = mffi__err(ctx, MFFI_EUNSUPPORTED,
                        "cannot align the variadic stack arguments");
         goto fail;
       }
+      size_t base;
+      rc = ffi_stack_base(ctx, area, &base);
+      if (rc != MFFI_OK) goto fail;
+      mffi__abi_stack_relayout(tt, pt, sig->nargs, sig->nfixed, base, offs,
+                               &need);
+      if (need <= area) break;
+      area = need > area + 16 ? need : area + 16;
     }
+    sbytes = area;
   }
   if (words && sbytes / 8 > FFI_MAX_WORDS) {
     rc = mffi__err(ctx, MFFI_EUNSUPPORTED, "too many stack arguments");
@@ -505,8 +539,8 @@ static int ffi_run(mffi_fn *fn, const mffi__ffi *p, void *ret,
     unsigned char b[32];
   } rb;
   if (p->sbytes)
-    ffi_call_a64((ffi_cif *)&p->cif, FFI_FN(fn->addr),
-                 p->rmode == RM_VOID ? NULL : &rb, av);
+    ffi_call_a64_p((ffi_cif *)&p->cif, FFI_FN(fn->addr),
+                   p->rmode == RM_VOID ? NULL : &rb, av);
   else
     ffi_call((ffi_cif *)&p->cif, FFI_FN(fn->addr),
              p->rmode == RM_VOID ? NULL : &rb, av);

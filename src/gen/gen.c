@@ -10,9 +10,10 @@
 **   strategy and in direct mode; then one prototype N_F per function.
 ** - N_mffi.c embeds the selected declarations as cdef text (what the
 **   dynamic strategy needs at run time), binds every function once at open,
-**   and dispatches. When a strategy binds a function on its real address
-**   with the described type (MFFI_PATH_DIRECT: the static strategy), the
-**   wrapper calls that address directly instead of going through mffi_call.
+**   and dispatches. When the strategy lets a function be called natively in
+**   this process (mffi_fn_native: dynamic and static), the wrapper calls
+**   its address directly, with the type the compiler knows; otherwise
+**   (remote, checked) it goes through mffi_call.
 ** - N_mffi_static.c is compiled against H: every function and variable
 **   redeclared with the described type (a conflict is a compile error
 **   naming it), _Static_asserts on every reached struct's size, alignment
@@ -614,10 +615,8 @@ static void gen_wrappers(gen *g, gen_buf *b) {
     const gen_sym *s = &g->syms[i];
     if (!s->wrap) continue;
     gb_printf(b,
-              "  if (%s__fn[%zu] && mffi_fn_path(%s__fn[%zu]) == "
-              "MFFI_PATH_DIRECT)\n"
-              "    %s__%s_p = (%s__%s_t *)mffi_fn_addr(%s__fn[%zu]);\n",
-              N, k, N, k, N, s->d->name, N, s->d->name, N, k);
+              "  %s__%s_p = (%s__%s_t *)mffi_fn_native(%s__fn[%zu]);\n",
+              N, s->d->name, N, s->d->name, N, k);
     k++;
   }
   gb_printf(b,

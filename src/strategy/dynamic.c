@@ -92,6 +92,7 @@ static int dyn_call(mffi_fn *fn, void *ret, void *const *args) {
 const mffi_strategy mffi__strategy_dynamic = {
     .version = MFFI_STRATEGY_VERSION,
     .name = "dynamic",
+    .flags = MFFI_STRATEGY_NATIVE,
     .opts = NULL,
     .xOpen = dyn_open,
     .xClose = dyn_close,

@@ -179,6 +179,7 @@ static void st_callback_free(mffi_closure *c) {
 const mffi_strategy mffi__strategy_static = {
     .version = MFFI_STRATEGY_VERSION,
     .name = "static",
+    .flags = MFFI_STRATEGY_NATIVE,
     .opts = NULL,
     .xOpen = st_open,
     .xClose = st_close,
