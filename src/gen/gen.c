@@ -547,7 +547,14 @@ static void gen_wrappers(gen *g, gen_buf *b) {
     snprintf(tname, sizeof tname, "%s__%s_t", N, s->d->name);
     gb_puts(b, "typedef ");
     gb_type(b, gen_ftype(g, s), tname);
-    gb_printf(b, ";\nstatic %s *%s__%s_p;\n", tname, N, s->d->name);
+    char sname[256];
+    snprintf(sname, sizeof sname, "%s__slow_%s", N, s->d->name);
+    gb_puts(b, ";\nstatic __attribute__((noinline)) ");
+    gen_proto(g, b, s, sname, 2);
+    /* Always callable: the generic path until a native address is known,
+    ** so the wrapper is one indirect tail jump, like a PLT entry. */
+    gb_printf(b, ";\nstatic %s *%s__%s_p = %s;\n", tname, N, s->d->name,
+              sname);
   }
   gb_printf(b,
             "\nstatic int %s__fail(int rc, const char *what, const char "
@@ -584,7 +591,8 @@ static void gen_wrappers(gen *g, gen_buf *b) {
             N, N, N, N, N, N, N, N);
   for (size_t i = 0; i < g->nsyms; i++)
     if (g->syms[i].wrap)
-      gb_printf(b, "  %s__%s_p = NULL;\n", N, g->syms[i].d->name);
+      gb_printf(b, "  %s__%s_p = %s__slow_%s;\n", N, g->syms[i].d->name, N,
+                g->syms[i].d->name);
   gb_puts(b, "}\n\n");
   gb_printf(b,
             "int %s_mffi_open(const mffi_strategy *s, const char *target) {\n"
@@ -615,8 +623,9 @@ static void gen_wrappers(gen *g, gen_buf *b) {
     const gen_sym *s = &g->syms[i];
     if (!s->wrap) continue;
     gb_printf(b,
-              "  %s__%s_p = (%s__%s_t *)mffi_fn_native(%s__fn[%zu]);\n",
-              N, s->d->name, N, s->d->name, N, k);
+              "  if (mffi_fn_native(%s__fn[%zu]))\n"
+              "    %s__%s_p = (%s__%s_t *)mffi_fn_native(%s__fn[%zu]);\n",
+              N, k, N, s->d->name, N, s->d->name, N, k);
     k++;
   }
   gb_printf(b,
@@ -649,8 +658,8 @@ static void gen_wrappers(gen *g, gen_buf *b) {
     char wname[256], sname[256];
     snprintf(wname, sizeof wname, "%s_%s", N, s->d->name);
     snprintf(sname, sizeof sname, "%s__slow_%s", N, s->d->name);
-    /* The generic path out of line, so that the direct one is a test and
-    ** a tail call (no frame, no spilled arguments). */
+    /* The generic path out of line, so that the wrapper is one indirect
+    ** tail jump (no frame, no spilled arguments). */
     gb_puts(b, "\nstatic __attribute__((noinline)) ");
     gen_proto(g, b, s, sname, 2);
     gb_puts(b, " {\n");
@@ -669,10 +678,8 @@ static void gen_wrappers(gen *g, gen_buf *b) {
               np ? "args" : "NULL");
     gb_puts(b, isvoid ? "}\n\n" : "  return r;\n}\n\n");
     gen_proto(g, b, s, wname, 2);
-    gb_printf(b, " {\n  if (%s__%s_p) %s%s__%s_p(", N, s->d->name,
-              isvoid ? "" : "return ", N, s->d->name);
-    gen_args(b, np);
-    gb_printf(b, ");\n  %s%s(", isvoid ? "else " : "return ", sname);
+    gb_printf(b, " {\n  %s%s__%s_p(", isvoid ? "" : "return ", N,
+              s->d->name);
     gen_args(b, np);
     gb_puts(b, ");\n}\n");
     k++;
