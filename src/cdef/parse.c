@@ -549,11 +549,18 @@ typedef struct sp_head {
   uint32_t npre;       /* How many came before the tag. */
 } sp_head;
 
+static const char *sp_kind_word(int kind) {
+  return kind == MFFI_KIND_STRUCT  ? "struct"
+         : kind == MFFI_KIND_UNION ? "union"
+                                   : "enum";
+}
+
 /* Read "KEYWORD attrs [TAG] attrs". Without a body to follow, the
-** specifier is a reference: resolve it into s and return false. Attributes
-** after the tag of a reference belong to the declaration; GCC ignores those
-** before it. */
-static bool sp_tag_head(cp_state *cp, cp_specs *s, int kind, sp_head *h) {
+** specifier is a reference: resolve it into s and return MFFI_TID_NONE.
+** Attributes after the tag of a reference belong to the declaration; GCC
+** ignores those before it. With a body, return the type it defines (the
+** tagged, still incomplete type, or a new anonymous one), past the '{'. */
+static mffi_tid sp_tag_head(cp_state *cp, cp_specs *s, int kind, sp_head *h) {
   memset(h, 0, sizeof *h);
   h->kw = h->tagtok = cp->tok;
   cp_next(cp);
@@ -569,44 +576,45 @@ static bool sp_tag_head(cp_state *cp, cp_specs *s, int kind, sp_head *h) {
     at_parse(cp, &h->attrs);
   s->have_tid = true;
   s->tag_only = true;
-  if (cp->tok.tok == '{') return true;
-  if (!h->tag)
-    cp_err(cp, NULL, MFFI_EPARSE, "expected '{' or tag after '%s'",
-           kind == MFFI_KIND_STRUCT  ? "struct"
-           : kind == MFFI_KIND_UNION ? "union"
-                                     : "enum");
-  s->tid = s->tag_tid = sp_tag_ref(cp, kind, h->tag, &h->tagtok, true);
-  sp_keep_attrs(cp, s, &h->attrs,
-                h->npre); /* "struct s __attribute__((x)) t" */
-  return false;
+  if (cp->tok.tok != '{') {
+    if (!h->tag)
+      cp_err(cp, NULL, MFFI_EPARSE, "expected '{' or tag after '%s'",
+             sp_kind_word(kind));
+    s->tid = s->tag_tid = sp_tag_ref(cp, kind, h->tag, &h->tagtok, true);
+    sp_keep_attrs(cp, s, &h->attrs,
+                  h->npre); /* "struct s __attribute__((x)) t" */
+    return MFFI_TID_NONE;
+  }
+  mffi_tid tid;
+  if (h->tag) {
+    tid = sp_tag_ref(cp, kind, h->tag, &h->tagtok, false);
+    if (cp->tt->types[tid]->flags & MFFI_TF_COMPLETE)
+      cp_err(cp, &h->tagtok, MFFI_EDECL, "redefinition of '%s %s'",
+             sp_kind_word(kind), h->tag);
+  } else {
+    cp_check(cp, mffi__tt_record(cp->ctx, (mffi_kind)kind, NULL, &tid), &h->kw);
+    s->anon_tag = true;
+  }
+  cp_next(cp);
+  if (cp->speculative)
+    cp_err(cp, &h->kw, MFFI_EDECL, "a definition in a constant expression");
+  return tid;
 }
 
 static void sp_record(cp_state *cp, cp_specs *s) {
   int kind = cp->tok.tok == TK_STRUCT ? MFFI_KIND_STRUCT : MFFI_KIND_UNION;
   sp_head h;
-  if (!sp_tag_head(cp, s, kind, &h)) return;
+  mffi_tid tid = sp_tag_head(cp, s, kind, &h);
+  if (tid == MFFI_TID_NONE) return;
   const cp_token kw = h.kw, tagtok = h.tagtok;
   const char *tag = h.tag;
   cp_vec attrs = h.attrs;
-  mffi_tid tid;
-  if (tag) {
-    tid = sp_tag_ref(cp, kind, tag, &tagtok, false);
-    if (cp->tt->types[tid]->flags & MFFI_TF_COMPLETE)
-      cp_err(cp, &tagtok, MFFI_EDECL, "redefinition of '%s %s'",
-             kind == MFFI_KIND_STRUCT ? "struct" : "union", tag);
-  } else {
-    cp_check(cp, mffi__tt_record(cp->ctx, (mffi_kind)kind, NULL, &tid), &kw);
-    s->anon_tag = true;
-  }
-  cp_next(cp);
   cp_enter(cp);
-  if (cp->speculative)
-    cp_err(cp, &kw, MFFI_EDECL, "a definition in a constant expression");
   cp_vec members = {0}, toks = {0};
   sp_members(cp, &members, &toks);
   if (cp->tt->types[tid]->flags & MFFI_TF_COMPLETE)
     cp_err(cp, &tagtok, MFFI_EDECL, "nested redefinition of '%s %s'",
-           kind == MFFI_KIND_STRUCT ? "struct" : "union", tag);
+           sp_kind_word(kind), tag);
   cp->depth--;
   cp_next(cp); /* '}' */
   while (cp->tok.tok == TK_ATTRIBUTE)
@@ -643,22 +651,11 @@ static void sp_name_free(cp_state *cp, const char *name, const cp_token *t) {
 
 static void sp_enum(cp_state *cp, cp_specs *s) {
   sp_head h;
-  if (!sp_tag_head(cp, s, MFFI_KIND_ENUM, &h)) return;
-  const cp_token kw = h.kw, tagtok = h.tagtok;
+  mffi_tid tid = sp_tag_head(cp, s, MFFI_KIND_ENUM, &h);
+  if (tid == MFFI_TID_NONE) return;
+  const cp_token tagtok = h.tagtok;
   const char *tag = h.tag;
   cp_vec attrs = h.attrs;
-  mffi_tid tid;
-  if (tag) {
-    tid = sp_tag_ref(cp, MFFI_KIND_ENUM, tag, &tagtok, false);
-    if (cp->tt->types[tid]->flags & MFFI_TF_COMPLETE)
-      cp_err(cp, &tagtok, MFFI_EDECL, "redefinition of 'enum %s'", tag);
-  } else {
-    cp_check(cp, mffi__tt_record(cp->ctx, MFFI_KIND_ENUM, NULL, &tid), &kw);
-    s->anon_tag = true;
-  }
-  cp_next(cp);
-  if (cp->speculative)
-    cp_err(cp, &kw, MFFI_EDECL, "a definition in a constant expression");
   cp_vec enums = {0};
   cp_val next = {0, false, false};
   bool overflow = false, have_neg = false, have_huge = false;
