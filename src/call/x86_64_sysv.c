@@ -144,6 +144,22 @@ static int x64_classify(const mffi_tt *tt, mffi_tid tid, int cls[2]) {
   return n;
 }
 
+/* The integer and SSE registers the n classified eightbytes of an argument
+** need; false if one of them cannot travel in a register (X87, SSEUP: the
+** argument goes in memory). */
+static bool x64_regs_needed(const int *cls, int n, int *needg, int *needs) {
+  *needg = *needs = 0;
+  for (int j = 0; j < n; j++) {
+    if (cls[j] == C_INT)
+      ++*needg;
+    else if (cls[j] == C_SSE)
+      ++*needs;
+    else if (cls[j] != C_NO)
+      return false;
+  }
+  return true;
+}
+
 bool mffi__abi_ret_in_memory(const mffi_tt *tt, mffi_tid tid) {
   int cls[2];
   size_t sz;
@@ -170,15 +186,8 @@ int mffi__abi_split(const mffi_tt *tt, mffi_tid tid, int *ngpr, int *nsse,
   }
   int n = x64_classify(tt, tid, cls);
   if (n <= 0) return 0;
-  int needg = 0, needs = 0;
-  for (int j = 0; j < n; j++) {
-    if (cls[j] == C_INT)
-      needg++;
-    else if (cls[j] == C_SSE)
-      needs++;
-    else if (cls[j] != C_NO)
-      return 0;
-  }
+  int needg, needs;
+  if (!x64_regs_needed(cls, n, &needg, &needs)) return 0;
   if (*ngpr + needg > 6 || *nsse + needs > 8) return 0;
   *ngpr += needg;
   *nsse += needs;
@@ -471,15 +480,8 @@ int mffi__fast_prepare(const mffi__sig *sig, mffi__fast **out) {
     if (k != MFFI__V_INT128 && k != MFFI__V_AGG) return 1;
     int n = x64_classify(tt, a, cls);
     if (n < 0) return 1;
-    int needg = 0, needs = 0;
-    for (int j = 0; j < n; j++) {
-      if (cls[j] == C_INT)
-        needg++;
-      else if (cls[j] == C_SSE)
-        needs++;
-      else if (cls[j] != C_NO)
-        return 1; /* X87, SSEUP: memory or vector. */
-    }
+    int needg, needs;
+    if (!x64_regs_needed(cls, n, &needg, &needs)) return 1;
     if (ngpr + needg > 6 || nsse + needs > 8) return 1; /* To the stack. */
     for (int j = 0; j < n; j++) {
       if (cls[j] == C_NO) continue;
