@@ -9,13 +9,18 @@
 
 /* -- Shared helpers (cli.h) ----------------------------------------------- */
 
+/* "modffi: MESSAGE\n" on stderr. */
+static void cli_verror(const char *fmt, va_list ap) {
+  fputs(CLI_PROG ": ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+}
+
 /* See cli.h. */
 void cli_error(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  fputs(CLI_PROG ": ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
+  cli_verror(fmt, ap);
   va_end(ap);
 }
 
@@ -23,9 +28,7 @@ void cli_error(const char *fmt, ...) {
 int cli_usage_error(const char *cmd, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  fputs(CLI_PROG ": ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
+  cli_verror(fmt, ap);
   va_end(ap);
   if (cmd)
     fprintf(stderr, "Try '" CLI_PROG " %s --help'.\n", cmd);
@@ -426,8 +429,8 @@ static int cli_flatten(cli_fields *fs, const mffi_type *t, size_t base,
       fs->v = nv;
       fs->cap = ncap;
     }
-    fs->v[fs->n++] = (cli_field){f.name, f.type, base + f.bit_offset,
-                                 f.bit_width};
+    fs->v[fs->n++] =
+        (cli_field){f.name, f.type, base + f.bit_offset, f.bit_width};
   }
   return 0;
 }
@@ -451,8 +454,10 @@ static void cli_json_str(FILE *f, const char *s) {
     case '\t': fputs("\\t", f); break;
     case '\r': fputs("\\r", f); break;
     default:
-      if (*p < 0x20) fprintf(f, "\\u%04x", *p);
-      else fputc(*p, f);
+      if (*p < 0x20)
+        fprintf(f, "\\u%04x", *p);
+      else
+        fputc(*p, f);
     }
   }
   fputc('"', f);
@@ -482,8 +487,7 @@ static void cli_layout_json(const char *tname, const mffi_type *t,
 
 static void cli_layout_table(const char *tname, const mffi_type *t,
                              const cli_fields *fs, char **ftypes) {
-  printf("%s: size %zu, align %zu\n", tname, mffi_sizeof(t),
-         mffi_alignof(t));
+  printf("%s: size %zu, align %zu\n", tname, mffi_sizeof(t), mffi_alignof(t));
   if (fs->n == 0) return;
   int wn = 4, wt = 4;
   for (size_t i = 0; i < fs->n; i++) {
@@ -497,8 +501,7 @@ static void cli_layout_table(const char *tname, const mffi_type *t,
     const cli_field *f = &fs->v[i];
     printf("%-*s  %-*s  %6zu  %6zu  %5zu", wn, f->name, wt, ftypes[i],
            f->bit_offset / 8, mffi_sizeof(f->type), mffi_alignof(f->type));
-    if (f->bit_width >= 0)
-      printf("  %zu:%d", f->bit_offset, f->bit_width);
+    if (f->bit_width >= 0) printf("  %zu:%d", f->bit_offset, f->bit_width);
     fputc('\n', stdout);
   }
 }
@@ -524,8 +527,10 @@ static int cli_layout_print(const mffi_type *t, bool json) {
     ftypes[i] = cli_type_str(fs.v[i].type);
     if (!ftypes[i]) goto nomem;
   }
-  if (json) cli_layout_json(tname, t, &fs, ftypes);
-  else cli_layout_table(tname, t, &fs, ftypes);
+  if (json)
+    cli_layout_json(tname, t, &fs, ftypes);
+  else
+    cli_layout_table(tname, t, &fs, ftypes);
   rc = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
   if (rc != CLI_EXIT_OK) cli_error("write error: %s", strerror(errno));
   goto out;
@@ -533,7 +538,8 @@ nomem:
   cli_error("out of memory");
 out:
   if (ftypes) {
-    for (size_t i = 0; i < fs.n; i++) free(ftypes[i]);
+    for (size_t i = 0; i < fs.n; i++)
+      free(ftypes[i]);
   }
   free(ftypes);
   free(fs.v);
@@ -558,8 +564,8 @@ static int cli_layout(int argc, char **argv) {
     }
   }
   if (a.noperands < 2)
-    return cli_usage_error("layout", a.noperands ? "no type name"
-                                                 : "no input file");
+    return cli_usage_error("layout",
+                           a.noperands ? "no type name" : "no input file");
   const char *tname = argv[a.noperands];
   mffi_ctx *ctx;
   if (cli_load(&argv[1], a.noperands - 1, &ctx) != 0) return CLI_EXIT_FAIL;

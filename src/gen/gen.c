@@ -618,14 +618,18 @@ static void gen_wrappers(gen *g, gen_buf *b) {
             "    if (mffi_bind(%s__lib, %s__names[i], &%s__fn[i]) != MFFI_OK)\n"
             "      %s__fn[i] = NULL;\n",
             N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, nw, N, N, N, N);
+  bool any_wrap = false;
+  for (size_t i = 0; i < g->nsyms; i++)
+    any_wrap |= g->syms[i].wrap;
+  if (any_wrap) gb_puts(b, "  void *native;\n");
   size_t k = 0;
   for (size_t i = 0; i < g->nsyms; i++) {
     const gen_sym *s = &g->syms[i];
     if (!s->wrap) continue;
     gb_printf(b,
-              "  if (mffi_fn_native(%s__fn[%zu]))\n"
-              "    %s__%s_p = (%s__%s_t *)mffi_fn_native(%s__fn[%zu]);\n",
-              N, k, N, s->d->name, N, s->d->name, N, k);
+              "  if ((native = mffi_fn_native(%s__fn[%zu])) != NULL)\n"
+              "    %s__%s_p = (%s__%s_t *)native;\n",
+              N, k, N, s->d->name, N, s->d->name);
     k++;
   }
   gb_printf(b,
