@@ -6,15 +6,7 @@
 */
 #include <stdint.h>
 
-/* The same declarations are in bench/calls.c (as C and as cdef text). */
-struct bench_pt {
-  double x, y;
-};
-void nop(void);
-int add(int a, int b);
-double muladd(double a, double b, double c);
-void *ptr6(void *a, void *b, void *c, void *d, void *e, void *f);
-struct bench_pt pt_add(struct bench_pt a, struct bench_pt b);
+#include "bench_lib.h"
 
 void nop(void) {}
 

@@ -29,14 +29,7 @@
   "void *ptr6(void *a, void *b, void *c, void *d, void *e, void *f);\n"        \
   "struct bench_pt pt_add(struct bench_pt a, struct bench_pt b);\n"
 
-struct bench_pt {
-  double x, y;
-};
-void nop(void);
-int add(int a, int b);
-double muladd(double a, double b, double c);
-void *ptr6(void *a, void *b, void *c, void *d, void *e, void *f);
-struct bench_pt pt_add(struct bench_pt a, struct bench_pt b);
+#include "bench_lib.h" /* The same, as C. */
 
 #define MAXARGS 6
 #define DEFAULT_CALLS 200000L /* Calls per repetition. */

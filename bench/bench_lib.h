@@ -1,0 +1,15 @@
+/* The functions of bench/bench_lib.c, called by the benchmarks. See LICENSE.
+** bench/calls.c also gives them to mffi_cdef as text (BENCH_DECLS). */
+#ifndef BENCH_LIB_H
+#define BENCH_LIB_H
+
+struct bench_pt {
+  double x, y;
+};
+void nop(void);
+int add(int a, int b);
+double muladd(double a, double b, double c);
+void *ptr6(void *a, void *b, void *c, void *d, void *e, void *f);
+struct bench_pt pt_add(struct bench_pt a, struct bench_pt b);
+
+#endif
