@@ -77,6 +77,10 @@ void *mffi__realloc(mffi_ctx *ctx, void *p, size_t n) {
   return nh + 1;
 }
 
+size_t mffi__msize(const void *p) {
+  return ((const blockhdr *)p - 1)->size;
+}
+
 void mffi__free(mffi_ctx *ctx, void *p) {
   if (!p) return;
   blockhdr *h = (blockhdr *)p - 1;

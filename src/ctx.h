@@ -30,6 +30,8 @@ void *mffi__calloc(mffi_ctx *ctx, size_t n);
 /* Resize a block from mffi__malloc (p may be NULL). On failure returns NULL
 ** and p is untouched. */
 void *mffi__realloc(mffi_ctx *ctx, void *p, size_t n);
+/* The size asked for block p of mffi__malloc/realloc (1 for a 0-byte one). */
+size_t mffi__msize(const void *p);
 /* Free a block from mffi__malloc/realloc; NULL does nothing. */
 void mffi__free(mffi_ctx *ctx, void *p);
 /* Grow an array so that it holds at least `need` elements of `elsz` bytes,

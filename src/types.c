@@ -21,6 +21,12 @@ static uint32_t tt_hash_str(const char *s) {
 
 /* -- String pool ---------------------------------------------------------- */
 
+/* A pooled string's length: its block holds the bytes and a NUL. Strings
+** may hold NUL bytes (raw attribute text), so this is not strlen. */
+static size_t tt_str_len(const char *o) {
+  return mffi__msize(o) - 1;
+}
+
 const char *mffi__tt_str(mffi_ctx *ctx, const char *s, size_t len) {
   mffi_tt *tt = &ctx->tt;
   if ((tt->nstrs + 1) * 2 > tt->capstrs) {
@@ -30,7 +36,7 @@ const char *mffi__tt_str(mffi_ctx *ctx, const char *s, size_t len) {
     for (size_t i = 0; i < tt->capstrs; i++) {
       char *o = tt->strs[i];
       if (!o) continue;
-      size_t j = tt_hash_str(o) & (ncap - 1);
+      size_t j = tt_hash_bytes(2166136261u, o, tt_str_len(o)) & (ncap - 1);
       while (nt[j])
         j = (j + 1) & (ncap - 1);
       nt[j] = o;
@@ -42,7 +48,7 @@ const char *mffi__tt_str(mffi_ctx *ctx, const char *s, size_t len) {
   uint32_t h = tt_hash_bytes(2166136261u, s, len);
   size_t j = h & (tt->capstrs - 1);
   for (char *o; (o = tt->strs[j]) != NULL; j = (j + 1) & (tt->capstrs - 1))
-    if (strlen(o) == len && memcmp(o, s, len) == 0) return o;
+    if (tt_str_len(o) == len && memcmp(o, s, len) == 0) return o;
   char *copy = mffi__malloc(ctx, len + 1);
   if (!copy) return NULL;
   memcpy(copy, s, len);

@@ -12,6 +12,7 @@
 #include "../types.h"
 
 #define CP_MAX_DEPTH 200   /* Max. nesting of declarators/expressions. */
+#define CP_KW_SLOTS 256    /* Keyword hash slots (keywords < half). */
 #define CP_MAX_STRING 4096 /* Max. bytes of a (concatenated) string. */
 
 /* Tokens: single characters stand for themselves; the rest follow. */
@@ -123,10 +124,13 @@ typedef struct cp_state {
   cp_token tok;   /* Current token. */
   cp_token ahead; /* One token of look-ahead, if have_ahead. */
   bool have_ahead;
-  int depth;          /* Recursion depth. */
-  int noeval;         /* > 0 in an operand that is not evaluated. */
-  int in_params;      /* > 0 inside a parameter list. */
-  bool speculative;   /* Evaluating a #define: declare nothing. */
+  int depth;     /* Recursion depth. */
+  int noeval;    /* > 0 in an operand that is not evaluated. */
+  int in_params; /* > 0 inside a parameter list. */
+  bool speculative;
+  uint8_t kwtab[CP_KW_SLOTS];
+      /* Keyword hash: list index + 1, 0 empty. */ /* Evaluating a #define:
+                                                      declare nothing. */
   bool typename_mode; /* Parsing for mffi_typeof (unknown names differ). */
   void (*on_define)(struct cp_state *cp); /* Called at each TK_DEFINE. */
   jmp_buf *jb;                            /* Where errors go. */

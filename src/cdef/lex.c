@@ -185,12 +185,34 @@ static const lx_kw lx_keywords[] = {
     {"goto", TK_RESERVED},
 };
 
-static int lx_keyword(const char *s, size_t len) {
-  /* Every keyword is 2..18 bytes; most names are not keywords. */
-  if (len < 2 || len > 18) return 0;
-  for (size_t i = 0; i < sizeof lx_keywords / sizeof *lx_keywords; i++)
-    if (strncmp(lx_keywords[i].s, s, len) == 0 && lx_keywords[i].s[len] == 0)
-      return lx_keywords[i].tok;
+#define LX_NKW (sizeof lx_keywords / sizeof *lx_keywords)
+
+static unsigned lx_kwhash(const char *s, size_t len) {
+  uint32_t h = 2166136261u; /* FNV-1a */
+  for (size_t i = 0; i < len; i++)
+    h = (h ^ (unsigned char)s[i]) * 16777619u;
+  return h & (CP_KW_SLOTS - 1);
+}
+
+/* Fill the keyword hash of this parse (cheap: about a hundred entries). */
+static void lx_kw_init(cp_state *cp) {
+  _Static_assert(LX_NKW < CP_KW_SLOTS / 2, "keyword hash too full");
+  memset(cp->kwtab, 0, sizeof cp->kwtab);
+  for (size_t i = 0; i < LX_NKW; i++) {
+    unsigned j = lx_kwhash(lx_keywords[i].s, strlen(lx_keywords[i].s));
+    while (cp->kwtab[j])
+      j = (j + 1) & (CP_KW_SLOTS - 1);
+    cp->kwtab[j] = (uint8_t)(i + 1);
+  }
+}
+
+static int lx_keyword(const cp_state *cp, const char *s, size_t len) {
+  for (unsigned j = lx_kwhash(s, len); cp->kwtab[j];
+       j = (j + 1) & (CP_KW_SLOTS - 1)) {
+    const char *k = lx_keywords[cp->kwtab[j] - 1].s;
+    if (strncmp(k, s, len) == 0 && k[len] == '\0')
+      return lx_keywords[cp->kwtab[j] - 1].tok;
+  }
   return 0;
 }
 
@@ -572,7 +594,7 @@ static void lx_scan(cp_state *cp, cp_token *t) {
         q++;
       t->len = (size_t)(q - p);
       cp->pos = q;
-      int kw = lx_keyword(p, t->len);
+      int kw = lx_keyword(cp, p, t->len);
       t->tok = kw ? kw : TK_NAME;
       t->name = mffi__cp_pool(cp, p, t->len);
       return;
@@ -635,6 +657,7 @@ void mffi__cp_lex_init(cp_state *cp, const char *src, size_t len) {
   cp->bol = true;
   cp->in_define = false;
   cp->have_ahead = false;
+  lx_kw_init(cp);
 }
 
 void mffi__cp_next(cp_state *cp) {
