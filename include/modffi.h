@@ -63,7 +63,8 @@ MFFI_API const char *mffi_version(void);
   XX(TIMEOUT, -12, "call timed out")                                          \
   XX(DENIED, -13, "denied by policy")                                         \
   XX(PROTOCOL, -14, "protocol violation")                                     \
-  XX(IO, -15, "input/output error")
+  XX(IO, -15, "input/output error")                                          \
+  XX(VIOLATION, -16, "rule violation refused (checked strategy)")
 
 enum {
   MFFI_OK = 0,
@@ -402,6 +403,19 @@ typedef struct mffi_open_opts {
 MFFI_API int mffi_open(mffi_ctx *ctx, const mffi_strategy *s,
                        const char *target, const mffi_open_opts *opts,
                        mffi_lib **out);
+
+/* Start a failed library afresh. A remote library whose sandbox died
+** (MFFI_ECRASHED, MFFI_ETIMEOUT, MFFI_EDENIED, MFFI_EPROTOCOL) stays failed:
+** every later call returns that code at once. mffi_reopen() starts a new
+** sandbox; afterwards every mffi_fn of lib is bound again and every
+** mffi_closure made again (its mffi_closure_code() may change: pass it to
+** the library anew), while memory from mffi_new() is gone (its pointers are
+** dangling, as after mffi_delete()). On a library that has not failed it
+** does the same (a restart). For strategies that cannot fail (dynamic,
+** static) it only rebinds. Returns MFFI_OK, MFFI_EMISUSE (lib NULL), or the
+** error of the restart (the library then stays failed) or of the first
+** function or closure that could not be made again (the others are). */
+MFFI_API int mffi_reopen(mffi_lib *lib);
 
 /* Close a library: frees its bound symbols, closures and memory from
 ** mffi_new(), then releases the library. Pointers into it (functions,

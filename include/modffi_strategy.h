@@ -38,13 +38,16 @@
 extern "C" {
 #endif
 
-#define MFFI_STRATEGY_VERSION 2
+#define MFFI_STRATEGY_VERSION 3
 
 /* Capability bits of mffi_strategy.flags (version 2 and later). */
 /* Bound functions live in this process at mffi_fn_addr() and may be called
 ** there natively with the C type of their declaration (dynamic, static).
 ** A strategy that must see every call (remote, checked) leaves it clear. */
 #define MFFI_STRATEGY_NATIVE 0x1u
+/* The front builds the marshalling plan of every function before xBind
+** (mffi_fn_plan() then never fails in the strategy). Version 3. */
+#define MFFI_STRATEGY_PLAN 0x2u
 
 /* A call routine: what mffi_call() runs for a bound function. */
 typedef int (*mffi_call_fn)(mffi_fn *fn, void *ret, void *const *args);
@@ -93,6 +96,20 @@ struct mffi_strategy {
 
   /* -- Version 2 -- */
   unsigned flags; /* MFFI_STRATEGY_* capability bits. */
+
+  /* -- Version 3 -- */
+  /* Declarations were added to the library's context after the open
+  ** (src, len as given to mffi_cdef, which has already succeeded on the
+  ** host). A strategy whose library keeps its own copy of the declarations
+  ** (remote) forwards them; NULL: nothing to do. A failure marks the library
+  ** failed (mffi_lib_fail()); mffi_cdef still succeeds. */
+  int (*xCdef)(mffi_lib *lib, const char *src, size_t len);
+  /* Start the library afresh after a failure (mffi_reopen()). Every block
+  ** of lib has been freed and every fn unbound and closure freed (through
+  ** xUnbind and xCallbackFree); the front binds and makes them again after
+  ** xReopen succeeds. NULL: the library cannot fail, and mffi_reopen()
+  ** only rebinds. */
+  int (*xReopen)(mffi_lib *lib);
 };
 
 /* -- For strategy implementations ---------------------------------------- */
@@ -120,6 +137,21 @@ MFFI_API void mffi_lib_free(mffi_lib *lib, void *p);
 /* The library's open flags (MFFI_OPEN_*). */
 MFFI_API unsigned mffi_lib_flags(const mffi_lib *lib);
 
+/* The sticky failed state (remote: the sandbox died). A strategy marks the
+** library failed with the code later calls must return (MFFI_ECRASHED...);
+** the front then refuses mffi_bind, mffi_new and mffi_callback on it with
+** that code, and the strategy's own call routine does the same for calls,
+** until mffi_reopen() succeeds. mffi_lib_failed() returns the code, or
+** MFFI_OK while the library works. */
+MFFI_API void mffi_lib_fail(mffi_lib *lib, int rc);
+MFFI_API int mffi_lib_failed(const mffi_lib *lib);
+
+/* The log of every declaration text given to mffi_cdef() on its context, in
+** order, each followed by a NUL byte (so *len counts the separators): what
+** a strategy hands to a library that builds its own type table. Borrowed;
+** valid until the next mffi_cdef() on the context. */
+MFFI_API const char *mffi_lib_cdef_log(const mffi_lib *lib, size_t *len);
+
 /* What xBind needs to know about fn. */
 MFFI_API mffi_lib *mffi_fn_lib(const mffi_fn *fn);
 /* The symbol to look up (asm rename or name); NULL for mffi_bind_ptr(). */
@@ -127,6 +159,9 @@ MFFI_API const char *mffi_fn_symbol(const mffi_fn *fn);
 /* Number of fixed parameters (the prototype's); the rest up to
 ** mffi_fn_nargs() are variadic. */
 MFFI_API size_t mffi_fn_nfixed(const mffi_fn *fn);
+/* The declaration fn was bound from (its attributes and parameter names),
+** or NULL for mffi_bind_ptr(). Borrowed from the context. */
+MFFI_API const mffi_decl *mffi_fn_decl(const mffi_fn *fn);
 MFFI_API void mffi_fn_set_addr(mffi_fn *fn, void *addr);
 /* Replace the call routine of fn (default: the strategy's xCall). */
 MFFI_API void mffi_fn_set_call(mffi_fn *fn, mffi_call_fn call);
@@ -141,6 +176,84 @@ MFFI_API void mffi_closure_set_code(mffi_closure *c, void *code);
 /* Run the handler: ret and args as in mffi_handler. */
 MFFI_API void mffi_closure_invoke(mffi_closure *c, void *ret,
                                   void *const *args);
+
+/* -- The marshalling plan ------------------------------------------------ */
+
+/* How an argument or the result crosses a boundary between address spaces,
+** and which rules guard it. One plan per bound function, computed once from
+** the declaration's GCC attributes and the documented defaults; shared by
+** the remote strategy (what to copy) and the checked decorator (what to
+** verify). See docs/marshalling.md for the table with examples. */
+typedef enum mffi_pass {
+  MFFI_PASS_VALUE,  /* Not a pointer (scalar, struct or union by value):
+                       copied. */
+  MFFI_PASS_HANDLE, /* A pointer passed as a value and never dereferenced
+                       by the host: void * and pointers to incomplete types
+                       without an access attribute, access(none, ...),
+                       variadic pointers other than char *. */
+  MFFI_PASS_STRING, /* A NUL-terminated string in: const char * (plain
+                       char), or null_terminated_string_arg(i). As a result:
+                       a char * not from a malloc function, copied out. */
+  MFFI_PASS_IN,     /* A buffer the callee reads: access(read_only, ...),
+                       or const T * with T complete (one T). */
+  MFFI_PASS_OUT,    /* A buffer the callee writes: access(write_only, ...). */
+  MFFI_PASS_INOUT,  /* Both: access(read_write, ...), or T * with T complete
+                       and not const (one T). */
+  MFFI_PASS_FUNC    /* A pointer to function: a closure's code pointer. */
+} mffi_pass;
+
+/* Rule bits of mffi_arg_plan.rules. */
+#define MFFI_RULE_NONNULL 0x1u /* nonnull (all pointers or this index);
+                                  for the result, returns_nonnull. */
+#define MFFI_RULE_STRING 0x2u  /* null_terminated_string_arg(i). */
+#define MFFI_RULE_ACCESS 0x4u  /* The buffer comes from an access attribute
+                                  (else from a default). */
+#define MFFI_RULE_OWNED 0x8u   /* Result: fresh memory from a malloc
+                                  function, released by mffi_plan.dealloc. */
+
+typedef struct mffi_arg_plan {
+  mffi_pass pass;
+  unsigned rules;          /* MFFI_RULE_* bits. */
+  const mffi_type *type;   /* The argument's type as passed. */
+  const mffi_type *elem;   /* IN/OUT/INOUT: the element type (the pointee;
+                              unsigned char for void *); else NULL. */
+  size_t elem_size;        /* sizeof *elem (1 for void). */
+  int count_arg;           /* Index of the argument whose value is the
+                              element count (access's size-index), or -1. */
+  size_t count;            /* The element count when count_arg is -1. */
+  const char *name;        /* The parameter's name as declared, or NULL. */
+} mffi_arg_plan;
+
+typedef struct mffi_plan {
+  size_t nargs;                /* mffi_fn_nargs(). */
+  const mffi_arg_plan *args;   /* One per argument. */
+  mffi_arg_plan ret;           /* The result (VALUE for void). */
+  const char *dealloc;         /* malloc(dealloc[, idx]): the function that
+                                  releases the result, or NULL. */
+  int dealloc_arg;             /* Its argument (0-based) taking the result. */
+  int alloc_size[2];           /* alloc_size(i[, j]): argument indexes whose
+                                  product is the result's size, or -1. */
+  unsigned flags;              /* MFFI_PLAN_* bits. */
+} mffi_plan;
+
+/* Bits of mffi_plan.flags. */
+#define MFFI_PLAN_COPY 0x1u   /* Some argument or the result is more than a
+                                 value (needs marshalling across spaces). */
+#define MFFI_PLAN_RULES 0x2u  /* Some rule applies (nonnull, owned result,
+                                 access bounds, warn_unused_result...). */
+#define MFFI_PLAN_WARN_UNUSED 0x4u /* warn_unused_result. */
+
+/* The plan of fn, built on first use and kept with fn (strategies with
+** MFFI_STRATEGY_PLAN get it built before xBind). NULL only when building
+** it ran out of memory (MFFI_ENOMEM recorded on the context). Borrowed from
+** fn. Not thread-safe on first use: call it from the context's thread. */
+MFFI_API const mffi_plan *mffi_fn_plan(mffi_fn *fn);
+
+/* The value of integer argument i of a call, as passed in args (for
+** count_arg); 0 if i is out of range or the argument is not an integer.
+** Negative values are returned as they are. */
+MFFI_API int64_t mffi_fn_arg_int(const mffi_fn *fn, void *const *args,
+                                 size_t i);
 
 #ifdef __cplusplus
 }

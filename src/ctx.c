@@ -161,6 +161,9 @@ int mffi_ctx_new(mffi_ctx **out, const mffi_ctx_opts *opts) {
 
 void mffi_ctx_free(mffi_ctx *ctx) {
   if (!ctx) return;
+  while (ctx->libs) /* The context owns its libraries, as lua_close. */
+    mffi_close(ctx->libs);
+  mffi__free(ctx, ctx->cdef_log);
   mffi__tt_free(ctx);
   mffi__free(ctx, ctx);
 }

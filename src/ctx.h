@@ -19,6 +19,10 @@ struct mffi_ctx {
   long erroffset; /* Byte offset of the last parse error, or -1. */
   char errmsg[MFFI_ERRMSG_MAX]; /* Detail of the last failure. */
   mffi_tt tt;                   /* Type table and declarations. */
+  struct mffi_lib *libs;        /* Open libraries (lib.c). */
+  char *cdef_log;               /* Every committed mffi_cdef text, each
+                                   followed by a NUL (lib.c). */
+  size_t ncdef_log, capcdef_log;
 };
 
 /* Allocate n bytes through the context's allocator. The block remembers its
@@ -49,5 +53,11 @@ int mffi__verr(mffi_ctx *ctx, int rc, long offset, const char *fmt, va_list ap);
 int mffi__nomem(mffi_ctx *ctx);
 /* Clear the error state at the start of a public call. */
 void mffi__ok(mffi_ctx *ctx);
+
+/* Around mffi_cdef (lib.c): reserve room in the declaration log for len
+** more bytes before parsing (0, or -1 on out of memory), and once the text
+** is committed, log it and tell the open libraries (cannot fail). */
+int mffi__cdef_reserve(mffi_ctx *ctx, size_t len);
+void mffi__cdef_done(mffi_ctx *ctx, const char *src, size_t len);
 
 #endif

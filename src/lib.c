@@ -79,6 +79,9 @@ int mffi_open(mffi_ctx *ctx, const mffi_strategy *s, const char *target,
     mffi__free(ctx, lib);
     return rc;
   }
+  lib->ctx_next = ctx->libs;
+  if (ctx->libs) ctx->libs->ctx_prev = lib;
+  ctx->libs = lib;
   *out = lib;
   return MFFI_OK;
 }
@@ -92,6 +95,11 @@ void mffi_close(mffi_lib *lib) {
   mffi__mem_close(lib);
   if (lib->s->xClose) lib->s->xClose(lib);
   mffi_ctx *ctx = lib->ctx;
+  if (lib->ctx_prev)
+    lib->ctx_prev->ctx_next = lib->ctx_next;
+  else
+    ctx->libs = lib->ctx_next;
+  if (lib->ctx_next) lib->ctx_next->ctx_prev = lib->ctx_prev;
   mffi__free(ctx, lib->target);
   mffi__free(ctx, lib);
 }
@@ -106,6 +114,107 @@ const mffi_strategy *mffi_lib_strategy(const mffi_lib *lib) {
 
 const char *mffi_lib_target(const mffi_lib *lib) {
   return lib ? lib->target : NULL;
+}
+
+/* Record that lib refuses work because it failed earlier. */
+static int lib_failed_err(mffi_lib *lib) {
+  return mffi__err(lib->ctx, lib->failed,
+                   "%s failed earlier (%s); mffi_reopen() starts it again",
+                   lib->display, mffi_strerror(lib->failed));
+}
+
+int mffi_reopen(mffi_lib *lib) {
+  if (!lib) return MFFI_EMISUSE;
+  mffi_ctx *ctx = lib->ctx;
+  mffi__ok(ctx);
+  const mffi_strategy *s = lib->s;
+  /* Tear down what lived in the old library, keeping the objects. */
+  mffi__mem_close(lib);
+  for (mffi_closure *c = lib->closures; c; c = c->next) {
+    if (c->code && s->xCallbackFree) s->xCallbackFree(c);
+    c->code = NULL;
+    c->data = NULL;
+  }
+  for (mffi_fn *fn = lib->fns; fn; fn = fn->next) {
+    if (s->xUnbind) s->xUnbind(fn);
+    fn->data = NULL;
+    fn->call = lib_call_misuse;
+    fn->path = MFFI_PATH_NONE;
+    if (fn->name) fn->addr = NULL; /* mffi_bind_ptr keeps its address. */
+  }
+  if (s->version >= 3 && s->xReopen) {
+    int rc = s->xReopen(lib);
+    if (rc != MFFI_OK) {
+      if (!lib->failed) lib->failed = rc;
+      if (ctx->errcode != rc)
+        mffi__err(ctx, rc, "cannot reopen '%s'", lib->display);
+      return rc;
+    }
+  }
+  lib->failed = MFFI_OK;
+  /* Bind and make everything again; report the first failure. */
+  int first = MFFI_OK;
+  char msg[MFFI_ERRMSG_MAX] = "";
+  for (mffi_fn *fn = lib->fns; fn; fn = fn->next) {
+    if (!fn->is_var) fn->call = s->xCall ? s->xCall : lib_call_misuse;
+    int rc = s->xBind(fn);
+    if (fn->is_var) fn->call = lib_call_misuse;
+    if (rc != MFFI_OK) {
+      if (s->xUnbind) s->xUnbind(fn);
+      fn->data = NULL;
+      fn->call = lib_call_misuse;
+      if (first == MFFI_OK) {
+        first = rc;
+        snprintf(msg, sizeof msg, "rebinding '%s': %s",
+                 fn->name ? fn->name : "function", mffi_errmsg(ctx));
+      }
+    }
+  }
+  for (mffi_closure *c = lib->closures; c; c = c->next) {
+    int rc = s->xCallback ? s->xCallback(c) : MFFI_EUNSUPPORTED;
+    if (rc != MFFI_OK && first == MFFI_OK) {
+      first = rc;
+      snprintf(msg, sizeof msg, "remaking a callback: %s", mffi_errmsg(ctx));
+    }
+  }
+  if (first != MFFI_OK) return mffi__err(ctx, first, "%s", msg);
+  mffi__ok(ctx);
+  return MFFI_OK;
+}
+
+void mffi_lib_fail(mffi_lib *lib, int rc) {
+  if (lib && rc != MFFI_OK && lib->failed == MFFI_OK) lib->failed = rc;
+}
+
+int mffi_lib_failed(const mffi_lib *lib) {
+  return lib ? lib->failed : MFFI_EMISUSE;
+}
+
+/* -- Declaration log --------------------------------------------------------
+ */
+
+int mffi__cdef_reserve(mffi_ctx *ctx, size_t len) {
+  if (len > SIZE_MAX - ctx->ncdef_log - 1) return -1;
+  return mffi__grow(ctx, (void **)&ctx->cdef_log, &ctx->capcdef_log,
+                    ctx->ncdef_log + len + 1, 1);
+}
+
+void mffi__cdef_done(mffi_ctx *ctx, const char *src, size_t len) {
+  memcpy(ctx->cdef_log + ctx->ncdef_log, src, len);
+  ctx->ncdef_log += len;
+  ctx->cdef_log[ctx->ncdef_log++] = '\0';
+  for (mffi_lib *lib = ctx->libs; lib; lib = lib->ctx_next) {
+    const mffi_strategy *s = lib->s;
+    if (s->version < 3 || !s->xCdef || lib->failed) continue;
+    int rc = s->xCdef(lib, src, len);
+    if (rc != MFFI_OK) mffi_lib_fail(lib, rc);
+  }
+  mffi__ok(ctx); /* A library's failure is its own, not mffi_cdef's. */
+}
+
+const char *mffi_lib_cdef_log(const mffi_lib *lib, size_t *len) {
+  *len = lib->ctx->ncdef_log;
+  return lib->ctx->cdef_log ? lib->ctx->cdef_log : "";
 }
 
 /* -- Bind --------------------------------------------------------------------
@@ -129,12 +238,15 @@ static int lib_check_var(mffi_ctx *ctx, const mffi_type *t, size_t i) {
 }
 
 /* Make fn for function type ftid (or variable type) and run xBind. */
-static int lib_bind(mffi_lib *lib, const char *name, const char *symbol,
-                    mffi_tid tid, bool is_var, void *addr,
-                    const mffi_type *const *vtypes, size_t nvar,
+static int lib_bind(mffi_lib *lib, const mffi_decl *decl, mffi_tid tid,
+                    void *addr, const mffi_type *const *vtypes, size_t nvar,
                     mffi_fn **out) {
   mffi_ctx *ctx = lib->ctx;
   mffi_tt *tt = &ctx->tt;
+  const char *name = decl ? decl->name : NULL;
+  const char *symbol = decl ? (decl->symbol ? decl->symbol : decl->name) : NULL;
+  bool is_var = decl && decl->kind == MFFI_DECL_VARIABLE;
+  if (lib->failed) return lib_failed_err(lib);
   uint32_t nfixed = 0;
   bool variadic = false;
   if (!is_var) {
@@ -156,6 +268,7 @@ static int lib_bind(mffi_lib *lib, const char *name, const char *symbol,
   mffi_fn *fn = mffi__calloc(ctx, sizeof *fn);
   if (!fn) return mffi__nomem(ctx);
   fn->lib = lib;
+  fn->decl = decl;
   fn->name = name;
   fn->symbol = symbol;
   fn->tid = tid;
@@ -179,9 +292,13 @@ static int lib_bind(mffi_lib *lib, const char *name, const char *symbol,
       fn->args[nfixed + i] = vtypes[i]->id;
     fn->call = lib->s->xCall ? lib->s->xCall : lib_call_misuse;
   }
-  int rc = lib->s->xBind(fn);
+  int rc = MFFI_OK;
+  if (lib->s->version >= 3 && (lib->s->flags & MFFI_STRATEGY_PLAN))
+    rc = mffi__plan_prepare(fn);
+  if (rc == MFFI_OK) rc = lib->s->xBind(fn);
   if (rc != MFFI_OK) {
     if (lib->s->xUnbind) lib->s->xUnbind(fn);
+    mffi__plan_free(fn);
     mffi__free(ctx, fn->args);
     mffi__free(ctx, fn);
     if (ctx->errcode != rc)
@@ -211,11 +328,9 @@ static int lib_bind_name(mffi_lib *lib, const char *name,
     return mffi__err(ctx, MFFI_EMISUSE,
                      "'%s' is a %s, not a function or variable", name,
                      d->kind == MFFI_DECL_TYPEDEF ? "typedef" : "constant");
-  bool is_var = d->kind == MFFI_DECL_VARIABLE;
-  if (is_var && nvar > 0)
+  if (d->kind == MFFI_DECL_VARIABLE && nvar > 0)
     return mffi__err(ctx, MFFI_EMISUSE, "'%s' is not variadic", name);
-  return lib_bind(lib, d->name, d->symbol ? d->symbol : d->name, d->tid, is_var,
-                  NULL, vtypes, nvar, out);
+  return lib_bind(lib, d, d->tid, NULL, vtypes, nvar, out);
 }
 
 int mffi_bind(mffi_lib *lib, const char *name, mffi_fn **out) {
@@ -248,7 +363,7 @@ int mffi_bind_ptr(mffi_lib *lib, const mffi_type *type, void *addr,
     return mffi__err(ctx, MFFI_EMISUSE,
                      "mffi_bind_ptr needs a function or function pointer "
                      "type");
-  return lib_bind(lib, NULL, NULL, b->id, false, addr, NULL, 0, out);
+  return lib_bind(lib, NULL, b->id, addr, NULL, 0, out);
 }
 
 void mffi_fn_free(mffi_fn *fn) {
@@ -260,6 +375,7 @@ void mffi_fn_free(mffi_fn *fn) {
   else
     lib->fns = fn->next;
   if (fn->next) fn->next->prev = fn->prev;
+  mffi__plan_free(fn);
   mffi__free(lib->ctx, fn->args);
   mffi__free(lib->ctx, fn);
 }
@@ -333,6 +449,7 @@ int mffi_callback(mffi_lib *lib, const mffi_type *fnptr_type, mffi_handler h,
   if (!lib->s->xCallback)
     return mffi__err(ctx, MFFI_EUNSUPPORTED, "strategy '%s' has no callbacks",
                      lib->s->name);
+  if (lib->failed) return lib_failed_err(lib);
   mffi_closure *c = mffi__calloc(ctx, sizeof *c);
   if (!c) return mffi__nomem(ctx);
   c->handler = h;
@@ -416,6 +533,9 @@ const char *mffi_fn_symbol(const mffi_fn *fn) {
 }
 size_t mffi_fn_nfixed(const mffi_fn *fn) {
   return fn->nfixed;
+}
+const mffi_decl *mffi_fn_decl(const mffi_fn *fn) {
+  return fn->decl;
 }
 void mffi_fn_set_addr(mffi_fn *fn, void *addr) {
   fn->addr = addr;

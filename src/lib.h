@@ -33,7 +33,9 @@ struct mffi_fn {
   bool is_var;          /* An extern variable. */
   bool variadic;        /* The prototype has "..." (or none at all). */
   int path;             /* MFFI_PATH_*. */
-  mffi_fn *prev, *next; /* The library's list. */
+  const mffi_decl *decl; /* The declaration; NULL for mffi_bind_ptr. */
+  mffi_plan *plan;       /* Built on demand (plan.c), or NULL. */
+  mffi_fn *prev, *next;  /* The library's list. */
 };
 
 struct mffi_closure {
@@ -57,6 +59,8 @@ struct mffi_lib {
   mffi_closure *closures;
   mffi__block **blocks; /* mffi_new blocks, sorted by address. */
   size_t nblocks, capblocks;
+  int failed;                  /* Sticky failure code, or MFFI_OK. */
+  mffi_lib *ctx_prev, *ctx_next; /* The context's list of open libraries. */
 };
 
 /* errno right after the last call on this thread, and where this thread's
@@ -81,6 +85,11 @@ mffi_type *mffi__type_scalar(const mffi_tt *tt, mffi_tid tid);
 
 /* Free every memory block of lib (at close). */
 void mffi__mem_close(mffi_lib *lib);
+
+/* Build fn's marshalling plan if it has none (plan.c); MFFI_OK or
+** MFFI_ENOMEM. mffi__plan_free releases it. */
+int mffi__plan_prepare(mffi_fn *fn);
+void mffi__plan_free(mffi_fn *fn);
 
 /* The dynamic strategy (strategy/dynamic.c). */
 extern const mffi_strategy mffi__strategy_dynamic;

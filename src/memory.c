@@ -83,6 +83,10 @@ int mffi_new(mffi_lib *lib, const mffi_type *t, size_t n, void **out) {
   if (!lib || !out) return MFFI_EMISUSE;
   mffi_ctx *ctx = lib->ctx;
   mffi__ok(ctx);
+  if (lib->failed)
+    return mffi__err(ctx, lib->failed,
+                     "%s failed earlier (%s); mffi_reopen() starts it again",
+                     lib->display, mffi_strerror(lib->failed));
   if (!t || t->ctx != ctx || n == 0)
     return mffi__err(ctx, MFFI_EMISUSE,
                      "mffi_new needs a type of this context and n > 0");

@@ -7,10 +7,12 @@ int mffi_cdef(mffi_ctx *ctx, const char *src, size_t len) {
   if (!ctx) return MFFI_EMISUSE;
   if (!src && len) return mffi__err(ctx, MFFI_EMISUSE, "src is NULL");
   mffi__ok(ctx);
+  if (mffi__cdef_reserve(ctx, len) != 0) return mffi__nomem(ctx);
   mffi__tt_begin(ctx);
   int rc = mffi__cdef_parse(ctx, src ? src : "", len);
   if (rc == MFFI_OK) {
     mffi__tt_commit(ctx);
+    mffi__cdef_done(ctx, src ? src : "", len);
   } else {
     mffi__tt_rollback(ctx);
   }

@@ -1,0 +1,137 @@
+/* The strategy-independent front: reopen, the declaration log, a custom
+** strategy's view of it, and the context owning its libraries. See LICENSE.
+*/
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "modffi.h"
+#include "modffi_strategy.h"
+
+TestSuite(front, .timeout = 30);
+
+Test(front, reopen_rebinds_dynamic) {
+  mffi_ctx *ctx;
+  mffi_lib *lib;
+  cr_assert_eq(mffi_ctx_new(&ctx, NULL), MFFI_OK);
+  const char *d = "int abs(int);";
+  cr_assert_eq(mffi_cdef(ctx, d, strlen(d)), MFFI_OK);
+  cr_assert_eq(mffi_open(ctx, NULL, NULL, NULL, &lib), MFFI_OK);
+  mffi_fn *fn;
+  cr_assert_eq(mffi_bind(lib, "abs", &fn), MFFI_OK);
+  void *p;
+  const mffi_type *it;
+  cr_assert_eq(mffi_typeof(ctx, "int", &it), MFFI_OK);
+  cr_assert_eq(mffi_new(lib, it, 4, &p), MFFI_OK);
+  cr_assert_eq(mffi_lib_failed(lib), MFFI_OK);
+  cr_assert_eq(mffi_reopen(lib), MFFI_OK, "%s", mffi_errmsg(ctx));
+  int x = -42, r = 0;
+  void *args[] = {&x};
+  cr_assert_eq(mffi_call(fn, &r, args), MFFI_OK);
+  cr_assert_eq(r, 42);
+  cr_assert_eq(mffi_fn_native(fn), (void *)&abs);
+  /* Blocks are gone: deleting the old pointer is refused. */
+  mffi_delete(lib, p);
+  cr_assert_eq(mffi_errcode(ctx), MFFI_EMISUSE);
+  cr_assert_eq(mffi_reopen(NULL), MFFI_EMISUSE);
+  mffi_ctx_free(ctx); /* Closes lib (checked for leaks under ASan). */
+}
+
+Test(front, cdef_log_and_failed_state) {
+  mffi_ctx *ctx;
+  mffi_lib *lib;
+  cr_assert_eq(mffi_ctx_new(&ctx, NULL), MFFI_OK);
+  cr_assert_eq(mffi_cdef(ctx, "int a;", 6), MFFI_OK);
+  cr_assert_eq(mffi_cdef(ctx, "int b(", 6), MFFI_EPARSE); /* Not logged. */
+  cr_assert_eq(mffi_cdef(ctx, "int abs(int);", 13), MFFI_OK);
+  cr_assert_eq(mffi_open(ctx, NULL, NULL, NULL, &lib), MFFI_OK);
+  size_t n;
+  const char *log = mffi_lib_cdef_log(lib, &n);
+  cr_assert_eq(n, 6 + 1 + 13 + 1);
+  cr_assert_eq(memcmp(log, "int a;\0int abs(int);\0", n), 0);
+  /* A strategy marks its library failed: the front refuses work with the
+  ** code, and reopen clears it. */
+  mffi_lib_fail(lib, MFFI_ECRASHED);
+  mffi_lib_fail(lib, MFFI_ETIMEOUT); /* The first failure stays. */
+  cr_assert_eq(mffi_lib_failed(lib), MFFI_ECRASHED);
+  mffi_fn *fn;
+  cr_assert_eq(mffi_bind(lib, "abs", &fn), MFFI_ECRASHED);
+  cr_assert(strstr(mffi_errmsg(ctx), "mffi_reopen"), "%s", mffi_errmsg(ctx));
+  const mffi_type *it;
+  void *p;
+  cr_assert_eq(mffi_typeof(ctx, "int", &it), MFFI_OK);
+  cr_assert_eq(mffi_new(lib, it, 1, &p), MFFI_ECRASHED);
+  cr_assert_eq(mffi_reopen(lib), MFFI_OK);
+  cr_assert_eq(mffi_lib_failed(lib), MFFI_OK);
+  cr_assert_eq(mffi_bind(lib, "abs", &fn), MFFI_OK);
+  mffi_ctx_free(ctx);
+}
+
+/* A minimal strategy over dynamic that records what the front tells it. */
+static int seen_cdef, seen_reopen;
+static size_t seen_len;
+
+static int rec_open(mffi_lib *lib, const char *target,
+                    const mffi_open_opts *opts) {
+  return mffi_strategy_find("dynamic")->xOpen(lib, target, opts);
+}
+static void rec_close(mffi_lib *lib) {
+  mffi_strategy_find("dynamic")->xClose(lib);
+}
+static int rec_bind(mffi_fn *fn) {
+  /* The plan is ready before xBind for a strategy that asks for it. */
+  cr_assert_not_null(mffi_fn_plan(fn));
+  return mffi_strategy_find("dynamic")->xBind(fn);
+}
+static void rec_unbind(mffi_fn *fn) {
+  mffi_strategy_find("dynamic")->xUnbind(fn);
+}
+static int rec_cdef(mffi_lib *lib, const char *src, size_t len) {
+  (void)lib;
+  (void)src;
+  seen_cdef++;
+  seen_len = len;
+  return strncmp(src, "int bad", 7) == 0 ? MFFI_ECRASHED : MFFI_OK;
+}
+static int rec_reopen(mffi_lib *lib) {
+  (void)lib;
+  seen_reopen++;
+  return MFFI_OK;
+}
+
+static const mffi_strategy rec = {
+    .version = MFFI_STRATEGY_VERSION,
+    .name = "recorder",
+    .flags = MFFI_STRATEGY_PLAN,
+    .xOpen = rec_open,
+    .xClose = rec_close,
+    .xBind = rec_bind,
+    .xUnbind = rec_unbind,
+    .xCdef = rec_cdef,
+    .xReopen = rec_reopen,
+};
+
+Test(front, strategy_hooks) {
+  mffi_ctx *ctx;
+  mffi_lib *lib;
+  cr_assert_eq(mffi_ctx_new(&ctx, NULL), MFFI_OK);
+  cr_assert_eq(mffi_open(ctx, &rec, NULL, NULL, &lib), MFFI_OK);
+  cr_assert_eq(mffi_cdef(ctx, "int abs(int);", 13), MFFI_OK);
+  cr_assert_eq(seen_cdef, 1);
+  cr_assert_eq(seen_len, 13u);
+  mffi_fn *fn;
+  cr_assert_eq(mffi_bind(lib, "abs", &fn), MFFI_OK);
+  /* A library that cannot follow a declaration is failed, not mffi_cdef. */
+  cr_assert_eq(mffi_cdef(ctx, "int bad;", 8), MFFI_OK);
+  cr_assert_eq(mffi_errcode(ctx), MFFI_OK);
+  cr_assert_eq(mffi_lib_failed(lib), MFFI_ECRASHED);
+  cr_assert_eq(mffi_cdef(ctx, "int c;", 6), MFFI_OK);
+  cr_assert_eq(seen_cdef, 2); /* Not told while failed. */
+  cr_assert_eq(mffi_reopen(lib), MFFI_OK);
+  cr_assert_eq(seen_reopen, 1);
+  int x = -7, r = 0;
+  void *args[] = {&x};
+  cr_assert_eq(mffi_call(fn, &r, args), MFFI_OK);
+  cr_assert_eq(r, 7);
+  mffi_close(lib);
+  mffi_ctx_free(ctx);
+}
