@@ -519,6 +519,79 @@ MFFI_API int mffi_fn_path(const mffi_fn *fn);
 ** compile time (the wrappers modffi gen writes) calls through it. */
 MFFI_API void *mffi_fn_native(const mffi_fn *fn);
 
+/* -- Remote strategy ---------------------------------------------------- */
+
+/* mffi_strategy_find("remote") runs the library in a separate, confined
+** modffi-sandbox process (docs/sandbox.md): a crash, a deadline or a denied
+** system call there becomes an error code here. Calls cross a shared
+** arena mapped at the same address in both processes; arguments are
+** marshalled by each function's plan (modffi_strategy.h,
+** docs/marshalling.md). Give these options as mffi_open_opts.strategy_opts
+** (NULL: all defaults). They are copied at open. */
+typedef struct mffi_remote_opts {
+  int version;           /* MFFI_REMOTE_OPTS_VERSION. */
+  unsigned timeout_ms;   /* Deadline of each call; 0: none. Past it the
+                            sandbox is killed and the call returns
+                            MFFI_ETIMEOUT. */
+  const char *policy;    /* NULL or "compute" (default: memory, time, futex;
+                            no files, no network, no processes), or
+                            "files:DIR" (compute plus read-only access to
+                            files under the absolute directory DIR). */
+  unsigned flags;        /* MFFI_REMOTE_* bits. */
+  size_t arena_size;     /* Bytes of shared memory; 0: 64 MiB. A quarter
+                            holds each call's marshalled buffers, the rest
+                            mffi_new() blocks. */
+  unsigned max_closures; /* Live callbacks at most; 0: 64. */
+  const char *sandbox;   /* Path of modffi-sandbox; NULL: $MFFI_SANDBOX,
+                            then beside the loaded libmodffi or the running
+                            program, then the installed libexec path. */
+  uint64_t as_limit;     /* RLIMIT_AS of the sandbox in bytes; 0: 16 GiB.
+                            Not applied in builds with AddressSanitizer. */
+  unsigned cpu_seconds;  /* RLIMIT_CPU of the sandbox; 0: none. */
+} mffi_remote_opts;
+#define MFFI_REMOTE_OPTS_VERSION 1
+
+/* Fail mffi_open() when any confinement layer cannot be applied, instead
+** of running with fewer (which mffi_remote_info() reports). */
+#define MFFI_REMOTE_STRICT 0x1u
+/* Keep the sandbox's stderr (for debugging a library); default: closed. */
+#define MFFI_REMOTE_STDERR 0x2u
+
+/* Confinement layers, one bit each (mffi_remote_info()). */
+#define MFFI_LAYER_EXEC 0x001u      /* A fresh exec: no host memory. */
+#define MFFI_LAYER_ENV 0x002u       /* Empty environment. */
+#define MFFI_LAYER_FDS 0x004u       /* Every fd closed but the channel. */
+#define MFFI_LAYER_PDEATHSIG 0x008u /* Killed when the host dies. */
+#define MFFI_LAYER_RLIMITS 0x010u   /* Address space, CPU, files,
+                                       processes. */
+#define MFFI_LAYER_NNP 0x020u       /* no_new_privs. */
+#define MFFI_LAYER_SECCOMP 0x040u   /* System call filter (the policy). */
+#define MFFI_LAYER_LANDLOCK 0x080u  /* File access rules (the policy). */
+#define MFFI_LAYER_USERNS 0x100u    /* New user namespace. */
+#define MFFI_LAYER_PIDNS 0x200u     /* New pid namespace. */
+#define MFFI_LAYER_NETNS 0x400u     /* New network namespace. */
+#define MFFI_LAYER_IPCNS 0x800u     /* New IPC namespace. */
+#define MFFI_LAYER_ALL 0xfffu
+
+/* What a remote library's sandbox runs under. */
+typedef struct mffi_remote_info {
+  unsigned layers;     /* MFFI_LAYER_* bits applied. */
+  unsigned missing;    /* MFFI_LAYER_* bits that could not be applied. */
+  long pid;            /* The sandbox's process id (host's view), or 0
+                          while the library is failed. */
+  const char *policy;  /* The policy text ("compute", "files:/srv"). */
+  const char *sandbox; /* Path of the sandbox executable. */
+  const char *detail;  /* Why each missing layer is missing ("" if none). */
+} mffi_remote_info;
+
+/* Describe the sandbox of remote library lib into *out (strings borrowed
+** from lib, valid until it is closed or reopened). Returns MFFI_OK, or
+** MFFI_EMISUSE if lib is not a remote library. */
+MFFI_API int mffi_remote_info_get(mffi_lib *lib, mffi_remote_info *out);
+
+/* The static name of one MFFI_LAYER_* bit ("seccomp"); "?" otherwise. */
+MFFI_API const char *mffi_layer_name(unsigned layer);
+
 /* -- Memory ------------------------------------------------------------- */
 
 /* Allocate n zeroed objects of type t in memory the library can see

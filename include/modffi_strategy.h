@@ -146,11 +146,14 @@ MFFI_API unsigned mffi_lib_flags(const mffi_lib *lib);
 MFFI_API void mffi_lib_fail(mffi_lib *lib, int rc);
 MFFI_API int mffi_lib_failed(const mffi_lib *lib);
 
-/* The log of every declaration text given to mffi_cdef() on its context, in
-** order, each followed by a NUL byte (so *len counts the separators): what
-** a strategy hands to a library that builds its own type table. Borrowed;
-** valid until the next mffi_cdef() on the context. */
-MFFI_API const char *mffi_lib_cdef_log(const mffi_lib *lib, size_t *len);
+/* The log of every declaration text given to mffi_cdef() on the library's
+** context and accepted, in order: what a strategy hands to a library that
+** builds its own type table (remote). Entry i (0 <= i < count) has *len
+** bytes (possibly with NUL bytes, as in comments). Borrowed; valid until
+** the next mffi_cdef() on the context. */
+MFFI_API size_t mffi_lib_cdef_count(const mffi_lib *lib);
+MFFI_API const char *mffi_lib_cdef_text(const mffi_lib *lib, size_t i,
+                                        size_t *len);
 
 /* What xBind needs to know about fn. */
 MFFI_API mffi_lib *mffi_fn_lib(const mffi_fn *fn);

@@ -164,6 +164,7 @@ void mffi_ctx_free(mffi_ctx *ctx) {
   while (ctx->libs) /* The context owns its libraries, as lua_close. */
     mffi_close(ctx->libs);
   mffi__free(ctx, ctx->cdef_log);
+  mffi__free(ctx, ctx->cdef_ends);
   mffi__tt_free(ctx);
   mffi__free(ctx, ctx);
 }

@@ -20,9 +20,11 @@ struct mffi_ctx {
   char errmsg[MFFI_ERRMSG_MAX]; /* Detail of the last failure. */
   mffi_tt tt;                   /* Type table and declarations. */
   struct mffi_lib *libs;        /* Open libraries (lib.c). */
-  char *cdef_log;               /* Every committed mffi_cdef text, each
-                                   followed by a NUL (lib.c). */
+  char *cdef_log;               /* Every committed mffi_cdef text, one
+                                   after the other (lib.c). */
   size_t ncdef_log, capcdef_log;
+  size_t *cdef_ends;            /* End offset of each text in the log. */
+  size_t ncdef, capcdef;
 };
 
 /* Allocate n bytes through the context's allocator. The block remembers its

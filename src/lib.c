@@ -194,7 +194,10 @@ int mffi_lib_failed(const mffi_lib *lib) {
  */
 
 int mffi__cdef_reserve(mffi_ctx *ctx, size_t len) {
-  if (len > SIZE_MAX - ctx->ncdef_log - 1) return -1;
+  if (len > SIZE_MAX - ctx->ncdef_log) return -1;
+  if (mffi__grow(ctx, (void **)&ctx->cdef_ends, &ctx->capcdef,
+                 ctx->ncdef + 1, sizeof *ctx->cdef_ends) != 0)
+    return -1;
   return mffi__grow(ctx, (void **)&ctx->cdef_log, &ctx->capcdef_log,
                     ctx->ncdef_log + len + 1, 1);
 }
@@ -202,7 +205,7 @@ int mffi__cdef_reserve(mffi_ctx *ctx, size_t len) {
 void mffi__cdef_done(mffi_ctx *ctx, const char *src, size_t len) {
   memcpy(ctx->cdef_log + ctx->ncdef_log, src, len);
   ctx->ncdef_log += len;
-  ctx->cdef_log[ctx->ncdef_log++] = '\0';
+  ctx->cdef_ends[ctx->ncdef++] = ctx->ncdef_log;
   for (mffi_lib *lib = ctx->libs; lib; lib = lib->ctx_next) {
     const mffi_strategy *s = lib->s;
     if (s->version < 3 || !s->xCdef || lib->failed) continue;
@@ -212,9 +215,19 @@ void mffi__cdef_done(mffi_ctx *ctx, const char *src, size_t len) {
   mffi__ok(ctx); /* A library's failure is its own, not mffi_cdef's. */
 }
 
-const char *mffi_lib_cdef_log(const mffi_lib *lib, size_t *len) {
-  *len = lib->ctx->ncdef_log;
-  return lib->ctx->cdef_log ? lib->ctx->cdef_log : "";
+size_t mffi_lib_cdef_count(const mffi_lib *lib) {
+  return lib ? lib->ctx->ncdef : 0;
+}
+
+const char *mffi_lib_cdef_text(const mffi_lib *lib, size_t i, size_t *len) {
+  const mffi_ctx *ctx = lib ? lib->ctx : NULL;
+  if (!ctx || i >= ctx->ncdef) {
+    if (len) *len = 0;
+    return NULL;
+  }
+  size_t from = i ? ctx->cdef_ends[i - 1] : 0;
+  if (len) *len = ctx->cdef_ends[i] - from;
+  return ctx->cdef_log + from;
 }
 
 /* -- Bind --------------------------------------------------------------------

@@ -45,9 +45,20 @@ Test(front, cdef_log_and_failed_state) {
   cr_assert_eq(mffi_cdef(ctx, "int abs(int);", 13), MFFI_OK);
   cr_assert_eq(mffi_open(ctx, NULL, NULL, NULL, &lib), MFFI_OK);
   size_t n;
-  const char *log = mffi_lib_cdef_log(lib, &n);
-  cr_assert_eq(n, 6 + 1 + 13 + 1);
-  cr_assert_eq(memcmp(log, "int a;\0int abs(int);\0", n), 0);
+  cr_assert_eq(mffi_lib_cdef_count(lib), 2u);
+  const char *t = mffi_lib_cdef_text(lib, 0, &n);
+  cr_assert_eq(n, 6u);
+  cr_assert_eq(memcmp(t, "int a;", n), 0);
+  t = mffi_lib_cdef_text(lib, 1, &n);
+  cr_assert_eq(n, 13u);
+  cr_assert_eq(memcmp(t, "int abs(int);", n), 0);
+  cr_assert_null(mffi_lib_cdef_text(lib, 2, &n));
+  cr_assert_eq(n, 0u);
+  /* Texts may hold NUL bytes (in comments): lengths, not terminators. */
+  cr_assert_eq(mffi_cdef(ctx, "/*\0*/int c;", 11), MFFI_OK);
+  t = mffi_lib_cdef_text(lib, 2, &n);
+  cr_assert_eq(n, 11u);
+  cr_assert_eq(memcmp(t, "/*\0*/int c;", 11), 0);
   /* A strategy marks its library failed: the front refuses work with the
   ** code, and reopen clears it. */
   mffi_lib_fail(lib, MFFI_ECRASHED);

@@ -163,6 +163,11 @@ int mffi__ffi_call(mffi_fn *fn, void *ret, void *const *args);
 
 /* Closures: make c->code for the function type c->tid. */
 int mffi__ffi_closure(mffi_closure *c);
+/* Take n libffi closures now (they need executable memory, which a
+** sandbox cannot map once confined); later closures come from this reserve
+** only, and MFFI_ERANGE says when it is used up. Once per process (the
+** sandbox's), not thread-safe. MFFI_OK, MFFI_ENOMEM, MFFI_EMISUSE. */
+int mffi__ffi_closure_reserve(mffi_ctx *ctx, size_t n);
 void mffi__ffi_closure_free(mffi_closure *c);
 
 #endif

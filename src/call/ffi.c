@@ -587,6 +587,7 @@ int mffi__ffi_call(mffi_fn *fn, void *ret, void *const *args) {
 
 typedef struct ffi_clo {
   ffi_closure *fc;
+  void *code; /* fc's code pointer. */
   mffi__ffi *plan;
 } ffi_clo;
 
@@ -662,6 +663,46 @@ static void ffi_clo_entry(ffi_cif *cif, void *ret, void **fargs, void *ud) {
   }
 }
 
+/* Closures taken in advance (mffi__ffi_closure_reserve): a LIFO of libffi
+** closures with their code pointers. */
+typedef struct ffi_spare {
+  ffi_closure *fc;
+  void *code;
+} ffi_spare;
+static ffi_spare *ffi_spares;
+static size_t ffi_nspares, ffi_capspares; /* capspares > 0: pool in use. */
+
+int mffi__ffi_closure_reserve(mffi_ctx *ctx, size_t n) {
+  if (ffi_capspares || n == 0) return MFFI_EMISUSE;
+  ffi_spares = mffi__calloc(ctx, n * sizeof *ffi_spares);
+  if (!ffi_spares) return mffi__nomem(ctx);
+  ffi_capspares = n;
+  for (; ffi_nspares < n; ffi_nspares++) {
+    ffi_spare *s = &ffi_spares[ffi_nspares];
+    s->fc = ffi_closure_alloc(sizeof(ffi_closure), &s->code);
+    if (!s->fc) return mffi__nomem(ctx);
+  }
+  return MFFI_OK;
+}
+
+/* A closure from the reserve, or a new one when there is no reserve. */
+static ffi_closure *ffi_closure_take(void **code) {
+  if (!ffi_capspares) return ffi_closure_alloc(sizeof(ffi_closure), code);
+  if (ffi_nspares == 0) return NULL;
+  ffi_spare *s = &ffi_spares[--ffi_nspares];
+  *code = s->code;
+  return s->fc;
+}
+
+static void ffi_closure_give(ffi_closure *fc, void *code) {
+  if (!ffi_capspares) {
+    ffi_closure_free(fc);
+    return;
+  }
+  ffi_spares[ffi_nspares].fc = fc;
+  ffi_spares[ffi_nspares++].code = code;
+}
+
 int mffi__ffi_closure(mffi_closure *c) {
   mffi_ctx *ctx = c->lib->ctx;
   mffi_type *ft = mffi__B(&ctx->tt, c->tid);
@@ -678,16 +719,22 @@ int mffi__ffi_closure(mffi_closure *c) {
     return rc;
   }
   void *code = NULL;
-  st->fc = ffi_closure_alloc(sizeof(ffi_closure), &code);
+  st->fc = ffi_closure_take(&code);
   if (!st->fc) {
     mffi__ffi_free(ctx, st->plan);
     mffi__free(ctx, st);
+    if (ffi_capspares)
+      return mffi__err(ctx, MFFI_ERANGE,
+                       "all %zu callback trampolines are in use (raise "
+                       "mffi_remote_opts.max_closures)",
+                       ffi_capspares);
     return mffi__nomem(ctx);
   }
+  st->code = code;
   ffi_status fs =
       ffi_prep_closure_loc(st->fc, &st->plan->cif, ffi_clo_entry, c, code);
   if (fs != FFI_OK) {
-    ffi_closure_free(st->fc);
+    ffi_closure_give(st->fc, code);
     mffi__ffi_free(ctx, st->plan);
     mffi__free(ctx, st);
     return ffi_status_err(ctx, fs);
@@ -701,7 +748,7 @@ void mffi__ffi_closure_free(mffi_closure *c) {
   ffi_clo *st = c->data;
   if (!st) return;
   mffi_ctx *ctx = c->lib->ctx;
-  ffi_closure_free(st->fc);
+  ffi_closure_give(st->fc, st->code);
   mffi__ffi_free(ctx, st->plan);
   mffi__free(ctx, st);
   c->data = NULL;

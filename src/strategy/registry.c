@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "lib.h"
+#include "strategy/remote/remote.h"
 
 #define REG_MAX 16 /* Max. strategies added with mffi_strategy_register. */
 
@@ -22,6 +23,8 @@ const mffi_strategy *mffi_strategy_find(const char *name) {
     return &mffi__strategy_dynamic;
   if (strcmp(name, mffi__strategy_static.name) == 0)
     return &mffi__strategy_static;
+  if (strcmp(name, mffi__strategy_remote.name) == 0)
+    return &mffi__strategy_remote;
   for (int i = 0; i < reg_n; i++)
     if (strcmp(reg_user[i]->name, name) == 0) return reg_user[i];
   return NULL;

@@ -1,0 +1,158 @@
+/* Remote strategy: the wire between host and sandbox. See LICENSE.
+**
+** Host and sandbox share one memfd, mapped at the same address in both (the
+** arena). Its first page is the control block: two doorbells, the message
+** slots and the death note. After it come the scratch stack (messages and
+** the buffers marshalled for one call, used by whichever side holds the
+** turn) and the heap (mffi_new blocks, managed by the host alone).
+**
+** Exactly one side runs at a time. A side posts a message (offset and
+** length in the arena) and rings the peer's doorbell, then waits for the
+** next message; a request met while waiting (a callback in a call, a call
+** in a callback) is served first, so nesting is plain recursion on both
+** sides. Each message says from where the receiver may use scratch
+** (`top`); the receiver's messages must lie above it.
+**
+** Nothing the sandbox writes is trusted: the host reads each shared word
+** once into a local, validates it (wire_span()) and copies out what it
+** needs before use.
+*/
+#ifndef MFFI_WIRE_H
+#define MFFI_WIRE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WIRE_MAGIC 0x6d666669u /* "mffi" */
+#define WIRE_VERSION 1u
+#define WIRE_CTL_SIZE 4096u    /* The control block's page. */
+#define WIRE_ALIGN 16u         /* Every message and buffer. */
+#define WIRE_HELLO_INT 0x5678
+#define WIRE_HELLO_DOUBLE 370.5
+
+/* Message kinds. Host to sandbox: */
+enum {
+  WIRE_INIT = 1, /* Open the target: payload wire_init + strings + log. */
+  WIRE_CDEF,     /* Declarations added after the open: payload text. */
+  WIRE_BIND,     /* a: 0 by name (payload "name\0" + nvar "type\0"), 1 by
+                    address b (payload "type\0"). Reply: id, a = address. */
+  WIRE_UNBIND,   /* id. */
+  WIRE_CALL,     /* id; payload: nargs wire_arg, then values. Reply: the
+                    result's bytes; a = string length when copied. */
+  WIRE_CB_MAKE,  /* id: the host's closure number; payload "type\0".
+                    Reply: id = sandbox slot, a = code address. */
+  WIRE_CB_FREE,  /* id: sandbox slot. */
+  WIRE_READ,     /* Copy b bytes at library address a into the reply. */
+  WIRE_WRITE,    /* Copy the payload (b bytes) to library address a. */
+  WIRE_CB_RET,   /* Reply to WIRE_CALLBACK: status, the result's bytes. */
+  /* Sandbox to host: */
+  WIRE_REPLY,    /* Reply to any host request: status, err, payload. */
+  WIRE_CALLBACK, /* id: host closure number; payload as WIRE_CALL. */
+  WIRE_NKINDS
+};
+
+/* The hello the sandbox writes on the socket before anything else (as
+** Lua's chunk header): the host refuses a sandbox built differently. */
+typedef struct wire_hello {
+  uint32_t magic, version;
+  uint8_t sz_ptr, sz_long, sz_ldouble, sz_msg;
+  int32_t test_int;  /* WIRE_HELLO_INT */
+  double test_dbl;   /* WIRE_HELLO_DOUBLE */
+  int32_t map_errno; /* 0: the arena is mapped at the host's address. */
+  int32_t pad;
+} wire_hello;
+
+/* The control block. Only the doorbells are atomics; the rest is plain
+** data written before the doorbell rings. */
+typedef struct wire_ctl {
+  _Atomic uint32_t h2s;     /* Host to sandbox doorbell (futex word). */
+  _Atomic uint32_t s2h;     /* Sandbox to host doorbell (futex word). */
+  _Atomic uint32_t h_sleep; /* The host sleeps on s2h: wake it. */
+  _Atomic uint32_t s_sleep; /* The sandbox sleeps on h2s. */
+  uint64_t h2s_off, h2s_len; /* The host's message. */
+  uint64_t s2h_off, s2h_len; /* The sandbox's message. */
+  /* Death note: the sandbox's fatal-signal handler writes the signal and,
+  ** for a denied system call, its number. Untrusted: for messages only. */
+  _Atomic uint32_t note_sig;
+  _Atomic int32_t note_syscall;
+  uint64_t note_addr;
+} wire_ctl;
+
+/* A message header. */
+typedef struct wire_msg {
+  uint32_t kind;   /* WIRE_*. */
+  uint32_t id;     /* Function, closure or slot number. */
+  int32_t status;  /* Replies: MFFI_OK or a code. */
+  int32_t err;     /* Replies to calls: errno right after the call. */
+  uint64_t a, b;   /* Kind-specific. */
+  uint64_t top;    /* Scratch from here up is the receiver's. */
+  uint32_t nargs;  /* WIRE_CALL, WIRE_CALLBACK: entries of the arg table. */
+  uint32_t len;    /* Payload bytes after the header. */
+} wire_msg;
+
+/* One argument of a call or callback: where its value lies in the
+** payload. For a string argument of a callback, the value is copied too
+** and flags says so. */
+typedef struct wire_arg {
+  uint32_t off; /* Offset of the value from the payload's start. */
+  uint32_t size;
+  uint32_t flags; /* WIRE_ARG_*. */
+  uint32_t pad;
+} wire_arg;
+#define WIRE_ARG_STRING 0x1u /* Value is a NUL-terminated copy. */
+
+/* The payload of WIRE_INIT: fixed part, then target and policy, each
+** NUL-terminated, then the declaration log: nlog bytes of entries, each an
+** 8-byte length and that many bytes of text. */
+typedef struct wire_init {
+  uint32_t flags;        /* MFFI_OPEN_* of the open. */
+  uint32_t rflags;       /* MFFI_REMOTE_*. */
+  uint32_t max_closures;
+  uint32_t cpu_seconds;
+  uint64_t as_limit;
+  uint64_t scratch_off, scratch_end; /* The scratch stack. */
+  uint32_t has_target, pad;
+  uint64_t ntarget, npolicy, nlog;
+} wire_init;
+
+/* Round n up to WIRE_ALIGN; false on overflow. */
+static inline bool wire_round(uint64_t n, uint64_t *out) {
+  if (n > UINT64_MAX - (WIRE_ALIGN - 1)) return false;
+  *out = (n + WIRE_ALIGN - 1) & ~(uint64_t)(WIRE_ALIGN - 1);
+  return true;
+}
+
+/* Round a size known to be small (a type's size) up to WIRE_ALIGN. */
+static inline uint64_t wire_up(uint64_t n) {
+  return (n + WIRE_ALIGN - 1) & ~(uint64_t)(WIRE_ALIGN - 1);
+}
+
+/* Is [off, off + len) within [lo, hi)? Written so nothing overflows. */
+static inline bool wire_span(uint64_t off, uint64_t len, uint64_t lo,
+                             uint64_t hi) {
+  return off >= lo && off <= hi && len <= hi - off;
+}
+
+/* -- The channel (wire.c) --------------------------------------------------- */
+
+typedef struct wire_chan {
+  wire_ctl *ctl;
+  bool host;      /* Which side this is. */
+  uint32_t seen;  /* The peer's doorbell value last consumed. */
+  unsigned spins; /* Spin iterations before sleeping. */
+} wire_chan;
+
+/* Post message [off, off + len) to the peer and ring its doorbell. */
+void mffi__wire_post(wire_chan *ch, uint64_t off, uint64_t len);
+
+/* Wait for the peer's next message. The host passes a poll routine that is
+** run every slice_ms while asleep (and returns nonzero to stop waiting:
+** the peer died or the deadline passed); the sandbox passes NULL and sleeps
+** until woken. Returns 0 with *off and *len read once from the control
+** block (not yet validated), or what poll returned. */
+int mffi__wire_wait(wire_chan *ch, int (*poll)(void *ud), void *ud,
+                    unsigned slice_ms, uint64_t *off, uint64_t *len);
+
+#endif
