@@ -369,7 +369,7 @@ static int rm_fail(rm_lib *r, int why, const char *fmt, ...) {
   int status = 0;
   bool reaped = false;
   if (r->pid > 0) {
-    if (why != MFFI_ECRASHED) kill(r->pid, SIGKILL);
+    kill(r->pid, SIGKILL); /* Dead already, or it must die now. */
     for (;;) {
       pid_t w = waitpid(r->pid, &status, 0);
       if (w == r->pid) {
@@ -821,10 +821,10 @@ static int rm_open(mffi_lib *lib, const char *target,
     r->size = (r->opts.arena_size + 4095) & ~(size_t)4095;
     r->policy = rm_strdup(lib, r->opts.policy ? r->opts.policy : "compute");
     r->opts.policy = r->policy;
-    r->opts.sandbox = NULL; /* Not kept: the path found is. */
     if (!r->policy) rc = MFFI_ENOMEM;
   }
   if (rc == MFFI_OK) rc = rm_find_sandbox(r);
+  r->opts.sandbox = NULL; /* Not kept: the path found is. */
   if (rc == MFFI_OK) rc = rm_start(r);
   if (rc != MFFI_OK) {
     rm_free_state(r);
