@@ -30,3 +30,17 @@ pt_add(struct bench_pt a, struct bench_pt b) {
   struct bench_pt r = {a.x + b.x, a.y + b.y};
   return r;
 }
+
+unsigned long bench_strlen(const char *s) {
+  unsigned long n = 0;
+  while (s[n])
+    n++;
+  return n;
+}
+
+/* Reads and writes every byte: a buffer in and out. */
+void bench_touch(unsigned char *buf, unsigned long n) {
+  for (unsigned long i = 0; i < n; i += 4096)
+    buf[i] ^= 1;
+  if (n) buf[n - 1] ^= 1;
+}

@@ -11,5 +11,7 @@ int add(int a, int b);
 double muladd(double a, double b, double c);
 void *ptr6(void *a, void *b, void *c, void *d, void *e, void *f);
 struct bench_pt pt_add(struct bench_pt a, struct bench_pt b);
+unsigned long bench_strlen(const char *s);
+void bench_touch(unsigned char *buf, unsigned long n);
 
 #endif

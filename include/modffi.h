@@ -365,6 +365,10 @@ typedef struct mffi_closure mffi_closure;
 ** Thread-safe once registration is over. */
 MFFI_API const mffi_strategy *mffi_strategy_find(const char *name);
 
+/* The name of strategy s ("dynamic", "remote"...); static text, "" for
+** NULL. */
+MFFI_API const char *mffi_strategy_name(const mffi_strategy *s);
+
 /* Make a strategy findable by its name (s->name) for the life of the
 ** process. s must stay valid; it is not copied. Not thread-safe: register
 ** before other threads use mffi_strategy_find(). Returns MFFI_OK;

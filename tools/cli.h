@@ -88,4 +88,7 @@ int cli_call(int argc, char **argv);
 ** Returns the process exit status. */
 int cli_gen(int argc, char **argv);
 
+/* The sandbox-info command (tools/modffi_sandbox_info.c). */
+int cli_sandbox_info(int argc, char **argv);
+
 #endif

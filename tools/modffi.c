@@ -235,6 +235,8 @@ static const cli_cmd cli_cmds[] = {
     {"layout", cli_layout, "print the layout of a type"},
     {"call", cli_call, "call a function in a shared library"},
     {"gen", cli_gen, "generate a typed binding and its static table"},
+    {"sandbox-info", cli_sandbox_info,
+     "show the confinement of the remote strategy's sandbox"},
     {NULL, NULL, NULL},
 };
 
@@ -247,7 +249,7 @@ static void cli_main_help(FILE *f) {
         "Commands:\n",
         f);
   for (const cli_cmd *c = cli_cmds; c->name; c++)
-    fprintf(f, "  %-8s %s\n", c->name, c->summary);
+    fprintf(f, "  %-12s %s\n", c->name, c->summary);
   fputs("\n'" CLI_PROG " COMMAND --help' describes a command.\n"
         "Exit status: 0 success, 1 failure, 2 bad usage.\n",
         f);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "modffi_strategy.h"
 #include "modffi_value.h"
 
 #define CALL_MAXLIBS 32  /* Max. -l options. */
@@ -21,7 +22,9 @@ static const char call_usage[] =
     "  -l, --lib LIB       library to search (path or soname; repeatable;\n"
     "                      default: the running process, libc included)\n"
     "  --cdef FILE         read declarations from FILE (repeatable)\n"
-    "  --strategy NAME     how to link (default: dynamic)\n"
+    "  --strategy NAME     how to link: dynamic (default), static, remote\n"
+    "  --timeout MS        remote: deadline of the call in milliseconds\n"
+    "  --policy POLICY     remote: compute (default) or files:DIR\n"
     "  --ffi               call through libffi, not the register fast path\n"
     "  -h, --help          show this help\n"
     "\n"
@@ -46,6 +49,7 @@ typedef struct call_opts {
   int ncdefs;
   const char *strategy;
   bool ffi;
+  mffi_remote_opts remote; /* For --strategy remote. */
 } call_opts;
 
 /* The value of option `name` at argv[*i] ("--name=V", "--name V", "-lV",
@@ -94,6 +98,19 @@ static int call_parse_opts(int argc, char **argv, call_opts *o, int *first) {
       v = call_optval(argc, argv, &i, 10);
       if (!v) return CLI_EXIT_USAGE;
       o->strategy = v;
+    } else if (strncmp(a, "--timeout", 9) == 0 && (!a[9] || a[9] == '=')) {
+      v = call_optval(argc, argv, &i, 9);
+      if (!v) return CLI_EXIT_USAGE;
+      char *end;
+      unsigned long ms = strtoul(v, &end, 10);
+      if (!*v || *end || ms > 86400000ul)
+        return cli_usage_error("call", "--timeout needs milliseconds, not '%s'",
+                               v);
+      o->remote.timeout_ms = (unsigned)ms;
+    } else if (strncmp(a, "--policy", 8) == 0 && (!a[8] || a[8] == '=')) {
+      v = call_optval(argc, argv, &i, 8);
+      if (!v) return CLI_EXIT_USAGE;
+      o->remote.policy = v;
     } else if (strcmp(a, "--ffi") == 0) {
       o->ffi = true;
     } else {
@@ -262,6 +279,7 @@ static int call_run_it(call_run *r, const call_opts *o, char **argv,
   if (!d) return CLI_EXIT_FAIL;
   mffi_open_opts oo = {MFFI_OPEN_OPTS_VERSION, o->ffi ? MFFI_OPEN_FFI_ONLY : 0,
                        NULL};
+  if (strcmp(mffi_strategy_name(s), "remote") == 0) oo.strategy_opts = &o->remote;
   for (int i = 0; i < (o->nlibs ? o->nlibs : 1); i++) {
     const char *target = o->nlibs ? o->libs[i] : NULL;
     if (mffi_open(r->ctx, s, target, &oo, &r->libs[r->nlibs]) != MFFI_OK) {
@@ -279,12 +297,22 @@ static int call_run_it(call_run *r, const call_opts *o, char **argv,
       return CLI_EXIT_FAIL;
     }
     if (call_bind(r, o, d, NULL, 0, &fn) != 0) return CLI_EXIT_FAIL;
-    if (mffi_sizeof(dt) == 0) {
+    size_t sz = mffi_sizeof(dt);
+    if (sz == 0) {
       printf("0x%llx\n", (unsigned long long)(uintptr_t)mffi_fn_addr(fn));
-    } else {
-      cv_print(stdout, dt, mffi_fn_addr(fn));
-      putchar('\n');
+      return CLI_EXIT_OK;
     }
+    /* The library's memory may not be ours (remote): copy it out. */
+    void *copy = malloc(sz);
+    if (!copy || mffi_read(mffi_fn_lib(fn), copy, mffi_fn_addr(fn), sz)) {
+      cli_error("cannot read '%s': %s", name,
+                copy ? mffi_errmsg(r->ctx) : "out of memory");
+      free(copy);
+      return CLI_EXIT_FAIL;
+    }
+    cv_print(stdout, dt, copy);
+    putchar('\n');
+    free(copy);
     return CLI_EXIT_OK;
   }
   size_t nfixed = mffi_type_nparams(dt);
@@ -359,6 +387,7 @@ int cli_call(int argc, char **argv) {
   call_opts o;
   memset(&o, 0, sizeof o);
   o.strategy = "dynamic";
+  o.remote.version = MFFI_REMOTE_OPTS_VERSION;
   int first = 0;
   int st = call_parse_opts(argc, argv, &o, &first);
   if (st >= 0) return st;

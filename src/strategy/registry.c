@@ -17,6 +17,10 @@ void *mffi_fn_native(const mffi_fn *fn) {
   return mffi_fn_addr(fn);
 }
 
+const char *mffi_strategy_name(const mffi_strategy *s) {
+  return s && s->name ? s->name : "";
+}
+
 const mffi_strategy *mffi_strategy_find(const char *name) {
   if (!name) return NULL;
   if (strcmp(name, mffi__strategy_dynamic.name) == 0)

@@ -32,25 +32,19 @@ static long wire_futex(_Atomic uint32_t *w, int op, uint32_t val,
 }
 
 void mffi__wire_post(wire_chan *ch, uint64_t off, uint64_t len) {
-  wire_ctl *c = ch->ctl;
-  _Atomic uint32_t *bell = ch->host ? &c->h2s : &c->s2h;
-  _Atomic uint32_t *peer_sleeps = ch->host ? &c->s_sleep : &c->h_sleep;
-  if (ch->host) {
-    c->h2s_off = off;
-    c->h2s_len = len;
-  } else {
-    c->s2h_off = off;
-    c->s2h_len = len;
-  }
-  atomic_fetch_add(bell, 1);
-  if (atomic_load(peer_sleeps)) wire_futex(bell, FUTEX_WAKE, 1, NULL);
+  wire_side *me = ch->host ? &ch->ctl->host : &ch->ctl->sandbox;
+  wire_side *peer = ch->host ? &ch->ctl->sandbox : &ch->ctl->host;
+  me->off = off;
+  me->len = len;
+  atomic_fetch_add(&me->bell, 1);
+  if (atomic_load(&peer->sleeps)) wire_futex(&me->bell, FUTEX_WAKE, 1, NULL);
 }
 
 int mffi__wire_wait(wire_chan *ch, int (*poll)(void *ud), void *ud,
                     unsigned slice_ms, uint64_t *off, uint64_t *len) {
-  wire_ctl *c = ch->ctl;
-  _Atomic uint32_t *bell = ch->host ? &c->s2h : &c->h2s;
-  _Atomic uint32_t *sleeps = ch->host ? &c->h_sleep : &c->s_sleep;
+  wire_side *me = ch->host ? &ch->ctl->host : &ch->ctl->sandbox;
+  wire_side *peer = ch->host ? &ch->ctl->sandbox : &ch->ctl->host;
+  _Atomic uint32_t *bell = &peer->bell;
   uint32_t seen = ch->seen;
   uint32_t now;
   for (unsigned i = 0;; i++) {
@@ -64,14 +58,14 @@ int mffi__wire_wait(wire_chan *ch, int (*poll)(void *ud), void *ud,
       sched_yield();
       continue;
     }
-    atomic_store(sleeps, 1);
+    atomic_store(&me->sleeps, 1);
     now = atomic_load(bell);
     if (now == seen) {
       struct timespec ts = {(time_t)(slice_ms / 1000),
                             (long)(slice_ms % 1000) * 1000000L};
       wire_futex(bell, FUTEX_WAIT, seen, poll ? &ts : NULL);
     }
-    atomic_store(sleeps, 0);
+    atomic_store(&me->sleeps, 0);
     now = atomic_load_explicit(bell, memory_order_acquire);
     if (now != seen) break;
     if (poll) {
@@ -81,7 +75,7 @@ int mffi__wire_wait(wire_chan *ch, int (*poll)(void *ud), void *ud,
     i = ch->spins; /* Back to sleep without spinning again. */
   }
   ch->seen = now;
-  *off = ch->host ? c->s2h_off : c->h2s_off;
-  *len = ch->host ? c->s2h_len : c->h2s_len;
+  *off = peer->off;
+  *len = peer->len;
   return 0;
 }

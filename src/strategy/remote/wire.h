@@ -64,18 +64,22 @@ typedef struct wire_hello {
   int32_t pad;
 } wire_hello;
 
-/* The control block. Only the doorbells are atomics; the rest is plain
-** data written before the doorbell rings. */
+/* The control block. Each side writes only its own cache line (its
+** doorbell, its message slot, its sleep flag) and reads the other's, so a
+** round trip moves each line once. Only the doorbells and sleep flags are
+** atomics; the slots are plain data written before the doorbell rings. */
+typedef struct wire_side {
+  _Alignas(64) _Atomic uint32_t bell; /* Bumped per message (futex word). */
+  _Atomic uint32_t sleeps; /* This side sleeps on the peer's bell. */
+  uint64_t off, len;       /* This side's message. */
+} wire_side;
+
 typedef struct wire_ctl {
-  _Atomic uint32_t h2s;     /* Host to sandbox doorbell (futex word). */
-  _Atomic uint32_t s2h;     /* Sandbox to host doorbell (futex word). */
-  _Atomic uint32_t h_sleep; /* The host sleeps on s2h: wake it. */
-  _Atomic uint32_t s_sleep; /* The sandbox sleeps on h2s. */
-  uint64_t h2s_off, h2s_len; /* The host's message. */
-  uint64_t s2h_off, s2h_len; /* The sandbox's message. */
+  wire_side host;    /* Written by the host. */
+  wire_side sandbox; /* Written by the sandbox. */
   /* Death note: the sandbox's fatal-signal handler writes the signal and,
   ** for a denied system call, its number. Untrusted: for messages only. */
-  _Atomic uint32_t note_sig;
+  _Alignas(64) _Atomic uint32_t note_sig;
   _Atomic int32_t note_syscall;
   uint64_t note_addr;
 } wire_ctl;
