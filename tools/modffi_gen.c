@@ -18,7 +18,8 @@
 #define GEN_MAX_DIRS 64 /* Max. -I and -D options. */
 
 static const char cli_gen_usage[] =
-    "Usage: " CLI_PROG " gen --name N --header H [--cdef FILE]... [-I DIR]...\n"
+    "Usage: " CLI_PROG " gen --name N --header H [--cdef FILE]...\n"
+    "                  [--annotate FILE]... [-I DIR]...\n"
     "                  [-D NAME[=VALUE]]... [--only REGEX] [--lib SONAME]\n"
     "                  -o DIR\n"
     "\n"
@@ -34,6 +35,9 @@ static const char cli_gen_usage[] =
     "                   \"/its/absolute/path.h\"\n"
     "  --cdef FILE      the description (repeatable); without it, the\n"
     "                   declarations of H itself, as `cc -E -P` prints them\n"
+    "  --annotate FILE  declarations read after the header's (repeatable):\n"
+    "                   a redeclaration there adds its attributes, e.g.\n"
+    "                   access(read_only, 2, 3), to the header's\n"
     "  -I DIR           include directory for preprocessing H (repeatable)\n"
     "  -D NAME[=VALUE]  macro for preprocessing H (repeatable)\n"
     "  --only REGEX     bind only functions and variables whose name matches\n"
@@ -54,7 +58,8 @@ enum {
   GEN_O_DEF,
   GEN_O_ONLY,
   GEN_O_LIB,
-  GEN_O_OUT
+  GEN_O_OUT,
+  GEN_O_ANNOTATE
 };
 
 /* Append s to the command line, single-quoted for sh. Returns 0, or -1 if
@@ -187,14 +192,16 @@ int cli_gen(int argc, char **argv) {
       {"header", 0, true, GEN_O_HEADER},     {"cdef", 0, true, GEN_O_CDEF},
       {"include-dir", 'I', true, GEN_O_INC}, {"define", 'D', true, GEN_O_DEF},
       {"only", 0, true, GEN_O_ONLY},         {"lib", 0, true, GEN_O_LIB},
-      {"output", 'o', true, GEN_O_OUT},      {NULL, 0, false, 0},
+      {"output", 'o', true, GEN_O_OUT},      {"annotate", 0, true, GEN_O_ANNOTATE},
+      {NULL, 0, false, 0},
   };
   cli_args a;
   cli_args_init(&a, "gen", argc, argv);
   const char *name = NULL, *header = NULL, *only = NULL, *lib = NULL,
              *out = NULL;
-  char *cdefs[GEN_MAX_DIRS], *dirs[GEN_MAX_DIRS], *defs[GEN_MAX_DIRS];
-  int ncdefs = 0, ndirs = 0, ndefs = 0;
+  char *cdefs[GEN_MAX_DIRS], *dirs[GEN_MAX_DIRS], *defs[GEN_MAX_DIRS],
+      *notes[GEN_MAX_DIRS];
+  int ncdefs = 0, ndirs = 0, ndefs = 0, nnotes = 0;
   for (int id; (id = cli_getopt(&a, opts)) != 0;) {
     switch (id) {
     case GEN_O_HELP: fputs(cli_gen_usage, stdout); return CLI_EXIT_OK;
@@ -205,14 +212,22 @@ int cli_gen(int argc, char **argv) {
     case GEN_O_OUT: out = a.value; break;
     case GEN_O_CDEF:
     case GEN_O_INC:
-    case GEN_O_DEF: {
-      char **v = id == GEN_O_CDEF ? cdefs : id == GEN_O_INC ? dirs : defs;
-      int *n = id == GEN_O_CDEF ? &ncdefs : id == GEN_O_INC ? &ndirs : &ndefs;
+    case GEN_O_DEF:
+    case GEN_O_ANNOTATE: {
+      char **v = id == GEN_O_CDEF   ? cdefs
+                 : id == GEN_O_INC ? dirs
+                 : id == GEN_O_DEF ? defs
+                                   : notes;
+      int *n = id == GEN_O_CDEF   ? &ncdefs
+               : id == GEN_O_INC ? &ndirs
+               : id == GEN_O_DEF ? &ndefs
+                                 : &nnotes;
       if (*n == GEN_MAX_DIRS)
         return cli_usage_error("gen", "too many %s options (at most %d)",
                                id == GEN_O_CDEF  ? "--cdef"
                                : id == GEN_O_INC ? "-I"
-                                                 : "-D",
+                               : id == GEN_O_DEF ? "-D"
+                                                 : "--annotate",
                                GEN_MAX_DIRS);
       v[(*n)++] = (char *)a.value;
       break;
@@ -243,6 +258,10 @@ int cli_gen(int argc, char **argv) {
       mffi_ctx_free(ctx);
       return CLI_EXIT_FAIL;
     }
+  }
+  if (nnotes > 0 && cli_cdef_files(ctx, notes, nnotes) != 0) {
+    mffi_ctx_free(ctx);
+    return CLI_EXIT_FAIL;
   }
   mffi__gen_opts o = {name, header, include, only, lib, out};
   mffi__gen_stats st;

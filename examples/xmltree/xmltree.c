@@ -2,10 +2,12 @@
 **
 ** Written once against the generated expat binding (expat_mffi.h, made by
 ** `modffi gen --name expat --header expat.h --only '^XML_'`): the same
-** source runs under the dynamic or the static strategy (--strategy), and
-** compiled with -Dexpat_MFFI_DIRECT it calls expat directly.
+** source runs under any strategy (--strategy): dynamic, static, remote
+** (expat in a confined sandbox; XML_Parse's buffer is annotated in
+** expat_annotate.h), and compiled with -Dexpat_MFFI_DIRECT it calls expat
+** directly.
 **
-**   xmltree [--strategy dynamic|static] [FILE]
+**   xmltree [--strategy dynamic|static|remote] [FILE]
 **
 ** Reads FILE (or stdin) in chunks and prints each element name on its own
 ** line, indented three spaces per depth. Malformed XML: "xmltree: line N:
@@ -24,8 +26,8 @@ typedef struct xt_state {
   int depth; /* Of the next element. */
 } xt_state;
 
-/* Expat calls these directly: a C function pointer passes through every
-** in-process strategy unchanged. */
+/* Expat calls these: in process directly, under remote through closures
+** that the generated wrapper makes for them. */
 static void XMLCALL xt_start(void *ud, const XML_Char *name,
                              const XML_Char **atts) {
   xt_state *st = ud;
@@ -41,7 +43,7 @@ static void XMLCALL xt_end(void *ud, const XML_Char *name) {
 }
 
 static int xt_usage(void) {
-  fputs("Usage: xmltree [--strategy dynamic|static] [FILE]\n", stderr);
+  fputs("Usage: xmltree [--strategy dynamic|static|remote] [FILE]\n", stderr);
   return 2;
 }
 

@@ -295,6 +295,48 @@ static void gen_args(gen_buf *b, size_t np) {
     gb_printf(b, "%sa%zu", i ? ", " : "", i);
 }
 
+static bool gen_is_void(const mffi_type *t);
+
+/* A pointer-to-function parameter type: C calls it, so under a strategy
+** that runs the library elsewhere it must become a closure. */
+static bool gen_is_fnptr(const mffi_type *t) {
+  const mffi_type *u = mffi_type_unqual(t);
+  return mffi_type_kind(u) == MFFI_KIND_POINTER &&
+         mffi_type_kind(mffi_type_unqual(mffi_type_target(u))) ==
+             MFFI_KIND_FUNCTION;
+}
+
+/* The handler that runs C function pointer `data` of type t (a pointer to
+** function) with a closure's arguments: "static void NAME(...) {...}". */
+static void gen_fnptr_handler(gen *g, gen_buf *b, const mffi_type *t,
+                              const char *hname) {
+  const mffi_type *ft = mffi_type_unqual(mffi_type_target(mffi_type_unqual(t)));
+  const mffi_type *rt = mffi_type_target(ft);
+  size_t np = mffi_type_nparams(ft);
+  (void)g;
+  gb_printf(b,
+            "static void %s(void *ret, void *const *args, void *data) {\n"
+            "  ",
+            hname);
+  gb_type(b, mffi_type_unqual(t), "f");
+  gb_puts(b, ";\n  memcpy(&f, &data, sizeof f);\n  ");
+  if (gen_is_void(rt)) {
+    gb_puts(b, "(void)ret;\n  f(");
+  } else {
+    gb_puts(b, "*(");
+    gb_type(b, mffi_type_unqual(rt), "*");
+    gb_puts(b, ")ret = f(");
+  }
+  for (size_t j = 0; j < np; j++) {
+    gb_puts(b, j ? ", *(" : "*(");
+    gb_type(b, mffi_type_unqual(mffi_type_param(ft, j)), "*");
+    gb_printf(b, ")args[%zu]", j);
+  }
+  gb_puts(b, np ? ");\n" : ");\n");
+  if (np == 0) gb_puts(b, "  (void)args;\n");
+  gb_puts(b, "}\n\n");
+}
+
 static bool gen_variadic(gen *g, const gen_sym *s) {
   return !s->is_var && (mffi__B(g->tt, s->d->tid)->flags & MFFI_TF_VARIADIC);
 }
@@ -580,6 +622,48 @@ static void gen_wrappers(gen *g, gen_buf *b) {
             "mffi_errmsg(%s__ctx));\n"
             "}\n\n",
             N, N, N, N, N, N, N, N, N, N, N);
+  /* Function pointers for out-of-process strategies: one closure per
+  ** pointer and handler, made on first use, freed at close. */
+  gb_printf(b,
+            "/* A C function pointer passed where the library runs elsewhere\n"
+            "** (remote, checked): the same function behind a closure, made\n"
+            "** once per pointer; not thread-safe on first use. */\n"
+            "#define %s__MAXCB 256\n"
+            "typedef struct %s__cbent {\n"
+            "  void *fp;\n  mffi_handler h;\n  mffi_closure *c;\n"
+            "} %s__cbent;\n"
+            "static %s__cbent %s__cbs[%s__MAXCB];\n"
+            "static int %s__ncbs;\n\n"
+            "static void *%s__closure(void *fp, const char *type, "
+            "mffi_handler h,\n"
+            "                         const char *what) {\n"
+            "  if (!fp || !%s__lib) return fp;\n"
+            "  for (int i = 0; i < %s__ncbs; i++)\n"
+            "    if (%s__cbs[i].fp == fp && %s__cbs[i].h == h)\n"
+            "      return mffi_closure_code(%s__cbs[i].c);\n"
+            "  const mffi_type *t;\n  mffi_closure *c;\n"
+            "  int rc = %s__ncbs == %s__MAXCB ? MFFI_ERANGE : "
+            "mffi_typeof(%s__ctx, type, &t);\n"
+            "  if (rc == MFFI_OK) rc = mffi_callback(%s__lib, t, h, fp, &c);\n"
+            "  if (rc != MFFI_OK) {\n"
+            "    %s__fail(rc, what, rc == MFFI_ERANGE ? \"too many callbacks\"\n"
+            "                                        : "
+            "mffi_errmsg(%s__ctx));\n"
+            "    return NULL;\n  }\n"
+            "  %s__cbs[%s__ncbs++] = (%s__cbent){fp, h, c};\n"
+            "  return mffi_closure_code(c);\n}\n\n",
+            N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N);
+  for (size_t i = 0; i < g->nsyms; i++) {
+    const gen_sym *s = &g->syms[i];
+    if (!s->wrap) continue;
+    const mffi_type *ft = gen_ftype(g, s);
+    for (size_t j = 0; j < mffi_type_nparams(ft); j++) {
+      if (!gen_is_fnptr(mffi_type_param(ft, j))) continue;
+      char hname[300];
+      snprintf(hname, sizeof hname, "%s__h_%s_%zu", N, s->d->name, j);
+      gen_fnptr_handler(g, b, mffi_type_param(ft, j), hname);
+    }
+  }
   gb_printf(b,
             "const mffi_strategy *%s_mffi_strategy(const char *name) {\n"
             "  return mffi_strategy_find(name);\n}\n\n"
@@ -587,8 +671,9 @@ static void gen_wrappers(gen *g, gen_buf *b) {
             "  mffi_close(%s__lib);\n"
             "  mffi_ctx_free(%s__ctx);\n"
             "  %s__lib = NULL;\n  %s__ctx = NULL;\n"
-            "  memset(%s__fn, 0, sizeof %s__fn);\n",
-            N, N, N, N, N, N, N, N);
+            "  memset(%s__fn, 0, sizeof %s__fn);\n"
+            "  %s__ncbs = 0; /* mffi_close freed the closures. */\n",
+            N, N, N, N, N, N, N, N, N);
   for (size_t i = 0; i < g->nsyms; i++)
     if (g->syms[i].wrap)
       gb_printf(b, "  %s__%s_p = %s__slow_%s;\n", N, g->syms[i].d->name, N,
@@ -671,6 +756,27 @@ static void gen_wrappers(gen *g, gen_buf *b) {
       gb_puts(b, "  ");
       gb_type(b, mffi_type_unqual(rt), "r");
       gb_puts(b, ";\n  memset(&r, 0, sizeof r);\n");
+    }
+    for (size_t j = 0; j < np; j++) {
+      const mffi_type *pt = mffi_type_param(ft, j);
+      if (!gen_is_fnptr(pt)) continue;
+      char *ts = gen_type_str(g->ctx, mffi_type_unqual(pt), NULL);
+      if (!ts) {
+        b->oom = true;
+        continue;
+      }
+      gb_printf(b,
+                "  if (!mffi_fn_native(%s__fn[%zu])) {\n"
+                "    void *fp_;\n"
+                "    memcpy(&fp_, &a%zu, sizeof fp_);\n"
+                "    fp_ = %s__closure(fp_, ",
+                N, k, j, N);
+      gb_puts(b, "\"");
+      gb_cstr(b, ts);
+      gb_printf(b, "\", %s__h_%s_%zu, \"%s\");\n"
+                   "    memcpy(&a%zu, &fp_, sizeof fp_);\n  }\n",
+                N, s->d->name, j, s->d->name, j);
+      mffi__free(g->ctx, ts);
     }
     if (np) {
       gb_printf(b, "  void *args[%zu] = {", np);
