@@ -595,8 +595,7 @@ static void gen_wrappers(gen *g, gen_buf *b) {
     gen_proto(g, b, s, sname, 2);
     /* Always callable: the generic path until a native address is known,
     ** so the wrapper is one indirect tail jump, like a PLT entry. */
-    gb_printf(b, ";\nstatic %s *%s__%s_p = %s;\n", tname, N, s->d->name,
-              sname);
+    gb_printf(b, ";\nstatic %s *%s__%s_p = %s;\n", tname, N, s->d->name, sname);
   }
   gb_printf(b,
             "\nstatic int %s__fail(int rc, const char *what, const char "
@@ -624,35 +623,45 @@ static void gen_wrappers(gen *g, gen_buf *b) {
             N, N, N, N, N, N, N, N, N, N, N);
   /* Function pointers for out-of-process strategies: one closure per
   ** pointer and handler, made on first use, freed at close. */
-  gb_printf(b,
-            "/* A C function pointer passed where the library runs elsewhere\n"
-            "** (remote, checked): the same function behind a closure, made\n"
-            "** once per pointer; not thread-safe on first use. */\n"
-            "#define %s__MAXCB 256\n"
-            "typedef struct %s__cbent {\n"
-            "  void *fp;\n  mffi_handler h;\n  mffi_closure *c;\n"
-            "} %s__cbent;\n"
-            "static %s__cbent %s__cbs[%s__MAXCB];\n"
-            "static int %s__ncbs;\n\n"
-            "static void *%s__closure(void *fp, const char *type, "
-            "mffi_handler h,\n"
-            "                         const char *what) {\n"
-            "  if (!fp || !%s__lib) return fp;\n"
-            "  for (int i = 0; i < %s__ncbs; i++)\n"
-            "    if (%s__cbs[i].fp == fp && %s__cbs[i].h == h)\n"
-            "      return mffi_closure_code(%s__cbs[i].c);\n"
-            "  const mffi_type *t;\n  mffi_closure *c;\n"
-            "  int rc = %s__ncbs == %s__MAXCB ? MFFI_ERANGE : "
-            "mffi_typeof(%s__ctx, type, &t);\n"
-            "  if (rc == MFFI_OK) rc = mffi_callback(%s__lib, t, h, fp, &c);\n"
-            "  if (rc != MFFI_OK) {\n"
-            "    %s__fail(rc, what, rc == MFFI_ERANGE ? \"too many callbacks\"\n"
-            "                                        : "
-            "mffi_errmsg(%s__ctx));\n"
-            "    return NULL;\n  }\n"
-            "  %s__cbs[%s__ncbs++] = (%s__cbent){fp, h, c};\n"
-            "  return mffi_closure_code(c);\n}\n\n",
-            N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N);
+  bool any_fnptr = false;
+  for (size_t i = 0; i < g->nsyms; i++) {
+    const gen_sym *s = &g->syms[i];
+    if (!s->wrap) continue;
+    const mffi_type *ft = gen_ftype(g, s);
+    for (size_t j = 0; j < mffi_type_nparams(ft); j++)
+      any_fnptr |= gen_is_fnptr(mffi_type_param(ft, j));
+  }
+  if (any_fnptr)
+    gb_printf(
+        b,
+        "/* A C function pointer passed where the library runs elsewhere\n"
+        "** (remote, checked): the same function behind a closure, made\n"
+        "** once per pointer; not thread-safe on first use. */\n"
+        "#define %s__MAXCB 256\n"
+        "typedef struct %s__cbent {\n"
+        "  void *fp;\n  mffi_handler h;\n  mffi_closure *c;\n"
+        "} %s__cbent;\n"
+        "static %s__cbent %s__cbs[%s__MAXCB];\n"
+        "static int %s__ncbs;\n\n"
+        "static void *%s__closure(void *fp, const char *type, "
+        "mffi_handler h,\n"
+        "                         const char *what) {\n"
+        "  if (!fp || !%s__lib) return fp;\n"
+        "  for (int i = 0; i < %s__ncbs; i++)\n"
+        "    if (%s__cbs[i].fp == fp && %s__cbs[i].h == h)\n"
+        "      return mffi_closure_code(%s__cbs[i].c);\n"
+        "  const mffi_type *t;\n  mffi_closure *c;\n"
+        "  int rc = %s__ncbs == %s__MAXCB ? MFFI_ERANGE : "
+        "mffi_typeof(%s__ctx, type, &t);\n"
+        "  if (rc == MFFI_OK) rc = mffi_callback(%s__lib, t, h, fp, &c);\n"
+        "  if (rc != MFFI_OK) {\n"
+        "    %s__fail(rc, what, rc == MFFI_ERANGE ? \"too many callbacks\"\n"
+        "                                        : "
+        "mffi_errmsg(%s__ctx));\n"
+        "    return NULL;\n  }\n"
+        "  %s__cbs[%s__ncbs++] = (%s__cbent){fp, h, c};\n"
+        "  return mffi_closure_code(c);\n}\n\n",
+        N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N);
   for (size_t i = 0; i < g->nsyms; i++) {
     const gen_sym *s = &g->syms[i];
     if (!s->wrap) continue;
@@ -672,8 +681,10 @@ static void gen_wrappers(gen *g, gen_buf *b) {
             "  mffi_ctx_free(%s__ctx);\n"
             "  %s__lib = NULL;\n  %s__ctx = NULL;\n"
             "  memset(%s__fn, 0, sizeof %s__fn);\n"
-            "  %s__ncbs = 0; /* mffi_close freed the closures. */\n",
-            N, N, N, N, N, N, N, N, N);
+            "%s%s%s",
+            N, N, N, N, N, N, N, N, any_fnptr ? "  " : "", any_fnptr ? N : "",
+            any_fnptr ? "__ncbs = 0; /* mffi_close freed the closures. */\n"
+                      : "");
   for (size_t i = 0; i < g->nsyms; i++)
     if (g->syms[i].wrap)
       gb_printf(b, "  %s__%s_p = %s__slow_%s;\n", N, g->syms[i].d->name, N,
@@ -773,8 +784,9 @@ static void gen_wrappers(gen *g, gen_buf *b) {
                 N, k, j, N);
       gb_puts(b, "\"");
       gb_cstr(b, ts);
-      gb_printf(b, "\", %s__h_%s_%zu, \"%s\");\n"
-                   "    memcpy(&a%zu, &fp_, sizeof fp_);\n  }\n",
+      gb_printf(b,
+                "\", %s__h_%s_%zu, \"%s\");\n"
+                "    memcpy(&a%zu, &fp_, sizeof fp_);\n  }\n",
                 N, s->d->name, j, s->d->name, j);
       mffi__free(g->ctx, ts);
     }
@@ -788,8 +800,7 @@ static void gen_wrappers(gen *g, gen_buf *b) {
               np ? "args" : "NULL");
     gb_puts(b, isvoid ? "}\n\n" : "  return r;\n}\n\n");
     gen_proto(g, b, s, wname, 2);
-    gb_printf(b, " {\n  %s%s__%s_p(", isvoid ? "" : "return ", N,
-              s->d->name);
+    gb_printf(b, " {\n  %s%s__%s_p(", isvoid ? "" : "return ", N, s->d->name);
     gen_args(b, np);
     gb_puts(b, ");\n}\n");
     k++;
