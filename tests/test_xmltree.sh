@@ -1,5 +1,5 @@
 #!/bin/bash
-# Tests of examples/xmltree: under every strategy (dynamic, static) and in
+# Tests of examples/xmltree: under every strategy (dynamic, static, remote) and in
 # direct mode, its output, messages and exit status are byte-identical to
 # those of xmltree_plain, written directly against expat, on generated
 # documents (deep nesting, attributes, CDATA, non-ASCII names, > 1 MB) and
@@ -35,7 +35,7 @@ run() {
     "$BIN/xmltree_plain" "$in" >"$o.plain" 2>"$o.plain.err"; echo $? >"$o.plain.rc"
   fi
   local v
-  for v in dynamic static direct; do
+  for v in dynamic static remote direct; do
     local cmd=("$BIN/xmltree" --strategy "$v")
     [ "$v" = direct ] && cmd=("$BIN/xmltree_direct")
     if [ "$how" = stdin ]; then
