@@ -607,6 +607,9 @@ static int sc_build(int kind, const char **what) {
   int rc = seccomp_attr_set(f, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
   /* Every thread, in case the sandbox has more than one. */
   if (rc == 0) rc = seccomp_attr_set(f, SCMP_FLTATR_CTL_TSYNC, 1);
+  /* no_new_privs is its own layer, set (and reported) before: libseccomp
+  ** must not set it behind the report's back. */
+  if (rc == 0) rc = seccomp_attr_set(f, SCMP_FLTATR_CTL_NNP, 0);
   if (rc == 0) {
     *what = "rule";
     rc = sc_add(f, sc_compute, sizeof sc_compute / sizeof sc_compute[0]);
