@@ -952,7 +952,7 @@ Test(confine, spawn_exec_failure) {
 ** (which blocks reading its channel forever) and exits; the orphan comes to
 ** us (a subreaper) and must have been killed by SIGKILL. Should
 ** PDEATHSIG fail, the probe blocks and the test times out. */
-Test(confine, spawn_dies_with_parent, .timeout = 30) {
+Test(confine, spawn_dies_with_parent) {
   cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
   int chan[2], rep[2];
   cr_assert_eq(pipe(chan), 0); /* We keep the write end: no EOF. */
