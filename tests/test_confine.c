@@ -1071,3 +1071,50 @@ Test(confine, spawn_abort_as_pid1) {
   cr_assert_eq(waitpid(pid, &st, 0), pid);
   cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT, "status 0x%x", st);
 }
+
+/* The whole sequence as the sandbox runs it: spawned into namespaces, the
+** probe maps a shared memfd (the arena), confines itself, reports there and
+** dies by SIGSYS on open() (compute) or socket() (files:DIR, where Landlock
+** refuses the open), also as pid 1 of its pid namespace. */
+static void t_spawn_confined(const char *policy, unsigned want_ns) {
+  int chan[2];
+  cr_assert_eq(pipe2(chan, O_CLOEXEC), 0);
+  int mfd = memfd_create("t_arena", MFD_CLOEXEC);
+  cr_assert_geq(mfd, 0);
+  cr_assert_eq(ftruncate(mfd, 4096), 0);
+  char *shm = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+  cr_assert_neq(shm, MAP_FAILED);
+  int fds[] = {chan[1], mfd};
+  unsigned layers;
+  pid_t pid;
+  char err[256];
+  const char *const args[] = {"confine", policy, NULL};
+  cr_assert_eq(mffi__spawn(MFFI_SPAWN_PROBE, args, fds, 2, want_ns, false,
+                           &layers, &pid, err, sizeof err),
+               0, "%s", err);
+  close(chan[0]);
+  close(chan[1]);
+  close(mfd);
+  int st;
+  cr_assert_eq(waitpid(pid, &st, 0), pid);
+  cr_assert_str_eq(t_get(shm, "rc"), "0", "report: %s", shm);
+  char want[16];
+  snprintf(want, sizeof want, "%u", (unsigned)T_CONFINED);
+  if (strcmp(t_get(shm, "missing"), "0") != 0)
+    cr_skip_test("missing layers: %s", t_get(shm, "detail"));
+  cr_assert_str_eq(t_get(shm, "layers"), want, "report: %s", shm);
+  cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS, "status 0x%x", st);
+  if (strncmp(policy, "files:", 6) == 0)
+    cr_assert_str_eq(t_get(shm, "open_errno"), "13", "report: %s", shm);
+  else
+    cr_assert_str_eq(t_get(shm, "open_errno"), "", "report: %s", shm);
+  munmap(shm, 4096);
+  if ((want_ns & ~layers) & MFFI__LAYER_NS)
+    cr_skip_test("namespaces refused: %s", err);
+}
+
+Test(confine, spawned_sandbox_confines_itself) {
+  t_spawn_confined("compute", MFFI__LAYER_NS);
+  t_spawn_confined("files:/usr/share", MFFI__LAYER_NS);
+  t_spawn_confined("compute", 0);
+}
