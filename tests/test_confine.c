@@ -53,6 +53,7 @@ typedef struct t_shared {
 } t_shared;
 
 static t_shared *t_sh;
+static int t_stderr = -1; /* fd 2 of confined children; -1: /dev/null. */
 
 static void t_on_sigsys(int sig, siginfo_t *si, void *uc) {
   (void)sig, (void)uc;
@@ -64,8 +65,8 @@ typedef int (*t_body)(t_shared *sh, void *arg);
 
 /* Run body(sh, arg) in a child confined by opts; returns the child's wait
 ** status. With `handler`, a SIGSYS handler records the syscall number and
-** exits 99. Stderr goes to /dev/null in the child (its writes are allowed
-** and would clutter the output). */
+** exits 99. Stderr goes to t_stderr, by default /dev/null (writes to fd 2
+** are allowed and would clutter the output). */
 static int t_run(const mffi__confine_opts *opts, bool handler, t_body body,
                  void *arg) {
   t_sh->confine_rc = -2;
@@ -74,7 +75,7 @@ static int t_run(const mffi__confine_opts *opts, bool handler, t_body body,
   pid_t pid = fork();
   cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
   if (pid == 0) {
-    int nul = open("/dev/null", O_WRONLY);
+    int nul = t_stderr >= 0 ? t_stderr : open("/dev/null", O_WRONLY);
     if (nul >= 0) dup2(nul, 2);
     t_sh->confine_rc = mffi__confine_self(opts, &t_sh->report);
     if (t_sh->confine_rc != 0) _exit(100);
@@ -611,6 +612,29 @@ Test(confine, rlimits, .init = t_init) {
   cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status 0x%x", st);
   cr_assert_eq(t_sh->val[2], 64L);
   cr_assert_eq(t_sh->val[1], -1L);
+}
+
+/* A stderr kept and redirected to a file keeps taking writes: no
+** RLIMIT_FSIZE then (it would kill the sandbox with SIGXFSZ). */
+static int b_stderr_file(t_shared *sh, void *arg) {
+  (void)arg;
+  T_CHECK(sh, write(2, "kept\n", 5) == 5);
+  return 0;
+}
+
+Test(confine, rlimit_fsize_spares_stderr_file, .init = t_init) {
+  char path[] = "/tmp/mffi-confine-err-XXXXXX";
+  int fd = mkstemp(path);
+  cr_assert_geq(fd, 0);
+  mffi__confine_opts o = t_opts("compute");
+  t_stderr = fd;
+  int st = t_run(&o, true, b_stderr_file, NULL);
+  T_OK(st, "write to a stderr file");
+  char buf[16] = "";
+  cr_assert_eq(pread(fd, buf, sizeof buf - 1, 0), 5);
+  cr_assert_str_eq(buf, "kept\n");
+  close(fd);
+  unlink(path);
 }
 
 /* -- Missing layers and strict mode -------------------------------------- */

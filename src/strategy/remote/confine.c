@@ -374,8 +374,11 @@ static int cf_rlimits(const mffi__confine_opts *o, mffi__confine_report *r) {
   rc |= cf_setrlimit(r, RLIMIT_NPROC, "RLIMIT_NPROC", 0);
   rc |= cf_setrlimit(r, RLIMIT_CORE, "RLIMIT_CORE", 0);
   /* Both policies are read-only: no file may grow (a write would raise
-  ** SIGXFSZ even if every other layer failed). */
-  rc |= cf_setrlimit(r, RLIMIT_FSIZE, "RLIMIT_FSIZE", 0);
+  ** SIGXFSZ even if every other layer failed). Except a kept stderr
+  ** redirected to a file: a library's message there must not kill it. */
+  struct stat st;
+  if (fstat(2, &st) != 0 || !S_ISREG(st.st_mode))
+    rc |= cf_setrlimit(r, RLIMIT_FSIZE, "RLIMIT_FSIZE", 0);
   return rc;
 }
 

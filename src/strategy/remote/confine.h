@@ -117,7 +117,8 @@ typedef struct mffi__confine_report {
 } mffi__confine_report;
 
 /* Confine the calling process, in this order: rlimits (RLIMIT_AS, _CPU,
-** _NOFILE, NPROC = 0, CORE = 0, FSIZE = 0), no_new_privs, Landlock (compute:
+** _NOFILE, NPROC = 0, CORE = 0, FSIZE = 0 unless fd 2 is a regular file),
+** no_new_privs, Landlock (compute:
 ** no file access; files:DIR: read-only beneath DIR; plus no TCP and, where
 ** the ABI has them, no abstract unix sockets or signals outside the
 ** sandbox), then the seccomp filter of the policy (libseccomp; a denied
