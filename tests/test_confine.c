@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <pthread.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -1143,4 +1144,65 @@ Test(confine, spawned_sandbox_confines_itself) {
   t_spawn_confined("compute", MFFI__LAYER_NS);
   t_spawn_confined("files:/usr/share", MFFI__LAYER_NS);
   t_spawn_confined("compute", 0);
+}
+
+/* Spawning from several threads at once, while another allocates: each
+** probe sees exactly its own fds (no fd of a concurrent spawn leaks in). */
+#define T_THREADS 4
+#define T_SPAWNS 8
+
+static void *t_spawner(void *arg) {
+  int *bad = arg;
+  for (int i = 0; i < T_SPAWNS; i++) {
+    int chan[2], extra[2];
+    if (pipe2(chan, O_CLOEXEC) || pipe2(extra, O_CLOEXEC)) {
+      ++*bad;
+      break;
+    }
+    int fds[] = {chan[1], extra[1]};
+    unsigned layers;
+    pid_t pid;
+    char err[256], out[4096];
+    const char *const args[] = {"report", NULL};
+    int rc =
+        mffi__spawn(MFFI_SPAWN_PROBE, args, fds, 2, i % 2 ? MFFI__LAYER_NS : 0,
+                    false, &layers, &pid, err, sizeof err);
+    close(chan[1]);
+    close(extra[1]);
+    size_t len = 0;
+    for (ssize_t k;
+         rc == 0 && (k = read(chan[0], out + len, sizeof out - 1 - len)) > 0;)
+      len += (size_t)k;
+    out[len] = '\0';
+    close(chan[0]);
+    close(extra[0]);
+    int st = 0;
+    if (rc == 0) waitpid(pid, &st, 0);
+    if (rc != 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 ||
+        strcmp(t_get(out, "fds"), "0 1 2 3 4") != 0)
+      ++*bad;
+  }
+  return NULL;
+}
+
+static void *t_allocator(void *arg) {
+  volatile int *stop = arg;
+  while (!*stop)
+    free(malloc(1 + (size_t)rand() % 100000));
+  return NULL;
+}
+
+Test(confine, spawn_from_threads) {
+  pthread_t th[T_THREADS], alloc;
+  int bad[T_THREADS] = {0};
+  volatile int stop = 0;
+  cr_assert_eq(pthread_create(&alloc, NULL, t_allocator, (void *)&stop), 0);
+  for (int i = 0; i < T_THREADS; i++)
+    cr_assert_eq(pthread_create(&th[i], NULL, t_spawner, &bad[i]), 0);
+  for (int i = 0; i < T_THREADS; i++)
+    pthread_join(th[i], NULL);
+  stop = 1;
+  pthread_join(alloc, NULL);
+  for (int i = 0; i < T_THREADS; i++)
+    cr_assert_eq(bad[i], 0, "thread %d: %d bad spawns", i, bad[i]);
 }
