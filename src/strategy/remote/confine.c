@@ -346,20 +346,28 @@ static const char *cf_errname(int e) {
 
 /* -- Rlimits --------------------------------------------------------------- */
 
-/* Lower limit `res` to v (soft and hard); never above the current hard
-** limit, which only a privileged process could raise. */
-static int cf_setrlimit(mffi__confine_report *r, int res, const char *name,
-                        rlim_t v) {
+/* Lower limit `res` to soft v and hard v + slack; never above the current
+** hard limit, which only a privileged process could raise. */
+static int cf_setrlimit2(mffi__confine_report *r, int res, const char *name,
+                         rlim_t v, rlim_t slack) {
   struct rlimit rl;
   if (getrlimit(res, &rl) != 0)
     return cf_fail(r, MFFI__LAYER_RLIMITS, "rlimits: %s: %s", name,
                    strerror(errno));
-  if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < v) v = rl.rlim_max;
-  rl.rlim_cur = rl.rlim_max = v;
+  rlim_t hard = v + slack;
+  if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < hard) hard = rl.rlim_max;
+  rl.rlim_cur = v < hard ? v : hard;
+  rl.rlim_max = hard;
   if (setrlimit(res, &rl) != 0)
     return cf_fail(r, MFFI__LAYER_RLIMITS, "rlimits: %s: %s", name,
                    strerror(errno));
   return 0;
+}
+
+/* Lower limit `res` to v, soft and hard. */
+static int cf_setrlimit(mffi__confine_report *r, int res, const char *name,
+                        rlim_t v) {
+  return cf_setrlimit2(r, res, name, v, 0);
 }
 
 static int cf_rlimits(const mffi__confine_opts *o, mffi__confine_report *r) {
@@ -367,8 +375,10 @@ static int cf_rlimits(const mffi__confine_opts *o, mffi__confine_report *r) {
   /* Under ASan the shadow memory is terabytes of reserved address space. */
   if (o->as_limit && !CF_ASAN)
     rc |= cf_setrlimit(r, RLIMIT_AS, "RLIMIT_AS", (rlim_t)o->as_limit);
+  /* SIGXCPU at the soft limit names the cause; SIGKILL a second later ends
+  ** a sandbox that ignores it (pid 1 of a pid namespace does). */
   if (o->cpu_seconds)
-    rc |= cf_setrlimit(r, RLIMIT_CPU, "RLIMIT_CPU", (rlim_t)o->cpu_seconds);
+    rc |= cf_setrlimit2(r, RLIMIT_CPU, "RLIMIT_CPU", (rlim_t)o->cpu_seconds, 1);
   rc |= cf_setrlimit(r, RLIMIT_NOFILE, "RLIMIT_NOFILE",
                      (rlim_t)(o->nofile ? o->nofile : 64));
   rc |= cf_setrlimit(r, RLIMIT_NPROC, "RLIMIT_NPROC", 0);
