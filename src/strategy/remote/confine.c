@@ -6,7 +6,9 @@
 ** docs/sandbox.md, "Confinement layers", is the user-facing description of
 ** what is here; keep the syscall lists of both in step.
 */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "strategy/remote/confine.h"
 
 #include <errno.h>
@@ -493,14 +495,11 @@ typedef struct sc_allow {
   struct scmp_arg_cmp arg; /* The condition when narg == 1. */
 } sc_allow;
 
-#define SC(name)                                                               \
-  {                                                                            \
-    SCMP_SYS(name), 0, {                                                       \
-      0, 0, 0, 0                                                               \
-    }                                                                          \
-  }
-#define SC_IF(name, cmp)                                                       \
-  { SCMP_SYS(name), 1, cmp }
+/* clang-format off */
+#define SC(name) {SCMP_SYS(name), 0, {0, 0, 0, 0}}
+/* Allowed if argument n compares by op with a (MASKED_EQ: arg & a == b). */
+#define SC_IF(name, n, op, a, b) {SCMP_SYS(name), 1, {n, op, a, b}}
+/* clang-format on */
 
 /* Flags that make an open write, create or truncate (O_TMPFILE without its
 ** O_DIRECTORY bit, which a read-only opendir uses). */
@@ -517,8 +516,8 @@ static const sc_allow sc_compute[] = {
     ** arena growth and guard pages (mprotect), free and realloc (munmap,
     ** mremap, madvise). Never PROT_EXEC: no new code after setup. */
     SC(brk),
-    SC_IF(mmap, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)),
-    SC_IF(mprotect, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)),
+    SC_IF(mmap, 2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0),
+    SC_IF(mprotect, 2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0),
     SC(munmap),
     SC(mremap),
     SC(madvise),
@@ -560,8 +559,8 @@ static const sc_allow sc_compute[] = {
     ** assert() or glibc's heap checker writes its message before abort(),
     ** and must end as SIGABRT (a crash), not as a denied write. fd 2 cannot
     ** be replaced (dup2/dup3 are denied), so this is no channel outward. */
-    SC_IF(write, SCMP_A0(SCMP_CMP_EQ, 2)),
-    SC_IF(writev, SCMP_A0(SCMP_CMP_EQ, 2)),
+    SC_IF(write, 0, SCMP_CMP_EQ, 2, 0),
+    SC_IF(writev, 0, SCMP_CMP_EQ, 2, 0),
 };
 
 /* "files:DIR" adds reading files; Landlock decides which paths (DIR and
@@ -570,8 +569,8 @@ static const sc_allow sc_compute[] = {
 static const sc_allow sc_files[] = {
     /* Opening for reading only: no write access mode, no O_CREAT, O_TRUNC,
     ** O_APPEND or O_TMPFILE. open(2) for old callers, openat for glibc. */
-    SC_IF(openat, SCMP_A2(SCMP_CMP_MASKED_EQ, SC_OPEN_WRITE, 0)),
-    SC_IF(open, SCMP_A1(SCMP_CMP_MASKED_EQ, SC_OPEN_WRITE, 0)),
+    SC_IF(openat, 2, SCMP_CMP_MASKED_EQ, SC_OPEN_WRITE, 0),
+    SC_IF(open, 1, SCMP_CMP_MASKED_EQ, SC_OPEN_WRITE, 0),
     /* Reading and seeking (fread, pread, readv in stdio). */
     SC(read),
     SC(pread64),
@@ -594,9 +593,9 @@ static const sc_allow sc_files[] = {
     SC(getdents64),
     /* fcntl for flags only: fdopendir reads F_GETFL, O_CLOEXEC emulation
     ** sets FD_CLOEXEC. No F_DUPFD (new fds), no locks, no F_SETFL. */
-    SC_IF(fcntl, SCMP_A1(SCMP_CMP_EQ, F_GETFD)),
-    SC_IF(fcntl, SCMP_A1(SCMP_CMP_EQ, F_GETFL)),
-    SC_IF(fcntl, SCMP_A1(SCMP_CMP_EQ, F_SETFD)),
+    SC_IF(fcntl, 1, SCMP_CMP_EQ, F_GETFD, 0),
+    SC_IF(fcntl, 1, SCMP_CMP_EQ, F_GETFL, 0),
+    SC_IF(fcntl, 1, SCMP_CMP_EQ, F_SETFD, 0),
 };
 
 static int sc_add(scmp_filter_ctx f, const sc_allow *t, size_t n) {
@@ -633,16 +632,13 @@ static int sc_build(int kind, const char **what) {
   ** pid is this namespace's view, as the kernel compares it: 1 as the first
   ** process of a new pid namespace. Not kill(0, ...): the process group
   ** may include the host. */
-  scmp_datum_t self = (scmp_datum_t)getpid();
+  struct scmp_arg_cmp self = {0, SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0};
   if (rc == 0)
-    rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-                          SCMP_A0(SCMP_CMP_EQ, self));
+    rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1, self);
   if (rc == 0)
-    rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(tkill), 1,
-                          SCMP_A0(SCMP_CMP_EQ, self));
+    rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(tkill), 1, self);
   if (rc == 0)
-    rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1,
-                          SCMP_A0(SCMP_CMP_EQ, self));
+    rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1, self);
   if (rc == 0) {
     *what = "load";
     rc = seccomp_load(f);
