@@ -1236,3 +1236,116 @@ Test(confine, rlimit_cpu_ends_spinning_sandbox) {
   if (!(layers & MFFI__LAYER_PIDNS)) cr_skip_test("no pid namespace");
   cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "status 0x%x", st);
 }
+
+/* -- The exact allow lists ------------------------------------------------- */
+
+/* Raw syscall `nr` with all-zero arguments (harmless where it is allowed). */
+static int b_raw(t_shared *sh, void *arg) {
+  (void)sh;
+  syscall(*(long *)arg, 0, 0, 0, 0, 0, 0);
+  return 10;
+}
+
+/* A sample of what neither policy allows: each must trap by its own number
+** (fcntl with 0 is F_DUPFD, write and writev with 0 are fd 0). */
+static const long t_denied_both[] = {
+    SYS_write,
+    SYS_writev,
+    SYS_ioctl,
+    SYS_dup,
+    SYS_dup2,
+    SYS_dup3,
+    SYS_fcntl,
+    SYS_getppid,
+    SYS_getuid,
+    SYS_uname,
+    SYS_chdir,
+    SYS_getcwd,
+    SYS_ptrace,
+    SYS_personality,
+    SYS_pkey_mprotect,
+    SYS_io_uring_setup,
+    SYS_bpf,
+    SYS_userfaultfd,
+    SYS_membarrier,
+    SYS_rseq,
+    SYS_set_robust_list,
+    SYS_openat2,
+    SYS_memfd_create,
+    SYS_mknodat,
+    SYS_unlinkat,
+    SYS_mkdirat,
+    SYS_renameat2,
+    SYS_ftruncate,
+    SYS_fallocate,
+    SYS_prlimit64,
+    SYS_seccomp,
+    SYS_landlock_create_ruleset,
+    SYS_connect,
+    SYS_sendto,
+    SYS_recvfrom,
+    SYS_shmget,
+    SYS_msgget,
+    SYS_mount,
+    SYS_unshare,
+    SYS_setns,
+    SYS_pidfd_open,
+    SYS_process_vm_readv,
+    SYS_vfork,
+    SYS_clone,
+    SYS_execveat,
+    SYS_chmod,
+    SYS_symlinkat,
+    SYS_linkat,
+    SYS_sched_setaffinity,
+    SYS_poll,
+    SYS_socketpair,
+    SYS_sendmsg,
+    SYS_kill, /* kill(0): group. */
+};
+/* What compute denies and files:DIR allows. */
+static const long t_files_only[] = {
+    SYS_read,       SYS_pread64,    SYS_readv,      SYS_lseek,
+    SYS_fstat,      SYS_newfstatat, SYS_statx,      SYS_fstatfs,
+    SYS_access,     SYS_faccessat,  SYS_faccessat2, SYS_readlink,
+    SYS_readlinkat, SYS_getdents64, SYS_openat,     SYS_open,
+};
+
+static void t_expect_trap(const mffi__confine_opts *o, long nr) {
+  char want[64], got[64];
+  int st = t_run(o, true, b_raw, &nr);
+  t_need(MFFI__LAYER_SECCOMP);
+  mffi__syscall_name((int)nr, want, sizeof want);
+  cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 99,
+            "%s: not trapped (status 0x%x)", want, st);
+  cr_assert_eq(t_sh->sigsys_nr, (int)nr, "%s: trapped as %s", want,
+               mffi__syscall_name(t_sh->sigsys_nr, got, sizeof got));
+}
+
+Test(confine, compute_denies_the_rest, .init = t_init) {
+  mffi__confine_opts o = t_opts("compute");
+  for (size_t i = 0; i < sizeof t_denied_both / sizeof *t_denied_both; i++)
+    t_expect_trap(&o, t_denied_both[i]);
+  for (size_t i = 0; i < sizeof t_files_only / sizeof *t_files_only; i++)
+    t_expect_trap(&o, t_files_only[i]);
+}
+
+static int b_raw_all(t_shared *sh, void *arg) {
+  (void)sh, (void)arg;
+  for (size_t i = 0; i < sizeof t_files_only / sizeof *t_files_only; i++)
+    syscall(t_files_only[i], 0, 0, 0, 0, 0, 0);
+  /* fcntl: the three flag commands. */
+  syscall(SYS_fcntl, 0, F_GETFD, 0);
+  syscall(SYS_fcntl, 0, F_GETFL, 0);
+  syscall(SYS_fcntl, 0, F_SETFD, 0);
+  return 0;
+}
+
+Test(confine, files_allows_and_denies, .init = t_files_init,
+     .fini = t_files_fini) {
+  mffi__confine_opts o = t_files_opts();
+  int st = t_run(&o, true, b_raw_all, NULL);
+  T_OK(st, "files: the read-only syscalls");
+  for (size_t i = 0; i < sizeof t_denied_both / sizeof *t_denied_both; i++)
+    t_expect_trap(&o, t_denied_both[i]);
+}
