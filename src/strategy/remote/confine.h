@@ -87,7 +87,9 @@ int mffi__policy_parse(const char *text, mffi__policy *out, char *err,
 ** *layers holds EXEC, ENV, FDS, PDEATHSIG and the namespaces obtained. On
 ** failure returns -1 with err filled ("clone: ...", "execve /x: ...";
 ** a child that failed before or at execve has been reaped), *pid = 0 and
-** *layers = 0. The caller keeps its fds and must close its copies.
+** *layers = 0. The caller keeps its fds and must close its copies. Under
+** valgrind, which runs CLONE_VM|CLONE_VFORK as a plain fork, a failure in
+** the child is seen only as its exit status 127.
 **
 ** PR_SET_PDEATHSIG fires when the *thread* that called mffi__spawn exits,
 ** not only when the process does: spawn from a thread that outlives the
