@@ -54,7 +54,8 @@ typedef struct t_shared {
 } t_shared;
 
 static t_shared *t_sh;
-static int t_stderr = -1; /* fd 2 of confined children; -1: /dev/null. */
+static int t_stderr = -1;   /* fd 2 of confined children; -1: /dev/null. */
+static void (*t_pre)(void); /* Run in the child before confining. */
 
 static void t_on_sigsys(int sig, siginfo_t *si, void *uc) {
   (void)sig, (void)uc;
@@ -78,6 +79,7 @@ static int t_run(const mffi__confine_opts *opts, bool handler, t_body body,
   if (pid == 0) {
     int nul = t_stderr >= 0 ? t_stderr : open("/dev/null", O_WRONLY);
     if (nul >= 0) dup2(nul, 2);
+    if (t_pre) t_pre();
     t_sh->confine_rc = mffi__confine_self(opts, &t_sh->report);
     if (t_sh->confine_rc != 0) _exit(100);
     if (handler) {
@@ -679,6 +681,43 @@ Test(confine, missing_layer_reported_not_strict, .init = t_init) {
   T_SIGSYS(st, "open without Landlock");
   cr_assert_eq(t_sh->report.layers,
                MFFI__LAYER_RLIMITS | MFFI__LAYER_NNP | MFFI__LAYER_SECCOMP);
+}
+
+/* A kernel without Landlock, faked by a filter that makes the Landlock
+** syscalls fail with ENOSYS (or EOPNOTSUPP: built in, disabled at boot). */
+static int t_fake_errno;
+
+static void t_no_landlock(void) {
+  scmp_filter_ctx f = seccomp_init(SCMP_ACT_ALLOW);
+  if (!f ||
+      seccomp_rule_add(f, SCMP_ACT_ERRNO(t_fake_errno),
+                       SCMP_SYS(landlock_create_ruleset), 0) != 0 ||
+      seccomp_load(f) != 0)
+    _exit(30);
+  seccomp_release(f);
+}
+
+Test(confine, kernel_without_landlock, .init = t_init) {
+  mffi__confine_opts o = t_opts("compute");
+  t_pre = t_no_landlock;
+  t_fake_errno = ENOSYS;
+  int st = t_run(&o, false, b_can_open, NULL);
+  T_SIGSYS(st, "open with seccomp only");
+  cr_assert_eq(t_sh->confine_rc, 0);
+  cr_assert_eq(t_sh->report.missing, MFFI__LAYER_LANDLOCK);
+  cr_assert_eq(t_sh->report.layers,
+               MFFI__LAYER_RLIMITS | MFFI__LAYER_NNP | MFFI__LAYER_SECCOMP);
+  cr_assert_str_eq(t_sh->report.detail,
+                   "landlock: not supported by this kernel (ENOSYS)");
+  t_fake_errno = EOPNOTSUPP;
+  o.strict = true;
+  st = t_run(&o, false, b_can_open, NULL);
+  cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 100, "status 0x%x", st);
+  cr_assert_eq(t_sh->confine_rc, -1);
+  cr_assert_eq(t_sh->report.layers, MFFI__LAYER_RLIMITS | MFFI__LAYER_NNP);
+  cr_assert_str_eq(t_sh->report.detail,
+                   "landlock: disabled at boot (EOPNOTSUPP)");
+  t_pre = NULL;
 }
 
 /* Without no_new_privs (skipped) an unprivileged process cannot load
