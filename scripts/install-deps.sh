@@ -2,7 +2,7 @@
 # Install the Debian packages modffi needs, only those missing.
 # Usage: scripts/install-deps.sh [build|test|fuzz|demo]...
 set -eu
-pkgs="build-essential cmake pkg-config libffi-dev"
+pkgs="build-essential cmake pkg-config libffi-dev libseccomp-dev"
 for what in "$@"; do
   case "$what" in
     test) pkgs="$pkgs libcriterion-dev zlib1g-dev libexpat1-dev libsqlite3-dev valgrind" ;;
