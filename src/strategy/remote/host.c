@@ -100,6 +100,7 @@ struct rm_lib {
   /* Deadline of the innermost call, CLOCK_MONOTONIC ns; 0: none. */
   uint64_t deadline;
   const char *doing; /* What the current request is, for messages. */
+  bool doing_fn;     /* doing is a function's name. */
   /* Closures by host number. */
   mffi_closure **cbs;
   size_t ncbs, capcbs;
@@ -414,10 +415,11 @@ static int rm_fail(rm_lib *r, int why, const char *fmt, ...) {
   if (r->sock >= 0) close(r->sock);
   r->sock = -1;
   mffi_lib_fail(lib, rc);
-  return mffi_lib_err(lib, rc, "the sandbox of %s %s in %s",
+  return mffi_lib_err(lib, rc, "the sandbox of %s %s (%s%s%s)",
                       mffi_lib_target(lib) ? mffi_lib_target(lib)
                                            : "the running process",
-                      what, doing);
+                      what, r->doing_fn ? "in a call to '" : "during ", doing,
+                      r->doing_fn ? "'" : "");
 }
 
 /* While asleep: has the sandbox died, or the deadline passed? */
@@ -643,6 +645,7 @@ static int rm_spawn_once(rm_lib *r, bool *retry) {
   wire_hello h;
   int e = rm_read_full(r->sock, &h, sizeof h, RM_HELLO_MS);
   r->doing = "its start";
+  r->doing_fn = false;
   if (e != 0) {
     if (e == -ETIMEDOUT) {
       rm_fail(r, MFFI_ETIMEOUT, NULL);
@@ -711,6 +714,7 @@ static int rm_start(rm_lib *r) {
   uint64_t n = sizeof in + in.ntarget + in.npolicy + nlog;
   uint64_t off;
   r->doing = "its start";
+  r->doing_fn = false;
   rc = rm_begin(r, WIRE_INIT, 0, n, &off);
   if (rc != MFFI_OK) {
     rm_fail(r, MFFI_ECRASHED, NULL);
@@ -857,6 +861,7 @@ static int rm_cdef(mffi_lib *lib, const char *src, size_t len) {
   rm_enter(r, &a);
   uint64_t saved = r->top;
   r->doing = "declarations";
+  r->doing_fn = false;
   wire_msg m;
   uint64_t pay;
   int rc = rm_simple(r, WIRE_CDEF, 0, 0, 0, src, len, &m, &pay);
@@ -889,6 +894,7 @@ static void rm_unbind(mffi_fn *fn) {
     wire_msg m;
     uint64_t pay;
     r->doing = "unbinding";
+    r->doing_fn = false;
     rm_simple(r, WIRE_UNBIND, f->id, 0, 0, NULL, 0, &m, &pay);
     r->top = saved;
     rm_leave(r, &a);
@@ -946,6 +952,7 @@ static int rm_bind(mffi_fn *fn) {
   rm_enter(r, &a);
   uint64_t saved = r->top;
   r->doing = "binding";
+  r->doing_fn = false;
   wire_msg m;
   uint64_t pay;
   rc = rm_simple(r, WIRE_BIND, (uint32_t)(nargs - mffi_fn_nfixed(fn)), how,
@@ -1113,6 +1120,7 @@ static int rm_call(mffi_fn *fn, void *ret, void *const *args) {
   uint64_t saved = r->top;
   uint64_t saved_deadline = r->deadline;
   const char *saved_doing = r->doing;
+  bool saved_fn = r->doing_fn;
   /* The message: header, arg table, values. */
   uint64_t vbytes = 0;
   for (size_t i = 0; i < nargs; i++)
@@ -1149,6 +1157,7 @@ static int rm_call(mffi_fn *fn, void *ret, void *const *args) {
                       ? rm_now() + (uint64_t)r->opts.timeout_ms * 1000000u
                       : 0;
     r->doing = mffi_fn_name(fn) ? mffi_fn_name(fn) : "a function";
+    r->doing_fn = true;
     rc = rm_transact(r, off, &reply, &pay);
   }
   if (rc == MFFI_OK) rc = rm_status(r, &reply, pay);
@@ -1171,6 +1180,7 @@ static int rm_call(mffi_fn *fn, void *ret, void *const *args) {
   r->top = saved;
   r->deadline = saved_deadline;
   r->doing = saved_doing;
+  r->doing_fn = saved_fn;
   rm_leave(r, &act);
   return rc;
 }
@@ -1242,12 +1252,14 @@ static int rm_serve_callback(rm_lib *r, const wire_msg *m, uint64_t pay,
     ** message. */
     uint64_t saved = r->top, saved_deadline = r->deadline;
     const char *saved_doing = r->doing;
+    bool saved_fn = r->doing_fn;
     uint64_t top;
     if (!wire_round(end, &top) || top > r->scratch_hi) top = r->scratch_hi;
     if (top > r->top) r->top = top;
     mffi_closure_invoke(c, rsz ? rbuf : NULL, argv);
     r->deadline = saved_deadline;
     r->doing = saved_doing;
+    r->doing_fn = saved_fn;
     uint64_t off;
     rc = mffi_lib_failed(r->lib);
     if (rc == MFFI_OK) rc = rm_begin(r, WIRE_CB_RET, m->id, rsz, &off);
@@ -1300,6 +1312,7 @@ static int rm_callback(mffi_closure *c) {
     rm_enter(r, &a);
     uint64_t saved = r->top;
     r->doing = "making a callback";
+    r->doing_fn = false;
     rc = rm_simple(r, WIRE_CB_MAKE, (uint32_t)id, 0, 0, buf, n, &m, &pay);
     r->top = saved;
     rm_leave(r, &a);
@@ -1331,6 +1344,7 @@ static void rm_callback_free(mffi_closure *c) {
     wire_msg m;
     uint64_t pay;
     r->doing = "freeing a callback";
+    r->doing_fn = false;
     rm_simple(r, WIRE_CB_FREE, st->slot, 0, 0, NULL, 0, &m, &pay);
     r->top = saved;
     rm_leave(r, &a);
@@ -1385,6 +1399,7 @@ static int rm_copy_lib(mffi_lib *lib, void *host, void *libp, size_t n,
   int rc = MFFI_OK;
   uint64_t chunk = (r->scratch_hi - r->scratch_lo) / 4;
   r->doing = to_lib ? "writing library memory" : "reading library memory";
+  r->doing_fn = false;
   for (size_t done = 0; done < n && rc == MFFI_OK;) {
     size_t k = n - done < chunk ? n - done : (size_t)chunk;
     uint64_t saved = r->top;
