@@ -651,3 +651,80 @@ Test(remote, closing_kills_the_sandbox) {
   cr_assert_eq(kill(pid, 0), -1, "the sandbox is gone");
   cr_assert_eq(errno, ESRCH);
 }
+
+/* -- Untrusted replies ---------------------------------------------------------- */
+
+/* Open through the fake sandbox in mode `mode` (a symlink of that name). */
+static int open_fake(const char *mode, mffi_lib **out) {
+  char link[200];
+  snprintf(link, sizeof link, "%s/%s", rx.dir, mode);
+  unlink(link);
+  cr_assert_eq(symlink(MFFI_FAKE_SANDBOX, link), 0);
+  mffi_remote_opts ro = {.version = MFFI_REMOTE_OPTS_VERSION,
+                         .timeout_ms = 1000,
+                         .sandbox = link};
+  return open_remote(&ro, out);
+}
+
+Test(remote, bad_hellos_fail_the_open) {
+  static const char *const modes[] = {"bad-magic", "bad-version", "bad-sizes",
+                                      "bad-double", "short-hello", "silent"};
+  for (size_t i = 0; i < sizeof modes / sizeof *modes; i++) {
+    mffi_lib *lib = (mffi_lib *)1;
+    int rc = open_fake(modes[i], &lib);
+    cr_assert(rc == MFFI_EPROTOCOL || rc == MFFI_ENOLIB, "%s: %s (%s)",
+              modes[i], mffi_errname(rc), mffi_errmsg(rx.ctx));
+    cr_assert_null(lib);
+  }
+  cr_assert_eq(waitpid(-1, NULL, WNOHANG), 0, "a fake sandbox was not reaped");
+}
+
+Test(remote, bad_replies_kill_the_sandbox) {
+  static const char *const modes[] = {
+      "call-outside",      "call-below",           "call-misaligned",
+      "call-huge-len",     "call-payload-overrun", "call-bad-kind",
+      "call-bogus-status", "call-short-result",    "callback-unknown",
+      "callback-bad-args", "call-string-unterminated",
+      "call-string-outside"};
+  for (size_t i = 0; i < sizeof modes / sizeof *modes; i++) {
+    canary_set();
+    mffi_lib *lib;
+    int rc = open_fake(modes[i], &lib);
+    cr_assert_eq(rc, MFFI_OK, "%s: %s", modes[i], mffi_errmsg(rx.ctx));
+    /* A string result for the string modes, an int for the others. */
+    bool str = strstr(modes[i], "string") != NULL;
+    mffi_fn *fn;
+    cr_assert_eq(mffi_bind(lib, str ? "rm_version" : "rm_add", &fn), MFFI_OK,
+                 "%s: %s", modes[i], mffi_errmsg(rx.ctx));
+    int a = 1, b = 2;
+    union {
+      int i;
+      const char *s;
+    } r;
+    void *av[] = {&a, &b};
+    rc = mffi_call(fn, &r, str ? NULL : av);
+    cr_assert_eq(rc, MFFI_EPROTOCOL, "%s: %s (%s)", modes[i], mffi_errname(rc),
+                 mffi_errmsg(rx.ctx));
+    cr_assert(strstr(mffi_errmsg(rx.ctx), "bad message"), "%s: %s", modes[i],
+              mffi_errmsg(rx.ctx));
+    cr_assert_eq(mffi_lib_failed(lib), MFFI_EPROTOCOL);
+    cr_assert_eq(mffi_call(fn, &r, str ? NULL : av), MFFI_EPROTOCOL);
+    canary_check();
+    mffi_close(lib);
+  }
+  cr_assert_eq(waitpid(-1, NULL, WNOHANG), 0, "a fake sandbox was not reaped");
+}
+
+Test(remote, exit_during_a_call) {
+  mffi_lib *lib;
+  cr_assert_eq(open_fake("call-exit", &lib), MFFI_OK, "%s",
+               mffi_errmsg(rx.ctx));
+  mffi_fn *fn;
+  cr_assert_eq(mffi_bind(lib, "rm_add", &fn), MFFI_OK);
+  int a = 1, b = 2, r;
+  void *av[] = {&a, &b};
+  cr_assert_eq(mffi_call(fn, &r, av), MFFI_ECRASHED);
+  cr_assert(strstr(mffi_errmsg(rx.ctx), "exited with status 0"), "%s",
+            mffi_errmsg(rx.ctx));
+  mffi_close(lib);
+}

@@ -49,7 +49,8 @@
 #define RM_AS_DEFAULT ((uint64_t)16 << 30) /* Default RLIMIT_AS. */
 #define RM_SPINS 4000u           /* Spin iterations before sleeping. */
 #define RM_SLICE_MS 2u           /* Liveness checks while asleep. */
-#define RM_HELLO_MS 10000        /* Time for the sandbox to say hello. */
+#define RM_HELLO_MS 10000        /* Time for the sandbox to start. */
+#define RM_START_MIN_MS 2000     /* ...at least, with a short deadline. */
 #define RM_MAP_TRIES 4           /* Arena placements tried. */
 #define RM_STR_MAX 4096u         /* Distinct result strings kept. */
 #define RM_STR_BYTES ((size_t)16 << 20) /* Their bytes at most. */
@@ -444,18 +445,11 @@ static int rm_recv(rm_lib *r, uint64_t lo, wire_msg *m, uint64_t *pay) {
   int rc = mffi__wire_wait(&r->ch, rm_poll, r, RM_SLICE_MS, &off, &len);
   if (rc == MFFI_ETIMEOUT) return rm_fail(r, MFFI_ETIMEOUT, NULL);
   if (rc) return rm_fail(r, MFFI_ECRASHED, NULL);
-  if (off % WIRE_ALIGN || len < sizeof *m ||
-      !wire_span(off, len, lo, r->scratch_hi))
-    return rm_fail(r, MFFI_EPROTOCOL,
-                   "message at %llu+%llu outside its scratch [%llu, %llu)",
-                   (unsigned long long)off, (unsigned long long)len,
-                   (unsigned long long)lo, (unsigned long long)r->scratch_hi);
-  memcpy(m, rm_at(r, off), sizeof *m);
-  if (m->len > len - sizeof *m)
-    return rm_fail(r, MFFI_EPROTOCOL, "payload of %u bytes in a %llu-byte "
-                   "message", m->len, (unsigned long long)len);
-  if (m->kind != WIRE_REPLY && m->kind != WIRE_CALLBACK)
-    return rm_fail(r, MFFI_EPROTOCOL, "unexpected message kind %u", m->kind);
+  const char *bad = mffi__wire_msg_check(r->base, lo, r->scratch_hi, off,
+                                         len, m);
+  if (bad)
+    return rm_fail(r, MFFI_EPROTOCOL, "%s (at %llu, %llu bytes)", bad,
+                   (unsigned long long)off, (unsigned long long)len);
   *pay = off + sizeof *m;
   return MFFI_OK;
 }
@@ -495,7 +489,8 @@ static int rm_begin(rm_lib *r, uint32_t kind, uint32_t id, uint64_t n,
 static int rm_status(rm_lib *r, const wire_msg *m, uint64_t pay) {
   if (m->status == MFFI_OK) return MFFI_OK;
   int rc = m->status;
-  if (rc >= 0 || rc < MFFI_EVIOLATION) rc = MFFI_EPROTOCOL;
+  if (rc >= 0 || rc < MFFI_EVIOLATION)
+    return rm_fail(r, MFFI_EPROTOCOL, "unknown status %d", rc);
   char text[RM_MSG_MAX];
   size_t n = m->len < sizeof text - 1 ? m->len : sizeof text - 1;
   memcpy(text, rm_at(r, pay), n);
@@ -606,6 +601,14 @@ static int rm_read_full(int fd, void *buf, size_t n, int ms) {
   return 0;
 }
 
+/* How long a sandbox may take to start: the call deadline when there is
+** one (but never less than RM_START_MIN_MS), else RM_HELLO_MS. */
+static unsigned rm_start_ms(const rm_lib *r) {
+  unsigned t = r->opts.timeout_ms;
+  if (!t) return RM_HELLO_MS;
+  return t < RM_START_MIN_MS ? RM_START_MIN_MS : t;
+}
+
 /* One try at a sandbox on a fresh arena: spawn, hello. */
 static int rm_spawn_once(rm_lib *r, bool *retry) {
   mffi_lib *lib = r->lib;
@@ -643,14 +646,14 @@ static int rm_spawn_once(rm_lib *r, bool *retry) {
   r->layers = got;
   r->missing = ns & ~got;
   wire_hello h;
-  int e = rm_read_full(r->sock, &h, sizeof h, RM_HELLO_MS);
+  int e = rm_read_full(r->sock, &h, sizeof h, rm_start_ms(r));
   r->doing = "its start";
   r->doing_fn = false;
   if (e != 0) {
     if (e == -ETIMEDOUT) {
       rm_fail(r, MFFI_ETIMEOUT, NULL);
-      return mffi_lib_err(lib, MFFI_ENOLIB, "%s said no hello within %d ms",
-                          r->sandbox, RM_HELLO_MS);
+      return mffi_lib_err(lib, MFFI_ENOLIB, "%s said no hello within %u ms",
+                          r->sandbox, rm_start_ms(r));
     }
     rm_fail(r, MFFI_ECRASHED, NULL);
     char why[RM_WHY];
@@ -741,7 +744,9 @@ static int rm_start(rm_lib *r) {
   wire_msg m;
   uint64_t pay;
   uint64_t saved = r->scratch_lo;
+  r->deadline = rm_now() + (uint64_t)rm_start_ms(r) * 1000000u;
   rc = rm_transact(r, off, &m, &pay);
+  r->deadline = 0;
   r->top = saved;
   if (rc != MFFI_OK) return rc;
   r->layers |= (unsigned)m.a;
@@ -1078,11 +1083,12 @@ static int rm_result(rm_lib *r, rm_fn *f, const wire_msg *m, uint64_t pay,
   if (rp->pass == MFFI_PASS_STRING && p) {
     uint64_t n = m->a; /* Length of the copy, with its NUL; 0: none. */
     if (n) {
-      if (n > m->len - f->ret_size || src[f->ret_size + n - 1] != '\0')
-        return rm_fail(r, MFFI_EPROTOCOL, "a result string overruns its "
-                       "message");
+      size_t len;
+      const char *bad = mffi__wire_str_check(src, m->len, f->ret_size, &len);
+      if (!bad && len + 1 != n) bad = "a string of another length than said";
+      if (bad) return rm_fail(r, MFFI_EPROTOCOL, "result: %s", bad);
       char *s = NULL;
-      int rc = rm_keep_str(r, (const char *)src + f->ret_size, n - 1, &s);
+      int rc = rm_keep_str(r, (const char *)src + f->ret_size, len, &s);
       if (rc != MFFI_OK) return rc;
       p = s;
     } else {
@@ -1195,13 +1201,14 @@ static int rm_serve_callback(rm_lib *r, const wire_msg *m, uint64_t pay,
   mffi_closure *c = r->cbs[m->id];
   const mffi_type *ft = mffi_closure_type(c);
   size_t n = mffi_type_nparams(ft);
-  if (m->nargs != n)
-    return rm_fail(r, MFFI_EPROTOCOL, "callback with %u arguments for %zu",
-                   m->nargs, n);
   uint64_t plen = end - pay;
-  if ((uint64_t)n * sizeof(wire_arg) > plen)
-    return rm_fail(r, MFFI_EPROTOCOL, "callback argument table overruns");
-  const wire_arg *tab = rm_at(r, pay);
+  const unsigned char *pb = rm_at(r, pay);
+  size_t sizes[n ? n : 1];
+  wire_arg tab[n ? n : 1];
+  for (size_t i = 0; i < n; i++)
+    sizes[i] = mffi_sizeof(mffi_type_param(ft, i));
+  const char *bad = mffi__wire_args_check(pb, plen, m->nargs, sizes, n, tab);
+  if (bad) return rm_fail(r, MFFI_EPROTOCOL, "%s", bad);
   /* Host copies of every value (the arena is the sandbox's to change). */
   typedef struct {
     _Alignas(16) unsigned char b[32];
@@ -1212,36 +1219,26 @@ static int rm_serve_callback(rm_lib *r, const wire_msg *m, uint64_t pay,
   size_t nstr = 0;
   int rc = MFFI_OK;
   for (size_t i = 0; i < n && rc == MFFI_OK; i++) {
-    wire_arg e;
-    memcpy(&e, &tab[i], sizeof e);
-    size_t sz = mffi_sizeof(mffi_type_param(ft, i));
-    if (e.size != sz || sz > sizeof vals[i].b ||
-        !wire_span(e.off, e.size, 0, plen)) {
-      rc = rm_fail(r, MFFI_EPROTOCOL, "callback argument %zu malformed", i + 1);
+    memcpy(vals[i].b, pb + tab[i].off, sizes[i]);
+    argv[i] = vals[i].b;
+    if (!(tab[i].flags & WIRE_ARG_STRING)) continue;
+    /* The string follows its pointer value, NUL-terminated. */
+    size_t len;
+    if (sizes[i] != sizeof(char *) ||
+        (bad = mffi__wire_str_check(pb, plen, tab[i].off + sizeof(char *),
+                                    &len)) != NULL) {
+      rc = rm_fail(r, MFFI_EPROTOCOL, "callback argument %zu: %s", i + 1,
+                   bad ? bad : "a string flag on a non-pointer");
       break;
     }
-    memcpy(vals[i].b, (unsigned char *)rm_at(r, pay) + e.off, sz);
-    argv[i] = vals[i].b;
-    if ((e.flags & WIRE_ARG_STRING) && sz == sizeof(char *)) {
-      /* The string follows the value, NUL-terminated within the payload. */
-      uint64_t s = e.off + sizeof(char *);
-      const char *txt = (const char *)rm_at(r, pay) + s;
-      size_t max = s < plen ? (size_t)(plen - s) : 0;
-      size_t len = strnlen(txt, max);
-      if (len == max) {
-        rc = rm_fail(r, MFFI_EPROTOCOL, "callback string %zu unterminated",
-                     i + 1);
-        break;
-      }
-      char *copy = mffi_lib_malloc(r->lib, len + 1);
-      if (!copy) {
-        rc = MFFI_ENOMEM;
-        break;
-      }
-      memcpy(copy, txt, len + 1);
-      strs[nstr++] = copy;
-      memcpy(vals[i].b, &copy, sizeof copy);
+    char *copy = mffi_lib_malloc(r->lib, len + 1);
+    if (!copy) {
+      rc = MFFI_ENOMEM;
+      break;
     }
+    memcpy(copy, pb + tab[i].off + sizeof(char *), len + 1);
+    strs[nstr++] = copy;
+    memcpy(vals[i].b, &copy, sizeof copy);
   }
   const mffi_type *rt = mffi_type_target(ft);
   size_t rsz = mffi_sizeof(rt);

@@ -139,6 +139,25 @@ static inline bool wire_span(uint64_t off, uint64_t len, uint64_t lo,
   return off >= lo && off <= hi && len <= hi - off;
 }
 
+/* -- Checks of untrusted messages (decode.c) ---------------------------------- */
+
+/* The message the peer posted at [off, off + len) of the arena at base: it
+** must lie aligned within [lo, hi), its payload within it and its kind be
+** one the host receives. Copies the header to *m. NULL, or what is wrong. */
+const char *mffi__wire_msg_check(const unsigned char *base, uint64_t lo,
+                                 uint64_t hi, uint64_t off, uint64_t len,
+                                 wire_msg *m);
+/* The argument table of a payload of plen bytes at pay: nargs entries of
+** the n expected sizes, each value within the payload. Copies the entries to
+** out[0..n). NULL, or what is wrong. */
+const char *mffi__wire_args_check(const unsigned char *pay, uint64_t plen,
+                                  uint32_t nargs, const size_t *sizes,
+                                  size_t n, wire_arg *out);
+/* A NUL-terminated string at offset at of the payload: *len gets its
+** length. NULL, or what is wrong. */
+const char *mffi__wire_str_check(const unsigned char *pay, uint64_t plen,
+                                 uint64_t at, size_t *len);
+
 /* -- The channel (wire.c) --------------------------------------------------- */
 
 typedef struct wire_chan {
