@@ -37,5 +37,5 @@ inc="-I$src/include -I$out/gen"
 # shellcheck disable=SC2086
 "$cc" $cflags $inc -o "$out/gen_calls" "$src/bench/gen_calls.c" \
   "$out/gen_calls_direct.o" "$out/gen/bl_mffi.c" "$out/gen/bl_mffi_static.c" \
-  "$out/bench_lib.so" -Wl,-rpath,"$out" "$lib" $(pkg-config --libs libffi) -ldl
+  "$out/bench_lib.so" -Wl,-rpath,"$out" "$lib" $(pkg-config --libs libffi libseccomp) -ldl -lpthread
 "$out/gen_calls" "$out/bench_lib.so" "$@"

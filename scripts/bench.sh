@@ -23,7 +23,7 @@ fi
 set -- $(pkg-config --cflags libffi)
 ffi_cflags="$*"
 # shellcheck disable=SC2046
-set -- $(pkg-config --libs libffi)
+set -- $(pkg-config --libs libffi libseccomp) -lpthread
 ffi_libs="$*"
 
 # -- Calls: direct vs ffi_call vs mffi_call ---------------------------------

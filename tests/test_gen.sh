@@ -23,7 +23,7 @@ SAN=
 [ "${MFFI_SANITIZE:-0}" = 1 ] && SAN="-fsanitize=address,undefined"
 WARN="-Wall -Wextra -Wshadow -Wundef -Wwrite-strings -Wstrict-prototypes -Wmissing-prototypes -Werror"
 INC="-I$SRC/include"
-LIBS="$BIN/lib/libmodffi.a $(pkg-config --libs libffi) -ldl"
+LIBS="$BIN/lib/libmodffi.a $(pkg-config --libs libffi libseccomp) -ldl -lpthread"
 
 # build NAME OUT FILE... [-- EXTRA]: compile and link a test program.
 build() {

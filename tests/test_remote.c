@@ -91,7 +91,7 @@ static void teardown(void) {
   memset(&rx, 0, sizeof rx);
 }
 
-TestSuite(remote, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(remote, .init = setup, .fini = teardown, .timeout = 300);
 
 static mffi_fn *bind(const char *name) {
   mffi_fn *fn;
@@ -552,7 +552,7 @@ static long rss_kb(void) {
   return res * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
-Test(remote, crash_reopen_cycles_do_not_grow, .timeout = 300) {
+Test(remote, crash_reopen_cycles_do_not_grow) {
   mffi_fn *segv = bind("rm_segv"), *add = bind("rm_add");
   int a = 1, b = 2, r;
   void *av[] = {&a, &b};

@@ -852,7 +852,7 @@ static void rm_close(mffi_lib *lib) {
 static int rm_reopen(mffi_lib *lib) {
   rm_lib *r = mffi_lib_data(lib);
   rm_stop(r);
-  memset(r->cbs, 0, r->capcbs * sizeof *r->cbs);
+  if (r->cbs) memset(r->cbs, 0, r->capcbs * sizeof *r->cbs);
   r->ncbs = 0;
   r->layers = r->missing = 0;
   r->detail[0] = '\0';
