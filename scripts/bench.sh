@@ -40,6 +40,15 @@ echo "## Calls (bench/calls.c)"
 echo
 "$out/calls" "$out/bench_lib.so"
 
+# -- Remote: round trips against a socketpair RPC and memcpy ---------------
+# shellcheck disable=SC2086
+"$cc" $cflags -I"$src/include" -o "$out/remote" "$src/bench/remote.c" \
+  "$lib" $ffi_libs -ldl
+echo
+echo "## Remote strategy (bench/remote.c)"
+echo
+MFFI_SANDBOX=$build/bin/modffi-sandbox "$out/remote" "$out/bench_lib.so"
+
 # -- Generated wrappers: direct mode, static, dynamic vs a direct call -------
 echo
 echo "## Generated wrappers (bench/gen_calls.c)"
