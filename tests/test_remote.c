@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -727,4 +728,164 @@ Test(remote, exit_during_a_call) {
   cr_assert(strstr(mffi_errmsg(rx.ctx), "exited with status 0"), "%s",
             mffi_errmsg(rx.ctx));
   mffi_close(lib);
+}
+
+/* -- Real libraries --------------------------------------------------------- */
+
+/* A context for libc, libm or zlib, with an annotation overlay. */
+static mffi_lib *open_real(const char *target, const char *decls,
+                           const char *overlay) {
+  cr_assert_eq(mffi_cdef(rx.ctx, decls, strlen(decls)), MFFI_OK, "%s",
+               mffi_errmsg(rx.ctx));
+  if (overlay)
+    cr_assert_eq(mffi_cdef(rx.ctx, overlay, strlen(overlay)), MFFI_OK, "%s",
+                 mffi_errmsg(rx.ctx));
+  mffi_lib *lib;
+  mffi_open_opts o = {MFFI_OPEN_OPTS_VERSION, 0, NULL};
+  cr_assert_eq(mffi_open(rx.ctx, mffi_strategy_find("remote"), target, &o,
+                         &lib),
+               MFFI_OK, "%s", mffi_errmsg(rx.ctx));
+  return lib;
+}
+
+static mffi_fn *bind_in(mffi_lib *lib, const char *name) {
+  mffi_fn *fn;
+  cr_assert_eq(mffi_bind(lib, name, &fn), MFFI_OK, "%s: %s", name,
+               mffi_errmsg(rx.ctx));
+  return fn;
+}
+
+static void h_cmp(void *ret, void *const *args, void *data) {
+  (void)data;
+  /* The pointers are into the arena, which the host may read. */
+  const int *a = *(const int *const *)args[0], *b = *(const int *const *)args[1];
+  *(int *)ret = (*a > *b) - (*a < *b);
+}
+
+Test(remote, libc_and_libm_match_direct_calls) {
+  mffi_lib *lib = open_real(
+      "libm.so.6",
+      "double pow(double, double); double frexp(double, int *);"
+      "double modf(double, double *); void sincos(double, double *, double *);"
+      "double strtod(const char *s, char **end);"
+      "int snprintf(char *buf, size_t n, const char *fmt, ...);"
+      "char *strerror(int e); char *getenv(const char *name);"
+      "void qsort(void *base, size_t n, size_t sz,"
+      "           int (*cmp)(const void *, const void *));",
+      "int snprintf(char *buf, size_t n, const char *fmt, ...)"
+      "  __attribute__((access(write_only, 1, 2)));");
+  double x = 2, y = 0.5, r;
+  CALL(bind_in(lib, "pow"), &r, &x, &y);
+  cr_assert_eq(r, pow(2, 0.5));
+  int e = 0, *ep = &e;
+  x = 48;
+  CALL(bind_in(lib, "frexp"), &r, &x, &ep);
+  int e2;
+  cr_assert_eq(r, frexp(48, &e2));
+  cr_assert_eq(e, e2);
+  double ip = 0, *ipp = &ip, ip2;
+  x = 3.75;
+  CALL(bind_in(lib, "modf"), &r, &x, &ipp);
+  cr_assert_eq(r, modf(3.75, &ip2));
+  cr_assert_eq(ip, ip2);
+  double s = 0, c = 0, *sp = &s, *cp = &c;
+  x = 0.5;
+  CALL(bind_in(lib, "sincos"), NULL, &x, &sp, &cp);
+  cr_assert(s == sin(0.5) && c == cos(0.5));
+
+  const char *num = "  6.25e2xyz";
+  char *end = NULL, **endp = &end;
+  CALL(bind_in(lib, "strtod"), &r, &num, &endp);
+  cr_assert_eq(r, 625.0);
+  cr_assert_eq(end, num + 8, "endptr points into the caller's string");
+
+  const mffi_type *vt[2] = {type("int"), type("const char *")};
+  mffi_fn *sn;
+  cr_assert_eq(mffi_bind_variadic(lib, "snprintf", vt, 2, &sn), MFFI_OK);
+  char buf[32], *bp = buf;
+  size_t n = sizeof buf;
+  const char *fmt = "%d-%s", *word = "sandbox";
+  int v = 42, rn;
+  memset(buf, 'x', sizeof buf);
+  CALL(sn, &rn, &bp, &n, &fmt, &v, &word);
+  cr_assert_eq(rn, 10);
+  cr_assert_str_eq(buf, "42-sandbox");
+
+  int en = ENOENT;
+  const char *msg = NULL;
+  CALL(bind_in(lib, "strerror"), &msg, &en);
+  cr_assert_str_eq(msg, strerror(ENOENT));
+  const char *var = "PATH", *val = (const char *)1;
+  CALL(bind_in(lib, "getenv"), &val, &var);
+  cr_assert_null(val, "the sandbox's environment is empty");
+
+  /* qsort on an arena array, comparing through a host callback. */
+  int *arr;
+  cr_assert_eq(mffi_new(lib, type("int"), 64, (void **)&arr), MFFI_OK);
+  for (int i = 0; i < 64; i++)
+    arr[i] = (i * 37) % 64;
+  mffi_closure *cl;
+  cr_assert_eq(mffi_callback(lib, type("int (*)(const void *, const void *)"),
+                             h_cmp, NULL, &cl),
+               MFFI_OK);
+  void *code = mffi_closure_code(cl);
+  size_t cnt = 64, sz = sizeof(int);
+  CALL(bind_in(lib, "qsort"), NULL, &arr, &cnt, &sz, &code);
+  for (int i = 0; i < 64; i++)
+    cr_assert_eq(arr[i], i);
+}
+
+Test(remote, zlib_with_an_annotation_overlay) {
+  void *z = dlopen("libz.so.1", RTLD_NOW);
+  if (!z) cr_skip_test("libz.so.1 is not installed");
+  mffi_lib *lib = open_real(
+      "libz.so.1",
+      "typedef unsigned long uLong; typedef unsigned int uInt;"
+      "typedef unsigned char Bytef;"
+      "uLong crc32(uLong crc, const Bytef *buf, uInt len);"
+      "uLong compressBound(uLong n);"
+      "int compress(Bytef *dest, uLong *destLen, const Bytef *source,"
+      "             uLong sourceLen);"
+      "int uncompress(Bytef *dest, uLong *destLen, const Bytef *source,"
+      "               uLong sourceLen);"
+      "const char *zlibVersion(void);",
+      /* zlib.h says nothing of its buffers: the overlay does. */
+      "uLong crc32(uLong crc, const Bytef *buf, uInt len)"
+      "  __attribute__((access(read_only, 2, 3)));"
+      "int compress(Bytef *dest, uLong *destLen, const Bytef *source,"
+      "             uLong sourceLen) __attribute__((access(read_only, 3, 4)));"
+      "int uncompress(Bytef *dest, uLong *destLen, const Bytef *source,"
+      "             uLong sourceLen) __attribute__((access(read_only, 3, 4)));");
+  static const char text[] = "modular foreign function bindings, modular, "
+                             "modular, modular foreign functions";
+  unsigned long crc = 0, rcrc;
+  const unsigned char *tp = (const unsigned char *)text;
+  unsigned len = sizeof text;
+  CALL(bind_in(lib, "crc32"), &rcrc, &crc, &tp, &len);
+  unsigned long (*dcrc)(unsigned long, const unsigned char *, unsigned) =
+      (unsigned long (*)(unsigned long, const unsigned char *, unsigned))
+          dlsym(z, "crc32");
+  cr_assert_eq(rcrc, dcrc(0, tp, len));
+  const char *ver = NULL;
+  CALL(bind_in(lib, "zlibVersion"), &ver, NULL);
+  cr_assert_str_eq(ver, ((const char *(*)(void))dlsym(z, "zlibVersion"))());
+
+  /* The destination's size lives behind a pointer, which access cannot
+  ** say: it is arena memory, passed as it is. */
+  unsigned char *dst, *back;
+  cr_assert_eq(mffi_new(lib, type("unsigned char"), 256, (void **)&dst),
+               MFFI_OK);
+  cr_assert_eq(mffi_new(lib, type("unsigned char"), 256, (void **)&back),
+               MFFI_OK);
+  unsigned long dl = 256, *dlp = &dl, sl = sizeof text;
+  int rc;
+  CALL(bind_in(lib, "compress"), &rc, &dst, &dlp, &tp, &sl);
+  cr_assert_eq(rc, 0);
+  unsigned long bl = 256, *blp = &bl;
+  const unsigned char *cdst = dst;
+  CALL(bind_in(lib, "uncompress"), &rc, &back, &blp, &cdst, &dl);
+  cr_assert_eq(rc, 0);
+  cr_assert_eq(bl, sizeof text);
+  cr_assert_eq(memcmp(back, text, sizeof text), 0);
+  dlclose(z);
 }
