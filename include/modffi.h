@@ -246,10 +246,16 @@ MFFI_API int mffi_type_field(const mffi_type *t, size_t i, mffi_field *out);
 
 /* Find a member by path, C's way: "a.b[2].c" (members of anonymous
 ** structs and unions are found by their own names, array indexes are
-** constants; an index may run past the declared length, as offsetof allows).
-** *out gets the member with offsets from the start of t.
+** non-negative integer constants). *out gets the member with offsets from
+** the start of t.
+** As GCC's offsetof does, this computes an offset only, so an index may run
+** past the declared length (and into a flexible array member): "arr[3]" of
+** `int arr[3]` is the offset one past the end. That is the only place an
+** index is not checked: mffi_field_get/mffi_field_set, which touch memory,
+** refuse such a path with MFFI_ERANGE.
 ** Returns MFFI_OK, MFFI_ENOTFOUND (no such member), MFFI_EPARSE (bad path),
-** MFFI_EMISUSE (t is not an aggregate). */
+** MFFI_EMISUSE (t is not an aggregate), MFFI_ERANGE (the offset would be
+** over 2^59 bytes, the largest object modffi lays out). */
 MFFI_API int mffi_fieldof(const mffi_type *t, const char *path,
                           mffi_field *out);
 
@@ -546,8 +552,11 @@ MFFI_API int mffi_write(mffi_lib *lib, void *lib_dst, const void *src,
 ** object of struct/union type t at obj, in host memory. value points at an
 ** object of the member's type (for a bit-field: of its declared type; set
 ** truncates to the width, get sign- or zero-extends). Thread-safe.
+** Every index in path must lie within its array ("arr[2]" at most for
+** `int arr[3]`; none into a flexible array member, which is not part of t):
+** only bytes of the object are read or written.
 ** Returns MFFI_OK, MFFI_ENOTFOUND, MFFI_EPARSE, MFFI_EMISUSE (NULL
-** pointer, t not an aggregate). */
+** pointer, t not an aggregate), MFFI_ERANGE (an index out of its array). */
 MFFI_API int mffi_field_get(const mffi_type *t, const void *obj,
                             const char *path, void *value);
 MFFI_API int mffi_field_set(const mffi_type *t, void *obj, const char *path,

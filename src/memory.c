@@ -234,12 +234,11 @@ int mffi_write(mffi_lib *lib, void *lib_dst, const void *src, size_t n) {
 /* -- Fields
  * -------------------------------------------------------------------- */
 
-/* The member at path, checked for get/set. */
+/* The member at path, every index within its array: get/set touch only
+** the object. */
 static int mem_field(const mffi_type *t, const char *path, mffi_field *f) {
   if (!t || !path) return MFFI_EMISUSE;
-  int rc = mffi_fieldof(t, path, f);
-  if (rc != MFFI_OK) return rc;
-  return MFFI_OK;
+  return mffi__type_path(t, path, true, f);
 }
 
 int mffi_field_get(const mffi_type *t, const void *obj, const char *path,

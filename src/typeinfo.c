@@ -1,4 +1,5 @@
 /* Public views of types and declarations, and member paths. See LICENSE. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -140,7 +141,8 @@ static const mffi_member *ti_find(const mffi_tt *tt, const mffi_type *b,
   return NULL;
 }
 
-int mffi_fieldof(const mffi_type *t, const char *path, mffi_field *out) {
+int mffi__type_path(const mffi_type *t, const char *path, bool bounded,
+                    mffi_field *out) {
   if (!t || !path || !out) return MFFI_EMISUSE;
   const mffi_tt *tt = TT(t);
   mffi_tid cur = t->id;
@@ -156,10 +158,25 @@ int mffi_fieldof(const mffi_type *t, const char *path, mffi_field *out) {
     const mffi_type *b = mffi__B(tt, cur);
     if (*p == '[') {
       if (b->kind != MFFI_KIND_ARRAY) return MFFI_ENOTFOUND;
+      const char *q = p + 1;
+      while (*q == ' ')
+        q++;
+      if (*q < '0' || *q > '9') return MFFI_EPARSE;
       char *end;
-      long long idx = strtoll(p + 1, &end, 0);
-      if (end == p + 1 || *end != ']' || idx < 0) return MFFI_EPARSE;
-      off += (size_t)idx * mffi__size(tt, b->child);
+      errno = 0;
+      unsigned long long idx = strtoull(q, &end, 0);
+      while (*end == ' ')
+        end++;
+      if (*end != ']') return MFFI_EPARSE;
+      /* An object holds indexes below its length only (none for "[]"); the
+      ** offsetof-like lenient form needs only a representable offset. */
+      if (bounded && (b->length < 0 || idx >= (unsigned long long)b->length))
+        return MFFI_ERANGE;
+      size_t esz = mffi__size(tt, b->child);
+      if (errno == ERANGE || idx > MFFI_MAX_SIZE ||
+          (esz && (size_t)idx > (MFFI_MAX_SIZE - off) / esz))
+        return MFFI_ERANGE;
+      off += (size_t)idx * esz;
       cur = b->child;
       m = NULL;
       p = end + 1;
@@ -188,6 +205,7 @@ int mffi_fieldof(const mffi_type *t, const char *path, mffi_field *out) {
       return MFFI_OK;
     }
     off += m->offset;
+    if (off > MFFI_MAX_SIZE) return MFFI_ERANGE;
     cur = m->tid;
     first = false;
   }
@@ -198,6 +216,10 @@ int mffi_fieldof(const mffi_type *t, const char *path, mffi_field *out) {
   out->bit_offset = off * 8;
   out->bit_width = -1;
   return MFFI_OK;
+}
+
+int mffi_fieldof(const mffi_type *t, const char *path, mffi_field *out) {
+  return mffi__type_path(t, path, false, out);
 }
 
 int mffi_offsetof(const mffi_type *t, const char *path, size_t *out) {

@@ -233,6 +233,13 @@ int mffi__tt_type_touch(struct mffi_ctx *ctx, mffi_tid tid);
 /* Free a declaration's owned arrays (attrs, param_names). */
 void mffi__tt_decl_free_parts(struct mffi_ctx *ctx, mffi_decl *d);
 
+/* The member at path in t (see mffi_fieldof). bounded: every index must lie
+** within its array (MFFI_ERANGE otherwise, and for any index into "[]"), as
+** for an access; else an index may run past the length, as offsetof allows.
+** Either way MFFI_ERANGE if the offset would exceed MFFI_MAX_SIZE. */
+int mffi__type_path(const mffi_type *t, const char *path, bool bounded,
+                    mffi_field *out);
+
 /* 1 if the type can be an object (complete, not void or function). */
 bool mffi__tt_complete(const mffi_tt *tt, mffi_tid tid);
 /* 1 for the integer kinds (bool, chars, ints, enums). */

@@ -1,5 +1,6 @@
 /* Typed memory: new/delete, keep-alive, read/write, fields. See LICENSE. */
 #include <criterion/criterion.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,8 @@ static const char decls[] =
     "  union { long l; float f; }; struct inner *link; };\n"
     "struct __attribute__((aligned(64))) wide { char c; };\n"
     "struct opaque;\n"
+    "struct bounded { int arr[3]; int after; int grid[2][2]; };\n"
+    "struct flexed { int n; int tail[]; };\n"
     "void *memset(void *s, int c, unsigned long n);\n";
 
 static void setup(void) {
@@ -234,6 +237,56 @@ Test(memory, fields) {
   cr_assert_eq(mffi_field_get(o, NULL, "tag", &a2), MFFI_EMISUSE);
   cr_assert_eq(mffi_field_get(ty("int"), obj, "x", &a2), MFFI_EMISUSE);
   mffi_delete(lib, obj);
+}
+
+/* Indexes past the end of an array: get/set refuse them (nothing outside the
+** object is touched), mffi_offsetof computes them as offsetof does. */
+Test(memory, field_index_bounds) {
+  struct bounded {
+    int arr[3];
+    int after;
+    int grid[2][2];
+  } obj;
+  memset(&obj, 0, sizeof obj);
+  obj.after = 42;
+  const mffi_type *t = ty("struct bounded");
+  cr_assert_eq(mffi_sizeof(t), sizeof obj);
+  int v = 7, got = -1;
+  cr_assert_eq(mffi_field_set(t, &obj, "arr[2]", &v), MFFI_OK);
+  cr_assert_eq(obj.arr[2], 7);
+  cr_assert_eq(mffi_field_get(t, &obj, "grid[1][1]", &got), MFFI_OK);
+  const char *bad[] = {"arr[3]",     "arr[1000]",  "arr[0x7fffffffffffffff]",
+                       "grid[2][0]", "grid[0][2]", "arr[99999999999999999999]"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    cr_assert_eq(mffi_field_set(t, &obj, bad[i], &v), MFFI_ERANGE, "%s",
+                 bad[i]);
+    cr_assert_eq(mffi_field_get(t, &obj, bad[i], &got), MFFI_ERANGE, "%s",
+                 bad[i]);
+  }
+  cr_assert_eq(obj.after, 42, "the neighbour is untouched");
+  cr_assert_eq(obj.grid[1][0], 0);
+
+  /* offsetof's meaning, as GCC computes it. */
+  size_t off = 0;
+  cr_assert_eq(mffi_offsetof(t, "arr[3]", &off), MFFI_OK);
+  cr_assert_eq(off, offsetof(struct bounded, arr) + 3 * sizeof(int));
+  cr_assert_eq(mffi_offsetof(t, "grid[0][3]", &off), MFFI_OK);
+  cr_assert_eq(off, offsetof(struct bounded, grid) + 3 * sizeof(int));
+  /* An offset that is not representable is refused, not wrapped. */
+  cr_assert_eq(mffi_offsetof(t, "arr[0x7fffffffffffffff]", &off), MFFI_ERANGE);
+  cr_assert_eq(mffi_offsetof(t, "arr[99999999999999999999]", &off),
+               MFFI_ERANGE);
+  cr_assert_eq(mffi_offsetof(t, "arr[144115188075855873]", &off), MFFI_ERANGE,
+               "over 2^59 bytes");
+  cr_assert_eq(mffi_offsetof(t, "arr[-1]", &off), MFFI_EPARSE);
+
+  /* A flexible array member is not part of the object. */
+  const mffi_type *f = ty("struct flexed");
+  int buf[4] = {0};
+  cr_assert_eq(mffi_field_set(f, buf, "tail[0]", &v), MFFI_ERANGE);
+  cr_assert_eq(buf[1], 0);
+  cr_assert_eq(mffi_offsetof(f, "tail[2]", &off), MFFI_OK);
+  cr_assert_eq(off, 3 * sizeof(int));
 }
 
 Test(memory, close_frees_everything) {
