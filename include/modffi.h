@@ -517,8 +517,9 @@ MFFI_API void *mffi_fn_native(const mffi_fn *fn);
 ** (dynamic: the heap, through the context's allocator; remote: the shared
 ** arena). Aligned for t. *out is released with mffi_delete() or at
 ** mffi_close(). Returns MFFI_OK; MFFI_EMISUSE (t incomplete, void or a
-** function; n == 0); MFFI_ERANGE (size overflows); MFFI_ENOMEM. *out is NULL
-** on failure. */
+** function; n == 0); MFFI_ERANGE (n * sizeof t is over 2^59 bytes, the
+** largest object modffi lays out: such a size never reaches the allocator);
+** MFFI_ENOMEM. *out is NULL on failure. */
 MFFI_API int mffi_new(mffi_lib *lib, const mffi_type *t, size_t n,
                       void **out);
 

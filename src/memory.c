@@ -89,8 +89,13 @@ int mffi_new(mffi_lib *lib, const mffi_type *t, size_t n, void **out) {
   if (!mffi__tt_complete(&ctx->tt, t->id) || t->size == 0)
     return mffi__err(ctx, MFFI_EMISUSE,
                      "mffi_new needs a complete object type");
-  if (t->size > SIZE_MAX / n)
-    return mffi__err(ctx, MFFI_ERANGE, "allocation size overflows");
+  /* Bounded before the allocator sees it: a hook need not cope with sizes
+  ** near SIZE_MAX (ASan aborts on them), and no object is that large. */
+  if (t->size > MFFI_MAX_SIZE / n)
+    return mffi__err(ctx, MFFI_ERANGE,
+                     "mffi_new: %zu objects of %zu bytes exceed the limit of "
+                     "2^59 bytes",
+                     n, t->size);
   size_t sz = t->size * n;
   size_t align = t->align ? t->align : 1;
   mffi__block *b = mffi__calloc(ctx, sizeof *b);

@@ -81,7 +81,7 @@ Test(memory, new_delete) {
   cr_assert_eq(mffi_new(lib, ty("struct opaque"), 1, &q), MFFI_EMISUSE);
   cr_assert_eq(mffi_new(lib, ty("void"), 1, &q), MFFI_EMISUSE);
   cr_assert_eq(mffi_new(lib, ty("int (int)"), 1, &q), MFFI_EMISUSE);
-  cr_assert_eq(mffi_new(lib, ty("char"), SIZE_MAX, &q), MFFI_ENOMEM);
+  cr_assert_eq(mffi_new(lib, ty("char"), SIZE_MAX, &q), MFFI_ERANGE);
   cr_assert_eq(mffi_new(lib, ty("long"), SIZE_MAX / 2, &q), MFFI_ERANGE);
 }
 
@@ -287,6 +287,43 @@ Test(memory, field_index_bounds) {
   cr_assert_eq(buf[1], 0);
   cr_assert_eq(mffi_offsetof(f, "tail[2]", &off), MFFI_OK);
   cr_assert_eq(off, 3 * sizeof(int));
+}
+
+/* Absurd sizes are refused before they reach the allocator hook. */
+static size_t biggest_ask;
+
+static void *watch_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  if (nsize > biggest_ask) biggest_ask = nsize;
+  return count_alloc(ud, ptr, osize, nsize);
+}
+
+Test(memory, absurd_sizes) {
+  mffi_ctx *c;
+  mffi_ctx_opts o = {MFFI_CTX_OPTS_VERSION, watch_alloc, NULL};
+  cr_assert_eq(mffi_ctx_new(&c, &o), MFFI_OK);
+  const char d[] = "struct huge { char a[1000000000000000]; };";
+  cr_assert_eq(mffi_cdef(c, d, sizeof d - 1), MFFI_OK, "%s", mffi_errmsg(c));
+  mffi_lib *l;
+  cr_assert_eq(mffi_open(c, NULL, NULL, NULL, &l), MFFI_OK);
+  const mffi_type *ch, *in, *hu;
+  cr_assert_eq(mffi_typeof(c, "char", &ch), MFFI_OK);
+  cr_assert_eq(mffi_typeof(c, "int", &in), MFFI_OK);
+  cr_assert_eq(mffi_typeof(c, "struct huge", &hu), MFFI_OK);
+  biggest_ask = 0;
+  void *p = (void *)1;
+  cr_assert_eq(mffi_new(l, ch, SIZE_MAX / 2, &p), MFFI_ERANGE);
+  cr_assert_null(p);
+  cr_assert(strstr(mffi_errmsg(c), "2^59"), "%s", mffi_errmsg(c));
+  cr_assert_eq(mffi_new(l, ch, SIZE_MAX, &p), MFFI_ERANGE);
+  cr_assert_eq(mffi_new(l, in, SIZE_MAX / 4 + 1, &p), MFFI_ERANGE,
+               "the product wraps");
+  cr_assert_eq(mffi_new(l, ch, ((size_t)1 << 59) + 1, &p), MFFI_ERANGE);
+  cr_assert_eq(mffi_new(l, hu, 1000, &p), MFFI_ERANGE);
+  cr_assert_lt(biggest_ask, (size_t)1 << 20, "asked the hook for %zu bytes",
+               biggest_ask);
+  cr_assert_eq(mffi_new(l, in, 4, &p), MFFI_OK, "small sizes still work");
+  mffi_close(l);
+  mffi_ctx_free(c);
 }
 
 Test(memory, close_frees_everything) {
