@@ -86,18 +86,22 @@ int mffi_new(mffi_lib *lib, const mffi_type *t, size_t n, void **out) {
   if (!t || t->ctx != ctx || n == 0)
     return mffi__err(ctx, MFFI_EMISUSE,
                      "mffi_new needs a type of this context and n > 0");
-  if (!mffi__tt_complete(&ctx->tt, t->id) || t->size == 0)
+  /* Size and alignment come from the base node: a qualified variant made
+  ** before its struct was defined has none of its own. */
+  size_t tsz = mffi__size(&ctx->tt, t->id);
+  size_t align = mffi__align(&ctx->tt, t->id);
+  if (!mffi__tt_complete(&ctx->tt, t->id) || tsz == 0)
     return mffi__err(ctx, MFFI_EMISUSE,
                      "mffi_new needs a complete object type");
   /* Bounded before the allocator sees it: a hook need not cope with sizes
   ** near SIZE_MAX (ASan aborts on them), and no object is that large. */
-  if (t->size > MFFI_MAX_SIZE / n)
+  if (tsz > MFFI_MAX_SIZE / n)
     return mffi__err(ctx, MFFI_ERANGE,
                      "mffi_new: %zu objects of %zu bytes exceed the limit of "
                      "2^59 bytes",
-                     n, t->size);
-  size_t sz = t->size * n;
-  size_t align = t->align ? t->align : 1;
+                     n, tsz);
+  size_t sz = tsz * n;
+  if (align == 0) align = 1;
   mffi__block *b = mffi__calloc(ctx, sizeof *b);
   if (!b) return mffi__nomem(ctx);
   if (lib->s->xNew) {
@@ -254,8 +258,9 @@ int mffi_field_get(const mffi_type *t, const void *obj, const char *path,
   if (rc != MFFI_OK) return rc;
   const mffi_tt *tt = &t->ctx->tt;
   mffi_type *ft = mffi__type_scalar(tt, f.type->id);
+  size_t fsz = mffi__size(tt, f.type->id);
   if (f.bit_width < 0) {
-    memcpy(value, (const unsigned char *)obj + f.offset, f.type->size);
+    memcpy(value, (const unsigned char *)obj + f.offset, fsz);
     return MFFI_OK;
   }
   const unsigned char *p = obj;
@@ -268,7 +273,7 @@ int mffi_field_get(const mffi_type *t, const void *obj, const char *path,
   if (w < 64 && mffi__kind_is_signed(tt, ft->kind) && (v >> (w - 1)) & 1u)
     v |= ~(uint64_t)0 << w;
   /* Store at the declared size (little-endian narrowing by value). */
-  switch (f.type->size) {
+  switch (fsz) {
   case 1: *(uint8_t *)value = (uint8_t)v; break;
   case 2: {
     uint16_t x = (uint16_t)v;
@@ -280,7 +285,7 @@ int mffi_field_get(const mffi_type *t, const void *obj, const char *path,
     memcpy(value, &x, 4);
     break;
   }
-  default: memcpy(value, &v, f.type->size < 8 ? f.type->size : 8); break;
+  default: memcpy(value, &v, fsz < 8 ? fsz : 8); break;
   }
   return MFFI_OK;
 }
@@ -291,12 +296,13 @@ int mffi_field_set(const mffi_type *t, void *obj, const char *path,
   if (!obj || !value) return MFFI_EMISUSE;
   int rc = mem_field(t, path, &f);
   if (rc != MFFI_OK) return rc;
+  size_t fsz = mffi__size(&t->ctx->tt, f.type->id);
   if (f.bit_width < 0) {
-    memcpy((unsigned char *)obj + f.offset, value, f.type->size);
+    memcpy((unsigned char *)obj + f.offset, value, fsz);
     return MFFI_OK;
   }
   uint64_t v = 0;
-  switch (f.type->size) {
+  switch (fsz) {
   case 1: v = *(const uint8_t *)value; break;
   case 2: {
     uint16_t x;
@@ -310,7 +316,7 @@ int mffi_field_set(const mffi_type *t, void *obj, const char *path,
     v = x;
     break;
   }
-  default: memcpy(&v, value, f.type->size < 8 ? f.type->size : 8); break;
+  default: memcpy(&v, value, fsz < 8 ? fsz : 8); break;
   }
   unsigned char *p = obj;
   int w = f.bit_width > 64 ? 64 : f.bit_width;

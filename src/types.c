@@ -84,7 +84,9 @@ static tkey tt_key(const mffi_type *t, mffi_tid base) {
             base,    t->child,  t->length,
             0,       t->params, t->nparams};
   if (base != MFFI_TID_NONE) {
-    k.align = t->align;
+    /* Only an aligned() variant owns its alignment; others read the base's
+    ** (mffi__align), which may change when a struct is defined later. */
+    k.align = t->flags & MFFI_TF_USERALIGN ? t->align : 0;
     k.child = MFFI_TID_NONE;
     k.length = 0;
     k.params = NULL;

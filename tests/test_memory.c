@@ -289,6 +289,55 @@ Test(memory, field_index_bounds) {
   cr_assert_eq(off, 3 * sizeof(int));
 }
 
+/* A qualified type made while its struct was incomplete reads its size and
+** alignment from the struct, once defined (one source of truth). */
+Test(memory, qualified_forward_struct) {
+  const char d[] = "struct s; typedef const struct s cs;\n"
+                   "typedef volatile struct s vs;\n"
+                   "struct s { double x; int y; };\n"
+                   "struct holder { cs member; vs other; };";
+  cr_assert_eq(mffi_cdef(ctx, d, sizeof d - 1), MFFI_OK, "%s",
+               mffi_errmsg(ctx));
+  struct s {
+    double x;
+    int y;
+  };
+  struct holder {
+    const struct s member;
+    volatile struct s other;
+  };
+  const mffi_type *cs = mffi_decl_type(mffi_decl_find(ctx, "cs"));
+  cr_assert_eq(mffi_sizeof(cs), sizeof(struct s));
+  cr_assert_eq(mffi_alignof(cs), _Alignof(struct s));
+  cr_assert_eq(ty("const struct s"), cs, "one interned node");
+  void *p = NULL;
+  cr_assert_eq(mffi_new(lib, cs, 2, &p), MFFI_OK, "%s", mffi_errmsg(ctx));
+  cr_assert_eq((uintptr_t)p % _Alignof(struct s), 0);
+  /* The whole block is there: read and write its last byte. */
+  unsigned char last = 0x5a;
+  cr_assert_eq(
+      mffi_write(lib, (unsigned char *)p + 2 * sizeof(struct s) - 1, &last, 1),
+      MFFI_OK);
+  mffi_delete(lib, p);
+
+  const mffi_type *h = ty("struct holder");
+  cr_assert_eq(mffi_sizeof(h), sizeof(struct holder));
+  struct holder obj = {{1.5, 7}, {2.5, 9}};
+  struct s got;
+  memset(&got, 0xee, sizeof got);
+  cr_assert_eq(mffi_field_get(h, &obj, "member", &got), MFFI_OK);
+  cr_assert_eq(got.x, 1.5);
+  cr_assert_eq(got.y, 7);
+  struct s put = {-4.0, 11};
+  struct holder obj2;
+  memset(&obj2, 0, sizeof obj2);
+  cr_assert_eq(mffi_field_set(h, &obj2, "other", &put), MFFI_OK);
+  cr_assert_eq(obj2.other.x, -4.0);
+  cr_assert_eq(obj2.other.y, 11);
+  cr_assert_eq(mffi_field_get(h, &obj, "other.y", &got.y), MFFI_OK);
+  cr_assert_eq(got.y, 9);
+}
+
 /* Absurd sizes are refused before they reach the allocator hook. */
 static size_t biggest_ask;
 

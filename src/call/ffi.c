@@ -305,7 +305,7 @@ int mffi__ffi_prepare(const mffi__sig *sig, bool split, mffi__ffi **out) {
   size_t rsz;
   mffi__vkind rk = mffi__value_kind(tt, sig->ret, &rsz);
   p->rsize = (uint32_t)rsz;
-  p->ralign = mffi__type_scalar(tt, sig->ret)->align;
+  p->ralign = mffi__align(tt, sig->ret); /* Reads the base node. */
   bool hidden = rk == MFFI__V_AGG && mffi__abi_ret_in_memory(tt, sig->ret);
   unsigned h = hidden ? 1 : 0, k = 0, kfixed = 0;
   /* The types as passed (after promotions), and where they go. */
