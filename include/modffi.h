@@ -429,8 +429,9 @@ MFFI_API const char *mffi_lib_target(const mffi_lib *lib);
 ** Returns MFFI_OK; MFFI_ENOTFOUND ("'baz' is not declared"); MFFI_EMISUSE
 ** (name is a typedef or constant, NULL arguments); MFFI_ENOSYM ("symbol 'bar'
 ** not found in libm.so.6"); MFFI_EUNSUPPORTED (a parameter or return type
-** the strategy cannot pass, e.g. _Float128, complex long double, or an
-** incomplete struct by value); MFFI_ENOMEM. *out is NULL on failure. Binding
+** the strategy cannot pass, e.g. _Float128, complex long double, an
+** incomplete struct by value, or a struct or union over 64 KiB by value,
+** which would be copied onto the stack); MFFI_ENOMEM. *out is NULL on failure. Binding
 ** the same name twice gives two independent mffi_fn objects. */
 MFFI_API int mffi_bind(mffi_lib *lib, const char *name, mffi_fn **out);
 
@@ -462,7 +463,9 @@ MFFI_API void mffi_fn_free(mffi_fn *fn);
 ** mffi_bind_variadic()); args may be NULL when there are no arguments. ret
 ** receives the return value, written at exactly the C size of the return
 ** type (a `char` return writes 1 byte); ret may be NULL to discard it, and
-** is ignored for void. ret and each args[i] must be aligned for their type.
+** is ignored for void (a discarded struct return over 256 bytes, which the
+** callee must still be given room for, takes a scratch block from the
+** context's allocator for the call: MFFI_ENOMEM if there is none). ret and each args[i] must be aligned for their type.
 ** errno is not touched before the call; right after it, errno is saved for
 ** mffi_errno().
 ** Returns MFFI_OK; MFFI_EMISUSE (fn NULL, fn is a variable, args NULL with

@@ -7,6 +7,8 @@
 */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -647,4 +649,87 @@ Test(dynamic, zlib) {
     cr_assert_eq(got, 0x3610a686UL);
     mffi_close(z);
   }
+}
+
+/* -- Discarded large returns ---------------------------------------------- */
+
+/* The largest block the hook was asked for. */
+static size_t dy_biggest;
+
+static void *dy_watch_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  (void)ud;
+  (void)osize;
+  if (nsize > dy_biggest) dy_biggest = nsize;
+  if (nsize == 0) {
+    free(ptr);
+    return NULL;
+  }
+  return realloc(ptr, nsize);
+}
+
+typedef struct dy_huge_job {
+  mffi_fn *fn;
+  int c;
+  int rc;
+} dy_huge_job;
+
+static void *dy_huge_thread(void *arg) {
+  dy_huge_job *j = arg;
+  void *args[] = {&j->c};
+  j->rc = mffi_call(j->fn, NULL, args);
+  return NULL;
+}
+
+/* ret == NULL with a 60000-byte memory-class return: the scratch comes from
+** the context's allocator, not the stack, so it works on a thread whose
+** whole stack is 64 KiB; both paths. */
+Test(dynamic, discarded_huge_return) {
+  mffi_ctx *ctx;
+  mffi_ctx_opts o = {MFFI_CTX_OPTS_VERSION, dy_watch_alloc, NULL};
+  cr_assert_eq(mffi_ctx_new(&ctx, &o), MFFI_OK);
+  size_t len;
+  char *src = fx_slurp(MFFI_SOURCE_DIR "/tests/fixtures/dynfx.h", &len);
+  cr_assert_eq(mffi_cdef(ctx, src, len), MFFI_OK, "%s", mffi_errmsg(ctx));
+  free(src);
+  int *last = fx_sym("fx_huge_last");
+  for (int ffi = 0; ffi < 2; ffi++) {
+    mffi_open_opts oo = {MFFI_OPEN_OPTS_VERSION, ffi ? MFFI_OPEN_FFI_ONLY : 0,
+                         NULL};
+    mffi_lib *lib;
+    cr_assert_eq(mffi_open(ctx, NULL, fx.path, &oo, &lib), MFFI_OK, "%s",
+                 mffi_errmsg(ctx));
+    mffi_fn *fn;
+    cr_assert_eq(mffi_bind(lib, "fx_huge_fill", &fn), MFFI_OK, "%s",
+                 mffi_errmsg(ctx));
+    /* The library the test dlopened is the same object: fx_huge_last is
+    ** shared. */
+    dy_biggest = 0;
+    dy_huge_job j = {fn, 40 + ffi, -1};
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    cr_assert_eq(pthread_attr_setstacksize(&at, 64 * 1024), 0);
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, &at, dy_huge_thread, &j), 0);
+    pthread_join(th, NULL);
+    pthread_attr_destroy(&at);
+    cr_assert_eq(j.rc, MFFI_OK, "%s", mffi_errmsg(ctx));
+    cr_assert_eq(*last, 40 + ffi, "the callee ran");
+    cr_assert_geq(dy_biggest, sizeof(struct fx_huge), "scratch on the heap");
+    /* With a buffer, the bytes arrive. */
+    struct fx_huge *h = malloc(sizeof *h);
+    int c = 7;
+    void *args[] = {&c};
+    cr_assert_eq(mffi_call(fn, h, args), MFFI_OK);
+    cr_assert_eq(h->b[0], 7);
+    cr_assert_eq(h->b[sizeof h->b - 1], 7);
+    free(h);
+    /* A struct over the by-value limit is refused at bind time. */
+    mffi_fn *big = (mffi_fn *)1;
+    cr_assert_eq(mffi_bind(lib, "fx_toobig_get", &big), MFFI_EUNSUPPORTED);
+    cr_assert_null(big);
+    cr_assert(strstr(mffi_errmsg(ctx), "over the limit"), "%s",
+              mffi_errmsg(ctx));
+    mffi_close(lib);
+  }
+  mffi_ctx_free(ctx);
 }
