@@ -246,7 +246,7 @@ fails1 "deep &INIT chain" "nested too deeply" \
   'struct n { struct n *next; }; int abs(struct n *)' "&$deep"
 fails1 "huge &INIT object" "too large" \
   'struct big { char a[1000000000000]; }; int abs(struct big *)' '&{}'
-fails1 "huge by-value argument" "object of 1000000000000 bytes" \
+fails1 "huge by-value argument" "1000000000000 bytes is over the limit" \
   'struct big { char a[1000000000000]; }; int abs(struct big)' '{}'
 expect "the last element is in bounds" \
   "arg1 = {.a = {{0, 0, 0}, {0, 0, 7}}, .s = {120, 0}}${nl}0x0" -l libc.so.6 \
