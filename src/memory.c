@@ -21,6 +21,7 @@ struct mffi__block {
   size_t size;
   mffi__block **deps; /* Blocks this one keeps alive. */
   size_t ndeps, capdeps;
+  mffi__block *next; /* mem_release's worklist. */
 };
 
 /* Index of the block containing address a, or of the first block after it
@@ -55,27 +56,53 @@ static mffi__block *mem_find(const mffi_lib *lib, const void *p) {
   return lib->blocks[i];
 }
 
-/* Release the storage of b and drop the references it holds. */
+/* Release b, and every block that only b kept alive, transitively. The
+** depth of a keep-alive chain is the user's to choose, so this is a
+** worklist threaded through the blocks themselves (no recursion, no
+** allocation), and the sorted array is compacted once at the end rather
+** than shifted once per block. */
 static void mem_release(mffi_lib *lib, mffi__block *b) {
-  bool in;
-  size_t i = mem_search(lib, b->p, &in);
-  if (in && lib->blocks[i] == b) {
-    memmove(&lib->blocks[i], &lib->blocks[i + 1],
-            (lib->nblocks - i - 1) * sizeof *lib->blocks);
-    lib->nblocks--;
+  mffi_ctx *ctx = lib->ctx;
+  mffi__block *head = b, *tail = b;
+  size_t nfreed = 0;
+  b->next = NULL;
+  for (mffi__block *cur = head; cur; cur = cur->next) {
+    if (lib->s->xDelete)
+      lib->s->xDelete(lib, cur->raw);
+    else
+      mffi__free(ctx, cur->raw);
+    cur->magic = 0; /* Dead: dropped from lib->blocks below. */
+    for (size_t j = 0; j < cur->ndeps; j++) {
+      mffi__block *d = cur->deps[j];
+      if (--d->refs == 0) {
+        d->next = NULL;
+        tail->next = d;
+        tail = d;
+      }
+    }
+    mffi__free(ctx, cur->deps);
+    cur->deps = NULL;
+    nfreed++;
   }
-  mffi__block **deps = b->deps;
-  size_t ndeps = b->ndeps;
-  if (lib->s->xDelete)
-    lib->s->xDelete(lib, b->raw);
-  else
-    mffi__free(lib->ctx, b->raw);
-  b->magic = 0;
-  mffi__free(lib->ctx, b);
-  for (size_t j = 0; j < ndeps; j++) {
-    if (--deps[j]->refs == 0) mem_release(lib, deps[j]);
+  if (nfreed == 1) {
+    bool in;
+    size_t i = mem_search(lib, b->p, &in);
+    if (in && lib->blocks[i] == b) {
+      memmove(&lib->blocks[i], &lib->blocks[i + 1],
+              (lib->nblocks - i - 1) * sizeof *lib->blocks);
+      lib->nblocks--;
+    }
+  } else {
+    size_t k = 0;
+    for (size_t i = 0; i < lib->nblocks; i++)
+      if (lib->blocks[i]->magic == MEM_MAGIC) lib->blocks[k++] = lib->blocks[i];
+    lib->nblocks = k;
   }
-  mffi__free(lib->ctx, deps);
+  while (head) {
+    mffi__block *next = head->next;
+    mffi__free(ctx, head);
+    head = next;
+  }
 }
 
 int mffi_new(mffi_lib *lib, const mffi_type *t, size_t n, void **out) {
