@@ -270,7 +270,9 @@ MFFI_API int mffi_offsetof(const mffi_type *t, const char *path, size_t *out);
 ** typedef name when anonymous and named by a typedef); a type whose
 ** alignment was changed by a typedef's aligned(N) prints as that typedef's
 ** name. _Float32/_Float64/_Float32x/_Float64x keep their spelling: GCC
-** treats them as types of their own. */
+** treats them as types of their own. A type nested more than 200 levels
+** deep (declarator levels plus nested parameter lists and bodies) prints
+** "..." in place of its inner part, so the text is then not C. */
 MFFI_API size_t mffi_type_str(const mffi_type *t, const char *name, char *buf,
                               size_t n);
 
