@@ -106,8 +106,11 @@ typedef struct mffi_ctx_opts {
 ** unknown version). *out is NULL on failure. */
 MFFI_API int mffi_ctx_new(mffi_ctx **out, const mffi_ctx_opts *opts);
 
-/* Free a context and everything it owns (types, declarations, strings).
-** mffi_ctx_free(NULL) does nothing. */
+/* Free a context and everything it owns (types, declarations, strings),
+** closing first, as mffi_close() does, every library still open on it
+** (newest first; their functions, closures and mffi_new() memory go with
+** them, so pointers to those are invalid afterwards, as is any mffi_lib
+** pointer of ctx). mffi_ctx_free(NULL) does nothing. */
 MFFI_API void mffi_ctx_free(mffi_ctx *ctx);
 
 /* Detail of the last failure on ctx, e.g. "3:7: ';' expected near 'int'".
@@ -354,8 +357,9 @@ MFFI_API size_t mffi_decl_str(const mffi_decl *d, char *buf, size_t n);
 typedef struct mffi_strategy mffi_strategy;
 
 /* An open library: a shared object (or the running process) reached
-** through one strategy. Owned by its context's user; close it before the
-** context is freed. Several libraries may be open on one context. */
+** through one strategy. Close it with mffi_close(); mffi_ctx_free() closes
+** the libraries still open on the context. Several libraries may be open on
+** one context. */
 typedef struct mffi_lib mffi_lib;
 
 /* A bound symbol: a function ready to call, or an extern variable (bound to

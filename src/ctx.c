@@ -161,6 +161,10 @@ int mffi_ctx_new(mffi_ctx **out, const mffi_ctx_opts *opts) {
 
 void mffi_ctx_free(mffi_ctx *ctx) {
   if (!ctx) return;
+  /* Libraries hold types, names and the allocator of ctx: close them first,
+  ** newest first, as lua_close does with what the state owns. */
+  while (ctx->libs)
+    mffi_close(ctx->libs);
   mffi__tt_free(ctx);
   mffi__free(ctx, ctx);
 }

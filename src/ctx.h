@@ -19,6 +19,7 @@ struct mffi_ctx {
   long erroffset; /* Byte offset of the last parse error, or -1. */
   char errmsg[MFFI_ERRMSG_MAX]; /* Detail of the last failure. */
   mffi_tt tt;                   /* Type table and declarations. */
+  struct mffi_lib *libs; /* Open libraries (mffi_ctx_free closes them). */
 };
 
 /* Allocate n bytes through the context's allocator. The block remembers its

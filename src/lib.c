@@ -79,12 +79,20 @@ int mffi_open(mffi_ctx *ctx, const mffi_strategy *s, const char *target,
     mffi__free(ctx, lib);
     return rc;
   }
+  lib->lnext = ctx->libs; /* The context owns it: see mffi_ctx_free. */
+  if (ctx->libs) ctx->libs->lprev = lib;
+  ctx->libs = lib;
   *out = lib;
   return MFFI_OK;
 }
 
 void mffi_close(mffi_lib *lib) {
   if (!lib) return;
+  if (lib->lprev)
+    lib->lprev->lnext = lib->lnext;
+  else
+    lib->ctx->libs = lib->lnext;
+  if (lib->lnext) lib->lnext->lprev = lib->lprev;
   while (lib->closures)
     mffi_closure_free(lib->closures);
   while (lib->fns)

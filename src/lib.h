@@ -57,6 +57,7 @@ struct mffi_lib {
   mffi_closure *closures;
   mffi__block **blocks; /* mffi_new blocks, sorted by address. */
   size_t nblocks, capblocks;
+  mffi_lib *lprev, *lnext; /* The context's list of open libraries. */
 };
 
 /* errno right after the last call on this thread, and where this thread's

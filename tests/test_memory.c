@@ -395,6 +395,46 @@ Test(memory, keep_shared) {
   cr_assert_eq(live, before);
 }
 
+static void mem_handler(void *ret, void *const *args, void *data) {
+  (void)data;
+  *(int *)ret = *(const int *)args[0] + 1;
+}
+
+/* mffi_ctx_free closes the libraries still open on the context, with their
+** functions, closures and blocks: nothing leaks, nothing is used after it is
+** freed (ASan), whatever was closed before. */
+Test(memory, ctx_free_closes_libraries) {
+  mffi_ctx *c;
+  mffi_ctx_opts o = {MFFI_CTX_OPTS_VERSION, count_alloc, NULL};
+  long before = live;
+  cr_assert_eq(mffi_ctx_new(&c, &o), MFFI_OK);
+  const char d[] = "void *memset(void *s, int c, unsigned long n);";
+  cr_assert_eq(mffi_cdef(c, d, sizeof d - 1), MFFI_OK);
+  mffi_lib *l[4];
+  const mffi_type *ft, *in;
+  cr_assert_eq(mffi_typeof(c, "int (*)(int)", &ft), MFFI_OK);
+  cr_assert_eq(mffi_typeof(c, "int", &in), MFFI_OK);
+  for (int i = 0; i < 4; i++) {
+    mffi_open_opts oo = {MFFI_OPEN_OPTS_VERSION, i % 2 ? MFFI_OPEN_FFI_ONLY : 0,
+                         NULL};
+    cr_assert_eq(mffi_open(c, NULL, NULL, &oo, &l[i]), MFFI_OK);
+    mffi_fn *fn;
+    cr_assert_eq(mffi_bind(l[i], "memset", &fn), MFFI_OK);
+    mffi_closure *cl;
+    cr_assert_eq(mffi_callback(l[i], ft, mem_handler, NULL, &cl), MFFI_OK);
+    int (*code)(int) = (int (*)(int))mffi_closure_code(cl);
+    cr_assert_eq(code(41), 42);
+    void *a, *b;
+    cr_assert_eq(mffi_new(l[i], in, 8, &a), MFFI_OK);
+    cr_assert_eq(mffi_new(l[i], in, 8, &b), MFFI_OK);
+    cr_assert_eq(mffi_keep(l[i], a, b), MFFI_OK);
+  }
+  mffi_close(l[2]); /* From the middle of the list... */
+  mffi_close(l[3]); /* ...and its head. */
+  mffi_ctx_free(c); /* l[0] and l[1] are still open. */
+  cr_assert_eq(live, before, "%ld blocks leaked", live - before);
+}
+
 /* Absurd sizes are refused before they reach the allocator hook. */
 static size_t biggest_ask;
 
