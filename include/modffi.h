@@ -4,7 +4,8 @@
 **
 ** - Functions that can fail return MFFI_OK (0) or a negative MFFI_E* code;
 **   mffi_strerror() names the code and mffi_errmsg() gives the detail of the
-**   last failure on a context (with line:col for declaration errors).
+**   last failure on a context by the calling thread (with line:col for
+**   declaration errors).
 ** - Out-parameters come last and are set to NULL (or 0) on failure.
 ** - Every object is opaque. Each _new/_open has a _free/_close, and
 **   _free(NULL) does nothing.
@@ -113,17 +114,34 @@ MFFI_API int mffi_ctx_new(mffi_ctx **out, const mffi_ctx_opts *opts);
 ** pointer of ctx). mffi_ctx_free(NULL) does nothing. */
 MFFI_API void mffi_ctx_free(mffi_ctx *ctx);
 
-/* Detail of the last failure on ctx, e.g. "3:7: ';' expected near 'int'".
-** "" if the last call succeeded or gave no detail; "out of memory" after an
-** allocation failure (no allocation is needed to report it). The text stays
-** valid until the next call on ctx. ctx may be NULL ("" then). */
+/* The error state: the detail of the last failure on ctx made by the
+** calling thread. Each thread has its own, so threads that use one context
+** (where that is allowed, e.g. mffi_call) never see each other's failures.
+** When it is valid: every function of this header that returns a code and
+** can reach a context (through ctx, lib, fn or a type) records its failure
+** there, and a call that returns MFFI_OK clears it (but mffi_call(), whose
+** success leaves it alone: the call path does not touch it); functions that
+** return
+** no code (accessors, mffi_sizeof...) leave it alone, except mffi_delete,
+** which records a misuse. So right after a call returned an error,
+** mffi_errcode() is that code and mffi_errmsg() its detail; after a later
+** successful call both are cleared. A thread keeps the state of its 8 most
+** recently failing contexts; an older one reads as if there were none.
+**
+** mffi_errmsg: the detail, e.g. "3:7: ';' expected near 'int'". "" if the
+** last call succeeded, gave no detail, or this thread made no failing call
+** on ctx; "out of memory" after an allocation failure (no allocation is
+** needed to report it). The text stays valid until this thread's next call
+** on ctx (or on 8 other contexts). ctx may be NULL ("" then). */
 MFFI_API const char *mffi_errmsg(const mffi_ctx *ctx);
 
 /* Byte offset into the declaration text of the last parse or declaration
-** error, or -1 when the last failure had no position. */
+** error (as for mffi_errmsg: this thread's), or -1 when the last failure
+** had no position. */
 MFFI_API long mffi_erroffset(const mffi_ctx *ctx);
 
-/* The return code of the last failing call on ctx, or MFFI_OK. */
+/* The return code of this thread's last failing call on ctx (see
+** mffi_errmsg), or MFFI_OK. */
 MFFI_API int mffi_errcode(const mffi_ctx *ctx);
 
 /* -- Declarations ----------------------------------------------------- */

@@ -31,6 +31,13 @@ static char *lib_strdup(mffi_ctx *ctx, const char *s) {
   return p;
 }
 
+/* A NULL out-parameter (or other NULL argument) where lib is known:
+** recorded, so no earlier failure's detail is reported for it. */
+static int lib_null_arg(mffi_lib *lib, const char *fn) {
+  if (!lib) return MFFI_EMISUSE;
+  return mffi__err(lib->ctx, MFFI_EMISUSE, "%s: NULL argument", fn);
+}
+
 /* Calls on a variable, or before xBind set a routine. */
 static int lib_call_misuse(mffi_fn *fn, void *ret, void *const *args) {
   (void)ret;
@@ -47,7 +54,8 @@ static int lib_call_misuse(mffi_fn *fn, void *ret, void *const *args) {
 int mffi_open(mffi_ctx *ctx, const mffi_strategy *s, const char *target,
               const mffi_open_opts *opts, mffi_lib **out) {
   if (out) *out = NULL;
-  if (!ctx || !out) return MFFI_EMISUSE;
+  if (!ctx) return MFFI_EMISUSE;
+  if (!out) return mffi__err(ctx, MFFI_EMISUSE, "mffi_open: out is NULL");
   mffi__ok(ctx);
   if (opts && opts->version != MFFI_OPEN_OPTS_VERSION)
     return mffi__err(ctx, MFFI_EMISUSE, "unknown mffi_open_opts version %d",
@@ -73,7 +81,7 @@ int mffi_open(mffi_ctx *ctx, const mffi_strategy *s, const char *target,
   lib->display = target ? lib->target : "the running process";
   int rc = s->xOpen(lib, target, opts);
   if (rc != MFFI_OK) {
-    if (ctx->errcode != rc)
+    if (mffi_errcode(ctx) != rc)
       mffi__err(ctx, rc, "cannot open '%s'", lib->display);
     mffi__free(ctx, lib->target);
     mffi__free(ctx, lib);
@@ -192,7 +200,7 @@ static int lib_bind(mffi_lib *lib, const char *name, const char *symbol,
     if (lib->s->xUnbind) lib->s->xUnbind(fn);
     mffi__free(ctx, fn->args);
     mffi__free(ctx, fn);
-    if (ctx->errcode != rc)
+    if (mffi_errcode(ctx) != rc)
       mffi__err(ctx, rc, "cannot bind '%s' in %s", name ? name : "function",
                 lib->display);
     return rc;
@@ -228,7 +236,7 @@ static int lib_bind_name(mffi_lib *lib, const char *name,
 
 int mffi_bind(mffi_lib *lib, const char *name, mffi_fn **out) {
   if (out) *out = NULL;
-  if (!lib || !out) return MFFI_EMISUSE;
+  if (!lib || !out) return lib_null_arg(lib, "mffi_bind");
   return lib_bind_name(lib, name, NULL, 0, out);
 }
 
@@ -236,14 +244,14 @@ int mffi_bind_variadic(mffi_lib *lib, const char *name,
                        const mffi_type *const *var_types, size_t nvar,
                        mffi_fn **out) {
   if (out) *out = NULL;
-  if (!lib || !out) return MFFI_EMISUSE;
+  if (!lib || !out) return lib_null_arg(lib, "mffi_bind_variadic");
   return lib_bind_name(lib, name, var_types, nvar, out);
 }
 
 int mffi_bind_ptr(mffi_lib *lib, const mffi_type *type, void *addr,
                   mffi_fn **out) {
   if (out) *out = NULL;
-  if (!lib || !out) return MFFI_EMISUSE;
+  if (!lib || !out) return lib_null_arg(lib, "mffi_bind_ptr");
   mffi_ctx *ctx = lib->ctx;
   mffi__ok(ctx);
   if (!type || !addr || type->ctx != ctx)
@@ -324,7 +332,7 @@ int mffi_fn_path(const mffi_fn *fn) {
 int mffi_callback(mffi_lib *lib, const mffi_type *fnptr_type, mffi_handler h,
                   void *data, mffi_closure **out) {
   if (out) *out = NULL;
-  if (!lib || !out) return MFFI_EMISUSE;
+  if (!lib || !out) return lib_null_arg(lib, "mffi_callback");
   mffi_ctx *ctx = lib->ctx;
   mffi__ok(ctx);
   if (!fnptr_type || !h || fnptr_type->ctx != ctx)

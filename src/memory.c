@@ -107,9 +107,10 @@ static void mem_release(mffi_lib *lib, mffi__block *b) {
 
 int mffi_new(mffi_lib *lib, const mffi_type *t, size_t n, void **out) {
   if (out) *out = NULL;
-  if (!lib || !out) return MFFI_EMISUSE;
+  if (!lib) return MFFI_EMISUSE;
   mffi_ctx *ctx = lib->ctx;
   mffi__ok(ctx);
+  if (!out) return mffi__err(ctx, MFFI_EMISUSE, "mffi_new: out is NULL");
   if (!t || t->ctx != ctx || n == 0)
     return mffi__err(ctx, MFFI_EMISUSE,
                      "mffi_new needs a type of this context and n > 0");
@@ -272,16 +273,19 @@ int mffi_write(mffi_lib *lib, void *lib_dst, const void *src, size_t n) {
 
 /* The member at path, every index within its array: get/set touch only
 ** the object. */
-static int mem_field(const mffi_type *t, const char *path, mffi_field *f) {
-  if (!t || !path) return MFFI_EMISUSE;
-  return mffi__type_path(t, path, true, f);
+static int mem_field(const mffi_type *t, const void *obj, const char *path,
+                     const void *value, mffi_field *f) {
+  if (!t) return MFFI_EMISUSE;
+  mffi__ok(t->ctx);
+  if (!obj || !path || !value)
+    return mffi__err(t->ctx, MFFI_EMISUSE, "mffi_field_get/set: NULL argument");
+  return mffi__type_path_fail(t, path, mffi__type_path(t, path, true, f));
 }
 
 int mffi_field_get(const mffi_type *t, const void *obj, const char *path,
                    void *value) {
   mffi_field f;
-  if (!obj || !value) return MFFI_EMISUSE;
-  int rc = mem_field(t, path, &f);
+  int rc = mem_field(t, obj, path, value, &f);
   if (rc != MFFI_OK) return rc;
   const mffi_tt *tt = &t->ctx->tt;
   mffi_type *ft = mffi__type_scalar(tt, f.type->id);
@@ -320,8 +324,7 @@ int mffi_field_get(const mffi_type *t, const void *obj, const char *path,
 int mffi_field_set(const mffi_type *t, void *obj, const char *path,
                    const void *value) {
   mffi_field f;
-  if (!obj || !value) return MFFI_EMISUSE;
-  int rc = mem_field(t, path, &f);
+  int rc = mem_field(t, obj, path, value, &f);
   if (rc != MFFI_OK) return rc;
   size_t fsz = mffi__size(&t->ctx->tt, f.type->id);
   if (f.bit_width < 0) {

@@ -114,7 +114,14 @@ static void ti_field(const mffi_tt *tt, const mffi_member *m, size_t base,
 
 int mffi_type_field(const mffi_type *t, size_t i, mffi_field *out) {
   const mffi_type *b = mffi__B(TT(t), t->id);
-  if (!out || !ti_is_record(b) || i >= b->nmembers) return MFFI_EMISUSE;
+  mffi__ok(t->ctx);
+  if (!out || !ti_is_record(b) || i >= b->nmembers)
+    return mffi__err(t->ctx, MFFI_EMISUSE,
+                     !out ? "mffi_type_field: out is NULL"
+                     : !ti_is_record(b)
+                         ? "mffi_type_field: not a complete struct or union"
+                         : "mffi_type_field: no member %zu",
+                     i);
   ti_field(TT(t), &b->members[i], 0, out);
   return MFFI_OK;
 }
@@ -218,8 +225,30 @@ int mffi__type_path(const mffi_type *t, const char *path, bool bounded,
   return MFFI_OK;
 }
 
+int mffi__type_path_fail(const mffi_type *t, const char *path, int rc) {
+  char tn[128];
+  mffi_type_str(t, NULL, tn, sizeof tn);
+  switch (rc) {
+  case MFFI_OK: return rc;
+  case MFFI_ENOTFOUND:
+    return mffi__err(t->ctx, rc, "no member '%.200s' in '%s'", path, tn);
+  case MFFI_EPARSE:
+    return mffi__err(t->ctx, rc, "bad member path '%.200s'", path);
+  case MFFI_ERANGE:
+    return mffi__err(t->ctx, rc, "an index of '%.200s' is out of range in '%s'",
+                     path, tn);
+  case MFFI_EMISUSE:
+    return mffi__err(t->ctx, rc, "'%s' is not a struct or union", tn);
+  default: return mffi__err(t->ctx, rc, "member path '%.200s'", path);
+  }
+}
+
 int mffi_fieldof(const mffi_type *t, const char *path, mffi_field *out) {
-  return mffi__type_path(t, path, false, out);
+  if (!t) return MFFI_EMISUSE;
+  mffi__ok(t->ctx);
+  if (!path || !out)
+    return mffi__err(t->ctx, MFFI_EMISUSE, "mffi_fieldof: NULL argument");
+  return mffi__type_path_fail(t, path, mffi__type_path(t, path, false, out));
 }
 
 int mffi_offsetof(const mffi_type *t, const char *path, size_t *out) {
@@ -228,7 +257,9 @@ int mffi_offsetof(const mffi_type *t, const char *path, size_t *out) {
   mffi_field f;
   int rc = mffi_fieldof(t, path, &f);
   if (rc) return rc;
-  if (f.bit_width >= 0) return MFFI_EMISUSE;
+  if (f.bit_width >= 0)
+    return mffi__err(t->ctx, MFFI_EMISUSE,
+                     "'%.200s' is a bit-field: it has no byte offset", path);
   *out = f.offset;
   return MFFI_OK;
 }

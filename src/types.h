@@ -239,6 +239,9 @@ void mffi__tt_decl_free_parts(struct mffi_ctx *ctx, mffi_decl *d);
 ** Either way MFFI_ERANGE if the offset would exceed MFFI_MAX_SIZE. */
 int mffi__type_path(const mffi_type *t, const char *path, bool bounded,
                     mffi_field *out);
+/* Record the failure rc of mffi__type_path on t's context with a detail
+** naming path and t; returns rc (MFFI_OK records nothing). */
+int mffi__type_path_fail(const mffi_type *t, const char *path, int rc);
 
 /* 1 if the type can be an object (complete, not void or function). */
 bool mffi__tt_complete(const mffi_tt *tt, mffi_tid tid);
