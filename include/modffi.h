@@ -390,16 +390,23 @@ typedef struct mffi_fn mffi_fn;
 typedef struct mffi_closure mffi_closure;
 
 /* The built-in strategy called name ("dynamic"), or one added with
-** mffi_strategy_register(); NULL if there is none. The result is static.
-** Thread-safe once registration is over. */
+** mffi_strategy_register(); NULL if there is none. The result is static
+** (valid until it is unregistered). Thread-safe. */
 MFFI_API const mffi_strategy *mffi_strategy_find(const char *name);
 
-/* Make a strategy findable by its name (s->name) for the life of the
-** process. s must stay valid; it is not copied. Not thread-safe: register
-** before other threads use mffi_strategy_find(). Returns MFFI_OK;
-** MFFI_EMISUSE (NULL, no name, unknown version, name taken); MFFI_ENOMEM
-** (the fixed-size registry is full). */
+/* Make a strategy findable by its name (s->name) until it is unregistered.
+** s must stay valid until then; it is not copied. The registry is
+** process-global with a fixed capacity of 16 strategies. Thread-safe.
+** Returns MFFI_OK; MFFI_EMISUSE (NULL, no name, unknown version, name
+** taken); MFFI_ENOMEM (16 strategies are registered: unregister one). */
 MFFI_API int mffi_strategy_register(const mffi_strategy *s);
+
+/* Remove s (the pointer given to mffi_strategy_register()) from the
+** registry, e.g. before the plug-in that defines it is dlclosed; libraries
+** opened through s must be closed first (they call into it). The built-in
+** strategies cannot be removed. Thread-safe. Returns MFFI_OK; MFFI_EMISUSE
+** (s is NULL); MFFI_ENOTFOUND (s is not registered). */
+MFFI_API int mffi_strategy_unregister(const mffi_strategy *s);
 
 /* Options for mffi_open(). */
 typedef struct mffi_open_opts {

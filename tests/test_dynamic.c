@@ -14,6 +14,7 @@
 
 #include "fixtures/dynfx.h"
 #include "fixtures/fxutil.h"
+#include "modffi_strategy.h"
 
 /* The register fast path exists on x86-64 SysV; elsewhere all is libffi. */
 #if defined(__x86_64__) && !defined(_WIN32)
@@ -732,4 +733,53 @@ Test(dynamic, discarded_huge_return) {
     mffi_close(lib);
   }
   mffi_ctx_free(ctx);
+}
+
+/* -- Strategy registry ---------------------------------------------------- */
+
+static int dy_open(mffi_lib *lib, const char *target,
+                   const mffi_open_opts *opts) {
+  (void)lib;
+  (void)target;
+  (void)opts;
+  return MFFI_OK;
+}
+
+static int dy_bind(mffi_fn *fn) {
+  (void)fn;
+  return MFFI_EUNSUPPORTED;
+}
+
+/* A fixed capacity of 16, and unregistering frees a slot; the built-in
+** strategies stay. */
+Test(dynamic, strategy_registry) {
+  enum { CAP = 16 };
+  static mffi_strategy s[CAP + 1];
+  static char names[CAP + 1][16];
+  for (int i = 0; i <= CAP; i++) {
+    snprintf(names[i], sizeof names[i], "plug%d", i);
+    s[i] = (mffi_strategy){
+        .version = 1, .name = names[i], .xOpen = dy_open, .xBind = dy_bind};
+  }
+  for (int i = 0; i < CAP; i++)
+    cr_assert_eq(mffi_strategy_register(&s[i]), MFFI_OK, "%d", i);
+  cr_assert_eq(mffi_strategy_register(&s[CAP]), MFFI_ENOMEM);
+  cr_assert_eq(mffi_strategy_find("plug3"), &s[3]);
+  cr_assert_eq(mffi_strategy_unregister(&s[3]), MFFI_OK);
+  cr_assert_null(mffi_strategy_find("plug3"));
+  cr_assert_eq(mffi_strategy_find("plug4"), &s[4], "the others stay");
+  cr_assert_eq(mffi_strategy_unregister(&s[3]), MFFI_ENOTFOUND);
+  cr_assert_eq(mffi_strategy_unregister(NULL), MFFI_EMISUSE);
+  cr_assert_eq(mffi_strategy_unregister(mffi_strategy_find("dynamic")),
+               MFFI_ENOTFOUND, "built-in");
+  cr_assert_not_null(mffi_strategy_find("dynamic"));
+  cr_assert_eq(mffi_strategy_register(&s[CAP]), MFFI_OK, "room again");
+  cr_assert_eq(mffi_strategy_find("plug16"), &s[CAP]);
+  /* A registered plug-in strategy opens libraries. */
+  mffi_lib *lib;
+  cr_assert_eq(mffi_open(fx.ctx, &s[CAP], "x", NULL, &lib), MFFI_OK);
+  mffi_close(lib);
+  for (int i = 0; i <= CAP; i++)
+    (void)mffi_strategy_unregister(&s[i]);
+  cr_assert_null(mffi_strategy_find("plug0"));
 }
