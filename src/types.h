@@ -25,6 +25,10 @@ typedef uint32_t mffi_tid;
 #define MFFI_TID_NONE UINT32_MAX
 #define MFFI_NPRIM (MFFI_KIND_VALIST + 1) /* Primitive ids: tid == kind. */
 #define MFFI_MAX_SIZE ((size_t)1 << 59)   /* Largest object, in bytes. */
+/* Max. levels of structs, unions and arrays nested in one type (through
+** named types too). The call engines and printers walk aggregates
+** recursively: without a bound, 400,000 nested structs overflow the stack. */
+#define MFFI_MAX_NEST 1024
 
 /* Type flags. */
 #define MFFI_TF_COMPLETE 0x01u  /* Struct/union/enum has been defined. */
@@ -75,6 +79,7 @@ struct mffi_type {
   struct mffi_ctx *ctx; /* Owner, so accessors need only the type. */
   mffi_member *members; /* Struct/union members (base node only). */
   uint32_t nmembers;
+  uint32_t nest;    /* Struct/union/array levels, this one included (base). */
   mffi_tid *params; /* Function parameter types (adjusted). */
   uint32_t nparams;
   mffi_enumerator *enums; /* Enum constants (base node only). */
@@ -170,6 +175,12 @@ static inline uint32_t mffi__align(const mffi_tt *tt, mffi_tid tid) {
   const mffi_type *t = tt->types[tid];
   if (t->base != t->id && (t->flags & MFFI_TF_USERALIGN)) return t->align;
   return mffi__B(tt, tid)->align;
+}
+
+/* Aggregate nesting of tid (see MFFI_MAX_NEST): 0 for scalars and
+** pointers. */
+static inline uint32_t mffi__nest(const mffi_tt *tt, mffi_tid tid) {
+  return mffi__B(tt, tid)->nest;
 }
 
 /* Derived types, interned. Each returns MFFI_OK and *out, or an error code
