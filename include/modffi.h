@@ -154,8 +154,9 @@ MFFI_API int mffi_errcode(const mffi_ctx *ctx);
 ** preprocessor lines are ignored.
 ** All or nothing: on failure nothing of src is added and ctx is as before.
 ** Returns MFFI_OK; MFFI_EPARSE (syntax); MFFI_EDECL (redefinition,
-** conflicting or incomplete type...); MFFI_EUNSUPPORTED; MFFI_ERANGE (a
-** constant that does not fit); MFFI_ENOMEM. mffi_errmsg() then says
+** conflicting or incomplete type, structs/unions/arrays nested more than
+** 1024 levels deep...); MFFI_EUNSUPPORTED; MFFI_ERANGE (a constant that
+** does not fit, an object over 2^59 bytes); MFFI_ENOMEM. mffi_errmsg() then says
 ** "LINE:COL: what near 'TOKEN'" and mffi_erroffset() gives the byte offset. */
 MFFI_API int mffi_cdef(mffi_ctx *ctx, const char *src, size_t len);
 
