@@ -341,7 +341,7 @@ Test(memory, qualified_forward_struct) {
 /* A keep-alive chain as long as the user likes is released without
 ** recursion (the old code overflowed the stack at 200,000 blocks) and in
 ** linear time; everything is freed. */
-Test(memory, long_keep_chain, .timeout = 60) {
+Test(memory, long_keep_chain) {
   enum { N = 200000 };
   void **p = malloc(N * sizeof *p);
   cr_assert_not_null(p);
