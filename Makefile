@@ -3,6 +3,7 @@
 #   make                 build (build/bin/modffi, build/lib/libmodffi.{so,a})
 #   make check           build and run the test suite
 #   make check SANITIZE=1  the same under ASan+UBSan (in build-san/)
+#   make check TSAN=1    the same under ThreadSanitizer (in build-tsan/)
 #   make demo            build and run the demo
 #   make fuzz            build the libFuzzer targets with clang (build-fuzz/)
 #   make bench           build and run the benchmarks
@@ -12,6 +13,9 @@ JOBS ?= 2
 ifeq ($(SANITIZE),1)
 BUILD ?= build-san
 CMAKE_FLAGS += -DMFFI_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+else ifeq ($(TSAN),1)
+BUILD ?= build-tsan
+CMAKE_FLAGS += -DMFFI_TSAN=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
 else
 BUILD ?= build
 CMAKE_FLAGS += -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -49,4 +53,4 @@ install: build
 	@cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-tsan build-fuzz

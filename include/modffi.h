@@ -4,7 +4,8 @@
 **
 ** - Functions that can fail return MFFI_OK (0) or a negative MFFI_E* code;
 **   mffi_strerror() names the code and mffi_errmsg() gives the detail of the
-**   last failure on a context (with line:col for declaration errors).
+**   last failure on a context by the calling thread (with line:col for
+**   declaration errors).
 ** - Out-parameters come last and are set to NULL (or 0) on failure.
 ** - Every object is opaque. Each _new/_open has a _free/_close, and
 **   _free(NULL) does nothing.
@@ -107,21 +108,41 @@ typedef struct mffi_ctx_opts {
 ** unknown version). *out is NULL on failure. */
 MFFI_API int mffi_ctx_new(mffi_ctx **out, const mffi_ctx_opts *opts);
 
-/* Free a context and everything it owns (types, declarations, strings).
-** mffi_ctx_free(NULL) does nothing. */
+/* Free a context and everything it owns (types, declarations, strings),
+** closing first, as mffi_close() does, every library still open on it
+** (newest first; their functions, closures and mffi_new() memory go with
+** them, so pointers to those are invalid afterwards, as is any mffi_lib
+** pointer of ctx). mffi_ctx_free(NULL) does nothing. */
 MFFI_API void mffi_ctx_free(mffi_ctx *ctx);
 
-/* Detail of the last failure on ctx, e.g. "3:7: ';' expected near 'int'".
-** "" if the last call succeeded or gave no detail; "out of memory" after an
-** allocation failure (no allocation is needed to report it). The text stays
-** valid until the next call on ctx. ctx may be NULL ("" then). */
+/* The error state: the detail of the last failure on ctx made by the
+** calling thread. Each thread has its own, so threads that use one context
+** (where that is allowed, e.g. mffi_call) never see each other's failures.
+** When it is valid: every function of this header that returns a code and
+** can reach a context (through ctx, lib, fn or a type) records its failure
+** there, and a call that returns MFFI_OK clears it (but mffi_call(), whose
+** success leaves it alone: the call path does not touch it); functions that
+** return
+** no code (accessors, mffi_sizeof...) leave it alone, except mffi_delete,
+** which records a misuse. So right after a call returned an error,
+** mffi_errcode() is that code and mffi_errmsg() its detail; after a later
+** successful call both are cleared. A thread keeps the state of its 8 most
+** recently failing contexts; an older one reads as if there were none.
+**
+** mffi_errmsg: the detail, e.g. "3:7: ';' expected near 'int'". "" if the
+** last call succeeded, gave no detail, or this thread made no failing call
+** on ctx; "out of memory" after an allocation failure (no allocation is
+** needed to report it). The text stays valid until this thread's next call
+** on ctx (or on 8 other contexts). ctx may be NULL ("" then). */
 MFFI_API const char *mffi_errmsg(const mffi_ctx *ctx);
 
 /* Byte offset into the declaration text of the last parse or declaration
-** error, or -1 when the last failure had no position. */
+** error (as for mffi_errmsg: this thread's), or -1 when the last failure
+** had no position. */
 MFFI_API long mffi_erroffset(const mffi_ctx *ctx);
 
-/* The return code of the last failing call on ctx, or MFFI_OK. */
+/* The return code of this thread's last failing call on ctx (see
+** mffi_errmsg), or MFFI_OK. */
 MFFI_API int mffi_errcode(const mffi_ctx *ctx);
 
 /* -- Declarations ----------------------------------------------------- */
@@ -134,8 +155,9 @@ MFFI_API int mffi_errcode(const mffi_ctx *ctx);
 ** preprocessor lines are ignored.
 ** All or nothing: on failure nothing of src is added and ctx is as before.
 ** Returns MFFI_OK; MFFI_EPARSE (syntax); MFFI_EDECL (redefinition,
-** conflicting or incomplete type...); MFFI_EUNSUPPORTED; MFFI_ERANGE (a
-** constant that does not fit); MFFI_ENOMEM. mffi_errmsg() then says
+** conflicting or incomplete type, structs/unions/arrays nested more than
+** 1024 levels deep...); MFFI_EUNSUPPORTED; MFFI_ERANGE (a constant that
+** does not fit, an object over 2^59 bytes); MFFI_ENOMEM. mffi_errmsg() then says
 ** "LINE:COL: what near 'TOKEN'" and mffi_erroffset() gives the byte offset. */
 MFFI_API int mffi_cdef(mffi_ctx *ctx, const char *src, size_t len);
 
@@ -247,10 +269,16 @@ MFFI_API int mffi_type_field(const mffi_type *t, size_t i, mffi_field *out);
 
 /* Find a member by path, C's way: "a.b[2].c" (members of anonymous
 ** structs and unions are found by their own names, array indexes are
-** constants; an index may run past the declared length, as offsetof allows).
-** *out gets the member with offsets from the start of t.
+** non-negative integer constants). *out gets the member with offsets from
+** the start of t.
+** As GCC's offsetof does, this computes an offset only, so an index may run
+** past the declared length (and into a flexible array member): "arr[3]" of
+** `int arr[3]` is the offset one past the end. That is the only place an
+** index is not checked: mffi_field_get/mffi_field_set, which touch memory,
+** refuse such a path with MFFI_ERANGE.
 ** Returns MFFI_OK, MFFI_ENOTFOUND (no such member), MFFI_EPARSE (bad path),
-** MFFI_EMISUSE (t is not an aggregate). */
+** MFFI_EMISUSE (t is not an aggregate), MFFI_ERANGE (the offset would be
+** over 2^59 bytes, the largest object modffi lays out). */
 MFFI_API int mffi_fieldof(const mffi_type *t, const char *path,
                           mffi_field *out);
 
@@ -265,7 +293,9 @@ MFFI_API int mffi_offsetof(const mffi_type *t, const char *path, size_t *out);
 ** typedef name when anonymous and named by a typedef); a type whose
 ** alignment was changed by a typedef's aligned(N) prints as that typedef's
 ** name. _Float32/_Float64/_Float32x/_Float64x keep their spelling: GCC
-** treats them as types of their own. */
+** treats them as types of their own. A type nested more than 200 levels
+** deep (declarator levels plus nested parameter lists and bodies) prints
+** "..." in place of its inner part, so the text is then not C. */
 MFFI_API size_t mffi_type_str(const mffi_type *t, const char *name, char *buf,
                               size_t n);
 
@@ -347,8 +377,9 @@ MFFI_API size_t mffi_decl_str(const mffi_decl *d, char *buf, size_t n);
 typedef struct mffi_strategy mffi_strategy;
 
 /* An open library: a shared object (or the running process) reached
-** through one strategy. Owned by its context's user; close it before the
-** context is freed. Several libraries may be open on one context. */
+** through one strategy. Close it with mffi_close(); mffi_ctx_free() closes
+** the libraries still open on the context. Several libraries may be open on
+** one context. */
 typedef struct mffi_lib mffi_lib;
 
 /* A bound symbol: a function ready to call, or an extern variable (bound to
@@ -361,20 +392,27 @@ typedef struct mffi_fn mffi_fn;
 typedef struct mffi_closure mffi_closure;
 
 /* The built-in strategy called name ("dynamic"), or one added with
-** mffi_strategy_register(); NULL if there is none. The result is static.
-** Thread-safe once registration is over. */
+** mffi_strategy_register(); NULL if there is none. The result is static
+** (valid until it is unregistered). Thread-safe. */
 MFFI_API const mffi_strategy *mffi_strategy_find(const char *name);
 
 /* The name of strategy s ("dynamic", "remote"...); static text, "" for
 ** NULL. */
 MFFI_API const char *mffi_strategy_name(const mffi_strategy *s);
 
-/* Make a strategy findable by its name (s->name) for the life of the
-** process. s must stay valid; it is not copied. Not thread-safe: register
-** before other threads use mffi_strategy_find(). Returns MFFI_OK;
-** MFFI_EMISUSE (NULL, no name, unknown version, name taken); MFFI_ENOMEM
-** (the fixed-size registry is full). */
+/* Make a strategy findable by its name (s->name) until it is unregistered.
+** s must stay valid until then; it is not copied. The registry is
+** process-global with a fixed capacity of 16 strategies. Thread-safe.
+** Returns MFFI_OK; MFFI_EMISUSE (NULL, no name, unknown version, name
+** taken); MFFI_ENOMEM (16 strategies are registered: unregister one). */
 MFFI_API int mffi_strategy_register(const mffi_strategy *s);
+
+/* Remove s (the pointer given to mffi_strategy_register()) from the
+** registry, e.g. before the plug-in that defines it is dlclosed; libraries
+** opened through s must be closed first (they call into it). The built-in
+** strategies cannot be removed. Thread-safe. Returns MFFI_OK; MFFI_EMISUSE
+** (s is NULL); MFFI_ENOTFOUND (s is not registered). */
+MFFI_API int mffi_strategy_unregister(const mffi_strategy *s);
 
 /* Options for mffi_open(). */
 typedef struct mffi_open_opts {
@@ -441,8 +479,9 @@ MFFI_API const char *mffi_lib_target(const mffi_lib *lib);
 ** Returns MFFI_OK; MFFI_ENOTFOUND ("'baz' is not declared"); MFFI_EMISUSE
 ** (name is a typedef or constant, NULL arguments); MFFI_ENOSYM ("symbol 'bar'
 ** not found in libm.so.6"); MFFI_EUNSUPPORTED (a parameter or return type
-** the strategy cannot pass, e.g. _Float128, complex long double, or an
-** incomplete struct by value); MFFI_ENOMEM. *out is NULL on failure. Binding
+** the strategy cannot pass, e.g. _Float128, complex long double, an
+** incomplete struct by value, or a struct or union over 64 KiB by value,
+** which would be copied onto the stack); MFFI_ENOMEM. *out is NULL on failure. Binding
 ** the same name twice gives two independent mffi_fn objects. */
 MFFI_API int mffi_bind(mffi_lib *lib, const char *name, mffi_fn **out);
 
@@ -474,7 +513,9 @@ MFFI_API void mffi_fn_free(mffi_fn *fn);
 ** mffi_bind_variadic()); args may be NULL when there are no arguments. ret
 ** receives the return value, written at exactly the C size of the return
 ** type (a `char` return writes 1 byte); ret may be NULL to discard it, and
-** is ignored for void. ret and each args[i] must be aligned for their type.
+** is ignored for void (a discarded struct return over 256 bytes, which the
+** callee must still be given room for, takes a scratch block from the
+** context's allocator for the call: MFFI_ENOMEM if there is none). ret and each args[i] must be aligned for their type.
 ** errno is not touched before the call; right after it, errno is saved for
 ** mffi_errno().
 ** Returns MFFI_OK; MFFI_EMISUSE (fn NULL, fn is a variable, args NULL with
@@ -602,8 +643,9 @@ MFFI_API const char *mffi_layer_name(unsigned layer);
 ** (dynamic: the heap, through the context's allocator; remote: the shared
 ** arena). Aligned for t. *out is released with mffi_delete() or at
 ** mffi_close(). Returns MFFI_OK; MFFI_EMISUSE (t incomplete, void or a
-** function; n == 0); MFFI_ERANGE (size overflows); MFFI_ENOMEM. *out is NULL
-** on failure. */
+** function; n == 0); MFFI_ERANGE (n * sizeof t is over 2^59 bytes, the
+** largest object modffi lays out: such a size never reaches the allocator);
+** MFFI_ENOMEM. *out is NULL on failure. */
 MFFI_API int mffi_new(mffi_lib *lib, const mffi_type *t, size_t n,
                       void **out);
 
@@ -637,8 +679,11 @@ MFFI_API int mffi_write(mffi_lib *lib, void *lib_dst, const void *src,
 ** object of struct/union type t at obj, in host memory. value points at an
 ** object of the member's type (for a bit-field: of its declared type; set
 ** truncates to the width, get sign- or zero-extends). Thread-safe.
+** Every index in path must lie within its array ("arr[2]" at most for
+** `int arr[3]`; none into a flexible array member, which is not part of t):
+** only bytes of the object are read or written.
 ** Returns MFFI_OK, MFFI_ENOTFOUND, MFFI_EPARSE, MFFI_EMISUSE (NULL
-** pointer, t not an aggregate). */
+** pointer, t not an aggregate), MFFI_ERANGE (an index out of its array). */
 MFFI_API int mffi_field_get(const mffi_type *t, const void *obj,
                             const char *path, void *value);
 MFFI_API int mffi_field_set(const mffi_type *t, void *obj, const char *path,

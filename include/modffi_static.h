@@ -63,13 +63,23 @@ typedef struct mffi_static_table {
 ** valid for the life of the process (generated tables are static data).
 ** Registering the same table twice is harmless; a different table with a
 ** name already taken is refused. Safe to call from a constructor, before
-** main() (it allocates nothing). Not thread-safe: register before threads
-** open static libraries.
+** main() (it allocates nothing). Thread-safe (the registry has a lock).
+** The registry is process-global with a fixed capacity of 64 tables.
 ** Returns MFFI_OK; MFFI_EMISUSE (NULL, no name, unknown version, unsorted
-** entries, name taken); MFFI_ENOMEM (the fixed-size registry is full). */
+** entries, name taken); MFFI_ENOMEM (64 tables are registered: unregister
+** one first). */
 MFFI_API int mffi_static_register(const mffi_static_table *t);
 
-/* The registered table called name, or NULL. */
+/* Remove table t (the same pointer as registered) from the registry, e.g.
+** from the destructor of a plug-in that is about to be dlclosed; its name
+** may then be registered again. Thread-safe.
+** Returns MFFI_OK; MFFI_ENOTFOUND (t is not registered); MFFI_EMISUSE (t is
+** NULL, or libraries opened on t are still open: close them first, as they
+** read the table). */
+MFFI_API int mffi_static_unregister(const mffi_static_table *t);
+
+/* The registered table called name, or NULL. Thread-safe; the table stays
+** valid until it is unregistered. */
 MFFI_API const mffi_static_table *mffi_static_find(const char *name);
 
 #ifdef __cplusplus

@@ -1,4 +1,6 @@
 /* Context, allocator hook, error codes and messages. See LICENSE. */
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,11 +106,54 @@ int mffi__grow(mffi_ctx *ctx, void **arr, size_t *cap, size_t need,
 
 /* -- Error state ---------------------------------------------------------- */
 
+/* The detail of a failure belongs to the thread that made the call, so two
+** threads failing calls on one context neither mix their messages nor race
+** on them. Each thread keeps a few slots, keyed by the context's serial
+** number (never reused, so a freed context's slot can only go stale, never
+** be mistaken for another's); a thread working with more contexts than that
+** loses the least recently used detail. The default TLS model: the slots are
+** too big for glibc's static TLS surplus when libmodffi.so is dlopened. */
+#define ERR_NSLOTS 8 /* Contexts whose detail a thread keeps at once. */
+
+typedef struct err_slot {
+  uint64_t serial; /* Context's serial, 0 for a free slot. */
+  uint64_t used;   /* err_clock at the last use, for LRU eviction. */
+  int code;        /* Code of the last failure, or MFFI_OK. */
+  long offset;     /* Byte offset of the last parse error, or -1. */
+  char msg[MFFI_ERRMSG_MAX];
+} err_slot;
+
+static _Thread_local err_slot err_slots[ERR_NSLOTS];
+static _Thread_local uint64_t err_clock;
+static _Atomic uint64_t err_next_serial = 1;
+
+/* This thread's slot for ctx; with take, a new one (the least recently used
+** slot) if there is none, else NULL. */
+static err_slot *err_slot_of(const mffi_ctx *ctx, bool take) {
+  err_slot *lru = &err_slots[0];
+  for (int i = 0; i < ERR_NSLOTS; i++) {
+    err_slot *e = &err_slots[i];
+    if (e->serial == ctx->serial) {
+      e->used = ++err_clock;
+      return e;
+    }
+    if (e->used < lru->used) lru = e;
+  }
+  if (!take) return NULL;
+  lru->serial = ctx->serial;
+  lru->used = ++err_clock;
+  return lru;
+}
+
 int mffi__verr(mffi_ctx *ctx, int rc, long offset, const char *fmt,
                va_list ap) {
-  ctx->errcode = rc;
-  ctx->erroffset = offset;
-  vsnprintf(ctx->errmsg, sizeof ctx->errmsg, fmt, ap);
+  err_slot *e = err_slot_of(ctx, true);
+  /* fmt's arguments may point into e->msg (a rethrown message). */
+  char tmp[MFFI_ERRMSG_MAX];
+  vsnprintf(tmp, sizeof tmp, fmt, ap);
+  memcpy(e->msg, tmp, sizeof tmp);
+  e->code = rc;
+  e->offset = offset;
   return rc;
 }
 
@@ -121,16 +166,20 @@ int mffi__err(mffi_ctx *ctx, int rc, const char *fmt, ...) {
 }
 
 int mffi__nomem(mffi_ctx *ctx) {
-  ctx->errcode = MFFI_ENOMEM;
-  ctx->erroffset = -1;
-  strcpy(ctx->errmsg, "out of memory");
+  err_slot *e = err_slot_of(ctx, true);
+  e->code = MFFI_ENOMEM;
+  e->offset = -1;
+  strcpy(e->msg, "out of memory");
   return MFFI_ENOMEM;
 }
 
 void mffi__ok(mffi_ctx *ctx) {
-  ctx->errcode = MFFI_OK;
-  ctx->erroffset = -1;
-  ctx->errmsg[0] = '\0';
+  /* Nothing to clear if this thread has no failure recorded on ctx. */
+  err_slot *e = err_slot_of(ctx, false);
+  if (!e) return;
+  e->code = MFFI_OK;
+  e->offset = -1;
+  e->msg[0] = '\0';
 }
 
 /* -- Public context calls ------------------------------------------------- */
@@ -148,7 +197,7 @@ int mffi_ctx_new(mffi_ctx **out, const mffi_ctx_opts *opts) {
   if (!ctx) return MFFI_ENOMEM;
   ctx->alloc = alloc;
   ctx->alloc_ud = ud;
-  mffi__ok(ctx);
+  ctx->serial = atomic_fetch_add(&err_next_serial, 1);
   int rc = mffi__tt_init(ctx);
   if (rc != MFFI_OK) {
     mffi__tt_free(ctx);
@@ -161,22 +210,29 @@ int mffi_ctx_new(mffi_ctx **out, const mffi_ctx_opts *opts) {
 
 void mffi_ctx_free(mffi_ctx *ctx) {
   if (!ctx) return;
-  while (ctx->libs) /* The context owns its libraries, as lua_close. */
+  /* Libraries hold types, names and the allocator of ctx: close them first,
+  ** newest first, as lua_close does with what the state owns. */
+  while (ctx->libs)
     mffi_close(ctx->libs);
   mffi__free(ctx, ctx->cdef_log);
   mffi__free(ctx, ctx->cdef_ends);
+  err_slot *e = err_slot_of(ctx, false); /* Free this thread's slot. */
+  if (e) memset(e, 0, sizeof *e);
   mffi__tt_free(ctx);
   mffi__free(ctx, ctx);
 }
 
 const char *mffi_errmsg(const mffi_ctx *ctx) {
-  return ctx ? ctx->errmsg : "";
+  const err_slot *e = ctx ? err_slot_of(ctx, false) : NULL;
+  return e ? e->msg : "";
 }
 
 long mffi_erroffset(const mffi_ctx *ctx) {
-  return ctx ? ctx->erroffset : -1;
+  const err_slot *e = ctx ? err_slot_of(ctx, false) : NULL;
+  return e ? e->offset : -1;
 }
 
 int mffi_errcode(const mffi_ctx *ctx) {
-  return ctx ? ctx->errcode : MFFI_OK;
+  const err_slot *e = ctx ? err_slot_of(ctx, false) : NULL;
+  return e ? e->code : MFFI_OK;
 }

@@ -15,15 +15,13 @@
 struct mffi_ctx {
   mffi_alloc_fn alloc; /* Allocator hook (never NULL). */
   void *alloc_ud;
-  int errcode;    /* Code of the last failure, or MFFI_OK. */
-  long erroffset; /* Byte offset of the last parse error, or -1. */
-  char errmsg[MFFI_ERRMSG_MAX]; /* Detail of the last failure. */
-  mffi_tt tt;                   /* Type table and declarations. */
-  struct mffi_lib *libs;        /* Open libraries (lib.c). */
-  char *cdef_log;               /* Every committed mffi_cdef text, one
-                                   after the other (lib.c). */
+  uint64_t serial; /* Unique per context: keys the per-thread error state. */
+  mffi_tt tt;      /* Type table and declarations. */
+  struct mffi_lib *libs; /* Open libraries (mffi_ctx_free closes them). */
+  char *cdef_log;        /* Every committed mffi_cdef text, one after the
+                            other (lib.c). */
   size_t ncdef_log, capcdef_log;
-  size_t *cdef_ends;            /* End offset of each text in the log. */
+  size_t *cdef_ends; /* End offset of each text in the log. */
   size_t ncdef, capcdef;
 };
 
@@ -45,6 +43,9 @@ void mffi__free(mffi_ctx *ctx, void *p);
 ** then untouched). */
 int mffi__grow(mffi_ctx *ctx, void **arr, size_t *cap, size_t need,
                size_t elsz);
+
+/* The error state (code, offset, detail) is per thread and per context:
+** see ctx.c. */
 
 /* Record a failure: the code, a printf-style detail and no position.
 ** Returns rc so callers can write `return mffi__err(ctx, rc, ...)`. */

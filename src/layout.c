@@ -100,7 +100,7 @@ static void lay_bitfield(const mffi_tt *tt, lay *L, mffi_member *m, bool packed,
   size_t unit = (size_t)talign * 8;
   size_t w = (size_t)m->bit_width;
   size_t pos = is_union ? 0 : L->bitpos;
-  if (w == 0) { /* Zero width: start the next unit of the declared type, */
+  if (w == 0) {      /* Zero width: start the next unit of the declared type, */
     size_t a = unit; /* or of its aligned(N) if that is larger. */
     if ((size_t)m->align_attr * 8 > a) a = (size_t)m->align_attr * 8;
     if (!is_union) L->bitpos = lay_round(pos, a);
@@ -152,10 +152,17 @@ int mffi__tt_define_record(mffi_ctx *ctx, mffi_tid tid,
   if (t->flags & MFFI_TF_COMPLETE)
     return mffi__err(ctx, MFFI_EDECL, "redefinition of '%s'",
                      t->tag ? t->tag : "(anonymous)");
+  uint32_t nest = 0;
   for (uint32_t i = 0; i < nmembers; i++) {
     *bad = i;
     int rc = lay_check(ctx, tt, &members[i], i, nmembers, is_union);
     if (rc) return rc;
+    uint32_t mn = mffi__nest(tt, members[i].tid);
+    if (mn >= MFFI_MAX_NEST)
+      return mffi__err(ctx, MFFI_EDECL,
+                       "structs, unions and arrays nested more than %d deep",
+                       MFFI_MAX_NEST);
+    if (mn > nest) nest = mn;
   }
   mffi_member *ms = NULL;
   if (nmembers) {
@@ -189,6 +196,7 @@ int mffi__tt_define_record(mffi_ctx *ctx, mffi_tid tid,
   if (attr_align > L.align) L.align = attr_align;
   t->members = ms;
   t->nmembers = nmembers;
+  t->nest = nest + 1;
   t->align = L.align;
   t->attr_align = attr_align;
   t->size = lay_round(lay_round(L.bitpos, 8) / 8, L.align);

@@ -31,6 +31,13 @@ static char *lib_strdup(mffi_ctx *ctx, const char *s) {
   return p;
 }
 
+/* A NULL out-parameter (or other NULL argument) where lib is known:
+** recorded, so no earlier failure's detail is reported for it. */
+static int lib_null_arg(mffi_lib *lib, const char *fn) {
+  if (!lib) return MFFI_EMISUSE;
+  return mffi__err(lib->ctx, MFFI_EMISUSE, "%s: NULL argument", fn);
+}
+
 /* Calls on a variable, or before xBind set a routine. */
 static int lib_call_misuse(mffi_fn *fn, void *ret, void *const *args) {
   (void)ret;
@@ -47,7 +54,8 @@ static int lib_call_misuse(mffi_fn *fn, void *ret, void *const *args) {
 int mffi_open(mffi_ctx *ctx, const mffi_strategy *s, const char *target,
               const mffi_open_opts *opts, mffi_lib **out) {
   if (out) *out = NULL;
-  if (!ctx || !out) return MFFI_EMISUSE;
+  if (!ctx) return MFFI_EMISUSE;
+  if (!out) return mffi__err(ctx, MFFI_EMISUSE, "mffi_open: out is NULL");
   mffi__ok(ctx);
   if (opts && opts->version != MFFI_OPEN_OPTS_VERSION)
     return mffi__err(ctx, MFFI_EMISUSE, "unknown mffi_open_opts version %d",
@@ -73,14 +81,14 @@ int mffi_open(mffi_ctx *ctx, const mffi_strategy *s, const char *target,
   lib->display = target ? lib->target : "the running process";
   int rc = s->xOpen(lib, target, opts);
   if (rc != MFFI_OK) {
-    if (ctx->errcode != rc)
+    if (mffi_errcode(ctx) != rc)
       mffi__err(ctx, rc, "cannot open '%s'", lib->display);
     mffi__free(ctx, lib->target);
     mffi__free(ctx, lib);
     return rc;
   }
-  lib->ctx_next = ctx->libs;
-  if (ctx->libs) ctx->libs->ctx_prev = lib;
+  lib->lnext = ctx->libs; /* The context owns it: see mffi_ctx_free. */
+  if (ctx->libs) ctx->libs->lprev = lib;
   ctx->libs = lib;
   *out = lib;
   return MFFI_OK;
@@ -88,6 +96,11 @@ int mffi_open(mffi_ctx *ctx, const mffi_strategy *s, const char *target,
 
 void mffi_close(mffi_lib *lib) {
   if (!lib) return;
+  if (lib->lprev)
+    lib->lprev->lnext = lib->lnext;
+  else
+    lib->ctx->libs = lib->lnext;
+  if (lib->lnext) lib->lnext->lprev = lib->lprev;
   while (lib->closures)
     mffi_closure_free(lib->closures);
   while (lib->fns)
@@ -95,11 +108,6 @@ void mffi_close(mffi_lib *lib) {
   mffi__mem_close(lib);
   if (lib->s->xClose) lib->s->xClose(lib);
   mffi_ctx *ctx = lib->ctx;
-  if (lib->ctx_prev)
-    lib->ctx_prev->ctx_next = lib->ctx_next;
-  else
-    ctx->libs = lib->ctx_next;
-  if (lib->ctx_next) lib->ctx_next->ctx_prev = lib->ctx_prev;
   mffi__free(ctx, lib->target);
   mffi__free(ctx, lib);
 }
@@ -146,7 +154,7 @@ int mffi_reopen(mffi_lib *lib) {
     int rc = s->xReopen(lib);
     if (rc != MFFI_OK) {
       if (!lib->failed) lib->failed = rc;
-      if (ctx->errcode != rc)
+      if (mffi_errcode(ctx) != rc)
         mffi__err(ctx, rc, "cannot reopen '%s'", lib->display);
       return rc;
     }
@@ -206,7 +214,7 @@ void mffi__cdef_done(mffi_ctx *ctx, const char *src, size_t len) {
   memcpy(ctx->cdef_log + ctx->ncdef_log, src, len);
   ctx->ncdef_log += len;
   ctx->cdef_ends[ctx->ncdef++] = ctx->ncdef_log;
-  for (mffi_lib *lib = ctx->libs; lib; lib = lib->ctx_next) {
+  for (mffi_lib *lib = ctx->libs; lib; lib = lib->lnext) {
     const mffi_strategy *s = lib->s;
     if (s->version < 3 || !s->xCdef || lib->failed) continue;
     int rc = s->xCdef(lib, src, len);
@@ -314,7 +322,7 @@ static int lib_bind(mffi_lib *lib, const mffi_decl *decl, mffi_tid tid,
     mffi__plan_free(fn);
     mffi__free(ctx, fn->args);
     mffi__free(ctx, fn);
-    if (ctx->errcode != rc)
+    if (mffi_errcode(ctx) != rc)
       mffi__err(ctx, rc, "cannot bind '%s' in %s", name ? name : "function",
                 lib->display);
     return rc;
@@ -348,7 +356,7 @@ static int lib_bind_name(mffi_lib *lib, const char *name,
 
 int mffi_bind(mffi_lib *lib, const char *name, mffi_fn **out) {
   if (out) *out = NULL;
-  if (!lib || !out) return MFFI_EMISUSE;
+  if (!lib || !out) return lib_null_arg(lib, "mffi_bind");
   return lib_bind_name(lib, name, NULL, 0, out);
 }
 
@@ -356,14 +364,14 @@ int mffi_bind_variadic(mffi_lib *lib, const char *name,
                        const mffi_type *const *var_types, size_t nvar,
                        mffi_fn **out) {
   if (out) *out = NULL;
-  if (!lib || !out) return MFFI_EMISUSE;
+  if (!lib || !out) return lib_null_arg(lib, "mffi_bind_variadic");
   return lib_bind_name(lib, name, var_types, nvar, out);
 }
 
 int mffi_bind_ptr(mffi_lib *lib, const mffi_type *type, void *addr,
                   mffi_fn **out) {
   if (out) *out = NULL;
-  if (!lib || !out) return MFFI_EMISUSE;
+  if (!lib || !out) return lib_null_arg(lib, "mffi_bind_ptr");
   mffi_ctx *ctx = lib->ctx;
   mffi__ok(ctx);
   if (!type || !addr || type->ctx != ctx)
@@ -445,7 +453,7 @@ int mffi_fn_path(const mffi_fn *fn) {
 int mffi_callback(mffi_lib *lib, const mffi_type *fnptr_type, mffi_handler h,
                   void *data, mffi_closure **out) {
   if (out) *out = NULL;
-  if (!lib || !out) return MFFI_EMISUSE;
+  if (!lib || !out) return lib_null_arg(lib, "mffi_callback");
   mffi_ctx *ctx = lib->ctx;
   mffi__ok(ctx);
   if (!fnptr_type || !h || fnptr_type->ctx != ctx)

@@ -59,8 +59,8 @@ struct mffi_lib {
   mffi_closure *closures;
   mffi__block **blocks; /* mffi_new blocks, sorted by address. */
   size_t nblocks, capblocks;
-  int failed;                  /* Sticky failure code, or MFFI_OK. */
-  mffi_lib *ctx_prev, *ctx_next; /* The context's list of open libraries. */
+  int failed;              /* Sticky failure code, or MFFI_OK. */
+  mffi_lib *lprev, *lnext; /* The context's list of open libraries. */
 };
 
 /* errno right after the last call on this thread, and where this thread's

@@ -21,6 +21,7 @@ struct mffi__block {
   size_t size;
   mffi__block **deps; /* Blocks this one keeps alive. */
   size_t ndeps, capdeps;
+  mffi__block *next; /* mem_release's worklist. */
 };
 
 /* Index of the block containing address a, or of the first block after it
@@ -55,34 +56,61 @@ static mffi__block *mem_find(const mffi_lib *lib, const void *p) {
   return lib->blocks[i];
 }
 
-/* Release the storage of b and drop the references it holds. */
+/* Release b, and every block that only b kept alive, transitively. The
+** depth of a keep-alive chain is the user's to choose, so this is a
+** worklist threaded through the blocks themselves (no recursion, no
+** allocation), and the sorted array is compacted once at the end rather
+** than shifted once per block. */
 static void mem_release(mffi_lib *lib, mffi__block *b) {
-  bool in;
-  size_t i = mem_search(lib, b->p, &in);
-  if (in && lib->blocks[i] == b) {
-    memmove(&lib->blocks[i], &lib->blocks[i + 1],
-            (lib->nblocks - i - 1) * sizeof *lib->blocks);
-    lib->nblocks--;
+  mffi_ctx *ctx = lib->ctx;
+  mffi__block *head = b, *tail = b;
+  size_t nfreed = 0;
+  b->next = NULL;
+  for (mffi__block *cur = head; cur; cur = cur->next) {
+    if (lib->s->xDelete)
+      lib->s->xDelete(lib, cur->raw);
+    else
+      mffi__free(ctx, cur->raw);
+    cur->magic = 0; /* Dead: dropped from lib->blocks below. */
+    for (size_t j = 0; j < cur->ndeps; j++) {
+      mffi__block *d = cur->deps[j];
+      if (--d->refs == 0) {
+        d->next = NULL;
+        tail->next = d;
+        tail = d;
+      }
+    }
+    mffi__free(ctx, cur->deps);
+    cur->deps = NULL;
+    nfreed++;
   }
-  mffi__block **deps = b->deps;
-  size_t ndeps = b->ndeps;
-  if (lib->s->xDelete)
-    lib->s->xDelete(lib, b->raw);
-  else
-    mffi__free(lib->ctx, b->raw);
-  b->magic = 0;
-  mffi__free(lib->ctx, b);
-  for (size_t j = 0; j < ndeps; j++) {
-    if (--deps[j]->refs == 0) mem_release(lib, deps[j]);
+  if (nfreed == 1) {
+    bool in;
+    size_t i = mem_search(lib, b->p, &in);
+    if (in && lib->blocks[i] == b) {
+      memmove(&lib->blocks[i], &lib->blocks[i + 1],
+              (lib->nblocks - i - 1) * sizeof *lib->blocks);
+      lib->nblocks--;
+    }
+  } else {
+    size_t k = 0;
+    for (size_t i = 0; i < lib->nblocks; i++)
+      if (lib->blocks[i]->magic == MEM_MAGIC) lib->blocks[k++] = lib->blocks[i];
+    lib->nblocks = k;
   }
-  mffi__free(lib->ctx, deps);
+  while (head) {
+    mffi__block *next = head->next;
+    mffi__free(ctx, head);
+    head = next;
+  }
 }
 
 int mffi_new(mffi_lib *lib, const mffi_type *t, size_t n, void **out) {
   if (out) *out = NULL;
-  if (!lib || !out) return MFFI_EMISUSE;
+  if (!lib) return MFFI_EMISUSE;
   mffi_ctx *ctx = lib->ctx;
   mffi__ok(ctx);
+  if (!out) return mffi__err(ctx, MFFI_EMISUSE, "mffi_new: out is NULL");
   if (lib->failed)
     return mffi__err(ctx, lib->failed,
                      "%s failed earlier (%s); mffi_reopen() starts it again",
@@ -90,13 +118,22 @@ int mffi_new(mffi_lib *lib, const mffi_type *t, size_t n, void **out) {
   if (!t || t->ctx != ctx || n == 0)
     return mffi__err(ctx, MFFI_EMISUSE,
                      "mffi_new needs a type of this context and n > 0");
-  if (!mffi__tt_complete(&ctx->tt, t->id) || t->size == 0)
+  /* Size and alignment come from the base node: a qualified variant made
+  ** before its struct was defined has none of its own. */
+  size_t tsz = mffi__size(&ctx->tt, t->id);
+  size_t align = mffi__align(&ctx->tt, t->id);
+  if (!mffi__tt_complete(&ctx->tt, t->id) || tsz == 0)
     return mffi__err(ctx, MFFI_EMISUSE,
                      "mffi_new needs a complete object type");
-  if (t->size > SIZE_MAX / n)
-    return mffi__err(ctx, MFFI_ERANGE, "allocation size overflows");
-  size_t sz = t->size * n;
-  size_t align = t->align ? t->align : 1;
+  /* Bounded before the allocator sees it: a hook need not cope with sizes
+  ** near SIZE_MAX (ASan aborts on them), and no object is that large. */
+  if (tsz > MFFI_MAX_SIZE / n)
+    return mffi__err(ctx, MFFI_ERANGE,
+                     "mffi_new: %zu objects of %zu bytes exceed the limit of "
+                     "2^59 bytes",
+                     n, tsz);
+  size_t sz = tsz * n;
+  if (align == 0) align = 1;
   mffi__block *b = mffi__calloc(ctx, sizeof *b);
   if (!b) return mffi__nomem(ctx);
   if (lib->s->xNew) {
@@ -238,24 +275,27 @@ int mffi_write(mffi_lib *lib, void *lib_dst, const void *src, size_t n) {
 /* -- Fields
  * -------------------------------------------------------------------- */
 
-/* The member at path, checked for get/set. */
-static int mem_field(const mffi_type *t, const char *path, mffi_field *f) {
-  if (!t || !path) return MFFI_EMISUSE;
-  int rc = mffi_fieldof(t, path, f);
-  if (rc != MFFI_OK) return rc;
-  return MFFI_OK;
+/* The member at path, every index within its array: get/set touch only
+** the object. */
+static int mem_field(const mffi_type *t, const void *obj, const char *path,
+                     const void *value, mffi_field *f) {
+  if (!t) return MFFI_EMISUSE;
+  mffi__ok(t->ctx);
+  if (!obj || !path || !value)
+    return mffi__err(t->ctx, MFFI_EMISUSE, "mffi_field_get/set: NULL argument");
+  return mffi__type_path_fail(t, path, mffi__type_path(t, path, true, f));
 }
 
 int mffi_field_get(const mffi_type *t, const void *obj, const char *path,
                    void *value) {
   mffi_field f;
-  if (!obj || !value) return MFFI_EMISUSE;
-  int rc = mem_field(t, path, &f);
+  int rc = mem_field(t, obj, path, value, &f);
   if (rc != MFFI_OK) return rc;
   const mffi_tt *tt = &t->ctx->tt;
   mffi_type *ft = mffi__type_scalar(tt, f.type->id);
+  size_t fsz = mffi__size(tt, f.type->id);
   if (f.bit_width < 0) {
-    memcpy(value, (const unsigned char *)obj + f.offset, f.type->size);
+    memcpy(value, (const unsigned char *)obj + f.offset, fsz);
     return MFFI_OK;
   }
   const unsigned char *p = obj;
@@ -268,7 +308,7 @@ int mffi_field_get(const mffi_type *t, const void *obj, const char *path,
   if (w < 64 && mffi__kind_is_signed(tt, ft->kind) && (v >> (w - 1)) & 1u)
     v |= ~(uint64_t)0 << w;
   /* Store at the declared size (little-endian narrowing by value). */
-  switch (f.type->size) {
+  switch (fsz) {
   case 1: *(uint8_t *)value = (uint8_t)v; break;
   case 2: {
     uint16_t x = (uint16_t)v;
@@ -280,7 +320,7 @@ int mffi_field_get(const mffi_type *t, const void *obj, const char *path,
     memcpy(value, &x, 4);
     break;
   }
-  default: memcpy(value, &v, f.type->size < 8 ? f.type->size : 8); break;
+  default: memcpy(value, &v, fsz < 8 ? fsz : 8); break;
   }
   return MFFI_OK;
 }
@@ -288,15 +328,15 @@ int mffi_field_get(const mffi_type *t, const void *obj, const char *path,
 int mffi_field_set(const mffi_type *t, void *obj, const char *path,
                    const void *value) {
   mffi_field f;
-  if (!obj || !value) return MFFI_EMISUSE;
-  int rc = mem_field(t, path, &f);
+  int rc = mem_field(t, obj, path, value, &f);
   if (rc != MFFI_OK) return rc;
+  size_t fsz = mffi__size(&t->ctx->tt, f.type->id);
   if (f.bit_width < 0) {
-    memcpy((unsigned char *)obj + f.offset, value, f.type->size);
+    memcpy((unsigned char *)obj + f.offset, value, fsz);
     return MFFI_OK;
   }
   uint64_t v = 0;
-  switch (f.type->size) {
+  switch (fsz) {
   case 1: v = *(const uint8_t *)value; break;
   case 2: {
     uint16_t x;
@@ -310,7 +350,7 @@ int mffi_field_set(const mffi_type *t, void *obj, const char *path,
     v = x;
     break;
   }
-  default: memcpy(&v, value, f.type->size < 8 ? f.type->size : 8); break;
+  default: memcpy(&v, value, fsz < 8 ? fsz : 8); break;
   }
   unsigned char *p = obj;
   int w = f.bit_width > 64 ? 64 : f.bit_width;

@@ -27,7 +27,9 @@
 #include "ctx.h"
 #include "types.h"
 
-#define PR_MAX_DEPTH 200 /* Max. nesting of printed types (bodies, params). */
+/* Max. nesting of printed types (bodies, params, declarator levels): the
+** printer recurses, so deeper parts print as "..." (see mffi_type_str). */
+#define PR_MAX_DEPTH 200
 
 /* -- Bounded writer ------------------------------------------------------- */
 
@@ -142,16 +144,14 @@ static mffi_tid pr_child(const mffi_tt *tt, mffi_tid tid) {
 
 /* The leaf at the end of tid's chain of pointers, arrays and functions. */
 static mffi_tid pr_leaf(const mffi_tt *tt, mffi_tid tid) {
-  int n = 0;
-  while (!pr_is_leaf(tt, tid) && n++ < PR_MAX_DEPTH)
+  while (!pr_is_leaf(tt, tid)) /* A loop: chains may be long (1M stars). */
     tid = pr_child(tt, tid);
   return tid;
 }
 
 /* True if the declarator of tid starts before the name (has a pointer). */
 static bool pr_has_prefix(const mffi_tt *tt, mffi_tid tid) {
-  int n = 0;
-  while (!pr_is_leaf(tt, tid) && n++ < PR_MAX_DEPTH) {
+  while (!pr_is_leaf(tt, tid)) {
     if (mffi__T(tt, tid)->kind == MFFI_KIND_POINTER) return true;
     tid = pr_child(tt, tid);
   }
@@ -209,8 +209,8 @@ static void pr_body(pr *p, mffi_tid tid);
 /* An integer constant of the given integer kind, as a C literal of that
 ** type when it needs a suffix (INT64_MIN has no literal). */
 static void pr_int(pr *p, int64_t v, unsigned kind) {
-  bool is_unsigned = mffi__kind_is_int(kind) &&
-                     !mffi__kind_is_signed(p->tt, (mffi_kind)kind);
+  bool is_unsigned =
+      mffi__kind_is_int(kind) && !mffi__kind_is_signed(p->tt, (mffi_kind)kind);
   if (is_unsigned) {
     uint64_t u = (uint64_t)v;
     switch (kind) {
@@ -218,9 +218,12 @@ static void pr_int(pr *p, int64_t v, unsigned kind) {
     case MFFI_KIND_ULLONG:
     case MFFI_KIND_UINT128: pr_printf(p, "%" PRIu64 "ULL", u); return;
     default:
-      if (u > UINT32_MAX) pr_printf(p, "%" PRIu64 "UL", u);
-      else if (u > INT32_MAX) pr_printf(p, "%" PRIu64 "U", u);
-      else pr_printf(p, "%" PRIu64, u);
+      if (u > UINT32_MAX)
+        pr_printf(p, "%" PRIu64 "UL", u);
+      else if (u > INT32_MAX)
+        pr_printf(p, "%" PRIu64 "U", u);
+      else
+        pr_printf(p, "%" PRIu64, u);
       return;
     }
   }
@@ -230,8 +233,10 @@ static void pr_int(pr *p, int64_t v, unsigned kind) {
   if (v == INT64_MIN) {
     pr_printf(p, "(-%" PRId64 "%s - 1)", INT64_MAX, *sfx ? sfx : "L");
   } else if (v < 0) {
-    if (!*sfx && v == INT32_MIN) pr_puts(p, "(-2147483647 - 1)");
-    else pr_printf(p, "%" PRId64 "%s", v, sfx);
+    if (!*sfx && v == INT32_MIN)
+      pr_puts(p, "(-2147483647 - 1)");
+    else
+      pr_printf(p, "%" PRId64 "%s", v, sfx);
   } else {
     pr_printf(p, "%" PRId64 "%s", v, sfx);
   }
@@ -258,8 +263,8 @@ static void pr_enum_value(pr *p, const mffi_type *e, int64_t v) {
 /* The attributes a record carries on its own definition. */
 static void pr_record_attrs(pr *p, const mffi_type *b) {
   if (b->flags & MFFI_TF_PACKED) pr_puts(p, " __attribute__((packed))");
-  if (b->attr_align) pr_printf(p, " __attribute__((aligned(%" PRIu32 ")))",
-                               b->attr_align);
+  if (b->attr_align)
+    pr_printf(p, " __attribute__((aligned(%" PRIu32 ")))", b->attr_align);
 }
 
 /* "struct tag" / "enum tag" / the typedef display name / the whole body. */
@@ -364,7 +369,11 @@ static void pr_params(pr *p, const mffi_type *f, const char *const *pnames,
 
 /* Declarator text before the name, innermost derivation first. */
 static void pr_prefix(pr *p, mffi_tid tid, int n) {
-  if (pr_is_leaf(p->tt, tid) || n > PR_MAX_DEPTH) return;
+  if (pr_is_leaf(p->tt, tid)) return;
+  if (n + p->depth > PR_MAX_DEPTH) { /* Recursion bound: mark the cut. */
+    pr_tok(p, "...");
+    return;
+  }
   const mffi_type *t = mffi__T(p->tt, tid);
   mffi_tid c = pr_child(p->tt, tid);
   pr_prefix(p, c, n + 1);
@@ -380,15 +389,26 @@ static void pr_prefix(pr *p, mffi_tid tid, int n) {
 /* Declarator text after the name, outermost derivation first. */
 static void pr_suffix(pr *p, mffi_tid tid, const char *const *pnames,
                       uint32_t npnames, int n) {
-  if (pr_is_leaf(p->tt, tid) || n > PR_MAX_DEPTH) return;
+  if (pr_is_leaf(p->tt, tid)) return;
+  if (n + p->depth > PR_MAX_DEPTH) {
+    /* Pointers print nothing after the name: mark only a cut suffix. */
+    for (mffi_tid c = tid; !pr_is_leaf(p->tt, c); c = pr_child(p->tt, c))
+      if (mffi__B(p->tt, c)->kind != MFFI_KIND_POINTER) {
+        pr_tok(p, "...");
+        break;
+      }
+    return;
+  }
   const mffi_type *b = mffi__B(p->tt, tid);
   mffi_tid c = b->child;
   if (b->kind == MFFI_KIND_POINTER) {
     if (!pr_is_leaf(p->tt, c) && mffi__T(p->tt, c)->kind != MFFI_KIND_POINTER)
       pr_puts(p, ")");
   } else if (b->kind == MFFI_KIND_ARRAY) {
-    if (b->length < 0 || (b->flags & MFFI_TF_VLA_LEN)) pr_puts(p, "[]");
-    else pr_printf(p, "[%ld]", b->length);
+    if (b->length < 0 || (b->flags & MFFI_TF_VLA_LEN))
+      pr_puts(p, "[]");
+    else
+      pr_printf(p, "[%ld]", b->length);
   } else {
     pr_params(p, b, pnames, npnames);
   }
@@ -492,8 +512,10 @@ static void pr_attrs(pr *p, const mffi_decl *d, bool self) {
       pr_puts(p, "(");
       for (size_t j = 0; j < a->nargs; j++) {
         if (j) pr_puts(p, ", ");
-        if (a->args[j].str) pr_puts(p, a->args[j].str);
-        else pr_printf(p, "%" PRId64, a->args[j].num);
+        if (a->args[j].str)
+          pr_puts(p, a->args[j].str);
+        else
+          pr_printf(p, "%" PRId64, a->args[j].num);
       }
       pr_puts(p, ")");
     }
@@ -524,8 +546,8 @@ static void pr_asm(pr *p, const mffi_decl *d) {
 static mffi_tid pr_typedef_body(const mffi_tt *tt, mffi_tid tid,
                                 const char *name) {
   const mffi_type *b = mffi__B(tt, pr_leaf(tt, tid));
-  if (!pr_is_record(b->kind) || !(b->flags & MFFI_TF_TYPEDEF_TAG) ||
-      !b->tag || !name || strcmp(b->tag, name) != 0)
+  if (!pr_is_record(b->kind) || !(b->flags & MFFI_TF_TYPEDEF_TAG) || !b->tag ||
+      !name || strcmp(b->tag, name) != 0)
     return MFFI_TID_NONE;
   return b->id;
 }
@@ -598,7 +620,10 @@ static void pr_decl(pr *p, const mffi_decl *d) {
 /* Print type tid declaring `name` (NULL for a type name) into sb. */
 void mffi__print_type(mffi_sb *sb, const mffi_tt *tt, mffi_tid tid,
                       const char *name) {
-  pr p = {.sb = sb, .tt = tt, .last = '\0', .expand = MFFI_TID_NONE,
+  pr p = {.sb = sb,
+          .tt = tt,
+          .last = '\0',
+          .expand = MFFI_TID_NONE,
           .limit = UINT32_MAX};
   if (sb->cap > 0 && sb->len < sb->cap) sb->buf[sb->len] = '\0';
   if (tid >= tt->ntypes) return;
@@ -607,7 +632,10 @@ void mffi__print_type(mffi_sb *sb, const mffi_tt *tt, mffi_tid tid,
 
 /* Print declaration d as one line of C into sb (see mffi_decl_str). */
 void mffi__print_decl(mffi_sb *sb, const mffi_tt *tt, const mffi_decl *d) {
-  pr p = {.sb = sb, .tt = tt, .last = '\0', .expand = MFFI_TID_NONE,
+  pr p = {.sb = sb,
+          .tt = tt,
+          .last = '\0',
+          .expand = MFFI_TID_NONE,
           .limit = d->index};
   if (sb->cap > 0 && sb->len < sb->cap) sb->buf[sb->len] = '\0';
   pr_decl(&p, d);

@@ -1,4 +1,5 @@
 /* Public views of types and declarations, and member paths. See LICENSE. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,7 +114,14 @@ static void ti_field(const mffi_tt *tt, const mffi_member *m, size_t base,
 
 int mffi_type_field(const mffi_type *t, size_t i, mffi_field *out) {
   const mffi_type *b = mffi__B(TT(t), t->id);
-  if (!out || !ti_is_record(b) || i >= b->nmembers) return MFFI_EMISUSE;
+  mffi__ok(t->ctx);
+  if (!out || !ti_is_record(b) || i >= b->nmembers)
+    return mffi__err(t->ctx, MFFI_EMISUSE,
+                     !out ? "mffi_type_field: out is NULL"
+                     : !ti_is_record(b)
+                         ? "mffi_type_field: not a complete struct or union"
+                         : "mffi_type_field: no member %zu",
+                     i);
   ti_field(TT(t), &b->members[i], 0, out);
   return MFFI_OK;
 }
@@ -140,7 +148,8 @@ static const mffi_member *ti_find(const mffi_tt *tt, const mffi_type *b,
   return NULL;
 }
 
-int mffi_fieldof(const mffi_type *t, const char *path, mffi_field *out) {
+int mffi__type_path(const mffi_type *t, const char *path, bool bounded,
+                    mffi_field *out) {
   if (!t || !path || !out) return MFFI_EMISUSE;
   const mffi_tt *tt = TT(t);
   mffi_tid cur = t->id;
@@ -156,10 +165,25 @@ int mffi_fieldof(const mffi_type *t, const char *path, mffi_field *out) {
     const mffi_type *b = mffi__B(tt, cur);
     if (*p == '[') {
       if (b->kind != MFFI_KIND_ARRAY) return MFFI_ENOTFOUND;
+      const char *q = p + 1;
+      while (*q == ' ')
+        q++;
+      if (*q < '0' || *q > '9') return MFFI_EPARSE;
       char *end;
-      long long idx = strtoll(p + 1, &end, 0);
-      if (end == p + 1 || *end != ']' || idx < 0) return MFFI_EPARSE;
-      off += (size_t)idx * mffi__size(tt, b->child);
+      errno = 0;
+      unsigned long long idx = strtoull(q, &end, 0);
+      while (*end == ' ')
+        end++;
+      if (*end != ']') return MFFI_EPARSE;
+      /* An object holds indexes below its length only (none for "[]"); the
+      ** offsetof-like lenient form needs only a representable offset. */
+      if (bounded && (b->length < 0 || idx >= (unsigned long long)b->length))
+        return MFFI_ERANGE;
+      size_t esz = mffi__size(tt, b->child);
+      if (errno == ERANGE || idx > MFFI_MAX_SIZE ||
+          (esz && (size_t)idx > (MFFI_MAX_SIZE - off) / esz))
+        return MFFI_ERANGE;
+      off += (size_t)idx * esz;
       cur = b->child;
       m = NULL;
       p = end + 1;
@@ -188,6 +212,7 @@ int mffi_fieldof(const mffi_type *t, const char *path, mffi_field *out) {
       return MFFI_OK;
     }
     off += m->offset;
+    if (off > MFFI_MAX_SIZE) return MFFI_ERANGE;
     cur = m->tid;
     first = false;
   }
@@ -200,13 +225,41 @@ int mffi_fieldof(const mffi_type *t, const char *path, mffi_field *out) {
   return MFFI_OK;
 }
 
+int mffi__type_path_fail(const mffi_type *t, const char *path, int rc) {
+  char tn[128];
+  mffi_type_str(t, NULL, tn, sizeof tn);
+  switch (rc) {
+  case MFFI_OK: return rc;
+  case MFFI_ENOTFOUND:
+    return mffi__err(t->ctx, rc, "no member '%.200s' in '%s'", path, tn);
+  case MFFI_EPARSE:
+    return mffi__err(t->ctx, rc, "bad member path '%.200s'", path);
+  case MFFI_ERANGE:
+    return mffi__err(t->ctx, rc, "an index of '%.200s' is out of range in '%s'",
+                     path, tn);
+  case MFFI_EMISUSE:
+    return mffi__err(t->ctx, rc, "'%s' is not a struct or union", tn);
+  default: return mffi__err(t->ctx, rc, "member path '%.200s'", path);
+  }
+}
+
+int mffi_fieldof(const mffi_type *t, const char *path, mffi_field *out) {
+  if (!t) return MFFI_EMISUSE;
+  mffi__ok(t->ctx);
+  if (!path || !out)
+    return mffi__err(t->ctx, MFFI_EMISUSE, "mffi_fieldof: NULL argument");
+  return mffi__type_path_fail(t, path, mffi__type_path(t, path, false, out));
+}
+
 int mffi_offsetof(const mffi_type *t, const char *path, size_t *out) {
   if (out) *out = 0;
   if (!out) return MFFI_EMISUSE;
   mffi_field f;
   int rc = mffi_fieldof(t, path, &f);
   if (rc) return rc;
-  if (f.bit_width >= 0) return MFFI_EMISUSE;
+  if (f.bit_width >= 0)
+    return mffi__err(t->ctx, MFFI_EMISUSE,
+                     "'%.200s' is a bit-field: it has no byte offset", path);
   *out = f.offset;
   return MFFI_OK;
 }

@@ -84,7 +84,9 @@ static tkey tt_key(const mffi_type *t, mffi_tid base) {
             base,    t->child,  t->length,
             0,       t->params, t->nparams};
   if (base != MFFI_TID_NONE) {
-    k.align = t->align;
+    /* Only an aligned() variant owns its alignment; others read the base's
+    ** (mffi__align), which may change when a struct is defined later. */
+    k.align = t->flags & MFFI_TF_USERALIGN ? t->align : 0;
     k.child = MFFI_TID_NONE;
     k.length = 0;
     k.params = NULL;
@@ -232,7 +234,14 @@ int mffi__tt_array(mffi_ctx *ctx, mffi_tid elem, long len, mffi_tid *out) {
   if (len > 0 && esize > MFFI_MAX_SIZE / (size_t)len)
     return mffi__err(ctx, MFFI_ERANGE, "array is too large");
   if (len > 0) size = esize * (size_t)len;
+  uint32_t nest = mffi__nest(tt, elem) + 1;
+  if (nest > MFFI_MAX_NEST)
+    return mffi__err(ctx, MFFI_EDECL,
+                     "arrays and structs nested more than %d "
+                     "deep",
+                     MFFI_MAX_NEST);
   mffi_type a = {.kind = MFFI_KIND_ARRAY,
+                 .nest = nest,
                  .base = MFFI_TID_NONE,
                  .child = elem,
                  .length = len,

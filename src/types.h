@@ -25,6 +25,10 @@ typedef uint32_t mffi_tid;
 #define MFFI_TID_NONE UINT32_MAX
 #define MFFI_NPRIM (MFFI_KIND_VALIST + 1) /* Primitive ids: tid == kind. */
 #define MFFI_MAX_SIZE ((size_t)1 << 59)   /* Largest object, in bytes. */
+/* Max. levels of structs, unions and arrays nested in one type (through
+** named types too). The call engines and printers walk aggregates
+** recursively: without a bound, 400,000 nested structs overflow the stack. */
+#define MFFI_MAX_NEST 1024
 
 /* Type flags. */
 #define MFFI_TF_COMPLETE 0x01u  /* Struct/union/enum has been defined. */
@@ -75,6 +79,7 @@ struct mffi_type {
   struct mffi_ctx *ctx; /* Owner, so accessors need only the type. */
   mffi_member *members; /* Struct/union members (base node only). */
   uint32_t nmembers;
+  uint32_t nest;    /* Struct/union/array levels, this one included (base). */
   mffi_tid *params; /* Function parameter types (adjusted). */
   uint32_t nparams;
   mffi_enumerator *enums; /* Enum constants (base node only). */
@@ -172,6 +177,12 @@ static inline uint32_t mffi__align(const mffi_tt *tt, mffi_tid tid) {
   return mffi__B(tt, tid)->align;
 }
 
+/* Aggregate nesting of tid (see MFFI_MAX_NEST): 0 for scalars and
+** pointers. */
+static inline uint32_t mffi__nest(const mffi_tt *tt, mffi_tid tid) {
+  return mffi__B(tt, tid)->nest;
+}
+
 /* Derived types, interned. Each returns MFFI_OK and *out, or an error code
 ** with ctx's message set (MFFI_ENOMEM; MFFI_EDECL for an array of an
 ** incomplete or function type, a function returning an array...). */
@@ -232,6 +243,16 @@ int mffi__tt_decl_set_attrs(struct mffi_ctx *ctx, mffi_decl *d,
 int mffi__tt_type_touch(struct mffi_ctx *ctx, mffi_tid tid);
 /* Free a declaration's owned arrays (attrs, param_names). */
 void mffi__tt_decl_free_parts(struct mffi_ctx *ctx, mffi_decl *d);
+
+/* The member at path in t (see mffi_fieldof). bounded: every index must lie
+** within its array (MFFI_ERANGE otherwise, and for any index into "[]"), as
+** for an access; else an index may run past the length, as offsetof allows.
+** Either way MFFI_ERANGE if the offset would exceed MFFI_MAX_SIZE. */
+int mffi__type_path(const mffi_type *t, const char *path, bool bounded,
+                    mffi_field *out);
+/* Record the failure rc of mffi__type_path on t's context with a detail
+** naming path and t; returns rc (MFFI_OK records nothing). */
+int mffi__type_path_fail(const mffi_type *t, const char *path, int rc);
 
 /* 1 if the type can be an object (complete, not void or function). */
 bool mffi__tt_complete(const mffi_tt *tt, mffi_tid tid);

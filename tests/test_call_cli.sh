@@ -88,6 +88,23 @@ fails() {
   fi
 }
 
+# fails1 NAME STDERR-PATTERN ARGS...: exit status exactly 1, the message
+# matches, and nothing on stdout (a refused value never reaches the call).
+fails1() {
+  local name=$1 pat=$2
+  shift 2
+  local status
+  "$MODFFI" call "$@" >"$tmp/out" 2>"$tmp/err"
+  status=$?
+  if [ "$status" -eq 1 ] && [ ! -s "$tmp/out" ] && grep -Eq -- "$pat" "$tmp/err"; then
+    ok
+  else
+    bad "$name: exit $status"
+    printf '  want stderr matching: %s\n' "$pat"
+    sed 's/^/  stderr: /' "$tmp/err" | head -3
+  fi
+}
+
 nl=$'\n'
 
 # -- The issue's examples ------------------------------------------------------
@@ -196,6 +213,46 @@ fails "unknown strategy" "unknown strategy 'nope'" --strategy nope \
   'int abs(int)' 1
 fails "&INIT for void *" "complete object type" \
   'void *memset(void *, int, unsigned long)' '&1' 0 1
+
+# -- Hostile initializers: every index, length and depth is checked ---------
+UTS='struct utsname { char sysname[65]; char nodename[65]; char release[65];
+  char version[65]; char machine[65]; char domainname[65]; };
+  int uname(struct utsname *)'
+bounds="exceeds array bounds"
+fails1 "wild designator index" "array index 100000000 in initializer $bounds" \
+  -l libc.so.6 "$UTS" '&{.sysname[100000000] = 1}'
+fails1 "designator one past the end" "array index 65 in initializer $bounds" \
+  -l libc.so.6 "$UTS" '&{.sysname[65] = 1}'
+fails1 "index past the end" "array index 65 in initializer $bounds" \
+  -l libc.so.6 "$UTS" '&{.sysname = {[65] = 1}}'
+fails1 "index beyond 2^64" "$bounds" -l libc.so.6 "$UTS" \
+  '&{.release = {[99999999999999999999999] = 1}}'
+fails1 "nested array index" "array index 3 in initializer $bounds" \
+  'struct m { int a[2][3]; }; int abs(struct m *)' '&{.a[1][3] = 1}'
+fails1 "nested array, inner list" "array index 7 in initializer $bounds" \
+  'struct m { int a[2][3]; }; int abs(struct m *)' '&{.a = {[1] = {[7] = 1}}}'
+fails1 "too many in a nested array" "too many initializers" \
+  'struct m { int a[2][3]; }; int abs(struct m *)' '&{.a = {{1, 2, 3, 4}}}'
+fails1 "string too long" "string too long for char\[65\]" -l libc.so.6 "$UTS" \
+  "&{.machine = \"$(printf 'x%.0s' {1..66})\"}"
+fails1 "flexible array, list" "flexible array member" \
+  'struct f { int n; int a[]; }; int abs(struct f *)' '&{.a = {1, 2}}'
+fails1 "flexible array, positional string" "flexible array member" \
+  'struct f { int n; char a[]; }; int abs(struct f *)' '&{1, "abc"}'
+fails1 "flexible array, designator" "flexible array member 'a'" \
+  'struct f { int n; int a[]; }; int abs(struct f *)' '&{.a[0] = 1}'
+deep=$(printf '{.next = &%.0s' {1..300})'{}'$(printf '}%.0s' {1..300})
+fails1 "deep &INIT chain" "nested too deeply" \
+  'struct n { struct n *next; }; int abs(struct n *)' "&$deep"
+fails1 "huge &INIT object" "too large" \
+  'struct big { char a[1000000000000]; }; int abs(struct big *)' '&{}'
+fails1 "huge by-value argument" "1000000000000 bytes is over the limit" \
+  'struct big { char a[1000000000000]; }; int abs(struct big)' '{}'
+expect "the last element is in bounds" \
+  "arg1 = {.a = {{0, 0, 0}, {0, 0, 7}}, .s = {120, 0}}${nl}0x0" -l libc.so.6 \
+  'struct m { int a[2][3]; char s[2]; };
+   void *memchr(struct m *, int, unsigned long)' \
+  '&{.a[1][2] = 7, .s = "x"}' 0 0
 
 # --help
 if "$MODFFI" call --help | grep -q "DECL-OR-NAME"; then ok; else bad "--help"; fi

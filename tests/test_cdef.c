@@ -1395,3 +1395,65 @@ Test(cdef, input_need_not_be_nul_terminated) {
   static const char blank[] = "  \n/* only a comment */\n// and another\n";
   EQI(mffi_cdef(ctx, blank, strlen(blank)), MFFI_OK);
 }
+
+/* Aggregates nest at most MFFI_MAX_NEST (1024) levels, through named types
+** too: the call engines walk them recursively (400,000 nested structs used
+** to overflow the stack at mffi_bind). The limit fails cleanly and rolls
+** back; 1024 levels still bind and call. */
+/* Types n0..nTOP where nTOP has `levels` levels; line TOP + 1 defines it. */
+static char *nest_src(int levels, int arrays, char pfx, int *top) {
+  int n = arrays ? levels + 1 : levels; /* typedef int n0 has none. */
+  *top = n - 1;
+  size_t cap = (size_t)n * 48 + 128;
+  char *s = malloc(cap), *p = s;
+  cr_assert_not_null(s);
+  p += sprintf(p, arrays ? "typedef int %c0;\n" : "struct %c0 { int x; };\n",
+               pfx);
+  for (int i = 1; i < n; i++)
+    if (arrays)
+      p += sprintf(p, "typedef %c%d %c%d[1];\n", pfx, i - 1, pfx, i);
+    else
+      p += sprintf(p, "struct %c%d { struct %c%d a; };\n", pfx, i, pfx, i - 1);
+  return s;
+}
+
+Test(cdef, nesting_limit) {
+  for (int arrays = 0; arrays < 2; arrays++) {
+    mffi_ctx *c;
+    cr_assert_eq(mffi_ctx_new(&c, NULL), MFFI_OK);
+    int top;
+    char *ok = nest_src(1024, arrays, 'n', &top);
+    EQIM(mffi_cdef(c, ok, strlen(ok)), MFFI_OK, "%s", mffi_errmsg(c));
+    free(ok);
+    char name[32];
+    snprintf(name, sizeof name, "%sn%d", arrays ? "" : "struct ", top);
+    char *bad = nest_src(1025, arrays, 'm', &top);
+    int rc = mffi_cdef(c, bad, strlen(bad));
+    EQI(rc, MFFI_EDECL);
+    cr_expect(strstr(mffi_errmsg(c), "nested more than 1024 deep") != NULL,
+              "%s", mffi_errmsg(c));
+    char line[16];
+    snprintf(line, sizeof line, "%d:", top + 1);
+    cr_expect(strncmp(mffi_errmsg(c), line, strlen(line)) == 0, "%s",
+              mffi_errmsg(c));
+    free(bad);
+    /* All or nothing: the context is as before and still usable. */
+    const mffi_type *t;
+    EQI(mffi_typeof(c, name, &t), MFFI_OK);
+    cr_expect_eq(mffi_sizeof(t), sizeof(int));
+    if (!arrays) {
+      char d[64];
+      snprintf(d, sizeof d, "int abs(%s);", name);
+      EQI(mffi_cdef(c, d, strlen(d)), MFFI_OK);
+      mffi_lib *lib;
+      EQI(mffi_open(c, NULL, NULL, NULL, &lib), MFFI_OK);
+      mffi_fn *fn;
+      EQI(mffi_bind(lib, "abs", &fn), MFFI_OK);
+      int v = -5, r = 0;
+      void *args[] = {&v};
+      EQI(mffi_call(fn, &r, args), MFFI_OK);
+      cr_expect_eq(r, 5, "struct { int } passes like an int");
+    }
+    mffi_ctx_free(c);
+  }
+}

@@ -7,11 +7,14 @@
 */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "fixtures/dynfx.h"
 #include "fixtures/fxutil.h"
+#include "modffi_strategy.h"
 
 /* The register fast path exists on x86-64 SysV; elsewhere all is libffi. */
 #if defined(__x86_64__) && !defined(_WIN32)
@@ -647,4 +650,136 @@ Test(dynamic, zlib) {
     cr_assert_eq(got, 0x3610a686UL);
     mffi_close(z);
   }
+}
+
+/* -- Discarded large returns ---------------------------------------------- */
+
+/* The largest block the hook was asked for. */
+static size_t dy_biggest;
+
+static void *dy_watch_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  (void)ud;
+  (void)osize;
+  if (nsize > dy_biggest) dy_biggest = nsize;
+  if (nsize == 0) {
+    free(ptr);
+    return NULL;
+  }
+  return realloc(ptr, nsize);
+}
+
+typedef struct dy_huge_job {
+  mffi_fn *fn;
+  int c;
+  int rc;
+} dy_huge_job;
+
+static void *dy_huge_thread(void *arg) {
+  dy_huge_job *j = arg;
+  void *args[] = {&j->c};
+  j->rc = mffi_call(j->fn, NULL, args);
+  return NULL;
+}
+
+/* ret == NULL with a 60000-byte memory-class return: the scratch comes from
+** the context's allocator, not the stack, so it works on a thread whose
+** whole stack is 64 KiB; both paths. */
+Test(dynamic, discarded_huge_return) {
+  mffi_ctx *ctx;
+  mffi_ctx_opts o = {MFFI_CTX_OPTS_VERSION, dy_watch_alloc, NULL};
+  cr_assert_eq(mffi_ctx_new(&ctx, &o), MFFI_OK);
+  size_t len;
+  char *src = fx_slurp(MFFI_SOURCE_DIR "/tests/fixtures/dynfx.h", &len);
+  cr_assert_eq(mffi_cdef(ctx, src, len), MFFI_OK, "%s", mffi_errmsg(ctx));
+  free(src);
+  int *last = fx_sym("fx_huge_last");
+  for (int ffi = 0; ffi < 2; ffi++) {
+    mffi_open_opts oo = {MFFI_OPEN_OPTS_VERSION, ffi ? MFFI_OPEN_FFI_ONLY : 0,
+                         NULL};
+    mffi_lib *lib;
+    cr_assert_eq(mffi_open(ctx, NULL, fx.path, &oo, &lib), MFFI_OK, "%s",
+                 mffi_errmsg(ctx));
+    mffi_fn *fn;
+    cr_assert_eq(mffi_bind(lib, "fx_huge_fill", &fn), MFFI_OK, "%s",
+                 mffi_errmsg(ctx));
+    /* The library the test dlopened is the same object: fx_huge_last is
+    ** shared. */
+    dy_biggest = 0;
+    dy_huge_job j = {fn, 40 + ffi, -1};
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    cr_assert_eq(pthread_attr_setstacksize(&at, 64 * 1024), 0);
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, &at, dy_huge_thread, &j), 0);
+    pthread_join(th, NULL);
+    pthread_attr_destroy(&at);
+    cr_assert_eq(j.rc, MFFI_OK, "%s", mffi_errmsg(ctx));
+    cr_assert_eq(*last, 40 + ffi, "the callee ran");
+    cr_assert_geq(dy_biggest, sizeof(struct fx_huge), "scratch on the heap");
+    /* With a buffer, the bytes arrive. */
+    struct fx_huge *h = malloc(sizeof *h);
+    int c = 7;
+    void *args[] = {&c};
+    cr_assert_eq(mffi_call(fn, h, args), MFFI_OK);
+    cr_assert_eq(h->b[0], 7);
+    cr_assert_eq(h->b[sizeof h->b - 1], 7);
+    free(h);
+    /* A struct over the by-value limit is refused at bind time. */
+    mffi_fn *big = (mffi_fn *)1;
+    cr_assert_eq(mffi_bind(lib, "fx_toobig_get", &big), MFFI_EUNSUPPORTED);
+    cr_assert_null(big);
+    cr_assert(strstr(mffi_errmsg(ctx), "over the limit"), "%s",
+              mffi_errmsg(ctx));
+    mffi_close(lib);
+  }
+  mffi_ctx_free(ctx);
+}
+
+/* -- Strategy registry ---------------------------------------------------- */
+
+static int dy_open(mffi_lib *lib, const char *target,
+                   const mffi_open_opts *opts) {
+  (void)lib;
+  (void)target;
+  (void)opts;
+  return MFFI_OK;
+}
+
+static int dy_bind(mffi_fn *fn) {
+  (void)fn;
+  return MFFI_EUNSUPPORTED;
+}
+
+/* A fixed capacity of 16, and unregistering frees a slot; the built-in
+** strategies stay. */
+Test(dynamic, strategy_registry) {
+  enum { CAP = 16 };
+  static mffi_strategy s[CAP + 1];
+  static char names[CAP + 1][16];
+  for (int i = 0; i <= CAP; i++) {
+    snprintf(names[i], sizeof names[i], "plug%d", i);
+    s[i] = (mffi_strategy){
+        .version = 1, .name = names[i], .xOpen = dy_open, .xBind = dy_bind};
+  }
+  for (int i = 0; i < CAP; i++)
+    cr_assert_eq(mffi_strategy_register(&s[i]), MFFI_OK, "%d", i);
+  cr_assert_eq(mffi_strategy_register(&s[CAP]), MFFI_ENOMEM);
+  cr_assert_eq(mffi_strategy_find("plug3"), &s[3]);
+  cr_assert_eq(mffi_strategy_unregister(&s[3]), MFFI_OK);
+  cr_assert_null(mffi_strategy_find("plug3"));
+  cr_assert_eq(mffi_strategy_find("plug4"), &s[4], "the others stay");
+  cr_assert_eq(mffi_strategy_unregister(&s[3]), MFFI_ENOTFOUND);
+  cr_assert_eq(mffi_strategy_unregister(NULL), MFFI_EMISUSE);
+  cr_assert_eq(mffi_strategy_unregister(mffi_strategy_find("dynamic")),
+               MFFI_ENOTFOUND, "built-in");
+  cr_assert_not_null(mffi_strategy_find("dynamic"));
+  cr_assert_eq(mffi_strategy_register(&s[CAP]), MFFI_OK, "room again");
+  cr_assert_eq(mffi_strategy_find("plug16"), &s[CAP]);
+  /* A registered plug-in strategy opens libraries. */
+  mffi_lib *lib;
+  cr_assert_eq(mffi_open(fx.ctx, &s[CAP], "x", NULL, &lib), MFFI_OK);
+  mffi_close(lib);
+  for (int i = 0; i <= CAP; i++)
+    (void)mffi_strategy_unregister(&s[i]);
+  cr_assert_null(mffi_strategy_find("plug0"));
 }

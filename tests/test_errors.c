@@ -28,8 +28,8 @@ static const char END[] = "<end of input>";
 static const err_row rows[] = {
     {K_CDEF, "struct s { struct s { int a; }; };", MFFI_EDECL, 1, 8, "s",
      "nested redefinition of 'struct s'", "a struct redefined inside itself"},
-    {K_CDEF, "_Static_assert(sizeof(int) == 8, \"int is 8\");", MFFI_EDECL,
-     1, 1, "_Static_assert", "static assertion failed: \"int is 8\"",
+    {K_CDEF, "_Static_assert(sizeof(int) == 8, \"int is 8\");", MFFI_EDECL, 1,
+     1, "_Static_assert", "static assertion failed: \"int is 8\"",
      "a failing _Static_assert"},
     {K_CDEF, "restrict int x;", MFFI_EDECL, 1, 1, "restrict",
      "invalid use of 'restrict'", "restrict on a non-pointer"},
@@ -248,7 +248,8 @@ static void free_params(struct criterion_test_params *ctp) {
 
 static struct criterion_test_params indexes(size_t n) {
   size_t *idx = cr_malloc(n * sizeof *idx);
-  for (size_t i = 0; idx && i < n; i++) idx[i] = i;
+  for (size_t i = 0; idx && i < n; i++)
+    idx[i] = i;
   return cr_make_param_array(size_t, idx, idx ? n : 0, free_params);
 }
 
@@ -504,10 +505,12 @@ static char *nest(const char *pre, const char *a, const char *mid,
   char *p = s;
   memcpy(p, pre, lp);
   p += lp;
-  for (size_t i = 0; i < n; i++, p += la) memcpy(p, a, la);
+  for (size_t i = 0; i < n; i++, p += la)
+    memcpy(p, a, la);
   memcpy(p, mid, lm);
   p += lm;
-  for (size_t i = 0; i < n; i++, p += lb) memcpy(p, b, lb);
+  for (size_t i = 0; i < n; i++, p += lb)
+    memcpy(p, b, lb);
   memcpy(p, post, lq + 1);
   return s;
 }
@@ -607,4 +610,129 @@ Test(errors, strerror_and_errname_cover_every_code) {
   cr_expect_str_eq(mffi_errname(MFFI_OK), "MFFI_OK");
   cr_expect_str_eq(mffi_strerror(12345), "unknown error");
   cr_expect_str_eq(mffi_errname(12345), "?");
+}
+
+/* -- Every failure reports itself ------------------------------------------ */
+
+static mffi_ctx *st_ctx;
+static mffi_lib *st_lib;
+
+/* Make a failure whose detail must not be seen again. */
+static void st_poison(void) {
+  mffi_fn *fn;
+  cr_assert(eq(int, mffi_bind(st_lib, "poison_qx", &fn), MFFI_ENOTFOUND));
+  cr_assert(strstr(mffi_errmsg(st_ctx), "poison_qx") != NULL);
+}
+
+/* rc is the code the failing call returned: the state must say the same,
+** with a detail of its own. */
+static void st_check(int rc, int want, const char *what) {
+  cr_expect(eq(int, rc, want), "%s", what);
+  cr_expect(eq(int, mffi_errcode(st_ctx), rc), "%s: errcode", what);
+  cr_expect(strstr(mffi_errmsg(st_ctx), "poison_qx") == NULL,
+            "%s: stale detail '%s'", what, mffi_errmsg(st_ctx));
+  cr_expect(mffi_errmsg(st_ctx)[0] != '\0', "%s: no detail", what);
+}
+
+Test(errors, no_stale_detail) {
+  cr_assert(eq(int, mffi_ctx_new(&st_ctx, NULL), MFFI_OK));
+  const char d[] = "int abs(int); typedef int myint; struct s { int a[2]; "
+                   "unsigned b : 3; }; extern char **environ;";
+  cr_assert(eq(int, mffi_cdef(st_ctx, d, sizeof d - 1), MFFI_OK));
+  cr_assert(eq(int, mffi_open(st_ctx, NULL, NULL, NULL, &st_lib), MFFI_OK));
+  const mffi_type *s, *in, *fnt;
+  cr_assert(eq(int, mffi_typeof(st_ctx, "struct s", &s), MFFI_OK));
+  cr_assert(eq(int, mffi_typeof(st_ctx, "int", &in), MFFI_OK));
+  cr_assert(eq(int, mffi_typeof(st_ctx, "int (*)(int)", &fnt), MFFI_OK));
+  mffi_fn *fn;
+  mffi_closure *cl;
+  mffi_field f;
+  size_t off;
+  void *p;
+  int v = 0, obj[4] = {0};
+  mffi_lib *lib2;
+
+#define ST(call, want)                                                         \
+  do {                                                                         \
+    st_poison();                                                               \
+    st_check((call), (want), #call);                                           \
+  } while (0)
+  ST(mffi_bind(st_lib, "abs", NULL), MFFI_EMISUSE);
+  ST(mffi_bind(st_lib, NULL, &fn), MFFI_EMISUSE);
+  ST(mffi_bind(st_lib, "myint", &fn), MFFI_EMISUSE);
+  ST(mffi_bind_variadic(st_lib, "abs", NULL, 0, NULL), MFFI_EMISUSE);
+  ST(mffi_bind_variadic(st_lib, "abs", &in, 1, &fn), MFFI_EMISUSE);
+  ST(mffi_bind_ptr(st_lib, fnt, (void *)abs, NULL), MFFI_EMISUSE);
+  ST(mffi_bind_ptr(st_lib, in, (void *)abs, &fn), MFFI_EMISUSE);
+  ST(mffi_callback(st_lib, fnt, NULL, NULL, &cl), MFFI_EMISUSE);
+  ST(mffi_callback(st_lib, fnt, NULL, NULL, NULL), MFFI_EMISUSE);
+  ST(mffi_open(st_ctx, NULL, NULL, NULL, NULL), MFFI_EMISUSE);
+  ST(mffi_open(st_ctx, NULL, "libnosuch-mffi.so", NULL, &lib2), MFFI_ENOLIB);
+  ST(mffi_new(st_lib, in, 1, NULL), MFFI_EMISUSE);
+  ST(mffi_new(st_lib, in, 0, &p), MFFI_EMISUSE);
+  ST(mffi_keep(st_lib, obj, obj), MFFI_EMISUSE);
+  ST(mffi_read(st_lib, NULL, obj, 4), MFFI_EMISUSE);
+  ST(mffi_write(st_lib, obj, NULL, 4), MFFI_EMISUSE);
+  ST(mffi_field_get(s, obj, "a[2]", &v), MFFI_ERANGE);
+  ST(mffi_field_get(s, obj, "zz", &v), MFFI_ENOTFOUND);
+  ST(mffi_field_get(s, NULL, "a[0]", &v), MFFI_EMISUSE);
+  ST(mffi_field_set(s, obj, "a[", &v), MFFI_EPARSE);
+  ST(mffi_field_set(in, obj, "a", &v), MFFI_EMISUSE);
+  ST(mffi_fieldof(s, "nope", &f), MFFI_ENOTFOUND);
+  ST(mffi_fieldof(s, NULL, &f), MFFI_EMISUSE);
+  ST(mffi_offsetof(s, "b", &off), MFFI_EMISUSE);
+  ST(mffi_offsetof(s, "a[99999999999999999999]", &off), MFFI_ERANGE);
+  ST(mffi_type_field(s, 9, &f), MFFI_EMISUSE);
+  ST(mffi_type_field(in, 0, &f), MFFI_EMISUSE);
+  ST(mffi_typeof(st_ctx, "int ((", &in), MFFI_EPARSE);
+  ST(mffi_typeof(st_ctx, NULL, &in), MFFI_EMISUSE);
+  ST(mffi_cdef(st_ctx, "int (;", 6), MFFI_EPARSE);
+  ST(mffi_cdef(st_ctx, NULL, 4), MFFI_EMISUSE);
+  cr_assert(eq(int, mffi_bind(st_lib, "environ", &fn), MFFI_OK));
+  ST(mffi_call(fn, &v, NULL), MFFI_EMISUSE);
+#undef ST
+  /* mffi_delete of a foreign pointer is recorded too. */
+  st_poison();
+  mffi_delete(st_lib, obj);
+  cr_expect(eq(int, mffi_errcode(st_ctx), MFFI_EMISUSE));
+  cr_expect(strstr(mffi_errmsg(st_ctx), "poison_qx") == NULL);
+  /* A successful call clears the state. */
+  st_poison();
+  cr_assert(eq(int, mffi_typeof(st_ctx, "int", &in), MFFI_OK));
+  cr_expect(eq(int, mffi_errcode(st_ctx), MFFI_OK));
+  cr_expect_str_eq(mffi_errmsg(st_ctx), "");
+  cr_expect(eq(long, mffi_erroffset(st_ctx), -1));
+  mffi_ctx_free(st_ctx); /* Closes st_lib. */
+}
+
+/* The state is per context: failures on one do not show on another, and a
+** thread keeps the last 8 contexts' details. */
+Test(errors, per_context_state) {
+  enum { N = 10 };
+  mffi_ctx *c[N];
+  for (int i = 0; i < N; i++) {
+    cr_assert(eq(int, mffi_ctx_new(&c[i], NULL), MFFI_OK));
+    char src[32];
+    snprintf(src, sizeof src, "int x%d", i); /* No ';'. */
+    cr_assert(eq(int, mffi_cdef(c[i], src, strlen(src)), MFFI_EPARSE));
+    cr_expect(eq(long, mffi_erroffset(c[i]), (long)strlen(src)));
+  }
+  for (int i = N - 8; i < N; i++) {
+    cr_expect(eq(int, mffi_errcode(c[i]), MFFI_EPARSE), "ctx %d", i);
+    cr_expect(strstr(mffi_errmsg(c[i]), "expected ';'") != NULL, "%d: %s", i,
+              mffi_errmsg(c[i]));
+  }
+  /* The two oldest were evicted: they read as no failure. */
+  cr_expect(eq(int, mffi_errcode(c[0]), MFFI_OK));
+  cr_expect_str_eq(mffi_errmsg(c[1]), "");
+  cr_expect(eq(long, mffi_erroffset(c[0]), -1));
+  /* A new context never inherits a freed one's detail. */
+  mffi_ctx_free(c[N - 1]);
+  mffi_ctx *fresh;
+  cr_assert(eq(int, mffi_ctx_new(&fresh, NULL), MFFI_OK));
+  cr_expect_str_eq(mffi_errmsg(fresh), "");
+  cr_expect(eq(int, mffi_errcode(fresh), MFFI_OK));
+  mffi_ctx_free(fresh);
+  for (int i = 0; i < N - 1; i++)
+    mffi_ctx_free(c[i]);
 }

@@ -1,5 +1,6 @@
 /* Typed memory: new/delete, keep-alive, read/write, fields. See LICENSE. */
 #include <criterion/criterion.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,8 @@ static const char decls[] =
     "  union { long l; float f; }; struct inner *link; };\n"
     "struct __attribute__((aligned(64))) wide { char c; };\n"
     "struct opaque;\n"
+    "struct bounded { int arr[3]; int after; int grid[2][2]; };\n"
+    "struct flexed { int n; int tail[]; };\n"
     "void *memset(void *s, int c, unsigned long n);\n";
 
 static void setup(void) {
@@ -78,7 +81,7 @@ Test(memory, new_delete) {
   cr_assert_eq(mffi_new(lib, ty("struct opaque"), 1, &q), MFFI_EMISUSE);
   cr_assert_eq(mffi_new(lib, ty("void"), 1, &q), MFFI_EMISUSE);
   cr_assert_eq(mffi_new(lib, ty("int (int)"), 1, &q), MFFI_EMISUSE);
-  cr_assert_eq(mffi_new(lib, ty("char"), SIZE_MAX, &q), MFFI_ENOMEM);
+  cr_assert_eq(mffi_new(lib, ty("char"), SIZE_MAX, &q), MFFI_ERANGE);
   cr_assert_eq(mffi_new(lib, ty("long"), SIZE_MAX / 2, &q), MFFI_ERANGE);
 }
 
@@ -234,6 +237,239 @@ Test(memory, fields) {
   cr_assert_eq(mffi_field_get(o, NULL, "tag", &a2), MFFI_EMISUSE);
   cr_assert_eq(mffi_field_get(ty("int"), obj, "x", &a2), MFFI_EMISUSE);
   mffi_delete(lib, obj);
+}
+
+/* Indexes past the end of an array: get/set refuse them (nothing outside the
+** object is touched), mffi_offsetof computes them as offsetof does. */
+Test(memory, field_index_bounds) {
+  struct bounded {
+    int arr[3];
+    int after;
+    int grid[2][2];
+  } obj;
+  memset(&obj, 0, sizeof obj);
+  obj.after = 42;
+  const mffi_type *t = ty("struct bounded");
+  cr_assert_eq(mffi_sizeof(t), sizeof obj);
+  int v = 7, got = -1;
+  cr_assert_eq(mffi_field_set(t, &obj, "arr[2]", &v), MFFI_OK);
+  cr_assert_eq(obj.arr[2], 7);
+  cr_assert_eq(mffi_field_get(t, &obj, "grid[1][1]", &got), MFFI_OK);
+  const char *bad[] = {"arr[3]",     "arr[1000]",  "arr[0x7fffffffffffffff]",
+                       "grid[2][0]", "grid[0][2]", "arr[99999999999999999999]"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    cr_assert_eq(mffi_field_set(t, &obj, bad[i], &v), MFFI_ERANGE, "%s",
+                 bad[i]);
+    cr_assert_eq(mffi_field_get(t, &obj, bad[i], &got), MFFI_ERANGE, "%s",
+                 bad[i]);
+  }
+  cr_assert_eq(obj.after, 42, "the neighbour is untouched");
+  cr_assert_eq(obj.grid[1][0], 0);
+
+  /* offsetof's meaning, as GCC computes it. */
+  size_t off = 0;
+  cr_assert_eq(mffi_offsetof(t, "arr[3]", &off), MFFI_OK);
+  cr_assert_eq(off, offsetof(struct bounded, arr) + 3 * sizeof(int));
+  cr_assert_eq(mffi_offsetof(t, "grid[0][3]", &off), MFFI_OK);
+  cr_assert_eq(off, offsetof(struct bounded, grid) + 3 * sizeof(int));
+  /* An offset that is not representable is refused, not wrapped. */
+  cr_assert_eq(mffi_offsetof(t, "arr[0x7fffffffffffffff]", &off), MFFI_ERANGE);
+  cr_assert_eq(mffi_offsetof(t, "arr[99999999999999999999]", &off),
+               MFFI_ERANGE);
+  cr_assert_eq(mffi_offsetof(t, "arr[144115188075855873]", &off), MFFI_ERANGE,
+               "over 2^59 bytes");
+  cr_assert_eq(mffi_offsetof(t, "arr[-1]", &off), MFFI_EPARSE);
+
+  /* A flexible array member is not part of the object. */
+  const mffi_type *f = ty("struct flexed");
+  int buf[4] = {0};
+  cr_assert_eq(mffi_field_set(f, buf, "tail[0]", &v), MFFI_ERANGE);
+  cr_assert_eq(buf[1], 0);
+  cr_assert_eq(mffi_offsetof(f, "tail[2]", &off), MFFI_OK);
+  cr_assert_eq(off, 3 * sizeof(int));
+}
+
+/* A qualified type made while its struct was incomplete reads its size and
+** alignment from the struct, once defined (one source of truth). */
+Test(memory, qualified_forward_struct) {
+  const char d[] = "struct s; typedef const struct s cs;\n"
+                   "typedef volatile struct s vs;\n"
+                   "struct s { double x; int y; };\n"
+                   "struct holder { cs member; vs other; };";
+  cr_assert_eq(mffi_cdef(ctx, d, sizeof d - 1), MFFI_OK, "%s",
+               mffi_errmsg(ctx));
+  struct s {
+    double x;
+    int y;
+  };
+  struct holder {
+    const struct s member;
+    volatile struct s other;
+  };
+  const mffi_type *cs = mffi_decl_type(mffi_decl_find(ctx, "cs"));
+  cr_assert_eq(mffi_sizeof(cs), sizeof(struct s));
+  cr_assert_eq(mffi_alignof(cs), _Alignof(struct s));
+  cr_assert_eq(ty("const struct s"), cs, "one interned node");
+  void *p = NULL;
+  cr_assert_eq(mffi_new(lib, cs, 2, &p), MFFI_OK, "%s", mffi_errmsg(ctx));
+  cr_assert_eq((uintptr_t)p % _Alignof(struct s), 0);
+  /* The whole block is there: read and write its last byte. */
+  unsigned char last = 0x5a;
+  cr_assert_eq(
+      mffi_write(lib, (unsigned char *)p + 2 * sizeof(struct s) - 1, &last, 1),
+      MFFI_OK);
+  mffi_delete(lib, p);
+
+  const mffi_type *h = ty("struct holder");
+  cr_assert_eq(mffi_sizeof(h), sizeof(struct holder));
+  struct holder obj = {{1.5, 7}, {2.5, 9}};
+  struct s got;
+  memset(&got, 0xee, sizeof got);
+  cr_assert_eq(mffi_field_get(h, &obj, "member", &got), MFFI_OK);
+  cr_assert_eq(got.x, 1.5);
+  cr_assert_eq(got.y, 7);
+  struct s put = {-4.0, 11};
+  struct holder obj2;
+  memset(&obj2, 0, sizeof obj2);
+  cr_assert_eq(mffi_field_set(h, &obj2, "other", &put), MFFI_OK);
+  cr_assert_eq(obj2.other.x, -4.0);
+  cr_assert_eq(obj2.other.y, 11);
+  cr_assert_eq(mffi_field_get(h, &obj, "other.y", &got.y), MFFI_OK);
+  cr_assert_eq(got.y, 9);
+}
+
+/* A keep-alive chain as long as the user likes is released without
+** recursion (the old code overflowed the stack at 200,000 blocks) and in
+** linear time; everything is freed. */
+Test(memory, long_keep_chain) {
+  enum { N = 200000 };
+  void **p = malloc(N * sizeof *p);
+  cr_assert_not_null(p);
+  const mffi_type *in = ty("int");
+  void *warm; /* Let the library make its block array first. */
+  cr_assert_eq(mffi_new(lib, in, 1, &warm), MFFI_OK);
+  mffi_delete(lib, warm);
+  long before = live;
+  for (size_t i = 0; i < N; i++)
+    cr_assert_eq(mffi_new(lib, in, 1, &p[i]), MFFI_OK);
+  for (size_t i = 0; i + 1 < N; i++)
+    cr_assert_eq(mffi_keep(lib, p[i], p[i + 1]), MFFI_OK);
+  for (size_t i = N - 1; i > 0; i--)
+    mffi_delete(lib, p[i]); /* Still kept by their predecessors. */
+  cr_assert_gt(live, before + N, "nothing is freed yet");
+  /* The tail is still readable through mffi_read. */
+  int v = 5;
+  cr_assert_eq(mffi_write(lib, p[N - 1], &v, sizeof v), MFFI_OK);
+  mffi_delete(lib, p[0]);
+  cr_assert_eq(live, before, "%ld blocks left", live - before);
+  /* The library still tracks new blocks correctly. */
+  void *q;
+  cr_assert_eq(mffi_new(lib, in, 1, &q), MFFI_OK);
+  cr_assert_eq(mffi_keep(lib, q, q), MFFI_EMISUSE);
+  mffi_delete(lib, q);
+  cr_assert_eq(live, before);
+  free(p);
+}
+
+/* A diamond and a shared dependent: freed once, when the last owner goes. */
+Test(memory, keep_shared) {
+  const mffi_type *in = ty("int");
+  void *a, *b, *c, *d;
+  cr_assert_eq(mffi_new(lib, in, 1, &a), MFFI_OK);
+  mffi_delete(lib, a); /* Let the library make its block array first. */
+  long before = live;
+  cr_assert_eq(mffi_new(lib, in, 1, &a), MFFI_OK);
+  cr_assert_eq(mffi_new(lib, in, 1, &b), MFFI_OK);
+  cr_assert_eq(mffi_new(lib, in, 1, &c), MFFI_OK);
+  cr_assert_eq(mffi_new(lib, in, 1, &d), MFFI_OK);
+  cr_assert_eq(mffi_keep(lib, a, b), MFFI_OK);
+  cr_assert_eq(mffi_keep(lib, a, c), MFFI_OK);
+  cr_assert_eq(mffi_keep(lib, b, d), MFFI_OK);
+  cr_assert_eq(mffi_keep(lib, c, d), MFFI_OK);
+  mffi_delete(lib, b);
+  mffi_delete(lib, c);
+  mffi_delete(lib, d);
+  int v = 1;
+  cr_assert_eq(mffi_write(lib, d, &v, sizeof v), MFFI_OK, "d is alive");
+  mffi_delete(lib, a);
+  cr_assert_eq(live, before);
+}
+
+static void mem_handler(void *ret, void *const *args, void *data) {
+  (void)data;
+  *(int *)ret = *(const int *)args[0] + 1;
+}
+
+/* mffi_ctx_free closes the libraries still open on the context, with their
+** functions, closures and blocks: nothing leaks, nothing is used after it is
+** freed (ASan), whatever was closed before. */
+Test(memory, ctx_free_closes_libraries) {
+  mffi_ctx *c;
+  mffi_ctx_opts o = {MFFI_CTX_OPTS_VERSION, count_alloc, NULL};
+  long before = live;
+  cr_assert_eq(mffi_ctx_new(&c, &o), MFFI_OK);
+  const char d[] = "void *memset(void *s, int c, unsigned long n);";
+  cr_assert_eq(mffi_cdef(c, d, sizeof d - 1), MFFI_OK);
+  mffi_lib *l[4];
+  const mffi_type *ft, *in;
+  cr_assert_eq(mffi_typeof(c, "int (*)(int)", &ft), MFFI_OK);
+  cr_assert_eq(mffi_typeof(c, "int", &in), MFFI_OK);
+  for (int i = 0; i < 4; i++) {
+    mffi_open_opts oo = {MFFI_OPEN_OPTS_VERSION, i % 2 ? MFFI_OPEN_FFI_ONLY : 0,
+                         NULL};
+    cr_assert_eq(mffi_open(c, NULL, NULL, &oo, &l[i]), MFFI_OK);
+    mffi_fn *fn;
+    cr_assert_eq(mffi_bind(l[i], "memset", &fn), MFFI_OK);
+    mffi_closure *cl;
+    cr_assert_eq(mffi_callback(l[i], ft, mem_handler, NULL, &cl), MFFI_OK);
+    int (*code)(int) = (int (*)(int))mffi_closure_code(cl);
+    cr_assert_eq(code(41), 42);
+    void *a, *b;
+    cr_assert_eq(mffi_new(l[i], in, 8, &a), MFFI_OK);
+    cr_assert_eq(mffi_new(l[i], in, 8, &b), MFFI_OK);
+    cr_assert_eq(mffi_keep(l[i], a, b), MFFI_OK);
+  }
+  mffi_close(l[2]); /* From the middle of the list... */
+  mffi_close(l[3]); /* ...and its head. */
+  mffi_ctx_free(c); /* l[0] and l[1] are still open. */
+  cr_assert_eq(live, before, "%ld blocks leaked", live - before);
+}
+
+/* Absurd sizes are refused before they reach the allocator hook. */
+static size_t biggest_ask;
+
+static void *watch_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  if (nsize > biggest_ask) biggest_ask = nsize;
+  return count_alloc(ud, ptr, osize, nsize);
+}
+
+Test(memory, absurd_sizes) {
+  mffi_ctx *c;
+  mffi_ctx_opts o = {MFFI_CTX_OPTS_VERSION, watch_alloc, NULL};
+  cr_assert_eq(mffi_ctx_new(&c, &o), MFFI_OK);
+  const char d[] = "struct huge { char a[1000000000000000]; };";
+  cr_assert_eq(mffi_cdef(c, d, sizeof d - 1), MFFI_OK, "%s", mffi_errmsg(c));
+  mffi_lib *l;
+  cr_assert_eq(mffi_open(c, NULL, NULL, NULL, &l), MFFI_OK);
+  const mffi_type *ch, *in, *hu;
+  cr_assert_eq(mffi_typeof(c, "char", &ch), MFFI_OK);
+  cr_assert_eq(mffi_typeof(c, "int", &in), MFFI_OK);
+  cr_assert_eq(mffi_typeof(c, "struct huge", &hu), MFFI_OK);
+  biggest_ask = 0;
+  void *p = (void *)1;
+  cr_assert_eq(mffi_new(l, ch, SIZE_MAX / 2, &p), MFFI_ERANGE);
+  cr_assert_null(p);
+  cr_assert(strstr(mffi_errmsg(c), "2^59"), "%s", mffi_errmsg(c));
+  cr_assert_eq(mffi_new(l, ch, SIZE_MAX, &p), MFFI_ERANGE);
+  cr_assert_eq(mffi_new(l, in, SIZE_MAX / 4 + 1, &p), MFFI_ERANGE,
+               "the product wraps");
+  cr_assert_eq(mffi_new(l, ch, ((size_t)1 << 59) + 1, &p), MFFI_ERANGE);
+  cr_assert_eq(mffi_new(l, hu, 1000, &p), MFFI_ERANGE);
+  cr_assert_lt(biggest_ask, (size_t)1 << 20, "asked the hook for %zu bytes",
+               biggest_ask);
+  cr_assert_eq(mffi_new(l, in, 4, &p), MFFI_OK, "small sizes still work");
+  mffi_close(l);
+  mffi_ctx_free(c);
 }
 
 Test(memory, close_frees_everything) {

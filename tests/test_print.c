@@ -150,11 +150,28 @@ Test(print, type_str_truncates_like_snprintf) {
 Test(print, scalar_spellings) {
   mffi_ctx *ctx = parse("");
   static const char *const same[] = {
-      "_Bool", "char", "signed char", "unsigned char", "short",
-      "unsigned short", "int", "unsigned int", "long", "unsigned long",
-      "long long", "unsigned long long", "__int128", "unsigned __int128",
-      "float", "double", "long double", "void", "__builtin_va_list",
-      "double _Complex", "float _Complex", "long double _Complex",
+      "_Bool",
+      "char",
+      "signed char",
+      "unsigned char",
+      "short",
+      "unsigned short",
+      "int",
+      "unsigned int",
+      "long",
+      "unsigned long",
+      "long long",
+      "unsigned long long",
+      "__int128",
+      "unsigned __int128",
+      "float",
+      "double",
+      "long double",
+      "void",
+      "__builtin_va_list",
+      "double _Complex",
+      "float _Complex",
+      "long double _Complex",
   };
   for (size_t i = 0; i < sizeof same / sizeof same[0]; i++)
     expect_type(ctx, same[i], NULL, same[i]);
@@ -187,8 +204,7 @@ Test(print, declarators) {
   expect_type(ctx, "int (*)[3]", NULL, "int (*)[3]");
   expect_type(ctx, "int (*)[3]", "pa", "int (*pa)[3]");
   expect_type(ctx, "int (*const)[3]", "pa", "int (*const pa)[3]");
-  expect_type(ctx, "int (*(*)(int))(double)", NULL,
-              "int (*(*)(int))(double)");
+  expect_type(ctx, "int (*(*)(int))(double)", NULL, "int (*(*)(int))(double)");
   expect_type(ctx, "int (*(int))(double)", "f", "int (*f(int))(double)");
   expect_type(ctx, "void (*(*)[2])(int, ...)", "t",
               "void (*(*t)[2])(int, ...)");
@@ -199,8 +215,7 @@ Test(print, declarators) {
   expect_type(ctx, "int (*)(int[3], void (void))", NULL,
               "int (*)(int *, void (*)(void))");
   expect_type(ctx, "cmp_fn", NULL, "int (*)(const void *, const void *)");
-  expect_type(ctx, "cmp_fn *", "pp",
-              "int (**pp)(const void *, const void *)");
+  expect_type(ctx, "cmp_fn *", "pp", "int (**pp)(const void *, const void *)");
   expect_type(ctx, "struct s *", NULL, "struct s *");
   expect_type(ctx, "const union u *", NULL, "const union u *");
   expect_type(ctx, "enum e", "x", "enum e x");
@@ -272,8 +287,8 @@ Test(print, aligned_without_typedef) {
   mffi_tid tids[] = {al, p, c, cpa, arra};
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     char buf[256];
-    mffi_type_str(mffi_type_byid(ctx, tids[cases[i].which]), cases[i].name,
-                  buf, sizeof buf);
+    mffi_type_str(mffi_type_byid(ctx, tids[cases[i].which]), cases[i].name, buf,
+                  sizeof buf);
     cr_expect_str_eq(buf, cases[i].want);
   }
   mffi_ctx_free(ctx);
@@ -282,19 +297,19 @@ Test(print, aligned_without_typedef) {
 /* -- Declarations --------------------------------------------------------- */
 
 Test(print, functions) {
-  mffi_ctx *ctx = parse(
-      "int f(int a, char *b);\n"
-      "void g(void);\n"
-      "int h();\n"
-      "int printf(const char *restrict fmt, ...);\n"
-      "int r(void) __asm__(\"real_r\");\n"
-      "int (*getcb(int which))(double x);\n"
-      "void *xmalloc(unsigned long n) __attribute__((malloc))\n"
-      "  __attribute__((alloc_size(1)));\n"
-      "int pf(const char *, ...) __attribute__((format(printf, 1, 2)));\n"
-      "int acc(char *buf, unsigned long n)\n"
-      "  __attribute__((access(write_only, 1, 2), nonnull(1)));\n"
-      "void old(void) __attribute__((deprecated(\"use new\")));\n");
+  mffi_ctx *ctx =
+      parse("int f(int a, char *b);\n"
+            "void g(void);\n"
+            "int h();\n"
+            "int printf(const char *restrict fmt, ...);\n"
+            "int r(void) __asm__(\"real_r\");\n"
+            "int (*getcb(int which))(double x);\n"
+            "void *xmalloc(unsigned long n) __attribute__((malloc))\n"
+            "  __attribute__((alloc_size(1)));\n"
+            "int pf(const char *, ...) __attribute__((format(printf, 1, 2)));\n"
+            "int acc(char *buf, unsigned long n)\n"
+            "  __attribute__((access(write_only, 1, 2), nonnull(1)));\n"
+            "void old(void) __attribute__((deprecated(\"use new\")));\n");
   expect_decl(ctx, "f", "int f(int a, char *b);");
   expect_decl(ctx, "g", "void g(void);");
   expect_decl(ctx, "h", "int h();");
@@ -339,16 +354,16 @@ Test(print, variables_and_constants) {
 }
 
 Test(print, tags) {
-  mffi_ctx *ctx = parse(
-      "struct fwd;\n"
-      "struct s { int a; unsigned b : 3; unsigned : 0; char c[]; };\n"
-      "enum e { A, B = 5, C };\n"
-      "union u { struct { int x, y; }; long l; }"
-      " __attribute__((aligned(16)));\n"
-      "struct p { char c; int i __attribute__((packed)); "
-      "long l __attribute__((aligned(16))); } __attribute__((packed));\n"
-      "enum big { HUGE = 0xffffffffffffffffUL };\n"
-      "enum neg { MINUS = -1, PLUS = 1 };\n");
+  mffi_ctx *ctx =
+      parse("struct fwd;\n"
+            "struct s { int a; unsigned b : 3; unsigned : 0; char c[]; };\n"
+            "enum e { A, B = 5, C };\n"
+            "union u { struct { int x, y; }; long l; }"
+            " __attribute__((aligned(16)));\n"
+            "struct p { char c; int i __attribute__((packed)); "
+            "long l __attribute__((aligned(16))); } __attribute__((packed));\n"
+            "enum big { HUGE = 0xffffffffffffffffUL };\n"
+            "enum neg { MINUS = -1, PLUS = 1 };\n");
   expect_decl_at(ctx, 0, "struct fwd;");
   expect_decl_at(ctx, 1,
                  "struct s { int a; unsigned int b : 3; unsigned int : 0; "
@@ -487,4 +502,55 @@ Test(print, self_deallocator) {
               "__attribute__((malloc(ra, 1)));");
   mffi_ctx_free(ctx);
   round_trip(src);
+}
+
+/* Deep types: the printer recurses, so past its limit (200 levels) the inner
+** part prints as "..."; never silently fewer stars, never a stack overflow,
+** however long the chain (100,000 stars). Shallower types print whole and
+** parse back to themselves. */
+Test(print, deep_declarators) {
+  mffi_ctx *ctx = parse("int x;");
+  size_t sizes[] = {150, 250, 100000};
+  for (size_t k = 0; k < 3; k++) {
+    size_t n = sizes[k];
+    char *expr = malloc(n + 8);
+    cr_assert_not_null(expr);
+    strcpy(expr, "int ");
+    memset(expr + 4, '*', n);
+    expr[4 + n] = '\0';
+    char *got = type_str(ctx, expr, "p");
+    size_t stars = 0;
+    for (const char *c = got; *c; c++)
+      stars += *c == '*';
+    if (n <= 190) {
+      char *want = malloc(n + 8);
+      snprintf(want, n + 8, "int %sp", expr + 4);
+      cr_expect_str_eq(got, want);
+      free(want);
+      const mffi_type *a, *b;
+      cr_assert_eq(mffi_typeof(ctx, expr, &a), MFFI_OK);
+      char *bare = type_str(ctx, expr, NULL);
+      cr_assert_eq(mffi_typeof(ctx, bare, &b), MFFI_OK, "%s", bare);
+      cr_expect_eq(a, b, "round trip");
+      free(bare);
+    } else {
+      cr_expect(strncmp(got, "int ...*", 8) == 0, "%.40s", got);
+      cr_expect_leq(stars, 201);
+      cr_expect_geq(stars, 190);
+      cr_expect_eq(got[strlen(got) - 1], 'p');
+    }
+    free(got);
+    free(expr);
+  }
+  /* A pointer to an array, deep: the suffix is cut the same way. */
+  char expr[1024] = "int (";
+  size_t n = strlen(expr);
+  memset(expr + n, '*', 300);
+  strcpy(expr + n + 300, ")[3]");
+  char *got = type_str(ctx, expr, NULL);
+  cr_expect(strncmp(got, "int ...*", 8) == 0, "%.40s", got);
+  cr_expect_eq(got[strlen(got) - 1], '.', "the cut suffix: %s",
+               got + strlen(got) - 10);
+  free(got);
+  mffi_ctx_free(ctx);
 }

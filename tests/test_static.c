@@ -375,3 +375,53 @@ Test(static_oom, generator) {
   }
   rmdir(dir);
 }
+
+/* The registry's fixed capacity, and unregistering: a plug-in's table can be
+** removed (not while a library reads it) and its name reused. */
+Test(static_registry, capacity_and_unregister) {
+  enum { CAP = 64 };
+  static mffi_static_table extra[CAP];
+  static char names[CAP][16];
+  int added = 0, rc = MFFI_OK;
+  for (int i = 0; i < CAP && rc == MFFI_OK; i++) {
+    snprintf(names[i], sizeof names[i], "extra%d", i);
+    extra[i] =
+        (mffi_static_table){MFFI_STATIC_VERSION, names[i], NULL, 0, NULL};
+    rc = mffi_static_register(&extra[i]);
+    if (rc == MFFI_OK) added++;
+  }
+  cr_assert_eq(rc, MFFI_ENOMEM, "full after %d more", added);
+  cr_assert_lt(added, CAP, "testtab is registered too");
+  cr_assert_eq(mffi_static_find(names[added]), NULL);
+  /* Freeing a slot makes room. */
+  cr_assert_eq(mffi_static_unregister(&extra[0]), MFFI_OK);
+  cr_assert_null(mffi_static_find("extra0"));
+  cr_assert_eq(mffi_static_unregister(&extra[0]), MFFI_ENOTFOUND);
+  cr_assert_eq(mffi_static_unregister(NULL), MFFI_EMISUSE);
+  cr_assert_eq(mffi_static_register(&extra[added]), MFFI_OK);
+  cr_assert_eq(mffi_static_find(names[added]), &extra[added]);
+  /* A copy under a registered name is not the registered table. */
+  mffi_static_table copy = t_table;
+  cr_assert_eq(mffi_static_unregister(&copy), MFFI_ENOTFOUND);
+
+  /* Not while a library is open on it. */
+  mffi_ctx *c;
+  cr_assert_eq(mffi_ctx_new(&c, NULL), MFFI_OK);
+  const mffi_strategy *s = mffi_strategy_find("static");
+  mffi_lib *l;
+  cr_assert_eq(mffi_open(c, s, "testtab", NULL, &l), MFFI_OK);
+  mffi_lib *l2;
+  cr_assert_eq(mffi_open(c, s, "testtab", NULL, &l2), MFFI_OK);
+  cr_assert_eq(mffi_static_unregister(&t_table), MFFI_EMISUSE);
+  mffi_close(l);
+  cr_assert_eq(mffi_static_unregister(&t_table), MFFI_EMISUSE, "l2 is open");
+  mffi_close(l2);
+  cr_assert_eq(mffi_static_unregister(&t_table), MFFI_OK);
+  cr_assert_eq(mffi_open(c, s, "testtab", NULL, &l), MFFI_ENOLIB);
+  cr_assert_null(l);
+  /* Its name may be taken again, by another table. */
+  cr_assert_eq(mffi_static_unregister(&extra[1]), MFFI_OK);
+  cr_assert_eq(mffi_static_register(&copy), MFFI_OK);
+  cr_assert_eq(mffi_static_find("testtab"), &copy);
+  mffi_ctx_free(c);
+}

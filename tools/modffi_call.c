@@ -201,9 +201,11 @@ static const mffi_decl *call_find_decl(mffi_ctx *ctx, const char *what) {
   return d;
 }
 
-/* A zeroed buffer for an object of type t (at least 16 bytes). */
+/* A zeroed buffer for an object of type t (at least 16 bytes); NULL on out
+** of memory or for an object over CV_MAX_OBJECT bytes. */
 static void *call_buffer(const mffi_type *t) {
   size_t sz = mffi_sizeof(t), al = mffi_alignof(t);
+  if (sz > CV_MAX_OBJECT) return NULL;
   if (sz < 16) sz = 16;
   if (al <= 16) return calloc(1, sz);
   sz = (sz + al - 1) / al * al;
@@ -350,7 +352,8 @@ static int call_run_it(call_run *r, const call_opts *o, char **argv,
     const mffi_type *t = mffi_fn_arg_type(fn, i);
     r->bufs[i] = call_buffer(t);
     if (!r->bufs[i]) {
-      cli_error("out of memory");
+      cli_error("argument %zu: out of memory (an object of %zu bytes)", i + 1,
+                mffi_sizeof(t));
       return CLI_EXIT_FAIL;
     }
     r->nbufs++;
@@ -364,7 +367,8 @@ static int call_run_it(call_run *r, const call_opts *o, char **argv,
   const mffi_type *rt = mffi_type_target(dt);
   r->ret = call_buffer(rt);
   if (!r->ret) {
-    cli_error("out of memory");
+    cli_error("return value: out of memory (an object of %zu bytes)",
+              mffi_sizeof(rt));
     return CLI_EXIT_FAIL;
   }
   fflush(stdout); /* Keep our output after whatever the function prints. */

@@ -11,14 +11,16 @@
 
 #include "modffi_value.h"
 
-#define CV_WORDMAX 128 /* Max. bytes of one literal. */
-#define CV_PATHMAX 256 /* Max. bytes of a designator chain. */
+#define CV_WORDMAX 128   /* Max. bytes of one literal. */
+#define CV_PATHMAX 256   /* Max. bytes of a designator chain. */
+#define CV_MAX_DEPTH 256 /* Max. nesting of braces and &INIT in one value. */
 
 /* A position in the text being parsed. */
 typedef struct cv_p {
   cv_state *st;
   const char *s;
   size_t i;
+  unsigned depth; /* cv_value calls under way (CV_MAX_DEPTH). */
 } cv_p;
 
 /* A bit-field destination: width -1 for a plain object. */
@@ -413,6 +415,8 @@ range:
 
 static int cv_value(cv_p *p, const mffi_type *t, unsigned char *base,
                     size_t off, cv_bits bits, int arg);
+static int cv_value_at(cv_p *p, const mffi_type *t, unsigned char *base,
+                       size_t off, cv_bits bits, int arg);
 
 /* &INIT: a temporary of the pointee type (an array for &{...} when the
 ** pointee is a scalar). */
@@ -421,6 +425,9 @@ static int cv_address(cv_p *p, const mffi_type *to, void **out, int arg) {
   size_t sz = mffi_sizeof(to);
   if (sz == 0 || tk == MFFI_KIND_VOID || tk == MFFI_KIND_FUNCTION)
     return cv_fail(p->st, "&INIT needs a pointer to a complete object type");
+  if (sz > CV_MAX_OBJECT)
+    return cv_fail(p->st, "&INIT object of %zu bytes is too large (limit %zu)",
+                   sz, (size_t)CV_MAX_OBJECT);
   size_t n = 1;
   unsigned char *obj;
   bool agg =
@@ -436,6 +443,8 @@ static int cv_address(cv_p *p, const mffi_type *to, void **out, int arg) {
         if (p->s[j] == ',' && p->s[j + 1]) cnt++;
     }
     n = cnt ? cnt : 1;
+    if (n > CV_MAX_OBJECT / sz)
+      return cv_fail(p->st, "&{...} of %zu objects is too large", n);
     obj = cv_alloc(p->st, n * sz);
     if (!obj) return cv_fail(p->st, "out of memory");
     p->i = save;
@@ -532,6 +541,32 @@ static int cv_designator(cv_p *p, char *path) {
   return 0;
 }
 
+/* Check every index of a designator chain that mffi_fieldof accepted
+** against its array, as C does: mffi_fieldof allows offsetof-style indexes
+** past the end, an initializer does not. */
+static int cv_check_path(cv_state *st, const mffi_type *t, const char *path) {
+  char prefix[CV_PATHMAX];
+  for (size_t i = 0; path[i]; i++) {
+    if (path[i] != '[') continue;
+    memcpy(prefix, path, i);
+    prefix[i] = '\0';
+    mffi_field f;
+    if (mffi_fieldof(cv_unq(t), prefix, &f) != MFFI_OK)
+      return cv_fail(st, "no member '%s'", prefix);
+    long len = mffi_type_length(cv_unq(f.type));
+    char *end;
+    errno = 0;
+    unsigned long long ix = strtoull(path + i + 1, &end, 0);
+    if (len < 0)
+      return cv_fail(st, "cannot initialize the flexible array member '%s'",
+                     prefix);
+    if (errno == ERANGE || ix >= (unsigned long long)len)
+      return cv_fail(st, "array index %.*s in initializer exceeds array bounds",
+                     (int)(end - (path + i + 1)), path + i + 1);
+  }
+  return 0;
+}
+
 static int cv_record(cv_p *p, const mffi_type *t, unsigned char *obj) {
   bool is_union = cv_kind(t) == MFFI_KIND_UNION;
   size_t nf = mffi_type_nfields(cv_unq(t)), next = 0;
@@ -544,6 +579,7 @@ static int cv_record(cv_p *p, const mffi_type *t, unsigned char *obj) {
       if (cv_designator(p, path) != 0) return -1;
       if (mffi_fieldof(cv_unq(t), path, &f) != MFFI_OK)
         return cv_fail(p->st, "no member '%s'", path);
+      if (cv_check_path(p->st, t, path) != 0) return -1;
       size_t idx = strpbrk(path, ".[") ? (size_t)-1 : cv_member_index(t, path);
       if (idx != (size_t)-1) next = idx + 1;
     } else {
@@ -566,6 +602,10 @@ static int cv_array(cv_p *p, const mffi_type *t, unsigned char *obj) {
   const mffi_type *el = mffi_type_target(cv_unq(t));
   long len = mffi_type_length(cv_unq(t));
   size_t esz = mffi_sizeof(el), next = 0;
+  /* An array of unknown length (a flexible array member) has no storage in
+  ** the object: C only lets a static object's initializer give it some. */
+  if (len < 0)
+    return cv_fail(p->st, "cannot initialize a flexible array member");
   if (cv_accept(p, '}')) return 0;
   for (;;) {
     cv_ws(p);
@@ -574,13 +614,18 @@ static int cv_array(cv_p *p, const mffi_type *t, unsigned char *obj) {
       char w[CV_WORDMAX];
       if (cv_word(p, w) != 0) return -1;
       char *end;
+      errno = 0;
       unsigned long long ix = strtoull(w, &end, 0);
-      if (*end || w[0] == '-') return cv_fail(p->st, "bad array index '%s'", w);
+      if (*end || w[0] == '-' || !isdigit((unsigned char)w[0]))
+        return cv_fail(p->st, "bad array index '%s'", w);
+      if (errno == ERANGE || ix >= (unsigned long long)len)
+        return cv_fail(p->st,
+                       "array index %s in initializer exceeds array bounds", w);
       if (!cv_accept(p, ']') || !cv_accept(p, '='))
         return cv_fail(p->st, "'] =' expected");
       next = (size_t)ix;
     }
-    if (len >= 0 && next >= (size_t)len)
+    if (next >= (size_t)len)
       return cv_fail(p->st, "too many initializers for an array of %ld", len);
     if (cv_value(p, el, obj, next * esz, cv_nobits, 0) != 0) return -1;
     next++;
@@ -593,6 +638,18 @@ static int cv_array(cv_p *p, const mffi_type *t, unsigned char *obj) {
 /* A value of type t into base + off (or into the bit-field bits). */
 static int cv_value(cv_p *p, const mffi_type *t, unsigned char *base,
                     size_t off, cv_bits bits, int arg) {
+  if (p->depth >= CV_MAX_DEPTH)
+    return cv_fail(p->st, "initializer nested too deeply (limit %d)",
+                   CV_MAX_DEPTH);
+  p->depth++;
+  int rc = cv_value_at(p, t, base, off, bits, arg);
+  p->depth--;
+  return rc;
+}
+
+/* cv_value without the depth count. */
+static int cv_value_at(cv_p *p, const mffi_type *t, unsigned char *base,
+                       size_t off, cv_bits bits, int arg) {
   mffi_kind k = cv_kind(t);
   unsigned char *dst = base + off;
   cv_ws(p);
@@ -610,9 +667,11 @@ static int cv_value(cv_p *p, const mffi_type *t, unsigned char *base,
       size_t len;
       if (cv_string(p, &str, &len) != 0) return -1;
       long n = mffi_type_length(cv_unq(t));
-      if (n >= 0 && len > (size_t)n)
+      if (n < 0)
+        return cv_fail(p->st, "cannot initialize a flexible array member");
+      if (len > (size_t)n)
         return cv_fail(p->st, "string too long for char[%ld]", n);
-      memcpy(dst, str, n >= 0 && len == (size_t)n ? len : len + 1);
+      memcpy(dst, str, len == (size_t)n ? len : len + 1);
       return 0;
     }
     if (!cv_accept(p, '{')) return cv_fail(p->st, "'{' expected for an array");
@@ -643,7 +702,7 @@ static int cv_value(cv_p *p, const mffi_type *t, unsigned char *base,
 
 int cv_parse(cv_state *st, const mffi_type *t, const char *text, void *dst,
              int arg) {
-  cv_p p = {st, text, 0};
+  cv_p p = {st, text, 0, 0};
   st->err[0] = '\0';
   /* A char pointer argument takes the text itself, unless it is a C string
   ** literal, NULL or &INIT. */

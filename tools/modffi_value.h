@@ -16,7 +16,8 @@
 
 #include "modffi.h"
 
-#define CV_ERRMAX 256 /* Max. bytes of an error message. */
+#define CV_ERRMAX 256                   /* Max. bytes of an error message. */
+#define CV_MAX_OBJECT ((size_t)1 << 30) /* Max. bytes of one argument. */
 
 /* A pointer argument made from &INIT, printed after the call. */
 typedef struct cv_out {

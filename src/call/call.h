@@ -31,6 +31,14 @@ typedef struct mffi__sig {
   bool variadic;
 } mffi__sig;
 
+/* Max. bytes of a struct or union passed or returned by value. A by-value
+** argument is copied onto the stack (by libffi too), so an unbounded one is
+** a stack overflow; GCC has no limit, real interfaces stay far below. */
+#define MFFI__MAX_BYVALUE 65536
+/* Max. bytes of the stack scratch for a discarded memory-class return
+** (ret == NULL); larger ones use the context's allocator. */
+#define MFFI__DISCARD_STACK 256
+
 /* How a value of a type is passed, in engine-neutral terms. */
 typedef enum mffi__vkind {
   MFFI__V_VOID,
@@ -49,6 +57,14 @@ typedef enum mffi__vkind {
 ** mffi__value_check. */
 mffi__vkind mffi__value_kind(const mffi_tt *tt, mffi_tid tid, size_t *size);
 int mffi__value_check(mffi_ctx *ctx, mffi_tid tid, bool is_ret);
+
+/* Call run(fn, ret, args) with a scratch buffer of size bytes (aligned to
+** align, at most 16) as ret: on the stack when it is small, else from the
+** context's allocator. For a discarded memory-class return, which the
+** callee must still be given room for. MFFI_ENOMEM if it cannot be had. */
+int mffi__call_scratch(mffi_fn *fn, mffi_ctx *ctx, size_t size, size_t align,
+                       int (*run)(mffi_fn *, void *, void *const *),
+                       void *const *args);
 
 /* The type a variadic argument of type tid is passed as, after C's default
 ** promotions: float -> double, small integers -> int. */

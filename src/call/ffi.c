@@ -305,7 +305,7 @@ int mffi__ffi_prepare(const mffi__sig *sig, bool split, mffi__ffi **out) {
   size_t rsz;
   mffi__vkind rk = mffi__value_kind(tt, sig->ret, &rsz);
   p->rsize = (uint32_t)rsz;
-  p->ralign = mffi__type_scalar(tt, sig->ret)->align;
+  p->ralign = mffi__align(tt, sig->ret); /* Reads the base node. */
   bool hidden = rk == MFFI__V_AGG && mffi__abi_ret_in_memory(tt, sig->ret);
   unsigned h = hidden ? 1 : 0, k = 0, kfixed = 0;
   /* The types as passed (after promotions), and where they go. */
@@ -568,18 +568,18 @@ static int ffi_run(mffi_fn *fn, const mffi__ffi *p, void *ret,
   return MFFI_OK;
 }
 
-/* A memory-class return with no buffer from the caller. */
-static int ffi_run_discard(mffi_fn *fn, const mffi__ffi *p, void *const *args) {
-  unsigned char buf[p->rsize + 16];
-  size_t al = p->ralign > 16 ? 16 : (p->ralign ? p->ralign : 1);
-  void *aligned = (void *)(((uintptr_t)buf + al - 1) & ~(uintptr_t)(al - 1));
-  return ffi_run(fn, p, aligned, args);
+/* ffi_run with the plan found again, for mffi__call_scratch. */
+static int ffi_run_fn(mffi_fn *fn, void *ret, void *const *args) {
+  return ffi_run(fn, fn->data, ret, args);
 }
 
 int mffi__ffi_call(mffi_fn *fn, void *ret, void *const *args) {
   const mffi__ffi *p = fn->data;
   if (!args && p->nargs) return mffi__err(p->ctx, MFFI_EMISUSE, "args is NULL");
-  if (!ret && p->rmode == RM_MEM) return ffi_run_discard(fn, p, args);
+  /* A memory-class return with no buffer from the caller: bounded scratch. */
+  if (!ret && p->rmode == RM_MEM)
+    return mffi__call_scratch(fn, p->ctx, p->rsize, p->ralign, ffi_run_fn,
+                              args);
   return ffi_run(fn, p, ret, args);
 }
 

@@ -37,6 +37,7 @@ mffi__vkind mffi__value_kind(const mffi_tt *tt, mffi_tid tid, size_t *size) {
   case MFFI_KIND_STRUCT:
   case MFFI_KIND_UNION:
     if (!(t->flags & MFFI_TF_COMPLETE) || t->size == 0) return MFFI__V_BAD;
+    if (t->size > MFFI__MAX_BYVALUE) return MFFI__V_BAD;
     return MFFI__V_AGG;
   default: return MFFI__V_BAD;
   }
@@ -55,6 +56,13 @@ int mffi__value_check(mffi_ctx *ctx, mffi_tid tid, bool is_ret) {
       !(t->flags & MFFI_TF_COMPLETE))
     return mffi__err(ctx, MFFI_EUNSUPPORTED,
                      "cannot pass incomplete type '%s' by value", buf);
+  if ((t->kind == MFFI_KIND_STRUCT || t->kind == MFFI_KIND_UNION) &&
+      t->size > MFFI__MAX_BYVALUE)
+    return mffi__err(ctx, MFFI_EUNSUPPORTED,
+                     "cannot %s '%s' by value: %zu bytes is over the limit "
+                     "of %d",
+                     is_ret ? "return" : "pass", buf, t->size,
+                     MFFI__MAX_BYVALUE);
   return mffi__err(ctx, MFFI_EUNSUPPORTED, "cannot %s type '%s' by value",
                    is_ret ? "return" : "pass", buf);
 }
@@ -65,4 +73,21 @@ mffi_tid mffi__promote(const mffi_tt *tt, mffi_tid tid) {
   if (k == MFFI__V_FLOAT) return MFFI_KIND_DOUBLE;
   if ((k == MFFI__V_SINT || k == MFFI__V_UINT) && sz < 4) return MFFI_KIND_INT;
   return tid;
+}
+
+int mffi__call_scratch(mffi_fn *fn, mffi_ctx *ctx, size_t size, size_t align,
+                       int (*run)(mffi_fn *, void *, void *const *),
+                       void *const *args) {
+  if (align == 0 || align > 16) align = 16;
+  if (size <= MFFI__DISCARD_STACK) {
+    _Alignas(16) unsigned char buf[MFFI__DISCARD_STACK];
+    return run(fn, buf, args);
+  }
+  /* The allocator's blocks are aligned for max_align_t (16 on x86-64). */
+  unsigned char *heap = mffi__malloc(ctx, size + align);
+  if (!heap) return mffi__nomem(ctx);
+  void *at = (void *)(((uintptr_t)heap + align - 1) & ~(uintptr_t)(align - 1));
+  int rc = run(fn, at, args);
+  mffi__free(ctx, heap);
+  return rc;
 }

@@ -543,12 +543,10 @@ typedef struct {
   ((variadic) ? ((T(*)(X64_PARAMS, ...))(addr))(X64_ARGS)                      \
               : ((T(*)(X64_PARAMS))(addr))(X64_ARGS))
 
-/* A memory-class return with no buffer from the caller. */
+/* A memory-class return with no buffer from the caller: bounded scratch. */
 static int x64_call_discard(mffi_fn *fn, void *const *args) {
   const mffi__fast *p = fn->data;
-  unsigned char buf[p->rsize + 16];
-  void *aligned = (void *)(((uintptr_t)buf + 15) & ~(uintptr_t)15);
-  return mffi__fast_call(fn, aligned, args);
+  return mffi__call_scratch(fn, p->ctx, p->rsize, 16, mffi__fast_call, args);
 }
 
 int mffi__fast_call(mffi_fn *fn, void *ret, void *const *args) {

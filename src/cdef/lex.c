@@ -52,17 +52,26 @@ static void lx_where(const cp_token *t, char *buf, size_t n) {
   }
 }
 
+/* Record an error at a byte offset (mffi__verr with the arguments). */
+static void lx_record(mffi_ctx *ctx, int rc, long offset, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void lx_record(mffi_ctx *ctx, int rc, long offset, const char *fmt,
+                      ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  mffi__verr(ctx, rc, offset, fmt, ap);
+  va_end(ap);
+}
+
 static _Noreturn void lx_throw(cp_state *cp, const cp_token *t, int rc,
                                const char *msg) {
-  mffi_ctx *ctx = cp->ctx;
   char where[64];
   lx_where(t, where, sizeof where);
   char tmp[MFFI_ERRMSG_MAX];
   snprintf(tmp, sizeof tmp, "%s", msg);
-  snprintf(ctx->errmsg, sizeof ctx->errmsg, "%u:%u: %.400s%s", t->line, t->col,
-           tmp, where);
-  ctx->errcode = rc;
-  ctx->erroffset = (long)(t->p - cp->src);
+  lx_record(cp->ctx, rc, (long)(t->p - cp->src), "%u:%u: %.400s%s", t->line,
+            t->col, tmp, where);
   longjmp(*cp->jb, rc);
 }
 
@@ -81,7 +90,7 @@ void mffi__cp_rethrow(cp_state *cp, const cp_token *t, int rc) {
     mffi__nomem(cp->ctx);
     longjmp(*cp->jb, rc);
   }
-  lx_throw(cp, t ? t : &cp->tok, rc, cp->ctx->errmsg);
+  lx_throw(cp, t ? t : &cp->tok, rc, mffi_errmsg(cp->ctx));
 }
 
 /* An error at the lexer's position (no token yet). */

@@ -9,24 +9,40 @@
 ** (no thunk can forward "..."), functions bound by address (mffi_bind_ptr), and
 ** callbacks (closures need a code pointer made at run time: libffi).
 */
+#include <pthread.h>
 #include <string.h>
 
 #include "lib.h"
 #include "modffi_static.h"
 
-#define ST_MAX_TABLES 64 /* Max. registered tables per process. */
-#define ST_TYPE_BUF 512  /* Type text compared on the stack first. */
+/* Max. registered tables per process. The registry is process-global, so
+** it cannot use a context's allocator (and registration runs in
+** constructors, before any context exists): a fixed capacity, documented in
+** modffi_static.h, and mffi_static_unregister to free a slot. */
+#define ST_MAX_TABLES 64
+#define ST_TYPE_BUF 512 /* Type text compared on the stack first. */
 
 static const mffi_static_table *st_tables[ST_MAX_TABLES];
+static unsigned st_nopen[ST_MAX_TABLES]; /* Libraries open on each table. */
 static int st_ntables;
+static pthread_mutex_t st_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* -- Registry ----------------------------------------------------------- */
 
+/* The index of the table called name, or -1; st_lock held. */
+static int st_index(const char *name) {
+  for (int i = 0; i < st_ntables; i++)
+    if (strcmp(st_tables[i]->name, name) == 0) return i;
+  return -1;
+}
+
 const mffi_static_table *mffi_static_find(const char *name) {
   if (!name) return NULL;
-  for (int i = 0; i < st_ntables; i++)
-    if (strcmp(st_tables[i]->name, name) == 0) return st_tables[i];
-  return NULL;
+  pthread_mutex_lock(&st_lock);
+  int i = st_index(name);
+  const mffi_static_table *t = i >= 0 ? st_tables[i] : NULL;
+  pthread_mutex_unlock(&st_lock);
+  return t;
 }
 
 int mffi_static_register(const mffi_static_table *t) {
@@ -42,11 +58,59 @@ int mffi_static_register(const mffi_static_table *t) {
     if (i > 0 && strcmp(t->entries[i - 1].name, t->entries[i].name) >= 0)
       return MFFI_EMISUSE; /* Not sorted: lookups would miss entries. */
   }
-  const mffi_static_table *old = mffi_static_find(t->name);
-  if (old) return old == t ? MFFI_OK : MFFI_EMISUSE;
-  if (st_ntables == ST_MAX_TABLES) return MFFI_ENOMEM;
-  st_tables[st_ntables++] = t;
-  return MFFI_OK;
+  int rc = MFFI_OK;
+  pthread_mutex_lock(&st_lock);
+  int old = st_index(t->name);
+  if (old >= 0)
+    rc = st_tables[old] == t ? MFFI_OK : MFFI_EMISUSE;
+  else if (st_ntables == ST_MAX_TABLES)
+    rc = MFFI_ENOMEM;
+  else {
+    st_nopen[st_ntables] = 0;
+    st_tables[st_ntables++] = t;
+  }
+  pthread_mutex_unlock(&st_lock);
+  return rc;
+}
+
+int mffi_static_unregister(const mffi_static_table *t) {
+  if (!t) return MFFI_EMISUSE;
+  int rc = MFFI_ENOTFOUND;
+  pthread_mutex_lock(&st_lock);
+  for (int i = 0; i < st_ntables; i++) {
+    if (st_tables[i] != t) continue;
+    if (st_nopen[i] > 0) {
+      rc = MFFI_EMISUSE; /* Libraries still read it: close them first. */
+      break;
+    }
+    for (int k = i; k + 1 < st_ntables; k++) {
+      st_tables[k] = st_tables[k + 1];
+      st_nopen[k] = st_nopen[k + 1];
+    }
+    st_ntables--;
+    rc = MFFI_OK;
+    break;
+  }
+  pthread_mutex_unlock(&st_lock);
+  return rc;
+}
+
+/* The table called name, counted as used by one more library (in one step,
+** so it cannot be unregistered in between); NULL if there is none. */
+static const mffi_static_table *st_acquire(const char *name) {
+  pthread_mutex_lock(&st_lock);
+  int i = st_index(name);
+  if (i >= 0) st_nopen[i]++;
+  pthread_mutex_unlock(&st_lock);
+  return i >= 0 ? st_tables[i] : NULL;
+}
+
+/* A library on table t is closed. */
+static void st_release(const mffi_static_table *t) {
+  pthread_mutex_lock(&st_lock);
+  for (int i = 0; i < st_ntables; i++)
+    if (st_tables[i] == t && st_nopen[i] > 0) st_nopen[i]--;
+  pthread_mutex_unlock(&st_lock);
 }
 
 /* The entry called name in t, by binary search; NULL if absent. */
@@ -73,7 +137,7 @@ static int st_open(mffi_lib *lib, const char *target,
   if (!target)
     return mffi__err(lib->ctx, MFFI_EMISUSE,
                      "the static strategy needs a table name as target");
-  const mffi_static_table *t = mffi_static_find(target);
+  const mffi_static_table *t = st_acquire(target);
   if (!t)
     return mffi__err(lib->ctx, MFFI_ENOLIB,
                      "no static table '%s' is linked into this program "
@@ -84,6 +148,7 @@ static int st_open(mffi_lib *lib, const char *target,
 }
 
 static void st_close(mffi_lib *lib) {
+  if (lib->data) st_release(lib->data);
   lib->data = NULL;
 }
 
