@@ -1,6 +1,7 @@
 /* Strategy registry: find a strategy by name. See LICENSE. */
 #include <string.h>
 
+#include "checked.h"
 #include "lib.h"
 
 #define REG_MAX 16 /* Max. strategies added with mffi_strategy_register. */
@@ -22,6 +23,7 @@ const mffi_strategy *mffi_strategy_find(const char *name) {
     return &mffi__strategy_dynamic;
   if (strcmp(name, mffi__strategy_static.name) == 0)
     return &mffi__strategy_static;
+  if (strncmp(name, "checked", 7) == 0) return mffi__checked_find(name);
   for (int i = 0; i < reg_n; i++)
     if (strcmp(reg_user[i]->name, name) == 0) return reg_user[i];
   return NULL;

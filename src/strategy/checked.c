@@ -1,0 +1,956 @@
+/* The checked decorator: declared rules enforced around any strategy. See
+** LICENSE.
+**
+** A checked library opens an inner library (same context, any strategy) and
+** binds an inner function for each of its own. Each call runs the rules of
+** the function's marshalling plan before mffi_call() on the inner function
+** and refuses a violation with MFFI_EVIOLATION, so the library never sees
+** the bad call. Functions to which no rule can apply (no pointer argument,
+** no attribute) get a call routine that only forwards.
+**
+** The rules need to know which memory is which: a table of tracked blocks,
+** sorted by address, holds every block that a malloc-attributed function
+** returned and every block from mffi_new() on the checked library, live or
+** released, with its size (alloc_size, or unknown), the function that made
+** it, the one that released it, and the thread that made it. Released
+** blocks are remembered (up to CK_MAX_RELEASED; the oldest half is then
+** forgotten) so that a second release or a use after release is caught; a
+** new block at the same address replaces them, so that a use after the
+** allocator has handed the memory out again is not caught (no quarantine).
+**
+** Written against the public strategy interface only (modffi.h,
+** modffi_strategy.h).
+*/
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "checked.h"
+#include "modffi.h"
+#include "modffi_strategy.h"
+
+#define CK_MAX_STRATEGIES 16 /* Decorators made by mffi_checked_strategy. */
+#define CK_NAME_MAX 48       /* "checked:" + inner name, truncated. */
+#define CK_MAX_MEMBERS 32    /* Pointer members checked per struct arg. */
+#define CK_MAX_DEPTH 4       /* Nested structs searched for members. */
+#define CK_PATH_MAX 48       /* A member's path ("a.b[2].c"), truncated. */
+#define CK_MAX_RELEASED 4096 /* Released blocks remembered. */
+#define CK_MSG_MAX 512       /* A violation's message. */
+#define CK_RELEASE_ARGS 64   /* Arguments that can be released (bits). */
+
+/* -- Strategies ----------------------------------------------------------- */
+
+typedef struct ck_strategy {
+  mffi_strategy s;            /* First: libraries point here. */
+  const mffi_strategy *inner; /* The decorated strategy, or NULL: */
+  const char *inner_name;     /* looked up by this name at open. */
+  char name[CK_NAME_MAX];
+} ck_strategy;
+
+static const mffi_strategy ck_vtable; /* Template, defined at the end. */
+
+/* The built-in decorators; the remote one finds "remote" at open. */
+static ck_strategy ck_builtin[3];
+static ck_strategy ck_made[CK_MAX_STRATEGIES];
+static int ck_nmade;
+static bool ck_ready;
+
+static void ck_init_one(ck_strategy *c, const mffi_strategy *inner,
+                        const char *inner_name, const char *name) {
+  c->s = ck_vtable;
+  c->inner = inner;
+  c->inner_name = inner_name;
+  snprintf(c->name, sizeof c->name, "%s", name);
+  c->s.name = c->name;
+  c->s.opts = c;
+}
+
+static void ck_init(void) {
+  if (ck_ready) return;
+  ck_init_one(&ck_builtin[0], NULL, "dynamic", "checked");
+  ck_init_one(&ck_builtin[1], NULL, "static", "checked:static");
+  ck_init_one(&ck_builtin[2], NULL, "remote", "checked:remote");
+  ck_ready = true;
+}
+
+static bool ck_is_checked(const mffi_strategy *s) {
+  return s && s->xOpen == ck_vtable.xOpen;
+}
+
+const mffi_strategy *mffi_checked_strategy(const mffi_strategy *inner) {
+  ck_init();
+  if (!inner) inner = mffi_strategy_find("dynamic");
+  for (int i = 0; i < 3; i++)
+    if (inner == mffi_strategy_find(ck_builtin[i].inner_name))
+      return &ck_builtin[i].s;
+  for (int i = 0; i < ck_nmade; i++)
+    if (ck_made[i].inner == inner) return &ck_made[i].s;
+  if (ck_nmade == CK_MAX_STRATEGIES) return NULL;
+  char name[CK_NAME_MAX];
+  snprintf(name, sizeof name, "checked:%s", inner->name ? inner->name : "?");
+  ck_strategy *c = &ck_made[ck_nmade++];
+  ck_init_one(c, inner, NULL, name);
+  return &c->s;
+}
+
+const mffi_strategy *mffi__checked_find(const char *name) {
+  ck_init();
+  if (strncmp(name, "checked", 7) != 0) return NULL;
+  if (name[7] == '\0') return &ck_builtin[0].s;
+  if (name[7] != ':') return NULL;
+  for (int i = 0; i < 3; i++)
+    if (strcmp(name, ck_builtin[i].name) == 0) return &ck_builtin[i].s;
+  const mffi_strategy *inner = mffi_strategy_find(name + 8);
+  return inner ? mffi_checked_strategy(inner) : NULL;
+}
+
+/* -- Tracked blocks ------------------------------------------------------- */
+
+enum { CK_LIVE, CK_RELEASED };
+enum { CK_FROM_ALLOC, CK_FROM_NEW };
+
+typedef struct ck_block {
+  uintptr_t addr;
+  size_t size;            /* Bytes; 0 when !known. */
+  const char *alloc_by;   /* Function name (pooled by the context). */
+  const char *release_by; /* Set when released. */
+  const char *dealloc;    /* Declared deallocator, or NULL. */
+  const mffi_decl *decl;  /* The allocator's declaration, or NULL. */
+  void *raw;              /* mffi_new on the heap: the allocation. */
+  uintptr_t thread;       /* Who made it (ck_thread()). */
+  uint64_t seq;           /* When it was last made or released. */
+  unsigned char state;    /* CK_LIVE, CK_RELEASED. */
+  unsigned char origin;   /* CK_FROM_*. */
+  bool known;             /* The size is known. */
+} ck_block;
+
+typedef struct ck_lib {
+  mffi_lib *inner;
+  const mffi_strategy *is; /* The inner strategy. */
+  bool native;             /* Inner memory is host memory (may be read). */
+  ck_block *blocks;        /* Sorted by addr, disjoint. */
+  size_t nblocks, capblocks, nreleased;
+  uint64_t seq;
+  atomic_flag lock;
+  unsigned flags; /* MFFI_CHECKED_*. */
+  mffi_checked_report_fn report;
+  void *report_ud;
+  atomic_size_t nviolations;
+} ck_lib;
+
+static _Thread_local char ck_tls_anchor;
+
+/* An id of the running thread: the address of a thread-local. */
+static uintptr_t ck_thread(void) {
+  return (uintptr_t)&ck_tls_anchor;
+}
+
+static void ck_lock(ck_lib *L) {
+  while (atomic_flag_test_and_set_explicit(&L->lock, memory_order_acquire))
+    ;
+}
+
+static void ck_unlock(ck_lib *L) {
+  atomic_flag_clear_explicit(&L->lock, memory_order_release);
+}
+
+/* Index of the last block starting at or before a, or nblocks if none. */
+static size_t ck_floor(const ck_lib *L, uintptr_t a) {
+  size_t lo = 0, hi = L->nblocks;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (L->blocks[mid].addr <= a)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo == 0 ? L->nblocks : lo - 1;
+}
+
+/* End of block b (exclusive); a block of unknown size covers its start. */
+static uintptr_t ck_end(const ck_block *b) {
+  return b->addr + (b->known && b->size ? b->size : 1);
+}
+
+/* The block containing address a, or NULL. */
+static ck_block *ck_find(ck_lib *L, const void *p) {
+  if (L->nblocks == 0) return NULL;
+  uintptr_t a = (uintptr_t)p;
+  size_t i = ck_floor(L, a);
+  if (i == L->nblocks) return NULL;
+  ck_block *b = &L->blocks[i];
+  return a < ck_end(b) ? b : NULL;
+}
+
+/* Make room for one more block; 0 or -1 (out of memory). */
+static int ck_reserve(mffi_lib *lib, ck_lib *L) {
+  if (L->nblocks < L->capblocks) return 0;
+  size_t cap = L->capblocks ? 2 * L->capblocks : 16;
+  if (cap > SIZE_MAX / sizeof(ck_block)) return -1;
+  ck_block *nb = mffi_lib_malloc(lib, cap * sizeof *nb);
+  if (!nb) return -1;
+  if (L->nblocks) memcpy(nb, L->blocks, L->nblocks * sizeof *nb);
+  mffi_lib_free(lib, L->blocks);
+  L->blocks = nb;
+  L->capblocks = cap;
+  return 0;
+}
+
+/* Forget the older half of the released blocks. */
+static void ck_forget(ck_lib *L) {
+  uint64_t oldest = UINT64_MAX;
+  for (size_t i = 0; i < L->nblocks; i++)
+    if (L->blocks[i].state == CK_RELEASED && L->blocks[i].seq < oldest)
+      oldest = L->blocks[i].seq;
+  uint64_t cut = oldest + (L->seq - oldest) / 2;
+  size_t k = 0;
+  for (size_t i = 0; i < L->nblocks; i++) {
+    ck_block *b = &L->blocks[i];
+    if (b->state == CK_RELEASED && b->seq <= cut) {
+      L->nreleased--;
+      continue;
+    }
+    L->blocks[k++] = *b;
+  }
+  L->nblocks = k;
+}
+
+/* Add block nb (room reserved): blocks it overlaps are gone (the memory was
+** handed out again) and are dropped. */
+static void ck_track(ck_lib *L, const ck_block *nb) {
+  uintptr_t end = ck_end(nb);
+  size_t i = ck_floor(L, nb->addr);
+  i = i == L->nblocks ? 0 : (ck_end(&L->blocks[i]) > nb->addr ? i : i + 1);
+  size_t j = i;
+  while (j < L->nblocks && L->blocks[j].addr < end) {
+    if (L->blocks[j].state == CK_RELEASED) L->nreleased--;
+    j++;
+  }
+  /* Replace blocks [i, j) with nb. */
+  if (j == i) {
+    memmove(&L->blocks[i + 1], &L->blocks[i],
+            (L->nblocks - i) * sizeof *L->blocks);
+    L->nblocks++;
+  } else if (j > i + 1) {
+    memmove(&L->blocks[i + 1], &L->blocks[j],
+            (L->nblocks - j) * sizeof *L->blocks);
+    L->nblocks -= j - i - 1;
+  }
+  L->blocks[i] = *nb;
+  L->blocks[i].seq = ++L->seq;
+}
+
+/* Mark b released by who. */
+static void ck_retire(ck_lib *L, ck_block *b, const char *who) {
+  b->state = CK_RELEASED;
+  b->release_by = who;
+  b->seq = ++L->seq;
+  if (++L->nreleased > CK_MAX_RELEASED) ck_forget(L);
+}
+
+/* -- Messages ------------------------------------------------------------- */
+
+/* "argument 1 'buf'" into buf. */
+static void ck_argname(char *buf, size_t n, const mffi_plan *plan, size_t i) {
+  const char *pn = i < plan->nargs ? plan->args[i].name : NULL;
+  if (pn)
+    snprintf(buf, n, "argument %zu '%s'", i + 1, pn);
+  else
+    snprintf(buf, n, "argument %zu", i + 1);
+}
+
+/* "a block of 64 bytes" / "a block of unknown size" into buf. */
+static void ck_blockname(char *buf, size_t n, const ck_block *b) {
+  if (b->known)
+    snprintf(buf, n, "a block of %zu bytes", b->size);
+  else
+    snprintf(buf, n, "a block of unknown size");
+}
+
+/* Count and report a violation whose text is in msg; returns true if the
+** call must be refused. */
+static bool ck_violation(mffi_lib *lib, ck_lib *L, const char *fname,
+                         const char *msg) {
+  atomic_fetch_add_explicit(&L->nviolations, 1, memory_order_relaxed);
+  mffi_lib_err(lib, MFFI_EVIOLATION, "%s", msg);
+  if (L->report) {
+    mffi_checked_event ev = {MFFI_CHECKED_VIOLATION, fname, msg, NULL};
+    L->report(L->report_ud, &ev);
+  }
+  return !(L->flags & MFFI_CHECKED_AUDIT);
+}
+
+/* -- Functions ------------------------------------------------------------ */
+
+/* Bits of ck_arg.what. */
+#define CK_A_PTR 0x1u     /* A pointer to look up in the table. */
+#define CK_A_NONNULL 0x2u /* NULL refused. */
+#define CK_A_BOUNDS 0x4u  /* A buffer: its size must fit its block. */
+#define CK_A_STRING 0x8u  /* A string: its NUL must lie in its block. */
+
+typedef struct ck_member {
+  size_t offset;
+  char path[CK_PATH_MAX];
+} ck_member;
+
+typedef struct ck_arg {
+  unsigned what;   /* CK_A_* bits. */
+  size_t obj_size; /* Size of the struct pointed to (members). */
+  size_t nmembers; /* Pointer members of the struct pointed to. */
+  ck_member *members;
+} ck_arg;
+
+typedef struct ck_fn {
+  mffi_fn *inner;
+  const mffi_plan *plan;
+  const char *name;  /* "function" for mffi_bind_ptr. */
+  uint64_t releases; /* Bit i: a malloc(name, i+1) in the context. */
+  size_t nargs;
+  ck_arg *args;
+} ck_fn;
+
+/* Whether a declared deallocator name is name ("__builtin_free" is free). */
+static bool ck_same_fn(const char *dealloc, const char *name) {
+  if (strncmp(dealloc, "__builtin_", 10) == 0) dealloc += 10;
+  return strcmp(dealloc, name) == 0;
+}
+
+/* The argument (0-based) of malloc attribute at that takes the result, or
+** -1 if the attribute names no deallocator. */
+static int ck_dealloc_arg(const mffi_attr *at) {
+  if (strcmp(at->name, "malloc") != 0 || at->nargs < 1 || !at->args[0].str)
+    return -1;
+  if (at->nargs < 2) return 0;
+  if (at->args[1].str || at->args[1].num < 1) return -1;
+  return (int)(at->args[1].num - 1);
+}
+
+/* Whether the allocator declared by d names name as a deallocator taking
+** the block as argument i. */
+static bool ck_decl_releases(const mffi_decl *d, const char *name, size_t i) {
+  size_t n = mffi_decl_nattrs(d);
+  for (size_t k = 0; k < n; k++) {
+    const mffi_attr *at = mffi_decl_attr(d, k);
+    int arg = ck_dealloc_arg(at);
+    if (arg >= 0 && (size_t)arg == i && ck_same_fn(at->args[0].str, name))
+      return true;
+  }
+  return false;
+}
+
+/* The arguments name releases, as bits: every malloc(name, i) in ctx. */
+static uint64_t ck_releases_of(mffi_ctx *ctx, const char *name) {
+  uint64_t bits = 0;
+  size_t n = mffi_ndecls(ctx);
+  for (size_t i = 0; i < n; i++) {
+    const mffi_decl *d = mffi_decl_at(ctx, i);
+    if (mffi_decl_kind_of(d) != MFFI_DECL_FUNCTION) continue;
+    size_t na = mffi_decl_nattrs(d);
+    for (size_t k = 0; k < na; k++) {
+      const mffi_attr *at = mffi_decl_attr(d, k);
+      int arg = ck_dealloc_arg(at);
+      if (arg >= 0 && arg < CK_RELEASE_ARGS &&
+          ck_same_fn(at->args[0].str, name))
+        bits |= (uint64_t)1 << arg;
+    }
+  }
+  return bits;
+}
+
+/* Copy path into a member, truncated to CK_PATH_MAX - 1 bytes. */
+static void ck_set_path(ck_member *m, const char *path) {
+  size_t n = strlen(path);
+  if (n >= sizeof m->path) n = sizeof m->path - 1;
+  memcpy(m->path, path, n);
+  m->path[n] = '\0';
+}
+
+/* Collect the data pointer members of struct t at offset base into a. */
+static void ck_members(const mffi_type *t, size_t base, const char *prefix,
+                       int depth, ck_member *out, size_t *n) {
+  size_t nf = mffi_type_nfields(t);
+  for (size_t i = 0; i < nf && *n < CK_MAX_MEMBERS; i++) {
+    mffi_field f;
+    if (mffi_type_field(t, i, &f) != MFFI_OK || f.bit_width >= 0) continue;
+    char path[2 * CK_PATH_MAX];
+    snprintf(path, sizeof path, "%.*s%s%.*s", CK_PATH_MAX, prefix,
+             *prefix && f.name ? "." : "", CK_PATH_MAX - 1,
+             f.name ? f.name : "");
+    mffi_kind k = mffi_type_kind(f.type);
+    if (k == MFFI_KIND_POINTER) {
+      const mffi_type *to = mffi_type_target(f.type);
+      if (mffi_type_kind(to) == MFFI_KIND_FUNCTION) continue;
+      out[*n].offset = base + f.offset;
+      ck_set_path(&out[*n], path);
+      (*n)++;
+    } else if (k == MFFI_KIND_STRUCT && depth < CK_MAX_DEPTH) {
+      ck_members(f.type, base + f.offset, path, depth + 1, out, n);
+    } else if (k == MFFI_KIND_ARRAY && depth < CK_MAX_DEPTH) {
+      const mffi_type *el = mffi_type_target(f.type);
+      long len = mffi_type_length(f.type);
+      mffi_kind ek = mffi_type_kind(el);
+      for (long j = 0; j < len && *n < CK_MAX_MEMBERS; j++) {
+        char ep[3 * CK_PATH_MAX];
+        snprintf(ep, sizeof ep, "%.*s[%ld]", 2 * CK_PATH_MAX, path, j);
+        size_t off = base + f.offset + (size_t)j * mffi_sizeof(el);
+        if (ek == MFFI_KIND_POINTER &&
+            mffi_type_kind(mffi_type_target(el)) != MFFI_KIND_FUNCTION) {
+          out[*n].offset = off;
+          ck_set_path(&out[*n], ep);
+          (*n)++;
+        } else if (ek == MFFI_KIND_STRUCT) {
+          ck_members(el, off, ep, depth + 1, out, n);
+        } else {
+          break; /* Neither: no pointers in this array. */
+        }
+      }
+    }
+  }
+}
+
+/* Fill in what argument i of fn needs checking. */
+static int ck_prepare_arg(mffi_lib *lib, mffi_fn *fn, const mffi_plan *plan,
+                          size_t i, ck_arg *a) {
+  const mffi_type *t = mffi_fn_arg_type(fn, i);
+  if (mffi_type_kind(t) != MFFI_KIND_POINTER) return MFFI_OK;
+  const mffi_arg_plan *ap = &plan->args[i];
+  if (ap->pass == MFFI_PASS_FUNC) return MFFI_OK;
+  a->what = CK_A_PTR;
+  if (ap->rules & (MFFI_RULE_NONNULL | MFFI_RULE_STRING))
+    a->what |= CK_A_NONNULL;
+  if (ap->pass == MFFI_PASS_IN || ap->pass == MFFI_PASS_OUT ||
+      ap->pass == MFFI_PASS_INOUT)
+    a->what |= CK_A_BOUNDS;
+  if (ap->pass == MFFI_PASS_STRING) a->what |= CK_A_STRING;
+  const mffi_type *to = mffi_type_target(t);
+  if (mffi_type_kind(to) != MFFI_KIND_STRUCT || !mffi_type_complete(to))
+    return MFFI_OK;
+  ck_member tmp[CK_MAX_MEMBERS];
+  size_t n = 0;
+  ck_members(to, 0, "", 0, tmp, &n);
+  if (n == 0) return MFFI_OK;
+  a->members = mffi_lib_malloc(lib, n * sizeof *a->members);
+  if (!a->members) return MFFI_ENOMEM;
+  memcpy(a->members, tmp, n * sizeof *tmp);
+  a->nmembers = n;
+  a->obj_size = mffi_sizeof(to);
+  return MFFI_OK;
+}
+
+static void ck_fn_free(mffi_lib *lib, ck_fn *f) {
+  if (!f) return;
+  if (f->args)
+    for (size_t i = 0; i < f->nargs; i++)
+      mffi_lib_free(lib, f->args[i].members);
+  mffi_lib_free(lib, f->args);
+  mffi_fn_free(f->inner);
+  mffi_lib_free(lib, f);
+}
+
+/* -- Calls ---------------------------------------------------------------- */
+
+/* No rule can apply: the inner call only. */
+static int ck_forward(mffi_fn *fn, void *ret, void *const *args) {
+  const ck_fn *f = mffi_fn_data(fn);
+  return mffi_call(f->inner, ret, args);
+}
+
+/* Check the members of the struct at p (inside live block b) of arg i. */
+static bool ck_check_members(mffi_lib *lib, ck_lib *L, const ck_fn *f, size_t i,
+                             const unsigned char *p, const ck_block *b,
+                             char *msg) {
+  const ck_arg *a = &f->args[i];
+  if (!b->known || (uintptr_t)p - b->addr > b->size ||
+      a->obj_size > b->size - ((uintptr_t)p - b->addr))
+    return false;
+  if (b->origin != CK_FROM_NEW && !L->native) return false;
+  for (size_t m = 0; m < a->nmembers; m++) {
+    void *q;
+    memcpy(&q, p + a->members[m].offset, sizeof q);
+    if (!q) continue;
+    const ck_block *d = ck_find(L, q);
+    if (!d || d->state != CK_RELEASED) continue;
+    char an[96], bn[64];
+    ck_argname(an, sizeof an, f->plan, i);
+    ck_blockname(bn, sizeof bn, d);
+    snprintf(msg, CK_MSG_MAX,
+             "%s: member '%s' of %s points into a released block (%s "
+             "allocated by %s, released by %s); keep it alive with "
+             "mffi_keep(owner, dependent)",
+             f->name, a->members[m].path, an, bn, d->alloc_by, d->release_by);
+    if (ck_violation(lib, L, f->name, msg)) return true;
+  }
+  return false;
+}
+
+/* Check pointer argument i (value p); on a violation write msg and return
+** true if the call is refused. *release is set when the call releases the
+** block p starts. */
+static bool ck_check_ptr(mffi_lib *lib, ck_lib *L, mffi_fn *fn, const ck_fn *f,
+                         size_t i, void *const *args, void *p, char *msg,
+                         bool *release) {
+  const ck_arg *a = &f->args[i];
+  char an[96], bn[64];
+  if (!p) {
+    if (!(a->what & CK_A_NONNULL)) return false;
+    ck_argname(an, sizeof an, f->plan, i);
+    snprintf(msg, CK_MSG_MAX, "%s: %s: NULL passed for a nonnull parameter",
+             f->name, an);
+    return ck_violation(lib, L, f->name, msg);
+  }
+  ck_block *b = ck_find(L, p);
+  if (!b) return false;
+  size_t off = (uintptr_t)p - b->addr;
+  bool releases = i < CK_RELEASE_ARGS && ((f->releases >> i) & 1u);
+  ck_argname(an, sizeof an, f->plan, i);
+  ck_blockname(bn, sizeof bn, b);
+  if (b->state == CK_RELEASED) {
+    snprintf(msg, CK_MSG_MAX,
+             "%s: %s: %s of %s allocated by %s and released "
+             "by %s",
+             f->name, an,
+             releases && off == 0 ? "double release" : "use after release", bn,
+             b->alloc_by, b->release_by);
+    return ck_violation(lib, L, f->name, msg);
+  }
+  if ((L->flags & MFFI_CHECKED_AFFINITY) && b->thread != ck_thread()) {
+    snprintf(msg, CK_MSG_MAX,
+             "%s: %s: %s allocated by %s on another thread (the library is "
+             "single-threaded)",
+             f->name, an, bn, b->alloc_by);
+    if (ck_violation(lib, L, f->name, msg)) return true;
+  }
+  if (releases) {
+    bool right = b->origin == CK_FROM_ALLOC && b->decl &&
+                 ck_decl_releases(b->decl, f->name, i);
+    if (!right) {
+      const char *need = b->origin == CK_FROM_NEW ? "mffi_delete"
+                         : b->dealloc             ? b->dealloc
+                                                  : NULL;
+      if (need)
+        snprintf(msg, CK_MSG_MAX,
+                 "%s: %s: %s allocated by %s must be released by %s, not by "
+                 "%s",
+                 f->name, an, bn, b->alloc_by, need, f->name);
+      else
+        snprintf(msg, CK_MSG_MAX,
+                 "%s: %s: %s allocated by %s has no declared deallocator; "
+                 "%s does not release it",
+                 f->name, an, bn, b->alloc_by, f->name);
+      if (b->dealloc || b->origin == CK_FROM_NEW)
+        return ck_violation(lib, L, f->name, msg);
+      *msg = '\0'; /* Not ours to judge; let it through. */
+    } else if (off != 0) {
+      snprintf(msg, CK_MSG_MAX,
+               "%s: %s: release of a pointer %zu bytes into %s allocated by "
+               "%s",
+               f->name, an, off, bn, b->alloc_by);
+      return ck_violation(lib, L, f->name, msg);
+    } else {
+      *release = true;
+    }
+  }
+  if ((a->what & CK_A_BOUNDS) && b->known) {
+    const mffi_arg_plan *ap = &f->plan->args[i];
+    int64_t count = (int64_t)ap->count;
+    if (ap->count_arg >= 0) count = mffi_fn_arg_int(fn, args, ap->count_arg);
+    uint64_t bytes = 0;
+    bool over = count < 0 ||
+                (ap->elem_size && (uint64_t)count > UINT64_MAX / ap->elem_size);
+    if (!over) {
+      bytes = (uint64_t)count * ap->elem_size;
+      over = bytes > b->size - off;
+    }
+    if (over) {
+      if (count < 0)
+        snprintf(msg, CK_MSG_MAX,
+                 "%s: %s: negative count %lld for %s "
+                 "allocated by %s",
+                 f->name, an, (long long)count, bn, b->alloc_by);
+      else
+        snprintf(msg, CK_MSG_MAX,
+                 "%s: %s: %llu bytes exceed %s (offset %zu) allocated by %s",
+                 f->name, an, (unsigned long long)bytes, bn, off, b->alloc_by);
+      if (ck_violation(lib, L, f->name, msg)) return true;
+    }
+  }
+  if ((a->what & CK_A_STRING) && b->known &&
+      (b->origin == CK_FROM_NEW || L->native) && !memchr(p, 0, b->size - off)) {
+    snprintf(msg, CK_MSG_MAX,
+             "%s: %s: string not terminated within %s (offset %zu) allocated "
+             "by %s",
+             f->name, an, bn, off, b->alloc_by);
+    if (ck_violation(lib, L, f->name, msg)) return true;
+  }
+  if (a->nmembers && ck_check_members(lib, L, f, i, p, b, msg)) return true;
+  return false;
+}
+
+/* The rules around one call. */
+static int ck_call(mffi_fn *fn, void *ret, void *const *args) {
+  const ck_fn *f = mffi_fn_data(fn);
+  const mffi_plan *plan = f->plan;
+  mffi_lib *lib = mffi_fn_lib(fn);
+  ck_lib *L = mffi_lib_data(lib);
+  if (!args && f->nargs) return mffi_call(f->inner, ret, args); /* Misuse. */
+  char msg[CK_MSG_MAX];
+  uint64_t rel = 0; /* Arguments whose block this call releases. */
+  bool owned = (plan->ret.rules & MFFI_RULE_OWNED) != 0;
+  if ((plan->flags & MFFI_PLAN_WARN_UNUSED) && !ret) {
+    snprintf(msg, sizeof msg,
+             "%s: the result is declared warn_unused_result but ret is NULL",
+             f->name);
+    if (ck_violation(lib, L, f->name, msg)) return MFFI_EVIOLATION;
+  }
+  ck_lock(L);
+  if (owned && ck_reserve(lib, L) != 0) {
+    ck_unlock(L);
+    return mffi_lib_err(lib, MFFI_ENOMEM, "out of memory");
+  }
+  for (size_t i = 0; i < f->nargs; i++) {
+    if (!(f->args[i].what & CK_A_PTR)) continue;
+    void *p;
+    memcpy(&p, args[i], sizeof p);
+    bool release = false;
+    if (ck_check_ptr(lib, L, fn, f, i, args, p, msg, &release)) {
+      ck_unlock(L);
+      return MFFI_EVIOLATION;
+    }
+    if (release) rel |= (uint64_t)1 << i;
+  }
+  ck_unlock(L);
+  void *local = NULL;
+  bool want = owned || (plan->ret.rules & MFFI_RULE_NONNULL);
+  void *r = want && !ret ? (void *)&local : ret;
+  int rc = mffi_call(f->inner, r, args);
+  if (rc != MFFI_OK) return rc;
+  void *res = NULL;
+  if (want) memcpy(&res, r, sizeof res);
+  if (rel || (owned && res)) {
+    ck_lock(L);
+    for (size_t i = 0; rel && i < f->nargs; i++) {
+      if (!((rel >> i) & 1u)) continue;
+      rel &= ~((uint64_t)1 << i);
+      void *p;
+      memcpy(&p, args[i], sizeof p);
+      ck_block *b = ck_find(L, p);
+      if (b && b->state == CK_LIVE && b->addr == (uintptr_t)p)
+        ck_retire(L, b, f->name);
+    }
+    if (owned && res && L->nblocks < L->capblocks) {
+      ck_block nb = {0};
+      nb.addr = (uintptr_t)res;
+      nb.alloc_by = f->name;
+      nb.dealloc = plan->dealloc;
+      nb.decl = mffi_fn_decl(fn);
+      nb.thread = ck_thread();
+      nb.state = CK_LIVE;
+      nb.origin = CK_FROM_ALLOC;
+      if (plan->alloc_size[0] >= 0) {
+        int64_t s0 = mffi_fn_arg_int(fn, args, (size_t)plan->alloc_size[0]);
+        int64_t s1 =
+            plan->alloc_size[1] >= 0
+                ? mffi_fn_arg_int(fn, args, (size_t)plan->alloc_size[1])
+                : 1;
+        if (s0 >= 0 && s1 >= 0 &&
+            (s1 == 0 || (uint64_t)s0 <= SIZE_MAX / (uint64_t)s1)) {
+          nb.size = (size_t)s0 * (size_t)s1;
+          nb.known = true;
+        }
+      }
+      ck_track(L, &nb);
+    }
+    ck_unlock(L);
+  }
+  if ((plan->ret.rules & MFFI_RULE_NONNULL) && !res) {
+    snprintf(msg, sizeof msg,
+             "%s: returned NULL although declared returns_nonnull", f->name);
+    if (ck_violation(lib, L, f->name, msg)) return MFFI_EVIOLATION;
+  }
+  return MFFI_OK;
+}
+
+/* -- Strategy callbacks --------------------------------------------------- */
+
+static int ck_open(mffi_lib *lib, const char *target,
+                   const mffi_open_opts *opts) {
+  const ck_strategy *cs = mffi_lib_strategy(lib)->opts;
+  const mffi_strategy *inner = cs->inner;
+  if (!inner) inner = mffi_strategy_find(cs->inner_name);
+  if (!inner)
+    return mffi_lib_err(lib, MFFI_EUNSUPPORTED,
+                        "%s: no strategy '%s' in this build", cs->name,
+                        cs->inner_name);
+  ck_lib *L = mffi_lib_malloc(lib, sizeof *L);
+  if (!L) return mffi_lib_err(lib, MFFI_ENOMEM, "out of memory");
+  memset(L, 0, sizeof *L);
+  atomic_flag_clear(&L->lock);
+  atomic_init(&L->nviolations, 0);
+  L->is = inner;
+  L->native = inner->version >= 2 && (inner->flags & MFFI_STRATEGY_NATIVE);
+  int rc = mffi_open(mffi_lib_ctx(lib), inner, target, opts, &L->inner);
+  if (rc != MFFI_OK) {
+    mffi_lib_free(lib, L);
+    return rc;
+  }
+  mffi_lib_set_data(lib, L);
+  return MFFI_OK;
+}
+
+static void ck_close(mffi_lib *lib) {
+  ck_lib *L = mffi_lib_data(lib);
+  if (!L) return;
+  for (size_t i = 0; L->report && i < L->nblocks; i++) {
+    const ck_block *b = &L->blocks[i];
+    if (b->state != CK_LIVE || b->origin != CK_FROM_ALLOC || !b->dealloc)
+      continue;
+    mffi_checked_block cb = {(const void *)b->addr, b->size, b->known,
+                             b->alloc_by, b->dealloc};
+    char msg[CK_MSG_MAX], bn[64];
+    ck_blockname(bn, sizeof bn, b);
+    snprintf(msg, sizeof msg,
+             "leak: %s at %p allocated by %s was never released by %s", bn,
+             cb.addr, b->alloc_by, b->dealloc);
+    mffi_checked_event ev = {MFFI_CHECKED_LEAK, NULL, msg, &cb};
+    L->report(L->report_ud, &ev);
+  }
+  mffi_close(L->inner);
+  mffi_lib_free(lib, L->blocks);
+  mffi_lib_free(lib, L);
+  mffi_lib_set_data(lib, NULL);
+}
+
+static int ck_bind(mffi_fn *fn) {
+  mffi_lib *lib = mffi_fn_lib(fn);
+  ck_lib *L = mffi_lib_data(lib);
+  const char *name = mffi_fn_name(fn);
+  ck_fn *f = mffi_lib_malloc(lib, sizeof *f);
+  if (!f) return mffi_lib_err(lib, MFFI_ENOMEM, "out of memory");
+  memset(f, 0, sizeof *f);
+  mffi_fn_set_data(fn, f);
+  int rc;
+  size_t nargs = mffi_fn_nargs(fn), nfixed = mffi_fn_nfixed(fn);
+  if (!name) {
+    rc = mffi_bind_ptr(L->inner, mffi_fn_type(fn), mffi_fn_addr(fn), &f->inner);
+  } else if (!mffi_fn_is_var(fn) && nargs > nfixed) {
+    const mffi_type *vt[128];
+    size_t nvar = nargs - nfixed;
+    if (nvar > sizeof vt / sizeof vt[0])
+      return mffi_lib_err(lib, MFFI_EUNSUPPORTED, "too many arguments");
+    for (size_t i = 0; i < nvar; i++)
+      vt[i] = mffi_fn_arg_type(fn, nfixed + i);
+    rc = mffi_bind_variadic(L->inner, name, vt, nvar, &f->inner);
+  } else {
+    rc = mffi_bind(L->inner, name, &f->inner);
+  }
+  if (rc != MFFI_OK) return rc; /* xUnbind frees f. */
+  mffi_fn_set_addr(fn, mffi_fn_addr(f->inner));
+  if (mffi_fn_is_var(fn)) return MFFI_OK;
+  mffi_fn_set_path(fn, mffi_fn_path(f->inner));
+  const mffi_plan *plan = mffi_fn_plan(fn);
+  if (!plan) return MFFI_ENOMEM;
+  f->plan = plan;
+  f->name = name ? name : "function";
+  f->nargs = nargs;
+  f->releases = name ? ck_releases_of(mffi_lib_ctx(lib), name) : 0;
+  f->args = mffi_lib_malloc(lib, (nargs ? nargs : 1) * sizeof *f->args);
+  if (!f->args) return mffi_lib_err(lib, MFFI_ENOMEM, "out of memory");
+  memset(f->args, 0, (nargs ? nargs : 1) * sizeof *f->args);
+  bool any = f->releases != 0 || (plan->flags & MFFI_PLAN_RULES);
+  for (size_t i = 0; i < nargs; i++) {
+    rc = ck_prepare_arg(lib, fn, plan, i, &f->args[i]);
+    if (rc != MFFI_OK) return mffi_lib_err(lib, rc, "out of memory");
+    if (f->args[i].what) any = true;
+  }
+  mffi_fn_set_call(fn, any ? ck_call : ck_forward);
+  return MFFI_OK;
+}
+
+static void ck_unbind(mffi_fn *fn) {
+  ck_fn_free(mffi_fn_lib(fn), mffi_fn_data(fn));
+  mffi_fn_set_data(fn, NULL);
+}
+
+/* Unused: ck_bind always installs a routine. */
+static int ck_xcall(mffi_fn *fn, void *ret, void *const *args) {
+  (void)ret;
+  (void)args;
+  return mffi_lib_err(mffi_fn_lib(fn), MFFI_EMISUSE,
+                      "function is not prepared");
+}
+
+/* mffi_new: memory of the inner library, tracked. */
+static int ck_new(mffi_lib *lib, size_t sz, size_t align, void **out) {
+  ck_lib *L = mffi_lib_data(lib);
+  *out = NULL;
+  ck_lock(L);
+  int room = ck_reserve(lib, L);
+  ck_unlock(L);
+  if (room != 0) return mffi_lib_err(lib, MFFI_ENOMEM, "out of memory");
+  ck_block nb = {0};
+  void *p = NULL;
+  if (L->is->xNew) {
+    int rc = L->is->xNew(L->inner, sz, align, &p);
+    if (rc != MFFI_OK) return rc;
+  } else {
+    size_t extra = align > _Alignof(max_align_t) ? align : 0;
+    if (sz > SIZE_MAX - extra)
+      return mffi_lib_err(lib, MFFI_ERANGE, "allocation size overflows");
+    nb.raw = mffi_lib_malloc(lib, sz + extra);
+    if (!nb.raw) return mffi_lib_err(lib, MFFI_ENOMEM, "out of memory");
+    memset(nb.raw, 0, sz + extra);
+    uintptr_t a = (uintptr_t)nb.raw;
+    p = (void *)((a + align - 1) & ~(uintptr_t)(align - 1));
+  }
+  nb.addr = (uintptr_t)p;
+  nb.size = sz;
+  nb.known = true;
+  nb.alloc_by = "mffi_new";
+  nb.thread = ck_thread();
+  nb.state = CK_LIVE;
+  nb.origin = CK_FROM_NEW;
+  ck_lock(L);
+  ck_track(L, &nb);
+  ck_unlock(L);
+  *out = p;
+  return MFFI_OK;
+}
+
+static void ck_delete(mffi_lib *lib, void *p) {
+  ck_lib *L = mffi_lib_data(lib);
+  ck_lock(L);
+  ck_block *b = ck_find(L, p);
+  void *raw = NULL;
+  if (b && b->origin == CK_FROM_NEW && b->state == CK_LIVE) {
+    raw = b->raw;
+    b->raw = NULL;
+    ck_retire(L, b, "mffi_delete");
+  }
+  ck_unlock(L);
+  if (L->is->xDelete)
+    L->is->xDelete(L->inner, p);
+  else
+    mffi_lib_free(lib, raw);
+}
+
+static int ck_read(mffi_lib *lib, void *dst, const void *src, size_t n) {
+  ck_lib *L = mffi_lib_data(lib);
+  if (L->is->xRead) return L->is->xRead(L->inner, dst, src, n);
+  memcpy(dst, src, n);
+  return MFFI_OK;
+}
+
+static int ck_write(mffi_lib *lib, void *dst, const void *src, size_t n) {
+  ck_lib *L = mffi_lib_data(lib);
+  if (L->is->xWrite) return L->is->xWrite(L->inner, dst, src, n);
+  memcpy(dst, src, n);
+  return MFFI_OK;
+}
+
+/* A closure of the inner library runs the checked closure's handler. */
+static void ck_trampoline(void *ret, void *const *args, void *data) {
+  mffi_closure_invoke(data, ret, args);
+}
+
+static int ck_callback(mffi_closure *c) {
+  mffi_lib *lib = mffi_closure_lib(c);
+  ck_lib *L = mffi_lib_data(lib);
+  mffi_closure *ic = NULL;
+  int rc = mffi_callback(L->inner, mffi_closure_type(c), ck_trampoline, c, &ic);
+  if (rc != MFFI_OK) return rc;
+  mffi_closure_set_data(c, ic);
+  mffi_closure_set_code(c, mffi_closure_code(ic));
+  return MFFI_OK;
+}
+
+static void ck_callback_free(mffi_closure *c) {
+  mffi_closure_free(mffi_closure_data(c));
+  mffi_closure_set_data(c, NULL);
+}
+
+/* After a failure: the inner library starts afresh, and every block of the
+** old one is gone (released by mffi_reopen). */
+static int ck_reopen(mffi_lib *lib) {
+  ck_lib *L = mffi_lib_data(lib);
+  int rc = mffi_reopen(L->inner);
+  if (L->is->version < 3 || !L->is->xReopen) return rc; /* Nothing lost. */
+  ck_lock(L);
+  for (size_t i = 0; i < L->nblocks; i++)
+    if (L->blocks[i].state == CK_LIVE) {
+      L->blocks[i].state = CK_RELEASED;
+      L->blocks[i].release_by = "mffi_reopen";
+      L->blocks[i].seq = ++L->seq;
+      L->nreleased++;
+    }
+  if (L->nreleased > CK_MAX_RELEASED) ck_forget(L);
+  ck_unlock(L);
+  return rc;
+}
+
+static const mffi_strategy ck_vtable = {
+    .version = MFFI_STRATEGY_VERSION,
+    .name = "checked",
+    .flags = MFFI_STRATEGY_PLAN, /* Not NATIVE: every call is seen. */
+    .xOpen = ck_open,
+    .xClose = ck_close,
+    .xBind = ck_bind,
+    .xUnbind = ck_unbind,
+    .xCall = ck_xcall,
+    .xNew = ck_new,
+    .xDelete = ck_delete,
+    .xRead = ck_read,
+    .xWrite = ck_write,
+    .xCallback = ck_callback,
+    .xCallbackFree = ck_callback_free,
+    .xCdef = NULL, /* The inner library gets its own notification. */
+    .xReopen = ck_reopen,
+};
+
+/* -- Public --------------------------------------------------------------- */
+
+static ck_lib *ck_of(const mffi_lib *lib) {
+  if (!lib || !ck_is_checked(mffi_lib_strategy(lib))) return NULL;
+  return mffi_lib_data(lib);
+}
+
+int mffi_checked_configure(mffi_lib *lib, const mffi_checked_opts *opts) {
+  ck_lib *L = ck_of(lib);
+  if (!L) return MFFI_EMISUSE;
+  if (opts && opts->version != MFFI_CHECKED_OPTS_VERSION)
+    return mffi_lib_err(lib, MFFI_EMISUSE,
+                        "unknown mffi_checked_opts version %d", opts->version);
+  L->flags = opts ? opts->flags : 0;
+  L->report = opts ? opts->report : NULL;
+  L->report_ud = opts ? opts->report_ud : NULL;
+  return MFFI_OK;
+}
+
+size_t mffi_checked_violations(const mffi_lib *lib) {
+  ck_lib *L = ck_of(lib);
+  return L ? atomic_load(&L->nviolations) : 0;
+}
+
+long mffi_checked_each(mffi_lib *lib,
+                       int (*each)(void *ud, const mffi_checked_block *b),
+                       void *ud) {
+  ck_lib *L = ck_of(lib);
+  if (!L || !each) return MFFI_EMISUSE;
+  long n = 0;
+  for (size_t i = 0; i < L->nblocks; i++) {
+    const ck_block *b = &L->blocks[i];
+    if (b->state != CK_LIVE) continue;
+    mffi_checked_block cb = {
+        (const void *)b->addr, b->size, b->known, b->alloc_by,
+        b->origin == CK_FROM_NEW ? "mffi_delete" : b->dealloc};
+    n++;
+    if (each(ud, &cb)) break;
+  }
+  return n;
+}
+
+mffi_lib *mffi_checked_inner(const mffi_lib *lib) {
+  ck_lib *L = ck_of(lib);
+  return L ? L->inner : NULL;
+}
