@@ -800,3 +800,57 @@ Test(checked, oom) {
   cr_assert_lt(n, 1000);
   cr_assert_gt(n, 1); /* Something was failed along the way. */
 }
+
+/* More blocks than the lookup cache has slots, in and out of the table:
+** every answer must still be right. */
+BOTH(many_blocks) {
+  enum { N = 600 };
+  static unsigned char *p[N];
+  for (int i = 0; i < N; i++)
+    p[i] = bl_alloc(i % 2 ? "allocate_buffer" : "pool_alloc", 8 + i % 13);
+  for (int round = 0; round < 2; round++)
+    for (int i = 0; i < N; i++) {
+      size_t sz = 8 + i % 13;
+      cr_assert_eq(bl_fill(p[i], sz, 1), MFFI_OK, "%d: %s", i,
+                   mffi_errmsg(bl.ctx));
+      REFUSED(bl_fill(p[i] + 1, sz, 1), "exceed");
+    }
+  for (int i = 0; i < N; i += 2)
+    cr_assert_eq(bl_free("pool_free", p[i]), MFFI_OK);
+  for (int i = 0; i < N; i++) {
+    if (i % 2) {
+      cr_assert_eq(bl_fill(p[i], 1, 1), MFFI_OK);
+      REFUSED(bl_free("pool_free", p[i]), "must be released by free_buffer");
+    } else {
+      REFUSED(bl_fill(p[i], 1, 1), "use after release");
+      REFUSED(bl_free("pool_free", p[i]), "double release");
+    }
+  }
+  for (int i = 1; i < N; i += 2)
+    cr_assert_eq(bl_free("free_buffer", p[i]), MFFI_OK);
+  const mffi_checked_block *last = NULL;
+  cr_assert_eq(mffi_checked_each(bl.lib, count_live, &last), 0);
+}
+
+/* Released blocks are remembered up to a bound; the newest are kept. */
+Test(checked, forget_oldest_released) {
+  bl_open("checked");
+  enum { N = 5000 };
+  static unsigned char *p[N];
+  for (int i = 0; i < N; i++)
+    p[i] = bl_alloc("allocate_buffer", 16);
+  for (int i = 0; i < N; i++)
+    cr_assert_eq(bl_free("free_buffer", p[i]), MFFI_OK);
+  REFUSED(bl_free("free_buffer", p[N - 1]), "double release");
+  REFUSED(bl_fill(p[N - 100], 1, 0), "use after release");
+  /* The oldest are forgotten: calls on them are let through unjudged. */
+  long forgotten = 0;
+  for (int i = 0; i < 100; i++) {
+    unsigned s;
+    int rc = bl_sum(p[i], 0, &s);
+    if (rc == MFFI_OK) forgotten++;
+  }
+  cr_assert_gt(forgotten, 0);
+  const mffi_checked_block *last = NULL;
+  cr_assert_eq(mffi_checked_each(bl.lib, count_live, &last), 0);
+}

@@ -39,6 +39,7 @@
 #define CK_MAX_RELEASED 4096 /* Released blocks remembered. */
 #define CK_MSG_MAX 512       /* A violation's message. */
 #define CK_RELEASE_ARGS 64   /* Arguments that can be released (bits). */
+#define CK_CACHE_BITS 8      /* Lookup cache: 256 entries per library. */
 
 /* -- Strategies ----------------------------------------------------------- */
 
@@ -113,6 +114,7 @@ enum { CK_FROM_ALLOC, CK_FROM_NEW };
 
 typedef struct ck_block {
   uintptr_t addr;
+  uintptr_t end;          /* Exclusive; addr + 1 for an unknown size. */
   size_t size;            /* Bytes; 0 when !known. */
   const char *alloc_by;   /* Function name (pooled by the context). */
   const char *release_by; /* Set when released. */
@@ -126,6 +128,19 @@ typedef struct ck_block {
   bool known;             /* The size is known. */
 } ck_block;
 
+/* A function no rule applies to, bound to the inner function's routine. */
+typedef struct ck_alias {
+  mffi_fn *outer, *inner;
+} ck_alias;
+
+/* A cached lookup: address addr was in block idx (SIZE_MAX: in none) while
+** the table was at generation gen. */
+typedef struct ck_hit {
+  uintptr_t addr;
+  uint64_t gen;
+  size_t idx;
+} ck_hit;
+
 typedef struct ck_lib {
   mffi_lib *inner;
   const mffi_strategy *is; /* The inner strategy. */
@@ -133,11 +148,15 @@ typedef struct ck_lib {
   ck_block *blocks;        /* Sorted by addr, disjoint. */
   size_t nblocks, capblocks, nreleased;
   uint64_t seq;
+  ck_hit cache[1u << CK_CACHE_BITS]; /* Recent lookups (ck_find). */
+  uint64_t gen; /* Bumped when blocks move or go: cache entries expire. */
   atomic_flag lock;
   unsigned flags; /* MFFI_CHECKED_*. */
   mffi_checked_report_fn report;
   void *report_ud;
   atomic_size_t nviolations;
+  ck_alias *aliases; /* Functions forwarded at no cost (native inner). */
+  size_t naliases, capaliases;
 } ck_lib;
 
 static _Thread_local char ck_tls_anchor;
@@ -147,12 +166,17 @@ static uintptr_t ck_thread(void) {
   return (uintptr_t)&ck_tls_anchor;
 }
 
+/* The table lock, taken only for libraries called from several threads at
+** once (MFFI_CHECKED_SHARED): an atomic exchange would triple the cost of
+** a checked call. */
 static void ck_lock(ck_lib *L) {
+  if (!(L->flags & MFFI_CHECKED_SHARED)) return;
   while (atomic_flag_test_and_set_explicit(&L->lock, memory_order_acquire))
     ;
 }
 
 static void ck_unlock(ck_lib *L) {
+  if (!(L->flags & MFFI_CHECKED_SHARED)) return;
   atomic_flag_clear_explicit(&L->lock, memory_order_release);
 }
 
@@ -169,19 +193,44 @@ static size_t ck_floor(const ck_lib *L, uintptr_t a) {
   return lo == 0 ? L->nblocks : lo - 1;
 }
 
-/* End of block b (exclusive); a block of unknown size covers its start. */
+/* The end of block b (exclusive) from its size: a block of unknown size
+** covers its first byte only, so only its start is recognised. */
 static uintptr_t ck_end(const ck_block *b) {
   return b->addr + (b->known && b->size ? b->size : 1);
 }
 
-/* The block containing address a, or NULL. */
+/* The slot of address a in the lookup cache: Fibonacci hashing of the
+** 16-byte granule, which spreads the regularly spaced blocks of an
+** allocator over distinct slots. */
+static size_t ck_slot(uintptr_t a) {
+  return (size_t)(((uint64_t)(a >> 4) * 0x9e3779b97f4a7c15u) >>
+                  (64 - CK_CACHE_BITS));
+}
+
+/* The cached answer for address a: true with *out set (NULL: in no block)
+** if the cache knows it. */
+static inline bool ck_probe(const ck_lib *L, uintptr_t a, ck_block **out) {
+  const ck_hit *h = &L->cache[ck_slot(a)];
+  if (h->addr != a || h->gen != L->gen) return false;
+  *out = h->idx == SIZE_MAX ? NULL : &L->blocks[h->idx];
+  return true;
+}
+
+/* The block containing address p, or NULL. A direct-mapped cache of recent
+** lookups, valid until the table next changes shape (L->gen), answers most
+** of them without the binary search. */
 static ck_block *ck_find(ck_lib *L, const void *p) {
   if (L->nblocks == 0) return NULL;
   uintptr_t a = (uintptr_t)p;
+  ck_block *b;
+  if (ck_probe(L, a, &b)) return b;
   size_t i = ck_floor(L, a);
-  if (i == L->nblocks) return NULL;
-  ck_block *b = &L->blocks[i];
-  return a < ck_end(b) ? b : NULL;
+  if (i != L->nblocks && a >= L->blocks[i].end) i = L->nblocks;
+  ck_hit *h = &L->cache[ck_slot(a)];
+  h->addr = a;
+  h->gen = L->gen;
+  h->idx = i == L->nblocks ? SIZE_MAX : i;
+  return i == L->nblocks ? NULL : &L->blocks[i];
 }
 
 /* Make room for one more block; 0 or -1 (out of memory). */
@@ -215,6 +264,7 @@ static void ck_forget(ck_lib *L) {
     L->blocks[k++] = *b;
   }
   L->nblocks = k;
+  L->gen++;
 }
 
 /* Add block nb (room reserved): blocks it overlaps are gone (the memory was
@@ -222,7 +272,7 @@ static void ck_forget(ck_lib *L) {
 static void ck_track(ck_lib *L, const ck_block *nb) {
   uintptr_t end = ck_end(nb);
   size_t i = ck_floor(L, nb->addr);
-  i = i == L->nblocks ? 0 : (ck_end(&L->blocks[i]) > nb->addr ? i : i + 1);
+  i = i == L->nblocks ? 0 : (L->blocks[i].end > nb->addr ? i : i + 1);
   size_t j = i;
   while (j < L->nblocks && L->blocks[j].addr < end) {
     if (L->blocks[j].state == CK_RELEASED) L->nreleased--;
@@ -239,6 +289,8 @@ static void ck_track(ck_lib *L, const ck_block *nb) {
     L->nblocks -= j - i - 1;
   }
   L->blocks[i] = *nb;
+  L->blocks[i].end = end;
+  L->gen++;
   L->blocks[i].seq = ++L->seq;
 }
 
@@ -296,7 +348,10 @@ typedef struct ck_member {
 } ck_member;
 
 typedef struct ck_arg {
-  unsigned what;   /* CK_A_* bits. */
+  unsigned what;            /* CK_A_* bits. */
+  unsigned char count_size; /* Bytes of the count argument (1, 2, 4, 8), or
+                               0: read with mffi_fn_arg_int. */
+  bool count_signed;
   size_t obj_size; /* Size of the struct pointed to (members). */
   size_t nmembers; /* Pointer members of the struct pointed to. */
   ck_member *members;
@@ -304,11 +359,18 @@ typedef struct ck_arg {
 
 typedef struct ck_fn {
   mffi_fn *inner;
+  mffi_lib *lib; /* The checked library and its state. */
+  ck_lib *L;
   const mffi_plan *plan;
   const char *name;  /* "function" for mffi_bind_ptr. */
   uint64_t releases; /* Bit i: a malloc(name, i+1) in the context. */
   size_t nargs;
   ck_arg *args;
+  mffi_call_fn inner_call; /* Native inner: its routine, called directly. */
+  bool full;               /* Every call takes the full path (results,
+                              releases). */
+  size_t nptrs;            /* Pointer arguments, */
+  uint32_t *ptrs;          /* their indexes. */
 } ck_fn;
 
 /* Whether a declared deallocator name is name ("__builtin_free" is free). */
@@ -424,6 +486,18 @@ static int ck_prepare_arg(mffi_lib *lib, mffi_fn *fn, const mffi_plan *plan,
       ap->pass == MFFI_PASS_INOUT)
     a->what |= CK_A_BOUNDS;
   if (ap->pass == MFFI_PASS_STRING) a->what |= CK_A_STRING;
+  if (ap->count_arg >= 0) {
+    const mffi_type *ct = mffi_fn_arg_type(fn, (size_t)ap->count_arg);
+    if (mffi_type_kind(ct) == MFFI_KIND_ENUM) ct = mffi_type_target(ct);
+    mffi_kind k = mffi_type_kind(ct);
+    size_t sz = mffi_sizeof(ct);
+    if (sz == 1 || sz == 2 || sz == 4 || sz == 8) {
+      a->count_size = (unsigned char)sz;
+      a->count_signed = k == MFFI_KIND_CHAR || k == MFFI_KIND_SCHAR ||
+                        k == MFFI_KIND_SHORT || k == MFFI_KIND_INT ||
+                        k == MFFI_KIND_LONG || k == MFFI_KIND_LLONG;
+    }
+  }
   const mffi_type *to = mffi_type_target(t);
   if (mffi_type_kind(to) != MFFI_KIND_STRUCT || !mffi_type_complete(to))
     return MFFI_OK;
@@ -445,6 +519,7 @@ static void ck_fn_free(mffi_lib *lib, ck_fn *f) {
     for (size_t i = 0; i < f->nargs; i++)
       mffi_lib_free(lib, f->args[i].members);
   mffi_lib_free(lib, f->args);
+  mffi_lib_free(lib, f->ptrs);
   mffi_fn_free(f->inner);
   mffi_lib_free(lib, f);
 }
@@ -455,6 +530,16 @@ static void ck_fn_free(mffi_lib *lib, ck_fn *f) {
 static int ck_forward(mffi_fn *fn, void *ret, void *const *args) {
   const ck_fn *f = mffi_fn_data(fn);
   return mffi_call(f->inner, ret, args);
+}
+
+/* An integer argument of sz bytes (1, 2, 4, 8) at v. */
+static int64_t ck_int(const void *v, unsigned sz, bool sign) {
+  switch (sz) {
+  case 1: return sign ? (int64_t) * (const int8_t *)v : *(const uint8_t *)v;
+  case 2: return sign ? (int64_t) * (const int16_t *)v : *(const uint16_t *)v;
+  case 4: return sign ? (int64_t) * (const int32_t *)v : *(const uint32_t *)v;
+  default: return *(const int64_t *)v; /* >= 2^63 reads as negative. */
+  }
 }
 
 /* Check the members of the struct at p (inside live block b) of arg i. */
@@ -504,9 +589,10 @@ static bool ck_check_ptr(mffi_lib *lib, ck_lib *L, mffi_fn *fn, const ck_fn *f,
   if (!b) return false;
   size_t off = (uintptr_t)p - b->addr;
   bool releases = i < CK_RELEASE_ARGS && ((f->releases >> i) & 1u);
-  ck_argname(an, sizeof an, f->plan, i);
-  ck_blockname(bn, sizeof bn, b);
+#define CK_NAMES                                                               \
+  (ck_argname(an, sizeof an, f->plan, i), ck_blockname(bn, sizeof bn, b))
   if (b->state == CK_RELEASED) {
+    CK_NAMES;
     snprintf(msg, CK_MSG_MAX,
              "%s: %s: %s of %s allocated by %s and released "
              "by %s",
@@ -516,6 +602,7 @@ static bool ck_check_ptr(mffi_lib *lib, ck_lib *L, mffi_fn *fn, const ck_fn *f,
     return ck_violation(lib, L, f->name, msg);
   }
   if ((L->flags & MFFI_CHECKED_AFFINITY) && b->thread != ck_thread()) {
+    CK_NAMES;
     snprintf(msg, CK_MSG_MAX,
              "%s: %s: %s allocated by %s on another thread (the library is "
              "single-threaded)",
@@ -529,6 +616,7 @@ static bool ck_check_ptr(mffi_lib *lib, ck_lib *L, mffi_fn *fn, const ck_fn *f,
       const char *need = b->origin == CK_FROM_NEW ? "mffi_delete"
                          : b->dealloc             ? b->dealloc
                                                   : NULL;
+      CK_NAMES;
       if (need)
         snprintf(msg, CK_MSG_MAX,
                  "%s: %s: %s allocated by %s must be released by %s, not by "
@@ -543,6 +631,7 @@ static bool ck_check_ptr(mffi_lib *lib, ck_lib *L, mffi_fn *fn, const ck_fn *f,
         return ck_violation(lib, L, f->name, msg);
       *msg = '\0'; /* Not ours to judge; let it through. */
     } else if (off != 0) {
+      CK_NAMES;
       snprintf(msg, CK_MSG_MAX,
                "%s: %s: release of a pointer %zu bytes into %s allocated by "
                "%s",
@@ -555,7 +644,10 @@ static bool ck_check_ptr(mffi_lib *lib, ck_lib *L, mffi_fn *fn, const ck_fn *f,
   if ((a->what & CK_A_BOUNDS) && b->known) {
     const mffi_arg_plan *ap = &f->plan->args[i];
     int64_t count = (int64_t)ap->count;
-    if (ap->count_arg >= 0) count = mffi_fn_arg_int(fn, args, ap->count_arg);
+    if (ap->count_arg >= 0)
+      count = a->count_size
+                  ? ck_int(args[ap->count_arg], a->count_size, a->count_signed)
+                  : mffi_fn_arg_int(fn, args, ap->count_arg);
     uint64_t bytes = 0;
     bool over = count < 0 ||
                 (ap->elem_size && (uint64_t)count > UINT64_MAX / ap->elem_size);
@@ -564,6 +656,7 @@ static bool ck_check_ptr(mffi_lib *lib, ck_lib *L, mffi_fn *fn, const ck_fn *f,
       over = bytes > b->size - off;
     }
     if (over) {
+      CK_NAMES;
       if (count < 0)
         snprintf(msg, CK_MSG_MAX,
                  "%s: %s: negative count %lld for %s "
@@ -578,22 +671,25 @@ static bool ck_check_ptr(mffi_lib *lib, ck_lib *L, mffi_fn *fn, const ck_fn *f,
   }
   if ((a->what & CK_A_STRING) && b->known &&
       (b->origin == CK_FROM_NEW || L->native) && !memchr(p, 0, b->size - off)) {
+    CK_NAMES;
     snprintf(msg, CK_MSG_MAX,
              "%s: %s: string not terminated within %s (offset %zu) allocated "
              "by %s",
              f->name, an, bn, off, b->alloc_by);
     if (ck_violation(lib, L, f->name, msg)) return true;
   }
+#undef CK_NAMES
   if (a->nmembers && ck_check_members(lib, L, f, i, p, b, msg)) return true;
   return false;
 }
 
-/* The rules around one call. */
-static int ck_call(mffi_fn *fn, void *ret, void *const *args) {
+/* The rules around one call, with messages and state changes. */
+__attribute__((noinline)) static int ck_call_full(mffi_fn *fn, void *ret,
+                                                  void *const *args) {
   const ck_fn *f = mffi_fn_data(fn);
   const mffi_plan *plan = f->plan;
-  mffi_lib *lib = mffi_fn_lib(fn);
-  ck_lib *L = mffi_lib_data(lib);
+  mffi_lib *lib = f->lib;
+  ck_lib *L = f->L;
   if (!args && f->nargs) return mffi_call(f->inner, ret, args); /* Misuse. */
   char msg[CK_MSG_MAX];
   uint64_t rel = 0; /* Arguments whose block this call releases. */
@@ -672,6 +768,46 @@ static int ck_call(mffi_fn *fn, void *ret, void *const *args) {
   return MFFI_OK;
 }
 
+/* The common case first: every pointer argument is NULL where allowed,
+** untracked, or inside a live block and within its bounds, and the call
+** changes no state. Anything else is decided by ck_call_full, which also
+** writes the message. */
+static int ck_call(mffi_fn *fn, void *ret, void *const *args) {
+  const ck_fn *f = mffi_fn_data(fn);
+  ck_lib *L = f->L;
+  if (f->full || !args || L->flags) return ck_call_full(fn, ret, args);
+  for (size_t k = 0; k < f->nptrs; k++) {
+    uint32_t i = f->ptrs[k];
+    const ck_arg *a = &f->args[i];
+    void *p;
+    memcpy(&p, args[i], sizeof p);
+    if (!p) {
+      if (a->what & CK_A_NONNULL) return ck_call_full(fn, ret, args);
+      continue;
+    }
+    ck_block *b;
+    if (L->nblocks == 0) continue;
+    if (!ck_probe(L, (uintptr_t)p, &b)) return ck_call_full(fn, ret, args);
+    if (!b) continue;
+    if (b->state != CK_LIVE || (a->what & CK_A_STRING) || a->nmembers)
+      return ck_call_full(fn, ret, args);
+    if ((a->what & CK_A_BOUNDS) && b->known) {
+      const mffi_arg_plan *ap = &f->plan->args[i];
+      int64_t count = (int64_t)ap->count;
+      if (ap->count_arg >= 0) {
+        if (!a->count_size) return ck_call_full(fn, ret, args);
+        count = ck_int(args[ap->count_arg], a->count_size, a->count_signed);
+      }
+      size_t off = (uintptr_t)p - b->addr;
+      if (count < 0 ||
+          (ap->elem_size && (uint64_t)count > (b->size - off) / ap->elem_size))
+        return ck_call_full(fn, ret, args);
+    }
+  }
+  if (f->inner_call) return f->inner_call(f->inner, ret, args);
+  return mffi_call(f->inner, ret, args);
+}
+
 /* -- Strategy callbacks --------------------------------------------------- */
 
 static int ck_open(mffi_lib *lib, const char *target,
@@ -688,6 +824,7 @@ static int ck_open(mffi_lib *lib, const char *target,
   memset(L, 0, sizeof *L);
   atomic_flag_clear(&L->lock);
   atomic_init(&L->nviolations, 0);
+  L->gen = 1; /* Zeroed cache entries never match. */
   L->is = inner;
   L->native = inner->version >= 2 && (inner->flags & MFFI_STRATEGY_NATIVE);
   int rc = mffi_open(mffi_lib_ctx(lib), inner, target, opts, &L->inner);
@@ -717,6 +854,7 @@ static void ck_close(mffi_lib *lib) {
     L->report(L->report_ud, &ev);
   }
   mffi_close(L->inner);
+  mffi_lib_free(lib, L->aliases);
   mffi_lib_free(lib, L->blocks);
   mffi_lib_free(lib, L);
   mffi_lib_set_data(lib, NULL);
@@ -752,6 +890,8 @@ static int ck_bind(mffi_fn *fn) {
   const mffi_plan *plan = mffi_fn_plan(fn);
   if (!plan) return MFFI_ENOMEM;
   f->plan = plan;
+  f->lib = lib;
+  f->L = L;
   f->name = name ? name : "function";
   f->nargs = nargs;
   f->releases = name ? ck_releases_of(mffi_lib_ctx(lib), name) : 0;
@@ -764,12 +904,52 @@ static int ck_bind(mffi_fn *fn) {
     if (rc != MFFI_OK) return mffi_lib_err(lib, rc, "out of memory");
     if (f->args[i].what) any = true;
   }
-  mffi_fn_set_call(fn, any ? ck_call : ck_forward);
+  size_t np = 0;
+  for (size_t i = 0; i < nargs; i++)
+    if (f->args[i].what) np++;
+  f->ptrs = mffi_lib_malloc(lib, (np ? np : 1) * sizeof *f->ptrs);
+  if (!f->ptrs) return mffi_lib_err(lib, MFFI_ENOMEM, "out of memory");
+  for (size_t i = 0; i < nargs; i++)
+    if (f->args[i].what) f->ptrs[f->nptrs++] = (uint32_t)i;
+  f->full = f->releases != 0 || (plan->ret.rules & MFFI_RULE_OWNED) ||
+            (plan->ret.rules & MFFI_RULE_NONNULL) ||
+            (plan->flags & MFFI_PLAN_WARN_UNUSED);
+  if (L->native) f->inner_call = mffi_fn_get_call(f->inner);
+  if (any || !L->native) {
+    mffi_fn_set_call(fn, any ? ck_call : ck_forward);
+    return MFFI_OK;
+  }
+  /* Native inner routines use only the data slot and the address: run the
+  ** inner one on fn itself, with no hop (modffi_strategy.h). */
+  if (L->naliases == L->capaliases) {
+    size_t cap = L->capaliases ? 2 * L->capaliases : 16;
+    ck_alias *na = mffi_lib_malloc(lib, cap * sizeof *na);
+    if (!na) return mffi_lib_err(lib, MFFI_ENOMEM, "out of memory");
+    if (L->naliases) memcpy(na, L->aliases, L->naliases * sizeof *na);
+    mffi_lib_free(lib, L->aliases);
+    L->aliases = na;
+    L->capaliases = cap;
+  }
+  mffi_fn *inner = f->inner;
+  L->aliases[L->naliases++] = (ck_alias){fn, inner};
+  f->inner = NULL;
+  ck_fn_free(lib, f);
+  mffi_fn_set_data(fn, mffi_fn_data(inner));
+  mffi_fn_set_call(fn, mffi_fn_get_call(inner));
   return MFFI_OK;
 }
 
 static void ck_unbind(mffi_fn *fn) {
-  ck_fn_free(mffi_fn_lib(fn), mffi_fn_data(fn));
+  mffi_lib *lib = mffi_fn_lib(fn);
+  ck_lib *L = mffi_lib_data(lib);
+  for (size_t i = L->naliases; i-- > 0;) {
+    if (L->aliases[i].outer != fn) continue;
+    mffi_fn_free(L->aliases[i].inner);
+    L->aliases[i] = L->aliases[--L->naliases];
+    mffi_fn_set_data(fn, NULL);
+    return;
+  }
+  ck_fn_free(lib, mffi_fn_data(fn));
   mffi_fn_set_data(fn, NULL);
 }
 
