@@ -2,12 +2,14 @@
 **
 ** The fixture tests/fixtures/buflib.c (two allocators and users of their
 ** buffers) is compiled with cc into a temporary directory; its plain header
-** buflib.h and an overlay of redeclarations carrying the GCC attributes are
-** given to mffi_cdef. Each rule is tried under "checked" (over dynamic) and
+** buflib.h and the overlay buflib_rules.h are given to mffi_cdef. Each
+** rule is tried under "checked" (over dynamic) and
 ** "checked:remote" (skipped while the remote strategy is not built): the
 ** bad call is refused with MFFI_EVIOLATION, the message names the function,
 ** the argument and the blocks, and buflib_calls() shows that the library
 ** never saw it. Good calls give what direct calls into the library give.
+** The rules come from tests/fixtures/buflib_rules.h, a redeclaration
+** overlay of the plain header.
 ** The glibc suite feeds `cc -E -P` of the real stdio.h/unistd.h/stdlib.h to
 ** mffi_cdef and relies on glibc's own attributes.
 */
@@ -23,20 +25,6 @@
 #include "oom_alloc.h"
 
 /* -- Fixture -------------------------------------------------------------- */
-
-/* The rules, added to the plain header by redeclaration (GCC merges the
-** attributes of redeclarations; so does modffi). */
-static const char overlay[] =
-    "unsigned char *allocate_buffer(size_t n)\n"
-    "  __attribute__((malloc, malloc(free_buffer, 1), alloc_size(1)));\n"
-    "void fill_buffer(unsigned char *buf, size_t n, int value)\n"
-    "  __attribute__((access(write_only, 1, 2), nonnull(1)));\n"
-    "unsigned sum_buffer(const unsigned char *buf, size_t n)\n"
-    "  __attribute__((access(read_only, 1, 2), nonnull(1)));\n"
-    "unsigned char *pool_alloc(size_t n)\n"
-    "  __attribute__((malloc(pool_free, 1), alloc_size(1)));\n"
-    "void *buf_nothing(void) __attribute__((returns_nonnull));\n"
-    "int buflib_calls(void) __attribute__((warn_unused_result));\n";
 
 typedef struct bl_env {
   char dir[64];
@@ -93,8 +81,10 @@ static void bl_open(const char *name) {
   int rc = mffi_cdef(bl.ctx, src, len);
   free(src);
   cr_assert_eq(rc, MFFI_OK, "buflib.h: %s", mffi_errmsg(bl.ctx));
-  rc = mffi_cdef(bl.ctx, overlay, sizeof overlay - 1);
-  cr_assert_eq(rc, MFFI_OK, "overlay: %s", mffi_errmsg(bl.ctx));
+  src = bl_slurp(MFFI_SOURCE_DIR "/tests/fixtures/buflib_rules.h", &len);
+  rc = mffi_cdef(bl.ctx, src, len);
+  free(src);
+  cr_assert_eq(rc, MFFI_OK, "buflib_rules.h: %s", mffi_errmsg(bl.ctx));
   const mffi_strategy *s = mffi_strategy_find(name);
   cr_assert_not_null(s, "no strategy %s", name);
   cr_assert_str_eq(mffi_strategy_find(name)->name, name);
@@ -144,7 +134,8 @@ static int bl_sum(const void *p, size_t n, unsigned *out) {
   return mffi_call(bl_fn("sum_buffer"), out, args);
 }
 
-/* Assert a refusal with text in the message, unseen by the library. */
+/* Assert a refusal with text in the message, unseen by the library (the
+** fixture's own call counter did not move). */
 #define REFUSED(call, text)                                                    \
   do {                                                                         \
     int seen_ = bl.calls();                                                    \
@@ -537,6 +528,26 @@ BOTH(callbacks_and_reopen) {
   cr_assert_not_null(mffi_checked_inner(bl.lib));
 }
 
+/* The overlay is what brings the rules: the plain header has none. */
+Test(checked, overlay_adds_rules) {
+  mffi_ctx *ctx;
+  cr_assert_eq(mffi_ctx_new(&ctx, NULL), MFFI_OK);
+  size_t len;
+  char *src = bl_slurp(MFFI_SOURCE_DIR "/tests/fixtures/buflib.h", &len);
+  cr_assert_eq(mffi_cdef(ctx, src, len), MFFI_OK);
+  free(src);
+  const mffi_decl *d = mffi_decl_find(ctx, "allocate_buffer");
+  cr_assert_null(mffi_decl_attr_find(d, "malloc"));
+  src = bl_slurp(MFFI_SOURCE_DIR "/tests/fixtures/buflib_rules.h", &len);
+  cr_assert_eq(mffi_cdef(ctx, src, len), MFFI_OK, "%s", mffi_errmsg(ctx));
+  free(src);
+  d = mffi_decl_find(ctx, "allocate_buffer");
+  cr_assert_not_null(mffi_decl_attr_find(d, "alloc_size"));
+  cr_assert_not_null(mffi_decl_attr_find(mffi_decl_find(ctx, "fill_buffer"),
+                                         "access"));
+  mffi_ctx_free(ctx);
+}
+
 Test(checked, names) {
   cr_assert_str_eq(mffi_strategy_find("checked")->name, "checked");
   cr_assert_str_eq(mffi_strategy_find("checked:static")->name,
@@ -756,7 +767,10 @@ static int oom_run(oom_state *st, long n, const char *path) {
   int rc = mffi_cdef(ctx, src, len);
   free(src);
   cr_assert_eq(rc, MFFI_OK);
-  cr_assert_eq(mffi_cdef(ctx, overlay, sizeof overlay - 1), MFFI_OK);
+  src = bl_slurp(MFFI_SOURCE_DIR "/tests/fixtures/buflib_rules.h", &len);
+  rc = mffi_cdef(ctx, src, len);
+  free(src);
+  cr_assert_eq(rc, MFFI_OK);
   oom_arm(st, n, 0);
   mffi_lib *lib = NULL;
   mffi_fn *al = NULL, *fr = NULL, *vs = NULL;
