@@ -69,11 +69,60 @@ static void bl_build(void) {
   cr_assert_not_null(bl.calls);
 }
 
+/* A stand-in for remote until it lands: the dynamic strategy without
+** MFFI_STRATEGY_NATIVE (so checked forwards every call through mffi_call)
+** and with memory of its own (xNew/xDelete/xRead/xWrite, counted), as an
+** out-of-process strategy has. */
+static mffi_strategy fake;
+static long fake_nnew, fake_ndelete, fake_nread, fake_nwrite;
+
+static int fake_new(mffi_lib *lib, size_t sz, size_t align, void **out) {
+  cr_assert_leq(align, 16);
+  void *p = mffi_lib_malloc(lib, sz);
+  if (!p) return MFFI_ENOMEM;
+  memset(p, 0, sz);
+  fake_nnew++;
+  *out = p;
+  return MFFI_OK;
+}
+
+static void fake_delete(mffi_lib *lib, void *p) {
+  fake_ndelete++;
+  mffi_lib_free(lib, p);
+}
+
+static int fake_read(mffi_lib *lib, void *dst, const void *src, size_t n) {
+  (void)lib;
+  fake_nread++;
+  memcpy(dst, src, n);
+  return MFFI_OK;
+}
+
+static int fake_write(mffi_lib *lib, void *dst, const void *src, size_t n) {
+  (void)lib;
+  fake_nwrite++;
+  memcpy(dst, src, n);
+  return MFFI_OK;
+}
+
+static void fake_register(void) {
+  if (mffi_strategy_find("fakeremote")) return;
+  fake = *mffi_strategy_find("dynamic");
+  fake.name = "fakeremote";
+  fake.flags &= ~MFFI_STRATEGY_NATIVE;
+  fake.xNew = fake_new;
+  fake.xDelete = fake_delete;
+  fake.xRead = fake_read;
+  fake.xWrite = fake_write;
+  cr_assert_eq(mffi_strategy_register(&fake), MFFI_OK);
+}
+
 /* Open the fixture through the strategy called name (skipping the test if
 ** its inner strategy is not built). */
 static void bl_open(const char *name) {
   if (strcmp(name, "checked:remote") == 0 && !mffi_strategy_find("remote"))
     cr_skip_test("the remote strategy is not built yet");
+  if (strcmp(name, "checked:fakeremote") == 0) fake_register();
   bl_build();
   cr_assert_eq(mffi_ctx_new(&bl.ctx, NULL), MFFI_OK);
   size_t len;
@@ -147,7 +196,8 @@ static int bl_sum(const void *p, size_t n, unsigned *out) {
     cr_assert_eq(bl.calls(), seen_, "the library saw the refused call");       \
   } while (0)
 
-/* Each case runs over dynamic and over remote. */
+/* Each case runs over dynamic, over remote, and over a non-native stand-in
+** for remote (fakeremote, above). */
 #define BOTH(name)                                                             \
   static void name(void);                                                      \
   Test(checked, name##_dynamic) {                                              \
@@ -156,6 +206,10 @@ static int bl_sum(const void *p, size_t n, unsigned *out) {
   }                                                                            \
   Test(checked, name##_remote) {                                               \
     bl_open("checked:remote");                                                 \
+    name();                                                                    \
+  }                                                                            \
+  Test(checked, name##_nonnative) {                                            \
+    bl_open("checked:fakeremote");                                             \
     name();                                                                    \
   }                                                                            \
   static void name(void)
@@ -543,9 +597,34 @@ Test(checked, overlay_adds_rules) {
   free(src);
   d = mffi_decl_find(ctx, "allocate_buffer");
   cr_assert_not_null(mffi_decl_attr_find(d, "alloc_size"));
-  cr_assert_not_null(mffi_decl_attr_find(mffi_decl_find(ctx, "fill_buffer"),
-                                         "access"));
+  cr_assert_not_null(
+      mffi_decl_attr_find(mffi_decl_find(ctx, "fill_buffer"), "access"));
   mffi_ctx_free(ctx);
+}
+
+/* Over a strategy with memory of its own, mffi_new, mffi_delete, mffi_read
+** and mffi_write reach it. */
+Test(checked, inner_memory) {
+  bl_open("checked:fakeremote");
+  const mffi_type *uc;
+  cr_assert_eq(mffi_typeof(bl.ctx, "unsigned char", &uc), MFFI_OK);
+  void *m;
+  cr_assert_eq(mffi_new(bl.lib, uc, 8, &m), MFFI_OK);
+  cr_assert_eq(fake_nnew, 1);
+  unsigned char in[8] = {1, 2, 3, 4, 5, 6, 7, 8}, out[8] = {0};
+  cr_assert_eq(mffi_write(bl.lib, m, in, 8), MFFI_OK);
+  cr_assert_eq(mffi_read(bl.lib, out, m, 8), MFFI_OK);
+  cr_assert_eq(fake_nwrite, 1);
+  cr_assert_eq(fake_nread, 1);
+  cr_assert_eq(memcmp(in, out, 8), 0);
+  unsigned s = 0;
+  cr_assert_eq(bl_sum(m, 8, &s), MFFI_OK);
+  cr_assert_eq(s, 36);
+  mffi_delete(bl.lib, m);
+  cr_assert_eq(fake_ndelete, 1);
+  REFUSED(bl_sum(m, 8, &s), "use after release");
+  cr_assert_null(mffi_fn_native(bl_fn("buf_add")));
+  cr_assert_eq(mffi_lib_strategy(mffi_checked_inner(bl.lib)), &fake);
 }
 
 Test(checked, names) {
