@@ -39,7 +39,9 @@
 #define CK_MAX_RELEASED 4096 /* Released blocks remembered. */
 #define CK_MSG_MAX 512       /* A violation's message. */
 #define CK_RELEASE_ARGS 64   /* Arguments that can be released (bits). */
-#define CK_CACHE_BITS 8      /* Lookup cache: 256 entries per library. */
+#define CK_CACHE_BITS                                                          \
+  8 /* Lookup cache: 256 entries (128 sets of                                  \
+       two) per library. */
 
 /* -- Strategies ----------------------------------------------------------- */
 
@@ -136,9 +138,13 @@ typedef struct ck_alias {
 /* A cached lookup: address addr was in block idx (SIZE_MAX: in none) while
 ** the table was at generation gen. */
 typedef struct ck_hit {
-  uintptr_t addr;
+  uintptr_t addr; /* The address looked up. */
   uint64_t gen;
   size_t idx;
+  uintptr_t base; /* Copies of the block's addr and size, and whether it */
+  size_t size;    /* is live with a known size, so that the fast path */
+  bool live;      /* reads one cache line (valid while gen is: a release */
+  bool known;     /* bumps it too). */
 } ck_hit;
 
 typedef struct ck_lib {
@@ -199,21 +205,22 @@ static uintptr_t ck_end(const ck_block *b) {
   return b->addr + (b->known && b->size ? b->size : 1);
 }
 
-/* The slot of address a in the lookup cache: Fibonacci hashing of the
+/* The set of address a in the lookup cache: Fibonacci hashing of the
 ** 16-byte granule, which spreads the regularly spaced blocks of an
-** allocator over distinct slots. */
-static size_t ck_slot(uintptr_t a) {
+** allocator over distinct sets. */
+static size_t ck_set(uintptr_t a) {
   return (size_t)(((uint64_t)(a >> 4) * 0x9e3779b97f4a7c15u) >>
-                  (64 - CK_CACHE_BITS));
+                  (64 - CK_CACHE_BITS + 1));
 }
 
-/* The cached answer for address a: true with *out set (NULL: in no block)
-** if the cache knows it. */
-static inline bool ck_probe(const ck_lib *L, uintptr_t a, ck_block **out) {
-  const ck_hit *h = &L->cache[ck_slot(a)];
-  if (h->addr != a || h->gen != L->gen) return false;
-  *out = h->idx == SIZE_MAX ? NULL : &L->blocks[h->idx];
-  return true;
+/* The cached answer for address a, or NULL if the cache does not know it.
+** Two ways per set: two addresses that hash alike do not evict each
+** other. */
+static inline const ck_hit *ck_probe(const ck_lib *L, uintptr_t a) {
+  const ck_hit *h = &L->cache[2 * ck_set(a)];
+  if (h[0].addr == a && h[0].gen == L->gen) return &h[0];
+  if (h[1].addr == a && h[1].gen == L->gen) return &h[1];
+  return NULL;
 }
 
 /* The block containing address p, or NULL. A direct-mapped cache of recent
@@ -222,15 +229,22 @@ static inline bool ck_probe(const ck_lib *L, uintptr_t a, ck_block **out) {
 static ck_block *ck_find(ck_lib *L, const void *p) {
   if (L->nblocks == 0) return NULL;
   uintptr_t a = (uintptr_t)p;
-  ck_block *b;
-  if (ck_probe(L, a, &b)) return b;
+  const ck_hit *c = ck_probe(L, a);
+  if (c) return c->idx == SIZE_MAX ? NULL : &L->blocks[c->idx];
   size_t i = ck_floor(L, a);
   if (i != L->nblocks && a >= L->blocks[i].end) i = L->nblocks;
-  ck_hit *h = &L->cache[ck_slot(a)];
+  ck_hit *h = &L->cache[2 * ck_set(a)];
+  h[1] = h[0]; /* The newest answer goes first. */
   h->addr = a;
   h->gen = L->gen;
   h->idx = i == L->nblocks ? SIZE_MAX : i;
-  return i == L->nblocks ? NULL : &L->blocks[i];
+  if (i == L->nblocks) return NULL;
+  ck_block *b = &L->blocks[i];
+  h->base = b->addr;
+  h->size = b->size;
+  h->live = b->state == CK_LIVE;
+  h->known = b->known;
+  return b;
 }
 
 /* Make room for one more block; 0 or -1 (out of memory). */
@@ -296,6 +310,7 @@ static void ck_track(ck_lib *L, const ck_block *nb) {
 
 /* Mark b released by who. */
 static void ck_retire(ck_lib *L, ck_block *b, const char *who) {
+  L->gen++; /* Cached copies of the state expire. */
   b->state = CK_RELEASED;
   b->release_by = who;
   b->seq = ++L->seq;
@@ -785,22 +800,23 @@ static int ck_call(mffi_fn *fn, void *ret, void *const *args) {
       if (a->what & CK_A_NONNULL) return ck_call_full(fn, ret, args);
       continue;
     }
-    ck_block *b;
     if (L->nblocks == 0) continue;
-    if (!ck_probe(L, (uintptr_t)p, &b)) return ck_call_full(fn, ret, args);
-    if (!b) continue;
-    if (b->state != CK_LIVE || (a->what & CK_A_STRING) || a->nmembers)
+    const ck_hit *h = ck_probe(L, (uintptr_t)p);
+    if (!h) return ck_call_full(fn, ret, args);
+    if (h->idx == SIZE_MAX) continue; /* Untracked. */
+    if (!h->live || (a->what & CK_A_STRING) || a->nmembers)
       return ck_call_full(fn, ret, args);
-    if ((a->what & CK_A_BOUNDS) && b->known) {
+    if ((a->what & CK_A_BOUNDS) && h->known) {
       const mffi_arg_plan *ap = &f->plan->args[i];
-      int64_t count = (int64_t)ap->count;
+      uint64_t count = ap->count, bytes;
       if (ap->count_arg >= 0) {
         if (!a->count_size) return ck_call_full(fn, ret, args);
-        count = ck_int(args[ap->count_arg], a->count_size, a->count_signed);
+        int64_t c = ck_int(args[ap->count_arg], a->count_size, a->count_signed);
+        if (c < 0) return ck_call_full(fn, ret, args);
+        count = (uint64_t)c;
       }
-      size_t off = (uintptr_t)p - b->addr;
-      if (count < 0 ||
-          (ap->elem_size && (uint64_t)count > (b->size - off) / ap->elem_size))
+      if (__builtin_mul_overflow(count, (uint64_t)ap->elem_size, &bytes) ||
+          bytes > h->size - ((uintptr_t)p - h->base))
         return ck_call_full(fn, ret, args);
     }
   }
@@ -1063,6 +1079,7 @@ static int ck_reopen(mffi_lib *lib) {
       L->blocks[i].release_by = "mffi_reopen";
       L->blocks[i].seq = ++L->seq;
       L->nreleased++;
+      L->gen++;
     }
   if (L->nreleased > CK_MAX_RELEASED) ck_forget(L);
   ck_unlock(L);
