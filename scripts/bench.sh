@@ -58,7 +58,7 @@ bash "$src/bench/xmltree_bench.sh" "$build"
   -o "$out/checked_lib.so" "$src/bench/checked_lib.c"
 # shellcheck disable=SC2086
 "$cc" $cflags -I"$src/include" -o "$out/checked" "$src/bench/checked.c" \
-  "$out/checked_lib.so" -Wl,-rpath,"$out" "$lib" $ffi_libs -ldl -lpthread
+  "$out/checked_lib.so" -Wl,-rpath,"$out" "$lib" $ffi_libs -ldl
 echo
 echo "## Checked decorator (bench/checked.c)"
 echo
