@@ -611,7 +611,8 @@ MFFI_API void mffi_closure_free(mffi_closure *c);
 **    allocated by allocate_buffer and released by free_buffer".
 ** By name: mffi_strategy_find("checked") (over "dynamic"),
 ** "checked:static", "checked:remote", or "checked:NAME" for any strategy
-** mffi_strategy_find() knows. mffi_open_opts.strategy_opts is handed to
+** mffi_strategy_find() knows (made on the first lookup, which is then not
+** thread-safe, as registration is not). mffi_open_opts.strategy_opts is handed to
 ** the inner strategy unchanged. Thread safety: calls on one checked
 ** library must not overlap unless MFFI_CHECKED_SHARED is set (then a lock
 ** guards the block table; a block released by one thread while another

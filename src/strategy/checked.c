@@ -6,7 +6,10 @@
 ** the function's marshalling plan before mffi_call() on the inner function
 ** and refuses a violation with MFFI_EVIOLATION, so the library never sees
 ** the bad call. Functions to which no rule can apply (no pointer argument,
-** no attribute) get a call routine that only forwards.
+** no attribute, not a deallocator) cost nothing: over an in-process
+** (MFFI_STRATEGY_NATIVE) strategy they run the inner function's own call
+** routine on the same data (modffi_strategy.h, mffi_fn_get_call), over
+** others a routine that only forwards.
 **
 ** The rules need to know which memory is which: a table of tracked blocks,
 ** sorted by address, holds every block that a malloc-attributed function
@@ -17,6 +20,14 @@
 ** forgotten) so that a second release or a use after release is caught; a
 ** new block at the same address replaces them, so that a use after the
 ** allocator has handed the memory out again is not caught (no quarantine).
+**
+** Calls take a fast path (ck_call) that only reads: each pointer is looked
+** up in a small cache of recent answers that holds copies of the block's
+** bounds and state and is valid until the table next changes (L->gen);
+** anything unusual, a cache miss, or a call that changes the table
+** (allocators, deallocators) goes to ck_call_full, which checks every rule,
+** writes the messages and updates the table. There is no lock unless the
+** library is shared between threads (MFFI_CHECKED_SHARED).
 **
 ** Written against the public strategy interface only (modffi.h,
 ** modffi_strategy.h).
@@ -39,9 +50,7 @@
 #define CK_MAX_RELEASED 4096 /* Released blocks remembered. */
 #define CK_MSG_MAX 512       /* A violation's message. */
 #define CK_RELEASE_ARGS 64   /* Arguments that can be released (bits). */
-#define CK_CACHE_BITS                                                          \
-  8 /* Lookup cache: 256 entries (128 sets of                                  \
-       two) per library. */
+#define CK_CACHE_BITS 8      /* Lookup cache: 2^8 entries, in sets of 2. */
 
 /* -- Strategies ----------------------------------------------------------- */
 
@@ -52,38 +61,52 @@ typedef struct ck_strategy {
   char name[CK_NAME_MAX];
 } ck_strategy;
 
-static const mffi_strategy ck_vtable; /* Template, defined at the end. */
+static int ck_open(mffi_lib *lib, const char *target,
+                   const mffi_open_opts *opts);
+static void ck_close(mffi_lib *lib);
+static int ck_bind(mffi_fn *fn);
+static void ck_unbind(mffi_fn *fn);
+static int ck_xcall(mffi_fn *fn, void *ret, void *const *args);
+static int ck_new(mffi_lib *lib, size_t sz, size_t align, void **out);
+static void ck_delete(mffi_lib *lib, void *p);
+static int ck_read(mffi_lib *lib, void *dst, const void *src, size_t n);
+static int ck_write(mffi_lib *lib, void *dst, const void *src, size_t n);
+static int ck_callback(mffi_closure *c);
+static void ck_callback_free(mffi_closure *c);
+static int ck_reopen(mffi_lib *lib);
 
-/* The built-in decorators; the remote one finds "remote" at open. */
-static ck_strategy ck_builtin[3];
+/* The vtable of the decorator ck_strategy SELF called NAME. Not NATIVE:
+** every call is seen. No xCdef: the inner library gets its own
+** notification. */
+#define CK_VTABLE(NAME, SELF)                                                  \
+  {                                                                            \
+    .version = MFFI_STRATEGY_VERSION, .name = (NAME), .opts = (SELF),          \
+    .flags = MFFI_STRATEGY_PLAN, .xOpen = ck_open, .xClose = ck_close,         \
+    .xBind = ck_bind, .xUnbind = ck_unbind, .xCall = ck_xcall, .xNew = ck_new, \
+    .xDelete = ck_delete, .xRead = ck_read, .xWrite = ck_write,                \
+    .xCallback = ck_callback, .xCallbackFree = ck_callback_free,               \
+    .xCdef = NULL, .xReopen = ck_reopen                                        \
+  }
+
+/* The built-in decorators, initialised statically so that
+** mffi_strategy_find() stays thread-safe; each finds its inner strategy by
+** name at open ("remote" may not exist yet). */
+static ck_strategy ck_builtin[3] = {
+    {CK_VTABLE("checked", &ck_builtin[0]), NULL, "dynamic", "checked"},
+    {CK_VTABLE("checked:static", &ck_builtin[1]), NULL, "static",
+     "checked:static"},
+    {CK_VTABLE("checked:remote", &ck_builtin[2]), NULL, "remote",
+     "checked:remote"},
+};
+/* Decorators over other strategies, made on demand. */
 static ck_strategy ck_made[CK_MAX_STRATEGIES];
 static int ck_nmade;
-static bool ck_ready;
-
-static void ck_init_one(ck_strategy *c, const mffi_strategy *inner,
-                        const char *inner_name, const char *name) {
-  c->s = ck_vtable;
-  c->inner = inner;
-  c->inner_name = inner_name;
-  snprintf(c->name, sizeof c->name, "%s", name);
-  c->s.name = c->name;
-  c->s.opts = c;
-}
-
-static void ck_init(void) {
-  if (ck_ready) return;
-  ck_init_one(&ck_builtin[0], NULL, "dynamic", "checked");
-  ck_init_one(&ck_builtin[1], NULL, "static", "checked:static");
-  ck_init_one(&ck_builtin[2], NULL, "remote", "checked:remote");
-  ck_ready = true;
-}
 
 static bool ck_is_checked(const mffi_strategy *s) {
-  return s && s->xOpen == ck_vtable.xOpen;
+  return s && s->xOpen == ck_open;
 }
 
 const mffi_strategy *mffi_checked_strategy(const mffi_strategy *inner) {
-  ck_init();
   if (!inner) inner = mffi_strategy_find("dynamic");
   for (int i = 0; i < 3; i++)
     if (inner == mffi_strategy_find(ck_builtin[i].inner_name))
@@ -93,13 +116,14 @@ const mffi_strategy *mffi_checked_strategy(const mffi_strategy *inner) {
   if (ck_nmade == CK_MAX_STRATEGIES) return NULL;
   char name[CK_NAME_MAX];
   snprintf(name, sizeof name, "checked:%s", inner->name ? inner->name : "?");
-  ck_strategy *c = &ck_made[ck_nmade++];
-  ck_init_one(c, inner, NULL, name);
+  ck_strategy *c = &ck_made[ck_nmade];
+  *c = (ck_strategy){CK_VTABLE(c->name, c), inner, NULL, ""};
+  snprintf(c->name, sizeof c->name, "%s", name);
+  ck_nmade++;
   return &c->s;
 }
 
 const mffi_strategy *mffi__checked_find(const char *name) {
-  ck_init();
   if (strncmp(name, "checked", 7) != 0) return NULL;
   if (name[7] == '\0') return &ck_builtin[0].s;
   if (name[7] != ':') return NULL;
@@ -1085,25 +1109,6 @@ static int ck_reopen(mffi_lib *lib) {
   ck_unlock(L);
   return rc;
 }
-
-static const mffi_strategy ck_vtable = {
-    .version = MFFI_STRATEGY_VERSION,
-    .name = "checked",
-    .flags = MFFI_STRATEGY_PLAN, /* Not NATIVE: every call is seen. */
-    .xOpen = ck_open,
-    .xClose = ck_close,
-    .xBind = ck_bind,
-    .xUnbind = ck_unbind,
-    .xCall = ck_xcall,
-    .xNew = ck_new,
-    .xDelete = ck_delete,
-    .xRead = ck_read,
-    .xWrite = ck_write,
-    .xCallback = ck_callback,
-    .xCallbackFree = ck_callback_free,
-    .xCdef = NULL, /* The inner library gets its own notification. */
-    .xReopen = ck_reopen,
-};
 
 /* -- Public --------------------------------------------------------------- */
 
