@@ -452,6 +452,40 @@ BOTH(strings) {
   REFUSED(mffi_call(bl_fn("buf_strlen"), &len, args), "use after release");
 }
 
+/* In-process only: the addresses come from this process's dlsym. */
+static void by_address_and_variables(void);
+Test(checked, by_address_and_variables_dynamic) {
+  bl_open("checked");
+  by_address_and_variables();
+}
+Test(checked, by_address_and_variables_nonnative) {
+  bl_open("checked:fakeremote");
+  by_address_and_variables();
+}
+static void by_address_and_variables(void) {
+  mffi_fn *v = bl_fn("buflib_version");
+  cr_assert(mffi_fn_is_var(v));
+  cr_assert_eq(*(int *)mffi_fn_addr(v), 3);
+  cr_assert_eq(mffi_fn_addr(v), dlsym(bl.dl, "buflib_version"));
+  /* By address: the plan's defaults still guard the pointers. */
+  const mffi_type *ft;
+  cr_assert_eq(
+      mffi_typeof(bl.ctx, "void (*)(unsigned char *, size_t, int)", &ft),
+      MFFI_OK);
+  mffi_fn *fill;
+  cr_assert_eq(mffi_bind_ptr(bl.lib, ft, dlsym(bl.dl, "fill_buffer"), &fill),
+               MFFI_OK, "%s", mffi_errmsg(bl.ctx));
+  unsigned char *p = bl_alloc("allocate_buffer", 4);
+  size_t n = 4;
+  int val = 9;
+  void *args[] = {&p, &n, &val};
+  cr_assert_eq(mffi_call(fill, NULL, args), MFFI_OK);
+  cr_assert_eq(p[3], 9);
+  cr_assert_eq(bl_free("free_buffer", p), MFFI_OK);
+  REFUSED(mffi_call(fill, NULL, args),
+          "function: argument 1: use after release of a block of 4 bytes");
+}
+
 /* -- Reports -------------------------------------------------------------- */
 
 typedef struct events {
@@ -830,6 +864,31 @@ Test(checked_glibc, variadic) {
   cr_assert_eq(mffi_call(fn, &r, a), MFFI_OK, "%s", mffi_errmsg(g_ctx));
   cr_assert_eq(r, 4);
   cr_assert_str_eq(out, "<42>");
+}
+
+Test(checked_glibc, variadic_use_after_release) {
+  const mffi_type *ch, *cp;
+  cr_assert_eq(mffi_typeof(g_ctx, "char", &ch), MFFI_OK);
+  cr_assert_eq(mffi_typeof(g_ctx, "char *", &cp), MFFI_OK);
+  char *s;
+  cr_assert_eq(mffi_new(g_lib, ch, 8, (void **)&s), MFFI_OK);
+  memcpy(s, "hello", 6);
+  mffi_fn *fn;
+  cr_assert_eq(mffi_bind_variadic(g_lib, "snprintf", &cp, 1, &fn), MFFI_OK);
+  char out[16];
+  char *o = out;
+  size_t n = sizeof out;
+  const char *fmt = "[%s]";
+  int r = 0;
+  void *a[] = {&o, &n, &fmt, &s};
+  cr_assert_eq(mffi_call(fn, &r, a), MFFI_OK, "%s", mffi_errmsg(g_ctx));
+  cr_assert_str_eq(out, "[hello]");
+  mffi_delete(g_lib, s);
+  cr_assert_eq(mffi_call(fn, &r, a), MFFI_EVIOLATION);
+  cr_assert(strstr(mffi_errmsg(g_ctx), "snprintf: argument 4: use after "
+                                       "release of a block of 8 bytes "
+                                       "allocated by mffi_new"),
+            "%s", mffi_errmsg(g_ctx));
 }
 
 /* -- Out of memory -------------------------------------------------------- */
