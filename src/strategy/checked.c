@@ -247,9 +247,9 @@ static inline const ck_hit *ck_probe(const ck_lib *L, uintptr_t a) {
   return NULL;
 }
 
-/* The block containing address p, or NULL. A direct-mapped cache of recent
-** lookups, valid until the table next changes shape (L->gen), answers most
-** of them without the binary search. */
+/* The block containing address p, or NULL. The cache of recent lookups,
+** valid until the table next changes (L->gen), answers most of them
+** without the binary search; this fills it. */
 static ck_block *ck_find(ck_lib *L, const void *p) {
   if (L->nblocks == 0) return NULL;
   uintptr_t a = (uintptr_t)p;
