@@ -329,6 +329,24 @@ BOTH(size_mismatch) {
   cr_assert_eq(bl_free("free_buffer", p), MFFI_OK);
 }
 
+BOTH(signed_count_and_interior_release) {
+  unsigned char *p = bl_alloc("allocate_buffer", 16);
+  int n = -1, v = 0;
+  void *args[] = {&p, &n, &v};
+  mffi_fn *fi = bl_fn("fill_int");
+  REFUSED(mffi_call(fi, NULL, args),
+          "fill_int: argument 1 'buf': negative count -1 for a block of 16 "
+          "bytes allocated by allocate_buffer");
+  n = 17;
+  REFUSED(mffi_call(fi, NULL, args), "17 bytes exceed a block of 16 bytes");
+  n = 16;
+  cr_assert_eq(mffi_call(fi, NULL, args), MFFI_OK);
+  REFUSED(bl_free("free_buffer", p + 8),
+          "free_buffer: argument 1 'buf': release of a pointer 8 bytes into a "
+          "block of 16 bytes allocated by allocate_buffer");
+  cr_assert_eq(bl_free("free_buffer", p), MFFI_OK);
+}
+
 BOTH(null_into_nonnull) {
   REFUSED(bl_fill(NULL, 0, 0), "fill_buffer: argument 1 'buf': NULL passed "
                                "for a nonnull parameter");
@@ -602,6 +620,56 @@ BOTH(affinity) {
   cr_assert_eq(bl_free("free_buffer", p), MFFI_OK);
 }
 
+typedef struct shared_arg {
+  int rc; /* First failure, or MFFI_OK. */
+} shared_arg;
+
+static mffi_fn *sh_alloc, *sh_fill, *sh_free; /* Bound before the threads. */
+
+static void *thr_cycle(void *ud) {
+  shared_arg *t = ud;
+  for (int k = 0; k < 500 && t->rc == MFFI_OK; k++) {
+    unsigned char *p = NULL;
+    size_t n = 8 + k % 5;
+    int v = 1;
+    void *a[] = {&n}, *fa[] = {&p, &n, &v}, *ra[] = {&p};
+    int rc = mffi_call(sh_alloc, &p, a);
+    if (rc == MFFI_OK) rc = mffi_call(sh_fill, NULL, fa);
+    /* Past the end of its own live block: refused. (Not a second release:
+    ** another thread may get the same address from malloc in between.) */
+    n++;
+    if (rc == MFFI_OK && mffi_call(sh_fill, NULL, fa) != MFFI_EVIOLATION)
+      rc = -100;
+    if (rc == MFFI_OK) rc = mffi_call(sh_free, NULL, ra);
+    t->rc = rc;
+  }
+  return NULL;
+}
+
+/* MFFI_CHECKED_SHARED: calls from several threads at once keep the table
+** whole (functions are bound first, on this thread, as the context's rules
+** ask). */
+Test(checked, shared_threads) {
+  bl_open("checked");
+  mffi_checked_opts o = {MFFI_CHECKED_OPTS_VERSION, MFFI_CHECKED_SHARED, NULL,
+                         NULL};
+  cr_assert_eq(mffi_checked_configure(bl.lib, &o), MFFI_OK);
+  sh_alloc = bl_fn("allocate_buffer");
+  sh_fill = bl_fn("fill_buffer");
+  sh_free = bl_fn("free_buffer");
+  shared_arg t[4] = {{0}};
+  pthread_t th[4];
+  for (int i = 0; i < 4; i++)
+    cr_assert_eq(pthread_create(&th[i], NULL, thr_cycle, &t[i]), 0);
+  for (int i = 0; i < 4; i++)
+    pthread_join(th[i], NULL);
+  for (int i = 0; i < 4; i++)
+    cr_assert_eq(t[i].rc, MFFI_OK, "thread %d: %d", i, t[i].rc);
+  const mffi_checked_block *last = NULL;
+  cr_assert_eq(mffi_checked_each(bl.lib, count_live, &last), 0);
+  cr_assert_eq(mffi_checked_violations(bl.lib), 4 * 500);
+}
+
 /* -- Other paths ---------------------------------------------------------- */
 
 static void twice(void *ret, void *const *args, void *data) {
@@ -739,6 +807,8 @@ Test(checked, misuse) {
   cr_assert_eq(mffi_checked_each(plain, copy_live, NULL), MFFI_EMISUSE);
   cr_assert_eq(mffi_checked_each(bl.lib, NULL, NULL), MFFI_EMISUSE);
   cr_assert_null(mffi_fn_native(bl_fn("buf_add")));
+  /* A rule-free function runs the dynamic strategy's own routine. */
+  cr_assert_eq(mffi_fn_path(bl_fn("buf_add")), MFFI_PATH_FAST);
   /* A plain library shares the context and is not checked. */
   mffi_fn *f;
   cr_assert_eq(mffi_bind(plain, "free_buffer", &f), MFFI_OK);
