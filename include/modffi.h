@@ -600,7 +600,8 @@ MFFI_API void mffi_closure_free(mffi_closure *c);
 ** nonnull, null_terminated_string_arg, returns_nonnull,
 ** warn_unused_result) before each call reaches an inner strategy, and
 ** refuses a violation with MFFI_EVIOLATION; the library never sees the
-** refused call. It tracks the blocks that malloc-attributed functions
+** refused call (a NULL result despite returns_nonnull is reported after
+** the call, with MFFI_EVIOLATION too). It tracks the blocks that malloc-attributed functions
 ** return and those from mffi_new() on the checked library, and refuses a
 ** second release, a release by the wrong deallocator, any use after
 ** release, a buffer larger than its block, NULL for a nonnull parameter,
@@ -612,8 +613,8 @@ MFFI_API void mffi_closure_free(mffi_closure *c);
 ** By name: mffi_strategy_find("checked") (over "dynamic"),
 ** "checked:static", "checked:remote", or "checked:NAME" for any strategy
 ** mffi_strategy_find() knows (made on the first lookup, which is then not
-** thread-safe, as registration is not). mffi_open_opts.strategy_opts is handed to
-** the inner strategy unchanged. Thread safety: calls on one checked
+** thread-safe, as registration is not). mffi_open_opts.strategy_opts is
+** handed to the inner strategy unchanged. Thread safety: calls on one checked
 ** library must not overlap unless MFFI_CHECKED_SHARED is set (then a lock
 ** guards the block table; a block released by one thread while another
 ** passes it is still not caught). Functions no rule applies to may always
@@ -635,8 +636,9 @@ MFFI_API const mffi_strategy *mffi_checked_strategy(
 ** (or from mffi_new) may only be passed on the thread that made it. */
 #define MFFI_CHECKED_AFFINITY 0x2u
 /* Shared: calls on the library may run on several threads at once; the
-** block table is then locked (an atomic exchange per call, about 20 ns).
-** Without it, calls on one checked library must not overlap. */
+** block table is then locked (atomic operations on every checked call,
+** which then always takes the slower full path). Without it, calls on one
+** checked library must not overlap. */
 #define MFFI_CHECKED_SHARED 0x4u
 
 /* A tracked block, as reported. Borrowed for the duration of the
