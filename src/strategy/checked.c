@@ -50,6 +50,7 @@
 #define CK_MAX_RELEASED 4096 /* Released blocks remembered. */
 #define CK_MSG_MAX 512       /* A violation's message. */
 #define CK_RELEASE_ARGS 64   /* Arguments that can be released (bits). */
+#define CK_MAX_ALLOCS 8      /* Allocators remembered per deallocator. */
 #define CK_CACHE_BITS 8      /* Lookup cache: 2^8 entries, in sets of 2. */
 
 /* -- Strategies ----------------------------------------------------------- */
@@ -396,6 +397,12 @@ typedef struct ck_arg {
   ck_member *members;
 } ck_arg;
 
+/* An allocator whose malloc(dealloc, arg) names a function. */
+typedef struct ck_alloc {
+  const mffi_decl *decl;
+  int arg; /* 0-based. */
+} ck_alloc;
+
 typedef struct ck_fn {
   mffi_fn *inner;
   mffi_lib *lib; /* The checked library and its state. */
@@ -403,6 +410,11 @@ typedef struct ck_fn {
   const mffi_plan *plan;
   const char *name;  /* "function" for mffi_bind_ptr. */
   uint64_t releases; /* Bit i: a malloc(name, i+1) in the context. */
+  ck_alloc allocs[CK_MAX_ALLOCS]; /* The allocators of those, */
+  size_t nallocs;                 /* how many, */
+  bool many_allocs;               /* and whether more than fit. */
+  unsigned char asz_size[2];      /* alloc_size arguments: bytes (1-8), */
+  bool asz_signed[2];             /* signedness; 0: mffi_fn_arg_int. */
   size_t nargs;
   ck_arg *args;
   mffi_call_fn inner_call; /* Native inner: its routine, called directly. */
@@ -441,9 +453,10 @@ static bool ck_decl_releases(const mffi_decl *d, const char *name, size_t i) {
   return false;
 }
 
-/* The arguments name releases, as bits: every malloc(name, i) in ctx. */
-static uint64_t ck_releases_of(mffi_ctx *ctx, const char *name) {
-  uint64_t bits = 0;
+/* Find every malloc(name, i) in ctx: the arguments f releases (bits) and,
+** up to CK_MAX_ALLOCS, the allocators and arguments, so that a release is
+** judged by comparing pointers. */
+static void ck_releases_of(mffi_ctx *ctx, const char *name, ck_fn *f) {
   size_t n = mffi_ndecls(ctx);
   for (size_t i = 0; i < n; i++) {
     const mffi_decl *d = mffi_decl_at(ctx, i);
@@ -452,12 +465,23 @@ static uint64_t ck_releases_of(mffi_ctx *ctx, const char *name) {
     for (size_t k = 0; k < na; k++) {
       const mffi_attr *at = mffi_decl_attr(d, k);
       int arg = ck_dealloc_arg(at);
-      if (arg >= 0 && arg < CK_RELEASE_ARGS &&
-          ck_same_fn(at->args[0].str, name))
-        bits |= (uint64_t)1 << arg;
+      if (arg < 0 || arg >= CK_RELEASE_ARGS ||
+          !ck_same_fn(at->args[0].str, name))
+        continue;
+      f->releases |= (uint64_t)1 << arg;
+      if (f->nallocs < CK_MAX_ALLOCS)
+        f->allocs[f->nallocs++] = (ck_alloc){d, arg};
+      else
+        f->many_allocs = true;
     }
   }
-  return bits;
+}
+
+/* Whether f releases, as argument i, a block from the allocator d. */
+static bool ck_fn_releases(const ck_fn *f, const mffi_decl *d, size_t i) {
+  for (size_t k = 0; k < f->nallocs; k++)
+    if (f->allocs[k].decl == d && (size_t)f->allocs[k].arg == i) return true;
+  return f->many_allocs && ck_decl_releases(d, f->name, i);
 }
 
 /* Copy path into a member, truncated to CK_PATH_MAX - 1 bytes. */
@@ -511,6 +535,19 @@ static void ck_members(const mffi_type *t, size_t base, const char *prefix,
   }
 }
 
+/* For an integer argument of type t: its size if 1, 2, 4 or 8 bytes (else
+** 0: read with mffi_fn_arg_int) and its signedness. */
+static void ck_int_kind(const mffi_type *t, unsigned char *size, bool *sign) {
+  if (mffi_type_kind(t) == MFFI_KIND_ENUM) t = mffi_type_target(t);
+  mffi_kind k = mffi_type_kind(t);
+  size_t sz = mffi_sizeof(t);
+  if (k < MFFI_KIND_BOOL || k > MFFI_KIND_ULLONG) return;
+  if (sz != 1 && sz != 2 && sz != 4 && sz != 8) return;
+  *size = (unsigned char)sz;
+  *sign = k == MFFI_KIND_CHAR || k == MFFI_KIND_SCHAR || k == MFFI_KIND_SHORT ||
+          k == MFFI_KIND_INT || k == MFFI_KIND_LONG || k == MFFI_KIND_LLONG;
+}
+
 /* Fill in what argument i of fn needs checking. */
 static int ck_prepare_arg(mffi_lib *lib, mffi_fn *fn, const mffi_plan *plan,
                           size_t i, ck_arg *a) {
@@ -526,16 +563,8 @@ static int ck_prepare_arg(mffi_lib *lib, mffi_fn *fn, const mffi_plan *plan,
     a->what |= CK_A_BOUNDS;
   if (ap->pass == MFFI_PASS_STRING) a->what |= CK_A_STRING;
   if (ap->count_arg >= 0) {
-    const mffi_type *ct = mffi_fn_arg_type(fn, (size_t)ap->count_arg);
-    if (mffi_type_kind(ct) == MFFI_KIND_ENUM) ct = mffi_type_target(ct);
-    mffi_kind k = mffi_type_kind(ct);
-    size_t sz = mffi_sizeof(ct);
-    if (sz == 1 || sz == 2 || sz == 4 || sz == 8) {
-      a->count_size = (unsigned char)sz;
-      a->count_signed = k == MFFI_KIND_CHAR || k == MFFI_KIND_SCHAR ||
-                        k == MFFI_KIND_SHORT || k == MFFI_KIND_INT ||
-                        k == MFFI_KIND_LONG || k == MFFI_KIND_LLONG;
-    }
+    ck_int_kind(mffi_fn_arg_type(fn, (size_t)ap->count_arg), &a->count_size,
+                &a->count_signed);
   }
   const mffi_type *to = mffi_type_target(t);
   if (mffi_type_kind(to) != MFFI_KIND_STRUCT || !mffi_type_complete(to))
@@ -649,8 +678,8 @@ static bool ck_check_ptr(mffi_lib *lib, ck_lib *L, mffi_fn *fn, const ck_fn *f,
     if (ck_violation(lib, L, f->name, msg)) return true;
   }
   if (releases) {
-    bool right = b->origin == CK_FROM_ALLOC && b->decl &&
-                 ck_decl_releases(b->decl, f->name, i);
+    bool right =
+        b->origin == CK_FROM_ALLOC && b->decl && ck_fn_releases(f, b->decl, i);
     if (!right) {
       const char *need = b->origin == CK_FROM_NEW ? "mffi_delete"
                          : b->dealloc             ? b->dealloc
@@ -722,6 +751,14 @@ static bool ck_check_ptr(mffi_lib *lib, ck_lib *L, mffi_fn *fn, const ck_fn *f,
   return false;
 }
 
+/* The value of alloc_size argument k of the call. */
+static int64_t ck_arg_int(mffi_fn *fn, const ck_fn *f, void *const *args,
+                          int k) {
+  size_t i = (size_t)f->plan->alloc_size[k];
+  if (f->asz_size[k]) return ck_int(args[i], f->asz_size[k], f->asz_signed[k]);
+  return mffi_fn_arg_int(fn, args, i);
+}
+
 /* The rules around one call, with messages and state changes. */
 __attribute__((noinline)) static int ck_call_full(mffi_fn *fn, void *ret,
                                                   void *const *args) {
@@ -784,11 +821,8 @@ __attribute__((noinline)) static int ck_call_full(mffi_fn *fn, void *ret,
       nb.state = CK_LIVE;
       nb.origin = CK_FROM_ALLOC;
       if (plan->alloc_size[0] >= 0) {
-        int64_t s0 = mffi_fn_arg_int(fn, args, (size_t)plan->alloc_size[0]);
-        int64_t s1 =
-            plan->alloc_size[1] >= 0
-                ? mffi_fn_arg_int(fn, args, (size_t)plan->alloc_size[1])
-                : 1;
+        int64_t s0 = ck_arg_int(fn, f, args, 0);
+        int64_t s1 = plan->alloc_size[1] >= 0 ? ck_arg_int(fn, f, args, 1) : 1;
         if (s0 >= 0 && s1 >= 0 &&
             (s1 == 0 || (uint64_t)s0 <= SIZE_MAX / (uint64_t)s1)) {
           nb.size = (size_t)s0 * (size_t)s1;
@@ -934,7 +968,11 @@ static int ck_bind(mffi_fn *fn) {
   f->L = L;
   f->name = name ? name : "function";
   f->nargs = nargs;
-  f->releases = name ? ck_releases_of(mffi_lib_ctx(lib), name) : 0;
+  if (name) ck_releases_of(mffi_lib_ctx(lib), name, f);
+  for (int k = 0; k < 2; k++)
+    if (plan->alloc_size[k] >= 0)
+      ck_int_kind(mffi_fn_arg_type(fn, (size_t)plan->alloc_size[k]),
+                  &f->asz_size[k], &f->asz_signed[k]);
   f->args = mffi_lib_malloc(lib, (nargs ? nargs : 1) * sizeof *f->args);
   if (!f->args) return mffi_lib_err(lib, MFFI_ENOMEM, "out of memory");
   memset(f->args, 0, (nargs ? nargs : 1) * sizeof *f->args);
