@@ -381,6 +381,23 @@ BOTH(wrong_deallocator) {
   mffi_delete(bl.lib, m);
 }
 
+/* The quarantine: a deleted mffi_new block is not handed out again at once,
+** so a use of the stale pointer is still caught after the next mffi_new. */
+BOTH(quarantine) {
+  const mffi_type *uc;
+  cr_assert_eq(mffi_typeof(bl.ctx, "unsigned char", &uc), MFFI_OK);
+  void *a, *b;
+  cr_assert_eq(mffi_new(bl.lib, uc, 32, &a), MFFI_OK);
+  mffi_delete(bl.lib, a);
+  cr_assert_eq(mffi_new(bl.lib, uc, 32, &b), MFFI_OK);
+  cr_assert_neq(a, b);
+  REFUSED(bl_fill(a, 1, 0), "use after release of a block of 32 bytes "
+                            "allocated by mffi_new and released by "
+                            "mffi_delete");
+  cr_assert_eq(bl_fill(b, 32, 0), MFFI_OK);
+  mffi_delete(bl.lib, b);
+}
+
 /* -- Dangling members ----------------------------------------------------- */
 
 static void *view_new(void *data, size_t len) {
@@ -743,10 +760,25 @@ Test(checked, inner_memory) {
   cr_assert_eq(bl_sum(m, 8, &s), MFFI_OK);
   cr_assert_eq(s, 36);
   mffi_delete(bl.lib, m);
-  cr_assert_eq(fake_ndelete, 1);
+  cr_assert_eq(fake_ndelete, 0); /* In quarantine. */
   REFUSED(bl_sum(m, 8, &s), "use after release");
+  /* 64 blocks are held; the 65th delete gives the oldest back. */
+  for (int i = 0; i < 64; i++) {
+    void *q;
+    cr_assert_eq(mffi_new(bl.lib, uc, 8, &q), MFFI_OK);
+    mffi_delete(bl.lib, q);
+  }
+  cr_assert_eq(fake_ndelete, 1);
+  /* A large block is given back at once. */
+  void *big;
+  cr_assert_eq(mffi_new(bl.lib, uc, 2u << 20, &big), MFFI_OK);
+  mffi_delete(bl.lib, big);
+  cr_assert_eq(fake_ndelete, 2);
   cr_assert_null(mffi_fn_native(bl_fn("buf_add")));
   cr_assert_eq(mffi_lib_strategy(mffi_checked_inner(bl.lib)), &fake);
+  mffi_close(bl.lib); /* The quarantine is emptied first. */
+  bl.lib = NULL;
+  cr_assert_eq(fake_ndelete, fake_nnew);
 }
 
 Test(checked, names) {

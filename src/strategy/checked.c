@@ -19,7 +19,9 @@
 ** blocks are remembered (up to CK_MAX_RELEASED; the oldest half is then
 ** forgotten) so that a second release or a use after release is caught; a
 ** new block at the same address replaces them, so that a use after the
-** allocator has handed the memory out again is not caught (no quarantine).
+** allocator has handed the memory out again is not caught. Memory from
+** mffi_new, which the checker frees itself, is held in a small quarantine
+** after mffi_delete, so that it is not handed out again at once.
 **
 ** Calls take a fast path (ck_call) that only reads: each pointer is looked
 ** up in a small cache of recent answers that holds copies of the block's
@@ -51,7 +53,9 @@
 #define CK_MSG_MAX 512       /* A violation's message. */
 #define CK_RELEASE_ARGS 64   /* Arguments that can be released (bits). */
 #define CK_MAX_ALLOCS 8      /* Allocators remembered per deallocator. */
-#define CK_CACHE_BITS 8      /* Lookup cache: 2^8 entries, in sets of 2. */
+#define CK_QUARANTINE 64     /* mffi_new blocks whose release is delayed, */
+#define CK_QUARANTINE_BYTES ((size_t)4 << 20) /* and their total size. */
+#define CK_CACHE_BITS 8 /* Lookup cache: 2^8 entries, in sets of 2. */
 
 /* -- Strategies ----------------------------------------------------------- */
 
@@ -155,6 +159,13 @@ typedef struct ck_block {
   bool known;             /* The size is known. */
 } ck_block;
 
+/* An mffi_new block in quarantine: deleted, not yet given back. */
+typedef struct ck_held {
+  void *p;   /* What the inner xDelete takes, */
+  void *raw; /* or what the heap gave (no inner xNew). */
+  size_t size;
+} ck_held;
+
 /* A function no rule applies to, bound to the inner function's routine. */
 typedef struct ck_alias {
   mffi_fn *outer, *inner;
@@ -188,6 +199,8 @@ typedef struct ck_lib {
   atomic_size_t nviolations;
   ck_alias *aliases; /* Functions forwarded at no cost (native inner). */
   size_t naliases, capaliases;
+  ck_held held[CK_QUARANTINE]; /* A ring, oldest at held_first. */
+  size_t nheld, held_first, held_bytes;
 } ck_lib;
 
 static _Thread_local char ck_tls_anchor;
@@ -340,6 +353,26 @@ static void ck_retire(ck_lib *L, ck_block *b, const char *who) {
   b->release_by = who;
   b->seq = ++L->seq;
   if (++L->nreleased > CK_MAX_RELEASED) ck_forget(L);
+}
+
+/* Give a block back to the inner library or the heap. */
+static void ck_give_back(mffi_lib *lib, ck_lib *L, const ck_held *h) {
+  if (L->is->xDelete)
+    L->is->xDelete(L->inner, h->p);
+  else
+    mffi_lib_free(lib, h->raw);
+}
+
+/* Give back the oldest quarantined blocks until at most n remain, holding
+** at most bytes. */
+static void ck_flush(mffi_lib *lib, ck_lib *L, size_t n, size_t bytes) {
+  while (L->nheld > n || (L->nheld && L->held_bytes > bytes)) {
+    ck_held h = L->held[L->held_first];
+    L->held_first = (L->held_first + 1) % CK_QUARANTINE;
+    L->nheld--;
+    L->held_bytes -= h.size;
+    ck_give_back(lib, L, &h);
+  }
 }
 
 /* -- Messages ------------------------------------------------------------- */
@@ -927,6 +960,7 @@ static void ck_close(mffi_lib *lib) {
     mffi_checked_event ev = {MFFI_CHECKED_LEAK, NULL, msg, &cb};
     L->report(L->report_ud, &ev);
   }
+  ck_flush(lib, L, 0, 0);
   mffi_close(L->inner);
   mffi_lib_free(lib, L->aliases);
   mffi_lib_free(lib, L->blocks);
@@ -1076,21 +1110,31 @@ static int ck_new(mffi_lib *lib, size_t sz, size_t align, void **out) {
   return MFFI_OK;
 }
 
+/* mffi_delete (or mffi_close) frees an mffi_new block. Its memory is held
+** in a quarantine for a while (CK_QUARANTINE blocks, CK_QUARANTINE_BYTES):
+** the next mffi_new cannot get the same address at once, so a use of the
+** stale pointer is still seen as a use after release. */
 static void ck_delete(mffi_lib *lib, void *p) {
   ck_lib *L = mffi_lib_data(lib);
   ck_lock(L);
   ck_block *b = ck_find(L, p);
-  void *raw = NULL;
+  ck_held h = {p, NULL, 0};
   if (b && b->origin == CK_FROM_NEW && b->state == CK_LIVE) {
-    raw = b->raw;
+    h.raw = b->raw;
+    h.size = b->size;
     b->raw = NULL;
     ck_retire(L, b, "mffi_delete");
+    if (h.size <= CK_QUARANTINE_BYTES / 4) {
+      ck_flush(lib, L, CK_QUARANTINE - 1, CK_QUARANTINE_BYTES - h.size);
+      L->held[(L->held_first + L->nheld) % CK_QUARANTINE] = h;
+      L->nheld++;
+      L->held_bytes += h.size;
+      ck_unlock(L);
+      return;
+    }
   }
   ck_unlock(L);
-  if (L->is->xDelete)
-    L->is->xDelete(L->inner, p);
-  else
-    mffi_lib_free(lib, raw);
+  ck_give_back(lib, L, &h);
 }
 
 static int ck_read(mffi_lib *lib, void *dst, const void *src, size_t n) {
@@ -1132,6 +1176,7 @@ static void ck_callback_free(mffi_closure *c) {
 ** old one is gone (released by mffi_reopen). */
 static int ck_reopen(mffi_lib *lib) {
   ck_lib *L = mffi_lib_data(lib);
+  ck_flush(lib, L, 0, 0); /* Into the old library, before it goes. */
   int rc = mffi_reopen(L->inner);
   if (L->is->version < 3 || !L->is->xReopen) return rc; /* Nothing lost. */
   ck_lock(L);
