@@ -715,6 +715,119 @@ MFFI_API void *mffi_closure_code(const mffi_closure *c);
 ** mffi_closure_free(NULL) does nothing. */
 MFFI_API void mffi_closure_free(mffi_closure *c);
 
+/* -- Checked strategy --------------------------------------------------- */
+
+/* The checked decorator (docs/checked.md) runs the rules that a function's
+** declaration states (GCC attributes: malloc(dealloc), access, alloc_size,
+** nonnull, null_terminated_string_arg, returns_nonnull,
+** warn_unused_result) before each call reaches an inner strategy, and
+** refuses a violation with MFFI_EVIOLATION; the library never sees the
+** refused call (a NULL result despite returns_nonnull is reported after
+** the call, with MFFI_EVIOLATION too). It tracks the blocks that malloc-attributed functions
+** return and those from mffi_new() on the checked library, and refuses a
+** second release, a release by the wrong deallocator, any use after
+** release, a buffer larger than its block, NULL for a nonnull parameter,
+** and a struct argument whose pointer member points into a released block.
+** mffi_errmsg() names the function, the parameter (and member), the rule,
+** and where the block was allocated and released, e.g.
+**   "free_buffer: argument 1 'buf': double release of a block of 64 bytes
+**    allocated by allocate_buffer and released by free_buffer".
+** By name: mffi_strategy_find("checked") (over "dynamic"),
+** "checked:static", "checked:remote", or "checked:NAME" for any strategy
+** mffi_strategy_find() knows (made on the first lookup, which is then not
+** thread-safe, as registration is not). mffi_open_opts.strategy_opts is
+** handed to the inner strategy unchanged. Thread safety: calls on one checked
+** library must not overlap unless MFFI_CHECKED_SHARED is set (then a lock
+** guards the block table; a block released by one thread while another
+** passes it is still not caught). Functions no rule applies to may always
+** be called concurrently, as on the inner strategy. */
+
+/* The checked decorator over inner (NULL: "dynamic"). The result is static
+** and lives for the process; asking twice for the same inner gives the same
+** strategy. inner must stay valid. NULL when the fixed-size cache (16
+** decorators besides the built-in ones) is full. Not thread-safe: make the
+** strategies before other threads use them. */
+MFFI_API const mffi_strategy *mffi_checked_strategy(
+    const mffi_strategy *inner);
+
+/* Bits of mffi_checked_opts.flags. */
+/* Audit: record each violation (counter, report callback, mffi_errmsg)
+** and let the call through, for auditing an existing program. */
+#define MFFI_CHECKED_AUDIT 0x1u
+/* Thread affinity: the library is single-threaded; a block it returned
+** (or from mffi_new) may only be passed on the thread that made it. */
+#define MFFI_CHECKED_AFFINITY 0x2u
+/* Shared: calls on the library may run on several threads at once; the
+** block table is then locked (atomic operations on every checked call,
+** which then always takes the slower full path). Without it, calls on one
+** checked library must not overlap. */
+#define MFFI_CHECKED_SHARED 0x4u
+
+/* A tracked block, as reported. Borrowed for the duration of the
+** callback. */
+typedef struct mffi_checked_block {
+  const void *addr;         /* Start of the block (library address). */
+  size_t size;              /* Size in bytes; 0 with size_known == 0. */
+  int size_known;           /* alloc_size or mffi_new gave a size. */
+  const char *allocated_by; /* The function, or "mffi_new". */
+  const char *dealloc;      /* The deallocator it needs ("mffi_delete"
+                               for mffi_new), or NULL if none is declared. */
+} mffi_checked_block;
+
+typedef enum mffi_checked_kind {
+  MFFI_CHECKED_VIOLATION, /* A rule was broken (refused unless audit). */
+  MFFI_CHECKED_LEAK       /* At mffi_close: a block from a malloc(dealloc)
+                             function was never released. */
+} mffi_checked_kind;
+
+/* What the report callback receives. */
+typedef struct mffi_checked_event {
+  mffi_checked_kind kind;
+  const char *function; /* The function called (VIOLATION), or NULL. */
+  const char *message;  /* The full text (as mffi_errmsg() gives it). */
+  const mffi_checked_block *block; /* LEAK: the block; else NULL. */
+} mffi_checked_event;
+
+/* A report callback. ud is mffi_checked_opts.report_ud. It runs on the
+** thread of the call (or of mffi_close) and must not call into the same
+** checked library. */
+typedef void (*mffi_checked_report_fn)(void *ud,
+                                       const mffi_checked_event *ev);
+
+/* Per-library settings of a checked library. */
+typedef struct mffi_checked_opts {
+  int version;                   /* Set to MFFI_CHECKED_OPTS_VERSION. */
+  unsigned flags;                /* MFFI_CHECKED_* bits. */
+  mffi_checked_report_fn report; /* Violations and leaks; NULL: none. */
+  void *report_ud;               /* Passed to report unchanged. */
+} mffi_checked_opts;
+#define MFFI_CHECKED_OPTS_VERSION 1
+
+/* Change the settings of lib, a library opened through a checked
+** strategy (the defaults: refuse violations, no affinity, no callback).
+** Call it right after mffi_open(): affinity applies to blocks made after.
+** opts NULL restores the defaults. Returns MFFI_OK, or MFFI_EMISUSE (lib
+** is not a checked library, or an unknown opts version). */
+MFFI_API int mffi_checked_configure(mffi_lib *lib,
+                                    const mffi_checked_opts *opts);
+
+/* The number of violations seen on lib since it was opened (refused or,
+** in audit mode, let through); 0 for a library that is not checked. */
+MFFI_API size_t mffi_checked_violations(const mffi_lib *lib);
+
+/* Call each(ud, block) for every live tracked block of lib, in address
+** order; a non-zero return from each stops the walk. Returns the number of
+** blocks visited, or MFFI_EMISUSE (lib not checked, each NULL). Do not
+** call lib's functions from each. */
+MFFI_API long mffi_checked_each(mffi_lib *lib,
+                                int (*each)(void *ud,
+                                            const mffi_checked_block *b),
+                                void *ud);
+
+/* The library that lib decorates (owned by lib), or NULL if lib is not
+** checked: for calls that must bypass the checks. */
+MFFI_API mffi_lib *mffi_checked_inner(const mffi_lib *lib);
+
 #ifdef __cplusplus
 }
 #endif

@@ -168,6 +168,12 @@ MFFI_API const mffi_decl *mffi_fn_decl(const mffi_fn *fn);
 MFFI_API void mffi_fn_set_addr(mffi_fn *fn, void *addr);
 /* Replace the call routine of fn (default: the strategy's xCall). */
 MFFI_API void mffi_fn_set_call(mffi_fn *fn, mffi_call_fn call);
+/* The call routine mffi_call() runs for fn. A routine of a strategy with
+** MFFI_STRATEGY_NATIVE uses only fn's data slot, address and context, so a
+** decorator on the same context may install it on its own fn, with the
+** same data and address, to forward at no cost (the checked decorator does
+** for functions no rule applies to). */
+MFFI_API mffi_call_fn mffi_fn_get_call(const mffi_fn *fn);
 /* Record how fn is called (MFFI_PATH_*), for mffi_fn_path(). */
 MFFI_API void mffi_fn_set_path(mffi_fn *fn, int path);
 

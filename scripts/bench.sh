@@ -60,3 +60,15 @@ echo
 echo "## xmltree (bench/xmltree_bench.sh)"
 echo
 bash "$src/bench/xmltree_bench.sh" "$build"
+
+# -- The checked decorator: cost per call against plain dynamic -------------
+# shellcheck disable=SC2086
+"$cc" $cflags -shared -fPIC -Wl,-soname,checked_lib.so \
+  -o "$out/checked_lib.so" "$src/bench/checked_lib.c"
+# shellcheck disable=SC2086
+"$cc" $cflags -I"$src/include" -o "$out/checked" "$src/bench/checked.c" \
+  "$out/checked_lib.so" -Wl,-rpath,"$out" "$lib" $ffi_libs -ldl
+echo
+echo "## Checked decorator (bench/checked.c)"
+echo
+"$out/checked" "$out/checked_lib.so"

@@ -564,6 +564,9 @@ void mffi_fn_set_addr(mffi_fn *fn, void *addr) {
 void mffi_fn_set_call(mffi_fn *fn, mffi_call_fn call) {
   fn->call = call;
 }
+mffi_call_fn mffi_fn_get_call(const mffi_fn *fn) {
+  return fn->call;
+}
 void mffi_fn_set_path(mffi_fn *fn, int path) {
   fn->path = path;
 }

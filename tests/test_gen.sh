@@ -145,6 +145,11 @@ cmp -s "$T/z.sta" "$T/z.dir" && ok "zlib static == direct" || ko "zlib static ==
 p=$("$T/zt" dynamic path 2>&1)
 [ "$p" = 1 ] || [ "$p" = 2 ] && ok "dynamic binds through the call engine" ||
   ko "dynamic binds through the call engine"
+# The checked decorator is taken by name like any strategy.
+for s in checked checked:static; do
+  "$T/zt" $s >"$T/z.chk" 2>&1 || true
+  cmp -s "$T/z.chk" "$T/z.dir" && ok "zlib $s == direct" || ko "zlib $s == direct" "$T/z.chk"
+done
 
 # -- libc from the real header ------------------------------------------------------
 mkdir -p "$T/c"
@@ -210,6 +215,10 @@ grep -q "^div 3 2 ldiv -3 -2" "$T/c.dir" && grep -q "^bsearch 5" "$T/c.dir" &&
   grep -q "rest 'xyz'" "$T/c.dir" && ok "libc direct results" || ko "libc direct results" "$T/c.dir"
 cmp -s "$T/c.dyn" "$T/c.dir" && ok "libc dynamic == direct" || ko "libc dynamic == direct" "$T/c.dyn"
 cmp -s "$T/c.sta" "$T/c.dir" && ok "libc static == direct" || ko "libc static == direct" "$T/c.sta"
+for s in checked checked:static; do
+  MFFI_GEN_TEST=yes "$T/ct" $s >"$T/c.chk" 2>&1 || true
+  cmp -s "$T/c.chk" "$T/c.dir" && ok "libc $s == direct" || ko "libc $s == direct" "$T/c.chk"
+done
 
 # -- Status and errors of the typed API --------------------------------------------
 cat >"$T/missing.h" <<'EOF'

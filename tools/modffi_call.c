@@ -22,7 +22,9 @@ static const char call_usage[] =
     "  -l, --lib LIB       library to search (path or soname; repeatable;\n"
     "                      default: the running process, libc included)\n"
     "  --cdef FILE         read declarations from FILE (repeatable)\n"
-    "  --strategy NAME     how to link: dynamic (default), static, remote\n"
+    "  --strategy NAME     how to link: dynamic (default), static, remote,\n"
+    "                      checked[:INNER] (the declared rules enforced,\n"
+    "                      over dynamic or INNER; see docs/checked.md)\n"
     "  --timeout MS        remote: deadline of the call in milliseconds\n"
     "  --policy POLICY     remote: compute (default) or files:DIR\n"
     "  --ffi               call through libffi, not the register fast path\n"
@@ -281,7 +283,12 @@ static int call_run_it(call_run *r, const call_opts *o, char **argv,
   if (!d) return CLI_EXIT_FAIL;
   mffi_open_opts oo = {MFFI_OPEN_OPTS_VERSION, o->ffi ? MFFI_OPEN_FFI_ONLY : 0,
                        NULL};
-  if (strcmp(mffi_strategy_name(s), "remote") == 0) oo.strategy_opts = &o->remote;
+  /* remote, and checked:remote, which hands its options on. */
+  const char *sn = mffi_strategy_name(s);
+  size_t nl = strlen(sn);
+  if (strcmp(sn, "remote") == 0 ||
+      (nl > 7 && strcmp(sn + nl - 7, ":remote") == 0))
+    oo.strategy_opts = &o->remote;
   for (int i = 0; i < (o->nlibs ? o->nlibs : 1); i++) {
     const char *target = o->nlibs ? o->libs[i] : NULL;
     if (mffi_open(r->ctx, s, target, &oo, &r->libs[r->nlibs]) != MFFI_OK) {

@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "checked.h"
 #include "lib.h"
 #include "strategy/remote/remote.h"
 
@@ -34,6 +35,7 @@ static const mffi_strategy *reg_find(const char *name) {
     return &mffi__strategy_static;
   if (strcmp(name, mffi__strategy_remote.name) == 0)
     return &mffi__strategy_remote;
+  if (strncmp(name, "checked", 7) == 0) return mffi__checked_find(name);
   for (int i = 0; i < reg_n; i++)
     if (strcmp(reg_user[i]->name, name) == 0) return reg_user[i];
   return NULL;
