@@ -627,6 +627,11 @@ typedef struct mffi_remote_info {
   const char *policy;  /* The policy text ("compute", "files:/srv"). */
   const char *sandbox; /* Path of the sandbox executable. */
   const char *detail;  /* Why each missing layer is missing ("" if none). */
+  int shared_heap;     /* 1: the library's malloc allocates in the arena,
+                          so what it returns (a strdup'ed string, a buffer
+                          to fill) is host-readable at the same address
+                          and passes back as it is; 0 in sanitizer builds
+                          of the sandbox, whose runtime keeps its heap. */
 } mffi_remote_info;
 
 /* Describe the sandbox of remote library lib into *out (strings borrowed

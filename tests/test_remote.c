@@ -218,6 +218,10 @@ Test(remote, strings_in_and_out) {
   cr_assert_eq(mffi_read(rx.lib, buf, h, 10), MFFI_OK, "%s",
                mffi_errmsg(rx.ctx));
   cr_assert_str_eq(buf, "SANDBOXED");
+  mffi_remote_info info;
+  cr_assert_eq(mffi_remote_info_get(rx.lib, &info), MFFI_OK);
+  if (info.shared_heap) /* The library's heap is arena memory: readable. */
+    cr_assert_str_eq(h, "SANDBOXED");
   cr_assert_eq(mffi_write(rx.lib, h, "x", 1), MFFI_OK);
   cr_assert_eq(mffi_read(rx.lib, buf, h, 10), MFFI_OK);
   cr_assert_str_eq(buf, "xANDBOXED");

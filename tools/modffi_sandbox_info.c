@@ -74,6 +74,8 @@ int cli_sandbox_info(int argc, char **argv) {
   printf("policy: %s\n", info.policy);
   printf("applied: %s\n", layers);
   printf("missing: %s\n", missing);
+  printf("library heap: %s\n",
+         info.shared_heap ? "in the shared arena" : "private");
   if (info.detail[0]) printf("why: %s\n", info.detail);
   mffi_ctx_free(ctx);
   return CLI_EXIT_OK;

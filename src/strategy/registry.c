@@ -35,7 +35,6 @@ static const mffi_strategy *reg_find(const char *name) {
     return &mffi__strategy_static;
   if (strcmp(name, mffi__strategy_remote.name) == 0)
     return &mffi__strategy_remote;
-  if (strncmp(name, "checked", 7) == 0) return mffi__checked_find(name);
   for (int i = 0; i < reg_n; i++)
     if (strcmp(reg_user[i]->name, name) == 0) return reg_user[i];
   return NULL;
@@ -43,6 +42,8 @@ static const mffi_strategy *reg_find(const char *name) {
 
 const mffi_strategy *mffi_strategy_find(const char *name) {
   if (!name) return NULL;
+  /* Decorators look their inner strategy up: outside the lock. */
+  if (strncmp(name, "checked", 7) == 0) return mffi__checked_find(name);
   pthread_mutex_lock(&reg_lock);
   const mffi_strategy *s = reg_find(name);
   pthread_mutex_unlock(&reg_lock);
@@ -54,8 +55,8 @@ int mffi_strategy_register(const mffi_strategy *s) {
     return MFFI_EMISUSE;
   int rc = MFFI_OK;
   pthread_mutex_lock(&reg_lock);
-  if (reg_find(s->name))
-    rc = MFFI_EMISUSE;
+  if (reg_find(s->name) || strncmp(s->name, "checked", 7) == 0)
+    rc = MFFI_EMISUSE; /* Taken, or the decorators' names. */
   else if (reg_n == REG_MAX)
     rc = MFFI_ENOMEM;
   else

@@ -50,7 +50,8 @@
 #define MFFI_LIBEXECDIR "/usr/local/libexec"
 #endif
 
-#define RM_ARENA_DEFAULT ((size_t)64 << 20) /* Default arena bytes. */
+#define RM_ARENA_DEFAULT ((size_t)256 << 20) /* Default arena bytes
+                                                (touched pages only). */
 #define RM_ARENA_MIN ((size_t)1 << 20)      /* Smallest arena. */
 #define RM_ARENA_MAX ((size_t)1 << 40)      /* Largest arena. */
 #define RM_CLOSURES_DEFAULT 64u  /* Default live callbacks. */
@@ -120,6 +121,7 @@ struct rm_lib {
   /* What the sandbox runs under. */
   unsigned layers, missing;
   char detail[512];
+  bool shared_heap; /* The library's malloc serves from the arena. */
 };
 
 typedef struct rm_fn {
@@ -579,11 +581,11 @@ static int rm_map(rm_lib *r, int *memfd) {
   }
   r->base = p;
   *memfd = fd;
-  r->scratch_lo = WIRE_CTL_SIZE;
-  r->scratch_hi = r->scratch_lo + ((r->size - WIRE_CTL_SIZE) / 4 &
-                                   ~(uint64_t)(WIRE_ALIGN - 1));
-  r->heap_lo = r->scratch_hi;
-  r->heap_hi = r->size & ~(uint64_t)(WIRE_ALIGN - 1);
+  wire_layout lay = wire_layout_of(r->size);
+  r->scratch_lo = lay.scratch_lo;
+  r->scratch_hi = lay.scratch_hi;
+  r->heap_lo = lay.host_lo;
+  r->heap_hi = lay.host_hi;
   r->top = r->scratch_lo;
   memset(&r->ch, 0, sizeof r->ch);
   r->ch.ctl = (wire_ctl *)r->base;
@@ -683,6 +685,7 @@ static int rm_spawn_once(rm_lib *r, bool *retry) {
                         "hello: magic %#x, version %u)",
                         r->sandbox, h.magic, h.version);
   }
+  r->shared_heap = h.shared_heap == 1;
   if (h.map_errno != 0) {
     rm_fail(r, MFFI_EPROTOCOL, "arena");
     *retry = h.map_errno == EEXIST;
@@ -1451,6 +1454,7 @@ int mffi_remote_info_get(mffi_lib *lib, mffi_remote_info *out) {
   out->policy = r->policy;
   out->sandbox = r->sandbox;
   out->detail = r->detail;
+  out->shared_heap = r->shared_heap;
   return MFFI_OK;
 }
 

@@ -2,6 +2,8 @@
 #ifndef MFFI_REMOTE_H
 #define MFFI_REMOTE_H
 
+#include <stddef.h>
+
 #include "modffi_strategy.h"
 
 /* The strategy (host.c), found as "remote". */
@@ -11,5 +13,19 @@ extern const mffi_strategy mffi__strategy_remote;
 ** the channel on fd 3 and the arena's memfd on fd 4, as the host starts it.
 ** Returns the exit status. */
 int mffi__sandbox_main(int argc, char **argv);
+
+/* The sandbox's malloc family (sbheap.c), over the library region of the
+** arena once mffi__sbheap_init has been told where it is; until then over a
+** static area. Not thread-safe: the sandbox runs one thread. */
+void mffi__sbheap_init(void *lo, size_t size);
+void *mffi__sbheap_malloc(size_t n);
+void mffi__sbheap_free(void *p);
+void *mffi__sbheap_calloc(size_t n, size_t sz);
+void *mffi__sbheap_realloc(void *p, size_t n);
+void *mffi__sbheap_memalign(size_t align, size_t n);
+size_t mffi__sbheap_usable(void *p);
+/* 1 if the executable serves malloc from this heap (not in sanitizer
+** builds, whose runtimes keep their own); defined by modffi-sandbox. */
+extern const int mffi__sbheap_active;
 
 #endif

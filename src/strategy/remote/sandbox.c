@@ -512,6 +512,7 @@ int mffi__sandbox_main(int argc, char **argv) {
   h.sz_msg = sizeof(wire_msg);
   h.test_int = WIRE_HELLO_INT;
   h.test_dbl = WIRE_HELLO_DOUBLE;
+  h.shared_heap = mffi__sbheap_active;
   void *p = mmap((void *)base, size, PROT_READ | PROT_WRITE,
                  MAP_SHARED | MAP_FIXED_NOREPLACE, SB_ARENA_FD, 0);
   if (p == MAP_FAILED)
@@ -521,6 +522,10 @@ int mffi__sandbox_main(int argc, char **argv) {
     h.map_errno = EEXIST; /* An old kernel took the address as a hint. */
   }
   close(SB_ARENA_FD);
+  if (!h.map_errno) {
+    wire_layout lay = wire_layout_of(size);
+    mffi__sbheap_init((unsigned char *)p + lay.lib_lo, lay.lib_hi - lay.lib_lo);
+  }
   if (write(SB_CHAN_FD, &h, sizeof h) != (ssize_t)sizeof h || h.map_errno)
     return 3;
   sb.base = p;

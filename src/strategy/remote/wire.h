@@ -61,7 +61,7 @@ typedef struct wire_hello {
   int32_t test_int;  /* WIRE_HELLO_INT */
   double test_dbl;   /* WIRE_HELLO_DOUBLE */
   int32_t map_errno; /* 0: the arena is mapped at the host's address. */
-  int32_t pad;
+  int32_t shared_heap; /* 1: the library's malloc serves from the arena. */
 } wire_hello;
 
 /* The control block. Each side writes only its own cache line (its
@@ -126,6 +126,29 @@ static inline bool wire_round(uint64_t n, uint64_t *out) {
   if (n > UINT64_MAX - (WIRE_ALIGN - 1)) return false;
   *out = (n + WIRE_ALIGN - 1) & ~(uint64_t)(WIRE_ALIGN - 1);
   return true;
+}
+
+/* Where the arena's regions lie, from its size alone, so that both sides
+** agree without telling each other: the control block, the scratch stack
+** (a quarter), the host's heap for mffi_new (3/8) and the library's heap
+** (3/8: the sandbox's malloc, so that what the library allocates is arena
+** memory the host can read and pass back as it is). */
+typedef struct wire_layout {
+  uint64_t scratch_lo, scratch_hi; /* [lo, hi) offsets. */
+  uint64_t host_lo, host_hi;
+  uint64_t lib_lo, lib_hi;
+} wire_layout;
+
+static inline wire_layout wire_layout_of(uint64_t size) {
+  wire_layout l;
+  uint64_t rest = (size - WIRE_CTL_SIZE) & ~(uint64_t)4095;
+  l.scratch_lo = WIRE_CTL_SIZE;
+  l.scratch_hi = l.scratch_lo + (rest / 4 & ~(uint64_t)4095);
+  l.host_lo = l.scratch_hi;
+  l.host_hi = l.host_lo + (rest / 8 * 3 & ~(uint64_t)4095);
+  l.lib_lo = l.host_hi;
+  l.lib_hi = WIRE_CTL_SIZE + rest;
+  return l;
 }
 
 /* Round a size known to be small (a type's size) up to WIRE_ALIGN. */
