@@ -209,8 +209,8 @@ static void pr_body(pr *p, mffi_tid tid);
 /* An integer constant of the given integer kind, as a C literal of that
 ** type when it needs a suffix (INT64_MIN has no literal). */
 static void pr_int(pr *p, int64_t v, unsigned kind) {
-  bool is_unsigned = mffi__kind_is_int(kind) &&
-                     !mffi__kind_is_signed(p->tt, (mffi_kind)kind);
+  bool is_unsigned =
+      mffi__kind_is_int(kind) && !mffi__kind_is_signed(p->tt, (mffi_kind)kind);
   if (is_unsigned) {
     uint64_t u = (uint64_t)v;
     switch (kind) {
@@ -218,9 +218,12 @@ static void pr_int(pr *p, int64_t v, unsigned kind) {
     case MFFI_KIND_ULLONG:
     case MFFI_KIND_UINT128: pr_printf(p, "%" PRIu64 "ULL", u); return;
     default:
-      if (u > UINT32_MAX) pr_printf(p, "%" PRIu64 "UL", u);
-      else if (u > INT32_MAX) pr_printf(p, "%" PRIu64 "U", u);
-      else pr_printf(p, "%" PRIu64, u);
+      if (u > UINT32_MAX)
+        pr_printf(p, "%" PRIu64 "UL", u);
+      else if (u > INT32_MAX)
+        pr_printf(p, "%" PRIu64 "U", u);
+      else
+        pr_printf(p, "%" PRIu64, u);
       return;
     }
   }
@@ -230,8 +233,10 @@ static void pr_int(pr *p, int64_t v, unsigned kind) {
   if (v == INT64_MIN) {
     pr_printf(p, "(-%" PRId64 "%s - 1)", INT64_MAX, *sfx ? sfx : "L");
   } else if (v < 0) {
-    if (!*sfx && v == INT32_MIN) pr_puts(p, "(-2147483647 - 1)");
-    else pr_printf(p, "%" PRId64 "%s", v, sfx);
+    if (!*sfx && v == INT32_MIN)
+      pr_puts(p, "(-2147483647 - 1)");
+    else
+      pr_printf(p, "%" PRId64 "%s", v, sfx);
   } else {
     pr_printf(p, "%" PRId64 "%s", v, sfx);
   }
@@ -258,8 +263,8 @@ static void pr_enum_value(pr *p, const mffi_type *e, int64_t v) {
 /* The attributes a record carries on its own definition. */
 static void pr_record_attrs(pr *p, const mffi_type *b) {
   if (b->flags & MFFI_TF_PACKED) pr_puts(p, " __attribute__((packed))");
-  if (b->attr_align) pr_printf(p, " __attribute__((aligned(%" PRIu32 ")))",
-                               b->attr_align);
+  if (b->attr_align)
+    pr_printf(p, " __attribute__((aligned(%" PRIu32 ")))", b->attr_align);
 }
 
 /* "struct tag" / "enum tag" / the typedef display name / the whole body. */
@@ -387,8 +392,10 @@ static void pr_suffix(pr *p, mffi_tid tid, const char *const *pnames,
     if (!pr_is_leaf(p->tt, c) && mffi__T(p->tt, c)->kind != MFFI_KIND_POINTER)
       pr_puts(p, ")");
   } else if (b->kind == MFFI_KIND_ARRAY) {
-    if (b->length < 0 || (b->flags & MFFI_TF_VLA_LEN)) pr_puts(p, "[]");
-    else pr_printf(p, "[%ld]", b->length);
+    if (b->length < 0 || (b->flags & MFFI_TF_VLA_LEN))
+      pr_puts(p, "[]");
+    else
+      pr_printf(p, "[%ld]", b->length);
   } else {
     pr_params(p, b, pnames, npnames);
   }
@@ -492,8 +499,10 @@ static void pr_attrs(pr *p, const mffi_decl *d, bool self) {
       pr_puts(p, "(");
       for (size_t j = 0; j < a->nargs; j++) {
         if (j) pr_puts(p, ", ");
-        if (a->args[j].str) pr_puts(p, a->args[j].str);
-        else pr_printf(p, "%" PRId64, a->args[j].num);
+        if (a->args[j].str)
+          pr_puts(p, a->args[j].str);
+        else
+          pr_printf(p, "%" PRId64, a->args[j].num);
       }
       pr_puts(p, ")");
     }
@@ -524,13 +533,31 @@ static void pr_asm(pr *p, const mffi_decl *d) {
 static mffi_tid pr_typedef_body(const mffi_tt *tt, mffi_tid tid,
                                 const char *name) {
   const mffi_type *b = mffi__B(tt, pr_leaf(tt, tid));
-  if (!pr_is_record(b->kind) || !(b->flags & MFFI_TF_TYPEDEF_TAG) ||
-      !b->tag || !name || strcmp(b->tag, name) != 0)
+  if (!pr_is_record(b->kind) || !(b->flags & MFFI_TF_TYPEDEF_TAG) || !b->tag ||
+      !name || strcmp(b->tag, name) != 0)
     return MFFI_TID_NONE;
   return b->id;
 }
 
+static void pr_decl_body(pr *p, const mffi_decl *d);
+
+/* A definition laid out under #pragma pack(N) is printed between
+** _Pragma("pack(push, N)") and _Pragma("pack(pop)"), which keeps it one
+** line and the layout the same. */
 static void pr_decl(pr *p, const mffi_decl *d) {
+  const mffi_tt *tt = p->tt;
+  mffi_tid body = MFFI_TID_NONE;
+  if (d->kind == MFFI_DECL_TYPEDEF)
+    body = pr_typedef_body(tt, d->tid, d->name);
+  else if (d->kind == MFFI_DECL_TAG && d->defined)
+    body = mffi__B(tt, d->tid)->id;
+  unsigned pack = body != MFFI_TID_NONE ? mffi__B(tt, body)->pack : 0;
+  if (pack) pr_printf(p, "_Pragma(\"pack(push, %u)\") ", pack);
+  pr_decl_body(p, d);
+  if (pack) pr_puts(p, " _Pragma(\"pack(pop)\")");
+}
+
+static void pr_decl_body(pr *p, const mffi_decl *d) {
   const mffi_tt *tt = p->tt;
   switch (d->kind) {
   case MFFI_DECL_TYPEDEF: {
@@ -598,7 +625,10 @@ static void pr_decl(pr *p, const mffi_decl *d) {
 /* Print type tid declaring `name` (NULL for a type name) into sb. */
 void mffi__print_type(mffi_sb *sb, const mffi_tt *tt, mffi_tid tid,
                       const char *name) {
-  pr p = {.sb = sb, .tt = tt, .last = '\0', .expand = MFFI_TID_NONE,
+  pr p = {.sb = sb,
+          .tt = tt,
+          .last = '\0',
+          .expand = MFFI_TID_NONE,
           .limit = UINT32_MAX};
   if (sb->cap > 0 && sb->len < sb->cap) sb->buf[sb->len] = '\0';
   if (tid >= tt->ntypes) return;
@@ -607,7 +637,10 @@ void mffi__print_type(mffi_sb *sb, const mffi_tt *tt, mffi_tid tid,
 
 /* Print declaration d as one line of C into sb (see mffi_decl_str). */
 void mffi__print_decl(mffi_sb *sb, const mffi_tt *tt, const mffi_decl *d) {
-  pr p = {.sb = sb, .tt = tt, .last = '\0', .expand = MFFI_TID_NONE,
+  pr p = {.sb = sb,
+          .tt = tt,
+          .last = '\0',
+          .expand = MFFI_TID_NONE,
           .limit = d->index};
   if (sb->cap > 0 && sb->len < sb->cap) sb->buf[sb->len] = '\0';
   pr_decl(&p, d);

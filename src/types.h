@@ -70,6 +70,7 @@ struct mffi_type {
   size_t size;          /* sizeof; 0 when incomplete. */
   uint32_t align;       /* _Alignof; 0 when incomplete. */
   uint32_t attr_align;  /* aligned(N) given on a struct/union, 0 if none. */
+  uint8_t pack;         /* #pragma pack(N) in effect at its definition. */
   long length;          /* Array element count; -1 for "[]". */
   const char *tag;      /* Tag, or first typedef name of an anonymous one. */
   struct mffi_ctx *ctx; /* Owner, so accessors need only the type. */
@@ -197,13 +198,16 @@ int mffi__tt_floatn(struct mffi_ctx *ctx, mffi_tid tid, uint16_t flag,
 int mffi__tt_record(struct mffi_ctx *ctx, mffi_kind kind, const char *tag,
                     mffi_tid *out);
 /* Define a struct/union: take the members (copied), lay them out.
-** attr_align is aligned(N) on the type (0 if none). Errors: MFFI_EDECL for
+** attr_align is aligned(N) on the type (0 if none); pack is the #pragma
+** pack value in effect (0 if none), which caps member alignments. Errors:
+*MFFI_EDECL for
 ** an incomplete member type, a flexible array not last (or alone), a bad
 ** bit-field; MFFI_ERANGE for a type over MFFI_MAX_SIZE. *bad gets the index
 ** of the member at fault. */
 int mffi__tt_define_record(struct mffi_ctx *ctx, mffi_tid tid,
                            const mffi_member *members, uint32_t nmembers,
-                           bool packed, uint32_t attr_align, uint32_t *bad);
+                           bool packed, uint32_t attr_align, uint32_t pack,
+                           uint32_t *bad);
 /* Define an enum: its constants (copied), and its underlying type chosen
 ** as GCC does (unsigned int, int, then the 64-bit types; smallest with
 ** packed). huge: some value is at least 2^63 (stored wrapped in int64; all

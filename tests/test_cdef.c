@@ -1395,3 +1395,57 @@ Test(cdef, input_need_not_be_nul_terminated) {
   static const char blank[] = "  \n/* only a comment */\n// and another\n";
   EQI(mffi_cdef(ctx, blank, strlen(blank)), MFFI_OK);
 }
+
+/* -- #pragma pack ---------------------------------------------------------- */
+
+/* Printed declarations carry the pack in _Pragma form, one line each, and
+** read back to the same layout. */
+Test(cdef, pragma_pack_printed_and_read_back) {
+  def("#pragma pack(push, 2)\n"
+      "struct pp { char c; int i; };\n"
+      "typedef struct { char c; long l; } ppt;\n"
+      "#pragma pack(pop)\n"
+      "struct np { char c; int i; };\n");
+  EQI(mffi_sizeof(ty("struct pp")), 6);
+  EQI(mffi_sizeof(ty("ppt")), 10);
+  EQI(mffi_sizeof(ty("struct np")), 8);
+  char text[4096] = "", line[512];
+  for (size_t i = 0; i < mffi_ndecls(ctx); i++) {
+    mffi_decl_str(mffi_decl_at(ctx, i), line, sizeof line);
+    cr_assert(strchr(line, '\n') == NULL, "not one line: %s", line);
+    strcat(text, line);
+    strcat(text, "\n");
+  }
+  cr_assert(strstr(text, "_Pragma(\"pack(push, 2)\") struct pp {") != NULL,
+            "%s", text);
+  mffi_ctx *c2 = NULL;
+  cr_assert(eq(int, mffi_ctx_new(&c2, NULL), MFFI_OK));
+  int rc = mffi_cdef(c2, text, strlen(text));
+  cr_assert(eq(int, rc, MFFI_OK), "%s\n%s", mffi_errmsg(c2), text);
+  const mffi_type *t;
+  cr_assert(eq(int, mffi_typeof(c2, "struct pp", &t), MFFI_OK));
+  EQI(mffi_sizeof(t), 6);
+  cr_assert(eq(int, mffi_typeof(c2, "ppt", &t), MFFI_OK));
+  EQI(mffi_sizeof(t), 10);
+  cr_assert(eq(int, mffi_typeof(c2, "struct np", &t), MFFI_OK));
+  EQI(mffi_sizeof(t), 8);
+  mffi_ctx_free(c2);
+}
+
+/* Each mffi_cdef call starts unpacked, as each translation unit does. */
+Test(cdef, pragma_pack_state_is_per_call) {
+  def("#pragma pack(1)\nstruct in1 { char c; int i; };");
+  def("struct in2 { char c; int i; };");
+  EQI(mffi_sizeof(ty("struct in1")), 5);
+  EQI(mffi_sizeof(ty("struct in2")), 8);
+}
+
+/* A pragma inside a body counts for the whole body: gcc lays a struct out
+** at its closing brace. */
+Test(cdef, pragma_pack_inside_struct_body_counts_at_brace) {
+  def("struct pb { char c;\n#pragma pack(push, 1)\n int i; };\n"
+      "#pragma pack(pop)\n"
+      "struct pc { char c; int i; };");
+  EQI(mffi_sizeof(ty("struct pb")), 5); /* gcc lays out at the '}' */
+  EQI(mffi_sizeof(ty("struct pc")), 8);
+}

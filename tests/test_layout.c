@@ -394,6 +394,41 @@ static const lt_hand lt_hands[] = {
     /* An unnamed bit-field still takes its aligned(N), even at width 0. */
     {"struct h36 { char a; int : 0 __attribute__((aligned(8))); char b; };",
      "struct h36", 9, 1, {{"b", 8, -1}}},
+    /* #pragma pack(N) caps every member's alignment (issue 14: gcc 7, b
+    ** at 1), aligned(N) members included (gcc 6). */
+    {"#pragma pack(1)\nstruct h37 { char a; int b; short c; };\n"
+     "#pragma pack()",
+     "struct h37", 7, 1, {{"b", 1, -1}, {"c", 5, -1}}},
+    {"#pragma pack(2)\n"
+     "struct h38 { char c; int b __attribute__((aligned(8))); };\n"
+     "#pragma pack()",
+     "struct h38", 6, 2, {{"b", 2, -1}}},
+    /* pop to an id restores the value saved under it. */
+    {"#pragma pack(2)\n#pragma pack(push, h39a, 1)\n#pragma pack(push, 4)\n"
+     "#pragma pack(pop, h39a)\nstruct h39 { char c; double d; };\n"
+     "#pragma pack()",
+     "struct h39", 10, 2, {{"d", 2, -1}}},
+    /* Under a pack bit-fields may straddle their units. */
+    {"#pragma pack(4)\n"
+     "struct h40 { char c; int x : 31; int y : 2; long z : 40; };\n"
+     "#pragma pack()",
+     "struct h40", 12, 4, {{"x", 8, 31}, {"y", 39, 2}, {"z", 41, 40}}},
+    /* packed and pack: the bit-field's type still counts, up to N. */
+    {"#pragma pack(push, 2)\n"
+     "struct __attribute__((packed)) h41 { char c; __int128 f : 87; };\n"
+     "#pragma pack(pop)",
+     "struct h41", 12, 2, {{"f", 8, 87}}},
+    {"_Pragma(\"pack(push, 1)\") struct h42 { char c; long l; };\n"
+     "_Pragma(\"pack(pop)\")",
+     "struct h42", 9, 1, {{"l", 1, -1}}},
+    /* Pragmas GCC ignores: a value not a small power of two, a pop of
+    ** nothing. */
+    {"#pragma pack(3)\n#pragma pack(pop)\nstruct h43 { char c; int i; };",
+     "struct h43", 8, 4, {{"i", 4, -1}}},
+    /* A zero-width bit-field is not packed. */
+    {"#pragma pack(1)\nstruct h44 { char a; int : 0; char b; };\n"
+     "#pragma pack()",
+     "struct h44", 5, 1, {{"b", 4, -1}}},
     /* clang-format on */
 };
 #define LT_NHANDS (sizeof lt_hands / sizeof lt_hands[0])
@@ -548,6 +583,30 @@ Test(layout_hand, last_aligned_wins_on_typedef) {
 }
 Test(layout_hand, aligned_zero_width_bitfield) {
   lt_hand_check(36);
+}
+Test(layout_hand, pragma_pack_1) {
+  lt_hand_check(37);
+}
+Test(layout_hand, pragma_pack_caps_aligned_member) {
+  lt_hand_check(38);
+}
+Test(layout_hand, pragma_pack_pop_to_id) {
+  lt_hand_check(39);
+}
+Test(layout_hand, pragma_pack_bitfields_straddle) {
+  lt_hand_check(40);
+}
+Test(layout_hand, pragma_pack_with_packed_bitfield) {
+  lt_hand_check(41);
+}
+Test(layout_hand, pragma_operator_pack) {
+  lt_hand_check(42);
+}
+Test(layout_hand, pragma_pack_ignored_forms) {
+  lt_hand_check(43);
+}
+Test(layout_hand, pragma_pack_zero_width_bitfield) {
+  lt_hand_check(44);
 }
 
 /* The literals above are what this machine's compiler says. */

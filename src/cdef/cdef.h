@@ -99,7 +99,16 @@ typedef struct cp_token {
   bool uns;         /* TK_INT: unsigned type. */
   bool wide;        /* TK_INT: 64-bit type (long). */
   char *str;        /* TK_STRING: decoded bytes (arena), NUL-terminated. */
+  uint8_t pack;     /* #pragma pack in effect when it was read (0: none). */
 } cp_token;
+
+/* An entry of the #pragma pack(push) stack. Entries are never changed
+** once made, so a saved stack top is a saved stack (see cp_mark). */
+typedef struct cp_pack {
+  const struct cp_pack *prev;
+  const char *id; /* Pooled identifier of pack(push, id), or NULL. */
+  uint8_t align;  /* The value pack(pop) restores. */
+} cp_pack;
 
 /* A block of the parse arena. */
 typedef struct cp_chunk cp_chunk;
@@ -124,13 +133,13 @@ typedef struct cp_state {
   cp_token tok;   /* Current token. */
   cp_token ahead; /* One token of look-ahead, if have_ahead. */
   bool have_ahead;
-  int depth;     /* Recursion depth. */
-  int noeval;    /* > 0 in an operand that is not evaluated. */
-  int in_params; /* > 0 inside a parameter list. */
-  bool speculative;
-  uint8_t kwtab[CP_KW_SLOTS];
-      /* Keyword hash: list index + 1, 0 empty. */ /* Evaluating a #define:
-                                                      declare nothing. */
+  uint8_t pack;               /* Current #pragma pack value, 0 if none. */
+  const cp_pack *pack_stack;  /* pack(push) entries, top first. */
+  int depth;                  /* Recursion depth. */
+  int noeval;                 /* > 0 in an operand that is not evaluated. */
+  int in_params;              /* > 0 inside a parameter list. */
+  bool speculative;           /* Evaluating a #define: declare nothing. */
+  uint8_t kwtab[CP_KW_SLOTS]; /* Keyword hash: list index + 1, 0 empty. */
   bool typename_mode; /* Parsing for mffi_typeof (unknown names differ). */
   void (*on_define)(struct cp_state *cp); /* Called at each TK_DEFINE. */
   jmp_buf *jb;                            /* Where errors go. */
@@ -143,6 +152,8 @@ typedef struct cp_mark {
   uint32_t line;
   bool in_define, bol, have_ahead;
   cp_token tok, ahead;
+  uint8_t pack;
+  const cp_pack *pack_stack;
 } cp_mark;
 
 /* lex.c */

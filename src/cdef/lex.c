@@ -512,8 +512,159 @@ static void lx_string(cp_state *cp, cp_token *t) {
   cp->pos = p;
 }
 
-/* A '#' line: #define NAME gives TK_DEFINE; all else is skipped. Returns
-** true if a token was produced. */
+/* -- #pragma pack ---------------------------------------------------------- */
+
+/* A cursor over one #pragma line: words, numbers and punctuation. */
+typedef struct lx_pl {
+  const char *p, *end;
+} lx_pl;
+
+static void pl_space(lx_pl *l) {
+  while (l->p < l->end && (*l->p == ' ' || *l->p == '\t' || *l->p == '\r'))
+    l->p++;
+}
+
+static bool pl_punct(lx_pl *l, char c) {
+  pl_space(l);
+  if (l->p < l->end && *l->p == c) {
+    l->p++;
+    return true;
+  }
+  return false;
+}
+
+/* An identifier: its start and length, or false. */
+static bool pl_word(lx_pl *l, const char **w, size_t *n) {
+  pl_space(l);
+  const char *q = l->p;
+  if (q >= l->end || !lx_isid(*q) || lx_isdigit(*q)) return false;
+  while (q < l->end && lx_isid(*q))
+    q++;
+  *w = l->p;
+  *n = (size_t)(q - l->p);
+  l->p = q;
+  return true;
+}
+
+/* An integer constant (decimal, octal or hex, with u/l suffixes), or
+** false. Values past 255 come back as 255: never a valid pack value. */
+static bool pl_number(lx_pl *l, unsigned *v) {
+  pl_space(l);
+  const char *q = l->p;
+  if (q >= l->end || !lx_isdigit(*q)) return false;
+  unsigned base = 10, x = 0;
+  if (*q == '0' && q + 1 < l->end && (q[1] == 'x' || q[1] == 'X'))
+    base = 16, q += 2;
+  else if (*q == '0')
+    base = 8;
+  int d;
+  for (; q < l->end && (d = lx_hexval(*q)) >= 0 && (unsigned)d < base; q++)
+    x = x * base + (unsigned)d > 255 ? 255 : x * base + (unsigned)d;
+  while (q < l->end && (*q == 'u' || *q == 'U' || *q == 'l' || *q == 'L'))
+    q++;
+  if (q < l->end && lx_isid(*q)) return false;
+  *v = x;
+  l->p = q;
+  return true;
+}
+
+/* The text after "#pragma pack" up to the end of its line, as GCC reads
+** it (c-pragma.cc, handle_pragma_pack): "()" and "(N)" set the value,
+** "(push[, id][, N])" saves it first, "(pop[, id])" restores the one saved
+** (with id: the one saved under id, dropping those above it; an id never
+** pushed drops the top entry). N is 0, 1, 2, 4, 8 or 16; 0 and "()" mean
+** no packing. GCC ignores a malformed pragma with a warning, and so do we:
+** the layout stays GCC's. */
+static void lx_pragma_pack(cp_state *cp, const char *p, const char *end) {
+  lx_pl l = {p, end};
+  enum { PK_SET, PK_PUSH, PK_POP } action = PK_SET;
+  const char *id = NULL, *w;
+  size_t n;
+  unsigned align = 0;
+  bool have_align = false;
+  if (!pl_punct(&l, '(')) return;
+  if (pl_punct(&l, ')')) {
+    have_align = true; /* "()": back to no packing. */
+  } else if (pl_number(&l, &align)) {
+    have_align = true;
+    if (!pl_punct(&l, ')')) return;
+  } else if (pl_word(&l, &w, &n)) {
+    if (n == 4 && memcmp(w, "push", 4) == 0)
+      action = PK_PUSH;
+    else if (n == 3 && memcmp(w, "pop", 3) == 0)
+      action = PK_POP;
+    else
+      return;
+    while (pl_punct(&l, ',')) {
+      unsigned v;
+      if (!id && pl_word(&l, &w, &n))
+        id = mffi__cp_pool(cp, w, n);
+      else if (action == PK_PUSH && !have_align && pl_number(&l, &v))
+        align = v, have_align = true;
+      else
+        return;
+    }
+    if (!pl_punct(&l, ')')) return;
+  } else {
+    return;
+  }
+  if (action != PK_POP) {
+    if (!have_align) align = cp->pack; /* "(push)" keeps the value. */
+    if (align != 0 && align != 1 && align != 2 && align != 4 && align != 8 &&
+        align != 16)
+      return;
+  }
+  if (action == PK_SET) {
+    cp->pack = (uint8_t)align;
+  } else if (action == PK_PUSH) {
+    cp_pack *e = mffi__cp_alloc(cp, sizeof *e);
+    e->prev = cp->pack_stack;
+    e->id = id;
+    e->align = cp->pack;
+    cp->pack_stack = e;
+    cp->pack = (uint8_t)align;
+  } else if (cp->pack_stack) {
+    const cp_pack *e = cp->pack_stack;
+    if (id) {
+      const cp_pack *f = e;
+      while (f && f->id != id)
+        f = f->prev;
+      if (f) e = f;
+    }
+    cp->pack = e->align;
+    cp->pack_stack = e->prev;
+  }
+}
+
+/* _Pragma("...") at q (just past the keyword): a pack pragma takes effect,
+** any other is skipped. */
+static void lx_pragma_op(cp_state *cp, const char *q) {
+  const char *kw = cp->pos;
+  cp->pos = q;
+  lx_skip_space(cp);
+  if (cp->pos >= cp->end || *cp->pos != '(')
+    lx_err(cp, kw, MFFI_EPARSE, "expected '(' after _Pragma");
+  cp->pos++;
+  lx_skip_space(cp);
+  if (cp->pos >= cp->end || *cp->pos != '"')
+    lx_err(cp, kw, MFFI_EPARSE, "_Pragma takes a parenthesized string literal");
+  cp_token s;
+  memset(&s, 0, sizeof s);
+  s.p = cp->pos;
+  lx_string(cp, &s);
+  lx_skip_space(cp);
+  if (cp->pos >= cp->end || *cp->pos != ')')
+    lx_err(cp, kw, MFFI_EPARSE, "_Pragma takes a parenthesized string literal");
+  cp->pos++;
+  lx_pl l = {s.str, s.str + s.ival};
+  const char *w;
+  size_t n;
+  if (pl_word(&l, &w, &n) && n == 4 && memcmp(w, "pack", 4) == 0)
+    lx_pragma_pack(cp, l.p, l.end);
+}
+
+/* A '#' line: #define NAME gives TK_DEFINE; #pragma pack changes the
+** packing; all else is skipped. Returns true if a token was produced. */
 static bool lx_directive(cp_state *cp, cp_token *t) {
   const char *p = cp->pos + 1;
   while (p < cp->end && (*p == ' ' || *p == '\t'))
@@ -521,6 +672,17 @@ static bool lx_directive(cp_state *cp, cp_token *t) {
   const char *w = p;
   while (p < cp->end && lx_isid(*p))
     p++;
+  if ((size_t)(p - w) == 6 && memcmp(w, "pragma", 6) == 0) {
+    lx_pl l = {p, cp->end};
+    const char *pw;
+    size_t n;
+    if (pl_word(&l, &pw, &n) && n == 4 && memcmp(pw, "pack", 4) == 0) {
+      const char *e = l.p;
+      while (e < cp->end && *e != '\n')
+        e++;
+      lx_pragma_pack(cp, l.p, e);
+    }
+  }
   if ((size_t)(p - w) == 6 && memcmp(w, "define", 6) == 0) {
     while (p < cp->end && (*p == ' ' || *p == '\t'))
       p++;
@@ -550,6 +712,7 @@ static void lx_scan(cp_state *cp, cp_token *t) {
     const char *p = cp->pos;
     memset(t, 0, sizeof *t);
     t->p = p;
+    t->pack = cp->pack;
     t->line = cp->line;
     t->col = (uint32_t)(p - cp->linestart + 1);
     if (p >= cp->end) {
@@ -592,6 +755,10 @@ static void lx_scan(cp_state *cp, cp_token *t) {
       const char *q = p;
       while (q < cp->end && lx_isid(*q))
         q++;
+      if (q - p == 7 && memcmp(p, "_Pragma", 7) == 0) {
+        lx_pragma_op(cp, q);
+        continue;
+      }
       t->len = (size_t)(q - p);
       cp->pos = q;
       int kw = lx_keyword(cp, p, t->len);
@@ -691,8 +858,9 @@ const cp_token *mffi__cp_peek(cp_state *cp) {
 }
 
 cp_mark mffi__cp_mark(const cp_state *cp) {
-  cp_mark m = {cp->pos, cp->linestart,  cp->line, cp->in_define,
-               cp->bol, cp->have_ahead, cp->tok,  cp->ahead};
+  cp_mark m = {cp->pos,  cp->linestart,  cp->line, cp->in_define,
+               cp->bol,  cp->have_ahead, cp->tok,  cp->ahead,
+               cp->pack, cp->pack_stack};
   return m;
 }
 
@@ -705,4 +873,6 @@ void mffi__cp_reset(cp_state *cp, const cp_mark *m) {
   cp->have_ahead = m->have_ahead;
   cp->tok = m->tok;
   cp->ahead = m->ahead;
+  cp->pack = m->pack;
+  cp->pack_stack = m->pack_stack;
 }

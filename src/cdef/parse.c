@@ -616,7 +616,8 @@ static void sp_record(cp_state *cp, cp_specs *s) {
     cp_err(cp, &tagtok, MFFI_EDECL, "nested redefinition of '%s %s'",
            sp_kind_word(kind), tag);
   cp->depth--;
-  cp_next(cp); /* '}' */
+  uint32_t pack = cp->tok.pack; /* GCC lays out at the closing brace. */
+  cp_next(cp);                  /* '}' */
   while (cp->tok.tok == TK_ATTRIBUTE)
     at_parse(cp, &attrs);
   at_reject_vector(cp, &attrs, &kw);
@@ -624,7 +625,7 @@ static void sp_record(cp_state *cp, cp_specs *s) {
   uint32_t al = at_aligned(cp, &attrs, &kw, true);
   uint32_t bad = 0;
   int rc = mffi__tt_define_record(cp->ctx, tid, members.v, members.n, packed,
-                                  al, &bad);
+                                  al, pack, &bad);
   if (rc) /* At the member at fault. */
     mffi__cp_rethrow(cp, bad < toks.n ? &((cp_token *)toks.v)[bad] : &tagtok,
                      rc);
