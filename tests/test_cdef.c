@@ -1449,3 +1449,11 @@ Test(cdef, pragma_pack_inside_struct_body_counts_at_brace) {
   EQI(mffi_sizeof(ty("struct pb")), 5); /* gcc lays out at the '}' */
   EQI(mffi_sizeof(ty("struct pc")), 8);
 }
+
+/* mode() on a parameter changes its type, as on any declaration (gcc
+** accepts the redeclaration with signed char). */
+Test(cdef, mode_on_parameter) {
+  def("void pm(int __attribute__((mode(QI))) x);\n"
+      "void pm(signed char x);\n");
+  EQP(mffi_type_param(mffi_decl_type(decl("pm")), 0), ty("signed char"));
+}

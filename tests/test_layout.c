@@ -640,3 +640,116 @@ Test(layout_hand, hand_matches_cc, .timeout = 60) {
   lg_set_free(&s);
   lg_buf_free(&cc);
 }
+
+/* -- Attributes in type names --------------------------------------------- */
+
+/* Type names with mode() and aligned() attributes (issue 14): mffi_typeof
+** reads them as gcc does, and a typedef or a member with the same
+** attributes agrees with gcc too. Those without a declarator suffix are
+** also written as "typedef TN tdN;" and as a member after a char. */
+static const char *const lt_attr_names[] = {
+    "int __attribute__((mode(QI)))",
+    "int __attribute__((mode(HI)))",
+    "int __attribute__((mode(SI)))",
+    "int __attribute__((mode(DI)))",
+    "int __attribute__((mode(TI)))",
+    "unsigned __attribute__((__mode__(__QI__)))",
+    "long __attribute__((mode(word)))",
+    "float __attribute__((mode(DF)))",
+    "double __attribute__((mode(SF)))",
+    "char __attribute__((aligned(8)))",
+    "__attribute__((aligned(8))) char",
+    "int __attribute__((aligned(1)))",
+    "long __attribute__((aligned(2)))",
+    "int __attribute__((aligned(2), aligned(8)))",
+    "int __attribute__((aligned(8))) __attribute__((aligned(2)))",
+    "int __attribute__((mode(QI))) __attribute__((aligned(4)))",
+    "char *__attribute__((aligned(16)))",
+    "char __attribute__((aligned(16))) *",
+    "char __attribute__((aligned(8)))[3]",
+    "short __attribute__((aligned(4)))[2]",
+    "int (*__attribute__((aligned(2))))(int)",
+};
+#define LT_NATTR_NAMES (sizeof lt_attr_names / sizeof lt_attr_names[0])
+
+Test(layout_hand, attributes_in_type_names, .timeout = 60) {
+  lg_set s = {0};
+  char name[64];
+  for (size_t i = 0; i < LT_NATTR_NAMES; i++) {
+    const char *tn = lt_attr_names[i];
+    lg_chunk_begin(&s);
+    lg_printf(&s.defs, "typedef __typeof__(%s) tn%zu;\n", tn, i);
+    snprintf(name, sizeof name, "tn%zu", i);
+    lg_type_add(&s, name);
+    if (strpbrk(tn, "*[")) continue;
+    lg_chunk_begin(&s);
+    lg_printf(&s.defs, "typedef %s td%zu;\n", tn, i);
+    snprintf(name, sizeof name, "td%zu", i);
+    lg_type_add(&s, name);
+    lg_chunk_begin(&s);
+    lg_printf(&s.defs, "struct sm%zu { char c; %s m; };\n", i, tn);
+    snprintf(name, sizeof name, "struct sm%zu", i);
+    lg_path_add(&lg_type_add(&s, name)->paths, "", "m", 0);
+  }
+  const char *why = "";
+  lg_buf cc = {0};
+  cr_assert_eq(lg_run_oracle(&s, &why, &cc), 0, "oracle: %s\n%s", why,
+               cc.p ? cc.p : "");
+  mffi_ctx *ctx = NULL;
+  cr_assert_eq(mffi_ctx_new(&ctx, NULL), MFFI_OK);
+  int rc = mffi_cdef(ctx, s.defs.p, s.defs.len);
+  cr_assert_eq(rc, MFFI_OK, "%s\n%s", mffi_errmsg(ctx), s.defs.p);
+  for (size_t i = 0, k = 0; i < LT_NATTR_NAMES; i++) {
+    const char *tn = lt_attr_names[i];
+    const lg_type *o = &s.types[k];
+    const mffi_type *t = NULL;
+    /* The type name itself, then every form the oracle compiled. */
+    rc = mffi_typeof(ctx, tn, &t);
+    cr_assert_eq(rc, MFFI_OK, "mffi_typeof(%s): %s", tn, mffi_errmsg(ctx));
+    cr_expect_eq((long long)mffi_sizeof(t), o->size, "%s: sizeof %zu, cc %lld",
+                 tn, mffi_sizeof(t), o->size);
+    cr_expect_eq((long long)mffi_alignof(t), o->align,
+                 "%s: _Alignof %zu, cc %lld", tn, mffi_alignof(t), o->align);
+    size_t nforms = strpbrk(tn, "*[") ? 1 : 3;
+    for (size_t f = 0; f < nforms; f++, k++) {
+      o = &s.types[k];
+      cr_assert_eq(mffi_typeof(ctx, o->name, &t), MFFI_OK);
+      cr_expect_eq((long long)mffi_sizeof(t), o->size,
+                   "%s (%s): sizeof %zu, cc %lld", o->name, tn, mffi_sizeof(t),
+                   o->size);
+      cr_expect_eq((long long)mffi_alignof(t), o->align,
+                   "%s (%s): _Alignof %zu, cc %lld", o->name, tn,
+                   mffi_alignof(t), o->align);
+      for (size_t j = 0; j < o->paths.n; j++) {
+        size_t off = 0;
+        cr_expect_eq(mffi_offsetof(t, o->paths.v[j].path, &off), MFFI_OK);
+        cr_expect_eq((long long)off, o->paths.v[j].off,
+                     "%s (%s): offsetof %zu, cc %lld", o->name, tn, off,
+                     o->paths.v[j].off);
+      }
+    }
+  }
+  mffi_ctx_free(ctx);
+  lg_set_free(&s);
+  lg_buf_free(&cc);
+}
+
+/* gcc: "unable to emulate 'OI'"; modes of vectors are refused by name. */
+Test(layout_hand, mode_refused_as_gcc_does) {
+  mffi_ctx *ctx = NULL;
+  cr_assert_eq(mffi_ctx_new(&ctx, NULL), MFFI_OK);
+  const mffi_type *t = NULL;
+  int rc = mffi_typeof(ctx, "int __attribute__((mode(OI)))", &t);
+  cr_expect_eq(rc, MFFI_EUNSUPPORTED);
+  cr_expect(strstr(mffi_errmsg(ctx), "unable to emulate 'OI'") != NULL, "%s",
+            mffi_errmsg(ctx));
+  const char *td = "typedef int oi_t __attribute__((mode(OI)));";
+  cr_expect_eq(mffi_cdef(ctx, td, strlen(td)), MFFI_EUNSUPPORTED);
+  const char *v = "typedef float v4sf __attribute__((mode(V4SF)));";
+  cr_expect_eq(mffi_cdef(ctx, v, strlen(v)), MFFI_EUNSUPPORTED);
+  cr_expect(strstr(mffi_errmsg(ctx), "V4SF") != NULL, "%s", mffi_errmsg(ctx));
+  /* gcc: mode 'HI' applied to inappropriate type. */
+  const char *fn = "int __attribute__((mode(HI))) g(void);";
+  cr_expect_eq(mffi_cdef(ctx, fn, strlen(fn)), MFFI_EDECL);
+  mffi_ctx_free(ctx);
+}

@@ -400,6 +400,13 @@ static mffi_tid at_mode(cp_state *cp, mffi_tid tid, const cp_vec *a1,
     if (n->quals) cp_check(cp, mffi__tt_qual(cp->ctx, out, n->quals, &out), t);
     return out;
   }
+  /* GCC knows OI, XI (256, 512-bit integers) and the vector modes, but
+  ** cannot emulate them on x86-64 without vector support. */
+  if (m && (strcmp(m, "OI") == 0 || strcmp(m, "XI") == 0))
+    cp_err(cp, t, MFFI_EUNSUPPORTED, "unable to emulate '%s'", m);
+  if (m && m[0] == 'V' && m[1] >= '0' && m[1] <= '9')
+    cp_err(cp, t, MFFI_EUNSUPPORTED, "vector types are not supported (mode %s)",
+           m);
   cp_err(cp, t, MFFI_EUNSUPPORTED, "unknown machine mode '%s'", m ? m : "?");
 }
 
@@ -407,6 +414,23 @@ static void at_reject_vector(cp_state *cp, const cp_vec *attrs,
                              const cp_token *t) {
   if (at_find(attrs, "vector_size"))
     cp_err(cp, t, MFFI_EUNSUPPORTED, "vector types are not supported");
+}
+
+/* The attributes that make a new type out of tid where a whole type is
+** named: a typedef, or a type name (sizeof, casts, mffi_typeof). mode(M)
+** first, then aligned(N), which may lower the alignment. GCC takes the
+** last aligned(N) of the specifiers (sa) if there is one, else the last
+** of the declarator (da): "typedef int __attribute__((aligned(2))) T
+** __attribute__((aligned(8)))" is aligned to 2. */
+static mffi_tid at_type_attrs(cp_state *cp, mffi_tid tid, const cp_vec *sa,
+                              const cp_vec *da, const cp_token *t) {
+  at_reject_vector(cp, sa, t);
+  at_reject_vector(cp, da, t);
+  tid = at_mode(cp, tid, sa, da, t);
+  uint32_t al = at_aligned(cp, sa, t, true);
+  if (!al) al = at_aligned(cp, da, t, true);
+  if (al) cp_check(cp, mffi__tt_aligned(cp->ctx, tid, al, &tid), t);
+  return tid;
 }
 
 /* -- Struct, union and enum specifiers ------------------------------------- */
@@ -1112,6 +1136,8 @@ static void dp_params(cp_state *cp, cp_op *op) {
       if (last->kind == '[') aquals = last->quals;
     }
     mffi_tid tid = dp_build(cp, s.tid, &d);
+    at_reject_vector(cp, &d.attrs, &pt);
+    tid = at_mode(cp, tid, &s.attrs, &d.attrs, &pt);
     if (mffi__B(cp->tt, tid)->kind == MFFI_KIND_VOID) {
       if (d.name || types.n || cp->tok.tok != ')' ||
           mffi__T(cp->tt, tid)->quals)
@@ -1290,9 +1316,7 @@ mffi_tid mffi__cp_type_name(cp_state *cp) {
   while (cp->tok.tok == TK_ATTRIBUTE)
     at_parse(cp, &d.attrs);
   mffi_tid tid = dp_build(cp, s.tid, &d);
-  uint32_t al = at_aligned(cp, &d.attrs, &s.first, true);
-  if (al) cp_check(cp, mffi__tt_aligned(cp->ctx, tid, al, &tid), &s.first);
-  return tid;
+  return at_type_attrs(cp, tid, &s.attrs, &d.attrs, &s.first);
 }
 
 mffi_tid mffi__cp_expr_type(cp_state *cp) {
@@ -1466,13 +1490,8 @@ static void dc_declare(cp_state *cp, const cp_specs *s, cp_declarator *d) {
   mffi_tid tid = d->tid;
   const mffi_type *b = mffi__B(cp->tt, tid);
   mffi_decl *o = mffi__tt_decl_find(cp->tt, d->name);
-  at_reject_vector(cp, &d->attrs, t);
-  tid = at_mode(cp, tid, &s->attrs, &d->attrs, t);
   if (s->storage == TK_TYPEDEF) {
-    uint32_t al = at_aligned(cp, &d->attrs, t, true);
-    uint32_t al2 = at_aligned(cp, &s->attrs, t, true);
-    if (!al) al = al2;
-    if (al) cp_check(cp, mffi__tt_aligned(cp->ctx, tid, al, &tid), t);
+    tid = at_type_attrs(cp, tid, &s->attrs, &d->attrs, t);
     if (o) {
       if (o->kind != MFFI_DECL_TYPEDEF)
         cp_err(cp, t, MFFI_EDECL, "'%s' redeclared as different kind of symbol",
@@ -1485,6 +1504,8 @@ static void dc_declare(cp_state *cp, const cp_specs *s, cp_declarator *d) {
     dc_add(cp, MFFI_DECL_TYPEDEF, s, d, tid);
     return;
   }
+  at_reject_vector(cp, &d->attrs, t);
+  tid = at_mode(cp, tid, &s->attrs, &d->attrs, t);
   bool isfn = b->kind == MFFI_KIND_FUNCTION;
   if (s->storage == TK_STATIC) return; /* No symbol to bind. */
   if (!isfn && b->kind == MFFI_KIND_VOID)
