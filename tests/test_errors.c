@@ -608,3 +608,115 @@ Test(errors, strerror_and_errname_cover_every_code) {
   cr_expect_str_eq(mffi_strerror(12345), "unknown error");
   cr_expect_str_eq(mffi_errname(12345), "?");
 }
+
+/* -- Combinations of type specifiers, judged by gcc ------------------------ */
+
+/* Each row is "typedef SPECS T;" with SPECS valid (1) or not (0) to gcc
+** ("two or more data types in declaration specifiers", "both 'long' and
+** 'float'", ...). The test checks each verdict with gcc -fsyntax-only, so
+** the table cannot drift from the compiler, and then with modffi. */
+static const struct {
+  const char *specs;
+  int valid;
+} spec_rows[] = {
+    {"int", 1},
+    {"long int", 1},
+    {"int long", 1},
+    {"long int long", 1},
+    {"unsigned long long int", 1},
+    {"short int unsigned", 1},
+    {"signed char", 1},
+    {"char unsigned", 1},
+    {"long double", 1},
+    {"double long", 1},
+    {"unsigned __int128", 1},
+    {"_Complex float", 1},
+    {"double _Complex", 1},
+    {"long double _Complex", 1},
+    {"_Complex int", 1},
+    {"const int volatile", 1},
+    {"double int", 0},
+    {"int double", 0},
+    {"_Bool int", 0},
+    {"int _Bool", 0},
+    {"void int", 0},
+    {"int void", 0},
+    {"float int", 0},
+    {"long double int", 0},
+    {"double int long", 0},
+    {"int long double", 0},
+    {"_Float16 int", 0},
+    {"_Float32 int", 0},
+    {"_Float64 int", 0},
+    {"_Float128 int", 0},
+    {"_Float32x int", 0},
+    {"_Float64x int", 0},
+    {"__float128 int", 0},
+    {"__builtin_va_list int", 0},
+    {"char int", 0},
+    {"int char", 0},
+    {"__int128 int", 0},
+    {"int int", 0},
+    {"double double", 0},
+    {"float double", 0},
+    {"void char", 0},
+    {"long float", 0},
+    {"short double", 0},
+    {"long long double", 0},
+    {"long char", 0},
+    {"short char", 0},
+    {"long _Bool", 0},
+    {"short long", 0},
+    {"long long long", 0},
+    {"signed unsigned", 0},
+    {"signed float", 0},
+    {"unsigned double", 0},
+    {"signed void", 0},
+    {"unsigned _Bool", 0},
+    {"long __int128", 0},
+    {"short short", 0},
+    {"_Complex void", 0},
+    {"_Complex _Bool", 0},
+    {"struct sx { int a; } int", 0},
+    {"int struct sy { int a; }", 0},
+    {"enum ex { EXA } long", 0},
+};
+#define NSPEC_ROWS (sizeof spec_rows / sizeof spec_rows[0])
+
+ParameterizedTestParameters(errors, specifier_combinations) {
+  return indexes(NSPEC_ROWS);
+}
+
+ParameterizedTest(size_t *ri, errors, specifier_combinations, .timeout = 30) {
+  char src[256];
+  snprintf(src, sizeof src, "typedef %s T;\n", spec_rows[*ri].specs);
+  int valid = spec_rows[*ri].valid;
+  /* The verdict of gcc, which the row must state. */
+  char path[] = "/tmp/mffi_specs_XXXXXX";
+  int fd = mkstemp(path);
+  cr_assert(fd >= 0);
+  FILE *f = fdopen(fd, "w");
+  cr_assert(f != NULL);
+  fputs(src, f);
+  fclose(f);
+  char cmd[512];
+  const char *cc = getenv("CC") ? getenv("CC") : "cc";
+  snprintf(cmd, sizeof cmd,
+           "%s -std=gnu11 -fsyntax-only -pedantic-errors -Wno-pedantic -x c %s "
+           ">/dev/null 2>&1",
+           cc, path);
+  int gcc_ok = system(cmd) == 0;
+  remove(path);
+  const char *specs = spec_rows[*ri].specs;
+  cr_assert(eq(int, gcc_ok, valid), "the C compiler says %s to \"%s\"",
+            gcc_ok ? "yes" : "no", specs);
+  mffi_ctx *ctx = NULL;
+  cr_assert(eq(int, mffi_ctx_new(&ctx, NULL), MFFI_OK));
+  int rc = mffi_cdef(ctx, src, strlen(src));
+  if (valid)
+    cr_expect(eq(int, rc, MFFI_OK), "%s: %s", specs, mffi_errmsg(ctx));
+  else
+    cr_expect(eq(int, rc, MFFI_EPARSE), "%s accepted (%s: %s)", specs,
+              mffi_errname(rc), mffi_errmsg(ctx));
+  mffi_ctx_free(ctx);
+}

@@ -973,7 +973,9 @@ static void sp_parse(cp_state *cp, cp_specs *s, int where) {
     case TK_SHORT: s->nshort++; break;
     case TK_COMPLEX: s->ncomplex++; break;
     case TK_INTKW:
-      if (s->base == TK_CHAR || s->base == TK_INT128 || s->base == TK_INTKW)
+      /* int goes with nothing but the modifiers: "double int", "_Bool int",
+      ** "_Float32 int" are as wrong as "char int" (gcc). */
+      if (s->base)
         cp_err(cp, NULL, MFFI_EPARSE,
                "two or more data types in declaration specifiers");
       if (!s->base) s->base = TK_INTKW;
