@@ -97,6 +97,9 @@ struct mffi_decl {
   bool defined;      /* TAG: a definition (not just "struct s;"). */
   bool thread_local; /* VARIABLE: _Thread_local / __thread. */
   uint32_t index;    /* Position in the declaration list. */
+  const char *file;  /* Where it was declared: the line marker's pooled */
+  uint32_t line;     /* file name (NULL: the text of its mffi_cdef), line */
+  uint32_t col;      /* and column (1-based; 0 if not from a text). */
   struct mffi_ctx *ctx;
 };
 

@@ -1457,3 +1457,24 @@ Test(cdef, mode_on_parameter) {
       "void pm(signed char x);\n");
   EQP(mffi_type_param(mffi_decl_type(decl("pm")), 0), ty("signed char"));
 }
+
+/* -- #define redefinitions ------------------------------------------------- */
+
+Test(cdef, define_redefined_same_value_or_after_undef) {
+  def("#define RA 1\n#define RA 1\n#define RA (0 + 1)\n"
+      "#define RB 2\n#undef RB\n#define RB 3\n");
+  EQI(mffi_decl_value(decl("RA")), 1);
+  EQI(mffi_decl_value(decl("RB")), 3);
+}
+
+/* The earlier definition may come from another mffi_cdef call. */
+Test(cdef, define_redefined_in_a_later_call) {
+  def("#define RC 1\n");
+  const char *src = "\n#define RC 2\n";
+  cr_assert(eq(int, mffi_cdef(ctx, src, strlen(src)), MFFI_EDECL));
+  cr_assert(strstr(mffi_errmsg(ctx), "2:9: 'RC' redefined as 2; the previous "
+                                     "definition, 1, is at 1:9 of an earlier "
+                                     "mffi_cdef") == mffi_errmsg(ctx),
+            "%s", mffi_errmsg(ctx));
+  EQI(mffi_decl_value(decl("RC")), 1);
+}

@@ -28,8 +28,8 @@ static const char END[] = "<end of input>";
 static const err_row rows[] = {
     {K_CDEF, "struct s { struct s { int a; }; };", MFFI_EDECL, 1, 8, "s",
      "nested redefinition of 'struct s'", "a struct redefined inside itself"},
-    {K_CDEF, "_Static_assert(sizeof(int) == 8, \"int is 8\");", MFFI_EDECL,
-     1, 1, "_Static_assert", "static assertion failed: \"int is 8\"",
+    {K_CDEF, "_Static_assert(sizeof(int) == 8, \"int is 8\");", MFFI_EDECL, 1,
+     1, "_Static_assert", "static assertion failed: \"int is 8\"",
      "a failing _Static_assert"},
     {K_CDEF, "restrict int x;", MFFI_EDECL, 1, 1, "restrict",
      "invalid use of 'restrict'", "restrict on a non-pointer"},
@@ -207,6 +207,12 @@ static const err_row rows[] = {
      "function returning an array"},
     {K_TYPEOF, "long long long", MFFI_EPARSE, 1, 11, "long", "too long",
      "long long long in a type name"},
+    {K_CDEF, "#define A 1\n#define A 2\n", MFFI_EDECL, 2, 9, "A",
+     "'A' redefined as 2; the previous definition, 1, is at 1:9",
+     "a #define redefined with another value names both positions"},
+    {K_CDEF, "#define A 1\n#undef A\n#define A 2\n#define A 3\n", MFFI_EDECL, 4,
+     9, "A", "the previous definition, 2, is at 3:9",
+     "an #undef allows one redefinition, not two"},
 };
 
 /* src with control bytes escaped, for failure messages. */
@@ -248,7 +254,8 @@ static void free_params(struct criterion_test_params *ctp) {
 
 static struct criterion_test_params indexes(size_t n) {
   size_t *idx = cr_malloc(n * sizeof *idx);
-  for (size_t i = 0; idx && i < n; i++) idx[i] = i;
+  for (size_t i = 0; idx && i < n; i++)
+    idx[i] = i;
   return cr_make_param_array(size_t, idx, idx ? n : 0, free_params);
 }
 
@@ -504,10 +511,12 @@ static char *nest(const char *pre, const char *a, const char *mid,
   char *p = s;
   memcpy(p, pre, lp);
   p += lp;
-  for (size_t i = 0; i < n; i++, p += la) memcpy(p, a, la);
+  for (size_t i = 0; i < n; i++, p += la)
+    memcpy(p, a, la);
   memcpy(p, mid, lm);
   p += lm;
-  for (size_t i = 0; i < n; i++, p += lb) memcpy(p, b, lb);
+  for (size_t i = 0; i < n; i++, p += lb)
+    memcpy(p, b, lb);
   memcpy(p, post, lq + 1);
   return s;
 }
@@ -719,4 +728,39 @@ ParameterizedTest(size_t *ri, errors, specifier_combinations, .timeout = 30) {
     cr_expect(eq(int, rc, MFFI_EPARSE), "%s accepted (%s: %s)", specs,
               mffi_errname(rc), mffi_errmsg(ctx));
   mffi_ctx_free(ctx);
+}
+
+/* -- Line markers ---------------------------------------------------------- */
+
+/* After "# 68 "file"" (cc -E) or "#line N ["file"]", messages give the
+** original file and line; mffi_erroffset stays the offset in the text. */
+Test(errors, line_markers_name_the_original_file) {
+  static const struct {
+    const char *src, *msg;
+  } cases[] = {
+      {"# 1 \"t.c\"\n# 68 \"/usr/include/x/link.h\" 1 3 4\nint a;\n\n"
+       "int b c;\n",
+       "/usr/include/x/link.h:70:7: expected ';' near 'c'"},
+      {"int a;\n#line 10\nint b c;\n", "10:7: expected ';' near 'c'"},
+      {"#line 5 \"a.h\"\nint a;\n# 2 \"b.h\" 2\nint b c;\n",
+       "b.h:2:7: expected ';' near 'c'"},
+      /* Not a marker: ignored, physical lines count. */
+      {"# 12x \"q.h\"\nint b c;\n", "2:7: expected ';' near 'c'"},
+      {"# 1 \"d.h\"\n#define D 1\n#define D 2\n", "d.h:2:9: 'D' redefined"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    mffi_ctx *ctx = NULL;
+    cr_assert(eq(int, mffi_ctx_new(&ctx, NULL), MFFI_OK));
+    const char *src = cases[i].src;
+    int rc = mffi_cdef(ctx, src, strlen(src));
+    cr_expect(rc != MFFI_OK, "case %zu accepted", i);
+    cr_expect(strncmp(mffi_errmsg(ctx), cases[i].msg, strlen(cases[i].msg)) ==
+                  0,
+              "case %zu: \"%s\", expected \"%s...\"", i, mffi_errmsg(ctx),
+              cases[i].msg);
+    long off = mffi_erroffset(ctx);
+    cr_expect(off >= 0 && (size_t)off < strlen(src), "case %zu: offset %ld", i,
+              off);
+    mffi_ctx_free(ctx);
+  }
 }

@@ -91,6 +91,16 @@ check_header() {
     return
   fi
 
+  # The same with cc -E's line markers ("# 68 "/usr/include/..."").
+  # shellcheck disable=SC2086 # $def is empty or one flag.
+  if echo "#include <$h>" | $CC $def -E - >"$base.lm.i" 2>/dev/null &&
+    "$MODFFI" cdef --check "$base.lm.i" >"$base.lm.log" 2>&1; then
+    pass "$tag: cdef --check of cc -E with line markers"
+  else
+    fail "$tag: cdef --check of cc -E with line markers"
+    show "$base.lm.log"
+  fi
+
   # Our prototypes against the real header: gcc rejects any conflict. The
   # header's function-like macros are undefined first: zlib.h, for one,
   # defines gzgetc(g) as a macro after declaring the function.
@@ -170,6 +180,26 @@ if echo '#include <zlib.h>' | $CC -E -P -dD - >"$zd" 2>"$zd.log"; then
 else
   fail "zlib.h -dD: cc -E -dD failed"
   show "$zd.log"
+fi
+
+# -- Errors name the header and line that line markers give ------------------
+lm=$tmp/lm
+mkdir -p "$lm"
+printf 'int ok1;\n/* two */\nint bad bad;\n' >"$lm/bad_mffi.h"
+printf '#include "bad_mffi.h"\n' | $CC -E -I"$lm" - >"$lm/bad.i" 2>/dev/null
+"$MODFFI" cdef --check "$lm/bad.i" >"$lm/check.log" 2>&1
+if grep -q "^modffi: $lm/bad_mffi.h:3:9: expected ';' near 'bad'" "$lm/check.log"; then
+  pass "line markers: cdef --check names the header's file and line"
+else
+  fail "line markers: cdef --check names the header's file and line"
+  show "$lm/check.log"
+fi
+"$MODFFI" gen --name lmb --header "$lm/bad_mffi.h" -o "$lm/out" >"$lm/gen.log" 2>&1
+if grep -q "$lm/bad_mffi.h:3:9: expected ';'" "$lm/gen.log"; then
+  pass "line markers: gen names the header's file and line"
+else
+  fail "line markers: gen names the header's file and line"
+  show "$lm/gen.log"
 fi
 
 # -- valgrind: no leak, no invalid access --------------------------------------

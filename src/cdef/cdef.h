@@ -92,8 +92,9 @@ typedef struct cp_token {
   int tok;
   const char *p;    /* Start in the source. */
   size_t len;       /* Length in the source. */
-  uint32_t line;    /* 1-based. */
+  uint32_t line;    /* 1-based; as line markers say, if any. */
   uint32_t col;     /* 1-based, in bytes. */
+  const char *file; /* Pooled file name of the last line marker, or NULL. */
   const char *name; /* TK_NAME, TK_DEFINE, keywords: pooled spelling. */
   uint64_t ival;    /* TK_INT value. */
   bool uns;         /* TK_INT: unsigned type. */
@@ -127,19 +128,23 @@ typedef struct cp_state {
   const char *src, *end; /* The text. */
   const char *pos;       /* Lexer position. */
   const char *linestart; /* Start of the current line. */
-  uint32_t line;
-  bool in_define; /* Newlines end a #define: emit TK_EOL. */
-  bool bol;       /* At the beginning of a line (for '#'). */
-  cp_token tok;   /* Current token. */
-  cp_token ahead; /* One token of look-ahead, if have_ahead. */
+  uint32_t line;         /* Physical line, 1-based. */
+  int64_t line_adj;      /* Line markers: presumed line minus physical line. */
+  const char *file;      /* Line markers: pooled file name, or NULL. */
+  bool in_define;        /* Newlines end a #define: emit TK_EOL. */
+  bool bol;              /* At the beginning of a line (for '#'). */
+  cp_token tok;          /* Current token. */
+  cp_token ahead;        /* One token of look-ahead, if have_ahead. */
   bool have_ahead;
-  uint8_t pack;               /* Current #pragma pack value, 0 if none. */
-  const cp_pack *pack_stack;  /* pack(push) entries, top first. */
-  int depth;                  /* Recursion depth. */
-  int noeval;                 /* > 0 in an operand that is not evaluated. */
-  int in_params;              /* > 0 inside a parameter list. */
-  bool speculative;           /* Evaluating a #define: declare nothing. */
-  uint8_t kwtab[CP_KW_SLOTS]; /* Keyword hash: list index + 1, 0 empty. */
+  const char **undefs;         /* Names of #undef lines: a hash set of */
+  uint32_t nundefs, capundefs; /* pooled pointers (arena). */
+  uint8_t pack;                /* Current #pragma pack value, 0 if none. */
+  const cp_pack *pack_stack;   /* pack(push) entries, top first. */
+  int depth;                   /* Recursion depth. */
+  int noeval;                  /* > 0 in an operand that is not evaluated. */
+  int in_params;               /* > 0 inside a parameter list. */
+  bool speculative;            /* Evaluating a #define: declare nothing. */
+  uint8_t kwtab[CP_KW_SLOTS];  /* Keyword hash: list index + 1, 0 empty. */
   bool typename_mode; /* Parsing for mffi_typeof (unknown names differ). */
   void (*on_define)(struct cp_state *cp); /* Called at each TK_DEFINE. */
   jmp_buf *jb;                            /* Where errors go. */
@@ -154,6 +159,8 @@ typedef struct cp_mark {
   cp_token tok, ahead;
   uint8_t pack;
   const cp_pack *pack_stack;
+  int64_t line_adj;
+  const char *file;
 } cp_mark;
 
 /* lex.c */
@@ -163,6 +170,9 @@ void mffi__cp_next(cp_state *cp);
 const cp_token *mffi__cp_peek(cp_state *cp);
 cp_mark mffi__cp_mark(const cp_state *cp);
 void mffi__cp_reset(cp_state *cp, const cp_mark *m);
+/* True if an #undef of name (pooled) came since its last definition in
+** this text; the #undef is then used up. */
+bool mffi__cp_undef_take(cp_state *cp, const char *name);
 /* After a #define whose body is not a constant: skip the rest of the line. */
 void mffi__cp_skip_define(cp_state *cp);
 /* Raise an error at token t: "LINE:COL: MSG near 'TOKEN'". Never returns. */

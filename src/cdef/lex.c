@@ -59,8 +59,12 @@ static _Noreturn void lx_throw(cp_state *cp, const cp_token *t, int rc,
   lx_where(t, where, sizeof where);
   char tmp[MFFI_ERRMSG_MAX];
   snprintf(tmp, sizeof tmp, "%s", msg);
-  snprintf(ctx->errmsg, sizeof ctx->errmsg, "%u:%u: %.400s%s", t->line, t->col,
-           tmp, where);
+  if (t->file)
+    snprintf(ctx->errmsg, sizeof ctx->errmsg, "%.160s:%u:%u: %.240s%s", t->file,
+             t->line, t->col, tmp, where);
+  else
+    snprintf(ctx->errmsg, sizeof ctx->errmsg, "%u:%u: %.400s%s", t->line,
+             t->col, tmp, where);
   ctx->errcode = rc;
   ctx->erroffset = (long)(t->p - cp->src);
   longjmp(*cp->jb, rc);
@@ -84,14 +88,22 @@ void mffi__cp_rethrow(cp_state *cp, const cp_token *t, int rc) {
   lx_throw(cp, t ? t : &cp->tok, rc, cp->ctx->errmsg);
 }
 
+/* The current line as the user knows it: after a line marker
+** "# 68 "link.h"", the line of the original file. */
+static uint32_t lx_line(const cp_state *cp) {
+  int64_t l = (int64_t)cp->line + cp->line_adj;
+  return l < 1 ? 1 : l > UINT32_MAX ? UINT32_MAX : (uint32_t)l;
+}
+
 /* An error at the lexer's position (no token yet). */
 static _Noreturn void lx_err(cp_state *cp, const char *at, int rc,
                              const char *msg) {
   cp_token t = {.tok = 0,
                 .p = at,
                 .len = at < cp->end ? 1 : 0,
-                .line = cp->line,
-                .col = (uint32_t)(at - cp->linestart + 1)};
+                .line = lx_line(cp),
+                .col = (uint32_t)(at - cp->linestart + 1),
+                .file = cp->file};
   if (at >= cp->end) t.tok = TK_EOF;
   lx_throw(cp, &t, rc, msg);
 }
@@ -636,6 +648,87 @@ static void lx_pragma_pack(cp_state *cp, const char *p, const char *end) {
   }
 }
 
+/* -- #undef -----------------------------------------------------------------
+ */
+
+#define LX_TOMB ((const char *)1) /* A used-up #undef slot. */
+
+static size_t lx_ptr_hash(const char *s, uint32_t cap) {
+  uintptr_t h = (uintptr_t)s;
+  return (size_t)((h >> 4) ^ (h >> 13)) & (cap - 1);
+}
+
+/* Remember "#undef NAME" so that a later #define of NAME with another
+** value is a redefinition the header meant. */
+static void lx_undef_add(cp_state *cp, const char *name) {
+  if ((cp->nundefs + 1) * 2 > cp->capundefs) {
+    uint32_t ncap = cp->capundefs ? cp->capundefs * 2 : 64;
+    const char **nt = mffi__cp_alloc(cp, ncap * sizeof *nt);
+    memset(nt, 0, ncap * sizeof *nt);
+    cp->nundefs = 0;
+    for (uint32_t i = 0; i < cp->capundefs; i++) {
+      const char *o = cp->undefs[i];
+      if (!o || o == LX_TOMB) continue;
+      size_t j = lx_ptr_hash(o, ncap);
+      while (nt[j])
+        j = (j + 1) & (ncap - 1);
+      nt[j] = o;
+      cp->nundefs++;
+    }
+    cp->undefs = nt;
+    cp->capundefs = ncap;
+  }
+  size_t j = lx_ptr_hash(name, cp->capundefs);
+  while (cp->undefs[j] && cp->undefs[j] != LX_TOMB) {
+    if (cp->undefs[j] == name) return;
+    j = (j + 1) & (cp->capundefs - 1);
+  }
+  cp->undefs[j] = name;
+  cp->nundefs++; /* Tombstones count as used until the next rebuild. */
+}
+
+bool mffi__cp_undef_take(cp_state *cp, const char *name) {
+  if (!cp->capundefs) return false;
+  for (size_t j = lx_ptr_hash(name, cp->capundefs); cp->undefs[j];
+       j = (j + 1) & (cp->capundefs - 1))
+    if (cp->undefs[j] == name) {
+      cp->undefs[j] = LX_TOMB;
+      return true;
+    }
+  return false;
+}
+
+/* A line marker at p: "# 68 "file" flags" (cc -E) or "#line 68 ["file"]".
+** The line after it is line 68 of file; errors then name that file and
+** line. A marker that does not read as one is ignored, as cpp would refuse
+** it rather than guess. */
+static void lx_line_marker(cp_state *cp, const char *p) {
+  while (p < cp->end && (*p == ' ' || *p == '\t'))
+    p++;
+  uint64_t n = 0;
+  const char *d = p;
+  while (p < cp->end && lx_isdigit(*p) && n <= UINT32_MAX)
+    n = n * 10 + (uint64_t)(*p++ - '0');
+  if (p == d || n > UINT32_MAX) return;
+  if (p < cp->end && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
+    return; /* "# 12x": not a line number. */
+  while (p < cp->end && (*p == ' ' || *p == '\t'))
+    p++;
+  if (p < cp->end && *p == '"') {
+    const char *q = p + 1;
+    char buf[CP_MAX_STRING];
+    size_t len = 0;
+    while (q < cp->end && *q != '"' && *q != '\n' && len < sizeof buf) {
+      if (*q == '\\' && q + 1 < cp->end && q[1] != '\n') q++;
+      buf[len++] = *q++;
+    }
+    if (q >= cp->end || *q != '"') return;
+    cp->file = mffi__cp_pool(cp, buf, len);
+  }
+  /* The marker's own line ends before the line it numbers. */
+  cp->line_adj = (int64_t)n - ((int64_t)cp->line + 1);
+}
+
 /* _Pragma("...") at q (just past the keyword): a pack pragma takes effect,
 ** any other is skipped. */
 static void lx_pragma_op(cp_state *cp, const char *q) {
@@ -669,9 +762,24 @@ static bool lx_directive(cp_state *cp, cp_token *t) {
   const char *p = cp->pos + 1;
   while (p < cp->end && (*p == ' ' || *p == '\t'))
     p++;
+  if (p < cp->end && lx_isdigit(*p)) { /* "# 68 "file"" */
+    lx_line_marker(cp, p);
+    cp->pos = p;
+    lx_skip_line(cp);
+    return false;
+  }
   const char *w = p;
   while (p < cp->end && lx_isid(*p))
     p++;
+  if ((size_t)(p - w) == 4 && memcmp(w, "line", 4) == 0) lx_line_marker(cp, p);
+  if ((size_t)(p - w) == 5 && memcmp(w, "undef", 5) == 0) {
+    while (p < cp->end && (*p == ' ' || *p == '\t'))
+      p++;
+    const char *n = p;
+    while (p < cp->end && lx_isid(*p))
+      p++;
+    if (p > n) lx_undef_add(cp, mffi__cp_pool(cp, n, (size_t)(p - n)));
+  }
   if ((size_t)(p - w) == 6 && memcmp(w, "pragma", 6) == 0) {
     lx_pl l = {p, cp->end};
     const char *pw;
@@ -693,7 +801,8 @@ static bool lx_directive(cp_state *cp, cp_token *t) {
       t->tok = TK_DEFINE;
       t->p = n;
       t->len = (size_t)(p - n);
-      t->line = cp->line;
+      t->line = lx_line(cp);
+      t->file = cp->file;
       t->col = (uint32_t)(n - cp->linestart + 1);
       t->name = mffi__cp_pool(cp, n, t->len);
       cp->pos = p;
@@ -713,7 +822,8 @@ static void lx_scan(cp_state *cp, cp_token *t) {
     memset(t, 0, sizeof *t);
     t->p = p;
     t->pack = cp->pack;
-    t->line = cp->line;
+    t->line = lx_line(cp);
+    t->file = cp->file;
     t->col = (uint32_t)(p - cp->linestart + 1);
     if (p >= cp->end) {
       if (cp->in_define) {
@@ -858,9 +968,9 @@ const cp_token *mffi__cp_peek(cp_state *cp) {
 }
 
 cp_mark mffi__cp_mark(const cp_state *cp) {
-  cp_mark m = {cp->pos,  cp->linestart,  cp->line, cp->in_define,
-               cp->bol,  cp->have_ahead, cp->tok,  cp->ahead,
-               cp->pack, cp->pack_stack};
+  cp_mark m = {cp->pos,  cp->linestart,  cp->line,     cp->in_define,
+               cp->bol,  cp->have_ahead, cp->tok,      cp->ahead,
+               cp->pack, cp->pack_stack, cp->line_adj, cp->file};
   return m;
 }
 
@@ -875,4 +985,6 @@ void mffi__cp_reset(cp_state *cp, const cp_mark *m) {
   cp->ahead = m->ahead;
   cp->pack = m->pack;
   cp->pack_stack = m->pack_stack;
+  cp->line_adj = m->line_adj;
+  cp->file = m->file;
 }

@@ -166,6 +166,27 @@ static bool cp_is_typedef_name(cp_state *cp, const char *name) {
   return d && d->kind == MFFI_DECL_TYPEDEF;
 }
 
+/* Add declaration d made at token t (which gives its position). */
+static void dc_decl_add(cp_state *cp, mffi_decl *d, const cp_token *t) {
+  d->file = t->file;
+  d->line = t->line;
+  d->col = t->col;
+  cp_check(cp, mffi__tt_decl_add(cp->ctx, d, NULL), t);
+}
+
+/* "FILE:LINE:COL" or "LINE:COL" of declaration d into buf, with "of an
+** earlier mffi_cdef" when d comes from another text without a file name. */
+static const char *dc_where(const cp_state *cp, const mffi_decl *d, char *buf,
+                            size_t n) {
+  bool earlier = d->index < cp->tt->tx_ndecls && !d->file;
+  if (d->file)
+    snprintf(buf, n, "%.160s:%u:%u", d->file, d->line, d->col);
+  else
+    snprintf(buf, n, "%u:%u%s", d->line, d->col,
+             earlier ? " of an earlier mffi_cdef" : "");
+  return buf;
+}
+
 /* -- Attributes ------------------------------------------------------------ */
 
 /* Raw source text from token a to just before the current token. */
@@ -453,7 +474,7 @@ static mffi_tid sp_tag_ref(cp_state *cp, int kind, const char *tag,
                    .name = tag,
                    .tid = tid,
                    .enum_tid = MFFI_TID_NONE};
-    cp_check(cp, mffi__tt_decl_add(cp->ctx, &d, NULL), t);
+    dc_decl_add(cp, &d, t);
   }
   return tid;
 }
@@ -659,7 +680,7 @@ static void sp_record(cp_state *cp, cp_specs *s) {
                    .tid = tid,
                    .enum_tid = MFFI_TID_NONE,
                    .defined = true};
-    cp_check(cp, mffi__tt_decl_add(cp->ctx, &d, NULL), &tagtok);
+    dc_decl_add(cp, &d, &tagtok);
   }
   s->tid = s->tag_tid = tid;
 }
@@ -720,7 +741,7 @@ static void sp_enum(cp_state *cp, cp_specs *s) {
                    .enum_tid = tid,
                    .tid = !v.wide ? (v.uns ? MFFI_KIND_UINT : MFFI_KIND_INT)
                                   : (v.uns ? MFFI_KIND_ULONG : MFFI_KIND_LONG)};
-    cp_check(cp, mffi__tt_decl_add(cp->ctx, &d, NULL), &nt);
+    dc_decl_add(cp, &d, &nt);
     uint64_t max = v.wide ? (v.uns ? UINT64_MAX : INT64_MAX)
                           : (v.uns ? UINT32_MAX : INT32_MAX);
     overflow = v.v == max;
@@ -745,7 +766,7 @@ static void sp_enum(cp_state *cp, cp_specs *s) {
                    .tid = tid,
                    .enum_tid = MFFI_TID_NONE,
                    .defined = true};
-    cp_check(cp, mffi__tt_decl_add(cp->ctx, &d, NULL), &tagtok);
+    dc_decl_add(cp, &d, &tagtok);
   }
   s->tid = s->tag_tid = tid;
 }
@@ -1467,6 +1488,9 @@ static void dc_add(cp_state *cp, mffi_decl_kind kind, const cp_specs *s,
     nd.param_names = dc_pnames_own(cp, d);
     nd.nparam_names = nd.param_names ? d->npnames : 0;
   }
+  nd.file = d->name_tok.file;
+  nd.line = d->name_tok.line;
+  nd.col = d->name_tok.col;
   int rc = dc_attrs_own(cp->ctx, &s->attrs, &d->attrs, &nd.attrs, &nd.nattrs);
   if (rc == MFFI_OK) rc = mffi__tt_decl_add(cp->ctx, &nd, NULL);
   if (rc) { /* The pieces were not taken over: free them. */
@@ -1592,19 +1616,30 @@ static void dc_define(cp_state *cp) {
   mffi_tid tid = v.wide ? (v.uns ? MFFI_KIND_ULONG : MFFI_KIND_LONG)
                         : (v.uns ? MFFI_KIND_UINT : MFFI_KIND_INT);
   mffi_decl *o = mffi__tt_decl_find(cp->tt, nt.name);
-  if (o) { /* A redefined macro takes the new value; other names win. */
-    if (o->kind == MFFI_DECL_CONSTANT && o->enum_tid == MFFI_TID_NONE) {
-      cp_check(cp, mffi__tt_decl_touch(cp->ctx, o), &nt);
-      o->value = (int64_t)v.v;
-      o->tid = tid;
+  if (o) { /* Other names (enumerators, functions...) win over a macro. */
+    if (o->kind != MFFI_DECL_CONSTANT || o->enum_tid != MFFI_TID_NONE) return;
+    bool undefined = mffi__cp_undef_take(cp, nt.name);
+    if (o->value == (int64_t)v.v) return; /* The same value: fine. */
+    if (!undefined) { /* gcc warns, cffi refuses: a header at odds. */
+      char where[200];
+      cp_err(cp, &nt, MFFI_EDECL,
+             "'%s' redefined as %lld; the previous definition, %lld, is at %s",
+             nt.name, (long long)v.v, (long long)o->value,
+             dc_where(cp, o, where, sizeof where));
     }
+    cp_check(cp, mffi__tt_decl_touch(cp->ctx, o), &nt);
+    o->value = (int64_t)v.v;
+    o->tid = tid;
+    o->file = nt.file;
+    o->line = nt.line;
+    o->col = nt.col;
   } else {
     mffi_decl d = {.kind = MFFI_DECL_CONSTANT,
                    .name = nt.name,
                    .tid = tid,
                    .value = (int64_t)v.v,
                    .enum_tid = MFFI_TID_NONE};
-    cp_check(cp, mffi__tt_decl_add(cp->ctx, &d, NULL), &nt);
+    dc_decl_add(cp, &d, &nt);
   }
 }
 
@@ -1645,7 +1680,7 @@ static void dc_external(cp_state *cp) {
                      .tid = s.tid,
                      .defined = true,
                      .enum_tid = MFFI_TID_NONE};
-      cp_check(cp, mffi__tt_decl_add(cp->ctx, &d, NULL), &s.first);
+      dc_decl_add(cp, &d, &s.first);
     }
     cp_next(cp);
     return;
