@@ -339,6 +339,101 @@ int mffi__tt_record(mffi_ctx *ctx, mffi_kind kind, const char *tag,
   return tt_add(ctx, &r, out);
 }
 
+/* -- Sameness across translation units ----------------------------------- */
+
+/* Two translation units may each define a type that is one type to the
+** program (C11 6.2.7p1): same tag (or none), same members in the same
+** order with the same names and types, same layout. Pointers and arrays
+** compare their targets; variants their qualifiers, alignment and
+** spelling. Chains of pointers, arrays and variants are followed in a loop;
+** recursion is only into members and parameters, whose depth the parser
+** bounds. */
+static bool tt_same_rec(const mffi_tt *tt, mffi_tid a, mffi_tid b, bool tags);
+
+static bool tt_same_members(const mffi_tt *tt, const mffi_type *x,
+                            const mffi_type *y) {
+  if (x->size != y->size || x->align != y->align ||
+      x->attr_align != y->attr_align || x->nmembers != y->nmembers ||
+      ((x->flags ^ y->flags) & (MFFI_TF_PACKED | MFFI_TF_FLEX)))
+    return false;
+  for (uint32_t i = 0; i < x->nmembers; i++) {
+    const mffi_member *m = &x->members[i], *n = &y->members[i];
+    if (m->name != n->name || m->bit_width != n->bit_width ||
+        m->offset != n->offset || m->bit_offset != n->bit_offset ||
+        m->align_attr != n->align_attr || m->packed != n->packed ||
+        !tt_same_rec(tt, m->tid, n->tid, true))
+      return false;
+  }
+  return true;
+}
+
+static bool tt_same_enums(const mffi_type *x, const mffi_type *y) {
+  if (x->nenums != y->nenums || x->child != y->child || x->size != y->size)
+    return false;
+  for (uint32_t i = 0; i < x->nenums; i++)
+    if (x->enums[i].name != y->enums[i].name ||
+        x->enums[i].value != y->enums[i].value)
+      return false;
+  return true;
+}
+
+/* A struct, union or enum's real tag (not a typedef's name), or NULL. */
+static const char *tt_real_tag(const mffi_type *t) {
+  return (t->flags & MFFI_TF_TYPEDEF_TAG) ? NULL : t->tag;
+}
+
+static bool tt_same_rec(const mffi_tt *tt, mffi_tid a, mffi_tid b, bool tags) {
+  for (;;) {
+    if (a == b) return true;
+    const mffi_type *x = tt->types[a], *y = tt->types[b];
+    if (x->kind != y->kind || x->quals != y->quals) return false;
+    bool xv = x->base != x->id, yv = y->base != y->id;
+    if (xv != yv) return false;
+    if (xv) {
+      if (x->align != y->align ||
+          ((x->flags ^ y->flags) &
+           (MFFI_TF_USERALIGN | MFFI_TF_FLOATN | MFFI_TF_FLOATNX)))
+        return false;
+      a = x->base, b = y->base;
+      continue;
+    }
+    switch (x->kind) {
+    case MFFI_KIND_POINTER:
+    case MFFI_KIND_COMPLEX: a = x->child, b = y->child; continue;
+    case MFFI_KIND_ARRAY:
+      if (x->length != y->length) return false;
+      a = x->child, b = y->child;
+      continue;
+    case MFFI_KIND_FUNCTION:
+      if (x->nparams != y->nparams ||
+          ((x->flags ^ y->flags) & (MFFI_TF_VARIADIC | MFFI_TF_UNPROTO)))
+        return false;
+      for (uint32_t i = 0; i < x->nparams; i++)
+        if (!tt_same_rec(tt, x->params[i], y->params[i], true)) return false;
+      a = x->child, b = y->child;
+      continue;
+    case MFFI_KIND_STRUCT:
+    case MFFI_KIND_UNION:
+    case MFFI_KIND_ENUM: {
+      const char *tx = tt_real_tag(x), *ty = tt_real_tag(y);
+      if (tags && tx != ty) return false;
+      if (!((x->flags & y->flags) & MFFI_TF_COMPLETE)) return false;
+      return x->kind == MFFI_KIND_ENUM ? tt_same_enums(x, y)
+                                       : tt_same_members(tt, x, y);
+    }
+    default: return false; /* Distinct primitives. */
+    }
+  }
+}
+
+bool mffi__tt_same(const mffi_tt *tt, mffi_tid a, mffi_tid b) {
+  return tt_same_rec(tt, a, b, true);
+}
+
+bool mffi__tt_same_body(const mffi_tt *tt, mffi_tid a, mffi_tid b) {
+  return tt_same_rec(tt, mffi__B(tt, a)->id, mffi__B(tt, b)->id, false);
+}
+
 /* -- Tags and names ------------------------------------------------------- */
 
 static int tt_rehash(mffi_ctx *ctx, uint32_t **tab, size_t *n, size_t need) {

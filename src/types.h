@@ -218,6 +218,11 @@ int mffi__tt_define_record(struct mffi_ctx *ctx, mffi_tid tid,
 int mffi__tt_define_enum(struct mffi_ctx *ctx, mffi_tid tid,
                          const mffi_enumerator *enums, uint32_t nenums,
                          bool packed, bool huge);
+/* True if a and b are one type to a program whose translation units
+** define them each (C11 6.2.7p1: same tags, members, layout). same_body
+** compares two struct, union or enum definitions ignoring their tags. */
+bool mffi__tt_same(const mffi_tt *tt, mffi_tid a, mffi_tid b);
+bool mffi__tt_same_body(const mffi_tt *tt, mffi_tid a, mffi_tid b);
 /* Bind and look up tags (struct, union and enum share one namespace). */
 mffi_tid mffi__tt_tag_find(const mffi_tt *tt, const char *tag);
 int mffi__tt_tag_bind(struct mffi_ctx *ctx, const char *tag, mffi_tid tid);

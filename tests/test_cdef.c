@@ -1478,3 +1478,39 @@ Test(cdef, define_redefined_in_a_later_call) {
             "%s", mffi_errmsg(ctx));
   EQI(mffi_decl_value(decl("RC")), 1);
 }
+
+/* -- Several headers in one context ---------------------------------------- */
+
+/* Each mffi_cdef call is a translation unit: the same definitions again
+** (as two headers that include the same system header make) are the same
+** types, and declarations through them agree. */
+Test(cdef, same_definitions_in_two_calls) {
+  static const char h[] =
+      "typedef struct { int __val[2]; } fsid_t;\n"
+      "struct node { struct node *next; struct { int a; } in; int b : 3; };\n"
+      "union u { int i; float f; };\n"
+      "enum color { RED, GREEN = 5 };\n"
+      "enum { ANON_A = 7, ANON_B };\n"
+      "typedef struct node node_t;\n"
+      "extern struct { char c; } gvar;\n"
+      "int use(fsid_t *, struct node *, enum color);\n";
+  def(h);
+  const mffi_type *fs = ty("fsid_t"), *node = ty("struct node");
+  size_t n = mffi_ndecls(ctx);
+  def(h);
+  def(h);
+  EQP(ty("fsid_t"), fs);
+  EQP(ty("struct node"), node);
+  EQI(mffi_ndecls(ctx), n); /* Nothing declared twice. */
+  EQI(mffi_decl_value(decl("ANON_B")), 8);
+}
+
+/* A later call may use the earlier call's types by name and redefine them
+** the same way in any order. */
+Test(cdef, same_definitions_interleaved) {
+  def("typedef struct { long x; } pt_t; struct box { pt_t p; };");
+  def("struct box; typedef struct { long x; } pt_t;\n"
+      "struct box { pt_t p; };\n"
+      "void take(struct box);\n");
+  EQI(mffi_sizeof(ty("struct box")), 8);
+}

@@ -764,3 +764,58 @@ Test(errors, line_markers_name_the_original_file) {
     mffi_ctx_free(ctx);
   }
 }
+
+/* -- Conflicts between mffi_cdef calls --------------------------------------
+ */
+
+/* A definition that differs is still refused, at the new one, with the
+** position of the old; the context is left as it was. */
+Test(errors, conflicts_between_calls_name_both_positions) {
+  static const struct {
+    const char *first, *second, *msg;
+  } cases[] = {
+      {"typedef struct { int a; } T;", "\ntypedef struct { long a; } T;",
+       "2:28: conflicting types for 'T'; the previous declaration is at 1:27 "
+       "of an earlier mffi_cdef"},
+      {"struct s { int a; };", "struct s { int b; };",
+       "1:8: redefinition of 'struct s' with other members or layout; the "
+       "previous definition is at 1:8 of an earlier mffi_cdef"},
+      {"struct s { int a; };", "#pragma pack(8)\nstruct s { int a; };",
+       NULL}, /* Same layout: accepted. */
+      {"struct s { char c; int a; };",
+       "#pragma pack(1)\nstruct s { char c; int a; };",
+       "2:8: redefinition of 'struct s' with other members or layout"},
+      {"struct s { int a; };", "struct s { int a; };\nstruct s { int a; };",
+       "2:8: redefinition of 'struct s'; the previous definition is at 1:8"},
+      {"enum e { EA };", "enum e { EA, EB };",
+       "1:6: redefinition of 'enum e' with other values"},
+      {"enum e { EA };", "enum f { EA = 1 };",
+       "1:10: redeclaration of enumerator 'EA' as 1; the previous "
+       "declaration, 0, is at 1:10 of an earlier mffi_cdef"},
+      {"enum { EA };", "enum { EA };\nenum { EA };",
+       "2:8: redeclaration of enumerator 'EA'; the previous"},
+      {"# 1 \"a.h\"\nextern struct { int x; } v;",
+       "# 3 \"b.h\"\nextern struct { unsigned x; } v;",
+       "b.h:3:31: conflicting types for 'v'; the previous declaration is at "
+       "a.h:1:26"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    mffi_ctx *ctx = NULL;
+    cr_assert(eq(int, mffi_ctx_new(&ctx, NULL), MFFI_OK));
+    int rc = mffi_cdef(ctx, cases[i].first, strlen(cases[i].first));
+    cr_assert(eq(int, rc, MFFI_OK), "case %zu: %s", i, mffi_errmsg(ctx));
+    size_t n = mffi_ndecls(ctx);
+    rc = mffi_cdef(ctx, cases[i].second, strlen(cases[i].second));
+    if (!cases[i].msg) {
+      cr_expect(eq(int, rc, MFFI_OK), "case %zu: %s", i, mffi_errmsg(ctx));
+    } else {
+      cr_expect(eq(int, rc, MFFI_EDECL), "case %zu: %s", i, mffi_errmsg(ctx));
+      cr_expect(strncmp(mffi_errmsg(ctx), cases[i].msg, strlen(cases[i].msg)) ==
+                    0,
+                "case %zu: \"%s\", expected \"%s...\"", i, mffi_errmsg(ctx),
+                cases[i].msg);
+      cr_expect(eq(sz, mffi_ndecls(ctx), n), "case %zu: not rolled back", i);
+    }
+    mffi_ctx_free(ctx);
+  }
+}

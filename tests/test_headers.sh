@@ -182,6 +182,59 @@ else
   show "$zd.log"
 fi
 
+# -- Several headers in one context, as translation units of one program ----
+# Each header's own definitions of the glibc types (typedefs of anonymous
+# structs such as __fsid_t included) are the same types: accepted. What is
+# printed back compiles as one file.
+all_i=""
+all_lm=""
+for h in $HEADERS; do
+  b=$tmp/$(echo "$h" | tr '/ =' '___')
+  all_i="$all_i $b.i"
+  all_lm="$all_lm $b.lm.i"
+done
+# shellcheck disable=SC2086 # word splitting wanted: one file each.
+if "$MODFFI" cdef --check $all_i >"$tmp/all.log" 2>&1 &&
+  "$MODFFI" cdef --check $all_lm >>"$tmp/all.log" 2>&1 &&
+  "$MODFFI" cdef --check "$tmp/expat.h.i" "$tmp/pthread.h.i" \
+    "$tmp/expat.h.i" >>"$tmp/all.log" 2>&1; then
+  pass "all headers in one context: cdef --check"
+else
+  fail "all headers in one context: cdef --check"
+  show "$tmp/all.log"
+fi
+# shellcheck disable=SC2086
+if "$MODFFI" cdef --print $all_i >"$tmp/all_print.c" 2>"$tmp/all_print.log" &&
+  compiles "" "$tmp/all_print.c"; then
+  pass "all headers in one context: printed declarations compile"
+else
+  fail "all headers in one context: printed declarations compile"
+  show "$tmp/all_print.log"
+  show_errors "$tmp/all_print.c.log"
+fi
+if "$MODFFI" gen --name eb --header expat.h --cdef "$tmp/expat.h.i" \
+  --cdef "$tmp/pthread.h.i" --only '^(XML_ParserCreate|pthread_self)$' \
+  -o "$tmp/ebgen" >"$tmp/ebgen.log" 2>&1 && [ -s "$tmp/ebgen/eb_mffi.h" ]; then
+  pass "gen --cdef expat.i --cdef pthread.i"
+else
+  fail "gen --cdef expat.i --cdef pthread.i"
+  show "$tmp/ebgen.log"
+fi
+# A real conflict still fails, naming both positions (line markers: files).
+cf=$tmp/conflict
+mkdir -p "$cf"
+printf 'typedef struct { int a; } cf_t;\n' >"$cf/cf_a.h"
+printf '\ntypedef struct { long a; } cf_t;\n' >"$cf/cf_b.h"
+echo '#include "cf_a.h"' | $CC -E -I"$cf" - >"$cf/a.i" 2>/dev/null
+echo '#include "cf_b.h"' | $CC -E -I"$cf" - >"$cf/b.i" 2>/dev/null
+if ! "$MODFFI" cdef --check "$cf/a.i" "$cf/b.i" >"$cf/log" 2>&1 &&
+  grep -q "$cf/cf_b.h:2:28: conflicting types for 'cf_t'; the previous declaration is at $cf/cf_a.h:1:27" "$cf/log"; then
+  pass "a real conflict between headers names both positions"
+else
+  fail "a real conflict between headers names both positions"
+  show "$cf/log"
+fi
+
 # -- Errors name the header and line that line markers give ------------------
 lm=$tmp/lm
 mkdir -p "$lm"

@@ -111,6 +111,12 @@ typedef struct cp_pack {
   uint8_t align;  /* The value pack(pop) restores. */
 } cp_pack;
 
+/* A set of pointers (pooled names, type nodes), in the arena. */
+typedef struct cp_pset {
+  const void **v; /* Open addressing; NULL empty, or a removed mark. */
+  uint32_t n, cap;
+} cp_pset;
+
 /* A block of the parse arena. */
 typedef struct cp_chunk cp_chunk;
 
@@ -136,15 +142,15 @@ typedef struct cp_state {
   cp_token tok;          /* Current token. */
   cp_token ahead;        /* One token of look-ahead, if have_ahead. */
   bool have_ahead;
-  const char **undefs;         /* Names of #undef lines: a hash set of */
-  uint32_t nundefs, capundefs; /* pooled pointers (arena). */
-  uint8_t pack;                /* Current #pragma pack value, 0 if none. */
-  const cp_pack *pack_stack;   /* pack(push) entries, top first. */
-  int depth;                   /* Recursion depth. */
-  int noeval;                  /* > 0 in an operand that is not evaluated. */
-  int in_params;               /* > 0 inside a parameter list. */
-  bool speculative;            /* Evaluating a #define: declare nothing. */
-  uint8_t kwtab[CP_KW_SLOTS];  /* Keyword hash: list index + 1, 0 empty. */
+  cp_pset undefs; /* Names of #undef lines not yet used by a #define. */
+  cp_pset redefs; /* Tags and enumerators of earlier calls defined again. */
+  uint8_t pack;   /* Current #pragma pack value, 0 if none. */
+  const cp_pack *pack_stack;  /* pack(push) entries, top first. */
+  int depth;                  /* Recursion depth. */
+  int noeval;                 /* > 0 in an operand that is not evaluated. */
+  int in_params;              /* > 0 inside a parameter list. */
+  bool speculative;           /* Evaluating a #define: declare nothing. */
+  uint8_t kwtab[CP_KW_SLOTS]; /* Keyword hash: list index + 1, 0 empty. */
   bool typename_mode; /* Parsing for mffi_typeof (unknown names differ). */
   void (*on_define)(struct cp_state *cp); /* Called at each TK_DEFINE. */
   jmp_buf *jb;                            /* Where errors go. */
@@ -170,9 +176,10 @@ void mffi__cp_next(cp_state *cp);
 const cp_token *mffi__cp_peek(cp_state *cp);
 cp_mark mffi__cp_mark(const cp_state *cp);
 void mffi__cp_reset(cp_state *cp, const cp_mark *m);
-/* True if an #undef of name (pooled) came since its last definition in
-** this text; the #undef is then used up. */
-bool mffi__cp_undef_take(cp_state *cp, const char *name);
+/* Pointer sets: add p (returns true if it was there already); take p
+** (returns true if it was there, and removes it). */
+bool mffi__cp_pset_add(cp_state *cp, cp_pset *s, const void *p);
+bool mffi__cp_pset_take(cp_pset *s, const void *p);
 /* After a #define whose body is not a constant: skip the rest of the line. */
 void mffi__cp_skip_define(cp_state *cp);
 /* Raise an error at token t: "LINE:COL: MSG near 'TOKEN'". Never returns. */

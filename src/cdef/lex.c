@@ -648,51 +648,52 @@ static void lx_pragma_pack(cp_state *cp, const char *p, const char *end) {
   }
 }
 
-/* -- #undef -----------------------------------------------------------------
+/* -- Pointer sets -----------------------------------------------------------
  */
 
-#define LX_TOMB ((const char *)1) /* A used-up #undef slot. */
+#define LX_TOMB ((const void *)1) /* A removed entry. */
 
-static size_t lx_ptr_hash(const char *s, uint32_t cap) {
-  uintptr_t h = (uintptr_t)s;
-  return (size_t)((h >> 4) ^ (h >> 13)) & (cap - 1);
+static size_t lx_ptr_hash(const void *p, uint32_t cap) {
+  uint64_t h = (uint64_t)(uintptr_t)p * 0x9e3779b97f4a7c15ull;
+  return (size_t)(h >> 20) & (cap - 1);
 }
 
-/* Remember "#undef NAME" so that a later #define of NAME with another
-** value is a redefinition the header meant. */
-static void lx_undef_add(cp_state *cp, const char *name) {
-  if ((cp->nundefs + 1) * 2 > cp->capundefs) {
-    uint32_t ncap = cp->capundefs ? cp->capundefs * 2 : 64;
-    const char **nt = mffi__cp_alloc(cp, ncap * sizeof *nt);
-    memset(nt, 0, ncap * sizeof *nt);
-    cp->nundefs = 0;
-    for (uint32_t i = 0; i < cp->capundefs; i++) {
-      const char *o = cp->undefs[i];
+bool mffi__cp_pset_add(cp_state *cp, cp_pset *s, const void *p) {
+  if (s->cap) {
+    for (size_t j = lx_ptr_hash(p, s->cap); s->v[j]; j = (j + 1) & (s->cap - 1))
+      if (s->v[j] == p) return true;
+  }
+  if ((s->n + 1) * 2 > s->cap) { /* Rebuild, dropping removed entries. */
+    uint32_t ncap = s->cap ? s->cap * 2 : 64;
+    const void **nv = mffi__cp_alloc(cp, ncap * sizeof *nv);
+    memset(nv, 0, ncap * sizeof *nv);
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < s->cap; i++) {
+      const void *o = s->v[i];
       if (!o || o == LX_TOMB) continue;
       size_t j = lx_ptr_hash(o, ncap);
-      while (nt[j])
+      while (nv[j])
         j = (j + 1) & (ncap - 1);
-      nt[j] = o;
-      cp->nundefs++;
+      nv[j] = o;
+      n++;
     }
-    cp->undefs = nt;
-    cp->capundefs = ncap;
+    s->v = nv;
+    s->cap = ncap;
+    s->n = n;
   }
-  size_t j = lx_ptr_hash(name, cp->capundefs);
-  while (cp->undefs[j] && cp->undefs[j] != LX_TOMB) {
-    if (cp->undefs[j] == name) return;
-    j = (j + 1) & (cp->capundefs - 1);
-  }
-  cp->undefs[j] = name;
-  cp->nundefs++; /* Tombstones count as used until the next rebuild. */
+  size_t j = lx_ptr_hash(p, s->cap);
+  while (s->v[j] && s->v[j] != LX_TOMB)
+    j = (j + 1) & (s->cap - 1);
+  if (!s->v[j]) s->n++; /* A reused removed slot was counted already. */
+  s->v[j] = p;
+  return false;
 }
 
-bool mffi__cp_undef_take(cp_state *cp, const char *name) {
-  if (!cp->capundefs) return false;
-  for (size_t j = lx_ptr_hash(name, cp->capundefs); cp->undefs[j];
-       j = (j + 1) & (cp->capundefs - 1))
-    if (cp->undefs[j] == name) {
-      cp->undefs[j] = LX_TOMB;
+bool mffi__cp_pset_take(cp_pset *s, const void *p) {
+  if (!s->cap) return false;
+  for (size_t j = lx_ptr_hash(p, s->cap); s->v[j]; j = (j + 1) & (s->cap - 1))
+    if (s->v[j] == p) {
+      s->v[j] = LX_TOMB;
       return true;
     }
   return false;
@@ -778,7 +779,8 @@ static bool lx_directive(cp_state *cp, cp_token *t) {
     const char *n = p;
     while (p < cp->end && lx_isid(*p))
       p++;
-    if (p > n) lx_undef_add(cp, mffi__cp_pool(cp, n, (size_t)(p - n)));
+    if (p > n)
+      mffi__cp_pset_add(cp, &cp->undefs, mffi__cp_pool(cp, n, (size_t)(p - n)));
   }
   if ((size_t)(p - w) == 6 && memcmp(w, "pragma", 6) == 0) {
     lx_pl l = {p, cp->end};

@@ -55,6 +55,7 @@ typedef struct cp_specs {
   uint32_t alignas; /* _Alignas(N), 0 if none. */
   bool tag_only;    /* A struct/union/enum that may stand alone. */
   bool anon_tag;    /* It has no tag. */
+  bool dup_enum;    /* An anonymous enum an earlier mffi_cdef declared. */
   mffi_tid tag_tid;
   cp_token first; /* Where the specifiers start. */
 } cp_specs;
@@ -184,6 +185,24 @@ static const char *dc_where(const cp_state *cp, const mffi_decl *d, char *buf,
   else
     snprintf(buf, n, "%u:%u%s", d->line, d->col,
              earlier ? " of an earlier mffi_cdef" : "");
+  return buf;
+}
+
+/* True if declaration o comes from an earlier mffi_cdef: another
+** translation unit, which may declare the same things again. */
+static bool dc_earlier(const cp_state *cp, const mffi_decl *o) {
+  return cp->tt->in_tx && o->index < cp->tt->tx_ndecls;
+}
+
+/* Where the struct, union or enum tid was defined (see dc_where). */
+static const char *dc_tag_where(const cp_state *cp, mffi_tid tid,
+                                char buf[200]) {
+  for (uint32_t i = cp->tt->ndecls; i-- > 0;) {
+    const mffi_decl *d = cp->tt->decls[i];
+    if (d->kind == MFFI_DECL_TAG && d->defined && d->tid == tid)
+      return dc_where(cp, d, buf, 200);
+  }
+  snprintf(buf, 200, "an earlier mffi_cdef");
   return buf;
 }
 
@@ -592,6 +611,7 @@ typedef struct sp_head {
   const char *tag;     /* NULL if anonymous. */
   cp_vec attrs;        /* All attributes so far. */
   uint32_t npre;       /* How many came before the tag. */
+  mffi_tid redef;      /* The earlier call's type this body redefines. */
 } sp_head;
 
 static const char *sp_kind_word(int kind) {
@@ -631,11 +651,23 @@ static mffi_tid sp_tag_head(cp_state *cp, cp_specs *s, int kind, sp_head *h) {
     return MFFI_TID_NONE;
   }
   mffi_tid tid;
+  h->redef = MFFI_TID_NONE;
   if (h->tag) {
     tid = sp_tag_ref(cp, kind, h->tag, &h->tagtok, false);
-    if (cp->tt->types[tid]->flags & MFFI_TF_COMPLETE)
-      cp_err(cp, &h->tagtok, MFFI_EDECL, "redefinition of '%s %s'",
-             sp_kind_word(kind), h->tag);
+    if (cp->tt->types[tid]->flags & MFFI_TF_COMPLETE) {
+      /* Defined by an earlier mffi_cdef, as another translation unit
+      ** would: the body goes into an untagged node to be compared. */
+      if (!cp->tt->in_tx || tid >= cp->tt->tx_ntypes ||
+          mffi__cp_pset_add(cp, &cp->redefs, cp->tt->types[tid])) {
+        char where[200];
+        cp_err(cp, &h->tagtok, MFFI_EDECL,
+               "redefinition of '%s %s'; the previous definition is at %s",
+               sp_kind_word(kind), h->tag, dc_tag_where(cp, tid, where));
+      }
+      h->redef = tid;
+      cp_check(cp, mffi__tt_record(cp->ctx, (mffi_kind)kind, NULL, &tid),
+               &h->kw);
+    }
   } else {
     cp_check(cp, mffi__tt_record(cp->ctx, (mffi_kind)kind, NULL, &tid), &h->kw);
     s->anon_tag = true;
@@ -644,6 +676,20 @@ static mffi_tid sp_tag_head(cp_state *cp, cp_specs *s, int kind, sp_head *h) {
   if (cp->speculative)
     cp_err(cp, &h->kw, MFFI_EDECL, "a definition in a constant expression");
   return tid;
+}
+
+/* A body that redefines h->redef (from an earlier mffi_cdef) was read into
+** the untagged node tid: it must be the same definition. */
+static void sp_same_redef(cp_state *cp, int kind, const sp_head *h,
+                          mffi_tid tid) {
+  if (mffi__tt_same_body(cp->tt, h->redef, tid)) return;
+  char where[200];
+  cp_err(cp, &h->tagtok, MFFI_EDECL,
+         "redefinition of '%s %s' with other %s; the previous definition is "
+         "at %s",
+         sp_kind_word(kind), h->tag,
+         kind == MFFI_KIND_ENUM ? "values" : "members or layout",
+         dc_tag_where(cp, h->redef, where));
 }
 
 static void sp_record(cp_state *cp, cp_specs *s) {
@@ -674,6 +720,11 @@ static void sp_record(cp_state *cp, cp_specs *s) {
   if (rc) /* At the member at fault. */
     mffi__cp_rethrow(cp, bad < toks.n ? &((cp_token *)toks.v)[bad] : &tagtok,
                      rc);
+  if (h.redef != MFFI_TID_NONE) {
+    sp_same_redef(cp, kind, &h, tid);
+    s->tid = s->tag_tid = h.redef;
+    return;
+  }
   if (tag) {
     mffi_decl d = {.kind = MFFI_DECL_TAG,
                    .name = tag,
@@ -685,14 +736,27 @@ static void sp_record(cp_state *cp, cp_specs *s) {
   s->tid = s->tag_tid = tid;
 }
 
-/* Check that an ordinary name is free for a new constant. */
-static void sp_name_free(cp_state *cp, const char *name, const cp_token *t) {
-  const mffi_decl *o = mffi__tt_decl_find(cp->tt, name);
-  if (!o) return;
+/* Check that an ordinary name is free for a new enumerator. An
+** enumerator of an earlier mffi_cdef (another translation unit) may be
+** declared again: it is returned, for its value to be compared. */
+static mffi_decl *sp_name_free(cp_state *cp, const char *name,
+                               const cp_token *t) {
+  mffi_decl *o = mffi__tt_decl_find(cp->tt, name);
+  if (!o) return NULL;
+  char where[200];
+  dc_where(cp, o, where, sizeof where);
+  if (o->kind == MFFI_DECL_CONSTANT && o->enum_tid != MFFI_TID_NONE &&
+      dc_earlier(cp, o) && !mffi__cp_pset_add(cp, &cp->redefs, o))
+    return o;
   if (o->kind == MFFI_DECL_CONSTANT)
-    cp_err(cp, t, MFFI_EDECL, "redeclaration of enumerator '%s'", name);
-  cp_err(cp, t, MFFI_EDECL, "'%s' redeclared as different kind of symbol",
-         name);
+    cp_err(cp, t, MFFI_EDECL,
+           "redeclaration of enumerator '%s'; the previous declaration is at "
+           "%s",
+           name, where);
+  cp_err(cp, t, MFFI_EDECL,
+         "'%s' redeclared as different kind of symbol; the previous "
+         "declaration is at %s",
+         name, where);
 }
 
 static void sp_enum(cp_state *cp, cp_specs *s) {
@@ -705,11 +769,12 @@ static void sp_enum(cp_state *cp, cp_specs *s) {
   cp_vec enums = {0};
   cp_val next = {0, false, false};
   bool overflow = false, have_neg = false, have_huge = false;
+  uint32_t nreused = 0;
   while (cp->tok.tok != '}') {
     if (cp->tok.tok != TK_NAME)
       cp_err(cp, NULL, MFFI_EPARSE, "expected identifier in enum");
     cp_token nt = cp->tok;
-    sp_name_free(cp, nt.name, &nt);
+    mffi_decl *prev = sp_name_free(cp, nt.name, &nt);
     cp_next(cp);
     while (cp->tok.tok == TK_ATTRIBUTE)
       at_parse(cp, &attrs);
@@ -741,7 +806,18 @@ static void sp_enum(cp_state *cp, cp_specs *s) {
                    .enum_tid = tid,
                    .tid = !v.wide ? (v.uns ? MFFI_KIND_UINT : MFFI_KIND_INT)
                                   : (v.uns ? MFFI_KIND_ULONG : MFFI_KIND_LONG)};
-    dc_decl_add(cp, &d, &nt);
+    if (!prev) {
+      dc_decl_add(cp, &d, &nt);
+    } else if (prev->value != d.value || prev->tid != d.tid) {
+      char where[200];
+      cp_err(cp, &nt, MFFI_EDECL,
+             "redeclaration of enumerator '%s' as %lld; the previous "
+             "declaration, %lld, is at %s",
+             nt.name, (long long)d.value, (long long)prev->value,
+             dc_where(cp, prev, where, sizeof where));
+    } else {
+      nreused++; /* The same constant again: another translation unit. */
+    }
     uint64_t max = v.wide ? (v.uns ? UINT64_MAX : INT64_MAX)
                           : (v.uns ? UINT32_MAX : INT32_MAX);
     overflow = v.v == max;
@@ -760,6 +836,13 @@ static void sp_enum(cp_state *cp, cp_specs *s) {
       cp,
       mffi__tt_define_enum(cp->ctx, tid, enums.v, enums.n, packed, have_huge),
       &tagtok);
+  if (h.redef != MFFI_TID_NONE) {
+    sp_same_redef(cp, MFFI_KIND_ENUM, &h, tid);
+    s->tid = s->tag_tid = h.redef;
+    return;
+  }
+  /* An anonymous enum made only of earlier constants is a repetition. */
+  s->dup_enum = !tag && enums.n && nreused == enums.n;
   if (tag) {
     mffi_decl d = {.kind = MFFI_DECL_TAG,
                    .name = tag,
@@ -1511,19 +1594,32 @@ static void dc_name_anon(cp_state *cp, mffi_tid tid, const char *name,
   b->flags |= MFFI_TF_TYPEDEF_TAG;
 }
 
+/* An earlier mffi_cdef's declaration o and a new type tid that is the same
+** type defined again (typedefs of anonymous structs in each header). */
+static bool dc_same_across(const cp_state *cp, const mffi_decl *o,
+                           mffi_tid tid) {
+  return dc_earlier(cp, o) && mffi__tt_same(cp->tt, o->tid, tid);
+}
+
 static void dc_declare(cp_state *cp, const cp_specs *s, cp_declarator *d) {
   const cp_token *t = &d->name_tok;
   mffi_tid tid = d->tid;
   const mffi_type *b = mffi__B(cp->tt, tid);
   mffi_decl *o = mffi__tt_decl_find(cp->tt, d->name);
+  char where[200];
+  if (o) dc_where(cp, o, where, sizeof where);
   if (s->storage == TK_TYPEDEF) {
     tid = at_type_attrs(cp, tid, &s->attrs, &d->attrs, t);
     if (o) {
       if (o->kind != MFFI_DECL_TYPEDEF)
-        cp_err(cp, t, MFFI_EDECL, "'%s' redeclared as different kind of symbol",
-               d->name);
-      if (o->tid != tid)
-        cp_err(cp, t, MFFI_EDECL, "conflicting types for '%s'", d->name);
+        cp_err(cp, t, MFFI_EDECL,
+               "'%s' redeclared as different kind of symbol; the previous "
+               "declaration is at %s",
+               d->name, where);
+      if (o->tid != tid && !dc_same_across(cp, o, tid))
+        cp_err(cp, t, MFFI_EDECL,
+               "conflicting types for '%s'; the previous declaration is at %s",
+               d->name, where);
       return;
     }
     dc_name_anon(cp, tid, d->name, t);
@@ -1542,8 +1638,11 @@ static void dc_declare(cp_state *cp, const cp_specs *s, cp_declarator *d) {
     return;
   }
   if (o->kind != kind)
-    cp_err(cp, t, MFFI_EDECL, "'%s' redeclared as different kind of symbol",
-           d->name);
+    cp_err(cp, t, MFFI_EDECL,
+           "'%s' redeclared as different kind of symbol; the previous "
+           "declaration is at %s",
+           d->name, where);
+  if (o->tid != tid && dc_same_across(cp, o, tid)) tid = o->tid;
   if (o->tid != tid) {
     const mffi_type *ot = mffi__T(cp->tt, o->tid), *nt = mffi__T(cp->tt, tid);
     bool take = false, ok = false;
@@ -1557,7 +1656,10 @@ static void dc_declare(cp_state *cp, const cp_specs *s, cp_declarator *d) {
       ok = true; /* "extern int a[];" completed by "int a[4];" */
       take = ot->length < 0;
     }
-    if (!ok) cp_err(cp, t, MFFI_EDECL, "conflicting types for '%s'", d->name);
+    if (!ok)
+      cp_err(cp, t, MFFI_EDECL,
+             "conflicting types for '%s'; the previous declaration is at %s",
+             d->name, where);
     if (take) {
       cp_check(cp, mffi__tt_decl_touch(cp->ctx, o), t);
       o->tid = tid;
@@ -1618,7 +1720,7 @@ static void dc_define(cp_state *cp) {
   mffi_decl *o = mffi__tt_decl_find(cp->tt, nt.name);
   if (o) { /* Other names (enumerators, functions...) win over a macro. */
     if (o->kind != MFFI_DECL_CONSTANT || o->enum_tid != MFFI_TID_NONE) return;
-    bool undefined = mffi__cp_undef_take(cp, nt.name);
+    bool undefined = mffi__cp_pset_take(&cp->undefs, nt.name);
     if (o->value == (int64_t)v.v) return; /* The same value: fine. */
     if (!undefined) { /* gcc warns, cffi refuses: a header at odds. */
       char where[200];
@@ -1675,7 +1777,8 @@ static void dc_external(cp_state *cp) {
     return;
   }
   if (cp->tok.tok == ';') {
-    if (s.anon_tag && mffi__B(cp->tt, s.tid)->kind == MFFI_KIND_ENUM) {
+    if (s.anon_tag && !s.dup_enum &&
+        mffi__B(cp->tt, s.tid)->kind == MFFI_KIND_ENUM) {
       mffi_decl d = {.kind = MFFI_DECL_TAG,
                      .tid = s.tid,
                      .defined = true,
