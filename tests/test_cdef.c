@@ -1514,3 +1514,32 @@ Test(cdef, same_definitions_interleaved) {
       "void take(struct box);\n");
   EQI(mffi_sizeof(ty("struct box")), 8);
 }
+
+/* -- Small things gcc reads -------------------------------------------------
+ */
+
+/* sizeof of a string literal is that of its array (gcc: 5, 14, 10). */
+Test(cdef, sizeof_string_literals) {
+  def("struct sl { char a[sizeof(\"aa\" \"bb\")];\n"
+      "  char b[sizeof L\"ab\" + sizeof(u8\"x\")];\n"
+      "  char c[sizeof(u\"abc\" \"d\")]; };");
+  size_t off = 0;
+  cr_assert(eq(int, mffi_offsetof(ty("struct sl"), "b", &off), MFFI_OK));
+  EQI(off, 5);
+  cr_assert(eq(int, mffi_offsetof(ty("struct sl"), "c", &off), MFFI_OK));
+  EQI(off, 19);
+  EQI(mffi_sizeof(ty("struct sl")), 29);
+  const char *bad = "char m[sizeof(u\"a\" U\"b\")];";
+  cr_assert(eq(int, mffi_cdef(ctx, bad, strlen(bad)), MFFI_EPARSE));
+}
+
+/* Lines are spliced before tokens are made: inside a name, and at the end
+** of a // comment, which then goes on. */
+Test(cdef, backslash_newline_inside_names_and_comments) {
+  def("unsig\\\nned in\\\r\nt bx; // comment \\\nint by bz;\nlong bw;\n"
+      "#define BQ 1 // c \\\n + 1\n");
+  EQP(mffi_decl_type(decl("bx")), ty("unsigned int"));
+  cr_assert(mffi_decl_find(ctx, "by") == NULL);
+  EQP(mffi_decl_type(decl("bw")), ty("long"));
+  EQI(mffi_decl_value(decl("BQ")), 1);
+}

@@ -517,7 +517,7 @@ static int cli_layout_print(const mffi_type *t, bool json) {
   int rc = CLI_EXIT_FAIL;
   if (!tname) goto nomem;
   mffi_kind k = mffi_type_kind(t);
-  if (k == MFFI_KIND_STRUCT || k == MFFI_KIND_UNION) {
+  if (k == MFFI_KIND_STRUCT || k == MFFI_KIND_UNION || k == MFFI_KIND_ENUM) {
     if (!mffi_type_complete(t)) {
       cli_error("layout: '%s' is an incomplete type", tname);
       goto out;

@@ -250,6 +250,20 @@ static void lx_newline(cp_state *cp, const char *nl) {
   cp->bol = true;
 }
 
+/* True if the newline at nl is preceded by a backslash (with an optional
+** carriage return): a line splice. */
+static bool lx_spliced(const cp_state *cp, const char *nl) {
+  if (nl > cp->src && nl[-1] == '\\') return true;
+  return nl - 1 > cp->src && nl[-1] == '\r' && nl[-2] == '\\';
+}
+
+/* The length of a backslash-newline at p (2, or 3 with a CR), or 0. */
+static size_t lx_splice_at(const cp_state *cp, const char *p) {
+  if (p + 1 < cp->end && p[0] == '\\' && p[1] == '\n') return 2;
+  if (p + 2 < cp->end && p[0] == '\\' && p[1] == '\r' && p[2] == '\n') return 3;
+  return 0;
+}
+
 /* Skip to the end of the line (honouring backslash-newline), not past it. */
 static void lx_skip_line(cp_state *cp) {
   const char *p = cp->pos;
@@ -296,8 +310,16 @@ static void lx_skip_space(cp_state *cp) {
       cp->bol = false;
       p += 3;
     } else if (c == '/' && p + 1 < cp->end && p[1] == '/') {
+      /* To the end of the line; a backslash there continues the comment
+      ** on the next line (lines are spliced before comments go). */
       while (p < cp->end && *p != '\n')
         p++;
+      while (p < cp->end && lx_spliced(cp, p)) {
+        lx_newline(cp, p);
+        cp->bol = false;
+        for (p++; p < cp->end && *p != '\n';)
+          p++;
+      }
     } else if (c == '/' && p + 1 < cp->end && p[1] == '*') {
       const char *start = p;
       bool bol = cp->bol;
@@ -817,6 +839,28 @@ static bool lx_directive(cp_state *cp, cp_token *t) {
   return false;
 }
 
+/* A name written across backslash-newlines, from p to q: its spelling
+** without them. */
+static void lx_spliced_name(cp_state *cp, cp_token *t, const char *p,
+                            const char *q) {
+  char buf[CP_MAX_STRING];
+  size_t n = 0;
+  for (const char *r = p; r < q;) {
+    size_t sp = lx_splice_at(cp, r);
+    if (sp) {
+      r += sp;
+      continue;
+    }
+    if (n == sizeof buf) lx_err(cp, p, MFFI_EPARSE, "identifier too long");
+    buf[n++] = *r++;
+  }
+  t->len = (size_t)(q - p);
+  cp->pos = q;
+  int kw = lx_keyword(cp, buf, n);
+  t->tok = kw ? kw : TK_NAME;
+  t->name = mffi__cp_pool(cp, buf, n);
+}
+
 static void lx_scan(cp_state *cp, cp_token *t) {
   for (;;) {
     lx_skip_space(cp);
@@ -865,8 +909,25 @@ static void lx_scan(cp_state *cp, cp_token *t) {
     }
     if (lx_isid(c) && !lx_isdigit(c)) {
       const char *q = p;
-      while (q < cp->end && lx_isid(*q))
-        q++;
+      bool spliced = false;
+      for (;;) {
+        size_t sp;
+        if (q < cp->end && lx_isid(*q)) {
+          q++;
+        } else if ((sp = lx_splice_at(cp, q)) != 0 && q + sp < cp->end &&
+                   lx_isid(q[sp])) { /* "unsig\<newline>ned" */
+          lx_newline(cp, q + sp - 1);
+          cp->bol = false;
+          q += sp;
+          spliced = true;
+        } else {
+          break;
+        }
+      }
+      if (spliced) {
+        lx_spliced_name(cp, t, p, q);
+        return;
+      }
       if (q - p == 7 && memcmp(p, "_Pragma", 7) == 0) {
         lx_pragma_op(cp, q);
         continue;

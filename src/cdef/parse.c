@@ -1440,6 +1440,25 @@ mffi_tid mffi__cp_expr_type(cp_state *cp) {
     cp_next(cp);
     return d->tid;
   }
+  if (cp->tok.tok == TK_STRING) { /* sizeof("aa" "bb"): char[5] */
+    mffi_kind k = MFFI_KIND_CHAR;
+    uint64_t n = 1;
+    for (; cp->tok.tok == TK_STRING; cp_next(cp)) {
+      n += cp->tok.ival;
+      char c = cp->tok.p[0]; /* L"", u"", U"" (u8"" is char) */
+      mffi_kind e = c == 'L'                          ? MFFI_KIND_INT
+                    : c == 'u' && cp->tok.p[1] != '8' ? MFFI_KIND_USHORT
+                    : c == 'U'                        ? MFFI_KIND_UINT
+                                                      : MFFI_KIND_CHAR;
+      if (e != MFFI_KIND_CHAR && k != MFFI_KIND_CHAR && e != k)
+        cp_err(cp, NULL, MFFI_EPARSE,
+               "unsupported non-standard concatenation of string literals");
+      if (e != MFFI_KIND_CHAR) k = e;
+    }
+    mffi_tid tid;
+    cp_check(cp, mffi__tt_array(cp->ctx, (mffi_tid)k, (long)n, &tid), NULL);
+    return tid;
+  }
   cp_val v = mffi__cp_const_expr(cp);
   return v.wide ? (v.uns ? MFFI_KIND_ULONG : MFFI_KIND_LONG)
                 : (v.uns ? MFFI_KIND_UINT : MFFI_KIND_INT);
