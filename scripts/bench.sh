@@ -51,3 +51,9 @@ echo
 echo "## xmltree (bench/xmltree_bench.sh)"
 echo
 bash "$src/bench/xmltree_bench.sh" "$build"
+
+# -- Declaration parser: time and memory at n and 8n ------------------------
+echo
+echo "## Parse scaling (bench/parse_scaling.sh)"
+echo
+bash "$src/bench/parse_scaling.sh" "$build"

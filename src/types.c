@@ -162,6 +162,7 @@ static int tt_add(mffi_ctx *ctx, const mffi_type *proto, mffi_tid *out) {
   if (!t) return mffi__nomem(ctx);
   *t = *proto;
   t->id = tt->ntypes;
+  t->undo_ix = 0;
   if (proto->base == MFFI_TID_NONE) t->base = t->id;
   t->ctx = ctx;
   t->params = NULL;
@@ -513,6 +514,7 @@ int mffi__tt_decl_add(mffi_ctx *ctx, const mffi_decl *d, mffi_decl **out) {
   if (!nd) return mffi__nomem(ctx);
   *nd = *d;
   nd->index = tt->ndecls;
+  nd->undo_ix = 0;
   nd->ctx = ctx;
   if (!nd->symbol) nd->symbol = nd->name;
   tt->decls[tt->ndecls++] = nd;
@@ -548,17 +550,17 @@ static int tt_log(mffi_ctx *ctx, mffi_type *t, mffi_decl *d) {
   if (!tt->in_tx) return MFFI_OK;
   if (t && t->id >= tt->tx_ntypes) return MFFI_OK;
   if (d && d->index >= tt->tx_ndecls) return MFFI_OK;
-  for (size_t i = 0; i < tt->nundo; i++) /* Log the first state once. */
-    if ((t && tt->undo[i].type == t) || (d && tt->undo[i].decl == d))
-      return MFFI_OK;
-  if (mffi__grow(ctx, (void **)&tt->undo, &tt->capundo, tt->nundo + 1,
+  /* Log the first state once: the object knows its entry. */
+  if ((t && t->undo_ix) || (d && d->undo_ix)) return MFFI_OK;
+  if (tt->nundo >= UINT32_MAX - 1 ||
+      mffi__grow(ctx, (void **)&tt->undo, &tt->capundo, tt->nundo + 1,
                  sizeof *tt->undo))
     return mffi__nomem(ctx);
   mffi_undo *u = &tt->undo[tt->nundo++];
   u->type = t;
   u->decl = d;
-  if (t) u->saved.t = *t;
-  if (d) u->saved.d = *d;
+  if (t) u->saved.t = *t, t->undo_ix = (uint32_t)tt->nundo;
+  if (d) u->saved.d = *d, d->undo_ix = (uint32_t)tt->nundo;
   return MFFI_OK;
 }
 
@@ -576,10 +578,8 @@ int mffi__tt_decl_set_attrs(mffi_ctx *ctx, mffi_decl *d, mffi_attr *attrs,
   int rc = tt_log(ctx, NULL, d);
   if (rc) return rc;
   /* The current array is this transaction's own unless the log holds it. */
-  bool logged = false;
-  for (size_t i = 0; i < tt->nundo; i++)
-    if (tt->undo[i].decl == d && tt->undo[i].saved.d.attrs == d->attrs)
-      logged = true;
+  bool logged =
+      d->undo_ix && tt->undo[d->undo_ix - 1].saved.d.attrs == d->attrs;
   if (!logged) {
     mffi_decl cur = {.attrs = d->attrs, .nattrs = d->nattrs};
     mffi__tt_decl_free_parts(ctx, &cur);
@@ -609,6 +609,8 @@ void mffi__tt_commit(mffi_ctx *ctx) {
   /* Arrays replaced in place by the transaction free their old versions. */
   for (size_t i = 0; i < tt->nundo; i++) {
     mffi_undo *u = &tt->undo[i];
+    if (u->type) u->type->undo_ix = 0;
+    if (u->decl) u->decl->undo_ix = 0;
     if (u->type) {
       if (u->saved.t.members != u->type->members)
         mffi__free(ctx, u->saved.t.members);

@@ -80,6 +80,7 @@ struct mffi_type {
   uint32_t nparams;
   mffi_enumerator *enums; /* Enum constants (base node only). */
   uint32_t nenums;
+  uint32_t undo_ix; /* 1 + its entry in the transaction's log, 0 if none. */
 };
 
 /* One attribute, pooled strings. */
@@ -97,6 +98,7 @@ struct mffi_decl {
   bool defined;      /* TAG: a definition (not just "struct s;"). */
   bool thread_local; /* VARIABLE: _Thread_local / __thread. */
   uint32_t index;    /* Position in the declaration list. */
+  uint32_t undo_ix;  /* 1 + its entry in the transaction's log, 0 if none. */
   const char *file;  /* Where it was declared: the line marker's pooled */
   uint32_t line;     /* file name (NULL: the text of its mffi_cdef), line */
   uint32_t col;      /* and column (1-based; 0 if not from a text). */

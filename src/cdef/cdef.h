@@ -14,6 +14,12 @@
 #define CP_MAX_DEPTH 200   /* Max. nesting of declarators/expressions. */
 #define CP_KW_SLOTS 256    /* Keyword hash slots (keywords < half). */
 #define CP_MAX_STRING 4096 /* Max. bytes of a (concatenated) string. */
+/* Limits that keep hostile input linear and small (MFFI_ERANGE beyond). */
+#define CP_MAX_DERIV 65536 /* Pointers, arrays, functions of one declarator.   \
+                            */
+#define CP_MAX_ITEMS (1u << 20) /* Members, enumerators or parameters of one.  \
+                                 */
+#define CP_MAX_TEXT ((size_t)1 << 31) /* Bytes of one mffi_cdef text. */
 
 /* Tokens: single characters stand for themselves; the rest follow. */
 enum {
@@ -111,14 +117,21 @@ typedef struct cp_pack {
   uint8_t align;  /* The value pack(pop) restores. */
 } cp_pack;
 
+/* A block of the parse arena. */
+typedef struct cp_chunk cp_chunk;
+
 /* A set of pointers (pooled names, type nodes), in the arena. */
 typedef struct cp_pset {
   const void **v; /* Open addressing; NULL empty, or a removed mark. */
   uint32_t n, cap;
+  bool keep; /* Lives for the whole parse (cp->keep), not one declaration. */
 } cp_pset;
 
-/* A block of the parse arena. */
-typedef struct cp_chunk cp_chunk;
+/* A position in the temporary arena, to release what came after it. */
+typedef struct cp_amark {
+  cp_chunk *chunk;
+  size_t used;
+} cp_amark;
 
 /* An integer constant value with its C type reduced to width and sign. */
 typedef struct cp_val {
@@ -154,7 +167,8 @@ typedef struct cp_state {
   bool typename_mode; /* Parsing for mffi_typeof (unknown names differ). */
   void (*on_define)(struct cp_state *cp); /* Called at each TK_DEFINE. */
   jmp_buf *jb;                            /* Where errors go. */
-  cp_chunk *arena;                        /* Temporaries of this parse. */
+  cp_chunk *arena; /* Temporaries of the declaration being read. */
+  cp_chunk *keep;  /* What lives for the whole parse (pack stack, sets). */
 } cp_state;
 
 /* A saved lexer position, to try a parse and come back. */
@@ -189,7 +203,16 @@ _Noreturn void mffi__cp_err_at(cp_state *cp, const cp_token *t, int rc,
 /* Raise rc; ctx's message (set by a type-table call) gets the position of
 ** token t prefixed. MFFI_ENOMEM keeps the plain message. Never returns. */
 _Noreturn void mffi__cp_rethrow(cp_state *cp, const cp_token *t, int rc);
+/* Arena memory: freed when the top-level declaration being read is done
+** (alloc), or when the parse is (keep_alloc). Never NULL: raises
+** MFFI_ENOMEM. */
 void *mffi__cp_alloc(cp_state *cp, size_t n);
+void *mffi__cp_keep_alloc(cp_state *cp, size_t n);
+/* Mark the temporary arena; release everything allocated since a mark. */
+cp_amark mffi__cp_arena_mark(const cp_state *cp);
+void mffi__cp_arena_release(cp_state *cp, cp_amark m);
+/* Free both arenas. */
+void mffi__cp_arena_free(cp_state *cp);
 const char *mffi__cp_pool(cp_state *cp, const char *s, size_t len);
 
 /* expr.c */

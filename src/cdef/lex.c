@@ -15,21 +15,54 @@ struct cp_chunk {
 
 #define CP_CHUNK_MIN 8192 /* Bytes of a regular arena chunk. */
 
-void *mffi__cp_alloc(cp_state *cp, size_t n) {
+static void *lx_alloc(cp_state *cp, cp_chunk **list, size_t n) {
+  if (n > SIZE_MAX / 2) mffi__cp_rethrow(cp, NULL, MFFI_ENOMEM);
   n = (n + 15) & ~(size_t)15;
-  cp_chunk *c = cp->arena;
+  cp_chunk *c = *list;
   if (!c || c->cap - c->used < n) {
     size_t cap = n > CP_CHUNK_MIN ? n : CP_CHUNK_MIN;
     c = mffi__malloc(cp->ctx, sizeof *c + cap);
     if (!c) mffi__cp_rethrow(cp, NULL, MFFI_ENOMEM);
-    c->next = cp->arena;
+    c->next = *list;
     c->used = 0;
     c->cap = cap;
-    cp->arena = c;
+    *list = c;
   }
   void *p = (char *)c->data + c->used;
   c->used += n;
   return p;
+}
+
+void *mffi__cp_alloc(cp_state *cp, size_t n) {
+  return lx_alloc(cp, &cp->arena, n);
+}
+
+void *mffi__cp_keep_alloc(cp_state *cp, size_t n) {
+  return lx_alloc(cp, &cp->keep, n);
+}
+
+cp_amark mffi__cp_arena_mark(const cp_state *cp) {
+  cp_amark m = {cp->arena, cp->arena ? cp->arena->used : 0};
+  return m;
+}
+
+void mffi__cp_arena_release(cp_state *cp, cp_amark m) {
+  while (cp->arena && cp->arena != m.chunk) {
+    cp_chunk *next = cp->arena->next;
+    mffi__free(cp->ctx, cp->arena);
+    cp->arena = next;
+  }
+  if (cp->arena) cp->arena->used = m.used;
+}
+
+void mffi__cp_arena_free(cp_state *cp) {
+  cp_amark none = {NULL, 0};
+  mffi__cp_arena_release(cp, none);
+  while (cp->keep) {
+    cp_chunk *next = cp->keep->next;
+    mffi__free(cp->ctx, cp->keep);
+    cp->keep = next;
+  }
 }
 
 const char *mffi__cp_pool(cp_state *cp, const char *s, size_t len) {
@@ -651,7 +684,7 @@ static void lx_pragma_pack(cp_state *cp, const char *p, const char *end) {
   if (action == PK_SET) {
     cp->pack = (uint8_t)align;
   } else if (action == PK_PUSH) {
-    cp_pack *e = mffi__cp_alloc(cp, sizeof *e);
+    cp_pack *e = mffi__cp_keep_alloc(cp, sizeof *e);
     e->prev = cp->pack_stack;
     e->id = id;
     e->align = cp->pack;
@@ -687,7 +720,8 @@ bool mffi__cp_pset_add(cp_state *cp, cp_pset *s, const void *p) {
   }
   if ((s->n + 1) * 2 > s->cap) { /* Rebuild, dropping removed entries. */
     uint32_t ncap = s->cap ? s->cap * 2 : 64;
-    const void **nv = mffi__cp_alloc(cp, ncap * sizeof *nv);
+    const void **nv = s->keep ? mffi__cp_keep_alloc(cp, ncap * sizeof *nv)
+                              : mffi__cp_alloc(cp, ncap * sizeof *nv);
     memset(nv, 0, ncap * sizeof *nv);
     uint32_t n = 0;
     for (uint32_t i = 0; i < s->cap; i++) {

@@ -73,6 +73,7 @@ typedef struct cp_op {
 } cp_op;
 
 typedef struct cp_declarator {
+  uint32_t nderiv; /* Derivations read so far (CP_MAX_DERIV). */
   const char *name;
   cp_token name_tok;
   cp_vec ops;   /* cp_op, in the order they apply. */
@@ -518,16 +519,21 @@ static void sp_member_names(cp_state *cp, const mffi_type *rec, cp_vec *out) {
   }
 }
 
-static void sp_check_dup(cp_state *cp, cp_vec *names, const char *name,
+/* Names are pooled: a set of pointers finds duplicates in linear time. */
+/* Refuse the item past CP_MAX_ITEMS of a list of `what`. */
+static void cp_count(cp_state *cp, uint32_t n, const char *what) {
+  if (n >= CP_MAX_ITEMS)
+    cp_err(cp, NULL, MFFI_ERANGE, "more than %u %s", CP_MAX_ITEMS, what);
+}
+
+static void sp_check_dup(cp_state *cp, cp_pset *names, const char *name,
                          const cp_token *t) {
-  const char **v = names->v;
-  for (uint32_t i = 0; i < names->n; i++)
-    if (v[i] == name) cp_err(cp, t, MFFI_EDECL, "duplicate member '%s'", name);
-  *(const char **)vec_push(cp, names, sizeof(char *)) = name;
+  if (mffi__cp_pset_add(cp, names, name))
+    cp_err(cp, t, MFFI_EDECL, "duplicate member '%s'", name);
 }
 
 static void sp_members(cp_state *cp, cp_vec *members, cp_vec *toks) {
-  cp_vec names = {0};
+  cp_pset names = {0};
   while (cp->tok.tok != '}') {
     if (cp->tok.tok == ';') {
       cp_next(cp);
@@ -578,6 +584,7 @@ static void sp_members(cp_state *cp, cp_vec *members, cp_vec *toks) {
         width = (int)w.v;
       }
       at_trailing(cp, &d);
+      cp_count(cp, members->n, "members in a struct or union");
       mffi_tid tid = dp_build(cp, s.tid, &d);
       tid = at_mode(cp, tid, &s.attrs, &d.attrs, &at);
       mffi_member *m = vec_push(cp, members, sizeof *m);
@@ -773,6 +780,7 @@ static void sp_enum(cp_state *cp, cp_specs *s) {
   while (cp->tok.tok != '}') {
     if (cp->tok.tok != TK_NAME)
       cp_err(cp, NULL, MFFI_EPARSE, "expected identifier in enum");
+    cp_count(cp, enums.n, "enumerators in an enum");
     cp_token nt = cp->tok;
     mffi_decl *prev = sp_name_free(cp, nt.name, &nt);
     cp_next(cp);
@@ -1207,6 +1215,7 @@ static mffi_tid dp_adjust_param(cp_state *cp, mffi_tid tid, unsigned aquals,
 static void dp_params(cp_state *cp, cp_op *op) {
   cp_next(cp); /* '(' */
   cp_vec types = {0}, names = {0};
+  cp_pset seen = {0}; /* Parameter names so far. */
   if (cp->tok.tok == ')') {
     op->flags |= MFFI_TF_UNPROTO;
     cp_next(cp);
@@ -1227,6 +1236,7 @@ static void dp_params(cp_state *cp, cp_op *op) {
       cp_next(cp);
       break;
     }
+    cp_count(cp, types.n, "parameters");
     cp_token pt = cp->tok;
     if (cp->tok.tok == TK_NAME && !cp_is_typedef_name(cp, cp->tok.name))
       cp_err(cp, NULL, MFFI_EPARSE, "unknown type name '%s'", cp->tok.name);
@@ -1251,10 +1261,9 @@ static void dp_params(cp_state *cp, cp_op *op) {
     }
     *(mffi_tid *)vec_push(cp, &types, sizeof(mffi_tid)) =
         dp_adjust_param(cp, tid, aquals, &pt);
-    for (uint32_t i = 0; d.name && i < names.n; i++)
-      if (((const char **)names.v)[i] == d.name)
-        cp_err(cp, &d.name_tok, MFFI_EDECL, "redefinition of parameter '%s'",
-               d.name);
+    if (d.name && mffi__cp_pset_add(cp, &seen, d.name))
+      cp_err(cp, &d.name_tok, MFFI_EDECL, "redefinition of parameter '%s'",
+             d.name);
     *(const char **)vec_push(cp, &names, sizeof(char *)) = d.name;
     if (cp->tok.tok == ',') {
       cp_next(cp);
@@ -1324,12 +1333,24 @@ static void dp_array(cp_state *cp, cp_op *op, const cp_declarator *d) {
   cp_expect(cp, ']', "']'");
 }
 
+/* Count one more pointer, array or function step of d. */
+static void dp_deriv(cp_state *cp, cp_declarator *d) {
+  if (++d->nderiv > CP_MAX_DERIV)
+    cp_err(cp, NULL, MFFI_ERANGE,
+           "declarator with more than %d pointer, array and function "
+           "derivations",
+           CP_MAX_DERIV);
+}
+
 static void dp_declarator(cp_state *cp, cp_declarator *d, cp_vec *out,
                           int mode) {
   cp_enter(cp);
-  cp_vec ptrs = {0}, sufs = {0}, inner = {0};
+  cp_vec sufs = {0}, inner = {0};
+  /* out is empty here (a fresh list for each nesting level): pointers,
+  ** which apply first, go straight into it. */
   while (cp->tok.tok == '*' || cp->tok.tok == '^') {
-    cp_op *op = vec_push(cp, &ptrs, sizeof *op);
+    dp_deriv(cp, d);
+    cp_op *op = vec_push(cp, out, sizeof *op);
     op->kind = '*';
     op->tok = cp->tok;
     cp_next(cp);
@@ -1355,11 +1376,13 @@ static void dp_declarator(cp_state *cp, cp_declarator *d, cp_vec *out,
   }
   for (;;) {
     if (cp->tok.tok == '[') {
+      dp_deriv(cp, d);
       cp_op *op = vec_push(cp, &sufs, sizeof *op);
       op->kind = '[';
       op->tok = cp->tok;
       dp_array(cp, op, d);
     } else if (cp->tok.tok == '(') {
+      dp_deriv(cp, d);
       cp_op *op = vec_push(cp, &sufs, sizeof *op);
       op->kind = '(';
       op->tok = cp->tok;
@@ -1374,8 +1397,6 @@ static void dp_declarator(cp_state *cp, cp_declarator *d, cp_vec *out,
   }
   /* Order of application: pointers left to right, suffixes right to left,
   ** then the parenthesized inner declarator. */
-  for (uint32_t i = 0; i < ptrs.n; i++)
-    *(cp_op *)vec_push(cp, out, sizeof(cp_op)) = ((cp_op *)ptrs.v)[i];
   for (uint32_t i = sufs.n; i-- > 0;)
     *(cp_op *)vec_push(cp, out, sizeof(cp_op)) = ((cp_op *)sufs.v)[i];
   for (uint32_t i = 0; i < inner.n; i++)
@@ -1837,19 +1858,20 @@ static void dc_external(cp_state *cp) {
 
 /* -- Entry points ---------------------------------------------------------- */
 
-static void cp_free_arena(cp_state *cp) {
-  while (cp->arena) {
-    cp_chunk *next = *(cp_chunk **)cp->arena;
-    mffi__free(cp->ctx, cp->arena);
-    cp->arena = next;
-  }
-}
-
+/* Each top-level declaration's temporaries are released when it is done,
+** so that memory follows the largest declaration, not the whole text. The
+** token read past it stays: unless it (or the look-ahead) is a string,
+** whose bytes are in the arena, nothing of the arena is still in use. */
 static void cp_unit(cp_state *cp, void *arg) {
   (void)arg;
   cp_next(cp);
-  while (cp->tok.tok != TK_EOF)
+  while (cp->tok.tok != TK_EOF) {
+    cp_amark m = mffi__cp_arena_mark(cp);
     dc_external(cp);
+    if (cp->tok.tok != TK_STRING &&
+        !(cp->have_ahead && cp->ahead.tok == TK_STRING))
+      mffi__cp_arena_release(cp, m);
+  }
 }
 
 static void cp_typename_only(cp_state *cp, void *arg) {
@@ -1869,12 +1891,19 @@ static int cp_run(cp_state *cp, void (*fn)(cp_state *, void *), void *arg) {
   cp->jb = &jb;
   int rc = setjmp(jb);
   if (rc == 0) fn(cp, arg);
-  cp_free_arena(cp);
+  mffi__cp_arena_free(cp);
   return rc;
 }
 
 int mffi__cdef_parse(mffi_ctx *ctx, const char *src, size_t len) {
-  cp_state cp = {.ctx = ctx, .tt = &ctx->tt, .on_define = dc_define};
+  if (len >= CP_MAX_TEXT)
+    return mffi__err(ctx, MFFI_ERANGE,
+                     "declarations of %zu bytes: the limit is 2 GiB", len);
+  cp_state cp = {.ctx = ctx,
+                 .tt = &ctx->tt,
+                 .on_define = dc_define,
+                 .undefs = {.keep = true},
+                 .redefs = {.keep = true}};
   mffi__cp_lex_init(&cp, src, len);
   return cp_run(&cp, cp_unit, NULL);
 }
