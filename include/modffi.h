@@ -139,8 +139,8 @@ MFFI_API int mffi_errcode(const mffi_ctx *ctx);
 ** Limits, so that time and memory stay linear in len whatever the input
 ** (docs/cdef.md, "Limits"): len below 2 GiB; nesting of declarators and
 ** expressions 200 (MFFI_EPARSE); 65536 pointer, array and function steps in
-** one declarator; 2^20 members of one struct or union, enumerators of one
-** enum, parameters of one function (MFFI_ERANGE beyond each). */
+** one declarator; 65536 parameters of one function; 2^20 members of one
+** struct or union or enumerators of one enum (MFFI_ERANGE beyond each). */
 MFFI_API int mffi_cdef(mffi_ctx *ctx, const char *src, size_t len);
 
 /* -- Types ------------------------------------------------------------ */

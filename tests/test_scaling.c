@@ -113,10 +113,8 @@ static void gen_functions(sc_buf *b, int n) {
 }
 
 static void gen_stars(sc_buf *b, int n) {
-  sc_printf(b, "int ");
-  for (int i = 0; i < n; i++)
-    sc_printf(b, "*");
-  sc_printf(b, "x;\n");
+  sc_printf(b, "int %*sx;\n", n, "");
+  memset(b->p + 4, '*', (size_t)n);
 }
 
 static void gen_enum(sc_buf *b, int n) {
@@ -166,9 +164,12 @@ static sc_count sc_measure(void (*gen)(sc_buf *, int), int n, bool twice) {
 static void sc_linear(const char *what, void (*gen)(sc_buf *, int), int n,
                       bool twice) {
   sc_count a = sc_measure(gen, n, twice), b = sc_measure(gen, 8 * n, twice);
-  cr_log_info("%s: n %d: peak %zu bytes, %ld requests; 8n: peak %zu bytes, "
-              "%ld requests",
-              what, n, a.peak, a.nrequests, b.peak, b.nrequests);
+  /* On stderr rather than cr_log_info: the runner of criterion 2.4 leaks
+  ** a block (LeakSanitizer) when many parallel tests log. */
+  fprintf(stderr,
+          "scaling: %s: n %d: peak %zu bytes, %ld requests; 8n: peak %zu "
+          "bytes, %ld requests\n",
+          what, n, a.peak, a.nrequests, b.peak, b.nrequests);
   cr_expect(b.peak <= SC_RATIO * a.peak + SC_SLACK,
             "%s: peak memory %zu bytes at n = %d, %zu at 8n (%.1fx)", what,
             a.peak, n, b.peak, (double)b.peak / (double)a.peak);
@@ -245,20 +246,29 @@ Test(scaling, declarator_limit, .timeout = 60) {
             big.peak);
 }
 
-/* Lists of more than 2^20 items are refused at the item past the limit. */
-Test(scaling, parameter_limit, .timeout = 120) {
-  sc_buf b = {0};
-  sc_printf(&b, "void f(int");
-  for (int i = 1; i <= (1 << 20); i++)
-    sc_printf(&b, ", int");
-  sc_printf(&b, ");\n");
+/* More than 65536 parameters are refused at the one past the limit (2^20
+** members or enumerators go through the same check). */
+Test(scaling, parameter_limit, .timeout = 60) {
+  size_t n = 65537, len = 0;
+  char *text = malloc(n * 2 + 16);
+  cr_assert(text != NULL);
+  memcpy(text, "void f(", 7);
+  len = 7;
+  for (size_t i = 0; i < n; i++) {
+    memcpy(text + len, i ? ",T" : "T", i ? 2 : 1);
+    len += i ? 2 : 1;
+  }
+  memcpy(text + len, ");", 2);
+  len += 2;
   mffi_ctx *ctx = NULL;
   cr_assert(eq(int, mffi_ctx_new(&ctx, NULL), MFFI_OK));
-  cr_expect(eq(int, mffi_cdef(ctx, b.p, b.len), MFFI_ERANGE));
-  cr_expect(strstr(mffi_errmsg(ctx), "more than 1048576 parameters") != NULL,
+  static const char td[] = "typedef int T;";
+  cr_assert(eq(int, mffi_cdef(ctx, td, strlen(td)), MFFI_OK));
+  cr_expect(eq(int, mffi_cdef(ctx, text, len), MFFI_ERANGE));
+  cr_expect(strstr(mffi_errmsg(ctx), "more than 65536 parameters") != NULL,
             "%s", mffi_errmsg(ctx));
   mffi_ctx_free(ctx);
-  free(b.p);
+  free(text);
 }
 
 /* A text of 2 GiB or more is refused before it is read. */

@@ -15,10 +15,9 @@
 #define CP_KW_SLOTS 256    /* Keyword hash slots (keywords < half). */
 #define CP_MAX_STRING 4096 /* Max. bytes of a (concatenated) string. */
 /* Limits that keep hostile input linear and small (MFFI_ERANGE beyond). */
-#define CP_MAX_DERIV 65536 /* Pointers, arrays, functions of one declarator.   \
-                            */
-#define CP_MAX_ITEMS (1u << 20) /* Members, enumerators or parameters of one.  \
-                                 */
+#define CP_MAX_DERIV 65536            /* Steps of one declarator. */
+#define CP_MAX_ITEMS (1u << 20)       /* Members, or enumerators, of one. */
+#define CP_MAX_PARAMS 65536           /* Parameters of one function. */
 #define CP_MAX_TEXT ((size_t)1 << 31) /* Bytes of one mffi_cdef text. */
 
 /* Tokens: single characters stand for themselves; the rest follow. */

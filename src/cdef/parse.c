@@ -520,16 +520,39 @@ static void sp_member_names(cp_state *cp, const mffi_type *rec, cp_vec *out) {
 }
 
 /* Names are pooled: a set of pointers finds duplicates in linear time. */
-/* Refuse the item past CP_MAX_ITEMS of a list of `what`. */
-static void cp_count(cp_state *cp, uint32_t n, const char *what) {
-  if (n >= CP_MAX_ITEMS)
-    cp_err(cp, NULL, MFFI_ERANGE, "more than %u %s", CP_MAX_ITEMS, what);
+/* Refuse the item past `max` of a list of `what`. */
+static void cp_count(cp_state *cp, uint32_t n, uint32_t max, const char *what) {
+  if (n >= max) cp_err(cp, NULL, MFFI_ERANGE, "more than %u %s", max, what);
 }
 
 static void sp_check_dup(cp_state *cp, cp_pset *names, const char *name,
                          const cp_token *t) {
   if (mffi__cp_pset_add(cp, names, name))
     cp_err(cp, t, MFFI_EDECL, "duplicate member '%s'", name);
+}
+
+/* Where a member was written: what an error there needs of its token, in
+** a third of the space (one is kept per member). */
+typedef struct cp_pos {
+  const char *p, *file;
+  uint32_t len, line, col;
+} cp_pos;
+
+static cp_pos cp_pos_of(const cp_token *t) {
+  cp_pos q = {t->p, t->file,
+              t->len > UINT32_MAX ? UINT32_MAX : (uint32_t)t->len, t->line,
+              t->col};
+  return q;
+}
+
+static cp_token cp_tok_of(const cp_pos *q) {
+  cp_token t = {.tok = TK_NAME,
+                .p = q->p,
+                .len = q->len,
+                .line = q->line,
+                .col = q->col,
+                .file = q->file};
+  return t;
 }
 
 static void sp_members(cp_state *cp, cp_vec *members, cp_vec *toks) {
@@ -551,7 +574,7 @@ static void sp_members(cp_state *cp, cp_vec *members, cp_vec *toks) {
       if (s.anon_tag &&
           (b->kind == MFFI_KIND_STRUCT || b->kind == MFFI_KIND_UNION)) {
         mffi_member *m = vec_push(cp, members, sizeof *m);
-        *(cp_token *)vec_push(cp, toks, sizeof(cp_token)) = s.first;
+        *(cp_pos *)vec_push(cp, toks, sizeof(cp_pos)) = cp_pos_of(&s.first);
         m->tid = s.tid;
         m->bit_width = -1;
         m->align_attr = at_aligned(cp, &s.attrs, &s.first, false);
@@ -584,12 +607,12 @@ static void sp_members(cp_state *cp, cp_vec *members, cp_vec *toks) {
         width = (int)w.v;
       }
       at_trailing(cp, &d);
-      cp_count(cp, members->n, "members in a struct or union");
+      cp_count(cp, members->n, CP_MAX_ITEMS, "members in a struct or union");
       mffi_tid tid = dp_build(cp, s.tid, &d);
       tid = at_mode(cp, tid, &s.attrs, &d.attrs, &at);
       mffi_member *m = vec_push(cp, members, sizeof *m);
-      *(cp_token *)vec_push(cp, toks, sizeof(cp_token)) =
-          d.name ? d.name_tok : at;
+      *(cp_pos *)vec_push(cp, toks, sizeof(cp_pos)) =
+          cp_pos_of(d.name ? &d.name_tok : &at);
       m->name = d.name;
       m->tid = tid;
       m->bit_width = width;
@@ -724,9 +747,11 @@ static void sp_record(cp_state *cp, cp_specs *s) {
   uint32_t bad = 0;
   int rc = mffi__tt_define_record(cp->ctx, tid, members.v, members.n, packed,
                                   al, pack, &bad);
-  if (rc) /* At the member at fault. */
-    mffi__cp_rethrow(cp, bad < toks.n ? &((cp_token *)toks.v)[bad] : &tagtok,
-                     rc);
+  if (rc && bad < toks.n) { /* At the member at fault. */
+    cp_token bt = cp_tok_of(&((cp_pos *)toks.v)[bad]);
+    mffi__cp_rethrow(cp, &bt, rc);
+  }
+  if (rc) mffi__cp_rethrow(cp, &tagtok, rc);
   if (h.redef != MFFI_TID_NONE) {
     sp_same_redef(cp, kind, &h, tid);
     s->tid = s->tag_tid = h.redef;
@@ -780,7 +805,7 @@ static void sp_enum(cp_state *cp, cp_specs *s) {
   while (cp->tok.tok != '}') {
     if (cp->tok.tok != TK_NAME)
       cp_err(cp, NULL, MFFI_EPARSE, "expected identifier in enum");
-    cp_count(cp, enums.n, "enumerators in an enum");
+    cp_count(cp, enums.n, CP_MAX_ITEMS, "enumerators in an enum");
     cp_token nt = cp->tok;
     mffi_decl *prev = sp_name_free(cp, nt.name, &nt);
     cp_next(cp);
@@ -1236,7 +1261,7 @@ static void dp_params(cp_state *cp, cp_op *op) {
       cp_next(cp);
       break;
     }
-    cp_count(cp, types.n, "parameters");
+    cp_count(cp, types.n, CP_MAX_PARAMS, "parameters");
     cp_token pt = cp->tok;
     if (cp->tok.tok == TK_NAME && !cp_is_typedef_name(cp, cp->tok.name))
       cp_err(cp, NULL, MFFI_EPARSE, "unknown type name '%s'", cp->tok.name);
