@@ -200,6 +200,7 @@ int mffi__tt_define_record(mffi_ctx *ctx, mffi_tid tid,
     const mffi_type *mb = mffi__B(tt, m->tid);
     if (mb->kind == MFFI_KIND_ARRAY && (mb->flags & MFFI_TF_VLA_LEN))
       flags |= MFFI_TF_FLEX;
+    if (mffi__tt_has_vector(tt, m->tid)) flags |= MFFI_TF_HASVEC;
   }
   if (attr_align > L.align) L.align = attr_align;
   t->members = ms;

@@ -74,7 +74,8 @@ typedef struct tkey {
 
 /* What a variant node adds to its base. */
 #define TVAR_FLAGS (MFFI_TF_USERALIGN | MFFI_TF_FLOATN | MFFI_TF_FLOATNX)
-#define TKEY_FLAGS (MFFI_TF_VARIADIC | MFFI_TF_UNPROTO | TVAR_FLAGS)
+#define TKEY_FLAGS                                                             \
+  (MFFI_TF_VARIADIC | MFFI_TF_UNPROTO | MFFI_TF_VECTOR | TVAR_FLAGS)
 
 /* The key of node (or prototype) t whose variant base is base
 ** (MFFI_TID_NONE for a canonical node): a variant is identified by its
@@ -246,8 +247,23 @@ int mffi__tt_array(mffi_ctx *ctx, mffi_tid elem, long len, mffi_tid *out) {
 int mffi__tt_func(mffi_ctx *ctx, mffi_tid ret, const mffi_tid *params,
                   uint32_t nparams, uint16_t flags, mffi_tid *out) {
   mffi_kind rk = mffi__B(&ctx->tt, ret)->kind;
-  if (rk == MFFI_KIND_ARRAY)
+  if (rk == MFFI_KIND_ARRAY &&
+      !(mffi__B(&ctx->tt, ret)->flags & MFFI_TF_VECTOR))
     return mffi__err(ctx, MFFI_EDECL, "function returning an array");
+  /* The call layers classify arrays as aggregates, which a vector is not
+  ** (psABI 3.2.3: one SSE register, SSEUP): refused by name until they
+  ** learn vectors. */
+  for (uint32_t i = 0; i <= nparams; i++) {
+    mffi_tid v = i < nparams ? params[i] : ret;
+    if (!mffi__tt_has_vector(&ctx->tt, v)) continue;
+    char name[128];
+    mffi_sb sb = {name, sizeof name, 0};
+    mffi__print_type(&sb, &ctx->tt, v, NULL);
+    return mffi__err(ctx, MFFI_EUNSUPPORTED,
+                     "%s '%s' by value is not supported: it is or holds a "
+                     "vector type",
+                     i < nparams ? "passing" : "returning", name);
+  }
   if (rk == MFFI_KIND_FUNCTION)
     return mffi__err(ctx, MFFI_EDECL, "function returning a function");
   mffi_type f = {.kind = MFFI_KIND_FUNCTION,
@@ -291,7 +307,8 @@ static uint16_t tt_vflags(const mffi_type *t) {
 int mffi__tt_qual(mffi_ctx *ctx, mffi_tid tid, unsigned quals, mffi_tid *out) {
   mffi_tt *tt = &ctx->tt;
   const mffi_type *t = mffi__T(tt, tid);
-  if (t->kind == MFFI_KIND_ARRAY) { /* C11 6.7.3p9: qualify the elements. */
+  if (t->kind == MFFI_KIND_ARRAY && !(t->flags & MFFI_TF_VECTOR)) {
+    /* C11 6.7.3p9: qualify the elements (a vector is qualified itself). */
     mffi_tid e;
     int rc = mffi__tt_qual(ctx, t->child, quals, &e);
     if (rc) return rc;
@@ -329,6 +346,50 @@ int mffi__tt_complex(mffi_ctx *ctx, mffi_tid component, mffi_tid *out) {
                  .size = 2 * c->size,
                  .align = c->align};
   return tt_intern(ctx, &x, out);
+}
+
+int mffi__tt_vector(mffi_ctx *ctx, mffi_tid elem, uint64_t size,
+                    mffi_tid *out) {
+  mffi_tt *tt = &ctx->tt;
+  const mffi_type *e = mffi__T(tt, elem);
+  mffi_kind k = (mffi_kind)mffi__B(tt, elem)->kind;
+  bool scalar = (mffi__kind_is_int(k) && k != MFFI_KIND_BOOL) ||
+                (k >= MFFI_KIND_FLOAT16 && k <= MFFI_KIND_FLOAT128);
+  if (!scalar || (e->base != e->id && (e->flags & MFFI_TF_USERALIGN)))
+    return mffi__err(ctx, MFFI_EDECL, "invalid vector type");
+  size_t esize = mffi__size(tt, elem);
+  if (size == 0 || size % esize || ((size / esize) & (size / esize - 1)))
+    return mffi__err(ctx, MFFI_EDECL,
+                     "number of vector components %llu not a power of two",
+                     (unsigned long long)(size / esize));
+  if (size > 1u << 20)
+    return mffi__err(ctx, MFFI_ERANGE, "vector of %llu bytes is too large",
+                     (unsigned long long)size);
+  /* The element without qualifiers: those belong to the vector. */
+  mffi_type v = {.kind = MFFI_KIND_ARRAY,
+                 .base = MFFI_TID_NONE,
+                 .child = e->base,
+                 .length = (long)(size / esize),
+                 .size = size,
+                 .align = size < MFFI_VECTOR_MAX_ALIGN ? (uint32_t)size
+                                                       : MFFI_VECTOR_MAX_ALIGN,
+                 .flags = MFFI_TF_VECTOR};
+  int rc = tt_intern(ctx, &v, out);
+  if (rc == MFFI_OK && e->quals) rc = mffi__tt_qual(ctx, *out, e->quals, out);
+  return rc;
+}
+
+bool mffi__tt_has_vector(const mffi_tt *tt, mffi_tid tid) {
+  for (;;) {
+    const mffi_type *b = mffi__B(tt, tid);
+    if (b->kind == MFFI_KIND_ARRAY) {
+      if (b->flags & MFFI_TF_VECTOR) return true;
+      tid = b->child;
+      continue;
+    }
+    return (b->kind == MFFI_KIND_STRUCT || b->kind == MFFI_KIND_UNION) &&
+           (b->flags & MFFI_TF_HASVEC);
+  }
 }
 
 int mffi__tt_record(mffi_ctx *ctx, mffi_kind kind, const char *tag,

@@ -42,6 +42,12 @@ typedef uint32_t mffi_tid;
 ** double). They are variants of the plain type. */
 #define MFFI_TF_FLOATN 0x100u
 #define MFFI_TF_FLOATNX 0x200u
+/* A GCC vector (vector_size(N), mode(V4SF)): an array node of `length`
+** scalars of its child, with the vector's size and alignment. */
+#define MFFI_TF_VECTOR 0x400u
+/* A struct or union that holds a vector by value, somewhere inside. */
+#define MFFI_TF_HASVEC 0x800u
+#define MFFI_VECTOR_MAX_ALIGN 16 /* Vector alignment cap: x86-64 SSE. */
 
 /* A member of a struct or union. Offsets are filled in by the layout. */
 typedef struct mffi_member {
@@ -194,6 +200,13 @@ int mffi__tt_qual(struct mffi_ctx *ctx, mffi_tid tid, unsigned quals,
 int mffi__tt_aligned(struct mffi_ctx *ctx, mffi_tid tid, uint32_t align,
                      mffi_tid *out);
 int mffi__tt_complex(struct mffi_ctx *ctx, mffi_tid component, mffi_tid *out);
+/* The vector of `size` bytes of elem (an integer or floating type, not
+** _Bool): MFFI_EDECL unless size is a power of two multiple of elem's. */
+int mffi__tt_vector(struct mffi_ctx *ctx, mffi_tid elem, uint64_t size,
+                    mffi_tid *out);
+/* True if a value of type tid holds a vector (is one, or an array, struct
+** or union with one inside). */
+bool mffi__tt_has_vector(const mffi_tt *tt, mffi_tid tid);
 /* The _FloatN spelling of a floating type: flag is MFFI_TF_FLOATN or
 ** MFFI_TF_FLOATNX. */
 int mffi__tt_floatn(struct mffi_ctx *ctx, mffi_tid tid, uint16_t flag,

@@ -331,6 +331,13 @@ static const lg_scalar lg_scalars[] = {
     {"volatile int @", 0, 4, 4, 1},
     {"const long @", 0, 8, 8, 1},
     {"int3 @", 0, 12, 4, 1},
+    {"v4sf @", 0, 16, 16, 1},
+    {"v2si @", 0, 8, 8, 1},
+    {"v8df_a16 @", 0, 64, 16, 1},
+    {"v4m @", 0, 16, 16, 1},
+    {"const v4sf @", 0, 16, 16, 1},
+    /* Not in arrays: gcc takes "[0]" of it for a flexible array. */
+    {"char __attribute__((vector_size(4))) @", 0, 4, 4, 0},
 };
 #define LG_NSCALARS (sizeof lg_scalars / sizeof lg_scalars[0])
 
@@ -369,6 +376,13 @@ static const char *const lg_preamble[][2] = {
     {"typedef int ia2_a16[2] __attribute__((aligned(16)));", "ia2_a16"},
     {"typedef void (*fn_t)(int, ...);", "fn_t"},
     {"typedef int int3[3];", "int3"},
+    /* GCC vectors: aligned to their size up to 16 (no AVX). */
+    {"typedef float v4sf __attribute__((vector_size(16)));", "v4sf"},
+    {"typedef int v2si __attribute__((__vector_size__(8)));", "v2si"},
+    {"typedef double v8df_a16 __attribute__((__vector_size__(64), "
+     "__aligned__(16)));",
+     "v8df_a16"},
+    {"typedef float v4m __attribute__((mode(V4SF)));", "v4m"},
 };
 #define LG_NPREAMBLE (sizeof lg_preamble / sizeof lg_preamble[0])
 

@@ -17,7 +17,7 @@ set -u
 : "${MODFFI:?set MODFFI to the path of the modffi executable}"
 CC=${CC:-cc}
 HEADERS="stdio.h stdlib.h string.h math.h time.h signal.h unistd.h pthread.h
-sys/socket.h netdb.h wchar.h zlib.h expat.h sqlite3.h"
+sys/socket.h netdb.h wchar.h zlib.h expat.h sqlite3.h link.h"
 VALGRIND_HEADERS="stdio.h sqlite3.h"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mffi-headers.XXXXXX")

@@ -385,12 +385,8 @@ static uint32_t at_aligned(cp_state *cp, const cp_vec *attrs, const cp_token *t,
 /* GCC's mode(M) attribute: the integer or floating type of machine mode M
 ** in place of the declared one, keeping its signedness and qualifiers
 ** (<sys/types.h>: "typedef int register_t __attribute__((mode(word)))"). */
-static mffi_tid at_mode(cp_state *cp, mffi_tid tid, const cp_vec *a1,
-                        const cp_vec *a2, const cp_token *t) {
-  const mffi_attr *a = at_find(a1, "mode");
-  if (!a) a = at_find(a2, "mode");
-  if (!a) return tid;
-  const char *m = a->nargs == 1 ? a->args[0].str : NULL;
+static mffi_tid at_scalar_mode(cp_state *cp, mffi_tid tid, const char *m,
+                               const cp_token *t) {
   static const struct {
     const char *mode;
     int size; /* Bytes of an integer mode, or 0. */
@@ -445,10 +441,66 @@ static mffi_tid at_mode(cp_state *cp, mffi_tid tid, const cp_vec *a1,
   ** cannot emulate them on x86-64 without vector support. */
   if (m && (strcmp(m, "OI") == 0 || strcmp(m, "XI") == 0))
     cp_err(cp, t, MFFI_EUNSUPPORTED, "unable to emulate '%s'", m);
-  if (m && m[0] == 'V' && m[1] >= '0' && m[1] <= '9')
-    cp_err(cp, t, MFFI_EUNSUPPORTED, "vector types are not supported (mode %s)",
-           m);
   cp_err(cp, t, MFFI_EUNSUPPORTED, "unknown machine mode '%s'", m ? m : "?");
+}
+
+/* GCC puts vector_size(N) on the element type, through the pointers and
+** arrays of the declarator ("char v[3] __attribute__((vector_size(4)))" is
+** an array of three vectors), and rebuilds them around the vector. */
+static mffi_tid at_vectorize(cp_state *cp, mffi_tid tid, uint64_t size,
+                             const cp_token *t, int depth) {
+  const mffi_type *n = mffi__T(cp->tt, tid), *b = mffi__B(cp->tt, tid);
+  if (depth > CP_MAX_DEPTH)
+    cp_err(cp, t, MFFI_EUNSUPPORTED, "vector_size: declarator too deep");
+  mffi_tid out;
+  if (b->kind == MFFI_KIND_POINTER) {
+    mffi_tid c = at_vectorize(cp, b->child, size, t, depth + 1);
+    cp_check(cp, mffi__tt_ptr(cp->ctx, c, &out), t);
+    if (n->quals) cp_check(cp, mffi__tt_qual(cp->ctx, out, n->quals, &out), t);
+    return out;
+  }
+  if (b->kind == MFFI_KIND_ARRAY && !(b->flags & MFFI_TF_VECTOR)) {
+    mffi_tid c = at_vectorize(cp, b->child, size, t, depth + 1);
+    cp_check(cp, mffi__tt_array(cp->ctx, c, b->length, &out), t);
+    return out;
+  }
+  if (b->kind == MFFI_KIND_FUNCTION)
+    cp_err(cp, t, MFFI_EUNSUPPORTED,
+           "vector_size on a function type is not supported");
+  cp_check(cp, mffi__tt_vector(cp->ctx, tid, size, &out), t);
+  return out;
+}
+
+/* mode(M) and vector_size(N) of a declaration (a1: its specifiers, a2: its
+** declarator), applied to its type tid. Vector modes are "V" + a count +
+** a scalar mode (V4SF: four floats). vector_size applies to a scalar type
+** only here; GCC also accepts it through pointers and arrays. */
+static mffi_tid at_mode(cp_state *cp, mffi_tid tid, const cp_vec *a1,
+                        const cp_vec *a2, const cp_token *t) {
+  const mffi_attr *a = at_find(a1, "mode");
+  if (!a) a = at_find(a2, "mode");
+  if (a) {
+    const char *m = a->nargs == 1 ? a->args[0].str : NULL;
+    if (m && m[0] == 'V' && m[1] >= '1' && m[1] <= '9') {
+      uint64_t n = 0;
+      const char *q = m + 1;
+      while (*q >= '0' && *q <= '9' && n < (1u << 20))
+        n = n * 10 + (uint64_t)(*q++ - '0');
+      mffi_tid e = at_scalar_mode(cp, tid, q, t);
+      cp_check(cp, mffi__tt_vector(cp->ctx, e, n * mffi__size(cp->tt, e), &tid),
+               t);
+    } else {
+      tid = at_scalar_mode(cp, tid, m, t);
+    }
+  }
+  a = at_find(a1, "vector_size");
+  if (!a) a = at_find(a2, "vector_size");
+  if (a) {
+    if (a->nargs != 1 || a->args[0].str)
+      cp_err(cp, t, MFFI_EDECL, "vector size is not an integer constant");
+    tid = at_vectorize(cp, tid, (uint64_t)a->args[0].num, t, 0);
+  }
+  return tid;
 }
 
 static void at_reject_vector(cp_state *cp, const cp_vec *attrs,
@@ -465,8 +517,6 @@ static void at_reject_vector(cp_state *cp, const cp_vec *attrs,
 ** __attribute__((aligned(8)))" is aligned to 2. */
 static mffi_tid at_type_attrs(cp_state *cp, mffi_tid tid, const cp_vec *sa,
                               const cp_vec *da, const cp_token *t) {
-  at_reject_vector(cp, sa, t);
-  at_reject_vector(cp, da, t);
   tid = at_mode(cp, tid, sa, da, t);
   uint32_t al = at_aligned(cp, sa, t, true);
   if (!al) al = at_aligned(cp, da, t, true);
@@ -609,6 +659,11 @@ static void sp_members(cp_state *cp, cp_vec *members, cp_vec *toks) {
       at_trailing(cp, &d);
       cp_count(cp, members->n, CP_MAX_ITEMS, "members in a struct or union");
       mffi_tid tid = dp_build(cp, s.tid, &d);
+      /* GCC judges packed on the type before this declaration's mode()
+      ** and vector_size(): on a byte-aligned one it is ignored, except on
+      ** bit-fields ("char __attribute__((vector_size(4))) x
+      ** __attribute__((packed))" is aligned to 4; c-attribs.cc). */
+      bool byte_aligned = width < 0 && mffi__align(cp->tt, tid) <= 1;
       tid = at_mode(cp, tid, &s.attrs, &d.attrs, &at);
       mffi_member *m = vec_push(cp, members, sizeof *m);
       *(cp_pos *)vec_push(cp, toks, sizeof(cp_pos)) =
@@ -620,7 +675,8 @@ static void sp_members(cp_state *cp, cp_vec *members, cp_vec *toks) {
       uint32_t a2 = at_aligned(cp, &d.attrs, &at, false);
       m->align_attr = a1 > a2 ? a1 : a2;
       if (s.alignas > m->align_attr) m->align_attr = s.alignas;
-      m->packed = at_find(&s.attrs, "packed") || at_find(&d.attrs, "packed");
+      m->packed = !byte_aligned &&
+                  (at_find(&s.attrs, "packed") || at_find(&d.attrs, "packed"));
       if (d.name)
         sp_check_dup(cp, &names, d.name, &d.name_tok);
       else if (width < 0)
@@ -1180,7 +1236,6 @@ static void sp_parse(cp_state *cp, cp_specs *s, int where) {
 done:
   s->tid = sp_finish_base(cp, s);
   if (s->have_tid && s->tag_tid != s->tid) s->tag_only = false;
-  at_reject_vector(cp, &s->attrs, &s->first);
   if ((s->quals & MFFI_QUAL_RESTRICT) &&
       mffi__B(cp->tt, s->tid)->kind != MFFI_KIND_POINTER)
     cp_err(cp, &s->first, MFFI_EDECL, "invalid use of 'restrict'");
@@ -1277,7 +1332,6 @@ static void dp_params(cp_state *cp, cp_op *op) {
       if (last->kind == '[') aquals = last->quals;
     }
     mffi_tid tid = dp_build(cp, s.tid, &d);
-    at_reject_vector(cp, &d.attrs, &pt);
     tid = at_mode(cp, tid, &s.attrs, &d.attrs, &pt);
     if (mffi__B(cp->tt, tid)->kind == MFFI_KIND_VOID) {
       if (d.name || types.n || cp->tok.tok != ')' ||
@@ -1691,7 +1745,6 @@ static void dc_declare(cp_state *cp, const cp_specs *s, cp_declarator *d) {
     dc_add(cp, MFFI_DECL_TYPEDEF, s, d, tid);
     return;
   }
-  at_reject_vector(cp, &d->attrs, t);
   tid = at_mode(cp, tid, &s->attrs, &d->attrs, t);
   bool isfn = b->kind == MFFI_KIND_FUNCTION;
   if (s->storage == TK_STATIC) return; /* No symbol to bind. */
