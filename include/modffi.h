@@ -157,8 +157,14 @@ MFFI_API int mffi_errcode(const mffi_ctx *ctx);
 ** Returns MFFI_OK; MFFI_EPARSE (syntax); MFFI_EDECL (redefinition,
 ** conflicting or incomplete type, structs/unions/arrays nested more than
 ** 1024 levels deep...); MFFI_EUNSUPPORTED; MFFI_ERANGE (a constant that
-** does not fit, an object over 2^59 bytes); MFFI_ENOMEM. mffi_errmsg() then says
-** "LINE:COL: what near 'TOKEN'" and mffi_erroffset() gives the byte offset. */
+** does not fit, an object over 2^59 bytes); MFFI_ENOMEM. mffi_errmsg() then
+** says "LINE:COL: what near 'TOKEN'" (or "FILE:LINE:COL: ..." after a line
+** marker) and mffi_erroffset() gives the byte offset.
+** Limits, so that time and memory stay linear in len whatever the input
+** (docs/cdef.md, "Limits"): len below 2 GiB; nesting of declarators and
+** expressions 200 (MFFI_EPARSE); 65536 pointer, array and function steps in
+** one declarator; 65536 parameters of one function; 2^20 members of one
+** struct or union or enumerators of one enum (MFFI_ERANGE beyond each). */
 MFFI_API int mffi_cdef(mffi_ctx *ctx, const char *src, size_t len);
 
 /* -- Types ------------------------------------------------------------ */

@@ -72,3 +72,9 @@ echo
 echo "## Checked decorator (bench/checked.c)"
 echo
 "$out/checked" "$out/checked_lib.so"
+
+# -- Declaration parser: time and memory at n and 8n ------------------------
+echo
+echo "## Parse scaling (bench/parse_scaling.sh)"
+echo
+bash "$src/bench/parse_scaling.sh" "$build"

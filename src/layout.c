@@ -35,7 +35,14 @@ static size_t lay_round(size_t x, size_t a) {
 typedef struct lay {
   size_t bitpos;  /* Next free bit (structs), or largest size in bits. */
   uint32_t align; /* Alignment so far. */
+  uint32_t pack;  /* #pragma pack: cap on member alignments, 0 if none. */
 } lay;
+
+/* GCC's maximum_field_alignment: #pragma pack(N) caps the alignment of
+** every member, aligned(N) members included (stor-layout.cc, layout_decl). */
+static uint32_t lay_cap(const lay *L, uint32_t a) {
+  return L->pack && a > L->pack ? L->pack : a;
+}
 
 /* Check a member before placing it. */
 static int lay_check(mffi_ctx *ctx, const mffi_tt *tt, const mffi_member *m,
@@ -111,8 +118,10 @@ static void lay_bitfield(const mffi_tt *tt, lay *L, mffi_member *m, bool packed,
   /* GCC's order (place_field): decide the integer-mode case at the current
   ** position, honour the member's aligned(N), then apply the span rule. */
   bool as_field = lay_int_mode(pos, w, packed);
-  if (m->align_attr) pos = lay_round(pos, (size_t)m->align_attr * 8);
-  if (!packed && !as_field &&
+  if (m->align_attr)
+    pos = lay_round(pos, (size_t)lay_cap(L, m->align_attr) * 8);
+  /* Under #pragma pack GCC skips the span rule altogether (place_field). */
+  if (!packed && !as_field && !L->pack &&
       lay_excess_span(pos, w, unit, mffi__size(tt, m->tid) * 8))
     pos = lay_round(pos, unit);
   m->bit_offset = pos;
@@ -122,9 +131,13 @@ static void lay_bitfield(const mffi_tt *tt, lay *L, mffi_member *m, bool packed,
   } else {
     L->bitpos = pos + w;
   }
-  uint32_t a = packed ? 1 : talign;
+  /* packed lowers a bit-field's share of the record's alignment to a byte,
+  ** unless #pragma pack is in effect: then the cap is the pack value
+  ** (update_alignment_for_field). */
+  uint32_t a = packed && !L->pack ? 1 : talign;
   if (m->align_attr > a) a = m->align_attr;
   if (as_field && w / 8 > a) a = (uint32_t)(w / 8); /* the mode's alignment */
+  a = lay_cap(L, a);
   if (!m->name && tt->abi->unnamed_bitfield_no_align) a = 1;
   if (a > L->align) L->align = a;
 }
@@ -133,6 +146,7 @@ static void lay_field(const mffi_tt *tt, lay *L, mffi_member *m, bool packed,
                       bool is_union) {
   uint32_t a = packed ? 1 : mffi__align(tt, m->tid);
   if (m->align_attr > a) a = m->align_attr;
+  a = lay_cap(L, a);
   size_t off = is_union ? 0 : lay_round(lay_round(L->bitpos, 8) / 8, a);
   size_t size = mffi__size(tt, m->tid);
   m->offset = off;
@@ -144,7 +158,8 @@ static void lay_field(const mffi_tt *tt, lay *L, mffi_member *m, bool packed,
 
 int mffi__tt_define_record(mffi_ctx *ctx, mffi_tid tid,
                            const mffi_member *members, uint32_t nmembers,
-                           bool packed, uint32_t attr_align, uint32_t *bad) {
+                           bool packed, uint32_t attr_align, uint32_t pack,
+                           uint32_t *bad) {
   mffi_tt *tt = &ctx->tt;
   mffi_type *t = mffi__T(tt, tid);
   bool is_union = t->kind == MFFI_KIND_UNION;
@@ -175,7 +190,7 @@ int mffi__tt_define_record(mffi_ctx *ctx, mffi_tid tid,
     mffi__free(ctx, ms);
     return rc;
   }
-  lay L = {0, 1};
+  lay L = {0, 1, pack};
   uint16_t flags = MFFI_TF_COMPLETE;
   for (uint32_t i = 0; i < nmembers; i++) {
     mffi_member *m = &ms[i];
@@ -192,6 +207,7 @@ int mffi__tt_define_record(mffi_ctx *ctx, mffi_tid tid,
     const mffi_type *mb = mffi__B(tt, m->tid);
     if (mb->kind == MFFI_KIND_ARRAY && (mb->flags & MFFI_TF_VLA_LEN))
       flags |= MFFI_TF_FLEX;
+    if (mffi__tt_has_vector(tt, m->tid)) flags |= MFFI_TF_HASVEC;
   }
   if (attr_align > L.align) L.align = attr_align;
   t->members = ms;
@@ -199,6 +215,7 @@ int mffi__tt_define_record(mffi_ctx *ctx, mffi_tid tid,
   t->nest = nest + 1;
   t->align = L.align;
   t->attr_align = attr_align;
+  t->pack = (uint8_t)pack;
   t->size = lay_round(lay_round(L.bitpos, 8) / 8, L.align);
   t->flags = (uint16_t)(t->flags | flags | (packed ? MFFI_TF_PACKED : 0));
   return MFFI_OK;

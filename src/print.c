@@ -129,6 +129,7 @@ static uint32_t pr_align_override(const mffi_tt *tt, const mffi_type *t) {
 static bool pr_is_leaf(const mffi_tt *tt, mffi_tid tid) {
   const mffi_type *t = mffi__T(tt, tid);
   if (pr_align_override(tt, t)) return true;
+  if (t->flags & MFFI_TF_VECTOR) return true; /* __typeof__(...) */
   switch (t->kind) {
   case MFFI_KIND_POINTER:
   case MFFI_KIND_ARRAY:
@@ -334,7 +335,11 @@ static void pr_spec(pr *p, mffi_tid tid, bool bare) {
     return;
   }
   pr_quals(p, t->quals);
-  if (t->kind == MFFI_KIND_COMPLEX) {
+  if (t->flags & MFFI_TF_VECTOR) { /* A type name binds the attribute. */
+    pr_tok(p, "__typeof__(");
+    pr_full(p, pr_child(p->tt, tid), NULL, NULL, 0);
+    pr_printf(p, " __attribute__((vector_size(%zu))))", t->size);
+  } else if (t->kind == MFFI_KIND_COMPLEX) {
     pr_full(p, pr_child(p->tt, tid), NULL, NULL, 0);
     pr_tok(p, "_Complex");
   } else if (pr_is_record(t->kind)) {
@@ -506,6 +511,9 @@ static void pr_attrs(pr *p, const mffi_decl *d, bool self) {
   for (uint32_t i = 0; i < d->nattrs; i++) {
     const mffi_attr *a = &d->attrs[i];
     if (pr_attr_self(d, a) != self) continue;
+    /* The printed type already is what mode() and vector_size() made. */
+    if (strcmp(a->name, "mode") == 0 || strcmp(a->name, "vector_size") == 0)
+      continue;
     pr_puts(p, " __attribute__((");
     pr_puts(p, a->name);
     if (a->nargs) {
@@ -552,7 +560,25 @@ static mffi_tid pr_typedef_body(const mffi_tt *tt, mffi_tid tid,
   return b->id;
 }
 
+static void pr_decl_body(pr *p, const mffi_decl *d);
+
+/* A definition laid out under #pragma pack(N) is printed between
+** _Pragma("pack(push, N)") and _Pragma("pack(pop)"), which keeps it one
+** line and the layout the same. */
 static void pr_decl(pr *p, const mffi_decl *d) {
+  const mffi_tt *tt = p->tt;
+  mffi_tid body = MFFI_TID_NONE;
+  if (d->kind == MFFI_DECL_TYPEDEF)
+    body = pr_typedef_body(tt, d->tid, d->name);
+  else if (d->kind == MFFI_DECL_TAG && d->defined)
+    body = mffi__B(tt, d->tid)->id;
+  unsigned pack = body != MFFI_TID_NONE ? mffi__B(tt, body)->pack : 0;
+  if (pack) pr_printf(p, "_Pragma(\"pack(push, %u)\") ", pack);
+  pr_decl_body(p, d);
+  if (pack) pr_puts(p, " _Pragma(\"pack(pop)\")");
+}
+
+static void pr_decl_body(pr *p, const mffi_decl *d) {
   const mffi_tt *tt = p->tt;
   switch (d->kind) {
   case MFFI_DECL_TYPEDEF: {

@@ -74,7 +74,8 @@ typedef struct tkey {
 
 /* What a variant node adds to its base. */
 #define TVAR_FLAGS (MFFI_TF_USERALIGN | MFFI_TF_FLOATN | MFFI_TF_FLOATNX)
-#define TKEY_FLAGS (MFFI_TF_VARIADIC | MFFI_TF_UNPROTO | TVAR_FLAGS)
+#define TKEY_FLAGS                                                             \
+  (MFFI_TF_VARIADIC | MFFI_TF_UNPROTO | MFFI_TF_VECTOR | TVAR_FLAGS)
 
 /* The key of node (or prototype) t whose variant base is base
 ** (MFFI_TID_NONE for a canonical node): a variant is identified by its
@@ -164,6 +165,7 @@ static int tt_add(mffi_ctx *ctx, const mffi_type *proto, mffi_tid *out) {
   if (!t) return mffi__nomem(ctx);
   *t = *proto;
   t->id = tt->ntypes;
+  t->undo_ix = 0;
   if (proto->base == MFFI_TID_NONE) t->base = t->id;
   t->ctx = ctx;
   t->params = NULL;
@@ -254,8 +256,23 @@ int mffi__tt_array(mffi_ctx *ctx, mffi_tid elem, long len, mffi_tid *out) {
 int mffi__tt_func(mffi_ctx *ctx, mffi_tid ret, const mffi_tid *params,
                   uint32_t nparams, uint16_t flags, mffi_tid *out) {
   mffi_kind rk = mffi__B(&ctx->tt, ret)->kind;
-  if (rk == MFFI_KIND_ARRAY)
+  if (rk == MFFI_KIND_ARRAY &&
+      !(mffi__B(&ctx->tt, ret)->flags & MFFI_TF_VECTOR))
     return mffi__err(ctx, MFFI_EDECL, "function returning an array");
+  /* The call layers classify arrays as aggregates, which a vector is not
+  ** (psABI 3.2.3: one SSE register, SSEUP): refused by name until they
+  ** learn vectors. */
+  for (uint32_t i = 0; i <= nparams; i++) {
+    mffi_tid v = i < nparams ? params[i] : ret;
+    if (!mffi__tt_has_vector(&ctx->tt, v)) continue;
+    char name[128];
+    mffi_sb sb = {name, sizeof name, 0};
+    mffi__print_type(&sb, &ctx->tt, v, NULL);
+    return mffi__err(ctx, MFFI_EUNSUPPORTED,
+                     "%s '%s' by value is not supported: it is or holds a "
+                     "vector type",
+                     i < nparams ? "passing" : "returning", name);
+  }
   if (rk == MFFI_KIND_FUNCTION)
     return mffi__err(ctx, MFFI_EDECL, "function returning a function");
   mffi_type f = {.kind = MFFI_KIND_FUNCTION,
@@ -299,7 +316,8 @@ static uint16_t tt_vflags(const mffi_type *t) {
 int mffi__tt_qual(mffi_ctx *ctx, mffi_tid tid, unsigned quals, mffi_tid *out) {
   mffi_tt *tt = &ctx->tt;
   const mffi_type *t = mffi__T(tt, tid);
-  if (t->kind == MFFI_KIND_ARRAY) { /* C11 6.7.3p9: qualify the elements. */
+  if (t->kind == MFFI_KIND_ARRAY && !(t->flags & MFFI_TF_VECTOR)) {
+    /* C11 6.7.3p9: qualify the elements (a vector is qualified itself). */
     mffi_tid e;
     int rc = mffi__tt_qual(ctx, t->child, quals, &e);
     if (rc) return rc;
@@ -339,6 +357,50 @@ int mffi__tt_complex(mffi_ctx *ctx, mffi_tid component, mffi_tid *out) {
   return tt_intern(ctx, &x, out);
 }
 
+int mffi__tt_vector(mffi_ctx *ctx, mffi_tid elem, uint64_t size,
+                    mffi_tid *out) {
+  mffi_tt *tt = &ctx->tt;
+  const mffi_type *e = mffi__T(tt, elem);
+  mffi_kind k = (mffi_kind)mffi__B(tt, elem)->kind;
+  bool scalar = (mffi__kind_is_int(k) && k != MFFI_KIND_BOOL) ||
+                (k >= MFFI_KIND_FLOAT16 && k <= MFFI_KIND_FLOAT128);
+  if (!scalar || (e->base != e->id && (e->flags & MFFI_TF_USERALIGN)))
+    return mffi__err(ctx, MFFI_EDECL, "invalid vector type");
+  size_t esize = mffi__size(tt, elem);
+  if (size == 0 || size % esize || ((size / esize) & (size / esize - 1)))
+    return mffi__err(ctx, MFFI_EDECL,
+                     "number of vector components %llu not a power of two",
+                     (unsigned long long)(size / esize));
+  if (size > 1u << 20)
+    return mffi__err(ctx, MFFI_ERANGE, "vector of %llu bytes is too large",
+                     (unsigned long long)size);
+  /* The element without qualifiers: those belong to the vector. */
+  mffi_type v = {.kind = MFFI_KIND_ARRAY,
+                 .base = MFFI_TID_NONE,
+                 .child = e->base,
+                 .length = (long)(size / esize),
+                 .size = size,
+                 .align = size < MFFI_VECTOR_MAX_ALIGN ? (uint32_t)size
+                                                       : MFFI_VECTOR_MAX_ALIGN,
+                 .flags = MFFI_TF_VECTOR};
+  int rc = tt_intern(ctx, &v, out);
+  if (rc == MFFI_OK && e->quals) rc = mffi__tt_qual(ctx, *out, e->quals, out);
+  return rc;
+}
+
+bool mffi__tt_has_vector(const mffi_tt *tt, mffi_tid tid) {
+  for (;;) {
+    const mffi_type *b = mffi__B(tt, tid);
+    if (b->kind == MFFI_KIND_ARRAY) {
+      if (b->flags & MFFI_TF_VECTOR) return true;
+      tid = b->child;
+      continue;
+    }
+    return (b->kind == MFFI_KIND_STRUCT || b->kind == MFFI_KIND_UNION) &&
+           (b->flags & MFFI_TF_HASVEC);
+  }
+}
+
 int mffi__tt_record(mffi_ctx *ctx, mffi_kind kind, const char *tag,
                     mffi_tid *out) {
   mffi_type r = {.kind = (uint8_t)kind,
@@ -346,6 +408,101 @@ int mffi__tt_record(mffi_ctx *ctx, mffi_kind kind, const char *tag,
                  .child = MFFI_TID_NONE,
                  .tag = tag};
   return tt_add(ctx, &r, out);
+}
+
+/* -- Sameness across translation units ----------------------------------- */
+
+/* Two translation units may each define a type that is one type to the
+** program (C11 6.2.7p1): same tag (or none), same members in the same
+** order with the same names and types, same layout. Pointers and arrays
+** compare their targets; variants their qualifiers, alignment and
+** spelling. Chains of pointers, arrays and variants are followed in a loop;
+** recursion is only into members and parameters, whose depth the parser
+** bounds. */
+static bool tt_same_rec(const mffi_tt *tt, mffi_tid a, mffi_tid b, bool tags);
+
+static bool tt_same_members(const mffi_tt *tt, const mffi_type *x,
+                            const mffi_type *y) {
+  if (x->size != y->size || x->align != y->align ||
+      x->attr_align != y->attr_align || x->nmembers != y->nmembers ||
+      ((x->flags ^ y->flags) & (MFFI_TF_PACKED | MFFI_TF_FLEX)))
+    return false;
+  for (uint32_t i = 0; i < x->nmembers; i++) {
+    const mffi_member *m = &x->members[i], *n = &y->members[i];
+    if (m->name != n->name || m->bit_width != n->bit_width ||
+        m->offset != n->offset || m->bit_offset != n->bit_offset ||
+        m->align_attr != n->align_attr || m->packed != n->packed ||
+        !tt_same_rec(tt, m->tid, n->tid, true))
+      return false;
+  }
+  return true;
+}
+
+static bool tt_same_enums(const mffi_type *x, const mffi_type *y) {
+  if (x->nenums != y->nenums || x->child != y->child || x->size != y->size)
+    return false;
+  for (uint32_t i = 0; i < x->nenums; i++)
+    if (x->enums[i].name != y->enums[i].name ||
+        x->enums[i].value != y->enums[i].value)
+      return false;
+  return true;
+}
+
+/* A struct, union or enum's real tag (not a typedef's name), or NULL. */
+static const char *tt_real_tag(const mffi_type *t) {
+  return (t->flags & MFFI_TF_TYPEDEF_TAG) ? NULL : t->tag;
+}
+
+static bool tt_same_rec(const mffi_tt *tt, mffi_tid a, mffi_tid b, bool tags) {
+  for (;;) {
+    if (a == b) return true;
+    const mffi_type *x = tt->types[a], *y = tt->types[b];
+    if (x->kind != y->kind || x->quals != y->quals) return false;
+    bool xv = x->base != x->id, yv = y->base != y->id;
+    if (xv != yv) return false;
+    if (xv) {
+      if (x->align != y->align ||
+          ((x->flags ^ y->flags) &
+           (MFFI_TF_USERALIGN | MFFI_TF_FLOATN | MFFI_TF_FLOATNX)))
+        return false;
+      a = x->base, b = y->base;
+      continue;
+    }
+    switch (x->kind) {
+    case MFFI_KIND_POINTER:
+    case MFFI_KIND_COMPLEX: a = x->child, b = y->child; continue;
+    case MFFI_KIND_ARRAY:
+      if (x->length != y->length) return false;
+      a = x->child, b = y->child;
+      continue;
+    case MFFI_KIND_FUNCTION:
+      if (x->nparams != y->nparams ||
+          ((x->flags ^ y->flags) & (MFFI_TF_VARIADIC | MFFI_TF_UNPROTO)))
+        return false;
+      for (uint32_t i = 0; i < x->nparams; i++)
+        if (!tt_same_rec(tt, x->params[i], y->params[i], true)) return false;
+      a = x->child, b = y->child;
+      continue;
+    case MFFI_KIND_STRUCT:
+    case MFFI_KIND_UNION:
+    case MFFI_KIND_ENUM: {
+      const char *tx = tt_real_tag(x), *ty = tt_real_tag(y);
+      if (tags && tx != ty) return false;
+      if (!((x->flags & y->flags) & MFFI_TF_COMPLETE)) return false;
+      return x->kind == MFFI_KIND_ENUM ? tt_same_enums(x, y)
+                                       : tt_same_members(tt, x, y);
+    }
+    default: return false; /* Distinct primitives. */
+    }
+  }
+}
+
+bool mffi__tt_same(const mffi_tt *tt, mffi_tid a, mffi_tid b) {
+  return tt_same_rec(tt, a, b, true);
+}
+
+bool mffi__tt_same_body(const mffi_tt *tt, mffi_tid a, mffi_tid b) {
+  return tt_same_rec(tt, mffi__B(tt, a)->id, mffi__B(tt, b)->id, false);
 }
 
 /* -- Tags and names ------------------------------------------------------- */
@@ -427,6 +584,7 @@ int mffi__tt_decl_add(mffi_ctx *ctx, const mffi_decl *d, mffi_decl **out) {
   if (!nd) return mffi__nomem(ctx);
   *nd = *d;
   nd->index = tt->ndecls;
+  nd->undo_ix = 0;
   nd->ctx = ctx;
   if (!nd->symbol) nd->symbol = nd->name;
   tt->decls[tt->ndecls++] = nd;
@@ -462,17 +620,17 @@ static int tt_log(mffi_ctx *ctx, mffi_type *t, mffi_decl *d) {
   if (!tt->in_tx) return MFFI_OK;
   if (t && t->id >= tt->tx_ntypes) return MFFI_OK;
   if (d && d->index >= tt->tx_ndecls) return MFFI_OK;
-  for (size_t i = 0; i < tt->nundo; i++) /* Log the first state once. */
-    if ((t && tt->undo[i].type == t) || (d && tt->undo[i].decl == d))
-      return MFFI_OK;
-  if (mffi__grow(ctx, (void **)&tt->undo, &tt->capundo, tt->nundo + 1,
+  /* Log the first state once: the object knows its entry. */
+  if ((t && t->undo_ix) || (d && d->undo_ix)) return MFFI_OK;
+  if (tt->nundo >= UINT32_MAX - 1 ||
+      mffi__grow(ctx, (void **)&tt->undo, &tt->capundo, tt->nundo + 1,
                  sizeof *tt->undo))
     return mffi__nomem(ctx);
   mffi_undo *u = &tt->undo[tt->nundo++];
   u->type = t;
   u->decl = d;
-  if (t) u->saved.t = *t;
-  if (d) u->saved.d = *d;
+  if (t) u->saved.t = *t, t->undo_ix = (uint32_t)tt->nundo;
+  if (d) u->saved.d = *d, d->undo_ix = (uint32_t)tt->nundo;
   return MFFI_OK;
 }
 
@@ -490,10 +648,8 @@ int mffi__tt_decl_set_attrs(mffi_ctx *ctx, mffi_decl *d, mffi_attr *attrs,
   int rc = tt_log(ctx, NULL, d);
   if (rc) return rc;
   /* The current array is this transaction's own unless the log holds it. */
-  bool logged = false;
-  for (size_t i = 0; i < tt->nundo; i++)
-    if (tt->undo[i].decl == d && tt->undo[i].saved.d.attrs == d->attrs)
-      logged = true;
+  bool logged =
+      d->undo_ix && tt->undo[d->undo_ix - 1].saved.d.attrs == d->attrs;
   if (!logged) {
     mffi_decl cur = {.attrs = d->attrs, .nattrs = d->nattrs};
     mffi__tt_decl_free_parts(ctx, &cur);
@@ -523,6 +679,8 @@ void mffi__tt_commit(mffi_ctx *ctx) {
   /* Arrays replaced in place by the transaction free their old versions. */
   for (size_t i = 0; i < tt->nundo; i++) {
     mffi_undo *u = &tt->undo[i];
+    if (u->type) u->type->undo_ix = 0;
+    if (u->decl) u->decl->undo_ix = 0;
     if (u->type) {
       if (u->saved.t.members != u->type->members)
         mffi__free(ctx, u->saved.t.members);

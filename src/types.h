@@ -46,6 +46,12 @@ typedef uint32_t mffi_tid;
 ** double). They are variants of the plain type. */
 #define MFFI_TF_FLOATN 0x100u
 #define MFFI_TF_FLOATNX 0x200u
+/* A GCC vector (vector_size(N), mode(V4SF)): an array node of `length`
+** scalars of its child, with the vector's size and alignment. */
+#define MFFI_TF_VECTOR 0x400u
+/* A struct or union that holds a vector by value, somewhere inside. */
+#define MFFI_TF_HASVEC 0x800u
+#define MFFI_VECTOR_MAX_ALIGN 16 /* Vector alignment cap: x86-64 SSE. */
 
 /* A member of a struct or union. Offsets are filled in by the layout. */
 typedef struct mffi_member {
@@ -74,6 +80,7 @@ struct mffi_type {
   size_t size;          /* sizeof; 0 when incomplete. */
   uint32_t align;       /* _Alignof; 0 when incomplete. */
   uint32_t attr_align;  /* aligned(N) given on a struct/union, 0 if none. */
+  uint8_t pack;         /* #pragma pack(N) in effect at its definition. */
   long length;          /* Array element count; -1 for "[]". */
   const char *tag;      /* Tag, or first typedef name of an anonymous one. */
   struct mffi_ctx *ctx; /* Owner, so accessors need only the type. */
@@ -84,6 +91,7 @@ struct mffi_type {
   uint32_t nparams;
   mffi_enumerator *enums; /* Enum constants (base node only). */
   uint32_t nenums;
+  uint32_t undo_ix; /* 1 + its entry in the transaction's log, 0 if none. */
 };
 
 /* One attribute, pooled strings. */
@@ -101,6 +109,10 @@ struct mffi_decl {
   bool defined;      /* TAG: a definition (not just "struct s;"). */
   bool thread_local; /* VARIABLE: _Thread_local / __thread. */
   uint32_t index;    /* Position in the declaration list. */
+  uint32_t undo_ix;  /* 1 + its entry in the transaction's log, 0 if none. */
+  const char *file;  /* Where it was declared: the line marker's pooled */
+  uint32_t line;     /* file name (NULL: the text of its mffi_cdef), line */
+  uint32_t col;      /* and column (1-based; 0 if not from a text). */
   struct mffi_ctx *ctx;
 };
 
@@ -199,6 +211,13 @@ int mffi__tt_qual(struct mffi_ctx *ctx, mffi_tid tid, unsigned quals,
 int mffi__tt_aligned(struct mffi_ctx *ctx, mffi_tid tid, uint32_t align,
                      mffi_tid *out);
 int mffi__tt_complex(struct mffi_ctx *ctx, mffi_tid component, mffi_tid *out);
+/* The vector of `size` bytes of elem (an integer or floating type, not
+** _Bool): MFFI_EDECL unless size is a power of two multiple of elem's. */
+int mffi__tt_vector(struct mffi_ctx *ctx, mffi_tid elem, uint64_t size,
+                    mffi_tid *out);
+/* True if a value of type tid holds a vector (is one, or an array, struct
+** or union with one inside). */
+bool mffi__tt_has_vector(const mffi_tt *tt, mffi_tid tid);
 /* The _FloatN spelling of a floating type: flag is MFFI_TF_FLOATN or
 ** MFFI_TF_FLOATNX. */
 int mffi__tt_floatn(struct mffi_ctx *ctx, mffi_tid tid, uint16_t flag,
@@ -208,13 +227,16 @@ int mffi__tt_floatn(struct mffi_ctx *ctx, mffi_tid tid, uint16_t flag,
 int mffi__tt_record(struct mffi_ctx *ctx, mffi_kind kind, const char *tag,
                     mffi_tid *out);
 /* Define a struct/union: take the members (copied), lay them out.
-** attr_align is aligned(N) on the type (0 if none). Errors: MFFI_EDECL for
+** attr_align is aligned(N) on the type (0 if none); pack is the #pragma
+** pack value in effect (0 if none), which caps member alignments. Errors:
+*MFFI_EDECL for
 ** an incomplete member type, a flexible array not last (or alone), a bad
 ** bit-field; MFFI_ERANGE for a type over MFFI_MAX_SIZE. *bad gets the index
 ** of the member at fault. */
 int mffi__tt_define_record(struct mffi_ctx *ctx, mffi_tid tid,
                            const mffi_member *members, uint32_t nmembers,
-                           bool packed, uint32_t attr_align, uint32_t *bad);
+                           bool packed, uint32_t attr_align, uint32_t pack,
+                           uint32_t *bad);
 /* Define an enum: its constants (copied), and its underlying type chosen
 ** as GCC does (unsigned int, int, then the 64-bit types; smallest with
 ** packed). huge: some value is at least 2^63 (stored wrapped in int64; all
@@ -222,6 +244,11 @@ int mffi__tt_define_record(struct mffi_ctx *ctx, mffi_tid tid,
 int mffi__tt_define_enum(struct mffi_ctx *ctx, mffi_tid tid,
                          const mffi_enumerator *enums, uint32_t nenums,
                          bool packed, bool huge);
+/* True if a and b are one type to a program whose translation units
+** define them each (C11 6.2.7p1: same tags, members, layout). same_body
+** compares two struct, union or enum definitions ignoring their tags. */
+bool mffi__tt_same(const mffi_tt *tt, mffi_tid a, mffi_tid b);
+bool mffi__tt_same_body(const mffi_tt *tt, mffi_tid a, mffi_tid b);
 /* Bind and look up tags (struct, union and enum share one namespace). */
 mffi_tid mffi__tt_tag_find(const mffi_tt *tt, const char *tag);
 int mffi__tt_tag_bind(struct mffi_ctx *ctx, const char *tag, mffi_tid tid);

@@ -13,7 +13,9 @@
 ** arrays of 1-3 dimensions, zero-length and flexible arrays; bit-fields of
 ** every integer type, unnamed, zero-width and full-width, in structs and
 ** unions; packed and aligned(N) on types, members and bit-fields, in every
-** position gcc accepts; _Alignas; several declarators sharing one type;
+** position gcc accepts; _Alignas; #pragma pack in all its forms (push and
+** pop with and without ids, _Pragma, values GCC ignores) around a quarter
+** of the definitions; several declarators sharing one type;
 ** constant expressions where numbers go. Each type is checked through its
 ** member paths: "a", "a.b", "a[2][1].c", members of anonymous ones by name.
 */
@@ -329,6 +331,13 @@ static const lg_scalar lg_scalars[] = {
     {"volatile int @", 0, 4, 4, 1},
     {"const long @", 0, 8, 8, 1},
     {"int3 @", 0, 12, 4, 1},
+    {"v4sf @", 0, 16, 16, 1},
+    {"v2si @", 0, 8, 8, 1},
+    {"v8df_a16 @", 0, 64, 16, 1},
+    {"v4m @", 0, 16, 16, 1},
+    {"const v4sf @", 0, 16, 16, 1},
+    /* Not in arrays: gcc takes "[0]" of it for a flexible array. */
+    {"char __attribute__((vector_size(4))) @", 0, 4, 4, 0},
 };
 #define LG_NSCALARS (sizeof lg_scalars / sizeof lg_scalars[0])
 
@@ -367,6 +376,13 @@ static const char *const lg_preamble[][2] = {
     {"typedef int ia2_a16[2] __attribute__((aligned(16)));", "ia2_a16"},
     {"typedef void (*fn_t)(int, ...);", "fn_t"},
     {"typedef int int3[3];", "int3"},
+    /* GCC vectors: aligned to their size up to 16 (no AVX). */
+    {"typedef float v4sf __attribute__((vector_size(16)));", "v4sf"},
+    {"typedef int v2si __attribute__((__vector_size__(8)));", "v2si"},
+    {"typedef double v8df_a16 __attribute__((__vector_size__(64), "
+     "__aligned__(16)));",
+     "v8df_a16"},
+    {"typedef float v4m __attribute__((mode(V4SF)));", "v4m"},
 };
 #define LG_NPREAMBLE (sizeof lg_preamble / sizeof lg_preamble[0])
 
@@ -865,8 +881,50 @@ static void lg_alias(lg_set *s, const char *tn, unsigned tal) {
     lg_path_add(&td->paths, "", orig->paths.v[i].path, orig->paths.v[i].bf);
 }
 
+/* #pragma pack around a definition: the text before it and after it,
+** which leaves the packing as it found it (no packing), so that every
+** chunk means the same alone. Includes pragmas GCC ignores (a bad value,
+** a pop with nothing pushed, an unknown action). */
+static void lg_pack_open(lg_gen *g, lg_buf *out, int *form) {
+  static const unsigned vals[] = {1, 2, 4, 8, 16};
+  unsigned n = vals[lg_below(g, 5)], m = vals[lg_below(g, 5)];
+  *form = (int)lg_below(g, 7);
+  switch (*form) {
+  case 0: lg_printf(out, "#pragma pack(%u)\n", n); break;
+  case 1: lg_printf(out, "#pragma pack(push, %u)\n", n); break;
+  case 2:
+    lg_printf(out, "#pragma pack(push, lgid, %u)\n#pragma pack(push, %u)\n", n,
+              m);
+    break;
+  case 3: lg_printf(out, "#pragma pack(push)\n#pragma pack(%u)\n", n); break;
+  case 4: lg_printf(out, "_Pragma(\"pack(%u)\") ", n); break;
+  case 5: /* A pop to an id drops what was pushed above it. */
+    lg_printf(out,
+              "#pragma pack(push, lgo, %u)\n#pragma pack(push, %u)\n"
+              "#pragma pack(pop, lgo)\n#pragma pack(push, %u)\n",
+              m, n, n);
+    break;
+  default: /* Ignored by GCC: a value that is not a small power of two. */
+    lg_printf(out, "#pragma pack(%u)\n#pragma pack(3)\n#pragma pack(pop, 4)\n",
+              n);
+  }
+}
+
+static void lg_pack_close(lg_buf *out, int form) {
+  switch (form) {
+  case 0:
+  case 6: lg_puts(out, "#pragma pack()\n"); break;
+  case 2: lg_puts(out, "#pragma pack(pop, lgid)\n"); break;
+  case 4: lg_puts(out, "_Pragma(\"pack()\")\n"); break;
+  case 5: lg_puts(out, "#pragma pack(pop)\n#pragma pack(pop)\n"); break;
+  default: lg_puts(out, "#pragma pack(pop)\n");
+  }
+  if (form == 1) lg_puts(out, "#pragma pack(pop)\n"); /* Nothing pushed. */
+}
+
 /* One top-level struct or union "sN": plain, "typedef struct sN {...} tN"
-** or "typedef struct {...} tN", maybe with an aligned typedef after it. */
+** or "typedef struct {...} tN", maybe with an aligned typedef after it, and
+** sometimes under a #pragma pack. */
 static void lg_toplevel(lg_gen *g, int idx) {
   lg_set *s = g->set;
   int is_union = lg_chance(g, 25);
@@ -879,6 +937,8 @@ static void lg_toplevel(lg_gen *g, int idx) {
   lg_chunk_begin(s);
   lg_buf *out = &s->defs;
   const char *kw = is_union ? "union" : "struct";
+  int pack_form = -1;
+  if (lg_chance(g, 25)) lg_pack_open(g, out, &pack_form);
   if (form < 16) lg_puts(out, "typedef ");
   lg_printf(out, "%s ", kw);
   /* Type attributes go before the tag or after the closing brace. */
@@ -901,6 +961,7 @@ static void lg_toplevel(lg_gen *g, int idx) {
   }
   if (form < 16) lg_printf(out, " t%d", idx);
   lg_puts(out, ";\n");
+  if (pack_form >= 0) lg_pack_close(out, pack_form);
   if (al > align) align = al;
 
   char name[32];

@@ -130,8 +130,17 @@ run 1 "check error stdin" "$MODFFI" cdef --check - <"$tmp/bad.h" &&
   expect "check error stdin message" "$tmp/err" '^modffi: <stdin>:2:[0-9]+: '
 run 1 "check error second file" "$MODFFI" cdef "$tmp/good.h" "$tmp/bad.h" &&
   expect "check error second file" "$tmp/err" "bad\.h:2:"
-run 1 "check redefinition" "$MODFFI" cdef "$tmp/good.h" "$tmp/good.h" &&
-  expect "check redefinition" "$tmp/err" "^modffi: $tmp/good.h:[0-9]+:[0-9]+: "
+# Each file is a translation unit: the same definitions again are fine (two
+# headers including the same system header), different ones conflict.
+run 0 "check same file twice" "$MODFFI" cdef "$tmp/good.h" "$tmp/good.h"
+printf 'struct point { long x; };\n' >"$tmp/other.h"
+run 1 "check redefinition" "$MODFFI" cdef "$tmp/good.h" "$tmp/other.h" &&
+  expect "check redefinition" "$tmp/err" \
+    "^modffi: $tmp/other.h:1:8: redefinition of 'struct point' with other members or layout; the previous definition is at [0-9]+:[0-9]+ of an earlier mffi_cdef"
+printf 'enum inc_e;\n' >"$tmp/inc_enum.h"
+run 1 "layout of an incomplete enum" "$MODFFI" layout "$tmp/inc_enum.h" \
+  "enum inc_e" &&
+  expect "layout of an incomplete enum" "$tmp/err" "incomplete type"
 run 1 "check missing file" "$MODFFI" cdef --check "$tmp/nope.h" &&
   expect "check missing file" "$tmp/err" "^modffi: $tmp/nope.h: "
 run 0 "options after operands" "$MODFFI" cdef "$tmp/good.h" --print &&

@@ -736,3 +736,206 @@ Test(errors, per_context_state) {
   for (int i = 0; i < N - 1; i++)
     mffi_ctx_free(c[i]);
 }
+
+
+/* -- Combinations of type specifiers, judged by gcc ------------------------ */
+
+/* Each row is "typedef SPECS T;" with SPECS valid (1) or not (0) to gcc
+** ("two or more data types in declaration specifiers", "both 'long' and
+** 'float'", ...). The test checks each verdict with gcc -fsyntax-only, so
+** the table cannot drift from the compiler, and then with modffi. */
+static const struct {
+  const char *specs;
+  int valid;
+} spec_rows[] = {
+    {"int", 1},
+    {"long int", 1},
+    {"int long", 1},
+    {"long int long", 1},
+    {"unsigned long long int", 1},
+    {"short int unsigned", 1},
+    {"signed char", 1},
+    {"char unsigned", 1},
+    {"long double", 1},
+    {"double long", 1},
+    {"unsigned __int128", 1},
+    {"_Complex float", 1},
+    {"double _Complex", 1},
+    {"long double _Complex", 1},
+    {"_Complex int", 1},
+    {"const int volatile", 1},
+    {"double int", 0},
+    {"int double", 0},
+    {"_Bool int", 0},
+    {"int _Bool", 0},
+    {"void int", 0},
+    {"int void", 0},
+    {"float int", 0},
+    {"long double int", 0},
+    {"double int long", 0},
+    {"int long double", 0},
+    {"_Float16 int", 0},
+    {"_Float32 int", 0},
+    {"_Float64 int", 0},
+    {"_Float128 int", 0},
+    {"_Float32x int", 0},
+    {"_Float64x int", 0},
+    {"__float128 int", 0},
+    {"__builtin_va_list int", 0},
+    {"char int", 0},
+    {"int char", 0},
+    {"__int128 int", 0},
+    {"int int", 0},
+    {"double double", 0},
+    {"float double", 0},
+    {"void char", 0},
+    {"long float", 0},
+    {"short double", 0},
+    {"long long double", 0},
+    {"long char", 0},
+    {"short char", 0},
+    {"long _Bool", 0},
+    {"short long", 0},
+    {"long long long", 0},
+    {"signed unsigned", 0},
+    {"signed float", 0},
+    {"unsigned double", 0},
+    {"signed void", 0},
+    {"unsigned _Bool", 0},
+    {"long __int128", 0},
+    {"short short", 0},
+    {"_Complex void", 0},
+    {"_Complex _Bool", 0},
+    {"struct sx { int a; } int", 0},
+    {"int struct sy { int a; }", 0},
+    {"enum ex { EXA } long", 0},
+};
+#define NSPEC_ROWS (sizeof spec_rows / sizeof spec_rows[0])
+
+ParameterizedTestParameters(errors, specifier_combinations) {
+  return indexes(NSPEC_ROWS);
+}
+
+ParameterizedTest(size_t *ri, errors, specifier_combinations, .timeout = 30) {
+  char src[256];
+  snprintf(src, sizeof src, "typedef %s T;\n", spec_rows[*ri].specs);
+  int valid = spec_rows[*ri].valid;
+  /* The verdict of gcc, which the row must state. */
+  char path[] = "/tmp/mffi_specs_XXXXXX";
+  int fd = mkstemp(path);
+  cr_assert(fd >= 0);
+  FILE *f = fdopen(fd, "w");
+  cr_assert(f != NULL);
+  fputs(src, f);
+  fclose(f);
+  char cmd[512];
+  const char *cc = getenv("CC") ? getenv("CC") : "cc";
+  snprintf(cmd, sizeof cmd,
+           "%s -std=gnu11 -fsyntax-only -pedantic-errors -Wno-pedantic -x c %s "
+           ">/dev/null 2>&1",
+           cc, path);
+  int gcc_ok = system(cmd) == 0;
+  remove(path);
+  const char *specs = spec_rows[*ri].specs;
+  cr_assert(eq(int, gcc_ok, valid), "the C compiler says %s to \"%s\"",
+            gcc_ok ? "yes" : "no", specs);
+  mffi_ctx *ctx = NULL;
+  cr_assert(eq(int, mffi_ctx_new(&ctx, NULL), MFFI_OK));
+  int rc = mffi_cdef(ctx, src, strlen(src));
+  if (valid)
+    cr_expect(eq(int, rc, MFFI_OK), "%s: %s", specs, mffi_errmsg(ctx));
+  else
+    cr_expect(eq(int, rc, MFFI_EPARSE), "%s accepted (%s: %s)", specs,
+              mffi_errname(rc), mffi_errmsg(ctx));
+  mffi_ctx_free(ctx);
+}
+
+/* -- Line markers ---------------------------------------------------------- */
+
+/* After "# 68 "file"" (cc -E) or "#line N ["file"]", messages give the
+** original file and line; mffi_erroffset stays the offset in the text. */
+Test(errors, line_markers_name_the_original_file) {
+  static const struct {
+    const char *src, *msg;
+  } cases[] = {
+      {"# 1 \"t.c\"\n# 68 \"/usr/include/x/link.h\" 1 3 4\nint a;\n\n"
+       "int b c;\n",
+       "/usr/include/x/link.h:70:7: expected ';' near 'c'"},
+      {"int a;\n#line 10\nint b c;\n", "10:7: expected ';' near 'c'"},
+      {"#line 5 \"a.h\"\nint a;\n# 2 \"b.h\" 2\nint b c;\n",
+       "b.h:2:7: expected ';' near 'c'"},
+      /* Not a marker: ignored, physical lines count. */
+      {"# 12x \"q.h\"\nint b c;\n", "2:7: expected ';' near 'c'"},
+      {"# 1 \"d.h\"\n#define D 1\n#define D 2\n", "d.h:2:9: 'D' redefined"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    mffi_ctx *ctx = NULL;
+    cr_assert(eq(int, mffi_ctx_new(&ctx, NULL), MFFI_OK));
+    const char *src = cases[i].src;
+    int rc = mffi_cdef(ctx, src, strlen(src));
+    cr_expect(rc != MFFI_OK, "case %zu accepted", i);
+    cr_expect(strncmp(mffi_errmsg(ctx), cases[i].msg, strlen(cases[i].msg)) ==
+                  0,
+              "case %zu: \"%s\", expected \"%s...\"", i, mffi_errmsg(ctx),
+              cases[i].msg);
+    long off = mffi_erroffset(ctx);
+    cr_expect(off >= 0 && (size_t)off < strlen(src), "case %zu: offset %ld", i,
+              off);
+    mffi_ctx_free(ctx);
+  }
+}
+
+/* -- Conflicts between mffi_cdef calls --------------------------------------
+ */
+
+/* A definition that differs is still refused, at the new one, with the
+** position of the old; the context is left as it was. */
+Test(errors, conflicts_between_calls_name_both_positions) {
+  static const struct {
+    const char *first, *second, *msg;
+  } cases[] = {
+      {"typedef struct { int a; } T;", "\ntypedef struct { long a; } T;",
+       "2:28: conflicting types for 'T'; the previous declaration is at 1:27 "
+       "of an earlier mffi_cdef"},
+      {"struct s { int a; };", "struct s { int b; };",
+       "1:8: redefinition of 'struct s' with other members or layout; the "
+       "previous definition is at 1:8 of an earlier mffi_cdef"},
+      {"struct s { int a; };", "#pragma pack(8)\nstruct s { int a; };",
+       NULL}, /* Same layout: accepted. */
+      {"struct s { char c; int a; };",
+       "#pragma pack(1)\nstruct s { char c; int a; };",
+       "2:8: redefinition of 'struct s' with other members or layout"},
+      {"struct s { int a; };", "struct s { int a; };\nstruct s { int a; };",
+       "2:8: redefinition of 'struct s'; the previous definition is at 1:8"},
+      {"enum e { EA };", "enum e { EA, EB };",
+       "1:6: redefinition of 'enum e' with other values"},
+      {"enum e { EA };", "enum f { EA = 1 };",
+       "1:10: redeclaration of enumerator 'EA' as 1; the previous "
+       "declaration, 0, is at 1:10 of an earlier mffi_cdef"},
+      {"enum { EA };", "enum { EA };\nenum { EA };",
+       "2:8: redeclaration of enumerator 'EA'; the previous"},
+      {"# 1 \"a.h\"\nextern struct { int x; } v;",
+       "# 3 \"b.h\"\nextern struct { unsigned x; } v;",
+       "b.h:3:31: conflicting types for 'v'; the previous declaration is at "
+       "a.h:1:26"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    mffi_ctx *ctx = NULL;
+    cr_assert(eq(int, mffi_ctx_new(&ctx, NULL), MFFI_OK));
+    int rc = mffi_cdef(ctx, cases[i].first, strlen(cases[i].first));
+    cr_assert(eq(int, rc, MFFI_OK), "case %zu: %s", i, mffi_errmsg(ctx));
+    size_t n = mffi_ndecls(ctx);
+    rc = mffi_cdef(ctx, cases[i].second, strlen(cases[i].second));
+    if (!cases[i].msg) {
+      cr_expect(eq(int, rc, MFFI_OK), "case %zu: %s", i, mffi_errmsg(ctx));
+    } else {
+      cr_expect(eq(int, rc, MFFI_EDECL), "case %zu: %s", i, mffi_errmsg(ctx));
+      cr_expect(strncmp(mffi_errmsg(ctx), cases[i].msg, strlen(cases[i].msg)) ==
+                    0,
+                "case %zu: \"%s\", expected \"%s...\"", i, mffi_errmsg(ctx),
+                cases[i].msg);
+      cr_expect(eq(sz, mffi_ndecls(ctx), n), "case %zu: not rolled back", i);
+    }
+    mffi_ctx_free(ctx);
+  }
+}

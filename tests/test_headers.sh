@@ -17,7 +17,7 @@ set -u
 : "${MODFFI:?set MODFFI to the path of the modffi executable}"
 CC=${CC:-cc}
 HEADERS="stdio.h stdlib.h string.h math.h time.h signal.h unistd.h pthread.h
-sys/socket.h netdb.h wchar.h zlib.h expat.h sqlite3.h"
+sys/socket.h netdb.h wchar.h zlib.h expat.h sqlite3.h link.h"
 VALGRIND_HEADERS="stdio.h sqlite3.h"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mffi-headers.XXXXXX")
@@ -89,6 +89,16 @@ check_header() {
       echo "      | $(sed -n "${pos%%:*}p" "$base.i" | cut -c1-300)"
     fi
     return
+  fi
+
+  # The same with cc -E's line markers ("# 68 "/usr/include/..."").
+  # shellcheck disable=SC2086 # $def is empty or one flag.
+  if echo "#include <$h>" | $CC $def -E - >"$base.lm.i" 2>/dev/null &&
+    "$MODFFI" cdef --check "$base.lm.i" >"$base.lm.log" 2>&1; then
+    pass "$tag: cdef --check of cc -E with line markers"
+  else
+    fail "$tag: cdef --check of cc -E with line markers"
+    show "$base.lm.log"
   fi
 
   # Our prototypes against the real header: gcc rejects any conflict. The
@@ -170,6 +180,79 @@ if echo '#include <zlib.h>' | $CC -E -P -dD - >"$zd" 2>"$zd.log"; then
 else
   fail "zlib.h -dD: cc -E -dD failed"
   show "$zd.log"
+fi
+
+# -- Several headers in one context, as translation units of one program ----
+# Each header's own definitions of the glibc types (typedefs of anonymous
+# structs such as __fsid_t included) are the same types: accepted. What is
+# printed back compiles as one file.
+all_i=""
+all_lm=""
+for h in $HEADERS; do
+  b=$tmp/$(echo "$h" | tr '/ =' '___')
+  all_i="$all_i $b.i"
+  all_lm="$all_lm $b.lm.i"
+done
+# shellcheck disable=SC2086 # word splitting wanted: one file each.
+if "$MODFFI" cdef --check $all_i >"$tmp/all.log" 2>&1 &&
+  "$MODFFI" cdef --check $all_lm >>"$tmp/all.log" 2>&1 &&
+  "$MODFFI" cdef --check "$tmp/expat.h.i" "$tmp/pthread.h.i" \
+    "$tmp/expat.h.i" >>"$tmp/all.log" 2>&1; then
+  pass "all headers in one context: cdef --check"
+else
+  fail "all headers in one context: cdef --check"
+  show "$tmp/all.log"
+fi
+# shellcheck disable=SC2086
+if "$MODFFI" cdef --print $all_i >"$tmp/all_print.c" 2>"$tmp/all_print.log" &&
+  compiles "" "$tmp/all_print.c"; then
+  pass "all headers in one context: printed declarations compile"
+else
+  fail "all headers in one context: printed declarations compile"
+  show "$tmp/all_print.log"
+  show_errors "$tmp/all_print.c.log"
+fi
+if "$MODFFI" gen --name eb --header expat.h --cdef "$tmp/expat.h.i" \
+  --cdef "$tmp/pthread.h.i" --only '^(XML_ParserCreate|pthread_self)$' \
+  -o "$tmp/ebgen" >"$tmp/ebgen.log" 2>&1 && [ -s "$tmp/ebgen/eb_mffi.h" ]; then
+  pass "gen --cdef expat.i --cdef pthread.i"
+else
+  fail "gen --cdef expat.i --cdef pthread.i"
+  show "$tmp/ebgen.log"
+fi
+# A real conflict still fails, naming both positions (line markers: files).
+cf=$tmp/conflict
+mkdir -p "$cf"
+printf 'typedef struct { int a; } cf_t;\n' >"$cf/cf_a.h"
+printf '\ntypedef struct { long a; } cf_t;\n' >"$cf/cf_b.h"
+echo '#include "cf_a.h"' | $CC -E -I"$cf" - >"$cf/a.i" 2>/dev/null
+echo '#include "cf_b.h"' | $CC -E -I"$cf" - >"$cf/b.i" 2>/dev/null
+if ! "$MODFFI" cdef --check "$cf/a.i" "$cf/b.i" >"$cf/log" 2>&1 &&
+  grep -q "$cf/cf_b.h:2:28: conflicting types for 'cf_t'; the previous declaration is at $cf/cf_a.h:1:27" "$cf/log"; then
+  pass "a real conflict between headers names both positions"
+else
+  fail "a real conflict between headers names both positions"
+  show "$cf/log"
+fi
+
+# -- Errors name the header and line that line markers give ------------------
+lm=$tmp/lm
+mkdir -p "$lm"
+printf 'int ok1;\n/* two */\nint bad bad;\n' >"$lm/bad_mffi.h"
+printf '#include "bad_mffi.h"\n' | $CC -E -I"$lm" - >"$lm/bad.i" 2>/dev/null
+"$MODFFI" cdef --check "$lm/bad.i" >"$lm/check.log" 2>&1
+if grep -q "^modffi: $lm/bad_mffi.h:3:9: expected ';' near 'bad'" "$lm/check.log"; then
+  pass "line markers: cdef --check names the header's file and line"
+else
+  fail "line markers: cdef --check names the header's file and line"
+  show "$lm/check.log"
+fi
+"$MODFFI" gen --name lmb --header "$lm/bad_mffi.h" -o "$lm/out" >"$lm/gen.log" 2>&1
+if grep -q "$lm/bad_mffi.h:3:9: expected ';'" "$lm/gen.log"; then
+  pass "line markers: gen names the header's file and line"
+else
+  fail "line markers: gen names the header's file and line"
+  show "$lm/gen.log"
 fi
 
 # -- valgrind: no leak, no invalid access --------------------------------------

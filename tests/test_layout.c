@@ -394,6 +394,41 @@ static const lt_hand lt_hands[] = {
     /* An unnamed bit-field still takes its aligned(N), even at width 0. */
     {"struct h36 { char a; int : 0 __attribute__((aligned(8))); char b; };",
      "struct h36", 9, 1, {{"b", 8, -1}}},
+    /* #pragma pack(N) caps every member's alignment (issue 14: gcc 7, b
+    ** at 1), aligned(N) members included (gcc 6). */
+    {"#pragma pack(1)\nstruct h37 { char a; int b; short c; };\n"
+     "#pragma pack()",
+     "struct h37", 7, 1, {{"b", 1, -1}, {"c", 5, -1}}},
+    {"#pragma pack(2)\n"
+     "struct h38 { char c; int b __attribute__((aligned(8))); };\n"
+     "#pragma pack()",
+     "struct h38", 6, 2, {{"b", 2, -1}}},
+    /* pop to an id restores the value saved under it. */
+    {"#pragma pack(2)\n#pragma pack(push, h39a, 1)\n#pragma pack(push, 4)\n"
+     "#pragma pack(pop, h39a)\nstruct h39 { char c; double d; };\n"
+     "#pragma pack()",
+     "struct h39", 10, 2, {{"d", 2, -1}}},
+    /* Under a pack bit-fields may straddle their units. */
+    {"#pragma pack(4)\n"
+     "struct h40 { char c; int x : 31; int y : 2; long z : 40; };\n"
+     "#pragma pack()",
+     "struct h40", 12, 4, {{"x", 8, 31}, {"y", 39, 2}, {"z", 41, 40}}},
+    /* packed and pack: the bit-field's type still counts, up to N. */
+    {"#pragma pack(push, 2)\n"
+     "struct __attribute__((packed)) h41 { char c; __int128 f : 87; };\n"
+     "#pragma pack(pop)",
+     "struct h41", 12, 2, {{"f", 8, 87}}},
+    {"_Pragma(\"pack(push, 1)\") struct h42 { char c; long l; };\n"
+     "_Pragma(\"pack(pop)\")",
+     "struct h42", 9, 1, {{"l", 1, -1}}},
+    /* Pragmas GCC ignores: a value not a small power of two, a pop of
+    ** nothing. */
+    {"#pragma pack(3)\n#pragma pack(pop)\nstruct h43 { char c; int i; };",
+     "struct h43", 8, 4, {{"i", 4, -1}}},
+    /* A zero-width bit-field is not packed. */
+    {"#pragma pack(1)\nstruct h44 { char a; int : 0; char b; };\n"
+     "#pragma pack()",
+     "struct h44", 5, 1, {{"b", 4, -1}}},
     /* clang-format on */
 };
 #define LT_NHANDS (sizeof lt_hands / sizeof lt_hands[0])
@@ -549,6 +584,30 @@ Test(layout_hand, last_aligned_wins_on_typedef) {
 Test(layout_hand, aligned_zero_width_bitfield) {
   lt_hand_check(36);
 }
+Test(layout_hand, pragma_pack_1) {
+  lt_hand_check(37);
+}
+Test(layout_hand, pragma_pack_caps_aligned_member) {
+  lt_hand_check(38);
+}
+Test(layout_hand, pragma_pack_pop_to_id) {
+  lt_hand_check(39);
+}
+Test(layout_hand, pragma_pack_bitfields_straddle) {
+  lt_hand_check(40);
+}
+Test(layout_hand, pragma_pack_with_packed_bitfield) {
+  lt_hand_check(41);
+}
+Test(layout_hand, pragma_operator_pack) {
+  lt_hand_check(42);
+}
+Test(layout_hand, pragma_pack_ignored_forms) {
+  lt_hand_check(43);
+}
+Test(layout_hand, pragma_pack_zero_width_bitfield) {
+  lt_hand_check(44);
+}
 
 /* The literals above are what this machine's compiler says. */
 Test(layout_hand, hand_matches_cc, .timeout = 60) {
@@ -580,4 +639,124 @@ Test(layout_hand, hand_matches_cc, .timeout = 60) {
   }
   lg_set_free(&s);
   lg_buf_free(&cc);
+}
+
+/* -- Attributes in type names --------------------------------------------- */
+
+/* Type names with mode() and aligned() attributes (issue 14): mffi_typeof
+** reads them as gcc does, and a typedef or a member with the same
+** attributes agrees with gcc too. Those without a declarator suffix are
+** also written as "typedef TN tdN;" and as a member after a char. */
+static const char *const lt_attr_names[] = {
+    "int __attribute__((mode(QI)))",
+    "int __attribute__((mode(HI)))",
+    "int __attribute__((mode(SI)))",
+    "int __attribute__((mode(DI)))",
+    "int __attribute__((mode(TI)))",
+    "unsigned __attribute__((__mode__(__QI__)))",
+    "long __attribute__((mode(word)))",
+    "float __attribute__((mode(DF)))",
+    "double __attribute__((mode(SF)))",
+    "char __attribute__((aligned(8)))",
+    "__attribute__((aligned(8))) char",
+    "int __attribute__((aligned(1)))",
+    "long __attribute__((aligned(2)))",
+    "int __attribute__((aligned(2), aligned(8)))",
+    "int __attribute__((aligned(8))) __attribute__((aligned(2)))",
+    "int __attribute__((mode(QI))) __attribute__((aligned(4)))",
+    "char *__attribute__((aligned(16)))",
+    "char __attribute__((aligned(16))) *",
+    "char __attribute__((aligned(8)))[3]",
+    "short __attribute__((aligned(4)))[2]",
+    "int (*__attribute__((aligned(2))))(int)",
+};
+#define LT_NATTR_NAMES (sizeof lt_attr_names / sizeof lt_attr_names[0])
+
+Test(layout_hand, attributes_in_type_names, .timeout = 60) {
+  lg_set s = {0};
+  char name[64];
+  for (size_t i = 0; i < LT_NATTR_NAMES; i++) {
+    const char *tn = lt_attr_names[i];
+    lg_chunk_begin(&s);
+    lg_printf(&s.defs, "typedef __typeof__(%s) tn%zu;\n", tn, i);
+    snprintf(name, sizeof name, "tn%zu", i);
+    lg_type_add(&s, name);
+    if (strpbrk(tn, "*[")) continue;
+    lg_chunk_begin(&s);
+    lg_printf(&s.defs, "typedef %s td%zu;\n", tn, i);
+    snprintf(name, sizeof name, "td%zu", i);
+    lg_type_add(&s, name);
+    lg_chunk_begin(&s);
+    lg_printf(&s.defs, "struct sm%zu { char c; %s m; };\n", i, tn);
+    snprintf(name, sizeof name, "struct sm%zu", i);
+    lg_path_add(&lg_type_add(&s, name)->paths, "", "m", 0);
+  }
+  const char *why = "";
+  lg_buf cc = {0};
+  cr_assert_eq(lg_run_oracle(&s, &why, &cc), 0, "oracle: %s\n%s", why,
+               cc.p ? cc.p : "");
+  mffi_ctx *ctx = NULL;
+  cr_assert_eq(mffi_ctx_new(&ctx, NULL), MFFI_OK);
+  int rc = mffi_cdef(ctx, s.defs.p, s.defs.len);
+  cr_assert_eq(rc, MFFI_OK, "%s\n%s", mffi_errmsg(ctx), s.defs.p);
+  for (size_t i = 0, k = 0; i < LT_NATTR_NAMES; i++) {
+    const char *tn = lt_attr_names[i];
+    const lg_type *o = &s.types[k];
+    const mffi_type *t = NULL;
+    /* The type name itself, then every form the oracle compiled. */
+    rc = mffi_typeof(ctx, tn, &t);
+    cr_assert_eq(rc, MFFI_OK, "mffi_typeof(%s): %s", tn, mffi_errmsg(ctx));
+    cr_expect_eq((long long)mffi_sizeof(t), o->size, "%s: sizeof %zu, cc %lld",
+                 tn, mffi_sizeof(t), o->size);
+    cr_expect_eq((long long)mffi_alignof(t), o->align,
+                 "%s: _Alignof %zu, cc %lld", tn, mffi_alignof(t), o->align);
+    size_t nforms = strpbrk(tn, "*[") ? 1 : 3;
+    for (size_t f = 0; f < nforms; f++, k++) {
+      o = &s.types[k];
+      cr_assert_eq(mffi_typeof(ctx, o->name, &t), MFFI_OK);
+      cr_expect_eq((long long)mffi_sizeof(t), o->size,
+                   "%s (%s): sizeof %zu, cc %lld", o->name, tn, mffi_sizeof(t),
+                   o->size);
+      cr_expect_eq((long long)mffi_alignof(t), o->align,
+                   "%s (%s): _Alignof %zu, cc %lld", o->name, tn,
+                   mffi_alignof(t), o->align);
+      for (size_t j = 0; j < o->paths.n; j++) {
+        size_t off = 0;
+        cr_expect_eq(mffi_offsetof(t, o->paths.v[j].path, &off), MFFI_OK);
+        cr_expect_eq((long long)off, o->paths.v[j].off,
+                     "%s (%s): offsetof %zu, cc %lld", o->name, tn, off,
+                     o->paths.v[j].off);
+      }
+    }
+  }
+  mffi_ctx_free(ctx);
+  lg_set_free(&s);
+  lg_buf_free(&cc);
+}
+
+/* gcc: "unable to emulate 'OI'"; modes of vectors are refused by name. */
+Test(layout_hand, mode_refused_as_gcc_does) {
+  mffi_ctx *ctx = NULL;
+  cr_assert_eq(mffi_ctx_new(&ctx, NULL), MFFI_OK);
+  const mffi_type *t = NULL;
+  int rc = mffi_typeof(ctx, "int __attribute__((mode(OI)))", &t);
+  cr_expect_eq(rc, MFFI_EUNSUPPORTED);
+  cr_expect(strstr(mffi_errmsg(ctx), "unable to emulate 'OI'") != NULL, "%s",
+            mffi_errmsg(ctx));
+  const char *td = "typedef int oi_t __attribute__((mode(OI)));";
+  cr_expect_eq(mffi_cdef(ctx, td, strlen(td)), MFFI_EUNSUPPORTED);
+  /* Vector modes are vectors (gcc: "number of vector components 3 not a
+  ** power of two"). */
+  const char *v = "typedef float v4sf __attribute__((mode(V4SF)));";
+  cr_expect_eq(mffi_cdef(ctx, v, strlen(v)), MFFI_OK, "%s", mffi_errmsg(ctx));
+  cr_expect_eq(mffi_typeof(ctx, "v4sf", &t), MFFI_OK);
+  cr_expect_eq(mffi_sizeof(t), 16);
+  const char *v3 = "typedef float v3sf __attribute__((mode(V3SF)));";
+  cr_expect_eq(mffi_cdef(ctx, v3, strlen(v3)), MFFI_EDECL);
+  cr_expect(strstr(mffi_errmsg(ctx), "not a power of two") != NULL, "%s",
+            mffi_errmsg(ctx));
+  /* gcc: mode 'HI' applied to inappropriate type. */
+  const char *fn = "int __attribute__((mode(HI))) g(void);";
+  cr_expect_eq(mffi_cdef(ctx, fn, strlen(fn)), MFFI_EDECL);
+  mffi_ctx_free(ctx);
 }

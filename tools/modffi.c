@@ -97,9 +97,12 @@ void cli_report(const mffi_ctx *ctx, const char *where) {
   const char *msg = mffi_errmsg(ctx);
   if (!*msg) msg = mffi_strerror(mffi_errcode(ctx));
   /* Declaration errors carry their position: the message starts with
-  ** LINE:COL, so it reads on from the file name. */
-  if (mffi_erroffset(ctx) >= 0)
+  ** LINE:COL, so it reads on from the file name; after a line marker it
+  ** starts with the original file's name instead, which stands alone. */
+  if (mffi_erroffset(ctx) >= 0 && *msg >= '0' && *msg <= '9')
     cli_error("%s:%s", where, msg);
+  else if (mffi_erroffset(ctx) >= 0)
+    cli_error("%s", msg);
   else
     cli_error("%s: %s", where, msg);
 }
@@ -516,7 +519,7 @@ static int cli_layout_print(const mffi_type *t, bool json) {
   int rc = CLI_EXIT_FAIL;
   if (!tname) goto nomem;
   mffi_kind k = mffi_type_kind(t);
-  if (k == MFFI_KIND_STRUCT || k == MFFI_KIND_UNION) {
+  if (k == MFFI_KIND_STRUCT || k == MFFI_KIND_UNION || k == MFFI_KIND_ENUM) {
     if (!mffi_type_complete(t)) {
       cli_error("layout: '%s' is an incomplete type", tname);
       goto out;

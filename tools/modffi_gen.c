@@ -34,7 +34,7 @@ static const char cli_gen_usage[] =
     "                   <zlib.h>; a path starting with '/', './' or '../' as\n"
     "                   \"/its/absolute/path.h\"\n"
     "  --cdef FILE      the description (repeatable); without it, the\n"
-    "                   declarations of H itself, as `cc -E -P` prints them\n"
+    "                   declarations of H itself, as `cc -E` prints them\n"
     "  --annotate FILE  declarations read after the header's (repeatable):\n"
     "                   a redeclaration there adds its attributes, e.g.\n"
     "                   access(read_only, 2, 3), to the header's\n"
@@ -103,7 +103,7 @@ static int gen_preprocess(mffi_ctx *ctx, const char *include,
   snprintf(line, sizeof line, "#include %s", include);
   ok = ok && gen_shq(cmd, cap, line) == 0;
   size_t n = strlen(cmd);
-  ok = ok && snprintf(cmd + n, cap - n, " | %s -E -P", cc) < (int)(cap - n);
+  ok = ok && snprintf(cmd + n, cap - n, " | %s -E", cc) < (int)(cap - n);
   for (int i = 0; ok && i < ndirs; i++)
     ok = gen_shq(cmd, cap, "-I") == 0 && gen_shq(cmd, cap, dirs[i]) == 0;
   for (int i = 0; ok && i < ndefs; i++)

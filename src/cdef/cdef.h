@@ -14,6 +14,11 @@
 #define CP_MAX_DEPTH 200   /* Max. nesting of declarators/expressions. */
 #define CP_KW_SLOTS 256    /* Keyword hash slots (keywords < half). */
 #define CP_MAX_STRING 4096 /* Max. bytes of a (concatenated) string. */
+/* Limits that keep hostile input linear and small (MFFI_ERANGE beyond). */
+#define CP_MAX_DERIV 65536            /* Steps of one declarator. */
+#define CP_MAX_ITEMS (1u << 20)       /* Members, or enumerators, of one. */
+#define CP_MAX_PARAMS 65536           /* Parameters of one function. */
+#define CP_MAX_TEXT ((size_t)1 << 31) /* Bytes of one mffi_cdef text. */
 
 /* Tokens: single characters stand for themselves; the rest follow. */
 enum {
@@ -92,17 +97,40 @@ typedef struct cp_token {
   int tok;
   const char *p;    /* Start in the source. */
   size_t len;       /* Length in the source. */
-  uint32_t line;    /* 1-based. */
+  uint32_t line;    /* 1-based; as line markers say, if any. */
   uint32_t col;     /* 1-based, in bytes. */
+  const char *file; /* Pooled file name of the last line marker, or NULL. */
   const char *name; /* TK_NAME, TK_DEFINE, keywords: pooled spelling. */
   uint64_t ival;    /* TK_INT value. */
   bool uns;         /* TK_INT: unsigned type. */
   bool wide;        /* TK_INT: 64-bit type (long). */
   char *str;        /* TK_STRING: decoded bytes (arena), NUL-terminated. */
+  uint8_t pack;     /* #pragma pack in effect when it was read (0: none). */
 } cp_token;
+
+/* An entry of the #pragma pack(push) stack. Entries are never changed
+** once made, so a saved stack top is a saved stack (see cp_mark). */
+typedef struct cp_pack {
+  const struct cp_pack *prev;
+  const char *id; /* Pooled identifier of pack(push, id), or NULL. */
+  uint8_t align;  /* The value pack(pop) restores. */
+} cp_pack;
 
 /* A block of the parse arena. */
 typedef struct cp_chunk cp_chunk;
+
+/* A set of pointers (pooled names, type nodes), in the arena. */
+typedef struct cp_pset {
+  const void **v; /* Open addressing; NULL empty, or a removed mark. */
+  uint32_t n, cap;
+  bool keep; /* Lives for the whole parse (cp->keep), not one declaration. */
+} cp_pset;
+
+/* A position in the temporary arena, to release what came after it. */
+typedef struct cp_amark {
+  cp_chunk *chunk;
+  size_t used;
+} cp_amark;
 
 /* An integer constant value with its C type reduced to width and sign. */
 typedef struct cp_val {
@@ -118,23 +146,28 @@ typedef struct cp_state {
   const char *src, *end; /* The text. */
   const char *pos;       /* Lexer position. */
   const char *linestart; /* Start of the current line. */
-  uint32_t line;
-  bool in_define; /* Newlines end a #define: emit TK_EOL. */
-  bool bol;       /* At the beginning of a line (for '#'). */
-  cp_token tok;   /* Current token. */
-  cp_token ahead; /* One token of look-ahead, if have_ahead. */
+  uint32_t line;         /* Physical line, 1-based. */
+  int64_t line_adj;      /* Line markers: presumed line minus physical line. */
+  const char *file;      /* Line markers: pooled file name, or NULL. */
+  bool in_define;        /* Newlines end a #define: emit TK_EOL. */
+  bool bol;              /* At the beginning of a line (for '#'). */
+  cp_token tok;          /* Current token. */
+  cp_token ahead;        /* One token of look-ahead, if have_ahead. */
   bool have_ahead;
-  int depth;     /* Recursion depth. */
-  int noeval;    /* > 0 in an operand that is not evaluated. */
-  int in_params; /* > 0 inside a parameter list. */
-  bool speculative;
-  uint8_t kwtab[CP_KW_SLOTS];
-      /* Keyword hash: list index + 1, 0 empty. */ /* Evaluating a #define:
-                                                      declare nothing. */
+  cp_pset undefs; /* Names of #undef lines not yet used by a #define. */
+  cp_pset redefs; /* Tags and enumerators of earlier calls defined again. */
+  uint8_t pack;   /* Current #pragma pack value, 0 if none. */
+  const cp_pack *pack_stack;  /* pack(push) entries, top first. */
+  int depth;                  /* Recursion depth. */
+  int noeval;                 /* > 0 in an operand that is not evaluated. */
+  int in_params;              /* > 0 inside a parameter list. */
+  bool speculative;           /* Evaluating a #define: declare nothing. */
+  uint8_t kwtab[CP_KW_SLOTS]; /* Keyword hash: list index + 1, 0 empty. */
   bool typename_mode; /* Parsing for mffi_typeof (unknown names differ). */
   void (*on_define)(struct cp_state *cp); /* Called at each TK_DEFINE. */
   jmp_buf *jb;                            /* Where errors go. */
-  cp_chunk *arena;                        /* Temporaries of this parse. */
+  cp_chunk *arena; /* Temporaries of the declaration being read. */
+  cp_chunk *keep;  /* What lives for the whole parse (pack stack, sets). */
 } cp_state;
 
 /* A saved lexer position, to try a parse and come back. */
@@ -143,6 +176,10 @@ typedef struct cp_mark {
   uint32_t line;
   bool in_define, bol, have_ahead;
   cp_token tok, ahead;
+  uint8_t pack;
+  const cp_pack *pack_stack;
+  int64_t line_adj;
+  const char *file;
 } cp_mark;
 
 /* lex.c */
@@ -152,6 +189,10 @@ void mffi__cp_next(cp_state *cp);
 const cp_token *mffi__cp_peek(cp_state *cp);
 cp_mark mffi__cp_mark(const cp_state *cp);
 void mffi__cp_reset(cp_state *cp, const cp_mark *m);
+/* Pointer sets: add p (returns true if it was there already); take p
+** (returns true if it was there, and removes it). */
+bool mffi__cp_pset_add(cp_state *cp, cp_pset *s, const void *p);
+bool mffi__cp_pset_take(cp_pset *s, const void *p);
 /* After a #define whose body is not a constant: skip the rest of the line. */
 void mffi__cp_skip_define(cp_state *cp);
 /* Raise an error at token t: "LINE:COL: MSG near 'TOKEN'". Never returns. */
@@ -161,7 +202,16 @@ _Noreturn void mffi__cp_err_at(cp_state *cp, const cp_token *t, int rc,
 /* Raise rc; ctx's message (set by a type-table call) gets the position of
 ** token t prefixed. MFFI_ENOMEM keeps the plain message. Never returns. */
 _Noreturn void mffi__cp_rethrow(cp_state *cp, const cp_token *t, int rc);
+/* Arena memory: freed when the top-level declaration being read is done
+** (alloc), or when the parse is (keep_alloc). Never NULL: raises
+** MFFI_ENOMEM. */
 void *mffi__cp_alloc(cp_state *cp, size_t n);
+void *mffi__cp_keep_alloc(cp_state *cp, size_t n);
+/* Mark the temporary arena; release everything allocated since a mark. */
+cp_amark mffi__cp_arena_mark(const cp_state *cp);
+void mffi__cp_arena_release(cp_state *cp, cp_amark m);
+/* Free both arenas. */
+void mffi__cp_arena_free(cp_state *cp);
 const char *mffi__cp_pool(cp_state *cp, const char *s, size_t len);
 
 /* expr.c */

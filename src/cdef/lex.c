@@ -15,21 +15,54 @@ struct cp_chunk {
 
 #define CP_CHUNK_MIN 8192 /* Bytes of a regular arena chunk. */
 
-void *mffi__cp_alloc(cp_state *cp, size_t n) {
+static void *lx_alloc(cp_state *cp, cp_chunk **list, size_t n) {
+  if (n > SIZE_MAX / 2) mffi__cp_rethrow(cp, NULL, MFFI_ENOMEM);
   n = (n + 15) & ~(size_t)15;
-  cp_chunk *c = cp->arena;
+  cp_chunk *c = *list;
   if (!c || c->cap - c->used < n) {
     size_t cap = n > CP_CHUNK_MIN ? n : CP_CHUNK_MIN;
     c = mffi__malloc(cp->ctx, sizeof *c + cap);
     if (!c) mffi__cp_rethrow(cp, NULL, MFFI_ENOMEM);
-    c->next = cp->arena;
+    c->next = *list;
     c->used = 0;
     c->cap = cap;
-    cp->arena = c;
+    *list = c;
   }
   void *p = (char *)c->data + c->used;
   c->used += n;
   return p;
+}
+
+void *mffi__cp_alloc(cp_state *cp, size_t n) {
+  return lx_alloc(cp, &cp->arena, n);
+}
+
+void *mffi__cp_keep_alloc(cp_state *cp, size_t n) {
+  return lx_alloc(cp, &cp->keep, n);
+}
+
+cp_amark mffi__cp_arena_mark(const cp_state *cp) {
+  cp_amark m = {cp->arena, cp->arena ? cp->arena->used : 0};
+  return m;
+}
+
+void mffi__cp_arena_release(cp_state *cp, cp_amark m) {
+  while (cp->arena && cp->arena != m.chunk) {
+    cp_chunk *next = cp->arena->next;
+    mffi__free(cp->ctx, cp->arena);
+    cp->arena = next;
+  }
+  if (cp->arena) cp->arena->used = m.used;
+}
+
+void mffi__cp_arena_free(cp_state *cp) {
+  cp_amark none = {NULL, 0};
+  mffi__cp_arena_release(cp, none);
+  while (cp->keep) {
+    cp_chunk *next = cp->keep->next;
+    mffi__free(cp->ctx, cp->keep);
+    cp->keep = next;
+  }
 }
 
 const char *mffi__cp_pool(cp_state *cp, const char *s, size_t len) {
@@ -70,8 +103,12 @@ static _Noreturn void lx_throw(cp_state *cp, const cp_token *t, int rc,
   lx_where(t, where, sizeof where);
   char tmp[MFFI_ERRMSG_MAX];
   snprintf(tmp, sizeof tmp, "%s", msg);
-  lx_record(cp->ctx, rc, (long)(t->p - cp->src), "%u:%u: %.400s%s", t->line,
-            t->col, tmp, where);
+  if (t->file)
+    lx_record(cp->ctx, rc, (long)(t->p - cp->src), "%.160s:%u:%u: %.240s%s",
+              t->file, t->line, t->col, tmp, where);
+  else
+    lx_record(cp->ctx, rc, (long)(t->p - cp->src), "%u:%u: %.400s%s",
+              t->line, t->col, tmp, where);
   longjmp(*cp->jb, rc);
 }
 
@@ -93,14 +130,22 @@ void mffi__cp_rethrow(cp_state *cp, const cp_token *t, int rc) {
   lx_throw(cp, t ? t : &cp->tok, rc, mffi_errmsg(cp->ctx));
 }
 
+/* The current line as the user knows it: after a line marker
+** "# 68 "link.h"", the line of the original file. */
+static uint32_t lx_line(const cp_state *cp) {
+  int64_t l = (int64_t)cp->line + cp->line_adj;
+  return l < 1 ? 1 : l > UINT32_MAX ? UINT32_MAX : (uint32_t)l;
+}
+
 /* An error at the lexer's position (no token yet). */
 static _Noreturn void lx_err(cp_state *cp, const char *at, int rc,
                              const char *msg) {
   cp_token t = {.tok = 0,
                 .p = at,
                 .len = at < cp->end ? 1 : 0,
-                .line = cp->line,
-                .col = (uint32_t)(at - cp->linestart + 1)};
+                .line = lx_line(cp),
+                .col = (uint32_t)(at - cp->linestart + 1),
+                .file = cp->file};
   if (at >= cp->end) t.tok = TK_EOF;
   lx_throw(cp, &t, rc, msg);
 }
@@ -247,6 +292,20 @@ static void lx_newline(cp_state *cp, const char *nl) {
   cp->bol = true;
 }
 
+/* True if the newline at nl is preceded by a backslash (with an optional
+** carriage return): a line splice. */
+static bool lx_spliced(const cp_state *cp, const char *nl) {
+  if (nl > cp->src && nl[-1] == '\\') return true;
+  return nl - 1 > cp->src && nl[-1] == '\r' && nl[-2] == '\\';
+}
+
+/* The length of a backslash-newline at p (2, or 3 with a CR), or 0. */
+static size_t lx_splice_at(const cp_state *cp, const char *p) {
+  if (p + 1 < cp->end && p[0] == '\\' && p[1] == '\n') return 2;
+  if (p + 2 < cp->end && p[0] == '\\' && p[1] == '\r' && p[2] == '\n') return 3;
+  return 0;
+}
+
 /* Skip to the end of the line (honouring backslash-newline), not past it. */
 static void lx_skip_line(cp_state *cp) {
   const char *p = cp->pos;
@@ -293,8 +352,16 @@ static void lx_skip_space(cp_state *cp) {
       cp->bol = false;
       p += 3;
     } else if (c == '/' && p + 1 < cp->end && p[1] == '/') {
+      /* To the end of the line; a backslash there continues the comment
+      ** on the next line (lines are spliced before comments go). */
       while (p < cp->end && *p != '\n')
         p++;
+      while (p < cp->end && lx_spliced(cp, p)) {
+        lx_newline(cp, p);
+        cp->bol = false;
+        for (p++; p < cp->end && *p != '\n';)
+          p++;
+      }
     } else if (c == '/' && p + 1 < cp->end && p[1] == '*') {
       const char *start = p;
       bool bol = cp->bol;
@@ -521,15 +588,276 @@ static void lx_string(cp_state *cp, cp_token *t) {
   cp->pos = p;
 }
 
-/* A '#' line: #define NAME gives TK_DEFINE; all else is skipped. Returns
-** true if a token was produced. */
+/* -- #pragma pack ---------------------------------------------------------- */
+
+/* A cursor over one #pragma line: words, numbers and punctuation. */
+typedef struct lx_pl {
+  const char *p, *end;
+} lx_pl;
+
+static void pl_space(lx_pl *l) {
+  while (l->p < l->end && (*l->p == ' ' || *l->p == '\t' || *l->p == '\r'))
+    l->p++;
+}
+
+static bool pl_punct(lx_pl *l, char c) {
+  pl_space(l);
+  if (l->p < l->end && *l->p == c) {
+    l->p++;
+    return true;
+  }
+  return false;
+}
+
+/* An identifier: its start and length, or false. */
+static bool pl_word(lx_pl *l, const char **w, size_t *n) {
+  pl_space(l);
+  const char *q = l->p;
+  if (q >= l->end || !lx_isid(*q) || lx_isdigit(*q)) return false;
+  while (q < l->end && lx_isid(*q))
+    q++;
+  *w = l->p;
+  *n = (size_t)(q - l->p);
+  l->p = q;
+  return true;
+}
+
+/* An integer constant (decimal, octal or hex, with u/l suffixes), or
+** false. Values past 255 come back as 255: never a valid pack value. */
+static bool pl_number(lx_pl *l, unsigned *v) {
+  pl_space(l);
+  const char *q = l->p;
+  if (q >= l->end || !lx_isdigit(*q)) return false;
+  unsigned base = 10, x = 0;
+  if (*q == '0' && q + 1 < l->end && (q[1] == 'x' || q[1] == 'X'))
+    base = 16, q += 2;
+  else if (*q == '0')
+    base = 8;
+  int d;
+  for (; q < l->end && (d = lx_hexval(*q)) >= 0 && (unsigned)d < base; q++)
+    x = x * base + (unsigned)d > 255 ? 255 : x * base + (unsigned)d;
+  while (q < l->end && (*q == 'u' || *q == 'U' || *q == 'l' || *q == 'L'))
+    q++;
+  if (q < l->end && lx_isid(*q)) return false;
+  *v = x;
+  l->p = q;
+  return true;
+}
+
+/* The text after "#pragma pack" up to the end of its line, as GCC reads
+** it (c-pragma.cc, handle_pragma_pack): "()" and "(N)" set the value,
+** "(push[, id][, N])" saves it first, "(pop[, id])" restores the one saved
+** (with id: the one saved under id, dropping those above it; an id never
+** pushed drops the top entry). N is 0, 1, 2, 4, 8 or 16; 0 and "()" mean
+** no packing. GCC ignores a malformed pragma with a warning, and so do we:
+** the layout stays GCC's. */
+static void lx_pragma_pack(cp_state *cp, const char *p, const char *end) {
+  lx_pl l = {p, end};
+  enum { PK_SET, PK_PUSH, PK_POP } action = PK_SET;
+  const char *id = NULL, *w;
+  size_t n;
+  unsigned align = 0;
+  bool have_align = false;
+  if (!pl_punct(&l, '(')) return;
+  if (pl_punct(&l, ')')) {
+    have_align = true; /* "()": back to no packing. */
+  } else if (pl_number(&l, &align)) {
+    have_align = true;
+    if (!pl_punct(&l, ')')) return;
+  } else if (pl_word(&l, &w, &n)) {
+    if (n == 4 && memcmp(w, "push", 4) == 0)
+      action = PK_PUSH;
+    else if (n == 3 && memcmp(w, "pop", 3) == 0)
+      action = PK_POP;
+    else
+      return;
+    while (pl_punct(&l, ',')) {
+      unsigned v;
+      if (!id && pl_word(&l, &w, &n))
+        id = mffi__cp_pool(cp, w, n);
+      else if (action == PK_PUSH && !have_align && pl_number(&l, &v))
+        align = v, have_align = true;
+      else
+        return;
+    }
+    if (!pl_punct(&l, ')')) return;
+  } else {
+    return;
+  }
+  if (action != PK_POP) {
+    if (!have_align) align = cp->pack; /* "(push)" keeps the value. */
+    if (align != 0 && align != 1 && align != 2 && align != 4 && align != 8 &&
+        align != 16)
+      return;
+  }
+  if (action == PK_SET) {
+    cp->pack = (uint8_t)align;
+  } else if (action == PK_PUSH) {
+    cp_pack *e = mffi__cp_keep_alloc(cp, sizeof *e);
+    e->prev = cp->pack_stack;
+    e->id = id;
+    e->align = cp->pack;
+    cp->pack_stack = e;
+    cp->pack = (uint8_t)align;
+  } else if (cp->pack_stack) {
+    const cp_pack *e = cp->pack_stack;
+    if (id) {
+      const cp_pack *f = e;
+      while (f && f->id != id)
+        f = f->prev;
+      if (f) e = f;
+    }
+    cp->pack = e->align;
+    cp->pack_stack = e->prev;
+  }
+}
+
+/* -- Pointer sets -----------------------------------------------------------
+ */
+
+#define LX_TOMB ((const void *)1) /* A removed entry. */
+
+static size_t lx_ptr_hash(const void *p, uint32_t cap) {
+  uint64_t h = (uint64_t)(uintptr_t)p * 0x9e3779b97f4a7c15ull;
+  return (size_t)(h >> 20) & (cap - 1);
+}
+
+bool mffi__cp_pset_add(cp_state *cp, cp_pset *s, const void *p) {
+  if (s->cap) {
+    for (size_t j = lx_ptr_hash(p, s->cap); s->v[j]; j = (j + 1) & (s->cap - 1))
+      if (s->v[j] == p) return true;
+  }
+  if ((s->n + 1) * 2 > s->cap) { /* Rebuild, dropping removed entries. */
+    uint32_t ncap = s->cap ? s->cap * 2 : 64;
+    const void **nv = s->keep ? mffi__cp_keep_alloc(cp, ncap * sizeof *nv)
+                              : mffi__cp_alloc(cp, ncap * sizeof *nv);
+    memset(nv, 0, ncap * sizeof *nv);
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < s->cap; i++) {
+      const void *o = s->v[i];
+      if (!o || o == LX_TOMB) continue;
+      size_t j = lx_ptr_hash(o, ncap);
+      while (nv[j])
+        j = (j + 1) & (ncap - 1);
+      nv[j] = o;
+      n++;
+    }
+    s->v = nv;
+    s->cap = ncap;
+    s->n = n;
+  }
+  size_t j = lx_ptr_hash(p, s->cap);
+  while (s->v[j] && s->v[j] != LX_TOMB)
+    j = (j + 1) & (s->cap - 1);
+  if (!s->v[j]) s->n++; /* A reused removed slot was counted already. */
+  s->v[j] = p;
+  return false;
+}
+
+bool mffi__cp_pset_take(cp_pset *s, const void *p) {
+  if (!s->cap) return false;
+  for (size_t j = lx_ptr_hash(p, s->cap); s->v[j]; j = (j + 1) & (s->cap - 1))
+    if (s->v[j] == p) {
+      s->v[j] = LX_TOMB;
+      return true;
+    }
+  return false;
+}
+
+/* A line marker at p: "# 68 "file" flags" (cc -E) or "#line 68 ["file"]".
+** The line after it is line 68 of file; errors then name that file and
+** line. A marker that does not read as one is ignored, as cpp would refuse
+** it rather than guess. */
+static void lx_line_marker(cp_state *cp, const char *p) {
+  while (p < cp->end && (*p == ' ' || *p == '\t'))
+    p++;
+  uint64_t n = 0;
+  const char *d = p;
+  while (p < cp->end && lx_isdigit(*p) && n <= UINT32_MAX)
+    n = n * 10 + (uint64_t)(*p++ - '0');
+  if (p == d || n > UINT32_MAX) return;
+  if (p < cp->end && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
+    return; /* "# 12x": not a line number. */
+  while (p < cp->end && (*p == ' ' || *p == '\t'))
+    p++;
+  if (p < cp->end && *p == '"') {
+    const char *q = p + 1;
+    char buf[CP_MAX_STRING];
+    size_t len = 0;
+    while (q < cp->end && *q != '"' && *q != '\n' && len < sizeof buf) {
+      if (*q == '\\' && q + 1 < cp->end && q[1] != '\n') q++;
+      buf[len++] = *q++;
+    }
+    if (q >= cp->end || *q != '"') return;
+    cp->file = mffi__cp_pool(cp, buf, len);
+  }
+  /* The marker's own line ends before the line it numbers. */
+  cp->line_adj = (int64_t)n - ((int64_t)cp->line + 1);
+}
+
+/* _Pragma("...") at q (just past the keyword): a pack pragma takes effect,
+** any other is skipped. */
+static void lx_pragma_op(cp_state *cp, const char *q) {
+  const char *kw = cp->pos;
+  cp->pos = q;
+  lx_skip_space(cp);
+  if (cp->pos >= cp->end || *cp->pos != '(')
+    lx_err(cp, kw, MFFI_EPARSE, "expected '(' after _Pragma");
+  cp->pos++;
+  lx_skip_space(cp);
+  if (cp->pos >= cp->end || *cp->pos != '"')
+    lx_err(cp, kw, MFFI_EPARSE, "_Pragma takes a parenthesized string literal");
+  cp_token s;
+  memset(&s, 0, sizeof s);
+  s.p = cp->pos;
+  lx_string(cp, &s);
+  lx_skip_space(cp);
+  if (cp->pos >= cp->end || *cp->pos != ')')
+    lx_err(cp, kw, MFFI_EPARSE, "_Pragma takes a parenthesized string literal");
+  cp->pos++;
+  lx_pl l = {s.str, s.str + s.ival};
+  const char *w;
+  size_t n;
+  if (pl_word(&l, &w, &n) && n == 4 && memcmp(w, "pack", 4) == 0)
+    lx_pragma_pack(cp, l.p, l.end);
+}
+
+/* A '#' line: #define NAME gives TK_DEFINE; #pragma pack changes the
+** packing; all else is skipped. Returns true if a token was produced. */
 static bool lx_directive(cp_state *cp, cp_token *t) {
   const char *p = cp->pos + 1;
   while (p < cp->end && (*p == ' ' || *p == '\t'))
     p++;
+  if (p < cp->end && lx_isdigit(*p)) { /* "# 68 "file"" */
+    lx_line_marker(cp, p);
+    cp->pos = p;
+    lx_skip_line(cp);
+    return false;
+  }
   const char *w = p;
   while (p < cp->end && lx_isid(*p))
     p++;
+  if ((size_t)(p - w) == 4 && memcmp(w, "line", 4) == 0) lx_line_marker(cp, p);
+  if ((size_t)(p - w) == 5 && memcmp(w, "undef", 5) == 0) {
+    while (p < cp->end && (*p == ' ' || *p == '\t'))
+      p++;
+    const char *n = p;
+    while (p < cp->end && lx_isid(*p))
+      p++;
+    if (p > n)
+      mffi__cp_pset_add(cp, &cp->undefs, mffi__cp_pool(cp, n, (size_t)(p - n)));
+  }
+  if ((size_t)(p - w) == 6 && memcmp(w, "pragma", 6) == 0) {
+    lx_pl l = {p, cp->end};
+    const char *pw;
+    size_t n;
+    if (pl_word(&l, &pw, &n) && n == 4 && memcmp(pw, "pack", 4) == 0) {
+      const char *e = l.p;
+      while (e < cp->end && *e != '\n')
+        e++;
+      lx_pragma_pack(cp, l.p, e);
+    }
+  }
   if ((size_t)(p - w) == 6 && memcmp(w, "define", 6) == 0) {
     while (p < cp->end && (*p == ' ' || *p == '\t'))
       p++;
@@ -540,7 +868,8 @@ static bool lx_directive(cp_state *cp, cp_token *t) {
       t->tok = TK_DEFINE;
       t->p = n;
       t->len = (size_t)(p - n);
-      t->line = cp->line;
+      t->line = lx_line(cp);
+      t->file = cp->file;
       t->col = (uint32_t)(n - cp->linestart + 1);
       t->name = mffi__cp_pool(cp, n, t->len);
       cp->pos = p;
@@ -553,13 +882,37 @@ static bool lx_directive(cp_state *cp, cp_token *t) {
   return false;
 }
 
+/* A name written across backslash-newlines, from p to q: its spelling
+** without them. */
+static void lx_spliced_name(cp_state *cp, cp_token *t, const char *p,
+                            const char *q) {
+  char buf[CP_MAX_STRING];
+  size_t n = 0;
+  for (const char *r = p; r < q;) {
+    size_t sp = lx_splice_at(cp, r);
+    if (sp) {
+      r += sp;
+      continue;
+    }
+    if (n == sizeof buf) lx_err(cp, p, MFFI_EPARSE, "identifier too long");
+    buf[n++] = *r++;
+  }
+  t->len = (size_t)(q - p);
+  cp->pos = q;
+  int kw = lx_keyword(cp, buf, n);
+  t->tok = kw ? kw : TK_NAME;
+  t->name = mffi__cp_pool(cp, buf, n);
+}
+
 static void lx_scan(cp_state *cp, cp_token *t) {
   for (;;) {
     lx_skip_space(cp);
     const char *p = cp->pos;
     memset(t, 0, sizeof *t);
     t->p = p;
-    t->line = cp->line;
+    t->pack = cp->pack;
+    t->line = lx_line(cp);
+    t->file = cp->file;
     t->col = (uint32_t)(p - cp->linestart + 1);
     if (p >= cp->end) {
       if (cp->in_define) {
@@ -599,8 +952,29 @@ static void lx_scan(cp_state *cp, cp_token *t) {
     }
     if (lx_isid(c) && !lx_isdigit(c)) {
       const char *q = p;
-      while (q < cp->end && lx_isid(*q))
-        q++;
+      bool spliced = false;
+      for (;;) {
+        size_t sp;
+        if (q < cp->end && lx_isid(*q)) {
+          q++;
+        } else if ((sp = lx_splice_at(cp, q)) != 0 && q + sp < cp->end &&
+                   lx_isid(q[sp])) { /* "unsig\<newline>ned" */
+          lx_newline(cp, q + sp - 1);
+          cp->bol = false;
+          q += sp;
+          spliced = true;
+        } else {
+          break;
+        }
+      }
+      if (spliced) {
+        lx_spliced_name(cp, t, p, q);
+        return;
+      }
+      if (q - p == 7 && memcmp(p, "_Pragma", 7) == 0) {
+        lx_pragma_op(cp, q);
+        continue;
+      }
       t->len = (size_t)(q - p);
       cp->pos = q;
       int kw = lx_keyword(cp, p, t->len);
@@ -700,8 +1074,9 @@ const cp_token *mffi__cp_peek(cp_state *cp) {
 }
 
 cp_mark mffi__cp_mark(const cp_state *cp) {
-  cp_mark m = {cp->pos, cp->linestart,  cp->line, cp->in_define,
-               cp->bol, cp->have_ahead, cp->tok,  cp->ahead};
+  cp_mark m = {cp->pos,  cp->linestart,  cp->line,     cp->in_define,
+               cp->bol,  cp->have_ahead, cp->tok,      cp->ahead,
+               cp->pack, cp->pack_stack, cp->line_adj, cp->file};
   return m;
 }
 
@@ -714,4 +1089,8 @@ void mffi__cp_reset(cp_state *cp, const cp_mark *m) {
   cp->have_ahead = m->have_ahead;
   cp->tok = m->tok;
   cp->ahead = m->ahead;
+  cp->pack = m->pack;
+  cp->pack_stack = m->pack_stack;
+  cp->line_adj = m->line_adj;
+  cp->file = m->file;
 }

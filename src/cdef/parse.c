@@ -55,6 +55,7 @@ typedef struct cp_specs {
   uint32_t alignas; /* _Alignas(N), 0 if none. */
   bool tag_only;    /* A struct/union/enum that may stand alone. */
   bool anon_tag;    /* It has no tag. */
+  bool dup_enum;    /* An anonymous enum an earlier mffi_cdef declared. */
   mffi_tid tag_tid;
   cp_token first; /* Where the specifiers start. */
 } cp_specs;
@@ -72,6 +73,7 @@ typedef struct cp_op {
 } cp_op;
 
 typedef struct cp_declarator {
+  uint32_t nderiv; /* Derivations read so far (CP_MAX_DERIV). */
   const char *name;
   cp_token name_tok;
   cp_vec ops;   /* cp_op, in the order they apply. */
@@ -164,6 +166,45 @@ static const char *cp_attr_name(cp_state *cp, const char *s) {
 static bool cp_is_typedef_name(cp_state *cp, const char *name) {
   const mffi_decl *d = mffi__tt_decl_find(cp->tt, name);
   return d && d->kind == MFFI_DECL_TYPEDEF;
+}
+
+/* Add declaration d made at token t (which gives its position). */
+static void dc_decl_add(cp_state *cp, mffi_decl *d, const cp_token *t) {
+  d->file = t->file;
+  d->line = t->line;
+  d->col = t->col;
+  cp_check(cp, mffi__tt_decl_add(cp->ctx, d, NULL), t);
+}
+
+/* "FILE:LINE:COL" or "LINE:COL" of declaration d into buf, with "of an
+** earlier mffi_cdef" when d comes from another text without a file name. */
+static const char *dc_where(const cp_state *cp, const mffi_decl *d, char *buf,
+                            size_t n) {
+  bool earlier = d->index < cp->tt->tx_ndecls && !d->file;
+  if (d->file)
+    snprintf(buf, n, "%.160s:%u:%u", d->file, d->line, d->col);
+  else
+    snprintf(buf, n, "%u:%u%s", d->line, d->col,
+             earlier ? " of an earlier mffi_cdef" : "");
+  return buf;
+}
+
+/* True if declaration o comes from an earlier mffi_cdef: another
+** translation unit, which may declare the same things again. */
+static bool dc_earlier(const cp_state *cp, const mffi_decl *o) {
+  return cp->tt->in_tx && o->index < cp->tt->tx_ndecls;
+}
+
+/* Where the struct, union or enum tid was defined (see dc_where). */
+static const char *dc_tag_where(const cp_state *cp, mffi_tid tid,
+                                char buf[200]) {
+  for (uint32_t i = cp->tt->ndecls; i-- > 0;) {
+    const mffi_decl *d = cp->tt->decls[i];
+    if (d->kind == MFFI_DECL_TAG && d->defined && d->tid == tid)
+      return dc_where(cp, d, buf, 200);
+  }
+  snprintf(buf, 200, "an earlier mffi_cdef");
+  return buf;
 }
 
 /* -- Attributes ------------------------------------------------------------ */
@@ -344,12 +385,8 @@ static uint32_t at_aligned(cp_state *cp, const cp_vec *attrs, const cp_token *t,
 /* GCC's mode(M) attribute: the integer or floating type of machine mode M
 ** in place of the declared one, keeping its signedness and qualifiers
 ** (<sys/types.h>: "typedef int register_t __attribute__((mode(word)))"). */
-static mffi_tid at_mode(cp_state *cp, mffi_tid tid, const cp_vec *a1,
-                        const cp_vec *a2, const cp_token *t) {
-  const mffi_attr *a = at_find(a1, "mode");
-  if (!a) a = at_find(a2, "mode");
-  if (!a) return tid;
-  const char *m = a->nargs == 1 ? a->args[0].str : NULL;
+static mffi_tid at_scalar_mode(cp_state *cp, mffi_tid tid, const char *m,
+                               const cp_token *t) {
   static const struct {
     const char *mode;
     int size; /* Bytes of an integer mode, or 0. */
@@ -400,13 +437,91 @@ static mffi_tid at_mode(cp_state *cp, mffi_tid tid, const cp_vec *a1,
     if (n->quals) cp_check(cp, mffi__tt_qual(cp->ctx, out, n->quals, &out), t);
     return out;
   }
+  /* GCC knows OI, XI (256, 512-bit integers) and the vector modes, but
+  ** cannot emulate them on x86-64 without vector support. */
+  if (m && (strcmp(m, "OI") == 0 || strcmp(m, "XI") == 0))
+    cp_err(cp, t, MFFI_EUNSUPPORTED, "unable to emulate '%s'", m);
   cp_err(cp, t, MFFI_EUNSUPPORTED, "unknown machine mode '%s'", m ? m : "?");
+}
+
+/* GCC puts vector_size(N) on the element type, through the pointers and
+** arrays of the declarator ("char v[3] __attribute__((vector_size(4)))" is
+** an array of three vectors), and rebuilds them around the vector. */
+static mffi_tid at_vectorize(cp_state *cp, mffi_tid tid, uint64_t size,
+                             const cp_token *t, int depth) {
+  const mffi_type *n = mffi__T(cp->tt, tid), *b = mffi__B(cp->tt, tid);
+  if (depth > CP_MAX_DEPTH)
+    cp_err(cp, t, MFFI_EUNSUPPORTED, "vector_size: declarator too deep");
+  mffi_tid out;
+  if (b->kind == MFFI_KIND_POINTER) {
+    mffi_tid c = at_vectorize(cp, b->child, size, t, depth + 1);
+    cp_check(cp, mffi__tt_ptr(cp->ctx, c, &out), t);
+    if (n->quals) cp_check(cp, mffi__tt_qual(cp->ctx, out, n->quals, &out), t);
+    return out;
+  }
+  if (b->kind == MFFI_KIND_ARRAY && !(b->flags & MFFI_TF_VECTOR)) {
+    mffi_tid c = at_vectorize(cp, b->child, size, t, depth + 1);
+    cp_check(cp, mffi__tt_array(cp->ctx, c, b->length, &out), t);
+    return out;
+  }
+  if (b->kind == MFFI_KIND_FUNCTION)
+    cp_err(cp, t, MFFI_EUNSUPPORTED,
+           "vector_size on a function type is not supported");
+  cp_check(cp, mffi__tt_vector(cp->ctx, tid, size, &out), t);
+  return out;
+}
+
+/* mode(M) and vector_size(N) of a declaration (a1: its specifiers, a2: its
+** declarator), applied to its type tid. Vector modes are "V" + a count +
+** a scalar mode (V4SF: four floats). vector_size applies to a scalar type
+** only here; GCC also accepts it through pointers and arrays. */
+static mffi_tid at_mode(cp_state *cp, mffi_tid tid, const cp_vec *a1,
+                        const cp_vec *a2, const cp_token *t) {
+  const mffi_attr *a = at_find(a1, "mode");
+  if (!a) a = at_find(a2, "mode");
+  if (a) {
+    const char *m = a->nargs == 1 ? a->args[0].str : NULL;
+    if (m && m[0] == 'V' && m[1] >= '1' && m[1] <= '9') {
+      uint64_t n = 0;
+      const char *q = m + 1;
+      while (*q >= '0' && *q <= '9' && n < (1u << 20))
+        n = n * 10 + (uint64_t)(*q++ - '0');
+      mffi_tid e = at_scalar_mode(cp, tid, q, t);
+      cp_check(cp, mffi__tt_vector(cp->ctx, e, n * mffi__size(cp->tt, e), &tid),
+               t);
+    } else {
+      tid = at_scalar_mode(cp, tid, m, t);
+    }
+  }
+  a = at_find(a1, "vector_size");
+  if (!a) a = at_find(a2, "vector_size");
+  if (a) {
+    if (a->nargs != 1 || a->args[0].str)
+      cp_err(cp, t, MFFI_EDECL, "vector size is not an integer constant");
+    tid = at_vectorize(cp, tid, (uint64_t)a->args[0].num, t, 0);
+  }
+  return tid;
 }
 
 static void at_reject_vector(cp_state *cp, const cp_vec *attrs,
                              const cp_token *t) {
   if (at_find(attrs, "vector_size"))
     cp_err(cp, t, MFFI_EUNSUPPORTED, "vector types are not supported");
+}
+
+/* The attributes that make a new type out of tid where a whole type is
+** named: a typedef, or a type name (sizeof, casts, mffi_typeof). mode(M)
+** first, then aligned(N), which may lower the alignment. GCC takes the
+** last aligned(N) of the specifiers (sa) if there is one, else the last
+** of the declarator (da): "typedef int __attribute__((aligned(2))) T
+** __attribute__((aligned(8)))" is aligned to 2. */
+static mffi_tid at_type_attrs(cp_state *cp, mffi_tid tid, const cp_vec *sa,
+                              const cp_vec *da, const cp_token *t) {
+  tid = at_mode(cp, tid, sa, da, t);
+  uint32_t al = at_aligned(cp, sa, t, true);
+  if (!al) al = at_aligned(cp, da, t, true);
+  if (al) cp_check(cp, mffi__tt_aligned(cp->ctx, tid, al, &tid), t);
+  return tid;
 }
 
 /* -- Struct, union and enum specifiers ------------------------------------- */
@@ -429,7 +544,7 @@ static mffi_tid sp_tag_ref(cp_state *cp, int kind, const char *tag,
                    .name = tag,
                    .tid = tid,
                    .enum_tid = MFFI_TID_NONE};
-    cp_check(cp, mffi__tt_decl_add(cp->ctx, &d, NULL), t);
+    dc_decl_add(cp, &d, t);
   }
   return tid;
 }
@@ -454,16 +569,44 @@ static void sp_member_names(cp_state *cp, const mffi_type *rec, cp_vec *out) {
   }
 }
 
-static void sp_check_dup(cp_state *cp, cp_vec *names, const char *name,
+/* Names are pooled: a set of pointers finds duplicates in linear time. */
+/* Refuse the item past `max` of a list of `what`. */
+static void cp_count(cp_state *cp, uint32_t n, uint32_t max, const char *what) {
+  if (n >= max) cp_err(cp, NULL, MFFI_ERANGE, "more than %u %s", max, what);
+}
+
+static void sp_check_dup(cp_state *cp, cp_pset *names, const char *name,
                          const cp_token *t) {
-  const char **v = names->v;
-  for (uint32_t i = 0; i < names->n; i++)
-    if (v[i] == name) cp_err(cp, t, MFFI_EDECL, "duplicate member '%s'", name);
-  *(const char **)vec_push(cp, names, sizeof(char *)) = name;
+  if (mffi__cp_pset_add(cp, names, name))
+    cp_err(cp, t, MFFI_EDECL, "duplicate member '%s'", name);
+}
+
+/* Where a member was written: what an error there needs of its token, in
+** a third of the space (one is kept per member). */
+typedef struct cp_pos {
+  const char *p, *file;
+  uint32_t len, line, col;
+} cp_pos;
+
+static cp_pos cp_pos_of(const cp_token *t) {
+  cp_pos q = {t->p, t->file,
+              t->len > UINT32_MAX ? UINT32_MAX : (uint32_t)t->len, t->line,
+              t->col};
+  return q;
+}
+
+static cp_token cp_tok_of(const cp_pos *q) {
+  cp_token t = {.tok = TK_NAME,
+                .p = q->p,
+                .len = q->len,
+                .line = q->line,
+                .col = q->col,
+                .file = q->file};
+  return t;
 }
 
 static void sp_members(cp_state *cp, cp_vec *members, cp_vec *toks) {
-  cp_vec names = {0};
+  cp_pset names = {0};
   while (cp->tok.tok != '}') {
     if (cp->tok.tok == ';') {
       cp_next(cp);
@@ -481,7 +624,7 @@ static void sp_members(cp_state *cp, cp_vec *members, cp_vec *toks) {
       if (s.anon_tag &&
           (b->kind == MFFI_KIND_STRUCT || b->kind == MFFI_KIND_UNION)) {
         mffi_member *m = vec_push(cp, members, sizeof *m);
-        *(cp_token *)vec_push(cp, toks, sizeof(cp_token)) = s.first;
+        *(cp_pos *)vec_push(cp, toks, sizeof(cp_pos)) = cp_pos_of(&s.first);
         m->tid = s.tid;
         m->bit_width = -1;
         m->align_attr = at_aligned(cp, &s.attrs, &s.first, false);
@@ -514,11 +657,17 @@ static void sp_members(cp_state *cp, cp_vec *members, cp_vec *toks) {
         width = (int)w.v;
       }
       at_trailing(cp, &d);
+      cp_count(cp, members->n, CP_MAX_ITEMS, "members in a struct or union");
       mffi_tid tid = dp_build(cp, s.tid, &d);
+      /* GCC judges packed on the type before this declaration's mode()
+      ** and vector_size(): on a byte-aligned one it is ignored, except on
+      ** bit-fields ("char __attribute__((vector_size(4))) x
+      ** __attribute__((packed))" is aligned to 4; c-attribs.cc). */
+      bool byte_aligned = width < 0 && mffi__align(cp->tt, tid) <= 1;
       tid = at_mode(cp, tid, &s.attrs, &d.attrs, &at);
       mffi_member *m = vec_push(cp, members, sizeof *m);
-      *(cp_token *)vec_push(cp, toks, sizeof(cp_token)) =
-          d.name ? d.name_tok : at;
+      *(cp_pos *)vec_push(cp, toks, sizeof(cp_pos)) =
+          cp_pos_of(d.name ? &d.name_tok : &at);
       m->name = d.name;
       m->tid = tid;
       m->bit_width = width;
@@ -526,7 +675,8 @@ static void sp_members(cp_state *cp, cp_vec *members, cp_vec *toks) {
       uint32_t a2 = at_aligned(cp, &d.attrs, &at, false);
       m->align_attr = a1 > a2 ? a1 : a2;
       if (s.alignas > m->align_attr) m->align_attr = s.alignas;
-      m->packed = at_find(&s.attrs, "packed") || at_find(&d.attrs, "packed");
+      m->packed = !byte_aligned &&
+                  (at_find(&s.attrs, "packed") || at_find(&d.attrs, "packed"));
       if (d.name)
         sp_check_dup(cp, &names, d.name, &d.name_tok);
       else if (width < 0)
@@ -547,6 +697,7 @@ typedef struct sp_head {
   const char *tag;     /* NULL if anonymous. */
   cp_vec attrs;        /* All attributes so far. */
   uint32_t npre;       /* How many came before the tag. */
+  mffi_tid redef;      /* The earlier call's type this body redefines. */
 } sp_head;
 
 static const char *sp_kind_word(int kind) {
@@ -586,11 +737,23 @@ static mffi_tid sp_tag_head(cp_state *cp, cp_specs *s, int kind, sp_head *h) {
     return MFFI_TID_NONE;
   }
   mffi_tid tid;
+  h->redef = MFFI_TID_NONE;
   if (h->tag) {
     tid = sp_tag_ref(cp, kind, h->tag, &h->tagtok, false);
-    if (cp->tt->types[tid]->flags & MFFI_TF_COMPLETE)
-      cp_err(cp, &h->tagtok, MFFI_EDECL, "redefinition of '%s %s'",
-             sp_kind_word(kind), h->tag);
+    if (cp->tt->types[tid]->flags & MFFI_TF_COMPLETE) {
+      /* Defined by an earlier mffi_cdef, as another translation unit
+      ** would: the body goes into an untagged node to be compared. */
+      if (!cp->tt->in_tx || tid >= cp->tt->tx_ntypes ||
+          mffi__cp_pset_add(cp, &cp->redefs, cp->tt->types[tid])) {
+        char where[200];
+        cp_err(cp, &h->tagtok, MFFI_EDECL,
+               "redefinition of '%s %s'; the previous definition is at %s",
+               sp_kind_word(kind), h->tag, dc_tag_where(cp, tid, where));
+      }
+      h->redef = tid;
+      cp_check(cp, mffi__tt_record(cp->ctx, (mffi_kind)kind, NULL, &tid),
+               &h->kw);
+    }
   } else {
     cp_check(cp, mffi__tt_record(cp->ctx, (mffi_kind)kind, NULL, &tid), &h->kw);
     s->anon_tag = true;
@@ -599,6 +762,20 @@ static mffi_tid sp_tag_head(cp_state *cp, cp_specs *s, int kind, sp_head *h) {
   if (cp->speculative)
     cp_err(cp, &h->kw, MFFI_EDECL, "a definition in a constant expression");
   return tid;
+}
+
+/* A body that redefines h->redef (from an earlier mffi_cdef) was read into
+** the untagged node tid: it must be the same definition. */
+static void sp_same_redef(cp_state *cp, int kind, const sp_head *h,
+                          mffi_tid tid) {
+  if (mffi__tt_same_body(cp->tt, h->redef, tid)) return;
+  char where[200];
+  cp_err(cp, &h->tagtok, MFFI_EDECL,
+         "redefinition of '%s %s' with other %s; the previous definition is "
+         "at %s",
+         sp_kind_word(kind), h->tag,
+         kind == MFFI_KIND_ENUM ? "values" : "members or layout",
+         dc_tag_where(cp, h->redef, where));
 }
 
 static void sp_record(cp_state *cp, cp_specs *s) {
@@ -616,7 +793,8 @@ static void sp_record(cp_state *cp, cp_specs *s) {
     cp_err(cp, &tagtok, MFFI_EDECL, "nested redefinition of '%s %s'",
            sp_kind_word(kind), tag);
   cp->depth--;
-  cp_next(cp); /* '}' */
+  uint32_t pack = cp->tok.pack; /* GCC lays out at the closing brace. */
+  cp_next(cp);                  /* '}' */
   while (cp->tok.tok == TK_ATTRIBUTE)
     at_parse(cp, &attrs);
   at_reject_vector(cp, &attrs, &kw);
@@ -624,29 +802,49 @@ static void sp_record(cp_state *cp, cp_specs *s) {
   uint32_t al = at_aligned(cp, &attrs, &kw, true);
   uint32_t bad = 0;
   int rc = mffi__tt_define_record(cp->ctx, tid, members.v, members.n, packed,
-                                  al, &bad);
-  if (rc) /* At the member at fault. */
-    mffi__cp_rethrow(cp, bad < toks.n ? &((cp_token *)toks.v)[bad] : &tagtok,
-                     rc);
+                                  al, pack, &bad);
+  if (rc && bad < toks.n) { /* At the member at fault. */
+    cp_token bt = cp_tok_of(&((cp_pos *)toks.v)[bad]);
+    mffi__cp_rethrow(cp, &bt, rc);
+  }
+  if (rc) mffi__cp_rethrow(cp, &tagtok, rc);
+  if (h.redef != MFFI_TID_NONE) {
+    sp_same_redef(cp, kind, &h, tid);
+    s->tid = s->tag_tid = h.redef;
+    return;
+  }
   if (tag) {
     mffi_decl d = {.kind = MFFI_DECL_TAG,
                    .name = tag,
                    .tid = tid,
                    .enum_tid = MFFI_TID_NONE,
                    .defined = true};
-    cp_check(cp, mffi__tt_decl_add(cp->ctx, &d, NULL), &tagtok);
+    dc_decl_add(cp, &d, &tagtok);
   }
   s->tid = s->tag_tid = tid;
 }
 
-/* Check that an ordinary name is free for a new constant. */
-static void sp_name_free(cp_state *cp, const char *name, const cp_token *t) {
-  const mffi_decl *o = mffi__tt_decl_find(cp->tt, name);
-  if (!o) return;
+/* Check that an ordinary name is free for a new enumerator. An
+** enumerator of an earlier mffi_cdef (another translation unit) may be
+** declared again: it is returned, for its value to be compared. */
+static mffi_decl *sp_name_free(cp_state *cp, const char *name,
+                               const cp_token *t) {
+  mffi_decl *o = mffi__tt_decl_find(cp->tt, name);
+  if (!o) return NULL;
+  char where[200];
+  dc_where(cp, o, where, sizeof where);
+  if (o->kind == MFFI_DECL_CONSTANT && o->enum_tid != MFFI_TID_NONE &&
+      dc_earlier(cp, o) && !mffi__cp_pset_add(cp, &cp->redefs, o))
+    return o;
   if (o->kind == MFFI_DECL_CONSTANT)
-    cp_err(cp, t, MFFI_EDECL, "redeclaration of enumerator '%s'", name);
-  cp_err(cp, t, MFFI_EDECL, "'%s' redeclared as different kind of symbol",
-         name);
+    cp_err(cp, t, MFFI_EDECL,
+           "redeclaration of enumerator '%s'; the previous declaration is at "
+           "%s",
+           name, where);
+  cp_err(cp, t, MFFI_EDECL,
+         "'%s' redeclared as different kind of symbol; the previous "
+         "declaration is at %s",
+         name, where);
 }
 
 static void sp_enum(cp_state *cp, cp_specs *s) {
@@ -659,11 +857,13 @@ static void sp_enum(cp_state *cp, cp_specs *s) {
   cp_vec enums = {0};
   cp_val next = {0, false, false};
   bool overflow = false, have_neg = false, have_huge = false;
+  uint32_t nreused = 0;
   while (cp->tok.tok != '}') {
     if (cp->tok.tok != TK_NAME)
       cp_err(cp, NULL, MFFI_EPARSE, "expected identifier in enum");
+    cp_count(cp, enums.n, CP_MAX_ITEMS, "enumerators in an enum");
     cp_token nt = cp->tok;
-    sp_name_free(cp, nt.name, &nt);
+    mffi_decl *prev = sp_name_free(cp, nt.name, &nt);
     cp_next(cp);
     while (cp->tok.tok == TK_ATTRIBUTE)
       at_parse(cp, &attrs);
@@ -695,7 +895,18 @@ static void sp_enum(cp_state *cp, cp_specs *s) {
                    .enum_tid = tid,
                    .tid = !v.wide ? (v.uns ? MFFI_KIND_UINT : MFFI_KIND_INT)
                                   : (v.uns ? MFFI_KIND_ULONG : MFFI_KIND_LONG)};
-    cp_check(cp, mffi__tt_decl_add(cp->ctx, &d, NULL), &nt);
+    if (!prev) {
+      dc_decl_add(cp, &d, &nt);
+    } else if (prev->value != d.value || prev->tid != d.tid) {
+      char where[200];
+      cp_err(cp, &nt, MFFI_EDECL,
+             "redeclaration of enumerator '%s' as %lld; the previous "
+             "declaration, %lld, is at %s",
+             nt.name, (long long)d.value, (long long)prev->value,
+             dc_where(cp, prev, where, sizeof where));
+    } else {
+      nreused++; /* The same constant again: another translation unit. */
+    }
     uint64_t max = v.wide ? (v.uns ? UINT64_MAX : INT64_MAX)
                           : (v.uns ? UINT32_MAX : INT32_MAX);
     overflow = v.v == max;
@@ -714,13 +925,20 @@ static void sp_enum(cp_state *cp, cp_specs *s) {
       cp,
       mffi__tt_define_enum(cp->ctx, tid, enums.v, enums.n, packed, have_huge),
       &tagtok);
+  if (h.redef != MFFI_TID_NONE) {
+    sp_same_redef(cp, MFFI_KIND_ENUM, &h, tid);
+    s->tid = s->tag_tid = h.redef;
+    return;
+  }
+  /* An anonymous enum made only of earlier constants is a repetition. */
+  s->dup_enum = !tag && enums.n && nreused == enums.n;
   if (tag) {
     mffi_decl d = {.kind = MFFI_DECL_TAG,
                    .name = tag,
                    .tid = tid,
                    .enum_tid = MFFI_TID_NONE,
                    .defined = true};
-    cp_check(cp, mffi__tt_decl_add(cp->ctx, &d, NULL), &tagtok);
+    dc_decl_add(cp, &d, &tagtok);
   }
   s->tid = s->tag_tid = tid;
 }
@@ -948,7 +1166,9 @@ static void sp_parse(cp_state *cp, cp_specs *s, int where) {
     case TK_SHORT: s->nshort++; break;
     case TK_COMPLEX: s->ncomplex++; break;
     case TK_INTKW:
-      if (s->base == TK_CHAR || s->base == TK_INT128 || s->base == TK_INTKW)
+      /* int goes with nothing but the modifiers: "double int", "_Bool int",
+      ** "_Float32 int" are as wrong as "char int" (gcc). */
+      if (s->base)
         cp_err(cp, NULL, MFFI_EPARSE,
                "two or more data types in declaration specifiers");
       if (!s->base) s->base = TK_INTKW;
@@ -1016,7 +1236,6 @@ static void sp_parse(cp_state *cp, cp_specs *s, int where) {
 done:
   s->tid = sp_finish_base(cp, s);
   if (s->have_tid && s->tag_tid != s->tid) s->tag_only = false;
-  at_reject_vector(cp, &s->attrs, &s->first);
   if ((s->quals & MFFI_QUAL_RESTRICT) &&
       mffi__B(cp->tt, s->tid)->kind != MFFI_KIND_POINTER)
     cp_err(cp, &s->first, MFFI_EDECL, "invalid use of 'restrict'");
@@ -1076,6 +1295,7 @@ static mffi_tid dp_adjust_param(cp_state *cp, mffi_tid tid, unsigned aquals,
 static void dp_params(cp_state *cp, cp_op *op) {
   cp_next(cp); /* '(' */
   cp_vec types = {0}, names = {0};
+  cp_pset seen = {0}; /* Parameter names so far. */
   if (cp->tok.tok == ')') {
     op->flags |= MFFI_TF_UNPROTO;
     cp_next(cp);
@@ -1096,6 +1316,7 @@ static void dp_params(cp_state *cp, cp_op *op) {
       cp_next(cp);
       break;
     }
+    cp_count(cp, types.n, CP_MAX_PARAMS, "parameters");
     cp_token pt = cp->tok;
     if (cp->tok.tok == TK_NAME && !cp_is_typedef_name(cp, cp->tok.name))
       cp_err(cp, NULL, MFFI_EPARSE, "unknown type name '%s'", cp->tok.name);
@@ -1111,6 +1332,7 @@ static void dp_params(cp_state *cp, cp_op *op) {
       if (last->kind == '[') aquals = last->quals;
     }
     mffi_tid tid = dp_build(cp, s.tid, &d);
+    tid = at_mode(cp, tid, &s.attrs, &d.attrs, &pt);
     if (mffi__B(cp->tt, tid)->kind == MFFI_KIND_VOID) {
       if (d.name || types.n || cp->tok.tok != ')' ||
           mffi__T(cp->tt, tid)->quals)
@@ -1118,10 +1340,9 @@ static void dp_params(cp_state *cp, cp_op *op) {
     }
     *(mffi_tid *)vec_push(cp, &types, sizeof(mffi_tid)) =
         dp_adjust_param(cp, tid, aquals, &pt);
-    for (uint32_t i = 0; d.name && i < names.n; i++)
-      if (((const char **)names.v)[i] == d.name)
-        cp_err(cp, &d.name_tok, MFFI_EDECL, "redefinition of parameter '%s'",
-               d.name);
+    if (d.name && mffi__cp_pset_add(cp, &seen, d.name))
+      cp_err(cp, &d.name_tok, MFFI_EDECL, "redefinition of parameter '%s'",
+             d.name);
     *(const char **)vec_push(cp, &names, sizeof(char *)) = d.name;
     if (cp->tok.tok == ',') {
       cp_next(cp);
@@ -1191,12 +1412,24 @@ static void dp_array(cp_state *cp, cp_op *op, const cp_declarator *d) {
   cp_expect(cp, ']', "']'");
 }
 
+/* Count one more pointer, array or function step of d. */
+static void dp_deriv(cp_state *cp, cp_declarator *d) {
+  if (++d->nderiv > CP_MAX_DERIV)
+    cp_err(cp, NULL, MFFI_ERANGE,
+           "declarator with more than %d pointer, array and function "
+           "derivations",
+           CP_MAX_DERIV);
+}
+
 static void dp_declarator(cp_state *cp, cp_declarator *d, cp_vec *out,
                           int mode) {
   cp_enter(cp);
-  cp_vec ptrs = {0}, sufs = {0}, inner = {0};
+  cp_vec sufs = {0}, inner = {0};
+  /* out is empty here (a fresh list for each nesting level): pointers,
+  ** which apply first, go straight into it. */
   while (cp->tok.tok == '*' || cp->tok.tok == '^') {
-    cp_op *op = vec_push(cp, &ptrs, sizeof *op);
+    dp_deriv(cp, d);
+    cp_op *op = vec_push(cp, out, sizeof *op);
     op->kind = '*';
     op->tok = cp->tok;
     cp_next(cp);
@@ -1222,11 +1455,13 @@ static void dp_declarator(cp_state *cp, cp_declarator *d, cp_vec *out,
   }
   for (;;) {
     if (cp->tok.tok == '[') {
+      dp_deriv(cp, d);
       cp_op *op = vec_push(cp, &sufs, sizeof *op);
       op->kind = '[';
       op->tok = cp->tok;
       dp_array(cp, op, d);
     } else if (cp->tok.tok == '(') {
+      dp_deriv(cp, d);
       cp_op *op = vec_push(cp, &sufs, sizeof *op);
       op->kind = '(';
       op->tok = cp->tok;
@@ -1241,8 +1476,6 @@ static void dp_declarator(cp_state *cp, cp_declarator *d, cp_vec *out,
   }
   /* Order of application: pointers left to right, suffixes right to left,
   ** then the parenthesized inner declarator. */
-  for (uint32_t i = 0; i < ptrs.n; i++)
-    *(cp_op *)vec_push(cp, out, sizeof(cp_op)) = ((cp_op *)ptrs.v)[i];
   for (uint32_t i = sufs.n; i-- > 0;)
     *(cp_op *)vec_push(cp, out, sizeof(cp_op)) = ((cp_op *)sufs.v)[i];
   for (uint32_t i = 0; i < inner.n; i++)
@@ -1289,9 +1522,7 @@ mffi_tid mffi__cp_type_name(cp_state *cp) {
   while (cp->tok.tok == TK_ATTRIBUTE)
     at_parse(cp, &d.attrs);
   mffi_tid tid = dp_build(cp, s.tid, &d);
-  uint32_t al = at_aligned(cp, &d.attrs, &s.first, true);
-  if (al) cp_check(cp, mffi__tt_aligned(cp->ctx, tid, al, &tid), &s.first);
-  return tid;
+  return at_type_attrs(cp, tid, &s.attrs, &d.attrs, &s.first);
 }
 
 mffi_tid mffi__cp_expr_type(cp_state *cp) {
@@ -1308,6 +1539,25 @@ mffi_tid mffi__cp_expr_type(cp_state *cp) {
       cp_err(cp, NULL, MFFI_EPARSE, "unexpected type name '%s'", d->name);
     cp_next(cp);
     return d->tid;
+  }
+  if (cp->tok.tok == TK_STRING) { /* sizeof("aa" "bb"): char[5] */
+    mffi_kind k = MFFI_KIND_CHAR;
+    uint64_t n = 1;
+    for (; cp->tok.tok == TK_STRING; cp_next(cp)) {
+      n += cp->tok.ival;
+      char c = cp->tok.p[0]; /* L"", u"", U"" (u8"" is char) */
+      mffi_kind e = c == 'L'                          ? MFFI_KIND_INT
+                    : c == 'u' && cp->tok.p[1] != '8' ? MFFI_KIND_USHORT
+                    : c == 'U'                        ? MFFI_KIND_UINT
+                                                      : MFFI_KIND_CHAR;
+      if (e != MFFI_KIND_CHAR && k != MFFI_KIND_CHAR && e != k)
+        cp_err(cp, NULL, MFFI_EPARSE,
+               "unsupported non-standard concatenation of string literals");
+      if (e != MFFI_KIND_CHAR) k = e;
+    }
+    mffi_tid tid;
+    cp_check(cp, mffi__tt_array(cp->ctx, (mffi_tid)k, (long)n, &tid), NULL);
+    return tid;
   }
   cp_val v = mffi__cp_const_expr(cp);
   return v.wide ? (v.uns ? MFFI_KIND_ULONG : MFFI_KIND_LONG)
@@ -1440,6 +1690,9 @@ static void dc_add(cp_state *cp, mffi_decl_kind kind, const cp_specs *s,
     nd.param_names = dc_pnames_own(cp, d);
     nd.nparam_names = nd.param_names ? d->npnames : 0;
   }
+  nd.file = d->name_tok.file;
+  nd.line = d->name_tok.line;
+  nd.col = d->name_tok.col;
   int rc = dc_attrs_own(cp->ctx, &s->attrs, &d->attrs, &nd.attrs, &nd.nattrs);
   if (rc == MFFI_OK) rc = mffi__tt_decl_add(cp->ctx, &nd, NULL);
   if (rc) { /* The pieces were not taken over: free them. */
@@ -1460,30 +1713,39 @@ static void dc_name_anon(cp_state *cp, mffi_tid tid, const char *name,
   b->flags |= MFFI_TF_TYPEDEF_TAG;
 }
 
+/* An earlier mffi_cdef's declaration o and a new type tid that is the same
+** type defined again (typedefs of anonymous structs in each header). */
+static bool dc_same_across(const cp_state *cp, const mffi_decl *o,
+                           mffi_tid tid) {
+  return dc_earlier(cp, o) && mffi__tt_same(cp->tt, o->tid, tid);
+}
+
 static void dc_declare(cp_state *cp, const cp_specs *s, cp_declarator *d) {
   const cp_token *t = &d->name_tok;
   mffi_tid tid = d->tid;
   const mffi_type *b = mffi__B(cp->tt, tid);
   mffi_decl *o = mffi__tt_decl_find(cp->tt, d->name);
-  at_reject_vector(cp, &d->attrs, t);
-  tid = at_mode(cp, tid, &s->attrs, &d->attrs, t);
+  char where[200];
+  if (o) dc_where(cp, o, where, sizeof where);
   if (s->storage == TK_TYPEDEF) {
-    uint32_t al = at_aligned(cp, &d->attrs, t, true);
-    uint32_t al2 = at_aligned(cp, &s->attrs, t, true);
-    if (!al) al = al2;
-    if (al) cp_check(cp, mffi__tt_aligned(cp->ctx, tid, al, &tid), t);
+    tid = at_type_attrs(cp, tid, &s->attrs, &d->attrs, t);
     if (o) {
       if (o->kind != MFFI_DECL_TYPEDEF)
-        cp_err(cp, t, MFFI_EDECL, "'%s' redeclared as different kind of symbol",
-               d->name);
-      if (o->tid != tid)
-        cp_err(cp, t, MFFI_EDECL, "conflicting types for '%s'", d->name);
+        cp_err(cp, t, MFFI_EDECL,
+               "'%s' redeclared as different kind of symbol; the previous "
+               "declaration is at %s",
+               d->name, where);
+      if (o->tid != tid && !dc_same_across(cp, o, tid))
+        cp_err(cp, t, MFFI_EDECL,
+               "conflicting types for '%s'; the previous declaration is at %s",
+               d->name, where);
       return;
     }
     dc_name_anon(cp, tid, d->name, t);
     dc_add(cp, MFFI_DECL_TYPEDEF, s, d, tid);
     return;
   }
+  tid = at_mode(cp, tid, &s->attrs, &d->attrs, t);
   bool isfn = b->kind == MFFI_KIND_FUNCTION;
   if (s->storage == TK_STATIC) return; /* No symbol to bind. */
   if (!isfn && b->kind == MFFI_KIND_VOID)
@@ -1494,8 +1756,11 @@ static void dc_declare(cp_state *cp, const cp_specs *s, cp_declarator *d) {
     return;
   }
   if (o->kind != kind)
-    cp_err(cp, t, MFFI_EDECL, "'%s' redeclared as different kind of symbol",
-           d->name);
+    cp_err(cp, t, MFFI_EDECL,
+           "'%s' redeclared as different kind of symbol; the previous "
+           "declaration is at %s",
+           d->name, where);
+  if (o->tid != tid && dc_same_across(cp, o, tid)) tid = o->tid;
   if (o->tid != tid) {
     const mffi_type *ot = mffi__T(cp->tt, o->tid), *nt = mffi__T(cp->tt, tid);
     bool take = false, ok = false;
@@ -1509,7 +1774,10 @@ static void dc_declare(cp_state *cp, const cp_specs *s, cp_declarator *d) {
       ok = true; /* "extern int a[];" completed by "int a[4];" */
       take = ot->length < 0;
     }
-    if (!ok) cp_err(cp, t, MFFI_EDECL, "conflicting types for '%s'", d->name);
+    if (!ok)
+      cp_err(cp, t, MFFI_EDECL,
+             "conflicting types for '%s'; the previous declaration is at %s",
+             d->name, where);
     if (take) {
       cp_check(cp, mffi__tt_decl_touch(cp->ctx, o), t);
       o->tid = tid;
@@ -1568,19 +1836,30 @@ static void dc_define(cp_state *cp) {
   mffi_tid tid = v.wide ? (v.uns ? MFFI_KIND_ULONG : MFFI_KIND_LONG)
                         : (v.uns ? MFFI_KIND_UINT : MFFI_KIND_INT);
   mffi_decl *o = mffi__tt_decl_find(cp->tt, nt.name);
-  if (o) { /* A redefined macro takes the new value; other names win. */
-    if (o->kind == MFFI_DECL_CONSTANT && o->enum_tid == MFFI_TID_NONE) {
-      cp_check(cp, mffi__tt_decl_touch(cp->ctx, o), &nt);
-      o->value = (int64_t)v.v;
-      o->tid = tid;
+  if (o) { /* Other names (enumerators, functions...) win over a macro. */
+    if (o->kind != MFFI_DECL_CONSTANT || o->enum_tid != MFFI_TID_NONE) return;
+    bool undefined = mffi__cp_pset_take(&cp->undefs, nt.name);
+    if (o->value == (int64_t)v.v) return; /* The same value: fine. */
+    if (!undefined) { /* gcc warns, cffi refuses: a header at odds. */
+      char where[200];
+      cp_err(cp, &nt, MFFI_EDECL,
+             "'%s' redefined as %lld; the previous definition, %lld, is at %s",
+             nt.name, (long long)v.v, (long long)o->value,
+             dc_where(cp, o, where, sizeof where));
     }
+    cp_check(cp, mffi__tt_decl_touch(cp->ctx, o), &nt);
+    o->value = (int64_t)v.v;
+    o->tid = tid;
+    o->file = nt.file;
+    o->line = nt.line;
+    o->col = nt.col;
   } else {
     mffi_decl d = {.kind = MFFI_DECL_CONSTANT,
                    .name = nt.name,
                    .tid = tid,
                    .value = (int64_t)v.v,
                    .enum_tid = MFFI_TID_NONE};
-    cp_check(cp, mffi__tt_decl_add(cp->ctx, &d, NULL), &nt);
+    dc_decl_add(cp, &d, &nt);
   }
 }
 
@@ -1616,12 +1895,13 @@ static void dc_external(cp_state *cp) {
     return;
   }
   if (cp->tok.tok == ';') {
-    if (s.anon_tag && mffi__B(cp->tt, s.tid)->kind == MFFI_KIND_ENUM) {
+    if (s.anon_tag && !s.dup_enum &&
+        mffi__B(cp->tt, s.tid)->kind == MFFI_KIND_ENUM) {
       mffi_decl d = {.kind = MFFI_DECL_TAG,
                      .tid = s.tid,
                      .defined = true,
                      .enum_tid = MFFI_TID_NONE};
-      cp_check(cp, mffi__tt_decl_add(cp->ctx, &d, NULL), &s.first);
+      dc_decl_add(cp, &d, &s.first);
     }
     cp_next(cp);
     return;
@@ -1656,19 +1936,20 @@ static void dc_external(cp_state *cp) {
 
 /* -- Entry points ---------------------------------------------------------- */
 
-static void cp_free_arena(cp_state *cp) {
-  while (cp->arena) {
-    cp_chunk *next = *(cp_chunk **)cp->arena;
-    mffi__free(cp->ctx, cp->arena);
-    cp->arena = next;
-  }
-}
-
+/* Each top-level declaration's temporaries are released when it is done,
+** so that memory follows the largest declaration, not the whole text. The
+** token read past it stays: unless it (or the look-ahead) is a string,
+** whose bytes are in the arena, nothing of the arena is still in use. */
 static void cp_unit(cp_state *cp, void *arg) {
   (void)arg;
   cp_next(cp);
-  while (cp->tok.tok != TK_EOF)
+  while (cp->tok.tok != TK_EOF) {
+    cp_amark m = mffi__cp_arena_mark(cp);
     dc_external(cp);
+    if (cp->tok.tok != TK_STRING &&
+        !(cp->have_ahead && cp->ahead.tok == TK_STRING))
+      mffi__cp_arena_release(cp, m);
+  }
 }
 
 static void cp_typename_only(cp_state *cp, void *arg) {
@@ -1688,12 +1969,19 @@ static int cp_run(cp_state *cp, void (*fn)(cp_state *, void *), void *arg) {
   cp->jb = &jb;
   int rc = setjmp(jb);
   if (rc == 0) fn(cp, arg);
-  cp_free_arena(cp);
+  mffi__cp_arena_free(cp);
   return rc;
 }
 
 int mffi__cdef_parse(mffi_ctx *ctx, const char *src, size_t len) {
-  cp_state cp = {.ctx = ctx, .tt = &ctx->tt, .on_define = dc_define};
+  if (len >= CP_MAX_TEXT)
+    return mffi__err(ctx, MFFI_ERANGE,
+                     "declarations of %zu bytes: the limit is 2 GiB", len);
+  cp_state cp = {.ctx = ctx,
+                 .tt = &ctx->tt,
+                 .on_define = dc_define,
+                 .undefs = {.keep = true},
+                 .redefs = {.keep = true}};
   mffi__cp_lex_init(&cp, src, len);
   return cp_run(&cp, cp_unit, NULL);
 }
