@@ -8,12 +8,18 @@
 ** strategy's engine, on the entry's real address: variadic functions
 ** (no thunk can forward "..."), functions bound by address (mffi_bind_ptr), and
 ** callbacks (closures need a code pointer made at run time: libffi).
+**
+** Written against the public strategy interface only (modffi_strategy.h),
+** as a strategy from outside would be: proof that the interface suffices.
 */
+#include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <string.h>
 
-#include "lib.h"
+#include "modffi.h"
 #include "modffi_static.h"
+#include "modffi_strategy.h"
 
 /* Max. registered tables per process. The registry is process-global, so
 ** it cannot use a context's allocator (and registration runs in
@@ -131,109 +137,110 @@ static const mffi_static_entry *st_entry(const mffi_static_table *t,
 
 /* -- Strategy ------------------------------------------------------------ */
 
+/* The dynamic strategy, to which the table hands what it cannot do. */
+static const mffi_strategy *st_dyn(void) {
+  return mffi_strategy_find("dynamic");
+}
+
 static int st_open(mffi_lib *lib, const char *target,
                    const mffi_open_opts *opts) {
   (void)opts;
   if (!target)
-    return mffi__err(lib->ctx, MFFI_EMISUSE,
-                     "the static strategy needs a table name as target");
+    return mffi_lib_err(lib, MFFI_EMISUSE,
+                        "the static strategy needs a table name as target");
   const mffi_static_table *t = st_acquire(target);
   if (!t)
-    return mffi__err(lib->ctx, MFFI_ENOLIB,
-                     "no static table '%s' is linked into this program "
-                     "(compile and link %s_mffi_static.c)",
-                     target, target);
-  lib->data = (void *)t;
+    return mffi_lib_err(lib, MFFI_ENOLIB,
+                        "no static table '%s' is linked into this program "
+                        "(compile and link %s_mffi_static.c)",
+                        target, target);
+  mffi_lib_set_data(lib, (void *)t);
   return MFFI_OK;
 }
 
 static void st_close(mffi_lib *lib) {
-  if (lib->data) st_release(lib->data);
-  lib->data = NULL;
+  if (mffi_lib_data(lib)) st_release(mffi_lib_data(lib));
+  mffi_lib_set_data(lib, NULL);
 }
 
 /* Compare the type of fn with the text the table was generated from. */
 static int st_check_type(mffi_fn *fn, const mffi_static_entry *e) {
   if (!e->type) return MFFI_OK;
-  mffi_ctx *ctx = fn->lib->ctx;
-  const mffi_type *t = ctx->tt.types[fn->tid];
+  mffi_lib *lib = mffi_fn_lib(fn);
+  const mffi_type *t = mffi_fn_type(fn);
   char buf[ST_TYPE_BUF];
   size_t n = mffi_type_str(t, NULL, buf, sizeof buf);
   int same;
   if (n < sizeof buf) {
     same = strcmp(buf, e->type) == 0;
   } else {
-    char *big = mffi__malloc(ctx, n + 1);
-    if (!big) return mffi__nomem(ctx);
+    char *big = mffi_lib_malloc(lib, n + 1);
+    if (!big) return mffi_lib_err(lib, MFFI_ENOMEM, "out of memory");
     mffi_type_str(t, NULL, big, n + 1);
     same = strcmp(big, e->type) == 0;
-    mffi__free(ctx, big);
+    mffi_lib_free(lib, big);
   }
   if (same) return MFFI_OK;
-  return mffi__err(ctx, MFFI_EMISMATCH,
-                   "'%s' is declared as '%s' but static table '%s' was "
-                   "generated for '%s'",
-                   fn->name, n < sizeof buf ? buf : "(long type)",
-                   ((const mffi_static_table *)fn->lib->data)->name, e->type);
+  return mffi_lib_err(lib, MFFI_EMISMATCH,
+                      "'%s' is declared as '%s' but static table '%s' was "
+                      "generated for '%s'",
+                      mffi_fn_name(fn), n < sizeof buf ? buf : "(long type)",
+                      ((const mffi_static_table *)mffi_lib_data(lib))->name,
+                      e->type);
 }
 
 /* Run the generated thunk. */
 static int st_call(mffi_fn *fn, void *ret, void *const *args) {
-  const mffi_static_entry *e = fn->data;
-  if (!args && fn->nargs)
-    return mffi__err(fn->lib->ctx, MFFI_EMISUSE, "args is NULL");
+  const mffi_static_entry *e = mffi_fn_data(fn);
+  if (!args && mffi_fn_nargs(fn))
+    return mffi_lib_err(mffi_fn_lib(fn), MFFI_EMISUSE, "args is NULL");
   e->thunk(ret, args);
-  mffi__errno_save();
+  mffi_set_errno(errno);
   return MFFI_OK;
 }
 
 static int st_bind(mffi_fn *fn) {
-  mffi_lib *lib = fn->lib;
-  const mffi_static_table *t = lib->data;
+  mffi_lib *lib = mffi_fn_lib(fn);
+  const mffi_static_table *t = mffi_lib_data(lib);
+  const char *name = mffi_fn_name(fn);
   /* By address: the table has nothing to add; use the call engine. */
-  if (!fn->name) return mffi__strategy_dynamic.xBind(fn);
-  const mffi_static_entry *e = st_entry(t, fn->name);
+  if (!name) return st_dyn()->xBind(fn);
+  const mffi_static_entry *e = st_entry(t, name);
   if (!e)
-    return mffi__err(lib->ctx, MFFI_ENOSYM,
-                     "'%s' is not in static table '%s' (generated from %s)",
-                     fn->name, t->name, t->header ? t->header : "?");
+    return mffi_lib_err(lib, MFFI_ENOSYM,
+                        "'%s' is not in static table '%s' (generated from %s)",
+                        name, t->name, t->header ? t->header : "?");
   bool e_var = (e->flags & MFFI_STATIC_VARIABLE) != 0;
-  if (fn->is_var != e_var)
-    return mffi__err(lib->ctx, MFFI_EMISMATCH,
-                     "'%s' is a %s in static table '%s'", fn->name,
-                     e_var ? "variable" : "function", t->name);
+  bool is_var = mffi_fn_is_var(fn);
+  if (is_var != e_var)
+    return mffi_lib_err(lib, MFFI_EMISMATCH,
+                        "'%s' is a %s in static table '%s'", name,
+                        e_var ? "variable" : "function", t->name);
   int rc = st_check_type(fn, e);
   if (rc != MFFI_OK) return rc;
-  fn->addr = e->addr;
-  if (fn->is_var) return MFFI_OK;
+  mffi_fn_set_addr(fn, e->addr);
+  if (is_var) return MFFI_OK;
   /* Variadic: a thunk could pass the fixed arguments only. */
   if ((e->flags & MFFI_STATIC_VARIADIC) || !e->thunk)
-    return mffi__strategy_dynamic.xBind(fn);
-  fn->data = (void *)e;
-  fn->call = st_call;
-  fn->path = MFFI_PATH_DIRECT;
+    return st_dyn()->xBind(fn);
+  mffi_fn_set_data(fn, (void *)e);
+  mffi_fn_set_call(fn, st_call);
+  mffi_fn_set_path(fn, MFFI_PATH_DIRECT);
   return MFFI_OK;
 }
 
 static void st_unbind(mffi_fn *fn) {
-  if (fn->path == MFFI_PATH_FAST || fn->path == MFFI_PATH_FFI)
-    mffi__strategy_dynamic.xUnbind(fn);
-  fn->data = NULL;
-}
-
-/* Unused: st_bind always installs a per-function routine. */
-static int st_call_unprepared(mffi_fn *fn, void *ret, void *const *args) {
-  (void)ret;
-  (void)args;
-  return mffi__err(fn->lib->ctx, MFFI_EMISUSE, "function is not prepared");
+  int path = mffi_fn_path(fn);
+  if (path == MFFI_PATH_FAST || path == MFFI_PATH_FFI) st_dyn()->xUnbind(fn);
+  mffi_fn_set_data(fn, NULL);
 }
 
 static int st_callback(mffi_closure *c) {
-  return mffi__strategy_dynamic.xCallback(c);
+  return st_dyn()->xCallback(c);
 }
 
 static void st_callback_free(mffi_closure *c) {
-  mffi__strategy_dynamic.xCallbackFree(c);
+  st_dyn()->xCallbackFree(c);
 }
 
 /* The static strategy: generated tables in this process, memory on the
@@ -250,7 +257,7 @@ const mffi_strategy mffi__strategy_static = {
     .xClose = st_close,
     .xBind = st_bind,
     .xUnbind = st_unbind,
-    .xCall = st_call_unprepared,
+    .xCall = NULL, /* st_bind gives each function its own routine. */
     .xNew = NULL,
     .xDelete = NULL,
     .xRead = NULL,
