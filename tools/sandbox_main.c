@@ -6,19 +6,12 @@
 #define _GNU_SOURCE /* memalign, pvalloc, malloc_usable_size. */
 #include "strategy/remote/remote.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-/* LeakSanitizer needs ptrace and threads at exit, which the sandbox's
-** system call filter denies: leaks of the host are checked, not these. */
-const char *__asan_default_options(void);
-const char *__asan_default_options(void) {
-  return "detect_leaks=0";
-}
-#endif
 
 #if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 /* The library's heap is in the arena (src/strategy/remote/sbheap.c): the
 ** executable's malloc family takes precedence over libc's for every object
-** loaded, the target library included. Sanitizer builds keep their own. */
+** loaded, the target library included. (The build makes the sandbox
+** without sanitizers; were one compiled in, its allocator would stay.) */
 #include <errno.h>
 #include <malloc.h>
 /* Exported from the executable, so they come first in symbol lookup, for

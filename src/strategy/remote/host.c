@@ -396,7 +396,7 @@ static int rm_fail(rm_lib *r, int why, const char *fmt, ...) {
   int note_sig = ctl ? (int)atomic_load(&ctl->note_sig) : 0;
   int note_sys = ctl ? (int)atomic_load(&ctl->note_syscall) : -1;
   const char *doing = r->doing ? r->doing : "a request";
-  char what[160], nm[64];
+  char what[400], nm[64];
   int rc = why;
   if (why == MFFI_ETIMEOUT) {
     snprintf(what, sizeof what, "did not return within %u ms; the sandbox was killed",
