@@ -5,14 +5,19 @@
 ** through the remote strategy (median and 99th percentile), a call with a
 ** 64-byte string, a 1 MiB buffer in and out (access read_write), and two
 ** anchors measured the same way: a null call over a socketpair RPC to a
-** child process (write a request, read the answer) and memcpy of 1 MiB.
+** child process (write a request, read the answer), a shared-memory spin
+** ping-pong with a child (the floor of any cross-process call on this
+** machine) and memcpy of 1 MiB.
 ** Prints a Markdown table with the ratios. Only ratios mean anything.
 */
 #define _GNU_SOURCE
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -89,6 +94,22 @@ static void f_rpc(void *ud) {
     exit(1);
 }
 
+/* The floor: two processes bouncing a counter through shared memory, each
+** spinning on the other's cache line (the same spin-then-yield as the
+** channel, without its messages). */
+typedef struct pong {
+  _Atomic unsigned *ping, *pong;
+  unsigned n;
+} pong;
+
+static void f_pong(void *ud) {
+  pong *p = ud;
+  unsigned v = ++p->n;
+  atomic_store(p->ping, v);
+  for (unsigned i = 0; atomic_load(p->pong) != v; i++)
+    if (i > 4000) sched_yield();
+}
+
 typedef struct copy {
   unsigned char *dst, *src;
 } copy;
@@ -158,6 +179,25 @@ int main(int argc, char **argv) {
   close(sv[0]);
   waitpid(pid, NULL, 0);
 
+  _Atomic unsigned *w = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+                             MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  pong pp = {w, w + 16, 0}; /* Two cache lines. */
+  pid_t echo = fork();
+  if (echo == 0) {
+    unsigned seen = 0;
+    for (;;) {
+      unsigned v;
+      for (unsigned i = 0; (v = atomic_load(pp.ping)) == seen; i++)
+        if (i > 4000) sched_yield();
+      if (v == ~0u) _exit(0);
+      seen = v;
+      atomic_store(pp.pong, v);
+    }
+  }
+  stats s_pong = measure(f_pong, &pp, n, clock_ns);
+  atomic_store(pp.ping, ~0u);
+  waitpid(echo, NULL, 0);
+
   /* In and out: two MiB cross per call; memcpy moves one. */
   double bw_call = 2.0 * MIB / s_buf.median, bw_cpy = 1.0 * MIB / s_cpy.median;
   printf("%d samples per case, each call timed alone; ns.\n\n", n);
@@ -172,6 +212,9 @@ int main(int argc, char **argv) {
          s_buf.median, s_buf.p99, 100.0 * bw_call / bw_cpy);
   printf("| anchor: socketpair RPC | %.0f | %.0f | |\n", s_rpc.median,
          s_rpc.p99);
+  printf("| anchor: shared-memory spin ping-pong | %.0f | %.0f | null call "
+         "= %.2fx this floor |\n",
+         s_pong.median, s_pong.p99, s_nop.median / s_pong.median);
   printf("| anchor: memcpy 1 MiB | %.0f | %.0f | %.2f GB/s |\n", s_cpy.median,
          s_cpy.p99, bw_cpy);
   mffi_ctx_free(ctx);
