@@ -488,7 +488,7 @@ static int rm_transact(rm_lib *r, uint64_t off, wire_msg *m, uint64_t *pay) {
 /* Start a request: a message of kind with room for n payload bytes. */
 static int rm_begin(rm_lib *r, uint32_t kind, uint32_t id, uint64_t n,
                     uint64_t *off) {
-  int rc = rm_scratch(r, sizeof(wire_msg) + n, WIRE_ALIGN, off);
+  int rc = rm_scratch(r, sizeof(wire_msg) + n, WIRE_MSG_ALIGN, off);
   if (rc != MFFI_OK) return rc;
   wire_msg *m = rm_at(r, *off);
   memset(m, 0, sizeof *m);

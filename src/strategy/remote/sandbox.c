@@ -30,14 +30,15 @@
 
 #define SB_CHAN_FD 3
 #define SB_ARENA_FD 4
-#define SB_ALTSTACK (64 * 1024) /* Signal stack: a library may overflow
-                                   its own. */
+#define SB_ALTSTACK                                                            \
+  (64 * 1024) /* Signal stack: a library may overflow                          \
+                 its own. */
 
 /* A callback trampoline: the closure and the host's number for it. */
 typedef struct sb_slot {
   mffi_closure *c;
   uint32_t host_id;
-  uint32_t nstr;  /* Parameters that are const char * (copied). */
+  uint32_t nstr; /* Parameters that are const char * (copied). */
 } sb_slot;
 
 /* The server's state. The sandbox is a process of its own, so its
@@ -95,7 +96,8 @@ static void *sb_at(uint64_t off) {
 ** fit (the caller answers MFFI_ERANGE in a small message instead). */
 static wire_msg *sb_begin(uint32_t kind, uint32_t id, uint64_t n,
                           uint64_t *off) {
-  uint64_t need, at = sb.top;
+  uint64_t need,
+      at = (sb.top + WIRE_MSG_ALIGN - 1) & ~(uint64_t)(WIRE_MSG_ALIGN - 1);
   if (!wire_round(sizeof(wire_msg) + n, &need) ||
       !wire_span(at, need, sb.lo, sb.hi))
     return NULL;
@@ -152,7 +154,8 @@ static void sb_serve(uint32_t until, wire_msg *m, uint64_t *pay) {
   }
 }
 
-/* -- Requests ---------------------------------------------------------------- */
+/* -- Requests ----------------------------------------------------------------
+ */
 
 static int sb_grow(void **arr, size_t *n, size_t elsz) {
   size_t nn = *n ? *n * 2 : 16;
@@ -218,8 +221,7 @@ static bool sb_in_arena(const void *p) {
 }
 
 /* Build argv from a message's arg table (checked against fn's types). */
-static bool sb_args(mffi_fn *fn, const wire_msg *m, uint64_t pay,
-                    void **argv) {
+static bool sb_args(mffi_fn *fn, const wire_msg *m, uint64_t pay, void **argv) {
   size_t n = mffi_fn_nargs(fn);
   if (m->nargs != n || (uint64_t)n * sizeof(wire_arg) > m->len) return false;
   const wire_arg *tab = sb_at(pay);
@@ -287,7 +289,8 @@ static void sb_call(const wire_msg *m, uint64_t pay) {
   sb_post(off);
 }
 
-/* -- Callbacks --------------------------------------------------------------- */
+/* -- Callbacks ---------------------------------------------------------------
+ */
 
 static bool sb_is_cstr(const mffi_type *t) {
   if (mffi_type_kind(mffi_type_unqual(t)) != MFFI_KIND_POINTER) return false;
@@ -368,8 +371,9 @@ static void sb_cb_make(const wire_msg *m, uint64_t pay) {
     sb_reply_status(rc, 0, 0, 0);
     return;
   }
-  sb_reply_status(MFFI_OK, (uint64_t)(uintptr_t)mffi_closure_code(sb.slots[id].c),
-                  0, (uint32_t)id);
+  sb_reply_status(MFFI_OK,
+                  (uint64_t)(uintptr_t)mffi_closure_code(sb.slots[id].c), 0,
+                  (uint32_t)id);
 }
 
 /* -- Dispatch -------------------------------------------------------------- */
@@ -419,7 +423,8 @@ static void sb_dispatch(const wire_msg *m, uint64_t pay) {
   }
 }
 
-/* -- Start --------------------------------------------------------------------- */
+/* -- Start
+ * --------------------------------------------------------------------- */
 
 /* WIRE_INIT: open the target, take the trampolines, confine. */
 static void sb_init(const wire_msg *m, uint64_t pay) {
@@ -428,7 +433,8 @@ static void sb_init(const wire_msg *m, uint64_t pay) {
   memcpy(&in, sb_at(pay), sizeof in);
   const char *p = (const char *)sb_at(pay) + sizeof in;
   uint64_t rest = m->len - sizeof in;
-  if (in.ntarget + in.npolicy > rest || in.nlog > rest - in.ntarget - in.npolicy)
+  if (in.ntarget + in.npolicy > rest ||
+      in.nlog > rest - in.ntarget - in.npolicy)
     syscall(SYS_exit_group, 121);
   const char *target = p, *policy = p + in.ntarget;
   const unsigned char *log = (const unsigned char *)policy + in.npolicy;
@@ -468,10 +474,9 @@ static void sb_init(const wire_msg *m, uint64_t pay) {
   if (rc != MFFI_OK) {
     const char *e = rc == MFFI_EDENIED ? rep.detail : mffi_errmsg(sb.ctx);
     char msg[600];
-    snprintf(msg, sizeof msg, "%s%s",
-             rc == MFFI_EDENIED ? "a confinement layer cannot be applied: "
-                                : "",
-             e);
+    snprintf(
+        msg, sizeof msg, "%s%s",
+        rc == MFFI_EDENIED ? "a confinement layer cannot be applied: " : "", e);
     uint64_t off;
     wire_msg *r = sb_begin(WIRE_REPLY, 0, strlen(msg) + 1, &off);
     r->status = rc;
@@ -492,10 +497,9 @@ static void sb_init(const wire_msg *m, uint64_t pay) {
 
 int mffi__sandbox_main(int argc, char **argv) {
   if (argc != 4 || strcmp(argv[1], "serve") != 0) {
-    fprintf(stderr,
-            "usage: modffi-sandbox serve BASE SIZE\n"
-            "  (started by the remote strategy of libmodffi; see "
-            "modffi-sandbox(1))\n");
+    fprintf(stderr, "usage: modffi-sandbox serve BASE SIZE\n"
+                    "  (started by the remote strategy of libmodffi; see "
+                    "modffi-sandbox(1))\n");
     return 2;
   }
   char *end;

@@ -29,6 +29,8 @@
 #define WIRE_VERSION 1u
 #define WIRE_CTL_SIZE 4096u    /* The control block's page. */
 #define WIRE_ALIGN 16u         /* Every message and buffer. */
+#define WIRE_MSG_ALIGN 64u     /* Message headers start a cache line: a
+                                  reply never shares one with the request. */
 #define WIRE_HELLO_INT 0x5678
 #define WIRE_HELLO_DOUBLE 370.5
 
