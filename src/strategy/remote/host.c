@@ -555,6 +555,28 @@ static int rm_simple(rm_lib *r, uint32_t kind, uint32_t id, uint64_t a,
   return rm_status(r, reply, *rpay);
 }
 
+/* One request on its own (bind, cdef, closures): lock, post, wait, restore
+** the scratch and what the library was doing. *reply gets the answer's
+** header (its payload is not kept). */
+static int rm_request(rm_lib *r, const char *what, uint32_t kind, uint32_t id,
+                      uint64_t a, uint64_t b, const void *pay, uint64_t npay,
+                      wire_msg *reply) {
+  rm_active act;
+  rm_enter(r, &act);
+  uint64_t saved = r->top;
+  const char *saved_doing = r->doing;
+  bool saved_fn = r->doing_fn;
+  r->doing = what;
+  r->doing_fn = false;
+  uint64_t rpay;
+  int rc = rm_simple(r, kind, id, a, b, pay, npay, reply, &rpay);
+  r->top = saved;
+  r->doing = saved_doing;
+  r->doing_fn = saved_fn;
+  rm_leave(r, &act);
+  return rc;
+}
+
 /* -- Starting the sandbox ------------------------------------------------------- */
 
 static void rm_unmap(rm_lib *r) {
@@ -876,18 +898,9 @@ static int rm_reopen(mffi_lib *lib) {
 }
 
 static int rm_cdef(mffi_lib *lib, const char *src, size_t len) {
-  rm_lib *r = mffi_lib_data(lib);
-  rm_active a;
-  rm_enter(r, &a);
-  uint64_t saved = r->top;
-  r->doing = "declarations";
-  r->doing_fn = false;
   wire_msg m;
-  uint64_t pay;
-  int rc = rm_simple(r, WIRE_CDEF, 0, 0, 0, src, len, &m, &pay);
-  r->top = saved;
-  rm_leave(r, &a);
-  return rc;
+  return rm_request(mffi_lib_data(lib), "declarations", WIRE_CDEF, 0, 0, 0,
+                    src, len, &m);
 }
 
 /* -- Bind ----------------------------------------------------------------------- */
@@ -908,16 +921,8 @@ static void rm_unbind(mffi_fn *fn) {
   mffi_lib *lib = mffi_fn_lib(fn);
   rm_lib *r = mffi_lib_data(lib);
   if (r && !mffi_lib_failed(lib) && r->pid > 0) {
-    rm_active a;
-    rm_enter(r, &a);
-    uint64_t saved = r->top;
     wire_msg m;
-    uint64_t pay;
-    r->doing = "unbinding";
-    r->doing_fn = false;
-    rm_simple(r, WIRE_UNBIND, f->id, 0, 0, NULL, 0, &m, &pay);
-    r->top = saved;
-    rm_leave(r, &a);
+    rm_request(r, "unbinding", WIRE_UNBIND, f->id, 0, 0, NULL, 0, &m);
   }
   mffi_lib_free(lib, f->arg_size);
   mffi_lib_free(lib, f);
@@ -968,17 +973,10 @@ static int rm_bind(mffi_fn *fn) {
     mffi_lib_free(lib, buf);
     return rc;
   }
-  rm_active a;
-  rm_enter(r, &a);
-  uint64_t saved = r->top;
-  r->doing = "binding";
-  r->doing_fn = false;
   wire_msg m;
-  uint64_t pay;
-  rc = rm_simple(r, WIRE_BIND, (uint32_t)(nargs - mffi_fn_nfixed(fn)), how,
-                 (uint64_t)(uintptr_t)mffi_fn_addr(fn), buf, n, &m, &pay);
-  r->top = saved;
-  rm_leave(r, &a);
+  rc = rm_request(r, "binding", WIRE_BIND,
+                  (uint32_t)(nargs - mffi_fn_nfixed(fn)), how,
+                  (uint64_t)(uintptr_t)mffi_fn_addr(fn), buf, n, &m);
   mffi_lib_free(lib, buf);
   if (rc != MFFI_OK) return rc;
   f->id = m.id;
@@ -1318,17 +1316,9 @@ static int rm_callback(mffi_closure *c) {
   size_t n = 0, cap = 0;
   int rc = rm_put_type(lib, ft, &buf, &n, &cap);
   wire_msg m;
-  uint64_t pay;
-  if (rc == MFFI_OK) {
-    rm_active a;
-    rm_enter(r, &a);
-    uint64_t saved = r->top;
-    r->doing = "making a callback";
-    r->doing_fn = false;
-    rc = rm_simple(r, WIRE_CB_MAKE, (uint32_t)id, 0, 0, buf, n, &m, &pay);
-    r->top = saved;
-    rm_leave(r, &a);
-  }
+  if (rc == MFFI_OK)
+    rc = rm_request(r, "making a callback", WIRE_CB_MAKE, (uint32_t)id, 0, 0,
+                    buf, n, &m);
   mffi_lib_free(lib, buf);
   if (rc != MFFI_OK) {
     mffi_lib_free(lib, st);
@@ -1350,16 +1340,9 @@ static void rm_callback_free(mffi_closure *c) {
   if (st->host_id < r->ncbs && r->cbs[st->host_id] == c)
     r->cbs[st->host_id] = NULL;
   if (!mffi_lib_failed(lib) && r->pid > 0) {
-    rm_active a;
-    rm_enter(r, &a);
-    uint64_t saved = r->top;
     wire_msg m;
-    uint64_t pay;
-    r->doing = "freeing a callback";
-    r->doing_fn = false;
-    rm_simple(r, WIRE_CB_FREE, st->slot, 0, 0, NULL, 0, &m, &pay);
-    r->top = saved;
-    rm_leave(r, &a);
+    rm_request(r, "freeing a callback", WIRE_CB_FREE, st->slot, 0, 0, NULL, 0,
+               &m);
   }
   mffi_lib_free(lib, st);
   mffi_closure_set_data(c, NULL);
