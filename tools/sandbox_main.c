@@ -38,11 +38,11 @@ SB_EXPORT int posix_memalign(void **out, size_t a, size_t n) {
   return 0;
 }
 SB_EXPORT size_t malloc_usable_size(void *p) { return mffi__sbheap_usable(p); }
-const int mffi__sbheap_active = 1;
+#define SB_SHARED_HEAP 1
 #else
-const int mffi__sbheap_active = 0;
+#define SB_SHARED_HEAP 0
 #endif
 
 int main(int argc, char **argv) {
-  return mffi__sandbox_main(argc, argv);
+  return mffi__sandbox_main(argc, argv, SB_SHARED_HEAP);
 }

@@ -495,7 +495,7 @@ static void sb_init(const wire_msg *m, uint64_t pay) {
   sb_post(off);
 }
 
-int mffi__sandbox_main(int argc, char **argv) {
+int mffi__sandbox_main(int argc, char **argv, int shared_heap) {
   if (argc != 4 || strcmp(argv[1], "serve") != 0) {
     fprintf(stderr, "usage: modffi-sandbox serve BASE SIZE\n"
                     "  (started by the remote strategy of libmodffi; see "
@@ -516,7 +516,7 @@ int mffi__sandbox_main(int argc, char **argv) {
   h.sz_msg = sizeof(wire_msg);
   h.test_int = WIRE_HELLO_INT;
   h.test_dbl = WIRE_HELLO_DOUBLE;
-  h.shared_heap = mffi__sbheap_active;
+  h.shared_heap = shared_heap != 0;
   void *p = mmap((void *)base, size, PROT_READ | PROT_WRITE,
                  MAP_SHARED | MAP_FIXED_NOREPLACE, SB_ARENA_FD, 0);
   if (p == MAP_FAILED)
@@ -526,7 +526,7 @@ int mffi__sandbox_main(int argc, char **argv) {
     h.map_errno = EEXIST; /* An old kernel took the address as a hint. */
   }
   close(SB_ARENA_FD);
-  if (!h.map_errno) {
+  if (!h.map_errno && shared_heap) {
     wire_layout lay = wire_layout_of(size);
     mffi__sbheap_init((unsigned char *)p + lay.lib_lo, lay.lib_hi - lay.lib_lo);
   }
