@@ -124,8 +124,7 @@ const char *mffi_lib_target(const mffi_lib *lib) {
   return lib ? lib->target : NULL;
 }
 
-/* Record that lib refuses work because it failed earlier. */
-static int lib_failed_err(mffi_lib *lib) {
+int mffi__lib_failed_err(mffi_lib *lib) {
   return mffi__err(lib->ctx, lib->failed,
                    "%s failed earlier (%s); mffi_reopen() starts it again",
                    lib->display, mffi_strerror(lib->failed));
@@ -267,7 +266,7 @@ static int lib_bind(mffi_lib *lib, const mffi_decl *decl, mffi_tid tid,
   const char *name = decl ? decl->name : NULL;
   const char *symbol = decl ? (decl->symbol ? decl->symbol : decl->name) : NULL;
   bool is_var = decl && decl->kind == MFFI_DECL_VARIABLE;
-  if (lib->failed) return lib_failed_err(lib);
+  if (lib->failed) return mffi__lib_failed_err(lib);
   uint32_t nfixed = 0;
   bool variadic = false;
   if (!is_var) {
@@ -470,7 +469,7 @@ int mffi_callback(mffi_lib *lib, const mffi_type *fnptr_type, mffi_handler h,
   if (!lib->s->xCallback)
     return mffi__err(ctx, MFFI_EUNSUPPORTED, "strategy '%s' has no callbacks",
                      lib->s->name);
-  if (lib->failed) return lib_failed_err(lib);
+  if (lib->failed) return mffi__lib_failed_err(lib);
   mffi_closure *c = mffi__calloc(ctx, sizeof *c);
   if (!c) return mffi__nomem(ctx);
   c->handler = h;

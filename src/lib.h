@@ -83,6 +83,10 @@ static inline void mffi__errno_save(void) {
 ** underlying integer type. */
 mffi_type *mffi__type_scalar(const mffi_tt *tt, mffi_tid tid);
 
+/* Record that lib refuses work because it failed earlier (the sticky
+** state of mffi_lib_fail); returns the failure's code. */
+int mffi__lib_failed_err(mffi_lib *lib);
+
 /* Free every memory block of lib (at close). */
 void mffi__mem_close(mffi_lib *lib);
 

@@ -111,10 +111,7 @@ int mffi_new(mffi_lib *lib, const mffi_type *t, size_t n, void **out) {
   mffi_ctx *ctx = lib->ctx;
   mffi__ok(ctx);
   if (!out) return mffi__err(ctx, MFFI_EMISUSE, "mffi_new: out is NULL");
-  if (lib->failed)
-    return mffi__err(ctx, lib->failed,
-                     "%s failed earlier (%s); mffi_reopen() starts it again",
-                     lib->display, mffi_strerror(lib->failed));
+  if (lib->failed) return mffi__lib_failed_err(lib);
   if (!t || t->ctx != ctx || n == 0)
     return mffi__err(ctx, MFFI_EMISUSE,
                      "mffi_new needs a type of this context and n > 0");

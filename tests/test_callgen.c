@@ -445,17 +445,25 @@ Test(callgen, callbacks, .timeout = 300) {
 
 /* -- The same oracle under the remote strategy ------------------------- */
 
+/* Open the generated library remotely on a context of handle pointers;
+** *dyn keeps the harness's own context, to be freed by the caller. */
+static mffi_lib *open_remote(harness *h, mffi_ctx **dyn) {
+  char target[128];
+  snprintf(target, sizeof target, "%s/libcg.so", h->dir);
+  as_handles = true;
+  *dyn = h->ctx;
+  h->ctx = remote_ctx(h);
+  mffi_lib *lib = NULL;
+  int rc = mffi_open(h->ctx, mffi_strategy_find("remote"), target, NULL, &lib);
+  cr_assert_eq(rc, MFFI_OK, "mffi_open: %s", mffi_errmsg(h->ctx));
+  return lib;
+}
+
 Test(callgen, remote_calls, .timeout = 300) {
   harness h;
   setup(&h);
-  char target[128];
-  snprintf(target, sizeof target, "%s/libcg.so", h.dir);
-  as_handles = true;
-  mffi_ctx *dyn = h.ctx;
-  h.ctx = remote_ctx(&h);
-  mffi_lib *lib = NULL;
-  int rc = mffi_open(h.ctx, mffi_strategy_find("remote"), target, NULL, &lib);
-  cr_assert_eq(rc, MFFI_OK, "mffi_open: %s", mffi_errmsg(h.ctx));
+  mffi_ctx *dyn;
+  mffi_lib *lib = open_remote(&h, &dyn);
   mffi_fn *last;
   cr_assert_eq(mffi_bind(lib, "cg_last", &last), MFFI_OK);
   call_all(&h, lib, "remote", last);
@@ -469,14 +477,8 @@ Test(callgen, remote_calls, .timeout = 300) {
 Test(callgen, remote_callbacks, .timeout = 300) {
   harness h;
   setup(&h);
-  char path[128];
-  snprintf(path, sizeof path, "%s/libcg.so", h.dir);
-  as_handles = true;
-  mffi_ctx *dyn = h.ctx;
-  h.ctx = remote_ctx(&h);
-  mffi_lib *lib = NULL;
-  int rc = mffi_open(h.ctx, mffi_strategy_find("remote"), path, NULL, &lib);
-  cr_assert_eq(rc, MFFI_OK, "mffi_open: %s", mffi_errmsg(h.ctx));
+  mffi_ctx *dyn;
+  mffi_lib *lib = open_remote(&h, &dyn);
   run_callbacks(&h, lib, "remote callback");
   mffi_close(lib);
   mffi_ctx_free(dyn);

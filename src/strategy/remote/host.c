@@ -533,16 +533,23 @@ static void rm_leave(rm_lib *r, rm_active *a) {
   pthread_mutex_unlock(&r->mu);
 }
 
+/* The library failed earlier: refuse at once with its code. */
+static int rm_failed_err(rm_lib *r) {
+  mffi_lib *lib = r->lib;
+  return mffi_lib_err(lib, mffi_lib_failed(lib),
+                      "the sandbox of %s failed earlier; mffi_reopen() "
+                      "starts it again",
+                      mffi_lib_target(lib) ? mffi_lib_target(lib)
+                                           : "the running process");
+}
+
 /* A simple request: kind, id, a, b, payload; reply status. The reply's
 ** header and payload offset are returned for the caller to read. Runs
 ** under the lock (the caller holds it). */
 static int rm_simple(rm_lib *r, uint32_t kind, uint32_t id, uint64_t a,
                      uint64_t b, const void *pay, uint64_t npay,
                      wire_msg *reply, uint64_t *rpay) {
-  if (mffi_lib_failed(r->lib))
-    return mffi_lib_err(r->lib, mffi_lib_failed(r->lib),
-                        "the sandbox failed earlier; mffi_reopen() starts "
-                        "it again");
+  if (mffi_lib_failed(r->lib)) return rm_failed_err(r);
   uint64_t off;
   int rc = rm_begin(r, kind, id, npay, &off);
   if (rc != MFFI_OK) return rc;
@@ -1130,11 +1137,7 @@ static int rm_call(mffi_fn *fn, void *ret, void *const *args) {
   int rc = mffi_lib_failed(lib);
   if (rc != MFFI_OK) {
     rm_leave(r, &act);
-    return mffi_lib_err(lib, rc,
-                        "the sandbox of %s failed earlier; mffi_reopen() "
-                        "starts it again",
-                        mffi_lib_target(lib) ? mffi_lib_target(lib)
-                                             : "the running process");
+    return rm_failed_err(r);
   }
   uint64_t saved = r->top;
   uint64_t saved_deadline = r->deadline;
