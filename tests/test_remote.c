@@ -720,6 +720,27 @@ Test(remote, bad_replies_kill_the_sandbox) {
   cr_assert_eq(waitpid(-1, NULL, WNOHANG), 0, "a fake sandbox was not reaped");
 }
 
+Test(remote, a_taken_arena_address_is_retried) {
+  char mark[220];
+  snprintf(mark, sizeof mark, "%s/taken-once.started", rx.dir);
+  unlink(mark);
+  mffi_lib *lib;
+  cr_assert_eq(open_fake("taken-once", &lib), MFFI_OK, "%s",
+               mffi_errmsg(rx.ctx));
+  cr_assert_eq(access(mark, F_OK), 0, "the first start did not run");
+  cr_assert_eq(mffi_lib_failed(lib), MFFI_OK, "the retry left it failed");
+  mffi_fn *fn;
+  cr_assert_eq(mffi_bind(lib, "rm_add", &fn), MFFI_OK, "%s",
+               mffi_errmsg(rx.ctx));
+  int a = 1, b = 2, r = -1;
+  void *av[] = {&a, &b};
+  cr_assert_eq(mffi_call(fn, &r, av), MFFI_OK, "%s", mffi_errmsg(rx.ctx));
+  cr_assert_eq(r, 0, "the fake sandbox answers 0");
+  mffi_close(lib);
+  unlink(mark);
+  cr_assert_eq(waitpid(-1, NULL, WNOHANG), 0, "a fake sandbox was not reaped");
+}
+
 Test(remote, exit_during_a_call) {
   mffi_lib *lib;
   cr_assert_eq(open_fake("call-exit", &lib), MFFI_OK, "%s",

@@ -713,9 +713,14 @@ static void gen_wrappers(gen *g, gen_buf *b) {
             "    %s__ctx = NULL;\n"
             "    return rc;\n  }\n"
             "  for (int i = 0; i < %zu; i++)\n"
-            "    if (mffi_bind(%s__lib, %s__names[i], &%s__fn[i]) != MFFI_OK)\n"
-            "      %s__fn[i] = NULL;\n",
-            N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, nw, N, N, N, N);
+            "    if (mffi_bind(%s__lib, %s__names[i], &%s__fn[i]) != MFFI_OK) {\n"
+            "      %s__fn[i] = NULL; /* Missing here: fails when called. */\n"
+            "      if ((rc = mffi_lib_failed(%s__lib)) != MFFI_OK) {\n"
+            "        %s__fail(rc, \"open\", mffi_errmsg(%s__ctx));\n"
+            "        %s_mffi_close();\n"
+            "        return rc;\n      }\n    }\n",
+            N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, nw, N, N, N, N, N,
+            N, N, N);
   bool any_wrap = false;
   for (size_t i = 0; i < g->nsyms; i++)
     any_wrap |= g->syms[i].wrap;

@@ -652,6 +652,8 @@ static unsigned rm_start_ms(const rm_lib *r) {
   return t < RM_START_MIN_MS ? RM_START_MIN_MS : t;
 }
 
+static void rm_stop(rm_lib *r);
+
 /* One try at a sandbox on a fresh arena: spawn, hello. */
 static int rm_spawn_once(rm_lib *r, bool *retry) {
   mffi_lib *lib = r->lib;
@@ -716,7 +718,9 @@ static int rm_spawn_once(rm_lib *r, bool *retry) {
   }
   r->shared_heap = h.shared_heap == 1;
   if (h.map_errno != 0) {
-    rm_fail(r, MFFI_EPROTOCOL, "arena");
+    /* Not a failure of the library: a later try may find a free address,
+    ** and the library must not be left in its failed state. */
+    rm_stop(r);
     *retry = h.map_errno == EEXIST;
     return mffi_lib_err(lib, MFFI_ENOLIB,
                         "the sandbox cannot map the arena at %s: %s", base,
