@@ -9,14 +9,11 @@
 
 #include "wire.h"
 
-const char *mffi__wire_msg_check(const unsigned char *base, uint64_t lo,
-                                 uint64_t hi, uint64_t off, uint64_t len,
-                                 wire_msg *m) {
+const char *mffi__wire_msg_check(uint64_t lo, uint64_t hi, uint64_t off,
+                                 const wire_msg *m) {
   if (off % WIRE_ALIGN) return "a misaligned message";
-  if (len < sizeof *m) return "a message shorter than its header";
-  if (!wire_span(off, len, lo, hi)) return "a message outside its scratch";
-  memcpy(m, base + off, sizeof *m);
-  if (m->len > len - sizeof *m) return "a payload longer than its message";
+  if (!wire_span(off, sizeof *m + (uint64_t)m->len, lo, hi))
+    return "a message outside its scratch";
   if (m->kind != WIRE_REPLY && m->kind != WIRE_CALLBACK)
     return "a message of an unknown kind";
   return NULL;

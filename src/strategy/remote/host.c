@@ -57,7 +57,6 @@
 #define RM_CLOSURES_DEFAULT 64u  /* Default live callbacks. */
 #define RM_CLOSURES_MAX 65536u   /* Most live callbacks one may ask. */
 #define RM_AS_DEFAULT ((uint64_t)16 << 30) /* Default RLIMIT_AS. */
-#define RM_SPINS 4000u           /* Spin iterations before sleeping. */
 #define RM_SLICE_MS 2u           /* Liveness checks while asleep. */
 #define RM_HELLO_MS 10000        /* Time for the sandbox to start. */
 #define RM_START_MIN_MS 2000     /* ...at least, with a short deadline. */
@@ -452,18 +451,18 @@ static int rm_serve_callback(rm_lib *r, const wire_msg *m, uint64_t pay,
 /* A message from the sandbox, validated: its header copied to *m and its
 ** payload at arena offset *pay, within [lo, scratch_hi). */
 static int rm_recv(rm_lib *r, uint64_t lo, wire_msg *m, uint64_t *pay) {
-  uint64_t off, len;
-  int rc = mffi__wire_wait(&r->ch, rm_poll, r, RM_SLICE_MS, &off, &len);
+  uint64_t off;
+  int rc = mffi__wire_wait(&r->ch, rm_poll, r, RM_SLICE_MS, &off, m);
   if (rc == MFFI_ETIMEOUT) return rm_fail(r, MFFI_ETIMEOUT, NULL);
   if (rc) return rm_fail(r, MFFI_ECRASHED, NULL);
   /* Another process wrote these bytes: tell memcheck, which cannot see it. */
-  if (wire_span(off, len, 0, r->size))
-    VALGRIND_MAKE_MEM_DEFINED(r->base + off, len);
-  const char *bad = mffi__wire_msg_check(r->base, lo, r->scratch_hi, off,
-                                         len, m);
+  VALGRIND_MAKE_MEM_DEFINED(m, sizeof *m);
+  uint64_t len = sizeof *m + (uint64_t)m->len;
+  const char *bad = mffi__wire_msg_check(lo, r->scratch_hi, off, m);
   if (bad)
     return rm_fail(r, MFFI_EPROTOCOL, "%s (at %llu, %llu bytes)", bad,
                    (unsigned long long)off, (unsigned long long)len);
+  VALGRIND_MAKE_MEM_DEFINED(r->base + off, len);
   *pay = off + sizeof *m;
   return MFFI_OK;
 }
@@ -475,7 +474,7 @@ static int rm_transact(rm_lib *r, uint64_t off, wire_msg *m, uint64_t *pay) {
   wire_msg *out = rm_at(r, off);
   out->top = r->top;
   uint64_t lo = r->top;
-  mffi__wire_post(&r->ch, off, sizeof *out + out->len);
+  mffi__wire_post(&r->ch, off);
   for (;;) {
     int rc = rm_recv(r, lo, m, pay);
     if (rc != MFFI_OK) return rc;
@@ -619,7 +618,7 @@ static int rm_map(rm_lib *r, int *memfd) {
   memset(&r->ch, 0, sizeof r->ch);
   r->ch.ctl = (wire_ctl *)r->base;
   r->ch.host = true;
-  r->ch.spins = RM_SPINS;
+  r->ch.spin_ns = WIRE_SPIN_NS;
   atomic_store(&r->ch.ctl->note_syscall, -1);
   return rm_heap_reset(r) ? MFFI_ENOMEM : MFFI_OK;
 }
@@ -1284,7 +1283,7 @@ static int rm_serve_callback(rm_lib *r, const wire_msg *m, uint64_t pay,
       wire_msg *out = rm_at(r, off);
       memcpy(out + 1, rbuf, rsz);
       out->top = r->top;
-      mffi__wire_post(&r->ch, off, sizeof *out + rsz);
+      mffi__wire_post(&r->ch, off);
     }
     r->top = saved;
   }

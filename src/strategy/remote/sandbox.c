@@ -113,7 +113,7 @@ static wire_msg *sb_begin(uint32_t kind, uint32_t id, uint64_t n,
 static void sb_post(uint64_t off) {
   wire_msg *m = sb_at(off);
   m->top = off + sizeof *m + m->len;
-  mffi__wire_post(&sb.ch, off, sizeof *m + m->len);
+  mffi__wire_post(&sb.ch, off);
 }
 
 /* Reply with a status and, for a failure, the context's message. */
@@ -140,11 +140,10 @@ static void sb_dispatch(const wire_msg *m, uint64_t pay);
 ** arrives, and return it (header in *m, payload offset in *pay). */
 static void sb_serve(uint32_t until, wire_msg *m, uint64_t *pay) {
   for (;;) {
-    uint64_t off, len;
-    mffi__wire_wait(&sb.ch, NULL, NULL, 0, &off, &len);
-    if (!wire_span(off, len, sb.lo, sb.hi) || len < sizeof *m)
+    uint64_t off;
+    mffi__wire_wait(&sb.ch, NULL, NULL, 0, &off, m);
+    if (!wire_span(off, sizeof *m + (uint64_t)m->len, sb.lo, sb.hi))
       syscall(SYS_exit_group, 124);
-    memcpy(m, sb_at(off), sizeof *m);
     *pay = off + sizeof *m;
     uint64_t saved = sb.top;
     sb.top = m->top >= sb.lo && m->top <= sb.hi ? m->top : sb.hi;
@@ -536,7 +535,7 @@ int mffi__sandbox_main(int argc, char **argv, int shared_heap) {
   sb.size = size;
   sb.ch.ctl = (wire_ctl *)sb.base;
   sb.ch.host = false;
-  sb.ch.spins = 4000;
+  sb.ch.spin_ns = WIRE_SPIN_NS;
   sb.lo = WIRE_CTL_SIZE;
   sb.hi = size;
   wire_msg m;

@@ -26,7 +26,7 @@
 #include <stdint.h>
 
 #define WIRE_MAGIC 0x6d666669u /* "mffi" */
-#define WIRE_VERSION 1u
+#define WIRE_VERSION 2u
 #define WIRE_CTL_SIZE 4096u    /* The control block's page. */
 #define WIRE_ALIGN 16u         /* Every message and buffer. */
 #define WIRE_MSG_ALIGN 64u     /* Message headers start a cache line: a
@@ -70,10 +70,27 @@ typedef struct wire_hello {
 ** doorbell, its message slot, its sleep flag) and reads the other's, so a
 ** round trip moves each line once. Only the doorbells and sleep flags are
 ** atomics; the slots are plain data written before the doorbell rings. */
+/* A message header. */
+typedef struct wire_msg {
+  uint32_t kind;   /* WIRE_*. */
+  uint32_t id;     /* Function, closure or slot number. */
+  int32_t status;  /* Replies: MFFI_OK or a code. */
+  int32_t err;     /* Replies to calls: errno right after the call. */
+  uint64_t a, b;   /* Kind-specific. */
+  uint64_t top;    /* Scratch from here up is the receiver's. */
+  uint32_t nargs;  /* WIRE_CALL, WIRE_CALLBACK: entries of the arg table. */
+  uint32_t len;    /* Payload bytes after the header. */
+} wire_msg;
+
 typedef struct wire_side {
   _Alignas(64) _Atomic uint32_t bell; /* Bumped per message (futex word). */
-  _Atomic uint32_t sleeps; /* This side sleeps on the peer's bell. */
-  uint64_t off, len;       /* This side's message. */
+  _Atomic uint8_t sleeps; /* This side sleeps on the peer's bell. */
+  uint8_t pad;
+  /* 1 + the CPU this side last ran on while waiting; 0 unknown. A hint for
+  ** the peer's spinning only (untrusted from the sandbox). */
+  _Atomic uint16_t cpu;
+  uint64_t off; /* This side's message, at off in the arena... */
+  wire_msg hdr; /* ...whose header is copied here: one line to fetch. */
 } wire_side;
 
 typedef struct wire_ctl {
@@ -86,17 +103,6 @@ typedef struct wire_ctl {
   uint64_t note_addr;
 } wire_ctl;
 
-/* A message header. */
-typedef struct wire_msg {
-  uint32_t kind;   /* WIRE_*. */
-  uint32_t id;     /* Function, closure or slot number. */
-  int32_t status;  /* Replies: MFFI_OK or a code. */
-  int32_t err;     /* Replies to calls: errno right after the call. */
-  uint64_t a, b;   /* Kind-specific. */
-  uint64_t top;    /* Scratch from here up is the receiver's. */
-  uint32_t nargs;  /* WIRE_CALL, WIRE_CALLBACK: entries of the arg table. */
-  uint32_t len;    /* Payload bytes after the header. */
-} wire_msg;
 
 /* One argument of a call or callback: where its value lies in the
 ** payload. For a string argument of a callback, the value is copied too
@@ -166,12 +172,11 @@ static inline bool wire_span(uint64_t off, uint64_t len, uint64_t lo,
 
 /* -- Checks of untrusted messages (decode.c) ---------------------------------- */
 
-/* The message the peer posted at [off, off + len) of the arena at base: it
-** must lie aligned within [lo, hi), its payload within it and its kind be
-** one the host receives. Copies the header to *m. NULL, or what is wrong. */
-const char *mffi__wire_msg_check(const unsigned char *base, uint64_t lo,
-                                 uint64_t hi, uint64_t off, uint64_t len,
-                                 wire_msg *m);
+/* The message the peer posted at off with header *m (the copy from the
+** control block): it must lie aligned within [lo, hi) with its payload,
+** and its kind be one the host receives. NULL, or what is wrong. */
+const char *mffi__wire_msg_check(uint64_t lo, uint64_t hi, uint64_t off,
+                                 const wire_msg *m);
 /* The argument table of a payload of plen bytes at pay: nargs entries of
 ** the n expected sizes, each value within the payload. Copies the entries to
 ** out[0..n). NULL, or what is wrong. */
@@ -185,22 +190,28 @@ const char *mffi__wire_str_check(const unsigned char *pay, uint64_t plen,
 
 /* -- The channel (wire.c) --------------------------------------------------- */
 
+/* How long a waiting side spins before it sleeps: longer than a wake-up
+** costs on a busy or virtual machine (tens of microseconds), short enough
+** that an idle side soon burns no CPU. */
+#define WIRE_SPIN_NS 100000u
+
 typedef struct wire_chan {
   wire_ctl *ctl;
   bool host;      /* Which side this is. */
   uint32_t seen;  /* The peer's doorbell value last consumed. */
-  unsigned spins; /* Spin iterations before sleeping. */
+  uint64_t spin_ns; /* How long to spin before yielding and sleeping. */
 } wire_chan;
 
-/* Post message [off, off + len) to the peer and ring its doorbell. */
-void mffi__wire_post(wire_chan *ch, uint64_t off, uint64_t len);
+/* Post the message at off (its header filled, len its payload's size) to
+** the peer and ring its doorbell. */
+void mffi__wire_post(wire_chan *ch, uint64_t off);
 
 /* Wait for the peer's next message. The host passes a poll routine that is
 ** run every slice_ms while asleep (and returns nonzero to stop waiting:
 ** the peer died or the deadline passed); the sandbox passes NULL and sleeps
-** until woken. Returns 0 with *off and *len read once from the control
-** block (not yet validated), or what poll returned. */
+** until woken. Returns 0 with *off and the header *m read once from the
+** control block (not yet validated), or what poll returned. */
 int mffi__wire_wait(wire_chan *ch, int (*poll)(void *ud), void *ud,
-                    unsigned slice_ms, uint64_t *off, uint64_t *len);
+                    unsigned slice_ms, uint64_t *off, wire_msg *m);
 
 #endif
