@@ -254,6 +254,19 @@ MFFI_API const char *mffi_type_tag(const mffi_type *t);
 MFFI_API size_t mffi_type_nparams(const mffi_type *t);
 MFFI_API const mffi_type *mffi_type_param(const mffi_type *t, size_t i);
 MFFI_API int mffi_type_variadic(const mffi_type *t);
+/* 1 for a function type with a prototype; 0 for one declared without
+** (`double sqrt()`: called with C's default argument promotions, as the
+** variadic part of a call; bind it with mffi_bind_variadic()) and for
+** other kinds. */
+MFFI_API int mffi_type_prototyped(const mffi_type *t);
+
+/* Enum types: the number of enumerators (0 for an incomplete enum or
+** another kind), and enumerator i in declaration order: its name and
+** value (either pointer may be NULL). Returns MFFI_OK, or MFFI_EMISUSE
+** if t is not an enum or i is out of range. */
+MFFI_API size_t mffi_type_nenumerators(const mffi_type *t);
+MFFI_API int mffi_type_enumerator(const mffi_type *t, size_t i,
+                                  const char **name, int64_t *value);
 
 /* A member of a struct or union, as laid out. */
 typedef struct mffi_field {

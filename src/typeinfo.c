@@ -93,6 +93,25 @@ int mffi_type_variadic(const mffi_type *t) {
   return b->kind == MFFI_KIND_FUNCTION && (b->flags & MFFI_TF_VARIADIC);
 }
 
+int mffi_type_prototyped(const mffi_type *t) {
+  const mffi_type *b = mffi__B(TT(t), t->id);
+  return b->kind == MFFI_KIND_FUNCTION && !(b->flags & MFFI_TF_UNPROTO);
+}
+
+size_t mffi_type_nenumerators(const mffi_type *t) {
+  const mffi_type *b = mffi__B(TT(t), t->id);
+  return b->kind == MFFI_KIND_ENUM ? b->nenums : 0;
+}
+
+int mffi_type_enumerator(const mffi_type *t, size_t i, const char **name,
+                         int64_t *value) {
+  const mffi_type *b = mffi__B(TT(t), t->id);
+  if (b->kind != MFFI_KIND_ENUM || i >= b->nenums) return MFFI_EMISUSE;
+  if (name) *name = b->enums[i].name;
+  if (value) *value = b->enums[i].value;
+  return MFFI_OK;
+}
+
 static bool ti_is_record(const mffi_type *b) {
   return (b->kind == MFFI_KIND_STRUCT || b->kind == MFFI_KIND_UNION) &&
          (b->flags & MFFI_TF_COMPLETE);

@@ -123,8 +123,8 @@ expect "several libraries" "3" -l libm.so.6 -l libc.so.6 \
 expect "int" "-7" "${FX[@]}" fx_int 7
 expect "hex" "-42" "${FX[@]}" fx_int 0x2a
 expect "enumerator name as int" "-2" "${FX[@]}" fx_int FX_GREEN
-expect "enum in, enum out" "40000" "${FX[@]}" fx_enum FX_RED
-expect "enum by value" "1" "${FX[@]}" fx_enum 40000
+expect "enum in, enum out" "FX_BLUE" "${FX[@]}" fx_enum FX_RED
+expect "enum by value" "FX_RED" "${FX[@]}" fx_enum 40000
 expect "char literal" "66" "${FX[@]}" fx_char "'A'"
 expect "char is printed in decimal" "-128" "${FX[@]}" fx_char 127
 expect "_Bool" "1" "${FX[@]}" fx_bool 0
@@ -165,8 +165,8 @@ expect "positional" "{.x = -6, .y = 5}" "${FX[@]}" fx_pt_swap '{5, -6}'
 expect "mixed designators" "{.x = 9, .y = 0}" "${FX[@]}" fx_pt_swap '{.y = 9}'
 expect "int/float struct" "{.i = 8, .f = 2.5, .d = -1.25}" "${FX[@]}" \
   fx_mix_inc '{7, 1.5, -2.25}'
-expect "char array member" "{.c = {98, 99, 100}}" "${FX[@]}" fx_c3_inc '{"abc"}'
-expect "array member braces" "{.c = {2, 3, 4}}" "${FX[@]}" fx_c3_inc '{{1, 2, 3}}'
+expect "char array member" "{.c = \"bcd\"}" "${FX[@]}" fx_c3_inc '{"abc"}'
+expect "array member braces" "{.c = \"\\002\\003\\004\"}" "${FX[@]}" fx_c3_inc '{{1, 2, 3}}'
 expect "bit-fields" "{.a = 6, .b = -4, .c = 1003, .d = -14}" "${FX[@]}" \
   fx_bits_inc '{.a = 5, .b = -3, .c = 1000, .d = -7}'
 expect "memory-class struct" "{.a = {2, 4, 6, 8, 10}}" "${FX[@]}" fx_big_inc \
@@ -249,10 +249,130 @@ fails1 "huge &INIT object" "too large" \
 fails1 "huge by-value argument" "1000000000000 bytes is over the limit" \
   'struct big { char a[1000000000000]; }; int abs(struct big)' '{}'
 expect "the last element is in bounds" \
-  "arg1 = {.a = {{0, 0, 0}, {0, 0, 7}}, .s = {120, 0}}${nl}0x0" -l libc.so.6 \
+  "arg1 = {.a = {{0, 0, 0}, {0, 0, 7}}, .s = \"x\"}${nl}0x0" -l libc.so.6 \
   'struct m { int a[2][3]; char s[2]; };
    void *memchr(struct m *, int, unsigned long)' \
   '&{.a[1][2] = 7, .s = "x"}' 0 0
+
+# -- C's rules for arguments, results and errors (issue 10) ---------------------
+# The oracle: a C program compiled here prints what C makes of each value.
+cat >"$tmp/oracle.c" <<'EOC'
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+int main(void) {
+  printf("%d|%zu\n", O_CREAT | O_WRONLY, sizeof(struct stat));
+  printf("%c|%zu|%Lf|%d|%f|%s\n", 'a', (size_t)3, (long double)1.5, (char)65,
+         1.5f, "a,b");
+  printf("%ld|%u|%d\n", 5000000000, 7u, '\377');
+  return 0;
+}
+EOC
+printf '#include <fcntl.h>\n#include <sys/stat.h>\n#include <stdio.h>\n' |
+  "$cc" -E -P -dD -x c - >"$tmp/fcntl.i"
+if "$cc" -o "$tmp/oracle" "$tmp/oracle.c" && "$tmp/oracle" >"$tmp/oracle.out"; then
+  o1=$(sed -n 1p "$tmp/oracle.out")
+  o2=$(sed -n 2p "$tmp/oracle.out")
+  o3=$(sed -n 3p "$tmp/oracle.out")
+  expect "constant expressions as values" "$o1${nl}$((${#o1} + 1))" \
+    --cdef "$tmp/fcntl.i" 'int printf(const char *, ...)' '"%d|%zu\n"' 'O_CREAT|O_WRONLY' \
+    'sizeof(struct stat)'
+  expect "variadic casts, character constants, float suffix" \
+    "$o2${nl}$((${#o2} + 1))" \
+    'int printf(const char *, ...)' '"%c|%zu|%Lf|%d|%f|%s\n"' "'a'" '(size_t)3' \
+    '(long double)1.5' '(char)65' 1.5f '"a,b"'
+  expect "variadic literals take C's types" "$o3${nl}$((${#o3} + 1))" \
+    'int printf(const char *, ...)' '"%ld|%u|%d\n"' 5000000000 7u "'\\377'"
+else
+  bad "the oracle program does not build or run"
+fi
+expect "a bare word in a variadic position is a string" "a inf${nl}6" \
+  'int printf(const char *, ...)' '"%s %s\n"' a inf
+expect "(double)inf" "inf${nl}4" 'int printf(const char *, ...)' '"%g\n"' \
+  '(double)inf'
+expect "constant expression with spaces" "12" 'int abs(int)' '-(3 << 2)'
+fails1 "not a constant expression" "not an integer constant expression" \
+  'int abs(int)' 'nosuch | 1'
+expect "enumerator in a variadic position" "40000${nl}6" "${FX[@]}" \
+  'int printf(const char *, ...)' '"%d\n"' FX_BLUE
+fails1 "a malformed number in a variadic position" "not a valid number" \
+  'int printf(const char *, ...)' '"%d"' 12abc
+fails1 "&INIT in a variadic position" "needs a pointer parameter or a cast" \
+  'int printf(const char *, ...)' '"%p"' '&5'
+expect "a cast &INIT in a variadic position" "arg2 = 5${nl}0" \
+  'int printf(const char *, ...)' '"%.0s"' '(int *)&5'
+
+# Extern variables and the standard typedefs without --cdef.
+expect "stdout as an argument" "hi${nl}1" -l libc.so.6 \
+  'int fputs(const char *, FILE *)' "hi$nl" stdout
+expect "size_t without --cdef" "3" 'size_t strlen(const char *)' abc
+expect "intN_t without --cdef" "-5" "${FX[@]}" 'int32_t fx_int(int32_t)' 5
+expect "a --cdef typedef wins" "3" --cdef "$tmp/fcntl.i" \
+  'size_t strlen(const char *)' abc
+
+# Bytes for const void *, zeroed buffers.
+expect "text for a const void *" "abc${nl}4" \
+  'long write(int, const void *, unsigned long)' 1 'abc\n' 4
+cwd=$(pwd)
+expect "&char[N] is a zeroed buffer, printed as a string" \
+  "arg1 = \"$cwd\"${nl}\"$cwd\"" 'char *getcwd(char *, size_t)' '&char[4096]' \
+  4096
+fails1 "&TYPE must fit the pointer" "does not point to" \
+  'int abs(int *)' '&double[2]'
+
+# Results people can read.
+expect "a string result" '"No such file or directory"' \
+  'char *strerror(int)' 2
+if "$MODFFI" call --address 'char *strerror(int)' 2 |
+  grep -Eqx '\(char \*\)0x[0-9a-f]+ "No such file or directory"'; then
+  ok
+else
+  bad "--address prints the address too"
+fi
+expect "a NULL string result" "NULL" 'char *getenv(const char *)' \
+  MFFI_NO_SUCH_VARIABLE_EVER
+expect "escapes in a string result" '"a\tb\001\""' \
+  'char *strdup(const char *)' '"a\tb\1\""'
+expect "errno after the call" "errno = 2 (ENOENT: No such file or directory)${nl}-1" \
+  --errno 'int open(const char *, int)' /nonexistent/x 0
+expect "errno 0" "errno = 0${nl}3" --errno 'size_t strlen(const char *)' abc
+
+# Literals.
+expect "'\\xff' for unsigned char" "0" "${FX[@]}" fx_uchar "'\\xff'"
+expect "-0 for unsigned" "0" 'unsigned abs(unsigned)' -0
+expect "a float suffix" "0.75" "${FX[@]}" fx_float 1.5f
+# ~(2^100 + 5) is 2^128 - 1 - (2^100 + 5); fx_int128(x) is 3x - 1.
+expect "128-bit literal beyond 64 bits" \
+  "340282365653287863235145205935065006074" "${FX[@]}" fx_uint128 \
+  1267650600228229401496703205381
+expect "negative 128-bit literal" "-3802951800684688204490109616129" \
+  "${FX[@]}" fx_int128 -1267650600228229401496703205376
+fails1 "a 128-bit literal too large" "does not fit" "${FX[@]}" fx_int128 \
+  170141183460469231731687303715884105728
+# Two elements, though the first string holds a comma.
+if "$MODFFI" call 'int printf(const char *, ...)' '"%.0s"' \
+  '(const char **)&{"a,b", "c"}' |
+  grep -Eqx 'arg2 = \{0x[0-9a-f]+, 0x[0-9a-f]+\}'; then
+  ok
+else
+  bad "string literals inside &{...}"
+fi
+fails1 "multi-character constant" "multi-character constant 'ab'" \
+  'int abs(int)' "'ab'"
+fails1 "hex escape out of range" "hex escape sequence out of range" \
+  'int puts(const char *)' '"\x41424344"'
+fails1 "octal escape out of range" "octal escape sequence out of range" \
+  'int puts(const char *)' '"\777"'
+
+# Declared without a prototype: default promotions, as C.
+expect "unprototyped function, double argument" "1.4142135623730951" \
+  -l libm.so.6 'double sqrt()' 2.0
+expect "unprototyped function, cast argument" "1.4142135623730951" \
+  -l libm.so.6 'double sqrt()' '(double)2'
+
+# Arguments are checked before the symbol is looked up.
+fails1 "range error before a missing symbol" "'200' does not fit the type" \
+  'signed char f(signed char)' 200
 
 # --help
 if "$MODFFI" call --help | grep -q "DECL-OR-NAME"; then ok; else bad "--help"; fi

@@ -365,6 +365,10 @@ Test(cdef, prototypes_and_parameters) {
   EQP(mffi_type_target(f), ty("void"));
 
   EQI(mffi_type_nparams(mffi_decl_type(decl("old"))), 0);
+  EQI(mffi_type_prototyped(mffi_decl_type(decl("old"))), 0);
+  EQI(mffi_type_prototyped(mffi_decl_type(decl("nothing"))), 1);
+  EQI(mffi_type_prototyped(mffi_decl_type(decl("printf"))), 1);
+  EQI(mffi_type_prototyped(ty("int")), 0);
 
   f = mffi_decl_type(decl("adj"));
   EQI(mffi_type_nparams(f), 4);
@@ -693,6 +697,20 @@ Test(cdef, enums) {
   /* GCC: unsigned int when no value is negative, else int. */
   EQP(mffi_type_target(c), ty("unsigned int"));
   EQP(mffi_type_target(ty("enum neg")), ty("int"));
+  /* The enumerators, in order, with their values. */
+  EQI(mffi_type_nenumerators(c), 4);
+  const char *name;
+  int64_t v;
+  EQI(mffi_type_enumerator(c, 2, &name, &v), MFFI_OK);
+  STREQ(name, "BLUE");
+  EQI(v, 6);
+  EQI(mffi_type_enumerator(c, 3, &name, NULL), MFFI_OK);
+  STREQ(name, "ALIAS");
+  EQI(mffi_type_enumerator(c, 4, &name, &v), MFFI_EMISUSE);
+  EQI(mffi_type_enumerator(ty("enum neg"), 0, NULL, &v), MFFI_OK);
+  EQI(v, -1);
+  EQI(mffi_type_nenumerators(ty("int")), 0);
+  EQI(mffi_type_enumerator(ty("int"), 0, &name, &v), MFFI_EMISUSE);
 }
 
 Test(cdef, enum_values_of_every_size) {

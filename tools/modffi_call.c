@@ -1,4 +1,5 @@
 /* `modffi call`: call a C function from the command line. See LICENSE. */
+#define _GNU_SOURCE /* strerrorname_np */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,20 +29,39 @@ static const char call_usage[] =
     "  --timeout MS        remote: deadline of the call in milliseconds\n"
     "  --policy POLICY     remote: compute (default) or files:DIR\n"
     "  --ffi               call through libffi, not the register fast path\n"
+    "  --errno             print 'errno = N (ENAME: text)' after the call\n"
+    "  --address           print a string result's address before it\n"
     "  -h, --help          show this help\n"
     "\n"
     "Each ARG is parsed by the type of its parameter:\n"
-    "  integers   42, -7, 0x2a, 'c', enumerator names\n"
-    "  floats     2.5, 1e-3, 0x1.8p+1, inf, -inf, nan\n"
+    "  integers   42, -7, 0x2a, 'c', '\\xff', constant and enumerator names,\n"
+    "             integer constant expressions: 'O_CREAT|O_WRONLY',\n"
+    "             'sizeof(struct stat)', '1 << 4'\n"
+    "  floats     2.5, 1e-3, 1.5f, 0x1.8p+1, inf, -inf, nan\n"
     "  char *     the text itself; a C string literal if it starts with \";\n"
     "             NULL is a null pointer\n"
-    "  pointers   NULL, an address, or &INIT: a pointer to a temporary set\n"
-    "             to INIT, printed as 'argN = VALUE' after the call\n"
-    "             (&{1, 2, 3} makes an array)\n"
+    "  const void * the text's bytes, with C escapes ('abc\\n'); NULL, an\n"
+    "             address or &INIT as for other pointers\n"
+    "  pointers   NULL, an address, &INIT: a pointer to a temporary set to\n"
+    "             INIT (&{1, 2, 3} makes an array), or &TYPE: a zeroed\n"
+    "             temporary ('&char[256]'); both print as 'argN = VALUE'\n"
+    "             after the call\n"
     "  aggregates C initializers: {.x = 1, .y = 2.5}, {1, 2.5}, {[2] = 7}\n"
-    "Extra arguments of a variadic function are int, long long, double or\n"
-    "char * as they read. The last line printed is the return value in C\n"
-    "syntax (nothing for void).\n";
+    "  any        the name of an extern variable declared in --cdef (stdout)\n"
+    "Arguments without a parameter (after the fixed ones of a variadic\n"
+    "function, or of one declared without a prototype such as 'double\n"
+    "sqrt()') take the type C gives what they are: a cast sets it\n"
+    "('(long double)1.5', '(char)65', '(size_t)3'); an integer literal,\n"
+    "character constant or constant is an int (or the literal's type:\n"
+    "5000000000 is a long, 7u unsigned), a floating literal a double (1.5f\n"
+    "a float, 1.5L a long double), a string literal, NULL or other text a\n"
+    "char * (so inf is a string: write '(double)inf'). They are passed with\n"
+    "C's default argument promotions.\n"
+    "The typedefs size_t, ssize_t, ptrdiff_t, off_t, intN_t, uintN_t,\n"
+    "intptr_t, uintptr_t, FILE and va_list are known without --cdef.\n"
+    "The last line printed is the return value in C syntax (nothing for\n"
+    "void); a char * result prints as a string literal, an enum value as\n"
+    "its enumerator.\n";
 
 /* Options of one invocation. */
 typedef struct call_opts {
@@ -51,6 +71,8 @@ typedef struct call_opts {
   int ncdefs;
   const char *strategy;
   bool ffi;
+  bool print_errno; /* --errno */
+  bool address;     /* --address */
   mffi_remote_opts remote; /* For --strategy remote. */
 } call_opts;
 
@@ -115,6 +137,10 @@ static int call_parse_opts(int argc, char **argv, call_opts *o, int *first) {
       o->remote.policy = v;
     } else if (strcmp(a, "--ffi") == 0) {
       o->ffi = true;
+    } else if (strcmp(a, "--errno") == 0) {
+      o->print_errno = true;
+    } else if (strcmp(a, "--address") == 0) {
+      o->address = true;
     } else {
       goto unknown;
     }
@@ -253,11 +279,13 @@ static void call_lib_list(const call_opts *o, char *buf, size_t n) {
 
 /* Bind d in the first library that has it. */
 static int call_bind(call_run *r, const call_opts *o, const mffi_decl *d,
-                     const mffi_type *const *vt, size_t nvar, mffi_fn **fn) {
+                     const mffi_type *const *vt, size_t nvar, bool unproto,
+                     mffi_fn **fn) {
   const char *name = mffi_decl_name(d);
   for (int i = 0; i < r->nlibs; i++) {
-    int rc = nvar ? mffi_bind_variadic(r->libs[i], name, vt, nvar, fn)
-                  : mffi_bind(r->libs[i], name, fn);
+    int rc = nvar || unproto
+                 ? mffi_bind_variadic(r->libs[i], name, vt, nvar, fn)
+                 : mffi_bind(r->libs[i], name, fn);
     if (rc == MFFI_OK) return 0;
     if (rc != MFFI_ENOSYM) {
       cli_report(r->ctx, name);
@@ -270,6 +298,67 @@ static int call_bind(call_run *r, const call_opts *o, const mffi_decl *d,
   return -1;
 }
 
+/* The standard typedefs (and the standard streams) a declaration on the
+** command line may use without --cdef, each added only if the --cdef
+** files did not declare its name. The values are LP64's, as glibc's. */
+static const char *const call_std[][2] = {
+    {"size_t", "typedef unsigned long size_t;"},
+    {"ssize_t", "typedef long ssize_t;"},
+    {"ptrdiff_t", "typedef long ptrdiff_t;"},
+    {"off_t", "typedef long off_t;"},
+    {"intptr_t", "typedef long intptr_t;"},
+    {"uintptr_t", "typedef unsigned long uintptr_t;"},
+    {"intmax_t", "typedef long intmax_t;"},
+    {"uintmax_t", "typedef unsigned long uintmax_t;"},
+    {"int8_t", "typedef signed char int8_t;"},
+    {"int16_t", "typedef short int16_t;"},
+    {"int32_t", "typedef int int32_t;"},
+    {"int64_t", "typedef long int64_t;"},
+    {"uint8_t", "typedef unsigned char uint8_t;"},
+    {"uint16_t", "typedef unsigned short uint16_t;"},
+    {"uint32_t", "typedef unsigned int uint32_t;"},
+    {"uint64_t", "typedef unsigned long uint64_t;"},
+    {"FILE", "typedef struct _IO_FILE FILE;"},
+    {"va_list", "typedef __builtin_va_list va_list;"},
+    {"stdin", "extern FILE *stdin;"},
+    {"stdout", "extern FILE *stdout;"},
+    {"stderr", "extern FILE *stderr;"},
+};
+
+static int call_prelude(mffi_ctx *ctx) {
+  for (size_t i = 0; i < sizeof call_std / sizeof *call_std; i++) {
+    if (mffi_decl_find(ctx, call_std[i][0])) continue;
+    /* A --cdef file may hold the same name as a tag only, or FILE under
+    ** another definition: then the stream is left to it. */
+    if (mffi_cdef(ctx, call_std[i][1], strlen(call_std[i][1])) != MFFI_OK &&
+        strncmp(call_std[i][1], "extern", 6) != 0) {
+      cli_report(ctx, "standard typedefs");
+      return -1;
+    }
+  }
+  return 0;
+}
+
+/* cv_read_var_fn: an extern variable's value, from the first library
+** that has it (through the strategy: remote's memory is not ours). */
+static int call_read_var(void *ud, const mffi_decl *d, void *dst, size_t n,
+                         char *err) {
+  call_run *r = ud;
+  const char *name = mffi_decl_name(d);
+  for (int i = 0; i < r->nlibs; i++) {
+    mffi_fn *v;
+    if (mffi_bind(r->libs[i], name, &v) != MFFI_OK) continue;
+    int rc = mffi_read(r->libs[i], dst, mffi_fn_addr(v), n);
+    mffi_fn_free(v);
+    if (rc == MFFI_OK) return 0;
+    snprintf(err, CV_ERRMAX, "cannot read '%s': %s", name,
+             mffi_errmsg(r->ctx));
+    return -1;
+  }
+  snprintf(err, CV_ERRMAX, "variable '%s' not found in the libraries", name);
+  return -1;
+}
+
 static int call_run_it(call_run *r, const call_opts *o, char **argv,
                        int nargs) {
   const mffi_strategy *s = mffi_strategy_find(o->strategy);
@@ -278,7 +367,10 @@ static int call_run_it(call_run *r, const call_opts *o, char **argv,
     return CLI_EXIT_FAIL;
   }
   if (cli_load(o->cdefs, o->ncdefs, &r->ctx) != 0) return CLI_EXIT_FAIL;
+  if (call_prelude(r->ctx) != 0) return CLI_EXIT_FAIL;
   cv_init(&r->cv, r->ctx);
+  r->cv.read_var = call_read_var;
+  r->cv.ud = r;
   const mffi_decl *d = call_find_decl(r->ctx, argv[0]);
   if (!d) return CLI_EXIT_FAIL;
   mffi_open_opts oo = {MFFI_OPEN_OPTS_VERSION, o->ffi ? MFFI_OPEN_FFI_ONLY : 0,
@@ -305,7 +397,7 @@ static int call_run_it(call_run *r, const call_opts *o, char **argv,
       cli_error("'%s' is a variable: it takes no arguments", name);
       return CLI_EXIT_FAIL;
     }
-    if (call_bind(r, o, d, NULL, 0, &fn) != 0) return CLI_EXIT_FAIL;
+    if (call_bind(r, o, d, NULL, 0, false, &fn) != 0) return CLI_EXIT_FAIL;
     size_t sz = mffi_sizeof(dt);
     if (sz == 0) {
       printf("0x%llx\n", (unsigned long long)(uintptr_t)mffi_fn_addr(fn));
@@ -324,9 +416,12 @@ static int call_run_it(call_run *r, const call_opts *o, char **argv,
     free(copy);
     return CLI_EXIT_OK;
   }
+  /* A function without a prototype takes every argument as a variadic
+  ** one: its type from what the text is, C's default promotions. */
+  bool proto = mffi_type_prototyped(dt);
   size_t nfixed = mffi_type_nparams(dt);
   size_t ngiven = (size_t)nargs - 1;
-  bool variadic = mffi_type_variadic(dt);
+  bool variadic = mffi_type_variadic(dt) || !proto;
   if (ngiven < nfixed || (ngiven > nfixed && !variadic)) {
     cli_error("'%s' takes %s%zu argument%s, %zu given", name,
               variadic ? "at least " : "", nfixed, nfixed == 1 ? "" : "s",
@@ -334,43 +429,55 @@ static int call_run_it(call_run *r, const call_opts *o, char **argv,
     return CLI_EXIT_FAIL;
   }
   size_t nvar = ngiven - nfixed;
-  const mffi_type **vt = calloc(nvar ? nvar : 1, sizeof *vt);
-  if (!vt) {
-    cli_error("out of memory");
-    return CLI_EXIT_FAIL;
-  }
-  for (size_t i = 0; i < nvar; i++) {
-    vt[i] = cv_guess(&r->cv, argv[1 + nfixed + i]);
-    if (!vt[i]) {
-      cli_error("argument %zu: %s", nfixed + i + 1, r->cv.err);
-      free(vt);
-      return CLI_EXIT_FAIL;
-    }
-  }
-  int brc = call_bind(r, o, d, vt, nvar, &fn);
-  free(vt);
-  if (brc != 0) return CLI_EXIT_FAIL;
+  const mffi_type **types = calloc(ngiven ? ngiven : 1, sizeof *types);
+  const char **texts = calloc(ngiven ? ngiven : 1, sizeof *texts);
   r->bufs = calloc(ngiven ? ngiven : 1, sizeof *r->bufs);
-  if (!r->bufs) {
+  if (!types || !texts || !r->bufs) {
+    free(types);
+    free(texts);
     cli_error("out of memory");
     return CLI_EXIT_FAIL;
   }
-  for (size_t i = 0; i < ngiven; i++) {
-    const mffi_type *t = mffi_fn_arg_type(fn, i);
-    r->bufs[i] = call_buffer(t);
+  /* Every argument is read before the symbol is looked up, so a bad value
+  ** is reported as such. */
+  int st = CLI_EXIT_OK;
+  for (size_t i = 0; i < ngiven && st == CLI_EXIT_OK; i++) {
+    const char *text = argv[1 + i];
+    texts[i] = text;
+    if (i < nfixed) {
+      types[i] = mffi_type_param(dt, i);
+    } else if (!(types[i] = cv_guess(&r->cv, text, &texts[i]))) {
+      cli_error("argument %zu: %s", i + 1, r->cv.err);
+      st = CLI_EXIT_FAIL;
+      break;
+    }
+    r->bufs[i] = call_buffer(types[i]);
     if (!r->bufs[i]) {
-      cli_error("argument %zu: out of memory (an object of %zu bytes)", i + 1,
-                mffi_sizeof(t));
-      return CLI_EXIT_FAIL;
+      size_t sz = mffi_sizeof(types[i]);
+      if (sz > CV_MAX_OBJECT)
+        cli_error("argument %zu: %zu bytes is over the limit of %zu bytes "
+                  "for one argument",
+                  i + 1, sz, (size_t)CV_MAX_OBJECT);
+      else
+        cli_error("argument %zu: out of memory (an object of %zu bytes)",
+                  i + 1, sz);
+      st = CLI_EXIT_FAIL;
+      break;
     }
     r->nbufs++;
-    if (cv_parse(&r->cv, t, argv[1 + i], r->bufs[i], (int)i + 1) != 0) {
+    if (cv_parse(&r->cv, types[i], texts[i], r->bufs[i], (int)i + 1) != 0) {
       char tn[128];
-      mffi_type_str(t, NULL, tn, sizeof tn);
+      mffi_type_str(types[i], NULL, tn, sizeof tn);
       cli_error("argument %zu (%s): %s", i + 1, tn, r->cv.err);
-      return CLI_EXIT_FAIL;
+      st = CLI_EXIT_FAIL;
     }
   }
+  if (st == CLI_EXIT_OK &&
+      call_bind(r, o, d, types + nfixed, nvar, !proto, &fn) != 0)
+    st = CLI_EXIT_FAIL;
+  free(types);
+  free(texts);
+  if (st != CLI_EXIT_OK) return st;
   const mffi_type *rt = mffi_type_target(dt);
   r->ret = call_buffer(rt);
   if (!r->ret) {
@@ -380,14 +487,22 @@ static int call_run_it(call_run *r, const call_opts *o, char **argv,
   }
   fflush(stdout); /* Keep our output after whatever the function prints. */
   int rc = mffi_call(fn, r->ret, r->bufs);
+  int err = mffi_errno();
   if (rc != MFFI_OK) {
     cli_report(r->ctx, name);
     return CLI_EXIT_FAIL;
   }
   fflush(stdout);
   cv_print_outs(stdout, &r->cv);
+  if (o->print_errno) {
+    const char *en = err ? strerrorname_np(err) : NULL;
+    if (err)
+      printf("errno = %d (%s: %s)\n", err, en ? en : "?", strerror(err));
+    else
+      printf("errno = 0\n");
+  }
   if (mffi_type_kind(mffi_type_unqual(rt)) != MFFI_KIND_VOID) {
-    cv_print(stdout, rt, r->ret);
+    cv_print_result(stdout, rt, r->ret, o->address);
     putchar('\n');
   }
   return CLI_EXIT_OK;

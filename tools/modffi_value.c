@@ -112,7 +112,7 @@ static bool cv_is_charish(const mffi_type *t) {
 /* -- Integers in memory -------------------------------------------------------
  */
 
-static void cv_store_int(void *dst, size_t sz, uint64_t v, bool sgn) {
+static void cv_store_int(void *dst, size_t sz, unsigned __int128 v) {
   switch (sz) {
   case 1: *(uint8_t *)dst = (uint8_t)v; break;
   case 2: {
@@ -125,13 +125,12 @@ static void cv_store_int(void *dst, size_t sz, uint64_t v, bool sgn) {
     memcpy(dst, &x, 4);
     break;
   }
-  case 8: memcpy(dst, &v, 8); break;
-  case 16: {
-    uint64_t hi = sgn && (v >> 63) ? UINT64_MAX : 0;
-    memcpy(dst, &v, 8);
-    memcpy((char *)dst + 8, &hi, 8);
+  case 8: {
+    uint64_t x = (uint64_t)v;
+    memcpy(dst, &x, 8);
     break;
   }
+  case 16: memcpy(dst, &v, 16); break;
   default: break;
   }
 }
@@ -245,12 +244,16 @@ static int cv_char(cv_p *p) {
   case '?': return c;
   case 'x': {
     int v = 0, n = 0, d;
+    bool big = false;
     while ((d = cv_hexval(s[p->i])) >= 0) {
-      v = (v * 16 + d) & 0xff;
+      v = v * 16 + d;
+      big |= v > 0xff;
+      v &= 0xfff;
       p->i++;
       n++;
     }
-    if (!n) return cv_fail(p->st, "bad \\x escape");
+    if (!n) return cv_fail(p->st, "\\x used with no following hex digits");
+    if (big) return cv_fail(p->st, "hex escape sequence out of range");
     return v;
   }
   default:
@@ -258,7 +261,8 @@ static int cv_char(cv_p *p) {
       int v = c - '0';
       for (int n = 1; n < 3 && s[p->i] >= '0' && s[p->i] <= '7'; n++)
         v = v * 8 + (s[p->i++] - '0');
-      return v & 0xff;
+      if (v > 0xff) return cv_fail(p->st, "octal escape sequence out of range");
+      return v;
     }
     if (c == '\0') return cv_fail(p->st, "unterminated literal");
     return cv_fail(p->st, "unknown escape '\\%c'", c);
@@ -299,69 +303,143 @@ static bool cv_constant(cv_state *st, const char *w, int64_t *v) {
   return true;
 }
 
-/* An integer literal of kind k and size sz (bits: width, or -1). */
-static int cv_parse_int(cv_p *p, int k, size_t sz, int bits, uint64_t *out) {
-  bool sgn = cv_signed(k);
-  int64_t sv = 0;
-  uint64_t uv = 0;
-  bool neg = false;
+typedef unsigned __int128 cv_u128;
+
+/* The digits of an integer literal w (after its sign), with C's suffixes:
+** *v, or -1 (not an integer literal), or -2 (too large for 128 bits). */
+static int cv_int_digits(const char *w, cv_u128 *v, const char **suffix) {
+  unsigned base = 10;
+  const char *q = w;
+  if (q[0] == '0' && (q[1] == 'x' || q[1] == 'X')) {
+    base = 16;
+    q += 2;
+  } else if (q[0] == '0' && (q[1] == 'b' || q[1] == 'B')) {
+    base = 2;
+    q += 2;
+  } else if (q[0] == '0') {
+    base = 8;
+  }
+  if (!isdigit((unsigned char)w[0])) return -1;
+  cv_u128 x = 0;
+  bool big = false;
+  const char *d = q;
+  for (int h; (h = cv_hexval(*d)) >= 0 && (unsigned)h < base; d++) {
+    if (x > (~(cv_u128)0 - (unsigned)h) / base) big = true;
+    x = x * base + (unsigned)h;
+  }
+  if (d == q && base != 8) return -1;
+  const char *suf = d;
+  while (*d && strchr("uUlL", *d))
+    d++;
+  if (*d || d - suf > 3) return -1;
+  *v = x;
+  if (suffix) *suffix = suf;
+  return big ? -2 : 0;
+}
+
+/* An integer constant expression over the context's declarations (sizeof,
+** casts, enumerators and #define constants): the parser of the
+** declarations evaluates it as an enumerator's value. 0 with *v, or -1
+** with st->err set. */
+static int cv_eval(cv_state *st, const char *text, int64_t *v) {
+  char name[48];
+  snprintf(name, sizeof name, "__modffi_value_%u", st->nexpr++);
+  size_t n = strlen(text) + sizeof name + 32;
+  char *src = malloc(n);
+  if (!src) return cv_fail(st, "out of memory");
+  int len = snprintf(src, n, "enum { %s = (%s\n) };", name, text);
+  int rc = mffi_cdef(st->ctx, src, (size_t)len);
+  free(src);
+  const mffi_decl *d = rc == MFFI_OK ? mffi_decl_find(st->ctx, name) : NULL;
+  if (!d) {
+    /* The message without the position in the made-up declaration. */
+    const char *m = mffi_errmsg(st->ctx), *c = strstr(m, ": ");
+    return cv_fail(st, "'%s' is not an integer constant expression (%s)",
+                   text, c ? c + 2 : m);
+  }
+  *v = mffi_decl_value(d);
+  return 0;
+}
+
+/* True if text is one C identifier. */
+static bool cv_is_ident(const char *s) {
+  if (!isalpha((unsigned char)*s) && *s != '_') return false;
+  for (; *s; s++)
+    if (!isalnum((unsigned char)*s) && *s != '_') return false;
+  return true;
+}
+
+/* True if text reads as an expression rather than one literal or name. */
+static bool cv_is_expr(const char *text) {
+  for (const char *q = text; *q; q++)
+    if (strchr("|&^~+*/%<>()!?", *q) || (*q == '-' && q != text) ||
+        (*q == ' ' && q[1] && q[1] != ' '))
+      return true;
+  return strncmp(text, "sizeof", 6) == 0;
+}
+
+/* Range of an integer of kind k, size sz and width bits (-1: the size's)
+** for v (neg: v is the magnitude of a negative value). */
+static bool cv_int_fits(int k, size_t sz, int bits, cv_u128 v, bool neg) {
+  int width = bits >= 0 ? bits : (int)sz * 8;
+  if (k == MFFI_KIND_BOOL && bits < 0) width = 1;
+  if (cv_signed(k)) {
+    cv_u128 lim = (cv_u128)1 << (width - 1);
+    return neg ? v <= lim : v < lim;
+  }
+  if (neg) return v == 0; /* -0 is 0. */
+  return width >= 128 || v <= (((cv_u128)1 << width) - 1);
+}
+
+/* An integer of kind k and size sz (bits: width, or -1) from the word
+** at p: a literal, a character constant, a constant's name, true/false. */
+static int cv_parse_int(cv_p *p, int k, size_t sz, int bits, cv_u128 *out) {
   char w[CV_WORDMAX];
+  cv_u128 mag = 0;
+  bool neg = false;
   cv_ws(p);
   if (p->s[p->i] == '\'') {
-    p->i++;
+    size_t at = p->i++;
     int c = cv_char(p);
     if (c < 0) return -1;
-    if (p->s[p->i] != '\'') return cv_fail(p->st, "unterminated character");
+    if (p->s[p->i] != '\'') {
+      const char *close = strchr(p->s + p->i, '\'');
+      if (close)
+        return cv_fail(p->st,
+                       "multi-character constant %.*s (a string is \"...\")",
+                       (int)(close - (p->s + at) + 1), p->s + at);
+      return cv_fail(p->st, "unterminated character constant");
+    }
     p->i++;
-    sv = (signed char)c;
-    uv = (uint64_t)sv;
+    /* Its value is an int; stored, it converts as C converts it. */
+    int64_t v = (signed char)c;
+    *out = (cv_u128)(__int128)v;
+    if (!cv_signed(k) || sz * 8 > 8 || bits >= 0) {
+      int width = bits >= 0 ? bits : (int)sz * 8;
+      if (width < 128) *out &= ((cv_u128)1 << width) - 1;
+    }
+    return 0;
+  }
+  if (cv_word(p, w) != 0) return -1;
+  int64_t sv;
+  if (cv_constant(p->st, w, &sv) ||
+      ((strcmp(w, "true") == 0 || strcmp(w, "false") == 0) &&
+       ((sv = w[0] == 't'), true))) {
     neg = sv < 0;
-    strcpy(w, "character");
+    mag = neg ? (cv_u128)0 - (cv_u128)(__int128)sv : (cv_u128)sv;
   } else {
-    if (cv_word(p, w) != 0) return -1;
-    if (cv_constant(p->st, w, &sv)) {
-      uv = (uint64_t)sv;
-      neg = sv < 0;
-    } else if (strcmp(w, "true") == 0 || strcmp(w, "false") == 0) {
-      uv = (uint64_t)(sv = w[0] == 't');
-    } else {
-      const char *q = w;
-      if (*q == '+' || *q == '-') q++;
-      if (!isdigit((unsigned char)*q))
-        return cv_fail(p->st, "'%s' is not an integer or a known constant", w);
-      char *end;
-      errno = 0;
-      neg = w[0] == '-';
-      uv = strtoull(q, &end, 0);
-      /* Integer suffixes, as C allows. */
-      while (*end && strchr("uUlL", *end))
-        end++;
-      if (*end) return cv_fail(p->st, "'%s' is not a valid integer", w);
-      if (errno == ERANGE) goto range;
-      if (neg) {
-        if (uv > (uint64_t)INT64_MAX + 1) goto range;
-        sv = (int64_t)(0 - uv);
-        uv = (uint64_t)sv;
-      } else {
-        sv = (int64_t)uv;
-      }
+    const char *q = w;
+    if (*q == '+' || *q == '-') neg = *q++ == '-';
+    int r = cv_int_digits(q, &mag, NULL);
+    if (r == -1) {
+      if (isdigit((unsigned char)*q) || q != w)
+        return cv_fail(p->st, "'%s' is not a valid integer", w);
+      return cv_fail(p->st, "'%s' is not an integer or a known constant", w);
     }
+    if (r == -2) goto range;
   }
-  /* Range of the destination. */
-  {
-    int width = bits >= 0 ? bits : (int)(sz > 8 ? 64 : sz * 8);
-    if (k == MFFI_KIND_BOOL && bits < 0) width = 1;
-    if (sgn) {
-      int64_t lo = width >= 64 ? INT64_MIN : -((int64_t)1 << (width - 1));
-      int64_t hi = width >= 64 ? INT64_MAX : ((int64_t)1 << (width - 1)) - 1;
-      if (!neg && uv > (uint64_t)INT64_MAX) goto range;
-      if (sv < lo || sv > hi) goto range;
-    } else {
-      uint64_t hi = width >= 64 ? UINT64_MAX : ((uint64_t)1 << width) - 1;
-      if (neg || uv > hi) goto range;
-    }
-  }
-  *out = uv;
+  if (!cv_int_fits(k, sz, bits, mag, neg)) goto range;
+  *out = neg ? (cv_u128)0 - mag : mag;
   return 0;
 range:
   return cv_fail(p->st, "'%s' does not fit the type", w);
@@ -382,6 +460,14 @@ static int cv_parse_float(cv_p *p, mffi_kind k, void *dst) {
       *(long double *)dst = (long double)c;
     return 0;
   }
+  /* C's suffixes (1.5f, 2.0L): the value is read at the parameter's type
+  ** anyway. Not the f of "inf", nor a hex digit of a float without 'p'. */
+  size_t wl = strlen(w);
+  bool hex = w[0] == '0' && (w[1] == 'x' || w[1] == 'X');
+  if (wl > 1 && strchr("fFlL", w[wl - 1]) &&
+      (isdigit((unsigned char)w[wl - 2]) || w[wl - 2] == '.') &&
+      (!hex || strpbrk(w, "pP")))
+    w[wl - 1] = '\0';
   bool inf_lit = false; /* An explicit infinity is not an overflow. */
   for (const char *q = w; *q && !inf_lit; q++)
     inf_lit = tolower((unsigned char)q[0]) == 'i' &&
@@ -418,6 +504,45 @@ static int cv_value(cv_p *p, const mffi_type *t, unsigned char *base,
 static int cv_value_at(cv_p *p, const mffi_type *t, unsigned char *base,
                        size_t off, cv_bits bits, int arg);
 
+/* Record n objects of type t at obj as argument arg's out-parameter. */
+static int cv_add_out(cv_state *st, int arg, const mffi_type *t, size_t n,
+                      void *obj) {
+  if (st->nouts == st->capouts) {
+    size_t cap = st->capouts ? st->capouts * 2 : 8;
+    cv_out *o = realloc(st->outs, cap * sizeof *o);
+    if (!o) return cv_fail(st, "out of memory");
+    st->outs = o;
+    st->capouts = cap;
+  }
+  st->outs[st->nouts++] = (cv_out){arg, t, n, obj};
+  return 0;
+}
+
+/* The number of elements of the list at s (after its '{'): commas at its
+** own level, outside string and character literals, plus one. */
+static size_t cv_count_elems(const char *s) {
+  size_t cnt = 1;
+  int depth = 0;
+  for (size_t j = 0; s[j]; j++) {
+    char c = s[j];
+    if (c == '"' || c == '\'') {
+      for (j++; s[j] && s[j] != c; j++)
+        if (s[j] == '\\' && s[j + 1]) j++;
+      if (!s[j]) break;
+    } else if (c == '{') {
+      depth++;
+    } else if (c == '}') {
+      if (depth-- == 0) break;
+    } else if (c == ',' && depth == 0) {
+      size_t k = j + 1;
+      while (isspace((unsigned char)s[k]))
+        k++;
+      if (s[k] != '}') cnt++; /* Not a trailing comma. */
+    }
+  }
+  return cnt;
+}
+
 /* &INIT: a temporary of the pointee type (an array for &{...} when the
 ** pointee is a scalar). */
 static int cv_address(cv_p *p, const mffi_type *to, void **out, int arg) {
@@ -437,11 +562,7 @@ static int cv_address(cv_p *p, const mffi_type *to, void **out, int arg) {
     /* Count the elements first: a scalar list has no nested braces. */
     size_t save = ++p->i, cnt = 0;
     cv_ws(p);
-    if (p->s[p->i] != '}') {
-      cnt = 1;
-      for (size_t j = p->i; p->s[j] && p->s[j] != '}'; j++)
-        if (p->s[j] == ',' && p->s[j + 1]) cnt++;
-    }
+    if (p->s[p->i] != '}') cnt = cv_count_elems(p->s + p->i);
     n = cnt ? cnt : 1;
     if (n > CV_MAX_OBJECT / sz)
       return cv_fail(p->st, "&{...} of %zu objects is too large", n);
@@ -464,17 +585,46 @@ static int cv_address(cv_p *p, const mffi_type *to, void **out, int arg) {
     if (cv_value(p, to, obj, 0, cv_nobits, 0) != 0) return -1;
   }
 done:
-  if (arg > 0) {
-    cv_state *st = p->st;
-    if (st->nouts == st->capouts) {
-      size_t cap = st->capouts ? st->capouts * 2 : 8;
-      cv_out *o = realloc(st->outs, cap * sizeof *o);
-      if (!o) return cv_fail(st, "out of memory");
-      st->outs = o;
-      st->capouts = cap;
-    }
-    st->outs[st->nouts++] = (cv_out){arg, to, n, obj};
+  if (arg > 0 && cv_add_out(p->st, arg, to, n, obj) != 0) return -1;
+  *out = obj;
+  return 0;
+}
+
+/* The rest of the text at p as a type name (&char[256]), consumed; NULL
+** (nothing consumed) if it is none. */
+static const mffi_type *cv_type_name(cv_p *p) {
+  cv_ws(p);
+  const char *r = p->s + p->i;
+  int64_t v;
+  if (!isalpha((unsigned char)*r) && *r != '_') return NULL;
+  if (cv_is_ident(r) && cv_constant(p->st, r, &v)) return NULL;
+  const mffi_type *t;
+  if (mffi_typeof(p->st->ctx, r, &t) != MFFI_OK) return NULL;
+  p->i += strlen(r);
+  return t;
+}
+
+/* &TYPE: a zeroed temporary of type ot for a pointer to `to` (the same
+** type, an array of it, or anything for void *), printed after the call. */
+static int cv_zeroed(cv_p *p, const mffi_type *to, const mffi_type *ot,
+                     void **out, int arg) {
+  const mffi_type *el = ot;
+  if (cv_kind(ot) == MFFI_KIND_ARRAY) el = mffi_type_target(cv_unq(ot));
+  size_t sz = mffi_sizeof(ot);
+  char tn[128], on[128];
+  mffi_type_str(ot, NULL, on, sizeof on);
+  if (sz == 0) return cv_fail(p->st, "&%s: not a complete object type", on);
+  if (sz > CV_MAX_OBJECT)
+    return cv_fail(p->st, "&%s: %zu bytes is too large (limit %zu)", on, sz,
+                   (size_t)CV_MAX_OBJECT);
+  if (to && cv_kind(to) != MFFI_KIND_VOID && cv_unq(el) != cv_unq(to) &&
+      cv_unq(ot) != cv_unq(to)) {
+    mffi_type_str(to, NULL, tn, sizeof tn);
+    return cv_fail(p->st, "&%s does not point to %s", on, tn);
   }
+  void *obj = cv_alloc(p->st, sz);
+  if (!obj) return cv_fail(p->st, "out of memory");
+  if (arg > 0 && cv_add_out(p->st, arg, ot, 1, obj) != 0) return -1;
   *out = obj;
   return 0;
 }
@@ -485,7 +635,12 @@ static int cv_pointer(cv_p *p, const mffi_type *t, void *dst, int arg) {
   cv_ws(p);
   if (p->s[p->i] == '&') {
     p->i++;
-    if (cv_address(p, to, &v, arg) != 0) return -1;
+    const mffi_type *ot = cv_type_name(p);
+    if (ot) {
+      if (cv_zeroed(p, to, ot, &v, arg) != 0) return -1;
+    } else if (cv_address(p, to, &v, arg) != 0) {
+      return -1;
+    }
   } else if (p->s[p->i] == '"') {
     if (!to || !cv_is_charish(to))
       return cv_fail(p->st, "a string needs a char pointer");
@@ -689,15 +844,79 @@ static int cv_value_at(cv_p *p, const mffi_type *t, unsigned char *base,
       return cv_fail(p->st, "cannot give a value of type '%s'", name);
     }
     size_t sz = mffi_sizeof(t);
-    uint64_t v = 0;
+    unsigned __int128 v = 0;
     if (cv_parse_int(p, ik, sz, bits.width, &v) != 0) return -1;
     if (bits.width >= 0)
-      cv_put_bits(base, bits, v);
+      cv_put_bits(base, bits, (uint64_t)v);
     else
-      cv_store_int(dst, sz, v, cv_signed(ik));
+      cv_store_int(dst, sz, v);
     return 0;
   }
   }
+}
+
+/* Bytes for a const void * from text: C's escapes apply (\n, \x41, \0);
+** a NUL follows. */
+static int cv_bytes(cv_state *st, const char *text, void *dst) {
+  size_t n = strlen(text);
+  char *buf = cv_alloc(st, n + 1);
+  if (!buf) return cv_fail(st, "out of memory");
+  cv_p p = {st, text, 0, 0};
+  size_t k = 0;
+  while (text[p.i]) {
+    int c = cv_char(&p);
+    if (c < 0) return -1;
+    buf[k++] = (char)c;
+  }
+  buf[k] = '\0';
+  memcpy(dst, &buf, sizeof buf);
+  return 0;
+}
+
+/* The whole-argument forms: the name of an extern variable (its value),
+** an integer constant expression for an integer, text as bytes for a
+** const void *. 0 done, -1 failed, 1 not one of these. */
+static int cv_parse_special(cv_state *st, const mffi_type *t,
+                            const char *text, void *dst) {
+  mffi_kind k = cv_kind(t);
+  const mffi_decl *d = cv_is_ident(text) ? mffi_decl_find(st->ctx, text) : 0;
+  if (d && mffi_decl_kind_of(d) == MFFI_DECL_VARIABLE) {
+    const mffi_type *vt = mffi_decl_type(d);
+    if (cv_unq(vt) != cv_unq(t) &&
+        !(k == MFFI_KIND_POINTER && cv_kind(vt) == MFFI_KIND_POINTER)) {
+      char a[128], b[128];
+      mffi_type_str(vt, NULL, a, sizeof a);
+      mffi_type_str(t, NULL, b, sizeof b);
+      return cv_fail(st, "variable '%s' is a %s, not a %s", text, a, b);
+    }
+    if (!st->read_var)
+      return cv_fail(st, "variable '%s' cannot be read here", text);
+    return st->read_var(st->ud, d, dst, mffi_sizeof(t), st->err);
+  }
+  int ik = cv_int_kind(t);
+  if (ik >= 0 && cv_is_expr(text) && text[0] != '\'') {
+    int64_t v;
+    if (cv_eval(st, text, &v) != 0) return -1;
+    bool neg = v < 0;
+    cv_u128 mag = neg ? (cv_u128)0 - (cv_u128)(__int128)v : (cv_u128)v;
+    if (!cv_int_fits(ik, mffi_sizeof(t), -1, mag, neg))
+      return cv_fail(st, "'%s' (%lld) does not fit the type", text,
+                     (long long)v);
+    cv_store_int(dst, mffi_sizeof(t), neg ? (cv_u128)0 - mag : mag);
+    return 0;
+  }
+  if (k == MFFI_KIND_POINTER) {
+    const mffi_type *to = mffi_type_target(cv_unq(t));
+    char *end;
+    errno = 0;
+    (void)strtoull(text, &end, 0);
+    bool number = *text && !*end && errno == 0;
+    if (to && cv_kind(to) == MFFI_KIND_VOID &&
+        (mffi_type_quals(to) & MFFI_QUAL_CONST) && !number &&
+        text[0] != '"' && text[0] != '&' && strcmp(text, "NULL") != 0)
+      return cv_bytes(st, text, dst);
+  }
+  return 1;
 }
 
 int cv_parse(cv_state *st, const mffi_type *t, const char *text, void *dst,
@@ -720,6 +939,8 @@ int cv_parse(cv_state *st, const mffi_type *t, const char *text, void *dst,
       return 0;
     }
   }
+  int r = cv_parse_special(st, t, text, dst);
+  if (r <= 0) return r;
   if (cv_value(&p, t, dst, 0, cv_nobits, arg) != 0) return -1;
   cv_ws(&p);
   if (text[p.i])
@@ -727,31 +948,130 @@ int cv_parse(cv_state *st, const mffi_type *t, const char *text, void *dst,
   return 0;
 }
 
-const mffi_type *cv_guess(cv_state *st, const char *text) {
-  const char *name = "char *";
-  char *end;
-  const char *q = text;
-  while (isspace((unsigned char)*q))
-    q++;
-  if (*q == '&') {
-    cv_fail(st, "&INIT needs a declared pointer parameter");
-    return NULL;
-  }
-  if (strcmp(text, "NULL") == 0) {
-    name = "void *";
-  } else if (*q != '"' && *q) {
-    errno = 0;
-    long long v = strtoll(q, &end, 0);
-    if (!*end && errno == 0) {
-      name = v >= INT_MIN && v <= INT_MAX ? "int" : "long long";
-    } else if (!*end && *q != '-') {
-      name = "unsigned long long";
-    } else {
-      (void)strtod(q, &end);
-      if (!*end && end != q) name = "double";
+/* The index just past the ')' that closes the '(' at text[0], or 0. */
+static size_t cv_paren_end(const char *text) {
+  int depth = 0;
+  for (size_t j = 0; text[j]; j++) {
+    char c = text[j];
+    if (c == '"' || c == '\'') {
+      for (j++; text[j] && text[j] != c; j++)
+        if (text[j] == '\\' && text[j + 1]) j++;
+      if (!text[j]) return 0;
+    } else if (c == '(') {
+      depth++;
+    } else if (c == ')' && --depth == 0) {
+      return j + 1;
     }
   }
+  return 0;
+}
+
+/* The C type of integer literal w (LP64): by its suffix and whether its
+** value fits, decimal literals staying signed. NULL if w is not one. */
+static const char *cv_int_literal_type(cv_state *st, const char *w) {
+  const char *q = w[0] == '-' || w[0] == '+' ? w + 1 : w;
+  cv_u128 v;
+  const char *suf;
+  int r = cv_int_digits(q, &v, &suf);
+  if (r == -1) return NULL;
+  bool dec = q[0] != '0' || !q[1], u = false;
+  int l = 0;
+  for (const char *c = suf; *c; c++) {
+    if (*c == 'u' || *c == 'U')
+      u = true;
+    else
+      l++;
+  }
+  if (r == -2 || v > UINT64_MAX) {
+    cv_fail(st, "integer literal '%s' is too large; give a cast such as "
+                "(unsigned __int128)%s",
+            w, q);
+    return "";
+  }
+  if (!u && l == 0 && v <= INT_MAX) return "int";
+  if (u && l == 0 && v <= UINT_MAX) return "unsigned int";
+  if (!u && l == 0 && !dec && v <= UINT_MAX) return "unsigned int";
+  if (!u && v <= LONG_MAX) return l == 2 ? "long long" : "long";
+  if (u || !dec) return l == 2 ? "unsigned long long" : "unsigned long";
+  cv_fail(st, "integer literal '%s' is too large for long; write %sul or "
+              "give a cast",
+          w, q);
+  return "";
+}
+
+/* The C type of floating literal w (digits with a '.' or an exponent),
+** by its suffix; NULL if w is not one. */
+static const char *cv_float_literal_type(const char *w) {
+  const char *q = w[0] == '-' || w[0] == '+' ? w + 1 : w;
+  if (!isdigit((unsigned char)q[0]) && !(q[0] == '.' && isdigit((unsigned char)q[1])))
+    return NULL;
+  bool hex = q[0] == '0' && (q[1] == 'x' || q[1] == 'X');
+  if (!(hex ? strpbrk(q, "pP") : strpbrk(q, ".eE"))) return NULL;
+  char *end;
+  (void)strtold(q, &end);
+  if (end == q) return NULL;
+  if (!*end) return "double";
+  if ((*end == 'f' || *end == 'F') && !end[1]) return "float";
+  if ((*end == 'l' || *end == 'L') && !end[1]) return "long double";
+  return NULL;
+}
+
+const mffi_type *cv_guess(cv_state *st, const char *text, const char **rest) {
+  const char *name = NULL;
   const mffi_type *t = NULL;
+  *rest = text;
+  st->err[0] = '\0';
+  /* A cast: (T)VALUE. */
+  size_t pe = text[0] == '(' ? cv_paren_end(text) : 0;
+  if (pe > 2 && text[pe]) {
+    char tn[CV_WORDMAX * 2];
+    if (pe - 2 < sizeof tn) {
+      memcpy(tn, text + 1, pe - 2);
+      tn[pe - 2] = '\0';
+      if (mffi_typeof(st->ctx, tn, &t) == MFFI_OK) {
+        mffi_kind k = cv_kind(t);
+        if (k == MFFI_KIND_VOID || k == MFFI_KIND_ARRAY ||
+            k == MFFI_KIND_FUNCTION) {
+          cv_fail(st, "cannot pass a value of type '%s'", tn);
+          return NULL;
+        }
+        *rest = text + pe;
+        while (isspace((unsigned char)**rest))
+          (*rest)++;
+        return t;
+      }
+    }
+  }
+  const mffi_decl *d = cv_is_ident(text) ? mffi_decl_find(st->ctx, text) : 0;
+  int64_t cv;
+  if (text[0] == '&') {
+    cv_fail(st, "&INIT needs a pointer parameter or a cast, e.g. "
+                "'(int *)&5'");
+    return NULL;
+  } else if (text[0] == '"') {
+    name = "char *";
+  } else if (strcmp(text, "NULL") == 0) {
+    name = "void *";
+  } else if (text[0] == '\'') {
+    name = "int"; /* A character constant is an int. */
+  } else if (d && mffi_decl_kind_of(d) == MFFI_DECL_VARIABLE) {
+    return mffi_decl_type(d);
+  } else if ((name = cv_int_literal_type(st, text)) != NULL) {
+    if (!*name) return NULL;
+  } else if ((name = cv_float_literal_type(text)) != NULL) {
+  } else if (cv_is_ident(text) && cv_constant(st, text, &cv)) {
+    name = cv >= INT_MIN && cv <= INT_MAX ? "int" : "long";
+  } else if (cv_is_expr(text) && cv_eval(st, text, &cv) == 0) {
+    name = cv >= INT_MIN && cv <= INT_MAX ? "int" : "long";
+  } else if (isdigit((unsigned char)text[0]) ||
+             ((text[0] == '-' || text[0] == '.') &&
+              isdigit((unsigned char)text[1]))) {
+    cv_fail(st, "'%s' is not a valid number (a string is \"%s\")", text,
+            text);
+    return NULL;
+  } else {
+    name = "char *"; /* Text, as for a char * parameter. */
+  }
   if (mffi_typeof(st->ctx, name, &t) != MFFI_OK) {
     cv_fail(st, "%s", mffi_errmsg(st->ctx));
     return NULL;
@@ -764,6 +1084,29 @@ const mffi_type *cv_guess(cv_state *st, const char *text) {
 
 static void cv_print_at(FILE *f, const mffi_type *t, const unsigned char *base,
                         size_t off, cv_bits bits);
+
+/* n bytes at s as a C string literal: printable ASCII as it is, the
+** usual escapes, other bytes in octal (three digits, so a digit that
+** follows cannot join them). */
+static void cv_print_string(FILE *f, const char *s, size_t n) {
+  fputc('"', f);
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    switch (c) {
+    case '"': fputs("\\\"", f); break;
+    case '\\': fputs("\\\\", f); break;
+    case '\n': fputs("\\n", f); break;
+    case '\t': fputs("\\t", f); break;
+    case '\r': fputs("\\r", f); break;
+    default:
+      if (c >= 0x20 && c < 0x7f)
+        fputc(c, f);
+      else
+        fprintf(f, "\\%03o", c);
+    }
+  }
+  fputc('"', f);
+}
 
 /* The members of a struct/union at base, flattening anonymous members;
 ** *first tracks the separator. */
@@ -809,6 +1152,14 @@ static void cv_print_at(FILE *f, const mffi_type *t, const unsigned char *base,
     const mffi_type *el = mffi_type_target(cv_unq(t));
     long n = mffi_type_length(cv_unq(t));
     size_t esz = mffi_sizeof(el);
+    if (cv_is_charish(el) && n > 0) {
+      /* Text up to its NUL, if only NULs follow; else every byte. */
+      size_t len = strnlen((const char *)src, (size_t)n), z = len;
+      while (z < (size_t)n && src[z] == 0)
+        z++;
+      cv_print_string(f, (const char *)src, z == (size_t)n ? len : (size_t)n);
+      return;
+    }
     fputc('{', f);
     for (long i = 0; i < n; i++) {
       if (i) fputs(", ", f);
@@ -906,4 +1257,42 @@ void cv_print_outs(FILE *f, const cv_state *st) {
     }
     fputc('\n', f);
   }
+}
+
+/* The longest string result printed; longer ones end in "...". */
+#define CV_STRING_MAX 65536
+
+void cv_print_result(FILE *f, const mffi_type *t, const void *src,
+                     bool address) {
+  mffi_kind k = cv_kind(t);
+  if (k == MFFI_KIND_POINTER) {
+    const mffi_type *to = mffi_type_target(cv_unq(t));
+    const char *p;
+    memcpy(&p, src, sizeof p);
+    if (to && cv_is_charish(to)) {
+      if (!p) {
+        fputs("NULL", f);
+        return;
+      }
+      if (address) fprintf(f, "(char *)0x%llx ", (unsigned long long)(uintptr_t)p);
+      size_t n = strnlen(p, CV_STRING_MAX);
+      cv_print_string(f, p, n);
+      if (n == CV_STRING_MAX) fputs("...", f);
+      return;
+    }
+  }
+  if (k == MFFI_KIND_ENUM) {
+    const mffi_type *e = cv_unq(t);
+    int ik = cv_int_kind(t);
+    int64_t v = (int64_t)cv_load_int(src, mffi_sizeof(t), cv_signed(ik));
+    for (size_t i = 0; i < mffi_type_nenumerators(e); i++) {
+      const char *name;
+      int64_t ev;
+      if (mffi_type_enumerator(e, i, &name, &ev) == MFFI_OK && ev == v) {
+        fputs(name, f);
+        return;
+      }
+    }
+  }
+  cv_print(f, t, src);
 }

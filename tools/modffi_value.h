@@ -27,10 +27,18 @@ typedef struct cv_out {
   void *obj;
 } cv_out;
 
+/* Reads the extern variable d (n bytes) into dst for a value that names
+** it: 0, or -1 with a message in err (CV_ERRMAX bytes). */
+typedef int cv_read_var_fn(void *ud, const mffi_decl *d, void *dst, size_t n,
+                           char *err);
+
 /* Parser state: the context (for enumerators) and the temporaries it
 ** allocates (strings, &INIT objects), freed by cv_free. */
 typedef struct cv_state {
   mffi_ctx *ctx;
+  cv_read_var_fn *read_var; /* NULL: names of variables are not values. */
+  void *ud;                 /* For read_var. */
+  unsigned nexpr;           /* Expressions evaluated so far (their names). */
   void **tmp;
   size_t ntmp, captmp;
   cv_out *outs; /* Top-level &INIT arguments, in order. */
@@ -52,12 +60,24 @@ int cv_parse(cv_state *st, const mffi_type *t, const char *text, void *dst,
 /* Print the out-parameters: "argN = VALUE" lines. */
 void cv_print_outs(FILE *f, const cv_state *st);
 
-/* The type a variadic argument written as text gets: int (or long long
-** when it does not fit), double, char * for strings, void * for NULL.
-** Returns NULL with st->err set if it cannot tell. */
-const mffi_type *cv_guess(cv_state *st, const char *text);
+/* The type an argument without a parameter (variadic, or of a function
+** declared without a prototype) is passed as, by C's rules for what the
+** text is: a cast "(T)V" gives T, and *rest then points at V (else at
+** text); an integer literal, character constant, constant name or integer
+** constant expression gives int (or the literal's type by its suffix and
+** size), a floating literal double (float, long double by suffix), a
+** string literal or other text char *, NULL void *, the name of an extern
+** variable its type. Returns NULL with st->err set for text that is none
+** of these unambiguously (&INIT, a malformed number). */
+const mffi_type *cv_guess(cv_state *st, const char *text, const char **rest);
 
 /* Print the value of type t at src in C syntax. */
 void cv_print(FILE *f, const mffi_type *t, const void *src);
+
+/* Print a result of type t at src for people: as cv_print, except that a
+** char pointer prints as a C string literal (NULL as NULL; with address,
+** its address before it) and an enum value as its enumerator's name. */
+void cv_print_result(FILE *f, const mffi_type *t, const void *src,
+                     bool address);
 
 #endif
