@@ -33,7 +33,7 @@ extern "C" {
 #endif
 #endif
 
-/* -- Version ---------------------------------------------------------- */
+/* -- Version --------------------------------------------------------------- */
 
 #define MFFI_VERSION_MAJOR 0
 #define MFFI_VERSION_MINOR 1
@@ -46,7 +46,7 @@ extern "C" {
 ** Static text. Releases with the same major version are ABI-compatible. */
 MFFI_API const char *mffi_version(void);
 
-/* -- Errors ----------------------------------------------------------- */
+/* -- Errors ---------------------------------------------------------------- */
 
 /* Every error code, once: XX(NAME, value, description). */
 #define MFFI_ERR_MAP(XX)                                                      \
@@ -82,7 +82,7 @@ MFFI_API const char *mffi_strerror(int rc);
 ** static text, "?" for an unknown code. */
 MFFI_API const char *mffi_errname(int rc);
 
-/* -- Context ---------------------------------------------------------- */
+/* -- Context --------------------------------------------------------------- */
 
 typedef struct mffi_ctx mffi_ctx;
 
@@ -145,7 +145,7 @@ MFFI_API long mffi_erroffset(const mffi_ctx *ctx);
 ** mffi_errmsg), or MFFI_OK. */
 MFFI_API int mffi_errcode(const mffi_ctx *ctx);
 
-/* -- Declarations ----------------------------------------------------- */
+/* -- Declarations ---------------------------------------------------------- */
 
 /* Parse C declarations and add them to ctx. src need not be NUL-terminated;
 ** len is its length in bytes. Accepts what `gcc -E -P` produces from real
@@ -167,7 +167,7 @@ MFFI_API int mffi_errcode(const mffi_ctx *ctx);
 ** struct or union or enumerators of one enum (MFFI_ERANGE beyond each). */
 MFFI_API int mffi_cdef(mffi_ctx *ctx, const char *src, size_t len);
 
-/* -- Types ------------------------------------------------------------ */
+/* -- Types ----------------------------------------------------------------- */
 
 /* A type. Types are interned: within one context, two equal types are the
 ** same pointer and have the same id, and the same declarations fed to two
@@ -254,6 +254,12 @@ MFFI_API const char *mffi_type_tag(const mffi_type *t);
 MFFI_API size_t mffi_type_nparams(const mffi_type *t);
 MFFI_API const mffi_type *mffi_type_param(const mffi_type *t, size_t i);
 MFFI_API int mffi_type_variadic(const mffi_type *t);
+/* 1 for a signed integer type: signed char, short, int, long, long long,
+** __int128, plain char where the ABI makes it signed (x86-64 does), an enum
+** whose underlying type is signed, and typedefs and qualified versions of
+** these; 0 for every other type. */
+MFFI_API int mffi_type_is_signed(const mffi_type *t);
+
 /* 1 for a function type with a prototype; 0 for one declared without
 ** (`double sqrt()`: called with C's default argument promotions, as the
 ** variadic part of a call; bind it with mffi_bind_variadic()) and for
@@ -318,7 +324,7 @@ MFFI_API int mffi_offsetof(const mffi_type *t, const char *path, size_t *out);
 MFFI_API size_t mffi_type_str(const mffi_type *t, const char *name, char *buf,
                               size_t n);
 
-/* -- Declarations, for reading back ------------------------------------ */
+/* -- Declarations, for reading back ---------------------------------------- */
 
 typedef struct mffi_decl mffi_decl;
 
@@ -388,7 +394,7 @@ MFFI_API const mffi_attr *mffi_decl_attr_find(const mffi_decl *d,
 ** enumerators, as a comment (they print within their enum). */
 MFFI_API size_t mffi_decl_str(const mffi_decl *d, char *buf, size_t n);
 
-/* -- Libraries and calls ---------------------------------------------- */
+/* -- Libraries and calls --------------------------------------------------- */
 
 /* A strategy: how a library is linked and how calls reach it (see
 ** modffi_strategy.h and DESIGN.md). Strategies are static values; the
@@ -583,7 +589,7 @@ MFFI_API int mffi_fn_path(const mffi_fn *fn);
 ** compile time (the wrappers modffi gen writes) calls through it. */
 MFFI_API void *mffi_fn_native(const mffi_fn *fn);
 
-/* -- Remote strategy ---------------------------------------------------- */
+/* -- Remote strategy ------------------------------------------------------- */
 
 /* mffi_strategy_find("remote") runs the library in a separate, confined
 ** modffi-sandbox process (docs/sandbox.md): a crash, a deadline or a denied
@@ -661,7 +667,7 @@ MFFI_API int mffi_remote_info_get(mffi_lib *lib, mffi_remote_info *out);
 /* The static name of one MFFI_LAYER_* bit ("seccomp"); "?" otherwise. */
 MFFI_API const char *mffi_layer_name(unsigned layer);
 
-/* -- Memory ------------------------------------------------------------- */
+/* -- Memory ---------------------------------------------------------------- */
 
 /* Allocate n zeroed objects of type t in memory the library can see
 ** (dynamic: the heap, through the context's allocator; remote: the shared
@@ -713,7 +719,7 @@ MFFI_API int mffi_field_get(const mffi_type *t, const void *obj,
 MFFI_API int mffi_field_set(const mffi_type *t, void *obj, const char *path,
                             const void *value);
 
-/* -- Callbacks ---------------------------------------------------------- */
+/* -- Callbacks ------------------------------------------------------------- */
 
 /* A callback's handler. args[i] points at the value of argument i (of the
 ** parameter's type; read-only, valid during the call). ret points at a
@@ -739,7 +745,7 @@ MFFI_API void *mffi_closure_code(const mffi_closure *c);
 ** mffi_closure_free(NULL) does nothing. */
 MFFI_API void mffi_closure_free(mffi_closure *c);
 
-/* -- Checked strategy --------------------------------------------------- */
+/* -- Checked strategy ------------------------------------------------------ */
 
 /* The checked decorator (docs/checked.md) runs the rules that a function's
 ** declaration states (GCC attributes: malloc(dealloc), access, alloc_size,

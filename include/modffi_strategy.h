@@ -77,7 +77,8 @@ struct mffi_strategy {
   void (*xUnbind)(mffi_fn *fn);
   /* The default call routine (see mffi_call() for the contract). It
   ** records the callee's errno with mffi_set_errno() before returning (the
-  ** front does not, so that mffi_call() stays a tail call). */
+  ** front does not, so that mffi_call() stays a tail call). May be NULL
+  ** when xBind always sets a per-function routine. */
   int (*xCall)(mffi_fn *fn, void *ret, void *const *args);
 
   /* Memory the library can see: sz bytes aligned to align (a power of two),
@@ -112,7 +113,7 @@ struct mffi_strategy {
   int (*xReopen)(mffi_lib *lib);
 };
 
-/* -- For strategy implementations ---------------------------------------- */
+/* -- For strategy implementations ------------------------------------------ */
 
 /* Per-object strategy state. */
 MFFI_API void *mffi_lib_data(const mffi_lib *lib);
@@ -186,7 +187,7 @@ MFFI_API void mffi_closure_set_code(mffi_closure *c, void *code);
 MFFI_API void mffi_closure_invoke(mffi_closure *c, void *ret,
                                   void *const *args);
 
-/* -- The marshalling plan ------------------------------------------------ */
+/* -- The marshalling plan -------------------------------------------------- */
 
 /* How an argument or the result crosses a boundary between address spaces,
 ** and which rules guard it. One plan per bound function, computed once from

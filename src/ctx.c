@@ -15,7 +15,7 @@ const char *mffi_version(void) {
       MFFI_VERSION_PATCH);
 }
 
-/* -- Error codes ---------------------------------------------------------- */
+/* -- Error codes ----------------------------------------------------------- */
 
 const char *mffi_strerror(int rc) {
   switch (rc) {
@@ -39,7 +39,7 @@ const char *mffi_errname(int rc) {
   return "?";
 }
 
-/* -- Allocation ----------------------------------------------------------- */
+/* -- Allocation ------------------------------------------------------------ */
 
 /* Each block starts with its size, so frees can pass osize to the hook. The
 ** header is as large as max_align_t to keep the payload aligned. */
@@ -104,7 +104,7 @@ int mffi__grow(mffi_ctx *ctx, void **arr, size_t *cap, size_t need,
   return 0;
 }
 
-/* -- Error state ---------------------------------------------------------- */
+/* -- Error state ----------------------------------------------------------- */
 
 /* The detail of a failure belongs to the thread that made the call, so two
 ** threads failing calls on one context neither mix their messages nor race
@@ -182,7 +182,7 @@ void mffi__ok(mffi_ctx *ctx) {
   e->msg[0] = '\0';
 }
 
-/* -- Public context calls ------------------------------------------------- */
+/* -- Public context calls -------------------------------------------------- */
 
 int mffi_ctx_new(mffi_ctx **out, const mffi_ctx_opts *opts) {
   if (!out) return MFFI_EMISUSE;

@@ -29,7 +29,7 @@ static size_t lay_round(size_t x, size_t a) {
   return a ? (x + a - 1) / a * a : x;
 }
 
-/* -- Records -------------------------------------------------------------- */
+/* -- Records --------------------------------------------------------------- */
 
 /* Running state while members are placed. */
 typedef struct lay {
@@ -221,7 +221,7 @@ int mffi__tt_define_record(mffi_ctx *ctx, mffi_tid tid,
   return MFFI_OK;
 }
 
-/* -- Enums ---------------------------------------------------------------- */
+/* -- Enums ----------------------------------------------------------------- */
 
 int mffi__tt_define_enum(mffi_ctx *ctx, mffi_tid tid,
                          const mffi_enumerator *enums, uint32_t nenums,

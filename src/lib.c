@@ -14,8 +14,7 @@ int *mffi__errno_where(void) {
   return mffi__errno_ptr;
 }
 
-/* -- Helpers ----------------------------------------------------------------
- */
+/* -- Helpers --------------------------------------------------------------- */
 
 mffi_type *mffi__type_scalar(const mffi_tt *tt, mffi_tid tid) {
   mffi_type *t = mffi__B(tt, tid);
@@ -48,8 +47,7 @@ static int lib_call_misuse(mffi_fn *fn, void *ret, void *const *args) {
   return mffi__err(fn->lib->ctx, MFFI_EMISUSE, "function is not callable");
 }
 
-/* -- Open and close -----------------------------------------------------------
- */
+/* -- Open and close -------------------------------------------------------- */
 
 int mffi_open(mffi_ctx *ctx, const mffi_strategy *s, const char *target,
               const mffi_open_opts *opts, mffi_lib **out) {
@@ -197,8 +195,7 @@ int mffi_lib_failed(const mffi_lib *lib) {
   return lib ? lib->failed : MFFI_EMISUSE;
 }
 
-/* -- Declaration log --------------------------------------------------------
- */
+/* -- Declaration log ------------------------------------------------------- */
 
 int mffi__cdef_reserve(mffi_ctx *ctx, size_t len) {
   if (len > SIZE_MAX - ctx->ncdef_log) return -1;
@@ -237,8 +234,7 @@ const char *mffi_lib_cdef_text(const mffi_lib *lib, size_t i, size_t *len) {
   return ctx->cdef_log + from;
 }
 
-/* -- Bind --------------------------------------------------------------------
- */
+/* -- Bind ------------------------------------------------------------------ */
 
 /* Check that a variadic argument type can be passed. */
 static int lib_check_var(mffi_ctx *ctx, const mffi_type *t, size_t i) {
@@ -400,7 +396,7 @@ void mffi_fn_free(mffi_fn *fn) {
   mffi__free(lib->ctx, fn);
 }
 
-/* -- Call ----------------------------------------------------------------- */
+/* -- Call ------------------------------------------------------------------ */
 
 /* The call routine saves errno (mffi__errno_save, or mffi_set_errno for
 ** other strategies), so this is a tail call. */

@@ -56,6 +56,15 @@ static mffi__block *mem_find(const mffi_lib *lib, const void *p) {
   return lib->blocks[i];
 }
 
+/* Give back a block's storage: to the strategy that made it, else to the
+** context's heap. */
+static void mem_raw_free(mffi_lib *lib, void *raw) {
+  if (lib->s->xDelete)
+    lib->s->xDelete(lib, raw);
+  else
+    mffi__free(lib->ctx, raw);
+}
+
 /* Release b, and every block that only b kept alive, transitively. The
 ** depth of a keep-alive chain is the user's to choose, so this is a
 ** worklist threaded through the blocks themselves (no recursion, no
@@ -67,10 +76,7 @@ static void mem_release(mffi_lib *lib, mffi__block *b) {
   size_t nfreed = 0;
   b->next = NULL;
   for (mffi__block *cur = head; cur; cur = cur->next) {
-    if (lib->s->xDelete)
-      lib->s->xDelete(lib, cur->raw);
-    else
-      mffi__free(ctx, cur->raw);
+    mem_raw_free(lib, cur->raw);
     cur->magic = 0; /* Dead: dropped from lib->blocks below. */
     for (size_t j = 0; j < cur->ndeps; j++) {
       mffi__block *d = cur->deps[j];
@@ -157,10 +163,7 @@ int mffi_new(mffi_lib *lib, const mffi_type *t, size_t n, void **out) {
   }
   if (mffi__grow(ctx, (void **)&lib->blocks, &lib->capblocks, lib->nblocks + 1,
                  sizeof *lib->blocks) != 0) {
-    if (lib->s->xDelete)
-      lib->s->xDelete(lib, b->raw);
-    else
-      mffi__free(ctx, b->raw);
+    mem_raw_free(lib, b->raw);
     mffi__free(ctx, b);
     return mffi__nomem(ctx);
   }
@@ -217,10 +220,7 @@ void mffi__mem_close(mffi_lib *lib) {
   mffi_ctx *ctx = lib->ctx;
   for (size_t i = 0; i < lib->nblocks; i++) {
     mffi__block *b = lib->blocks[i];
-    if (lib->s->xDelete)
-      lib->s->xDelete(lib, b->raw);
-    else
-      mffi__free(ctx, b->raw);
+    mem_raw_free(lib, b->raw);
     mffi__free(ctx, b->deps);
     mffi__free(ctx, b);
   }
@@ -283,6 +283,39 @@ static int mem_field(const mffi_type *t, const void *obj, const char *path,
   return mffi__type_path_fail(t, path, mffi__type_path(t, path, true, f));
 }
 
+/* A bit-field's value as the n-byte integer of its declared type, in the
+** host's byte order: where the low k (at most 8) bytes of a uint64_t lie in
+** it, and where they go in an n-byte integer (a 16-byte type gets its
+** other half from the sign, sgn). */
+static bool mem_little(void) {
+  const uint16_t one = 1;
+  return *(const unsigned char *)&one == 1;
+}
+
+static void mem_uint_store(void *dst, size_t n, uint64_t v, bool sgn) {
+  size_t k = n < 8 ? n : 8;
+  unsigned char *d = dst;
+  const unsigned char *low = (const unsigned char *)&v;
+  if (mem_little()) {
+    memcpy(d, low, k);
+    if (n > k) memset(d + k, sgn && (v >> 63) ? 0xff : 0, n - k);
+  } else {
+    memcpy(d + (n - k), low + (8 - k), k);
+    if (n > k) memset(d, sgn && (v >> 63) ? 0xff : 0, n - k);
+  }
+}
+
+static uint64_t mem_uint_load(const void *src, size_t n) {
+  uint64_t v = 0;
+  size_t k = n < 8 ? n : 8;
+  const unsigned char *sp = src;
+  if (mem_little())
+    memcpy(&v, sp, k);
+  else
+    memcpy((unsigned char *)&v + (8 - k), sp + (n - k), k);
+  return v;
+}
+
 int mffi_field_get(const mffi_type *t, const void *obj, const char *path,
                    void *value) {
   mffi_field f;
@@ -304,21 +337,7 @@ int mffi_field_get(const mffi_type *t, const void *obj, const char *path,
   }
   if (w < 64 && mffi__kind_is_signed(tt, ft->kind) && (v >> (w - 1)) & 1u)
     v |= ~(uint64_t)0 << w;
-  /* Store at the declared size (little-endian narrowing by value). */
-  switch (fsz) {
-  case 1: *(uint8_t *)value = (uint8_t)v; break;
-  case 2: {
-    uint16_t x = (uint16_t)v;
-    memcpy(value, &x, 2);
-    break;
-  }
-  case 4: {
-    uint32_t x = (uint32_t)v;
-    memcpy(value, &x, 4);
-    break;
-  }
-  default: memcpy(value, &v, fsz < 8 ? fsz : 8); break;
-  }
+  mem_uint_store(value, fsz, v, w < 64 && mffi__kind_is_signed(tt, ft->kind));
   return MFFI_OK;
 }
 
@@ -332,23 +351,7 @@ int mffi_field_set(const mffi_type *t, void *obj, const char *path,
     memcpy((unsigned char *)obj + f.offset, value, fsz);
     return MFFI_OK;
   }
-  uint64_t v = 0;
-  switch (fsz) {
-  case 1: v = *(const uint8_t *)value; break;
-  case 2: {
-    uint16_t x;
-    memcpy(&x, value, 2);
-    v = x;
-    break;
-  }
-  case 4: {
-    uint32_t x;
-    memcpy(&x, value, 4);
-    v = x;
-    break;
-  }
-  default: memcpy(&v, value, fsz < 8 ? fsz : 8); break;
-  }
+  uint64_t v = mem_uint_load(value, fsz);
   unsigned char *p = obj;
   int w = f.bit_width > 64 ? 64 : f.bit_width;
   for (int i = 0; i < w; i++) {

@@ -206,7 +206,7 @@ static int pl_build(mffi_fn *fn) {
   return MFFI_OK;
 }
 
-/* -- Public ----------------------------------------------------------------- */
+/* -- Public ---------------------------------------------------------------- */
 
 int mffi__plan_prepare(mffi_fn *fn) {
   return fn->plan ? MFFI_OK : pl_build(fn);

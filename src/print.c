@@ -31,7 +31,7 @@
 ** printer recurses, so deeper parts print as "..." (see mffi_type_str). */
 #define PR_MAX_DEPTH 200
 
-/* -- Bounded writer ------------------------------------------------------- */
+/* -- Bounded writer -------------------------------------------------------- */
 
 /* Append the first n bytes of s; keep buf NUL-terminated when cap > 0. */
 static void pr_sb_write(mffi_sb *sb, const char *s, size_t n) {
@@ -63,7 +63,7 @@ void mffi__sb_printf(mffi_sb *sb, const char *fmt, ...) {
   if (n > 0) sb->len += (size_t)n;
 }
 
-/* -- Printer state -------------------------------------------------------- */
+/* -- Printer state --------------------------------------------------------- */
 
 typedef struct pr {
   mffi_sb *sb;
@@ -109,7 +109,7 @@ static void pr_printf(pr *p, const char *fmt, ...) {
   if (n > 0) pr_puts(p, tmp);
 }
 
-/* -- Type classification -------------------------------------------------- */
+/* -- Type classification --------------------------------------------------- */
 
 static bool pr_is_record(unsigned kind) {
   return kind == MFFI_KIND_STRUCT || kind == MFFI_KIND_UNION ||
@@ -201,7 +201,7 @@ static void pr_quals(pr *p, unsigned quals) {
   if (quals & MFFI_QUAL_RESTRICT) pr_tok(p, "restrict");
 }
 
-/* -- Types ---------------------------------------------------------------- */
+/* -- Types ----------------------------------------------------------------- */
 
 static void pr_full(pr *p, mffi_tid tid, const char *name,
                     const char *const *pnames, uint32_t npnames);
@@ -443,7 +443,7 @@ static void pr_full(pr *p, mffi_tid tid, const char *name,
   p->depth--;
 }
 
-/* -- Bodies --------------------------------------------------------------- */
+/* -- Bodies ---------------------------------------------------------------- */
 
 /* One member of a struct or union body, with its ';'. */
 static void pr_member(pr *p, const mffi_member *m) {
@@ -487,7 +487,7 @@ static void pr_body(pr *p, mffi_tid tid) {
   p->depth--;
 }
 
-/* -- Declarations --------------------------------------------------------- */
+/* -- Declarations ---------------------------------------------------------- */
 
 /* A malloc(dealloc, ...) attribute naming the function it is on: GCC
 ** looks dealloc up where the attribute is written, so it can only go on a
@@ -641,7 +641,7 @@ static void pr_decl_body(pr *p, const mffi_decl *d) {
   }
 }
 
-/* -- Entry points --------------------------------------------------------- */
+/* -- Entry points ---------------------------------------------------------- */
 
 /* Print type tid declaring `name` (NULL for a type name) into sb. */
 void mffi__print_type(mffi_sb *sb, const mffi_tt *tt, mffi_tid tid,

@@ -8,7 +8,7 @@
 
 #define TT(t) (&(t)->ctx->tt)
 
-/* -- Types ---------------------------------------------------------------- */
+/* -- Types ----------------------------------------------------------------- */
 
 const mffi_type *mffi_type_byid(const mffi_ctx *ctx, uint32_t id) {
   return ctx && id < ctx->tt.ntypes ? ctx->tt.types[id] : NULL;
@@ -93,6 +93,12 @@ int mffi_type_variadic(const mffi_type *t) {
   return b->kind == MFFI_KIND_FUNCTION && (b->flags & MFFI_TF_VARIADIC);
 }
 
+int mffi_type_is_signed(const mffi_type *t) {
+  const mffi_type *b = mffi__B(TT(t), t->id);
+  if (b->kind == MFFI_KIND_ENUM) b = mffi__B(TT(t), b->child);
+  return mffi__kind_is_signed(TT(t), (mffi_kind)b->kind);
+}
+
 int mffi_type_prototyped(const mffi_type *t) {
   const mffi_type *b = mffi__B(TT(t), t->id);
   return b->kind == MFFI_KIND_FUNCTION && !(b->flags & MFFI_TF_UNPROTO);
@@ -145,7 +151,7 @@ int mffi_type_field(const mffi_type *t, size_t i, mffi_field *out) {
   return MFFI_OK;
 }
 
-/* -- Member paths --------------------------------------------------------- */
+/* -- Member paths ---------------------------------------------------------- */
 
 /* Find member `name` (len bytes) in record b, looking into anonymous
 ** members; adds the offset of the anonymous path to *base. */
@@ -283,7 +289,7 @@ int mffi_offsetof(const mffi_type *t, const char *path, size_t *out) {
   return MFFI_OK;
 }
 
-/* -- Declarations --------------------------------------------------------- */
+/* -- Declarations ---------------------------------------------------------- */
 
 size_t mffi_ndecls(const mffi_ctx *ctx) {
   return ctx ? ctx->tt.ndecls : 0;

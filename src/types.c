@@ -6,7 +6,7 @@
 
 #define TT_MIN_HASH 64 /* Initial slots of each hash table. */
 
-/* -- Hashing -------------------------------------------------------------- */
+/* -- Hashing --------------------------------------------------------------- */
 
 static uint32_t tt_hash_bytes(uint32_t h, const void *p, size_t n) {
   const unsigned char *s = p;
@@ -19,7 +19,7 @@ static uint32_t tt_hash_str(const char *s) {
   return tt_hash_bytes(2166136261u, s, strlen(s));
 }
 
-/* -- String pool ---------------------------------------------------------- */
+/* -- String pool ----------------------------------------------------------- */
 
 /* A pooled string's length: its block holds the bytes and a NUL. Strings
 ** may hold NUL bytes (raw attribute text), so this is not strlen. */
@@ -58,7 +58,7 @@ const char *mffi__tt_str(mffi_ctx *ctx, const char *s, size_t len) {
   return copy;
 }
 
-/* -- Type nodes and the intern hash --------------------------------------- */
+/* -- Type nodes and the intern hash ---------------------------------------- */
 
 /* What identifies a derived type. base is MFFI_TID_NONE for a canonical
 ** node, else the type a qualified/aligned variant stands for. */
@@ -200,7 +200,7 @@ static int tt_intern(mffi_ctx *ctx, const mffi_type *proto, mffi_tid *out) {
   return tt_add(ctx, proto, out);
 }
 
-/* -- Derived types -------------------------------------------------------- */
+/* -- Derived types --------------------------------------------------------- */
 
 bool mffi__tt_complete(const mffi_tt *tt, mffi_tid tid) {
   const mffi_type *t = mffi__B(tt, tid);
@@ -410,7 +410,7 @@ int mffi__tt_record(mffi_ctx *ctx, mffi_kind kind, const char *tag,
   return tt_add(ctx, &r, out);
 }
 
-/* -- Sameness across translation units ----------------------------------- */
+/* -- Sameness across translation units ------------------------------------- */
 
 /* Two translation units may each define a type that is one type to the
 ** program (C11 6.2.7p1): same tag (or none), same members in the same
@@ -505,7 +505,7 @@ bool mffi__tt_same_body(const mffi_tt *tt, mffi_tid a, mffi_tid b) {
   return tt_same_rec(tt, mffi__B(tt, a)->id, mffi__B(tt, b)->id, false);
 }
 
-/* -- Tags and names ------------------------------------------------------- */
+/* -- Tags and names -------------------------------------------------------- */
 
 static int tt_rehash(mffi_ctx *ctx, uint32_t **tab, size_t *n, size_t need) {
   if (need * 2 <= *n) return MFFI_OK;
@@ -604,7 +604,7 @@ void mffi__tt_decl_free_parts(mffi_ctx *ctx, mffi_decl *d) {
   d->nparam_names = 0;
 }
 
-/* -- Transactions --------------------------------------------------------- */
+/* -- Transactions ---------------------------------------------------------- */
 
 struct mffi_undo {
   mffi_type *type; /* The node changed in place, or NULL. */
@@ -745,7 +745,7 @@ void mffi__tt_rollback(mffi_ctx *ctx) {
   tt->in_tx = false;
 }
 
-/* -- Life cycle ----------------------------------------------------------- */
+/* -- Life cycle ------------------------------------------------------------ */
 
 int mffi__tt_init(mffi_ctx *ctx) {
   mffi_tt *tt = &ctx->tt;
@@ -788,7 +788,7 @@ void mffi__tt_free(mffi_ctx *ctx) {
   memset(tt, 0, sizeof *tt);
 }
 
-/* -- Kinds ---------------------------------------------------------------- */
+/* -- Kinds ----------------------------------------------------------------- */
 
 bool mffi__kind_is_int(mffi_kind k) {
   return (k >= MFFI_KIND_BOOL && k <= MFFI_KIND_UINT128) || k == MFFI_KIND_ENUM;

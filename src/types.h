@@ -287,7 +287,7 @@ bool mffi__tt_complete(const mffi_tt *tt, mffi_tid tid);
 bool mffi__kind_is_int(mffi_kind k);
 bool mffi__kind_is_signed(const mffi_tt *tt, mffi_kind k);
 
-/* -- Printing (print.c) ----------------------------------------------- */
+/* -- Printing (print.c) ---------------------------------------------------- */
 
 /* A bounded writer with snprintf semantics: `len` counts every byte asked
 ** for, even those that did not fit. */
@@ -306,7 +306,7 @@ void mffi__print_type(mffi_sb *sb, const mffi_tt *tt, mffi_tid tid,
 /* C text for a declaration (see mffi_decl_str). */
 void mffi__print_decl(mffi_sb *sb, const mffi_tt *tt, const mffi_decl *d);
 
-/* -- Parser entry points (cdef/) --------------------------------------- */
+/* -- Parser entry points (cdef/) ------------------------------------------- */
 
 /* Parse declarations (see mffi_cdef); the caller runs the transaction. */
 int mffi__cdef_parse(struct mffi_ctx *ctx, const char *src, size_t len);

@@ -332,7 +332,7 @@ fi
 expect "a NULL string result" "NULL" 'char *getenv(const char *)' \
   MFFI_NO_SUCH_VARIABLE_EVER
 expect "escapes in a string result" '"a\tb\001\""' \
-  'char *strdup(const char *)' '"a\tb\1\""'
+  'char *strchr(const char *, int)' '"xa\tb\1\""' "'a'"
 expect "errno after the call" "errno = 2 (ENOENT: No such file or directory)${nl}-1" \
   --errno 'int open(const char *, int)' /nonexistent/x 0
 expect "errno 0" "errno = 0${nl}3" --errno 'size_t strlen(const char *)' abc

@@ -351,7 +351,7 @@ Test(callgen, calls, .timeout = 300) {
   finish(&h, "calls");
 }
 
-/* -- Callbacks -------------------------------------------------------- */
+/* -- Callbacks ------------------------------------------------------------- */
 
 typedef struct cb_state {
   cbfmt_fn fmt;
@@ -443,7 +443,7 @@ Test(callgen, callbacks, .timeout = 300) {
   finish(&h, "callbacks");
 }
 
-/* -- The same oracle under the remote strategy ------------------------- */
+/* -- The same oracle under the remote strategy ----------------------------- */
 
 /* Open the generated library remotely on a context of handle pointers;
 ** *dyn keeps the harness's own context, to be freed by the caller. */

@@ -189,6 +189,36 @@ Test(cdef, scalar_types) {
   }
 }
 
+/* Signedness, against the compiler: (T)-1 < 0 exactly for signed T. */
+enum s_neg { SN = -1 };
+enum s_pos { SP = 1 };
+typedef const long s_cl;
+Test(cdef, integer_signedness) {
+  def("enum s_neg { SN = -1 }; enum s_pos { SP = 1 };\n"
+      "typedef const long s_cl;");
+#define SIGNED_IS(T) EQI(mffi_type_is_signed(ty(#T)), (T)-1 < 0)
+  SIGNED_IS(char);
+  SIGNED_IS(signed char);
+  SIGNED_IS(unsigned char);
+  SIGNED_IS(short);
+  SIGNED_IS(unsigned short);
+  SIGNED_IS(int);
+  SIGNED_IS(unsigned);
+  SIGNED_IS(long);
+  SIGNED_IS(unsigned long);
+  SIGNED_IS(long long);
+  SIGNED_IS(unsigned long long);
+  SIGNED_IS(__int128);
+  SIGNED_IS(unsigned __int128);
+  SIGNED_IS(_Bool);
+  SIGNED_IS(enum s_neg);
+  SIGNED_IS(enum s_pos);
+  SIGNED_IS(s_cl);
+#undef SIGNED_IS
+  EQI(mffi_type_is_signed(ty("double")), 0);
+  EQI(mffi_type_is_signed(ty("int *")), 0);
+}
+
 Test(cdef, complex_component) {
   EQI(mffi_type_kind(mffi_type_target(ty("double _Complex"))),
       MFFI_KIND_DOUBLE);
@@ -204,8 +234,7 @@ Test(cdef, primitive_ids_are_kinds) {
   cr_assert(mffi_type_byid(ctx, mffi_ntypes(ctx)) == NULL);
 }
 
-/* -- Typedefs ---------------------------------------------------------------
- */
+/* -- Typedefs -------------------------------------------------------------- */
 
 Test(cdef, typedef_is_alias) {
   def("typedef unsigned long size_t;\n"
@@ -246,8 +275,7 @@ Test(cdef, typedef_of_function_type) {
   EQP(mffi_decl_type(d), ty("fn_t"));
 }
 
-/* -- Pointers, qualifiers, arrays --------------------------------------------
- */
+/* -- Pointers, qualifiers, arrays ------------------------------------------ */
 
 Test(cdef, pointers) {
   const mffi_type *p = ty("int *");
@@ -318,8 +346,7 @@ Test(cdef, arrays) {
   EQP(mffi_type_target(pa), ty("int[5]"));
 }
 
-/* -- Functions ----------------------------------------------------------------
- */
+/* -- Functions ------------------------------------------------------------- */
 
 Test(cdef, function_pointer_type) {
   const mffi_type *p = ty("int (*)(const void *, const void *)");
@@ -412,8 +439,7 @@ Test(cdef, redeclared_prototype_listed_once) {
   EQI(mffi_ndecls(ctx), n);
 }
 
-/* -- Variables ----------------------------------------------------------------
- */
+/* -- Variables ------------------------------------------------------------- */
 
 Test(cdef, extern_variables) {
   def("extern int errno_like;\n"
@@ -1595,8 +1621,7 @@ Test(cdef, same_definitions_interleaved) {
   EQI(mffi_sizeof(ty("struct box")), 8);
 }
 
-/* -- Small things gcc reads -------------------------------------------------
- */
+/* -- Small things gcc reads ------------------------------------------------ */
 
 /* sizeof of a string literal is that of its array (gcc: 5, 14, 10). */
 Test(cdef, sizeof_string_literals) {

@@ -25,7 +25,7 @@
 #include "modffi_strategy.h"
 #include "oom_alloc.h"
 
-/* -- Fixture -------------------------------------------------------------- */
+/* -- Fixture --------------------------------------------------------------- */
 
 typedef struct bl_env {
   char dir[64];
@@ -227,7 +227,7 @@ static int bl_sum(const void *p, size_t n, unsigned *out) {
   }                                                                            \
   static void name(void)
 
-/* -- Correct use ---------------------------------------------------------- */
+/* -- Correct use ----------------------------------------------------------- */
 
 static int count_live(void *ud, const mffi_checked_block *b) {
   const mffi_checked_block **last = ud;
@@ -292,7 +292,7 @@ BOTH(correct_use) {
   cr_assert_eq(mffi_checked_violations(bl.lib), 0);
 }
 
-/* -- Each rule ------------------------------------------------------------ */
+/* -- Each rule ------------------------------------------------------------- */
 
 BOTH(double_free) {
   unsigned char *p = bl_alloc("allocate_buffer", 64);
@@ -398,7 +398,7 @@ BOTH(quarantine) {
   mffi_delete(bl.lib, b);
 }
 
-/* -- Dangling members ----------------------------------------------------- */
+/* -- Dangling members ------------------------------------------------------ */
 
 static void *view_new(void *data, size_t len) {
   const mffi_type *vt;
@@ -461,7 +461,7 @@ BOTH(dangling_member_library_block) {
                            "allocate_buffer, released by free_buffer)");
 }
 
-/* -- Results -------------------------------------------------------------- */
+/* -- Results --------------------------------------------------------------- */
 
 BOTH(results) {
   /* warn_unused_result with the result discarded. */
@@ -534,7 +534,7 @@ static void by_address_and_variables(void) {
           "function: argument 1: use after release of a block of 4 bytes");
 }
 
-/* -- Reports -------------------------------------------------------------- */
+/* -- Reports --------------------------------------------------------------- */
 
 typedef struct events {
   int nviolations, nleaks;
@@ -694,7 +694,7 @@ Test(checked, shared_threads) {
   cr_assert_eq(mffi_checked_violations(bl.lib), 4 * 500);
 }
 
-/* -- Other paths ---------------------------------------------------------- */
+/* -- Other paths ----------------------------------------------------------- */
 
 static void twice(void *ret, void *const *args, void *data) {
   (void)data;
@@ -855,7 +855,7 @@ Test(checked, misuse) {
   mffi_close(plain);
 }
 
-/* -- glibc's own attributes ----------------------------------------------- */
+/* -- glibc's own attributes ------------------------------------------------ */
 
 static mffi_ctx *g_ctx;
 static mffi_lib *g_lib;
@@ -1013,7 +1013,7 @@ Test(checked_glibc, variadic_use_after_release) {
             "%s", mffi_errmsg(g_ctx));
 }
 
-/* -- Out of memory -------------------------------------------------------- */
+/* -- Out of memory --------------------------------------------------------- */
 
 /* Open, bind, allocate and track through a checked library with allocation
 ** n failing; everything either works or fails cleanly. */

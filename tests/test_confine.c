@@ -40,8 +40,7 @@
 
 TestSuite(confine, .timeout = 60);
 
-/* -- Confined children ------------------------------------------------------
- */
+/* -- Confined children ----------------------------------------------------- */
 
 /* Shared between a confined child and the test: the report, what the body
 ** saw, and the syscall a SIGSYS handler caught. */
@@ -144,7 +143,7 @@ static mffi__confine_opts t_opts(const char *policy) {
               t_sh->text);                                                     \
   } while (0)
 
-/* -- Names and policies -------------------------------------------------- */
+/* -- Names and policies ---------------------------------------------------- */
 
 Test(confine, layer_names) {
   cr_assert_str_eq(mffi__layer_name(MFFI__LAYER_SECCOMP), "seccomp");
@@ -203,7 +202,7 @@ Test(confine, syscall_names) {
   cr_assert_str_eq(mffi__syscall_name(99999, buf, sizeof buf), "syscall 99999");
 }
 
-/* -- compute: what is denied ------------------------------------------- */
+/* -- compute: what is denied ----------------------------------------------- */
 
 static int b_open_passwd(t_shared *sh, void *arg) {
   (void)sh, (void)arg;
@@ -324,7 +323,7 @@ Test(confine, compute_denies, .init = t_init) {
   }
 }
 
-/* -- compute: what works ------------------------------------------------ */
+/* -- compute: what works --------------------------------------------------- */
 
 #define T_CHECK(sh, cond)                                                      \
   do {                                                                         \
@@ -411,7 +410,7 @@ Test(confine, compute_abort_is_sigabrt, .init = t_init) {
   cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT, "status 0x%x", st);
 }
 
-/* -- files:DIR ----------------------------------------------------------- */
+/* -- files:DIR ------------------------------------------------------------- */
 
 /* A temp dir holding "data" ("hello\n") and "sub/more" ("more\n"). */
 static char t_dir[64];
@@ -643,7 +642,7 @@ Test(confine, rlimit_fsize_spares_stderr_file, .init = t_init) {
   unlink(path);
 }
 
-/* -- Missing layers and strict mode -------------------------------------- */
+/* -- Missing layers and strict mode ---------------------------------------- */
 
 static int b_can_open(t_shared *sh, void *arg) {
   (void)sh, (void)arg;

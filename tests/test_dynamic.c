@@ -25,8 +25,7 @@
 
 TestSuite(dynamic, .init = fx_setup, .fini = fx_teardown, .timeout = 60);
 
-/* -- Scalars ------------------------------------------------------------------
- */
+/* -- Scalars --------------------------------------------------------------- */
 
 /* T f(T) called three ways; the results must be equal values. */
 #define SCALAR(T, name, val)                                                   \
@@ -415,8 +414,7 @@ Test(dynamic, errno_capture) {
   cr_assert_eq(mffi_errno(), ERANGE);
 }
 
-/* -- Errors -------------------------------------------------------------------
- */
+/* -- Errors ---------------------------------------------------------------- */
 
 Test(dynamic, errors) {
   mffi_lib *lib = (mffi_lib *)1;
@@ -652,7 +650,7 @@ Test(dynamic, zlib) {
   }
 }
 
-/* -- Discarded large returns ---------------------------------------------- */
+/* -- Discarded large returns ----------------------------------------------- */
 
 /* The largest block the hook was asked for. */
 static size_t dy_biggest;
@@ -735,7 +733,7 @@ Test(dynamic, discarded_huge_return) {
   mffi_ctx_free(ctx);
 }
 
-/* -- Strategy registry ---------------------------------------------------- */
+/* -- Strategy registry ----------------------------------------------------- */
 
 static int dy_open(mffi_lib *lib, const char *target,
                    const mffi_open_opts *opts) {

@@ -304,7 +304,7 @@ ParameterizedTest(size_t *ri, errors, table) {
   mffi_ctx_free(ctx);
 }
 
-/* -- Hostile inputs: any result but a clean one is a bug ------------------ */
+/* -- Hostile inputs: any result but a clean one is a bug ------------------- */
 
 /* Inputs near the limits of the arithmetic and the layout code. Each may
 ** succeed or fail, but must not crash, hit undefined behaviour (run under
@@ -885,8 +885,7 @@ Test(errors, line_markers_name_the_original_file) {
   }
 }
 
-/* -- Conflicts between mffi_cdef calls --------------------------------------
- */
+/* -- Conflicts between mffi_cdef calls ------------------------------------- */
 
 /* A definition that differs is still refused, at the new one, with the
 ** position of the old; the context is left as it was. */

@@ -28,7 +28,7 @@
 #define LT_MIN_FIELDS 8000    /* ... and this many member paths. */
 #define LT_MAX_SHOWN 30       /* Types printed with their definition. */
 
-/* -- Helpers ----------------------------------------------------------- */
+/* -- Helpers --------------------------------------------------------------- */
 
 static uint64_t lt_seed(void) {
   const char *e = getenv("MFFI_LAYOUT_SEED");
@@ -220,7 +220,7 @@ report:
   lg_buf_free(&msg);
 }
 
-/* -- The random oracle ------------------------------------------------- */
+/* -- The random oracle ----------------------------------------------------- */
 
 Test(layout_oracle, random_definitions, .timeout = 300) {
   lt_stats st = {0};
@@ -276,7 +276,7 @@ Test(layout_oracle, generator_is_deterministic) {
   lg_set_free(&c);
 }
 
-/* -- Classic cases ------------------------------------------------------ */
+/* -- Classic cases --------------------------------------------------------- */
 
 /* A member to check: width -1 means a byte offset (offsetof); otherwise
 ** a bit-field at bit `off` of that width. */
@@ -641,7 +641,7 @@ Test(layout_hand, hand_matches_cc, .timeout = 60) {
   lg_buf_free(&cc);
 }
 
-/* -- Attributes in type names --------------------------------------------- */
+/* -- Attributes in type names ---------------------------------------------- */
 
 /* Type names with mode() and aligned() attributes (issue 14): mffi_typeof
 ** reads them as gcc does, and a typedef or a member with the same

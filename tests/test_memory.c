@@ -239,6 +239,60 @@ Test(memory, fields) {
   mffi_delete(lib, obj);
 }
 
+/* Bit-fields of every declared size, against the compiler's layout: the
+** value comes back at the declared type's size, sign-extended for signed
+** types (the 16-byte ones included). */
+Test(memory, bit_fields_of_every_size) {
+  struct bfw {
+    signed char a : 3;
+    short b : 9;
+    long long c : 40;
+    __int128 d : 5;
+    unsigned __int128 e : 7;
+  };
+  const char *decl = "struct bfw { signed char a : 3; short b : 9;"
+                     " long long c : 40; __int128 d : 5;"
+                     " unsigned __int128 e : 7; };";
+  cr_assert_eq(mffi_cdef(ctx, decl, strlen(decl)), MFFI_OK, "%s",
+               mffi_errmsg(ctx));
+  const mffi_type *w = ty("struct bfw");
+  cr_assert_eq(mffi_sizeof(w), sizeof(struct bfw));
+  void *obj;
+  cr_assert_eq(mffi_new(lib, w, 1, &obj), MFFI_OK);
+  signed char a = -3;
+  short b = -200;
+  long long c = -123456789012LL;
+  __int128 d = -7;
+  unsigned __int128 e = 100;
+  cr_assert_eq(mffi_field_set(w, obj, "a", &a), MFFI_OK);
+  cr_assert_eq(mffi_field_set(w, obj, "b", &b), MFFI_OK);
+  cr_assert_eq(mffi_field_set(w, obj, "c", &c), MFFI_OK);
+  cr_assert_eq(mffi_field_set(w, obj, "d", &d), MFFI_OK);
+  cr_assert_eq(mffi_field_set(w, obj, "e", &e), MFFI_OK);
+  struct bfw *cw = obj;
+  cr_assert_eq(cw->a, -3);
+  cr_assert_eq(cw->b, -200);
+  cr_assert_eq(cw->c, -123456789012LL);
+  cr_assert(cw->d == -7);
+  cr_assert(cw->e == 100);
+  signed char a2 = 0;
+  short b2 = 0;
+  long long c2 = 0;
+  __int128 d2 = 0;
+  unsigned __int128 e2 = ~(unsigned __int128)0;
+  cr_assert_eq(mffi_field_get(w, obj, "a", &a2), MFFI_OK);
+  cr_assert_eq(mffi_field_get(w, obj, "b", &b2), MFFI_OK);
+  cr_assert_eq(mffi_field_get(w, obj, "c", &c2), MFFI_OK);
+  cr_assert_eq(mffi_field_get(w, obj, "d", &d2), MFFI_OK);
+  cr_assert_eq(mffi_field_get(w, obj, "e", &e2), MFFI_OK);
+  cr_assert_eq(a2, -3);
+  cr_assert_eq(b2, -200);
+  cr_assert_eq(c2, -123456789012LL);
+  cr_assert(d2 == -7, "a 16-byte signed bit-field sign-extends");
+  cr_assert(e2 == 100, "a 16-byte unsigned one zero-extends");
+  mffi_delete(lib, obj);
+}
+
 /* Indexes past the end of an array: get/set refuse them (nothing outside the
 ** object is touched), mffi_offsetof computes them as offsetof does. */
 Test(memory, field_index_bounds) {
@@ -484,8 +538,7 @@ Test(memory, close_frees_everything) {
   cr_assert_eq(live, base);
 }
 
-/* -- Out of memory ------------------------------------------------------------
- */
+/* -- Out of memory --------------------------------------------------------- */
 
 #include "oom_alloc.h"
 

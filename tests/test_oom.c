@@ -96,8 +96,7 @@ static void check_present(mffi_ctx *ctx, const char *what, long n) {
   cr_assert(a != NULL && a->nargs == 3, "%s, N=%ld: attribute lost", what, n);
 }
 
-/* -- mffi_ctx_new ------------------------------------------------------------
- */
+/* -- mffi_ctx_new ---------------------------------------------------------- */
 
 static void ctx_new_loop(int sticky) {
   oom_state st = {0};
@@ -245,8 +244,7 @@ Test(oom, cdef_failure_keeps_forward_declaration_incomplete) {
   }
 }
 
-/* -- mffi_typeof -------------------------------------------------------------
- */
+/* -- mffi_typeof ----------------------------------------------------------- */
 
 static const char *type_exprs[] = {
     "struct zx_stream *(*)(const char *, size_t)",

@@ -9,7 +9,7 @@
 #include "modffi.h"
 #include "types.h"
 
-/* -- Helpers -------------------------------------------------------------- */
+/* -- Helpers --------------------------------------------------------------- */
 
 /* A fresh context holding src; fails the test if src does not parse. */
 static mffi_ctx *parse(const char *src) {
@@ -94,7 +94,7 @@ static void round_trip(const char *src) {
   mffi_ctx_free(c2);
 }
 
-/* -- The bounded writer --------------------------------------------------- */
+/* -- The bounded writer ---------------------------------------------------- */
 
 Test(print, sb_snprintf_semantics) {
   char buf[8];
@@ -145,7 +145,7 @@ Test(print, type_str_truncates_like_snprintf) {
   mffi_ctx_free(ctx);
 }
 
-/* -- Types ---------------------------------------------------------------- */
+/* -- Types ----------------------------------------------------------------- */
 
 Test(print, scalar_spellings) {
   mffi_ctx *ctx = parse("");
@@ -294,7 +294,7 @@ Test(print, aligned_without_typedef) {
   mffi_ctx_free(ctx);
 }
 
-/* -- Declarations --------------------------------------------------------- */
+/* -- Declarations ---------------------------------------------------------- */
 
 Test(print, functions) {
   mffi_ctx *ctx =
@@ -402,7 +402,7 @@ Test(print, tags) {
   mffi_ctx_free(ctx);
 }
 
-/* -- Round trips ---------------------------------------------------------- */
+/* -- Round trips ----------------------------------------------------------- */
 
 Test(print, round_trip_basics) {
   round_trip("typedef unsigned long size_t;\n"

@@ -120,7 +120,7 @@ static const mffi_type *type(const char *t) {
   return ty;
 }
 
-/* -- Values ------------------------------------------------------------- */
+/* -- Values ---------------------------------------------------------------- */
 
 Test(remote, scalars_and_aggregates_match_direct_calls) {
   int a = 40, b = 2, ri;
@@ -437,7 +437,7 @@ Test(remote, closures_are_bounded) {
   mffi_close(lib);
 }
 
-/* -- Faults ------------------------------------------------------------------ */
+/* -- Faults ---------------------------------------------------------------- */
 
 static volatile unsigned long canary[64];
 
@@ -583,7 +583,7 @@ Test(remote, crash_reopen_cycles_do_not_grow) {
   cr_assert_eq(waitpid(-1, NULL, WNOHANG), 0);
 }
 
-/* -- Threads ---------------------------------------------------------------- */
+/* -- Threads --------------------------------------------------------------- */
 
 static void *thread_calls(void *ud) {
   mffi_fn *fn = ud;
@@ -607,7 +607,7 @@ Test(remote, threads_share_one_library) {
   }
 }
 
-/* -- Options and info --------------------------------------------------------- */
+/* -- Options and info ------------------------------------------------------ */
 
 Test(remote, options_and_info) {
   mffi_remote_info info;
@@ -657,7 +657,7 @@ Test(remote, closing_kills_the_sandbox) {
   cr_assert_eq(errno, ESRCH);
 }
 
-/* -- Untrusted replies ---------------------------------------------------------- */
+/* -- Untrusted replies ----------------------------------------------------- */
 
 /* Open through the fake sandbox in mode `mode` (a symlink of that name). */
 static int open_fake(const char *mode, mffi_lib **out) {
@@ -755,7 +755,7 @@ Test(remote, exit_during_a_call) {
   mffi_close(lib);
 }
 
-/* -- Real libraries --------------------------------------------------------- */
+/* -- Real libraries -------------------------------------------------------- */
 
 /* A context for libc, libm or zlib, with an annotation overlay. */
 static mffi_lib *open_real(const char *target, const char *decls,

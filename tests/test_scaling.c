@@ -20,7 +20,7 @@
 #define SC_SLACK 65536 /* Bytes of fixed cost (hash tables, arena). */
 #define SC_NSLACK 64   /* Requests of fixed cost. */
 
-/* -- A counting allocator ------------------------------------------------- */
+/* -- A counting allocator -------------------------------------------------- */
 
 typedef struct sc_count {
   size_t live, peak; /* Bytes. */
@@ -54,7 +54,7 @@ static void *sc_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   return nh + 1;
 }
 
-/* -- Growable text -------------------------------------------------------- */
+/* -- Growable text --------------------------------------------------------- */
 
 typedef struct sc_buf {
   char *p;
@@ -82,7 +82,7 @@ static void sc_printf(sc_buf *b, const char *fmt, ...) {
   b->len += (size_t)n;
 }
 
-/* -- Generators: n is the size of the input ------------------------------- */
+/* -- Generators: n is the size of the input -------------------------------- */
 
 static void gen_members(sc_buf *b, int n) {
   sc_printf(b, "struct s {\n");
@@ -220,7 +220,7 @@ Test(scaling, structs_defined_again, .timeout = 60) {
   sc_linear("structs twice", gen_structs, 1000, true);
 }
 
-/* -- Limits --------------------------------------------------------------- */
+/* -- Limits ---------------------------------------------------------------- */
 
 static int sc_cdef(mffi_ctx *ctx, void (*gen)(sc_buf *, int), int n) {
   sc_buf b = {0};

@@ -15,7 +15,7 @@
 #include "modffi_strategy.h"
 #include "oom_alloc.h"
 
-/* -- The "library" and its table ------------------------------------------ */
+/* -- The "library" and its table ------------------------------------------- */
 
 struct pt {
   int x;
@@ -121,8 +121,7 @@ static void t_close(void) {
 
 TestSuite(static_strategy, .init = t_open, .fini = t_close, .timeout = 30);
 
-/* -- Open and registry -------------------------------------------------------
- */
+/* -- Open and registry ----------------------------------------------------- */
 
 Test(static_registry, find) {
   const mffi_strategy *s = mffi_strategy_find("static");
@@ -166,8 +165,7 @@ Test(static_registry, open_errors) {
   mffi_ctx_free(c);
 }
 
-/* -- Calls ------------------------------------------------------------------
- */
+/* -- Calls ----------------------------------------------------------------- */
 
 Test(static_strategy, call_int) {
   mffi_fn *fn;
@@ -275,8 +273,7 @@ Test(static_strategy, bind_ptr_goes_to_engine) {
   cr_assert_eq(r, 5);
 }
 
-/* -- Bind errors --------------------------------------------------------------
- */
+/* -- Bind errors ----------------------------------------------------------- */
 
 Test(static_strategy, not_in_table) {
   mffi_fn *fn = (mffi_fn *)1;
@@ -305,8 +302,7 @@ Test(static_registry, type_mismatch) {
   mffi_ctx_free(c);
 }
 
-/* -- Out of memory ----------------------------------------------------------
- */
+/* -- Out of memory --------------------------------------------------------- */
 
 /* Fail allocation n (and every one after) for n = 1, 2, ... until the call
 ** succeeds: each failure is MFFI_ENOMEM, and nothing leaks. */

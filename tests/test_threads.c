@@ -22,7 +22,7 @@
 #define TH_N 8       /* Threads per check. */
 #define TH_ITER 2000 /* Calls per thread. */
 
-/* -- Environment: the fixture library, opened twice ----------------------- */
+/* -- Environment: the fixture library, opened twice ------------------------ */
 
 typedef struct th_env {
   char dir[64];
@@ -71,7 +71,7 @@ static void th_teardown(void) {
   memset(&env, 0, sizeof env);
 }
 
-/* -- Workers -------------------------------------------------------------- */
+/* -- Workers --------------------------------------------------------------- */
 
 typedef struct th_job {
   int id;
@@ -115,7 +115,7 @@ static mffi_fn *th_bind(mffi_lib *lib, const char *name) {
   return mffi_bind(lib, name, &fn) == MFFI_OK ? fn : NULL;
 }
 
-/* -- One mffi_fn, many callers -------------------------------------------- */
+/* -- One mffi_fn, many callers --------------------------------------------- */
 
 static int (*th_direct)(int); /* fx_int, for the oracle. */
 
@@ -150,7 +150,7 @@ static const char *th_one_fn_many_callers(void) {
   return NULL;
 }
 
-/* -- Callbacks from foreign threads --------------------------------------- */
+/* -- Callbacks from foreign threads ---------------------------------------- */
 
 static atomic_int th_cb_calls;
 
@@ -217,7 +217,7 @@ static const char *th_callbacks_from_foreign_threads(void) {
   return NULL;
 }
 
-/* -- errno ---------------------------------------------------------------- */
+/* -- errno ----------------------------------------------------------------- */
 
 static void *th_errno_body(void *arg) {
   th_job *j = arg;
@@ -252,7 +252,7 @@ static const char *th_errno_per_thread(void) {
   return NULL;
 }
 
-/* -- Failures ------------------------------------------------------------- */
+/* -- Failures -------------------------------------------------------------- */
 
 static void *th_fail_body(void *arg) {
   th_job *j = arg;
@@ -297,7 +297,7 @@ static const char *th_concurrent_failures(void) {
   return NULL;
 }
 
-/* -- Drivers -------------------------------------------------------------- */
+/* -- Drivers --------------------------------------------------------------- */
 
 typedef struct th_check {
   const char *name;

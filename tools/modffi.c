@@ -7,7 +7,7 @@
 
 #include "cli.h"
 
-/* -- Shared helpers (cli.h) ----------------------------------------------- */
+/* -- Shared helpers (cli.h) ------------------------------------------------ */
 
 /* "modffi: MESSAGE\n" on stderr. */
 static void cli_verror(const char *fmt, va_list ap) {
@@ -222,7 +222,7 @@ int cli_getopt(cli_args *a, const cli_opt *opts) {
   return 0;
 }
 
-/* -- Command table -------------------------------------------------------- */
+/* -- Command table --------------------------------------------------------- */
 
 typedef struct cli_cmd {
   const char *name;
@@ -258,7 +258,7 @@ static void cli_main_help(FILE *f) {
         f);
 }
 
-/* -- cdef ----------------------------------------------------------------- */
+/* -- cdef ------------------------------------------------------------------ */
 
 static const char cli_cdef_usage[] =
     "Usage: " CLI_PROG " cdef [--check | --print [--kinds LIST]] FILE...\n"
@@ -376,7 +376,7 @@ static int cli_cdef(int argc, char **argv) {
   return rc;
 }
 
-/* -- layout --------------------------------------------------------------- */
+/* -- layout ---------------------------------------------------------------- */
 
 static const char cli_layout_usage[] =
     "Usage: " CLI_PROG " layout [--json] FILE... TYPE\n"
@@ -586,7 +586,7 @@ static int cli_layout(int argc, char **argv) {
   return rc;
 }
 
-/* -- Main ----------------------------------------------------------------- */
+/* -- Main ------------------------------------------------------------------ */
 
 int main(int argc, char **argv) {
   if (argc < 2) {

@@ -69,8 +69,7 @@ static void *cv_alloc(cv_state *st, size_t n) {
   return p;
 }
 
-/* -- Types ------------------------------------------------------------------
- */
+/* -- Types ----------------------------------------------------------------- */
 
 static const mffi_type *cv_unq(const mffi_type *t) {
   return mffi_type_unqual(t);
@@ -91,26 +90,12 @@ static int cv_int_kind(const mffi_type *t) {
   return -1;
 }
 
-static bool cv_signed(int k) {
-  switch (k) {
-  case MFFI_KIND_CHAR: return CHAR_MIN < 0;
-  case MFFI_KIND_SCHAR:
-  case MFFI_KIND_SHORT:
-  case MFFI_KIND_INT:
-  case MFFI_KIND_LONG:
-  case MFFI_KIND_LLONG:
-  case MFFI_KIND_INT128: return true;
-  default: return false;
-  }
-}
-
 static bool cv_is_charish(const mffi_type *t) {
   mffi_kind k = cv_kind(t);
   return k == MFFI_KIND_CHAR || k == MFFI_KIND_SCHAR || k == MFFI_KIND_UCHAR;
 }
 
-/* -- Integers in memory -------------------------------------------------------
- */
+/* -- Integers in memory ---------------------------------------------------- */
 
 static void cv_store_int(void *dst, size_t sz, unsigned __int128 v) {
   switch (sz) {
@@ -180,8 +165,7 @@ static uint64_t cv_get_bits(const unsigned char *base, cv_bits b, bool sgn) {
   return v;
 }
 
-/* -- Lexing -------------------------------------------------------------------
- */
+/* -- Lexing ---------------------------------------------------------------- */
 
 static void cv_ws(cv_p *p) {
   while (isspace((unsigned char)p->s[p->i]))
@@ -292,8 +276,7 @@ static int cv_string(cv_p *p, char **out, size_t *len) {
   return 0;
 }
 
-/* -- Scalars ------------------------------------------------------------------
- */
+/* -- Scalars --------------------------------------------------------------- */
 
 /* An enumerator or #define constant called w. */
 static bool cv_constant(cv_state *st, const char *w, int64_t *v) {
@@ -378,12 +361,13 @@ static bool cv_is_expr(const char *text) {
   return strncmp(text, "sizeof", 6) == 0;
 }
 
-/* Range of an integer of kind k, size sz and width bits (-1: the size's)
-** for v (neg: v is the magnitude of a negative value). */
-static bool cv_int_fits(int k, size_t sz, int bits, cv_u128 v, bool neg) {
+/* Range of an integer of kind k, signedness sgn, size sz and width bits
+** (-1: the size's) for v (neg: v is the magnitude of a negative value). */
+static bool cv_int_fits(int k, bool sgn, size_t sz, int bits, cv_u128 v,
+                        bool neg) {
   int width = bits >= 0 ? bits : (int)sz * 8;
   if (k == MFFI_KIND_BOOL && bits < 0) width = 1;
-  if (cv_signed(k)) {
+  if (sgn) {
     cv_u128 lim = (cv_u128)1 << (width - 1);
     return neg ? v <= lim : v < lim;
   }
@@ -391,9 +375,12 @@ static bool cv_int_fits(int k, size_t sz, int bits, cv_u128 v, bool neg) {
   return width >= 128 || v <= (((cv_u128)1 << width) - 1);
 }
 
-/* An integer of kind k and size sz (bits: width, or -1) from the word
-** at p: a literal, a character constant, a constant's name, true/false. */
-static int cv_parse_int(cv_p *p, int k, size_t sz, int bits, cv_u128 *out) {
+/* An integer of type t (bits: width, or -1) from the word at p: a
+** literal, a character constant, a constant's name, true/false. */
+static int cv_parse_int(cv_p *p, const mffi_type *t, int bits, cv_u128 *out) {
+  int k = cv_int_kind(t);
+  bool sgn = mffi_type_is_signed(t);
+  size_t sz = mffi_sizeof(t);
   char w[CV_WORDMAX];
   cv_u128 mag = 0;
   bool neg = false;
@@ -414,7 +401,7 @@ static int cv_parse_int(cv_p *p, int k, size_t sz, int bits, cv_u128 *out) {
     /* Its value is an int; stored, it converts as C converts it. */
     int64_t v = (signed char)c;
     *out = (cv_u128)(__int128)v;
-    if (!cv_signed(k) || sz * 8 > 8 || bits >= 0) {
+    if (!sgn || sz * 8 > 8 || bits >= 0) {
       int width = bits >= 0 ? bits : (int)sz * 8;
       if (width < 128) *out &= ((cv_u128)1 << width) - 1;
     }
@@ -438,7 +425,7 @@ static int cv_parse_int(cv_p *p, int k, size_t sz, int bits, cv_u128 *out) {
     }
     if (r == -2) goto range;
   }
-  if (!cv_int_fits(k, sz, bits, mag, neg)) goto range;
+  if (!cv_int_fits(k, sgn, sz, bits, mag, neg)) goto range;
   *out = neg ? (cv_u128)0 - mag : mag;
   return 0;
 range:
@@ -496,8 +483,7 @@ range:
   return cv_fail(p->st, "'%s' does not fit the type", w);
 }
 
-/* -- Values -------------------------------------------------------------------
- */
+/* -- Values ---------------------------------------------------------------- */
 
 static int cv_value(cv_p *p, const mffi_type *t, unsigned char *base,
                     size_t off, cv_bits bits, int arg);
@@ -845,7 +831,7 @@ static int cv_value_at(cv_p *p, const mffi_type *t, unsigned char *base,
     }
     size_t sz = mffi_sizeof(t);
     unsigned __int128 v = 0;
-    if (cv_parse_int(p, ik, sz, bits.width, &v) != 0) return -1;
+    if (cv_parse_int(p, t, bits.width, &v) != 0) return -1;
     if (bits.width >= 0)
       cv_put_bits(base, bits, (uint64_t)v);
     else
@@ -899,7 +885,8 @@ static int cv_parse_special(cv_state *st, const mffi_type *t,
     if (cv_eval(st, text, &v) != 0) return -1;
     bool neg = v < 0;
     cv_u128 mag = neg ? (cv_u128)0 - (cv_u128)(__int128)v : (cv_u128)v;
-    if (!cv_int_fits(ik, mffi_sizeof(t), -1, mag, neg))
+    if (!cv_int_fits(ik, mffi_type_is_signed(t), mffi_sizeof(t), -1, mag,
+                     neg))
       return cv_fail(st, "'%s' (%lld) does not fit the type", text,
                      (long long)v);
     cv_store_int(dst, mffi_sizeof(t), neg ? (cv_u128)0 - mag : mag);
@@ -1079,8 +1066,7 @@ const mffi_type *cv_guess(cv_state *st, const char *text, const char **rest) {
   return t;
 }
 
-/* -- Printing -----------------------------------------------------------------
- */
+/* -- Printing -------------------------------------------------------------- */
 
 static void cv_print_at(FILE *f, const mffi_type *t, const unsigned char *base,
                         size_t off, cv_bits bits);
@@ -1209,7 +1195,7 @@ static void cv_print_at(FILE *f, const mffi_type *t, const unsigned char *base,
     fputs("?", f);
     return;
   }
-  bool sgn = cv_signed(ik);
+  bool sgn = mffi_type_is_signed(t);
   size_t sz = mffi_sizeof(t);
   if (bits.width < 0 && sz == 16) {
     /* 128-bit integers in decimal. */
@@ -1283,8 +1269,8 @@ void cv_print_result(FILE *f, const mffi_type *t, const void *src,
   }
   if (k == MFFI_KIND_ENUM) {
     const mffi_type *e = cv_unq(t);
-    int ik = cv_int_kind(t);
-    int64_t v = (int64_t)cv_load_int(src, mffi_sizeof(t), cv_signed(ik));
+    int64_t v = (int64_t)cv_load_int(src, mffi_sizeof(t),
+                                     mffi_type_is_signed(t));
     for (size_t i = 0; i < mffi_type_nenumerators(e); i++) {
       const char *name;
       int64_t ev;

@@ -154,8 +154,7 @@ uintptr_t mffi__abi_probed(void);
 /* 1 if a return value of type tid travels through a hidden pointer. */
 bool mffi__abi_ret_in_memory(const mffi_tt *tt, mffi_tid tid);
 
-/* -- libffi (ffi.c) ---------------------------------------------------------
- */
+/* -- libffi (ffi.c) -------------------------------------------------------- */
 
 typedef struct mffi__ffi mffi__ffi;
 

@@ -216,7 +216,7 @@ static int ffi_status_err(mffi_ctx *ctx, ffi_status st) {
                                          : "bad argument type");
 }
 
-/* -- Words mode: a stack area aligned on every call ---------------------- */
+/* -- Words mode: a stack area aligned on every call ------------------------ */
 
 /* Calls in words mode go through this frame, aligned to 64 bytes, so the
 ** stack area libffi builds below it has the same address modulo 64 on
@@ -460,8 +460,6 @@ typedef union ffi_slot {
   uint64_t q;
 } ffi_slot;
 
-/* Run the prepared call; ret as mffi_call's (may be NULL). */
-
 /* Words mode: build the stack image of a call. */
 static void ffi_stack_image(const mffi__ffi *p, void *const *args,
                             unsigned char *img) {
@@ -488,6 +486,7 @@ static void ffi_stack_image(const mffi__ffi *p, void *const *args,
   }
 }
 
+/* Run the prepared call p; ret as mffi_call's (may be NULL). */
 static int ffi_run(mffi_fn *fn, const mffi__ffi *p, void *ret,
                    void *const *args) {
   void *av[p->nffi + 1];
@@ -591,7 +590,6 @@ typedef struct ffi_clo {
   mffi__ffi *plan;
 } ffi_clo;
 
-/* libffi's entry: run the handler and store its result as libffi wants. */
 /* One reassembled register aggregate. */
 typedef struct ffi_agg16 {
   _Alignas(16) unsigned char b[16];

@@ -6,19 +6,20 @@ mffi__vkind mffi__value_kind(const mffi_tt *tt, mffi_tid tid, size_t *size) {
   *size = t->size;
   switch ((mffi_kind)t->kind) {
   case MFFI_KIND_VOID: return MFFI__V_VOID;
-  case MFFI_KIND_CHAR:
-    return tt->abi->char_signed ? MFFI__V_SINT : MFFI__V_UINT;
-  case MFFI_KIND_SCHAR:
-  case MFFI_KIND_SHORT:
-  case MFFI_KIND_INT:
-  case MFFI_KIND_LONG:
-  case MFFI_KIND_LLONG: return MFFI__V_SINT;
   case MFFI_KIND_BOOL:
+  case MFFI_KIND_CHAR:
+  case MFFI_KIND_SCHAR:
   case MFFI_KIND_UCHAR:
+  case MFFI_KIND_SHORT:
   case MFFI_KIND_USHORT:
+  case MFFI_KIND_INT:
   case MFFI_KIND_UINT:
+  case MFFI_KIND_LONG:
   case MFFI_KIND_ULONG:
+  case MFFI_KIND_LLONG:
   case MFFI_KIND_ULLONG:
+    return mffi__kind_is_signed(tt, (mffi_kind)t->kind) ? MFFI__V_SINT
+                                                         : MFFI__V_UINT;
   case MFFI_KIND_POINTER: return MFFI__V_UINT;
   case MFFI_KIND_VALIST: /* Decays to a pointer as a parameter. */
     *size = sizeof(void *);

@@ -25,8 +25,7 @@
 #if defined(__x86_64__) && !defined(_WIN32)
 #include <emmintrin.h>
 
-/* -- Classifier (psABI 3.2.3) ------------------------------------------------
- */
+/* -- Classifier (psABI 3.2.3) ---------------------------------------------- */
 
 enum {
   C_NO,    /* NO_CLASS: padding or empty. */
@@ -231,16 +230,8 @@ int mffi__abi_stack_layout(const mffi_tt *tt, const mffi_tid *types, uint32_t n,
     case MFFI__V_AGG: {
       int nc = x64_classify(tt, types[i], cls);
       if (nc == 0) continue;
-      int g = 0, x = 0;
-      bool reg = nc > 0;
-      for (int j = 0; reg && j < nc; j++) {
-        if (cls[j] == C_INT)
-          g++;
-        else if (cls[j] == C_SSE)
-          x++;
-        else if (cls[j] != C_NO)
-          reg = false;
-      }
+      int g, x;
+      bool reg = nc > 0 && x64_regs_needed(cls, nc, &g, &x);
       if (reg && ngpr + g <= 6 && nsse + x <= 8) {
         ngpr += g;
         nsse += x;
@@ -306,8 +297,7 @@ uintptr_t mffi__abi_probed(void) {
   return x64_probe_area;
 }
 
-/* -- libffi descriptions ------------------------------------------------------
- */
+/* -- libffi descriptions --------------------------------------------------- */
 
 /* libffi classifies a struct from its elements. We give it a flat element
 ** list built from our own classes, and preset size and alignment, so that

@@ -57,7 +57,7 @@
 #define CK_QUARANTINE_BYTES ((size_t)4 << 20) /* and their total size. */
 #define CK_CACHE_BITS 8 /* Lookup cache: 2^8 entries, in sets of 2. */
 
-/* -- Strategies ----------------------------------------------------------- */
+/* -- Strategies ------------------------------------------------------------ */
 
 typedef struct ck_strategy {
   mffi_strategy s;            /* First: libraries point here. */
@@ -138,7 +138,7 @@ const mffi_strategy *mffi__checked_find(const char *name) {
   return inner ? mffi_checked_strategy(inner) : NULL;
 }
 
-/* -- Tracked blocks ------------------------------------------------------- */
+/* -- Tracked blocks -------------------------------------------------------- */
 
 enum { CK_LIVE, CK_RELEASED };
 enum { CK_FROM_ALLOC, CK_FROM_NEW };
@@ -375,7 +375,7 @@ static void ck_flush(mffi_lib *lib, ck_lib *L, size_t n, size_t bytes) {
   }
 }
 
-/* -- Messages ------------------------------------------------------------- */
+/* -- Messages -------------------------------------------------------------- */
 
 /* "argument 1 'buf'" into buf. */
 static void ck_argname(char *buf, size_t n, const mffi_plan *plan, size_t i) {
@@ -407,7 +407,7 @@ static bool ck_violation(mffi_lib *lib, ck_lib *L, const char *fname,
   return !(L->flags & MFFI_CHECKED_AUDIT);
 }
 
-/* -- Functions ------------------------------------------------------------ */
+/* -- Functions ------------------------------------------------------------- */
 
 /* Bits of ck_arg.what. */
 #define CK_A_PTR 0x1u     /* A pointer to look up in the table. */
@@ -625,7 +625,7 @@ static void ck_fn_free(mffi_lib *lib, ck_fn *f) {
   mffi_lib_free(lib, f);
 }
 
-/* -- Calls ---------------------------------------------------------------- */
+/* -- Calls ----------------------------------------------------------------- */
 
 /* No rule can apply: the inner call only. */
 static int ck_forward(mffi_fn *fn, void *ret, void *const *args) {
@@ -915,7 +915,7 @@ static int ck_call(mffi_fn *fn, void *ret, void *const *args) {
   return mffi_call(f->inner, ret, args);
 }
 
-/* -- Strategy callbacks --------------------------------------------------- */
+/* -- Strategy callbacks ---------------------------------------------------- */
 
 static int ck_open(mffi_lib *lib, const char *target,
                    const mffi_open_opts *opts) {
@@ -1193,7 +1193,7 @@ static int ck_reopen(mffi_lib *lib) {
   return rc;
 }
 
-/* -- Public --------------------------------------------------------------- */
+/* -- Public ---------------------------------------------------------------- */
 
 static ck_lib *ck_of(const mffi_lib *lib) {
   if (!lib || !ck_is_checked(mffi_lib_strategy(lib))) return NULL;

@@ -80,13 +80,6 @@ static void dyn_unbind(mffi_fn *fn) {
   fn->data = NULL;
 }
 
-/* Unused: dyn_bind always installs a per-function routine. */
-static int dyn_call(mffi_fn *fn, void *ret, void *const *args) {
-  (void)ret;
-  (void)args;
-  return mffi__err(fn->lib->ctx, MFFI_EMISUSE, "function is not prepared");
-}
-
 /* The dynamic strategy: libraries in this process, memory on the heap (the
 ** default xNew/xRead/xWrite), callbacks through libffi closures. */
 const mffi_strategy mffi__strategy_dynamic = {
@@ -98,7 +91,7 @@ const mffi_strategy mffi__strategy_dynamic = {
     .xClose = dyn_close,
     .xBind = dyn_bind,
     .xUnbind = dyn_unbind,
-    .xCall = dyn_call,
+    .xCall = NULL, /* dyn_bind sets each function's own routine. */
     .xNew = NULL,
     .xDelete = NULL,
     .xRead = NULL,

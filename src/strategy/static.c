@@ -33,7 +33,7 @@ static unsigned st_nopen[ST_MAX_TABLES]; /* Libraries open on each table. */
 static int st_ntables;
 static pthread_mutex_t st_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* -- Registry ----------------------------------------------------------- */
+/* -- Registry -------------------------------------------------------------- */
 
 /* The index of the table called name, or -1; st_lock held. */
 static int st_index(const char *name) {
@@ -135,7 +135,7 @@ static const mffi_static_entry *st_entry(const mffi_static_table *t,
   return NULL;
 }
 
-/* -- Strategy ------------------------------------------------------------ */
+/* -- Strategy -------------------------------------------------------------- */
 
 /* The dynamic strategy, to which the table hands what it cannot do. */
 static const mffi_strategy *st_dyn(void) {

@@ -40,7 +40,7 @@
 #define CF_ASAN 0
 #endif
 
-/* -- Layers -------------------------------------------------------------- */
+/* -- Layers ---------------------------------------------------------------- */
 
 const char *mffi__layer_name(unsigned bit) {
   switch (bit) {
@@ -75,7 +75,7 @@ const char *mffi__layer_list(unsigned layers, char *buf, size_t n) {
   return buf;
 }
 
-/* -- Policies ------------------------------------------------------------ */
+/* -- Policies -------------------------------------------------------------- */
 
 int mffi__policy_parse(const char *text, mffi__policy *out, char *err,
                        size_t errsz) {
@@ -110,7 +110,7 @@ int mffi__policy_parse(const char *text, mffi__policy *out, char *err,
   return 0;
 }
 
-/* -- Host side: spawn ---------------------------------------------------- */
+/* -- Host side: spawn ------------------------------------------------------ */
 
 #define SP_STACK (256 * 1024) /* Stack of the child until execve. */
 
@@ -313,7 +313,7 @@ int mffi__spawn(const char *exe, const char *const *args, const int *fds,
   return 0;
 }
 
-/* -- Sandbox side: the report -------------------------------------------- */
+/* -- Sandbox side: the report ---------------------------------------------- */
 
 /* Record that layer `bit` failed, with a printf-style reason. Returns -1. */
 __attribute__((format(printf, 3, 4))) static int
@@ -394,7 +394,7 @@ static int cf_rlimits(const mffi__confine_opts *o, mffi__confine_report *r) {
   return rc;
 }
 
-/* -- no_new_privs ------------------------------------------------------ */
+/* -- no_new_privs ---------------------------------------------------------- */
 
 static int cf_nnp(mffi__confine_report *r) {
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
@@ -402,7 +402,7 @@ static int cf_nnp(mffi__confine_report *r) {
   return 0;
 }
 
-/* -- Landlock ------------------------------------------------------------ */
+/* -- Landlock -------------------------------------------------------------- */
 
 /* Rights newer than the Debian 12 kernel headers (Linux 6.1, ABI 2), with
 ** the values of the kernel's uapi/linux/landlock.h. */
@@ -486,7 +486,7 @@ static int cf_landlock(const mffi__confine_opts *o, mffi__confine_report *r) {
   return 0;
 }
 
-/* -- Seccomp ----------------------------------------------------------- */
+/* -- Seccomp --------------------------------------------------------------- */
 
 /* One allowed syscall, with at most one argument condition. */
 typedef struct sc_allow {
@@ -656,7 +656,7 @@ static int cf_seccomp(const mffi__confine_opts *o, mffi__confine_report *r) {
   return 0;
 }
 
-/* -- Confine ------------------------------------------------------------- */
+/* -- Confine --------------------------------------------------------------- */
 
 int mffi__confine_self(const mffi__confine_opts *opts,
                        mffi__confine_report *r) {
@@ -685,7 +685,7 @@ int mffi__confine_self(const mffi__confine_opts *opts,
   return 0;
 }
 
-/* -- Syscall names ------------------------------------------------------- */
+/* -- Syscall names --------------------------------------------------------- */
 
 const char *mffi__syscall_name(int nr, char *buf, size_t n) {
   char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);

@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* -- Layers -------------------------------------------------------------- */
+/* -- Layers ---------------------------------------------------------------- */
 
 /* One bit per layer (public later as MFFI_LAYER_*, with these values). */
 #define MFFI__LAYER_EXEC 0x001u      /* Fresh exec of modffi-sandbox. */
@@ -43,7 +43,7 @@ const char *mffi__layer_name(unsigned bit);
 ** ("exec,env,fds"), "none" when no bit is set; truncates to n. Returns buf. */
 const char *mffi__layer_list(unsigned layers, char *buf, size_t n);
 
-/* -- Policies ------------------------------------------------------------ */
+/* -- Policies -------------------------------------------------------------- */
 
 #define MFFI__POLICY_COMPUTE 0    /* Memory, time, futex, exit: nothing else. */
 #define MFFI__POLICY_FILES 1      /* Compute + read-only files beneath dir. */
@@ -61,7 +61,7 @@ typedef struct mffi__policy {
 int mffi__policy_parse(const char *text, mffi__policy *out, char *err,
                        size_t errsz);
 
-/* -- Host side: spawn ---------------------------------------------------- */
+/* -- Host side: spawn ------------------------------------------------------ */
 
 #define MFFI__SPAWN_MAX_ARGS 32 /* Max. entries of mffi__spawn's args. */
 #define MFFI__SPAWN_MAX_FDS 16  /* Max. fds mffi__spawn hands over. */
@@ -98,7 +98,7 @@ int mffi__spawn(const char *exe, const char *const *args, const int *fds,
                 int nfds, unsigned want_ns, bool keep_stderr, unsigned *layers,
                 pid_t *pid, char *err, size_t errsz);
 
-/* -- Sandbox side: confine ---------------------------------------------- */
+/* -- Sandbox side: confine ------------------------------------------------- */
 
 typedef struct mffi__confine_opts {
   mffi__policy policy;  /* What the seccomp filter and Landlock allow. */

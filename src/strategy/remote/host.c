@@ -136,7 +136,7 @@ typedef struct rm_cb {
   uint32_t slot;    /* The sandbox's trampoline. */
 } rm_cb;
 
-/* -- Small helpers ---------------------------------------------------------- */
+/* -- Small helpers --------------------------------------------------------- */
 
 static uint64_t rm_now(void) {
   struct timespec ts;
@@ -181,7 +181,7 @@ static const char *rm_sig_name(int sig, char *buf, size_t n) {
   return buf;
 }
 
-/* -- Finding the sandbox ---------------------------------------------------- */
+/* -- Finding the sandbox --------------------------------------------------- */
 
 static bool rm_exe_ok(const char *path) {
   return path && path[0] && access(path, X_OK) == 0;
@@ -247,7 +247,7 @@ static int rm_find_sandbox(rm_lib *r) {
                       obj ? obj : "this program", MFFI_LIBEXECDIR);
 }
 
-/* -- The arena's heap: host-private extent lists ----------------------------- */
+/* -- The arena's heap: host-private extent lists --------------------------- */
 
 static int rm_ext_insert(mffi_lib *lib, rm_ext **arr, size_t *n, size_t *cap,
                          size_t at, rm_ext e) {
@@ -340,7 +340,7 @@ static void rm_heap_free(rm_lib *r, uint64_t off) {
   rm_ext_insert(r->lib, &r->free_ext, &r->nfree, &r->capfree, i, e);
 }
 
-/* -- Scratch ------------------------------------------------------------------ */
+/* -- Scratch --------------------------------------------------------------- */
 
 /* Take n bytes of scratch (aligned); *at gets the arena offset. */
 static int rm_scratch(rm_lib *r, uint64_t n, uint64_t align, uint64_t *at) {
@@ -362,7 +362,7 @@ static void *rm_at(const rm_lib *r, uint64_t off) {
   return r->base + off;
 }
 
-/* -- Death ------------------------------------------------------------------- */
+/* -- Death ----------------------------------------------------------------- */
 
 /* The sandbox is gone or must go: kill and reap it, say why, and fail the
 ** library. why: MFFI_ECRASHED (it died), MFFI_ETIMEOUT, MFFI_EPROTOCOL
@@ -443,7 +443,7 @@ static int rm_poll(void *ud) {
   return 0;
 }
 
-/* -- Requests ------------------------------------------------------------------ */
+/* -- Requests -------------------------------------------------------------- */
 
 static int rm_serve_callback(rm_lib *r, const wire_msg *m, uint64_t pay,
                              uint64_t end);
@@ -583,7 +583,7 @@ static int rm_request(rm_lib *r, const char *what, uint32_t kind, uint32_t id,
   return rc;
 }
 
-/* -- Starting the sandbox ------------------------------------------------------- */
+/* -- Starting the sandbox -------------------------------------------------- */
 
 static void rm_unmap(rm_lib *r) {
   if (r->base) munmap(r->base, r->size);
@@ -814,7 +814,7 @@ static int rm_start(rm_lib *r) {
   return MFFI_OK;
 }
 
-/* -- Open and close ------------------------------------------------------------ */
+/* -- Open and close -------------------------------------------------------- */
 
 static void rm_stop(rm_lib *r) {
   if (r->pid > 0) {
@@ -913,7 +913,7 @@ static int rm_cdef(mffi_lib *lib, const char *src, size_t len) {
                     src, len, &m);
 }
 
-/* -- Bind ----------------------------------------------------------------------- */
+/* -- Bind ------------------------------------------------------------------ */
 
 /* Append the C text of t and a NUL to buf at *n (cap bytes). */
 static int rm_put_type(mffi_lib *lib, const mffi_type *t, char **buf,
@@ -995,7 +995,7 @@ static int rm_bind(mffi_fn *fn) {
   return MFFI_OK;
 }
 
-/* -- Call ------------------------------------------------------------------------ */
+/* -- Call ------------------------------------------------------------------ */
 
 /* A pointer the sandbox handed back: if it lies in a buffer copied for
 ** this call, the caller's own address at the same offset. */
@@ -1210,7 +1210,7 @@ static int rm_call(mffi_fn *fn, void *ret, void *const *args) {
   return rc;
 }
 
-/* -- Callbacks -------------------------------------------------------------------- */
+/* -- Callbacks ------------------------------------------------------------- */
 
 /* A WIRE_CALLBACK at payload [pay, end): run the handler, answer. */
 static int rm_serve_callback(rm_lib *r, const wire_msg *m, uint64_t pay,
@@ -1354,7 +1354,7 @@ static void rm_callback_free(mffi_closure *c) {
   mffi_closure_set_data(c, NULL);
 }
 
-/* -- Memory ----------------------------------------------------------------------- */
+/* -- Memory ---------------------------------------------------------------- */
 
 static int rm_new(mffi_lib *lib, size_t sz, size_t align, void **out) {
   rm_lib *r = mffi_lib_data(lib);
@@ -1431,7 +1431,7 @@ static int rm_write(mffi_lib *lib, void *lib_dst, const void *src, size_t n) {
   return rm_copy_lib(lib, (void *)src, lib_dst, n, true);
 }
 
-/* -- Info ---------------------------------------------------------------------------- */
+/* -- Info ------------------------------------------------------------------ */
 
 int mffi_remote_info_get(mffi_lib *lib, mffi_remote_info *out) {
   if (!lib || !out || mffi_lib_strategy(lib) != &mffi__strategy_remote)

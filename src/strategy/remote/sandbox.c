@@ -58,7 +58,7 @@ static struct {
   int pdeath_ok;
 } sb;
 
-/* -- Fatal signals -------------------------------------------------------- */
+/* -- Fatal signals --------------------------------------------------------- */
 
 static void sb_fatal(int sig, siginfo_t *si, void *uc) {
   (void)uc;
@@ -86,7 +86,7 @@ static void sb_catch_fatal(void) {
     sigaction(sigs[i], &sa, NULL);
 }
 
-/* -- Messages ------------------------------------------------------------- */
+/* -- Messages -------------------------------------------------------------- */
 
 static void *sb_at(uint64_t off) {
   return sb.base + off;
@@ -153,8 +153,7 @@ static void sb_serve(uint32_t until, wire_msg *m, uint64_t *pay) {
   }
 }
 
-/* -- Requests ----------------------------------------------------------------
- */
+/* -- Requests -------------------------------------------------------------- */
 
 static int sb_grow(void **arr, size_t *n, size_t elsz) {
   size_t nn = *n ? *n * 2 : 16;
@@ -288,8 +287,7 @@ static void sb_call(const wire_msg *m, uint64_t pay) {
   sb_post(off);
 }
 
-/* -- Callbacks ---------------------------------------------------------------
- */
+/* -- Callbacks ------------------------------------------------------------- */
 
 static bool sb_is_cstr(const mffi_type *t) {
   if (mffi_type_kind(mffi_type_unqual(t)) != MFFI_KIND_POINTER) return false;

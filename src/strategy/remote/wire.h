@@ -170,7 +170,7 @@ static inline bool wire_span(uint64_t off, uint64_t len, uint64_t lo,
   return off >= lo && off <= hi && len <= hi - off;
 }
 
-/* -- Checks of untrusted messages (decode.c) ---------------------------------- */
+/* -- Checks of untrusted messages (decode.c) ------------------------------- */
 
 /* The message the peer posted at off with header *m (the copy from the
 ** control block): it must lie aligned within [lo, hi) with its payload,
@@ -188,7 +188,7 @@ const char *mffi__wire_args_check(const unsigned char *pay, uint64_t plen,
 const char *mffi__wire_str_check(const unsigned char *pay, uint64_t plen,
                                  uint64_t at, size_t *len);
 
-/* -- The channel (wire.c) --------------------------------------------------- */
+/* -- The channel (wire.c) -------------------------------------------------- */
 
 /* How long a waiting side spins before it sleeps: longer than a wake-up
 ** costs on a busy or virtual machine (tens of microseconds), short enough
