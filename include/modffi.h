@@ -7,6 +7,13 @@
 **   last failure on a context by the calling thread (with line:col for
 **   declaration errors).
 ** - Out-parameters come last and are set to NULL (or 0) on failure.
+** - NULL in, zero out: every accessor here (mffi_type_*, mffi_sizeof,
+**   mffi_alignof, mffi_decl_*, mffi_fn_*, mffi_lib_*, mffi_closure_code)
+**   given a NULL object returns the zero of its result (0, NULL,
+**   MFFI_KIND_VOID, MFFI_DECL_TYPEDEF, MFFI_PATH_NONE), and a function that
+**   can fail returns MFFI_EMISUSE. (The accessors of modffi_strategy.h,
+**   which the front calls for a strategy with live objects only, do not
+**   check.)
 ** - Every object is opaque. Each _new/_open has a _free/_close, and
 **   _free(NULL) does nothing.
 ** - Returned `const char *` and `const mffi_type *` values are borrowed: they

@@ -19,32 +19,39 @@ uint32_t mffi_ntypes(const mffi_ctx *ctx) {
 }
 
 uint32_t mffi_type_id(const mffi_type *t) {
+  if (!t) return 0;
   return t->id;
 }
 
 mffi_kind mffi_type_kind(const mffi_type *t) {
+  if (!t) return MFFI_KIND_VOID;
   return (mffi_kind)t->kind;
 }
 
 size_t mffi_sizeof(const mffi_type *t) {
+  if (!t) return 0;
   return mffi__size(TT(t), t->id);
 }
 
 size_t mffi_alignof(const mffi_type *t) {
+  if (!t) return 0;
   const mffi_type *b = mffi__B(TT(t), t->id);
   if (b->kind == MFFI_KIND_FUNCTION) return 1;
   return mffi__align(TT(t), t->id);
 }
 
 unsigned mffi_type_quals(const mffi_type *t) {
+  if (!t) return 0;
   return t->quals;
 }
 
 const mffi_type *mffi_type_unqual(const mffi_type *t) {
+  if (!t) return NULL;
   return mffi__B(TT(t), t->id);
 }
 
 const mffi_type *mffi_type_target(const mffi_type *t) {
+  if (!t) return NULL;
   const mffi_type *b = mffi__B(TT(t), t->id);
   switch (b->kind) {
   case MFFI_KIND_POINTER:
@@ -59,15 +66,18 @@ const mffi_type *mffi_type_target(const mffi_type *t) {
 }
 
 long mffi_type_length(const mffi_type *t) {
+  if (!t) return 0;
   const mffi_type *b = mffi__B(TT(t), t->id);
   return b->kind == MFFI_KIND_ARRAY ? b->length : 0;
 }
 
 int mffi_type_complete(const mffi_type *t) {
+  if (!t) return 0;
   return mffi__tt_complete(TT(t), t->id);
 }
 
 const char *mffi_type_tag(const mffi_type *t) {
+  if (!t) return NULL;
   const mffi_type *b = mffi__B(TT(t), t->id);
   switch (b->kind) {
   case MFFI_KIND_STRUCT:
@@ -78,39 +88,46 @@ const char *mffi_type_tag(const mffi_type *t) {
 }
 
 size_t mffi_type_nparams(const mffi_type *t) {
+  if (!t) return 0;
   const mffi_type *b = mffi__B(TT(t), t->id);
   return b->kind == MFFI_KIND_FUNCTION ? b->nparams : 0;
 }
 
 const mffi_type *mffi_type_param(const mffi_type *t, size_t i) {
+  if (!t) return NULL;
   const mffi_type *b = mffi__B(TT(t), t->id);
   if (b->kind != MFFI_KIND_FUNCTION || i >= b->nparams) return NULL;
   return TT(t)->types[b->params[i]];
 }
 
 int mffi_type_variadic(const mffi_type *t) {
+  if (!t) return 0;
   const mffi_type *b = mffi__B(TT(t), t->id);
   return b->kind == MFFI_KIND_FUNCTION && (b->flags & MFFI_TF_VARIADIC);
 }
 
 int mffi_type_is_signed(const mffi_type *t) {
+  if (!t) return 0;
   const mffi_type *b = mffi__B(TT(t), t->id);
   if (b->kind == MFFI_KIND_ENUM) b = mffi__B(TT(t), b->child);
   return mffi__kind_is_signed(TT(t), (mffi_kind)b->kind);
 }
 
 int mffi_type_prototyped(const mffi_type *t) {
+  if (!t) return 0;
   const mffi_type *b = mffi__B(TT(t), t->id);
   return b->kind == MFFI_KIND_FUNCTION && !(b->flags & MFFI_TF_UNPROTO);
 }
 
 size_t mffi_type_nenumerators(const mffi_type *t) {
+  if (!t) return 0;
   const mffi_type *b = mffi__B(TT(t), t->id);
   return b->kind == MFFI_KIND_ENUM ? b->nenums : 0;
 }
 
 int mffi_type_enumerator(const mffi_type *t, size_t i, const char **name,
                          int64_t *value) {
+  if (!t) return MFFI_EMISUSE;
   const mffi_type *b = mffi__B(TT(t), t->id);
   if (b->kind != MFFI_KIND_ENUM || i >= b->nenums) return MFFI_EMISUSE;
   if (name) *name = b->enums[i].name;
@@ -124,6 +141,7 @@ static bool ti_is_record(const mffi_type *b) {
 }
 
 size_t mffi_type_nfields(const mffi_type *t) {
+  if (!t) return 0;
   const mffi_type *b = mffi__B(TT(t), t->id);
   return ti_is_record(b) ? b->nmembers : 0;
 }
@@ -138,6 +156,7 @@ static void ti_field(const mffi_tt *tt, const mffi_member *m, size_t base,
 }
 
 int mffi_type_field(const mffi_type *t, size_t i, mffi_field *out) {
+  if (!t) return MFFI_EMISUSE;
   const mffi_type *b = mffi__B(TT(t), t->id);
   mffi__ok(t->ctx);
   if (!out || !ti_is_record(b) || i >= b->nmembers)
@@ -278,7 +297,7 @@ int mffi_fieldof(const mffi_type *t, const char *path, mffi_field *out) {
 
 int mffi_offsetof(const mffi_type *t, const char *path, size_t *out) {
   if (out) *out = 0;
-  if (!out) return MFFI_EMISUSE;
+  if (!t || !out) return MFFI_EMISUSE;
   mffi_field f;
   int rc = mffi_fieldof(t, path, &f);
   if (rc) return rc;
@@ -304,34 +323,43 @@ const mffi_decl *mffi_decl_find(const mffi_ctx *ctx, const char *name) {
 }
 
 mffi_decl_kind mffi_decl_kind_of(const mffi_decl *d) {
+  if (!d) return MFFI_DECL_TYPEDEF;
   return d->kind;
 }
 const char *mffi_decl_name(const mffi_decl *d) {
+  if (!d) return NULL;
   return d->name;
 }
 const char *mffi_decl_symbol(const mffi_decl *d) {
+  if (!d) return NULL;
   return d->symbol;
 }
 const mffi_type *mffi_decl_type(const mffi_decl *d) {
+  if (!d) return NULL;
   return d->ctx->tt.types[d->tid];
 }
 int64_t mffi_decl_value(const mffi_decl *d) {
+  if (!d) return 0;
   return d->value;
 }
 
 const char *mffi_decl_param_name(const mffi_decl *d, size_t i) {
+  if (!d) return NULL;
   return d->param_names && i < d->nparam_names ? d->param_names[i] : NULL;
 }
 
 size_t mffi_decl_nattrs(const mffi_decl *d) {
+  if (!d) return 0;
   return d->nattrs;
 }
 
 const mffi_attr *mffi_decl_attr(const mffi_decl *d, size_t i) {
+  if (!d) return NULL;
   return i < d->nattrs ? &d->attrs[i] : NULL;
 }
 
 const mffi_attr *mffi_decl_attr_find(const mffi_decl *d, const char *name) {
+  if (!d || !name) return NULL;
   for (uint32_t i = 0; i < d->nattrs; i++)
     if (strcmp(d->attrs[i].name, name) == 0) return &d->attrs[i];
   return NULL;

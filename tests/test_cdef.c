@@ -196,7 +196,7 @@ typedef const long s_cl;
 Test(cdef, integer_signedness) {
   def("enum s_neg { SN = -1 }; enum s_pos { SP = 1 };\n"
       "typedef const long s_cl;");
-#define SIGNED_IS(T) EQI(mffi_type_is_signed(ty(#T)), (T)-1 < 0)
+#define SIGNED_IS(T) EQI(mffi_type_is_signed(ty(#T)), (long double)(T)-1 < 0)
   SIGNED_IS(char);
   SIGNED_IS(signed char);
   SIGNED_IS(unsigned char);

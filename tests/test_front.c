@@ -146,3 +146,65 @@ Test(front, strategy_hooks) {
   mffi_close(lib);
   mffi_ctx_free(ctx);
 }
+
+/* NULL in, zero out (the header's convention): every public accessor. */
+Test(front, accessors_take_null) {
+  const mffi_type *t = NULL;
+  const mffi_decl *d = NULL;
+  const mffi_fn *fn = NULL;
+  mffi_field f;
+  size_t off = 1;
+  const char *name = "x";
+  int64_t v = 1;
+  cr_assert_eq(mffi_type_id(t), 0);
+  cr_assert_eq(mffi_type_kind(t), MFFI_KIND_VOID);
+  cr_assert_eq(mffi_sizeof(t), 0);
+  cr_assert_eq(mffi_alignof(t), 0);
+  cr_assert_eq(mffi_type_quals(t), 0);
+  cr_assert_null(mffi_type_unqual(t));
+  cr_assert_null(mffi_type_target(t));
+  cr_assert_eq(mffi_type_length(t), 0);
+  cr_assert_eq(mffi_type_complete(t), 0);
+  cr_assert_null(mffi_type_tag(t));
+  cr_assert_eq(mffi_type_nparams(t), 0);
+  cr_assert_null(mffi_type_param(t, 0));
+  cr_assert_eq(mffi_type_variadic(t), 0);
+  cr_assert_eq(mffi_type_is_signed(t), 0);
+  cr_assert_eq(mffi_type_prototyped(t), 0);
+  cr_assert_eq(mffi_type_nenumerators(t), 0);
+  cr_assert_eq(mffi_type_enumerator(t, 0, &name, &v), MFFI_EMISUSE);
+  cr_assert_eq(mffi_type_nfields(t), 0);
+  cr_assert_eq(mffi_type_field(t, 0, &f), MFFI_EMISUSE);
+  cr_assert_eq(mffi_fieldof(t, "a", &f), MFFI_EMISUSE);
+  cr_assert_eq(mffi_offsetof(t, "a", &off), MFFI_EMISUSE);
+  cr_assert_eq(off, 0, "the out-parameter is zeroed");
+  char buf[8] = "x";
+  cr_assert_eq(mffi_type_str(t, NULL, buf, sizeof buf), 0);
+  cr_assert_str_empty(buf);
+  cr_assert_eq(mffi_decl_kind_of(d), MFFI_DECL_TYPEDEF);
+  cr_assert_null(mffi_decl_name(d));
+  cr_assert_null(mffi_decl_symbol(d));
+  cr_assert_null(mffi_decl_type(d));
+  cr_assert_eq(mffi_decl_value(d), 0);
+  cr_assert_null(mffi_decl_param_name(d, 0));
+  cr_assert_eq(mffi_decl_nattrs(d), 0);
+  cr_assert_null(mffi_decl_attr(d, 0));
+  cr_assert_null(mffi_decl_attr_find(d, "malloc"));
+  cr_assert_eq(mffi_decl_str(d, buf, sizeof buf), 0);
+  cr_assert_eq(mffi_ndecls(NULL), 0);
+  cr_assert_null(mffi_decl_at(NULL, 0));
+  cr_assert_null(mffi_decl_find(NULL, "x"));
+  cr_assert_null(mffi_fn_type(fn));
+  cr_assert_null(mffi_fn_addr(fn));
+  cr_assert_null(mffi_fn_name(fn));
+  cr_assert_eq(mffi_fn_is_var(fn), 0);
+  cr_assert_eq(mffi_fn_nargs(fn), 0);
+  cr_assert_null(mffi_fn_arg_type(fn, 0));
+  cr_assert_eq(mffi_fn_path(fn), MFFI_PATH_NONE);
+  cr_assert_null(mffi_lib_ctx(NULL));
+  cr_assert_null(mffi_lib_strategy(NULL));
+  cr_assert_null(mffi_lib_target(NULL));
+  cr_assert_eq(mffi_lib_failed(NULL), MFFI_EMISUSE);
+  cr_assert_null(mffi_closure_code(NULL));
+  cr_assert_eq(mffi_call(NULL, NULL, NULL), MFFI_EMISUSE);
+}
