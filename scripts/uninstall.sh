@@ -11,7 +11,7 @@ if [ ! -f "$manifest" ]; then
   exit 1
 fi
 n=0
-while IFS= read -r f; do
+while IFS= read -r f || [ -n "$f" ]; do
   [ -n "$f" ] || continue
   if [ -e "$f" ] || [ -L "$f" ]; then
     rm -f "$f"
