@@ -165,6 +165,14 @@ function(modffi_add_binding name)
     set(depfile_args DEPFILE "${dep}")
   endif()
 
+  # The command line, evaluated, in a file rewritten only when it changes:
+  # new flags, include directories or definitions regenerate the binding
+  # (Makefile generators do not compare commands).
+  set(argfile "${dir}/${name}_mffi_$<CONFIG>.args")
+  string(REPLACE ";" "\n" args_text "CC=${cc};${gen_args}")
+  file(GENERATE OUTPUT "${argfile}" CONTENT "${args_text}\n" TARGET ${t})
+  list(APPEND depends "${argfile}")
+
   add_custom_command(OUTPUT ${outputs}
     COMMAND ${CMAKE_COMMAND} -E make_directory "${dir}"
     COMMAND ${CMAKE_COMMAND} -E env "CC=${cc}"

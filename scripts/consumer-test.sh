@@ -206,6 +206,32 @@ if [ -f "$H" ]; then
     ok "rebuilt: remote == direct" || ko "rebuilt: remote == direct"
 fi
 
+# What the preprocessor of modffi_add_binding() sees (tests/consumer/probe):
+# the target's include directories, definitions (its own, set after the
+# call, and a linked target's), compile options and language mode; a new
+# mode regenerates the binding, a reconfigure that changes nothing does not.
+B=$T/probe
+probe_fns() { grep -oE '\bprobe_[a-z0-9]+\(' "$B/probe_mffi/probe_mffi.h" | tr -d '(' | sort -u | tr '\n' ' '; }
+if cmake -S "$T/src/probe" -B "$B" -DCMAKE_PREFIX_PATH="$P" >"$T/probe.log" 2>&1 &&
+  cmake --build "$B" --target probe_mffi_gen >>"$T/probe.log" 2>&1; then
+  want="probe_c99 probe_def probe_gnu probe_iface probe_inc probe_uchar probe_value "
+  [ "$(probe_fns)" = "$want" ] && ok "binding preprocessed with the target's flags and C_STANDARD 99 (gnu): $want" ||
+    { probe_fns >"$T/got"; ko "binding preprocessed with the target's flags: $want" "$T/got"; }
+  before=$(mt "$B/probe_mffi/probe_mffi.h")
+  sleep 1.1
+  cmake -S "$T/src/probe" -B "$B" >>"$T/probe.log" 2>&1 &&
+    cmake --build "$B" --target probe_mffi_gen >>"$T/probe.log" 2>&1
+  [ "$(mt "$B/probe_mffi/probe_mffi.h")" = "$before" ] && ok "reconfigured, nothing changed: not regenerated" ||
+    ko "reconfigured, nothing changed: not regenerated" "$T/probe.log"
+  cmake -S "$T/src/probe" -B "$B" -DPROBE_ISO=ON >>"$T/probe.log" 2>&1 &&
+    cmake --build "$B" --target probe_mffi_gen >>"$T/probe.log" 2>&1
+  want="probe_c99 probe_def probe_iface probe_inc probe_iso probe_uchar probe_value "
+  [ "$(probe_fns)" = "$want" ] && ok "C_EXTENSIONS OFF: regenerated in ISO mode: $want" ||
+    { probe_fns >"$T/got"; ko "C_EXTENSIONS OFF: regenerated in ISO mode: $want" "$T/got"; }
+else
+  ko "the probe binding generates" "$T/probe.log"
+fi
+
 # The Makefile and pkg-config.
 if make -C "$T/src" >"$T/make.log" 2>&1; then
   ok "Makefile consumer: built with pkg-config (shared, static, direct)"
