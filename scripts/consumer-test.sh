@@ -247,6 +247,53 @@ else
   ko "Makefile consumer: built with pkg-config" "$T/make.log"
 fi
 
+# The project of README.md's "Using modffi from another project", from the
+# text alone: its C blocks (named by their first comment), its CMake and
+# Makefile blocks.
+R=$T/readme
+mkdir -p "$R"
+awk -v dir="$R" '
+  /^## Using modffi from another project/ { on = 1; next }
+  on && /^## / { exit }
+  on && /^```(c|cmake|make)$/ { kind = substr($0, 4); n = 0; f = ""; next }
+  on && /^```$/ { kind = ""; next }
+  on && kind != "" {
+    if (kind == "c" && n == 0) { f = $2; sub(/:$/, "", f) }
+    if (kind == "cmake") f = "CMakeLists.txt"
+    if (kind == "make") f = "Makefile"
+    n++
+    print > (dir "/" f)
+  }' "$ROOT/README.md"
+ls "$R" >"$T/readme.files"
+if [ "$(tr '\n' ' ' <"$T/readme.files")" = "CMakeLists.txt Makefile app.c zlib_annotate.h " ]; then
+  ok "README: app.c, zlib_annotate.h, CMakeLists.txt and Makefile taken from its text"
+else
+  ko "README: the four files taken from its text" "$T/readme.files"
+fi
+readme_runs() { # readme_runs LABEL APP
+  local s bad=""
+  for s in dynamic static remote checked; do
+    "$2" "$s" hello >"$T/app.out" 2>&1 && grep -qxE "zlib [0-9.]+: crc32 3610a686" "$T/app.out" ||
+      bad="$bad $s"
+  done
+  [ -z "$bad" ] && ok "$1: prints crc32 3610a686 under dynamic, static, remote, checked" ||
+    ko "$1: prints crc32 3610a686 under$bad" "$T/app.out"
+}
+cp -r "$R" "$T/readme-make"
+if cmake -S "$R" -B "$R/build" -DCMAKE_PREFIX_PATH="$P" >"$T/readme.log" 2>&1 &&
+  cmake --build "$R/build" >>"$T/readme.log" 2>&1; then
+  ok "README's CMake project builds"
+  readme_runs "README's CMake project" "$R/build/app"
+else
+  ko "README's CMake project builds" "$T/readme.log"
+fi
+if make -C "$T/readme-make" >"$T/readme.log" 2>&1; then
+  ok "README's Makefile builds"
+  readme_runs "README's Makefile project" "$T/readme-make/app"
+else
+  ko "README's Makefile builds" "$T/readme.log"
+fi
+
 # The remote strategy found the installed sandbox by itself: without it, it
 # fails, naming what it looked for.
 mv "$P/libexec/modffi/modffi-sandbox" "$T/sandbox.away"
