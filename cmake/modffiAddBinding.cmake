@@ -25,13 +25,15 @@
 # directories and compile definitions, including those NAME gets from the
 # targets it links (set after this call too: they are read at generation).
 # The files are regenerated when the header or any file it includes, an
-# ANNOTATE or CDEF file, or the modffi executable changes.
+# ANNOTATE or CDEF file, those flags, or the modffi executable change. Link
+# NAME with the keyword form of target_link_libraries (PUBLIC, PRIVATE).
 #
 # HEADER is an include name (zlib.h: #include <zlib.h>), or a path starting
 # with '/', './' or '../' (relative to the current source directory).
 # ANNOTATE and CDEF files are relative to the current source directory.
-# OUTPUT_DIR defaults to ${CMAKE_CURRENT_BINARY_DIR}/NAME_mffi; the target
-# property MODFFI_OUTPUT_DIR of NAME holds it.
+# OUTPUT_DIR (relative to the current binary directory) defaults to
+# ${CMAKE_CURRENT_BINARY_DIR}/NAME_mffi; NAME's property MODFFI_OUTPUT_DIR
+# holds it.
 
 # Shell-quote each element of a list for sh, into one string.
 function(_modffi_shell_quote out)

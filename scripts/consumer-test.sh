@@ -111,6 +111,21 @@ vrule() { # vrule REQUESTED: prints TRUE or FALSE
   ok "modffiConfigVersion: $vmaj.$vmin and $vmaj.0 accepted, $vmaj.$((vmin + 1)) and $((vmaj + 1)).0 refused" ||
   ko "modffiConfigVersion: version rules"
 
+# modffi_add_binding() refuses what it cannot do, saying why.
+misuse() { # misuse EXPECTED-TEXT ARGS...
+  local want=$1
+  shift
+  printf 'include("%s")\nmodffi_add_binding(%s)\n' \
+    "$P/lib/cmake/modffi/modffiAddBinding.cmake" "$*" >"$T/misuse.cmake"
+  ! cmake -P "$T/misuse.cmake" >"$T/misuse.log" 2>&1 && grep -q "$want" "$T/misuse.log"
+}
+misuse "unknown arguments: HEADR" zlib HEADR zlib.h &&
+  misuse "NAME must be a C identifier" 9lives HEADER zlib.h &&
+  misuse "HEADER is required" zlib ONLY "^crc" &&
+  misuse "no target modffi::cli" zlib HEADER zlib.h &&
+  ok "modffi_add_binding: unknown argument, bad NAME, no HEADER, no package: each an error" ||
+  ko "modffi_add_binding: misuse is an error that says why" "$T/misuse.log"
+
 # -- The consumer, out of the tree ------------------------------------------------
 cp -r "$ROOT/tests/consumer" "$T/src"
 texts=(123456789 Wikipedia "modffi consumer")
