@@ -1,9 +1,10 @@
 #!/bin/bash
 # Tests of the man pages (man/*.[13], mdoc): each renders with man(1) and
 # groff without a warning; modffi(1) has a section for every command of
-# `modffi --help` and names every option each command's --help prints;
-# modffi(3) names every function modffi.h declares; modffi-sandbox(1) shows
-# the sandbox's usage. See LICENSE.
+# `modffi --help`, names every option each command's --help prints and
+# describes none that no --help has; modffi(3) names every function
+# modffi.h declares; modffi-sandbox(1) shows the sandbox's usage. See
+# LICENSE.
 #
 # Environment: MODFFI (the CLI), MFFI_SOURCE_DIR, MFFI_BINARY_DIR.
 set -u
@@ -80,6 +81,20 @@ for c in "" $cmds; do
     ko "modffi(1) names all $n options of '$label'" "$T/miss"
   fi
 done
+# And the other way: every option the page describes (.It Fl ...) is in
+# some --help, so that none outlives its removal.
+for c in "" $cmds; do
+  # shellcheck disable=SC2086
+  "$MODFFI" $c --help
+done >"$T/allhelp" 2>&1
+opts "$T/allhelp" >"$T/allopts"
+grep -E '^\.It Fl ' "$MAN/modffi.1" | grep -oE 'Fl -?[A-Za-z][A-Za-z0-9-]*' |
+  sed 's/^Fl /-/' | sort -u >"$T/pageopts"
+stale=$(comm -23 "$T/pageopts" "$T/allopts" | tr '\n' ' ')
+npage=$(wc -l <"$T/pageopts")
+[ "$npage" -gt 10 ] && [ -z "$stale" ] &&
+  ok "every one of the $npage options modffi(1) describes is in a --help" ||
+  { echo "not in any --help: $stale" >"$T/stale"; ko "every option modffi(1) describes is in a --help" "$T/stale"; }
 # The synopsis and the help give the same commands, the page nothing more.
 syn=$(sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' "$M1" | awk '$1 == "modffi" && $2 !~ /^-/ { print $2 }' | sort -u)
 [ "$syn" = "$(echo "$cmds" | sort -u)" ] && ok "modffi(1) synopsis: the same commands" ||
