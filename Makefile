@@ -8,6 +8,7 @@
 #   make fuzz            build the libFuzzer targets with clang (build-fuzz/)
 #   make bench           build and run the benchmarks
 #   make install PREFIX=/usr/local
+#   make uninstall       remove what the last install put there
 PREFIX ?= /usr/local
 JOBS ?= 2
 ifeq ($(SANITIZE),1)
@@ -21,7 +22,7 @@ BUILD ?= build
 CMAKE_FLAGS += -DCMAKE_BUILD_TYPE=RelWithDebInfo
 endif
 
-.PHONY: all deps build check demo fuzz bench install clean
+.PHONY: all deps build check demo fuzz bench install uninstall clean
 
 all: build
 
@@ -51,6 +52,11 @@ bench: build
 
 install: build
 	@cmake --install $(BUILD) --prefix $(PREFIX)
+
+# Exactly the files CMake's install wrote (its manifest), then the
+# directories of modffi's own that this leaves empty.
+uninstall:
+	@sh scripts/uninstall.sh $(BUILD)/install_manifest.txt
 
 clean:
 	rm -rf build build-san build-tsan build-fuzz

@@ -5,7 +5,7 @@ set -eu
 pkgs="build-essential cmake pkg-config libffi-dev libseccomp-dev"
 for what in "$@"; do
   case "$what" in
-    test) pkgs="$pkgs libcriterion-dev zlib1g-dev libexpat1-dev libsqlite3-dev valgrind" ;;
+    test) pkgs="$pkgs libcriterion-dev zlib1g-dev libexpat1-dev libsqlite3-dev valgrind man-db" ;;
     fuzz) pkgs="$pkgs clang libclang-rt-14-dev" ;;
     demo) pkgs="$pkgs libexpat1-dev zlib1g-dev shared-mime-info" ;;
     build) ;;

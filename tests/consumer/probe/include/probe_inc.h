@@ -1,0 +1,2 @@
+/* Reached only through the probe target's include directories. */
+int probe_inc(void);
