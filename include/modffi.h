@@ -43,7 +43,7 @@ extern "C" {
 /* -- Version --------------------------------------------------------------- */
 
 #define MFFI_VERSION_MAJOR 0
-#define MFFI_VERSION_MINOR 1
+#define MFFI_VERSION_MINOR 2
 #define MFFI_VERSION_PATCH 0
 /* 0xMMmmpp: compare with >= to test for a minimum version. */
 #define MFFI_VERSION_HEX                                                      \

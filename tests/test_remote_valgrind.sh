@@ -16,7 +16,7 @@ fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 MFFI_REMOTE_CYCLES=20 valgrind -q --trace-children=yes \
-  --trace-children-skip='*modffi-sandbox*,*fake_sandbox*,*/cc,*/sh,*collect2*,*cc1*,*/ld,*/as' \
+  --trace-children-skip='*modffi-sandbox*,*fake_sandbox*,*/mffi-rmfx-*/*,*/cc,*/sh,*collect2*,*cc1*,*/ld,*/as' \
   --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=9 \
   "$BIN/test_remote" --jobs 1 >"$log" 2>&1
 rc=$?
