@@ -16,13 +16,6 @@ int *mffi__errno_where(void) {
 
 /* -- Helpers --------------------------------------------------------------- */
 
-mffi_type *mffi__type_scalar(const mffi_tt *tt, mffi_tid tid) {
-  mffi_type *t = mffi__B(tt, tid);
-  while (t->kind == MFFI_KIND_ENUM && t->child != MFFI_TID_NONE)
-    t = mffi__B(tt, t->child);
-  return t;
-}
-
 static char *lib_strdup(mffi_ctx *ctx, const char *s) {
   size_t n = strlen(s) + 1;
   char *p = mffi__malloc(ctx, n);
@@ -441,6 +434,13 @@ const mffi_type *mffi_fn_arg_type(const mffi_fn *fn, size_t i) {
 
 int mffi_fn_path(const mffi_fn *fn) {
   return fn ? fn->path : MFFI_PATH_NONE;
+}
+
+void *mffi_fn_native(const mffi_fn *fn) {
+  if (!fn || fn->is_var || mffi_type_variadic(mffi_fn_type(fn))) return NULL;
+  const mffi_strategy *s = fn->lib->s;
+  if (!s || s->version < 2 || !(s->flags & MFFI_STRATEGY_NATIVE)) return NULL;
+  return fn->addr;
 }
 
 /* -- Callbacks ------------------------------------------------------------- */

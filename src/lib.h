@@ -79,9 +79,6 @@ static inline void mffi__errno_save(void) {
   mffi__errno_val = *p;
 }
 
-/* Resolve typedef-free node of tid without qualifiers; enums become their
-** underlying integer type. */
-mffi_type *mffi__type_scalar(const mffi_tt *tt, mffi_tid tid);
 
 /* Record that lib refuses work because it failed earlier (the sticky
 ** state of mffi_lib_fail); returns the failure's code. */

@@ -790,6 +790,13 @@ void mffi__tt_free(mffi_ctx *ctx) {
 
 /* -- Kinds ----------------------------------------------------------------- */
 
+mffi_type *mffi__type_scalar(const mffi_tt *tt, mffi_tid tid) {
+  mffi_type *t = mffi__B(tt, tid);
+  while (t->kind == MFFI_KIND_ENUM && t->child != MFFI_TID_NONE)
+    t = mffi__B(tt, t->child);
+  return t;
+}
+
 bool mffi__kind_is_int(mffi_kind k) {
   return (k >= MFFI_KIND_BOOL && k <= MFFI_KIND_UINT128) || k == MFFI_KIND_ENUM;
 }

@@ -286,6 +286,9 @@ bool mffi__tt_complete(const mffi_tt *tt, mffi_tid tid);
 /* 1 for the integer kinds (bool, chars, ints, enums). */
 bool mffi__kind_is_int(mffi_kind k);
 bool mffi__kind_is_signed(const mffi_tt *tt, mffi_kind k);
+/* The node of tid without qualifiers; an enum becomes its underlying
+** integer type. */
+mffi_type *mffi__type_scalar(const mffi_tt *tt, mffi_tid tid);
 
 /* -- Printing (print.c) ---------------------------------------------------- */
 

@@ -15,14 +15,6 @@ static const mffi_strategy *reg_user[REG_MAX];
 static int reg_n;
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 
-void *mffi_fn_native(const mffi_fn *fn) {
-  if (!fn || mffi_fn_is_var(fn) || mffi_type_variadic(mffi_fn_type(fn)))
-    return NULL;
-  const mffi_strategy *s = mffi_lib_strategy(mffi_fn_lib(fn));
-  if (!s || s->version < 2 || !(s->flags & MFFI_STRATEGY_NATIVE)) return NULL;
-  return mffi_fn_addr(fn);
-}
-
 const char *mffi_strategy_name(const mffi_strategy *s) {
   return s && s->name ? s->name : "";
 }
