@@ -25,7 +25,7 @@
 #include <string.h>
 
 #include "ctx.h"
-#include "types.h"
+#include "print.h"
 
 /* Max. nesting of printed types (bodies, params, declarator levels): the
 ** printer recurses, so deeper parts print as "..." (see mffi_type_str). */
@@ -34,7 +34,7 @@
 /* -- Bounded writer -------------------------------------------------------- */
 
 /* Append the first n bytes of s; keep buf NUL-terminated when cap > 0. */
-static void pr_sb_write(mffi_sb *sb, const char *s, size_t n) {
+static void pr_sb_write(mffi__sb *sb, const char *s, size_t n) {
   if (sb->cap > 0) {
     size_t end = sb->len < sb->cap - 1 ? sb->len : sb->cap - 1;
     size_t k = n < sb->cap - 1 - end ? n : sb->cap - 1 - end;
@@ -44,13 +44,13 @@ static void pr_sb_write(mffi_sb *sb, const char *s, size_t n) {
   sb->len += n;
 }
 
-/* Append the string s to sb (see mffi_sb in types.h). */
-void mffi__sb_puts(mffi_sb *sb, const char *s) {
+/* Append the string s to sb (see mffi__sb in types.h). */
+void mffi__sb_puts(mffi__sb *sb, const char *s) {
   pr_sb_write(sb, s, strlen(s));
 }
 
-/* Append printf-style text to sb (see mffi_sb in types.h). */
-void mffi__sb_printf(mffi_sb *sb, const char *fmt, ...) {
+/* Append printf-style text to sb (see mffi__sb in types.h). */
+void mffi__sb_printf(mffi__sb *sb, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   int n;
@@ -66,7 +66,7 @@ void mffi__sb_printf(mffi_sb *sb, const char *fmt, ...) {
 /* -- Printer state --------------------------------------------------------- */
 
 typedef struct pr {
-  mffi_sb *sb;
+  mffi__sb *sb;
   const mffi_tt *tt;
   char last;       /* Last byte asked for (even if it did not fit). */
   mffi_tid expand; /* Named record printed with its body, or NONE. */
@@ -644,7 +644,7 @@ static void pr_decl_body(pr *p, const mffi_decl *d) {
 /* -- Entry points ---------------------------------------------------------- */
 
 /* Print type tid declaring `name` (NULL for a type name) into sb. */
-void mffi__print_type(mffi_sb *sb, const mffi_tt *tt, mffi_tid tid,
+void mffi__print_type(mffi__sb *sb, const mffi_tt *tt, mffi_tid tid,
                       const char *name) {
   pr p = {.sb = sb,
           .tt = tt,
@@ -657,7 +657,7 @@ void mffi__print_type(mffi_sb *sb, const mffi_tt *tt, mffi_tid tid,
 }
 
 /* Print declaration d as one line of C into sb (see mffi_decl_str). */
-void mffi__print_decl(mffi_sb *sb, const mffi_tt *tt, const mffi_decl *d) {
+void mffi__print_decl(mffi__sb *sb, const mffi_tt *tt, const mffi_decl *d) {
   pr p = {.sb = sb,
           .tt = tt,
           .last = '\0',
@@ -670,7 +670,7 @@ void mffi__print_decl(mffi_sb *sb, const mffi_tt *tt, const mffi_decl *d) {
 /* Public: t as C into buf (see modffi.h); the length the text needs. */
 size_t mffi_type_str(const mffi_type *t, const char *name, char *buf,
                      size_t n) {
-  mffi_sb sb = {.buf = buf, .cap = buf ? n : 0, .len = 0};
+  mffi__sb sb = {.buf = buf, .cap = buf ? n : 0, .len = 0};
   if (sb.cap) buf[0] = '\0';
   if (!t || !t->ctx) return 0;
   mffi__print_type(&sb, &t->ctx->tt, t->id, name);
@@ -680,7 +680,7 @@ size_t mffi_type_str(const mffi_type *t, const char *name, char *buf,
 /* Public: d as one line of C into buf (see modffi.h); the length the text
 ** needs. */
 size_t mffi_decl_str(const mffi_decl *d, char *buf, size_t n) {
-  mffi_sb sb = {.buf = buf, .cap = buf ? n : 0, .len = 0};
+  mffi__sb sb = {.buf = buf, .cap = buf ? n : 0, .len = 0};
   if (sb.cap) buf[0] = '\0';
   if (!d || !d->ctx) return 0;
   mffi__print_decl(&sb, &d->ctx->tt, d);

@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "ctx.h"
-#include "types.h"
+#include "print.h"
 
 #define TT_MIN_HASH 64 /* Initial slots of each hash table. */
 
@@ -266,7 +266,7 @@ int mffi__tt_func(mffi_ctx *ctx, mffi_tid ret, const mffi_tid *params,
     mffi_tid v = i < nparams ? params[i] : ret;
     if (!mffi__tt_has_vector(&ctx->tt, v)) continue;
     char name[128];
-    mffi_sb sb = {name, sizeof name, 0};
+    mffi__sb sb = {name, sizeof name, 0};
     mffi__print_type(&sb, &ctx->tt, v, NULL);
     return mffi__err(ctx, MFFI_EUNSUPPORTED,
                      "%s '%s' by value is not supported: it is or holds a "

@@ -290,25 +290,6 @@ bool mffi__kind_is_signed(const mffi_tt *tt, mffi_kind k);
 ** integer type. */
 mffi_type *mffi__type_scalar(const mffi_tt *tt, mffi_tid tid);
 
-/* -- Printing (print.c) ---------------------------------------------------- */
-
-/* A bounded writer with snprintf semantics: `len` counts every byte asked
-** for, even those that did not fit. */
-typedef struct mffi_sb {
-  char *buf;
-  size_t cap; /* Bytes available, including the NUL. */
-  size_t len; /* Bytes written or wanted, excluding the NUL. */
-} mffi_sb;
-
-void mffi__sb_puts(mffi_sb *sb, const char *s);
-void mffi__sb_printf(mffi_sb *sb, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-/* C text for tid with an optional declarator name. */
-void mffi__print_type(mffi_sb *sb, const mffi_tt *tt, mffi_tid tid,
-                      const char *name);
-/* C text for a declaration (see mffi_decl_str). */
-void mffi__print_decl(mffi_sb *sb, const mffi_tt *tt, const mffi_decl *d);
-
 /* -- Parser entry points (cdef/) ------------------------------------------- */
 
 /* Parse declarations (see mffi_cdef); the caller runs the transaction. */

@@ -7,7 +7,7 @@
 
 #include "ctx.h"
 #include "modffi.h"
-#include "types.h"
+#include "print.h"
 
 /* -- Helpers --------------------------------------------------------------- */
 
@@ -98,7 +98,7 @@ static void round_trip(const char *src) {
 
 Test(print, sb_snprintf_semantics) {
   char buf[8];
-  mffi_sb sb = {.buf = buf, .cap = sizeof buf, .len = 0};
+  mffi__sb sb = {.buf = buf, .cap = sizeof buf, .len = 0};
   mffi__sb_puts(&sb, "abc");
   cr_expect_str_eq(buf, "abc");
   mffi__sb_printf(&sb, "%d-%s", 42, "xyz");
@@ -111,13 +111,13 @@ Test(print, sb_snprintf_semantics) {
   cr_expect_eq(sb.len, 17);
   cr_expect_str_eq(buf, "abc42-x");
 
-  mffi_sb none = {.buf = NULL, .cap = 0, .len = 0};
+  mffi__sb none = {.buf = NULL, .cap = 0, .len = 0};
   mffi__sb_puts(&none, "hello");
   mffi__sb_printf(&none, "%05d", 7);
   cr_expect_eq(none.len, 10);
 
   char one[1] = {'x'};
-  mffi_sb tiny = {.buf = one, .cap = 1, .len = 0};
+  mffi__sb tiny = {.buf = one, .cap = 1, .len = 0};
   mffi__sb_puts(&tiny, "");
   mffi__sb_puts(&tiny, "zz");
   cr_expect_eq(one[0], '\0');
