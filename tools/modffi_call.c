@@ -277,7 +277,8 @@ static int call_run_it(call_run *r, const call_opts *o, char **argv,
     cli_error("unknown strategy '%s'", o->strategy);
     return CLI_EXIT_FAIL;
   }
-  if (cli_load(o->cdefs, o->ncdefs, &r->ctx) != 0) return CLI_EXIT_FAIL;
+  if (cli_load(o->cdefs, o->ncdefs, false, NULL, &r->ctx) != 0)
+    return CLI_EXIT_FAIL;
   cv_init(&r->cv, r->ctx);
   const mffi_decl *d = call_find_decl(r->ctx, argv[0]);
   if (!d) return CLI_EXIT_FAIL;

@@ -163,7 +163,9 @@ typedef struct cp_state {
   int in_params;              /* > 0 inside a parameter list. */
   bool speculative;           /* Evaluating a #define: declare nothing. */
   uint8_t kwtab[CP_KW_SLOTS]; /* Keyword hash: list index + 1, 0 empty. */
-  bool typename_mode; /* Parsing for mffi_typeof (unknown names differ). */
+  bool typename_mode;      /* Parsing for mffi_typeof (unknown names differ). */
+  mffi__cdef_skips *skips; /* Tolerant parse (mffi__cdef_tolerant), or NULL. */
+  cp_pset skipped;         /* Names declared by skipped declarations. */
   void (*on_define)(struct cp_state *cp); /* Called at each TK_DEFINE. */
   jmp_buf *jb;                            /* Where errors go. */
   cp_chunk *arena; /* Temporaries of the declaration being read. */
@@ -193,6 +195,8 @@ void mffi__cp_reset(cp_state *cp, const cp_mark *m);
 ** (returns true if it was there, and removes it). */
 bool mffi__cp_pset_add(cp_state *cp, cp_pset *s, const void *p);
 bool mffi__cp_pset_take(cp_pset *s, const void *p);
+/* True if p is in s. */
+bool mffi__cp_pset_has(const cp_pset *s, const void *p);
 /* After a #define whose body is not a constant: skip the rest of the line. */
 void mffi__cp_skip_define(cp_state *cp);
 /* Raise an error at token t: "LINE:COL: MSG near 'TOKEN'". Never returns. */

@@ -107,8 +107,8 @@ static _Noreturn void lx_throw(cp_state *cp, const cp_token *t, int rc,
     lx_record(cp->ctx, rc, (long)(t->p - cp->src), "%.160s:%u:%u: %.240s%s",
               t->file, t->line, t->col, tmp, where);
   else
-    lx_record(cp->ctx, rc, (long)(t->p - cp->src), "%u:%u: %.400s%s",
-              t->line, t->col, tmp, where);
+    lx_record(cp->ctx, rc, (long)(t->p - cp->src), "%u:%u: %.400s%s", t->line,
+              t->col, tmp, where);
   longjmp(*cp->jb, rc);
 }
 
@@ -751,6 +751,13 @@ bool mffi__cp_pset_add(cp_state *cp, cp_pset *s, const void *p) {
     j = (j + 1) & (s->cap - 1);
   if (!s->v[j]) s->n++; /* A reused removed slot was counted already. */
   s->v[j] = p;
+  return false;
+}
+
+bool mffi__cp_pset_has(const cp_pset *s, const void *p) {
+  if (!s->cap) return false;
+  for (size_t j = lx_ptr_hash(p, s->cap); s->v[j]; j = (j + 1) & (s->cap - 1))
+    if (s->v[j] == p) return true;
   return false;
 }
 
