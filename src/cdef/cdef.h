@@ -139,11 +139,20 @@ typedef struct cp_val {
   bool wide; /* 64-bit (long) rather than 32-bit (int). */
 } cp_val;
 
+/* A backslash-newline removed from the text (see mffi__cp_lex_splice). */
+typedef struct cp_splice {
+  size_t at;  /* Offset in the spliced copy of the byte after it. */
+  size_t cum; /* Bytes removed up to and including this one. */
+} cp_splice;
+
 struct cp_state;
 typedef struct cp_state {
   mffi_ctx *ctx;
   mffi_tt *tt;
-  const char *src, *end; /* The text. */
+  const char *src, *end; /* The text (the spliced copy, if any). */
+  const char *orig;      /* The caller's text, when src is a copy. */
+  const cp_splice *spl;  /* Splices removed, by offset; nspl of them. */
+  size_t nspl;
   const char *pos;       /* Lexer position. */
   const char *linestart; /* Start of the current line. */
   uint32_t line;         /* Physical line, 1-based. */
@@ -186,6 +195,11 @@ typedef struct cp_mark {
 
 /* lex.c */
 void mffi__cp_lex_init(cp_state *cp, const char *src, size_t len);
+/* Replace the text by a copy without backslash-newlines, if it has any
+** (raises MFFI_ENOMEM: call under the error frame). */
+void mffi__cp_lex_splice(cp_state *cp);
+/* The offset in the caller's text of p (a pointer into cp->src). */
+size_t mffi__cp_offset(const cp_state *cp, const char *p);
 /* Advance to the next token; #define lines go to cp->on_define. */
 void mffi__cp_next(cp_state *cp);
 const cp_token *mffi__cp_peek(cp_state *cp);

@@ -2065,9 +2065,8 @@ static void sk_external(cp_state *cp) {
   const char **names = r.names.v;
   for (uint32_t i = 0; i < r.names.n; i++)
     mffi__cp_pset_add(cp, &cp->skipped, names[i]);
-  size_t from = (size_t)(first.p - cp->src);
-  size_t to = cp->tok.tok == TK_EOF ? (size_t)(cp->end - cp->src)
-                                    : (size_t)(cp->tok.p - cp->src);
+  size_t from = mffi__cp_offset(cp, first.p);
+  size_t to = mffi__cp_offset(cp, cp->tok.tok == TK_EOF ? cp->end : cp->tok.p);
   sk_range(cp, from, to);
   if (!cp->skips->note) return;
   if (rc != MFFI_EUNSUPPORTED) {
@@ -2099,6 +2098,7 @@ static void sk_external(cp_state *cp) {
 ** whose bytes are in the arena, nothing of the arena is still in use. */
 static void cp_unit(cp_state *cp, void *arg) {
   (void)arg;
+  mffi__cp_lex_splice(cp);
   cp_next(cp);
   while (cp->tok.tok != TK_EOF) {
     cp_amark m = mffi__cp_arena_mark(cp);
@@ -2113,6 +2113,7 @@ static void cp_unit(cp_state *cp, void *arg) {
 }
 
 static void cp_typename_only(cp_state *cp, void *arg) {
+  mffi__cp_lex_splice(cp);
   cp_next(cp);
   if (cp->tok.tok == TK_EOF)
     cp_err(cp, NULL, MFFI_EPARSE, "expected a type name");
