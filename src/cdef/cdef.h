@@ -170,11 +170,13 @@ typedef struct cp_state {
   int depth;                  /* Recursion depth. */
   int noeval;                 /* > 0 in an operand that is not evaluated. */
   int in_params;              /* > 0 inside a parameter list. */
+  int in_members;             /* > 0 inside a struct or union body. */
   bool speculative;           /* Evaluating a #define: declare nothing. */
   uint8_t kwtab[CP_KW_SLOTS]; /* Keyword hash: list index + 1, 0 empty. */
   bool typename_mode;      /* Parsing for mffi_typeof (unknown names differ). */
   mffi__cdef_skips *skips; /* Tolerant parse (mffi__cdef_tolerant), or NULL. */
   cp_pset skipped;         /* Names declared by skipped declarations. */
+  const char *decl_name;   /* The top-level declarator last read. */
   void (*on_define)(struct cp_state *cp); /* Called at each TK_DEFINE. */
   jmp_buf *jb;                            /* Where errors go. */
   cp_chunk *arena; /* Temporaries of the declaration being read. */

@@ -223,7 +223,7 @@ static const char *cp_text_since(cp_state *cp, const cp_token *a) {
 static bool cp_try(cp_state *cp, void (*fn)(cp_state *, void *), void *arg) {
   jmp_buf jb, *outer = cp->jb;
   cp_mark m = mffi__cp_mark(cp);
-  int depth = cp->depth, noeval = cp->noeval;
+  int depth = cp->depth, noeval = cp->noeval, in_members = cp->in_members;
   cp->jb = &jb;
   int rc = setjmp(jb);
   if (rc == 0) {
@@ -237,6 +237,7 @@ static bool cp_try(cp_state *cp, void (*fn)(cp_state *, void *), void *arg) {
   mffi__cp_reset(cp, &m);
   cp->depth = depth;
   cp->noeval = noeval;
+  cp->in_members = in_members;
   return false;
 }
 
@@ -608,6 +609,7 @@ static cp_token cp_tok_of(const cp_pos *q) {
 
 static void sp_members(cp_state *cp, cp_vec *members, cp_vec *toks) {
   cp_pset names = {0};
+  cp->in_members++;
   while (cp->tok.tok != '}') {
     if (cp->tok.tok == ';') {
       cp_next(cp);
@@ -690,6 +692,7 @@ static void sp_members(cp_state *cp, cp_vec *members, cp_vec *toks) {
       break;
     }
   }
+  cp->in_members--;
 }
 
 /* What precedes the body of a struct, union or enum specifier. */
@@ -1449,6 +1452,7 @@ static void dp_declarator(cp_state *cp, cp_declarator *d, cp_vec *out,
   } else if (cp->tok.tok == TK_NAME && mode != DM_ABSTRACT) {
     d->name = cp->tok.name;
     d->name_tok = cp->tok;
+    if (!cp->in_params && !cp->in_members) cp->decl_name = d->name;
     cp_next(cp);
   } else if (mode == DM_NAMED) {
     cp_err(cp, NULL, MFFI_EPARSE, "expected identifier or '('");
@@ -2037,6 +2041,7 @@ static void sk_external(cp_state *cp) {
   mffi__tt_save(cp->ctx, &sp);
   jmp_buf jb, *outer = cp->jb;
   cp->jb = &jb;
+  cp->decl_name = NULL;
   int rc = setjmp(jb);
   if (rc == 0) {
     dc_external(cp);
@@ -2045,12 +2050,13 @@ static void sk_external(cp_state *cp) {
   }
   cp->jb = outer;
   if (rc == MFFI_ENOMEM) longjmp(*outer, rc);
+  const char *failed_name = cp->decl_name;
   char why[MFFI_ERRMSG_MAX];
   snprintf(why, sizeof why, "%s", mffi_errmsg(cp->ctx));
   long offset = mffi_erroffset(cp->ctx);
   mffi__tt_restore(cp->ctx, &sp);
   mffi__cp_reset(cp, &m);
-  cp->depth = cp->noeval = cp->in_params = 0;
+  cp->depth = cp->noeval = cp->in_params = cp->in_members = 0;
   cp->speculative = false;
   cp_token first = cp->tok;
   sk_scan r = {0};
@@ -2062,9 +2068,11 @@ static void sk_external(cp_state *cp) {
     longjmp(*outer, rc);
   }
   mffi__ok(cp->ctx);
+  /* What it declares is not there; names declared before are. */
   const char **names = r.names.v;
   for (uint32_t i = 0; i < r.names.n; i++)
-    mffi__cp_pset_add(cp, &cp->skipped, names[i]);
+    if (!mffi__tt_decl_find(cp->tt, names[i]))
+      mffi__cp_pset_add(cp, &cp->skipped, names[i]);
   size_t from = mffi__cp_offset(cp, first.p);
   size_t to = mffi__cp_offset(cp, cp->tok.tok == TK_EOF ? cp->end : cp->tok.p);
   sk_range(cp, from, to);
@@ -2080,7 +2088,9 @@ static void sk_external(cp_state *cp) {
                first.line, first.col, r.uses);
   }
   char name[128] = "";
-  if (r.names.n)
+  if (failed_name) /* The declarator being read when it failed. */
+    snprintf(name, sizeof name, "%.100s", failed_name);
+  else if (r.names.n)
     snprintf(name, sizeof name, "%s%.100s",
              r.first_kw == TK_STRUCT  ? "struct "
              : r.first_kw == TK_UNION ? "union "
