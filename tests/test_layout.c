@@ -429,6 +429,10 @@ static const lt_hand lt_hands[] = {
     {"#pragma pack(1)\nstruct h44 { char a; int : 0; char b; };\n"
      "#pragma pack()",
      "struct h44", 5, 1, {{"b", 4, -1}}},
+    /* Backslash-newline inside numbers, names and strings (phase 2). */
+    {"struct h45 { char a[1\\\n0]; int b : 1\\\n2;\n"
+     "  char c[sizeof \"x\\\ny\"]; lo\\\nng d; };",
+     "struct h45", 24, 8, {{"b", 80, 12}, {"c", 12, -1}, {"d", 16, -1}}},
     /* clang-format on */
 };
 #define LT_NHANDS (sizeof lt_hands / sizeof lt_hands[0])
@@ -607,6 +611,9 @@ Test(layout_hand, pragma_pack_ignored_forms) {
 }
 Test(layout_hand, pragma_pack_zero_width_bitfield) {
   lt_hand_check(44);
+}
+Test(layout_hand, line_splices_inside_tokens) {
+  lt_hand_check(45);
 }
 
 /* The literals above are what this machine's compiler says. */
