@@ -27,6 +27,12 @@ enum { K_CDEF, K_TYPEOF };
 static const char END[] = "<end of input>";
 
 static const err_row rows[] = {
+    /* Complex modes go on complex types only, as gcc says. */
+    {K_CDEF, "typedef float __attribute__((mode(SC))) x;", MFFI_EDECL, 1, 41,
+     "x", "mode 'SC' applied to inappropriate type", "complex mode on float"},
+    {K_CDEF, "typedef _Complex float x __attribute__((mode(SF)));", MFFI_EDECL,
+     1, 24, "x", "mode 'SF' applied to inappropriate type",
+     "scalar mode on a complex type"},
     {K_CDEF, "struct s { struct s { int a; }; };", MFFI_EDECL, 1, 8, "s",
      "nested redefinition of 'struct s'", "a struct redefined inside itself"},
     {K_CDEF, "_Static_assert(sizeof(int) == 8, \"int is 8\");", MFFI_EDECL, 1,

@@ -400,11 +400,38 @@ static mffi_tid at_scalar_mode(cp_state *cp, mffi_tid tid, const char *m,
                {"DI", 8, 0},
                {"word", 8, 0},
                {"pointer", 8, 0},
+               /* libgcc's target modes (unwind.h): word_mode on x86-64. */
+               {"unwind_word", 8, 0},
+               {"libgcc_cmp_return", 8, 0},
+               {"libgcc_shift_count", 8, 0},
                {"TI", 16, 0},
+               {"HF", 0, MFFI_KIND_FLOAT16},
                {"SF", 0, MFFI_KIND_FLOAT},
                {"DF", 0, MFFI_KIND_DOUBLE},
                {"XF", 0, MFFI_KIND_LDOUBLE},
                {"TF", 0, MFFI_KIND_FLOAT128}};
+  /* Complex modes: "C" + an integer mode (CSI), or a floating mode with
+  ** C for F (SC, DC, XC, TC, HC). GCC puts one on any _Complex type, and
+  ** only there, and makes the complex of the mode's component. */
+  size_t mlen = m ? strlen(m) : 0;
+  bool cint = mlen == 3 && m[0] == 'C' && m[2] == 'I';
+  bool cflt = mlen == 2 && m[1] == 'C' && strchr("HSDXT", m[0]);
+  const mffi_type *cb = mffi__B(cp->tt, tid);
+  if (cb->kind == MFFI_KIND_COMPLEX || cint || cflt) {
+    if (cb->kind != MFFI_KIND_COMPLEX || !(cint || cflt))
+      cp_err(cp, t, MFFI_EDECL, "mode '%s' applied to inappropriate type", m);
+    char sm[3] = {cint ? m[1] : m[0], cint ? 'I' : 'F', '\0'};
+    mffi_tid comp = cb->child;
+    if (cint && !mffi__kind_is_int((mffi_kind)mffi__B(cp->tt, comp)->kind))
+      comp = MFFI_KIND_INT;
+    if (cflt) comp = MFFI_KIND_DOUBLE;
+    comp = at_scalar_mode(cp, comp, sm, t);
+    mffi_tid out;
+    cp_check(cp, mffi__tt_complex(cp->ctx, comp, &out), t);
+    unsigned q = mffi__T(cp->tt, tid)->quals;
+    if (q) cp_check(cp, mffi__tt_qual(cp->ctx, out, q, &out), t);
+    return out;
+  }
   for (size_t i = 0; m && i < sizeof modes / sizeof *modes; i++) {
     if (strcmp(m, modes[i].mode) != 0) continue;
     const mffi_type *n = mffi__T(cp->tt, tid);
