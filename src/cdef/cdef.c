@@ -33,7 +33,8 @@ static void cd_blank(char *text, const char *src, size_t len,
         while (j < to && (src[j] == ' ' || src[j] == '\t'))
           j++;
         if (j < to && src[j] == '#') { /* Keep the line, spliced ones too. */
-          while (j < len && !(src[j] == '\n' && src[j - 1] != '\\'))
+          while (j < len && !(src[j] == '\n' && src[j - 1] != '\\' &&
+                              !(src[j - 1] == '\r' && src[j - 2] == '\\')))
             j++;
           i = j;
           continue;
