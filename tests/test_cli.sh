@@ -136,7 +136,7 @@ run 0 "check same file twice" "$MODFFI" cdef "$tmp/good.h" "$tmp/good.h"
 printf 'struct point { long x; };\n' >"$tmp/other.h"
 run 1 "check redefinition" "$MODFFI" cdef "$tmp/good.h" "$tmp/other.h" &&
   expect "check redefinition" "$tmp/err" \
-    "^modffi: $tmp/other.h:1:8: redefinition of 'struct point' with other members or layout; the previous definition is at [0-9]+:[0-9]+ of an earlier mffi_cdef"
+    "^modffi: $tmp/other.h:1:8: redefinition of 'struct point' with other members or layout; the previous definition is at $tmp/good.h:[0-9]+:[0-9]+ near 'point'$"
 # What cannot be represented is skipped with a note (name, position,
 # reason), and so is what needs it; the rest is read. --strict fails as
 # mffi_cdef does. gcc compiles what --print gives beside the header.

@@ -177,13 +177,42 @@ int cli_cdef_text(mffi_ctx *ctx, const char *text, size_t len,
   return 0;
 }
 
+/* src (len bytes, from malloc) with a line marker naming `name` first, so
+** that every position, an earlier file's too, names its file: a new
+** buffer (src is freed), or NULL on out of memory (src freed too). */
+static char *cli_with_marker(char *src, size_t *len, const char *name) {
+  size_t nn = strlen(name), cap = 2 * nn + 16 + *len;
+  char *out = malloc(cap);
+  if (!out) {
+    free(src);
+    return NULL;
+  }
+  size_t o = (size_t)snprintf(out, cap, "# 1 \"");
+  for (const char *p = name; *p; p++) {
+    if (*p == '"' || *p == '\\') out[o++] = '\\';
+    out[o++] = *p == '\n' ? ' ' : *p;
+  }
+  out[o++] = '"';
+  out[o++] = '\n';
+  memcpy(out + o, src, *len);
+  *len += o;
+  free(src);
+  return out;
+}
+
 /* See cli.h. */
 int cli_cdef_files(mffi_ctx *ctx, char *const *files, int n, cli_skips *sk) {
   for (int i = 0; i < n; i++) {
     char *src;
     size_t len;
     if (cli_read_file(files[i], &src, &len) != 0) return -1;
-    int rc = cli_cdef_text(ctx, src, len, cli_display_name(files[i]), sk);
+    const char *name = cli_display_name(files[i]);
+    src = cli_with_marker(src, &len, name);
+    if (!src) {
+      cli_error("out of memory");
+      return -1;
+    }
+    int rc = cli_cdef_text(ctx, src, len, name, sk);
     free(src);
     if (rc != 0) return -1;
   }
