@@ -777,6 +777,44 @@ void mffi__tt_rollback(mffi_ctx *ctx) {
   tt->in_tx = false;
 }
 
+/* The hashes of the table: intern (types), tags (types), names (decls). */
+enum { TT_H_INTERN, TT_H_TAG, TT_H_NAME };
+
+/* The home slot of value v (index + 1) in hash `which` of mask + 1 slots. */
+static size_t tt_home(const mffi_tt *tt, int which, uint32_t v, size_t mask) {
+  if (which == TT_H_INTERN) {
+    tkey k = tt_key_of(tt->types[v - 1]);
+    return tt_key_hash(&k) & mask;
+  }
+  if (which == TT_H_TAG) return tt_hash_str(tt->types[v - 1]->tag) & mask;
+  return tt_hash_str(tt->decls[v - 1]->name) & mask;
+}
+
+/* Remove value v from a linear-probing hash of n slots, keeping every
+** other entry reachable and in probe order (Knuth, TAOCP 6.4, algorithm
+** R). The nodes of the entries must still be alive. */
+static void tt_hash_del(const mffi_tt *tt, int which, uint32_t *h, size_t n,
+                        uint32_t v) {
+  if (!n) return;
+  size_t mask = n - 1, i = tt_home(tt, which, v, mask);
+  while (h[i] && h[i] != v)
+    i = (i + 1) & mask;
+  if (!h[i]) return; /* Not hashed (not interned, no tag). */
+  for (size_t j = i;;) {
+    h[i] = 0;
+    for (;;) {
+      j = (j + 1) & mask;
+      if (!h[j]) return;
+      size_t r = tt_home(tt, which, h[j], mask);
+      /* The entry at j stays if its home is cyclically in (i, j]. */
+      if (i <= j ? (i < r && r <= j) : (i < r || r <= j)) continue;
+      break;
+    }
+    h[i] = h[j];
+    i = j;
+  }
+}
+
 void mffi__tt_save(mffi_ctx *ctx, mffi_tt_save *sp) {
   mffi_tt *tt = &ctx->tt;
   sp->ntypes = tt->ntypes;
@@ -787,9 +825,30 @@ void mffi__tt_save(mffi_ctx *ctx, mffi_tt_save *sp) {
 
 void mffi__tt_restore(mffi_ctx *ctx, const mffi_tt_save *sp) {
   mffi_tt *tt = &ctx->tt;
+  bool touched = tt->nundo > sp->nundo;
   tt_unwind(ctx, sp->nundo);
-  tt_truncate(ctx, sp->ntypes, sp->ndecls);
   tt->undo_floor = sp->nundo;
+  if (touched) { /* Older nodes changed (tags...): rehash everything. */
+    tt_truncate(ctx, sp->ntypes, sp->ndecls);
+    return;
+  }
+  /* Only new nodes: take them out of the hashes, newest first, so that
+  ** skipping a declaration costs what it made, not the whole table. */
+  for (uint32_t i = tt->ndecls; i-- > sp->ndecls;)
+    if (tt->decls[i]->kind != MFFI_DECL_TAG && tt->decls[i]->name)
+      tt_hash_del(tt, TT_H_NAME, tt->nhash, tt->nnhash, i + 1);
+  for (uint32_t i = tt->ntypes; i-- > sp->ntypes;) {
+    tt_hash_del(tt, TT_H_INTERN, tt->ihash, tt->nihash, i + 1);
+    if (tt->types[i]->tag)
+      tt_hash_del(tt, TT_H_TAG, tt->thash, tt->nthash, i + 1);
+  }
+  while (tt->ntypes > sp->ntypes)
+    tt_free_type(ctx, tt->types[--tt->ntypes]);
+  while (tt->ndecls > sp->ndecls) {
+    mffi_decl *d = tt->decls[--tt->ndecls];
+    mffi__tt_decl_free_parts(ctx, d);
+    mffi__free(ctx, d);
+  }
 }
 
 /* -- Life cycle ----------------------------------------------------------- */

@@ -6,6 +6,7 @@
 #include <criterion/new/assert.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "modffi.h"
@@ -254,6 +255,51 @@ Test(tolerant, spliced_text) {
   cr_expect(eq(u64, len, strlen(want)));
   cr_expect(memcmp(text, want, len) == 0, "%.*s", (int)len, text);
   mffi_close(lib);
+}
+
+/* Many skips among many declarations: each skip undoes only what it made
+** (the hashes lose just those entries), so every other declaration is
+** still found, types are interned once, and the table is the one a strict
+** parse of the blanked text builds. */
+Test(tolerant, many_skips_keep_the_table_whole, .timeout = 60) {
+  size_t cap = 1 << 20, n = 0;
+  char *src = malloc(cap);
+  cr_assert(src != NULL);
+  n += (size_t)snprintf(src + n, cap - n,
+                        "typedef float v4 __attribute__((vector_size(16)));\n");
+  for (int i = 0; i < 3000; i++)
+    n += (size_t)snprintf(src + n, cap - n,
+                          "struct s%d { int a; } *g%d(long *, struct s%d *);\n"
+                          "v4 *b%d(v4, struct s%d *, int (*)[%d]);\n"
+                          "enum { E%d = %d };\n",
+                          i, i, i, i, i, i % 7 + 1, i, i);
+  tl_notes ns;
+  tl_def(src, &ns);
+  mffi_lib *lib = NULL;
+  cr_assert(eq(int, mffi_open(ctx, NULL, NULL, NULL, &lib), MFFI_OK));
+  size_t len = 0;
+  const char *text = mffi_lib_cdef_text(lib, 0, &len);
+  mffi_ctx *c2 = NULL;
+  cr_assert(eq(int, mffi_ctx_new(&c2, NULL), MFFI_OK));
+  cr_assert(eq(int, mffi_cdef(c2, text, len), MFFI_OK), "%s", mffi_errmsg(c2));
+  cr_expect(eq(u64, mffi_ndecls(ctx), mffi_ndecls(c2)));
+  cr_expect(eq(u32, mffi_ntypes(ctx), mffi_ntypes(c2)));
+  char name[32];
+  for (int i = 0; i < 3000; i++) {
+    snprintf(name, sizeof name, "g%d", i);
+    cr_assert(mffi_decl_find(ctx, name) != NULL, "%s lost", name);
+    snprintf(name, sizeof name, "b%d", i);
+    cr_assert(mffi_decl_find(ctx, name) == NULL, "%s declared", name);
+    snprintf(name, sizeof name, "E%d", i);
+    cr_assert(eq(i64, mffi_decl_value(mffi_decl_find(ctx, name)), i));
+    snprintf(name, sizeof name, "struct s%d", i);
+    cr_assert(eq(u64, mffi_sizeof(ty(name)), 4));
+  }
+  const mffi_type *f = mffi_decl_type(mffi_decl_find(ctx, "g0"));
+  cr_expect(eq(ptr, (void *)mffi_type_param(f, 0), (void *)ty("long *")));
+  mffi_ctx_free(c2);
+  mffi_close(lib);
+  free(src);
 }
 
 /* -- Out of memory -----------------------------------------------------------
