@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "modffi.h"
+#include "types.h" /* mffi__cdef_tolerant */
 
 #define FUZZ_TYPEOF_MAX 128 /* Max. bytes of the prefix given to typeof. */
 #define FUZZ_BUF 512        /* Printing buffer; longer text is truncated. */
@@ -84,13 +85,46 @@ static const char *fuzz_print_all(mffi_ctx *ctx) {
   return NULL;
 }
 
+static void fuzz_count_note(void *ud, const char *name, const char *why) {
+  (void)strlen(name);
+  (void)strlen(why);
+  ++*(size_t *)ud;
+}
+
+/* The command line's tolerant reading of the same input: what the strict
+** one accepts it accepts alike, with nothing skipped; otherwise it fails
+** with a message, or skips with notes, leaving a usable context. */
+static const char *fuzz_tolerant_one(const uint8_t *data, size_t size,
+                                     int strict_rc) {
+  mffi_ctx *ctx = NULL;
+  if (mffi_ctx_new(&ctx, NULL) != MFFI_OK) return NULL;
+  size_t nnotes = 0;
+  const char *bad = NULL;
+  int rc = mffi__cdef_tolerant(ctx, (const char *)data, size, fuzz_count_note,
+                               &nnotes);
+  if (strict_rc == MFFI_OK && (rc != MFFI_OK || nnotes))
+    bad = "tolerant reading differs on an input mffi_cdef accepts";
+  else if (rc > 0)
+    bad = "tolerant reading returned a positive code";
+  else if (rc < 0 && mffi_errmsg(ctx)[0] == '\0')
+    bad = "tolerant reading failed without a message";
+  else if (rc == MFFI_OK && mffi_errmsg(ctx)[0] != '\0')
+    bad = "tolerant reading succeeded with a message";
+  if (!bad) bad = fuzz_print_all(ctx);
+  if (!bad && mffi_cdef(ctx, "int fuzz_after;", 15) != MFFI_OK &&
+      mffi_decl_find(ctx, "fuzz_after") == NULL)
+    bad = "context unusable after the tolerant reading";
+  mffi_ctx_free(ctx);
+  return bad;
+}
+
 /* Run one input. Returns NULL, or what went wrong (an invariant broken;
 ** crashes and sanitizer reports are caught by the harness). */
 static const char *fuzz_cdef_one(const uint8_t *data, size_t size) {
   mffi_ctx *ctx = NULL;
   if (mffi_ctx_new(&ctx, NULL) != MFFI_OK) return NULL;
   const char *bad = NULL;
-  int rc = mffi_cdef(ctx, (const char *)data, size);
+  int rc = mffi_cdef(ctx, (const char *)data, size), strict_rc = rc;
   if (rc > 0)
     bad = "mffi_cdef returned a positive code";
   else if (rc < 0 && mffi_errmsg(ctx)[0] == '\0')
@@ -108,7 +142,8 @@ static const char *fuzz_cdef_one(const uint8_t *data, size_t size) {
   if (!bad) {
     char expr[FUZZ_TYPEOF_MAX + 1];
     size_t n = 0;
-    while (n < size && n < FUZZ_TYPEOF_MAX && data[n] != ';' && data[n]) n++;
+    while (n < size && n < FUZZ_TYPEOF_MAX && data[n] != ';' && data[n])
+      n++;
     memcpy(expr, data, n);
     expr[n] = '\0';
     const mffi_type *t = NULL;
@@ -131,6 +166,7 @@ static const char *fuzz_cdef_one(const uint8_t *data, size_t size) {
       mffi_decl_find(ctx, "fuzz_after") == NULL)
     bad = "context unusable after the input";
   mffi_ctx_free(ctx);
+  if (!bad) bad = fuzz_tolerant_one(data, size, strict_rc);
   return bad;
 }
 

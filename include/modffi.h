@@ -160,7 +160,9 @@ MFFI_API int mffi_errcode(const mffi_ctx *ctx);
 ** function prototypes, extern variables, `#define NAME <integer expr>`, GNU
 ** attributes, asm renames, and inline function bodies (skipped). Other
 ** preprocessor lines are ignored.
-** All or nothing: on failure nothing of src is added and ctx is as before.
+** All or nothing: on failure nothing of src is added and ctx is as before,
+** also when one declaration cannot be represented (MFFI_EUNSUPPORTED);
+** the modffi command line skips those with a note (docs/cdef.md).
 ** Returns MFFI_OK; MFFI_EPARSE (syntax); MFFI_EDECL (redefinition,
 ** conflicting or incomplete type, structs/unions/arrays nested more than
 ** 1024 levels deep...); MFFI_EUNSUPPORTED; MFFI_ERANGE (a constant that

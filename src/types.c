@@ -620,8 +620,10 @@ static int tt_log(mffi_ctx *ctx, mffi_type *t, mffi_decl *d) {
   if (!tt->in_tx) return MFFI_OK;
   if (t && t->id >= tt->tx_ntypes) return MFFI_OK;
   if (d && d->index >= tt->tx_ndecls) return MFFI_OK;
-  /* Log the first state once: the object knows its entry. */
-  if ((t && t->undo_ix) || (d && d->undo_ix)) return MFFI_OK;
+  /* Log the first state once per savepoint: the object knows its latest
+  ** entry (and the entry the state before it, in saved.undo_ix). */
+  if ((t && t->undo_ix > tt->undo_floor) || (d && d->undo_ix > tt->undo_floor))
+    return MFFI_OK;
   if (tt->nundo >= UINT32_MAX - 1 ||
       mffi__grow(ctx, (void **)&tt->undo, &tt->capundo, tt->nundo + 1,
                  sizeof *tt->undo))
@@ -648,8 +650,8 @@ int mffi__tt_decl_set_attrs(mffi_ctx *ctx, mffi_decl *d, mffi_attr *attrs,
   int rc = tt_log(ctx, NULL, d);
   if (rc) return rc;
   /* The current array is this transaction's own unless the log holds it. */
-  bool logged =
-      d->undo_ix && tt->undo[d->undo_ix - 1].saved.d.attrs == d->attrs;
+  bool logged = d->undo_ix && d->undo_ix <= tt->nundo &&
+                tt->undo[d->undo_ix - 1].saved.d.attrs == d->attrs;
   if (!logged) {
     mffi_decl cur = {.attrs = d->attrs, .nattrs = d->nattrs};
     mffi__tt_decl_free_parts(ctx, &cur);
@@ -672,28 +674,45 @@ void mffi__tt_begin(mffi_ctx *ctx) {
   tt->tx_ntypes = tt->ntypes;
   tt->tx_ndecls = tt->ndecls;
   tt->nundo = 0;
+  tt->undo_floor = 0;
 }
 
 void mffi__tt_commit(mffi_ctx *ctx) {
   mffi_tt *tt = &ctx->tt;
   /* Arrays replaced in place by the transaction free their old versions. */
+  /* An object logged at several savepoints has a chain of entries
+  ** (saved.undo_ix links each to the one before); an array saved by two
+  ** of them is freed by the earlier one only. */
+  for (size_t i = 0; i < tt->nundo; i++) {
+    mffi_undo *u = &tt->undo[i];
+    if (u->type) {
+      const mffi_undo *e =
+          u->saved.t.undo_ix ? &tt->undo[u->saved.t.undo_ix - 1] : NULL;
+      if (u->saved.t.members != u->type->members &&
+          !(e && e->saved.t.members == u->saved.t.members))
+        mffi__free(ctx, u->saved.t.members);
+      if (u->saved.t.enums != u->type->enums &&
+          !(e && e->saved.t.enums == u->saved.t.enums))
+        mffi__free(ctx, u->saved.t.enums);
+    } else {
+      const mffi_undo *e =
+          u->saved.d.undo_ix ? &tt->undo[u->saved.d.undo_ix - 1] : NULL;
+      mffi_decl old = u->saved.d;
+      if (old.attrs == u->decl->attrs || (e && e->saved.d.attrs == old.attrs))
+        old.attrs = NULL, old.nattrs = 0;
+      if (old.param_names == u->decl->param_names ||
+          (e && e->saved.d.param_names == old.param_names))
+        old.param_names = NULL;
+      mffi__tt_decl_free_parts(ctx, &old);
+    }
+  }
   for (size_t i = 0; i < tt->nundo; i++) {
     mffi_undo *u = &tt->undo[i];
     if (u->type) u->type->undo_ix = 0;
     if (u->decl) u->decl->undo_ix = 0;
-    if (u->type) {
-      if (u->saved.t.members != u->type->members)
-        mffi__free(ctx, u->saved.t.members);
-      if (u->saved.t.enums != u->type->enums) mffi__free(ctx, u->saved.t.enums);
-    } else if (u->saved.d.attrs != u->decl->attrs ||
-               u->saved.d.param_names != u->decl->param_names) {
-      mffi_decl old = u->saved.d;
-      if (old.attrs == u->decl->attrs) old.attrs = NULL, old.nattrs = 0;
-      if (old.param_names == u->decl->param_names) old.param_names = NULL;
-      mffi__tt_decl_free_parts(ctx, &old);
-    }
   }
   tt->nundo = 0;
+  tt->undo_floor = 0;
   tt->in_tx = false;
 }
 
@@ -716,9 +735,10 @@ static void tt_rebuild_hashes(mffi_tt *tt) {
   }
 }
 
-void mffi__tt_rollback(mffi_ctx *ctx) {
+/* Undo the log's entries from the last down to entry `to`. */
+static void tt_unwind(mffi_ctx *ctx, size_t to) {
   mffi_tt *tt = &ctx->tt;
-  for (size_t i = tt->nundo; i-- > 0;) {
+  for (size_t i = tt->nundo; i-- > to;) {
     mffi_undo *u = &tt->undo[i];
     if (u->type) {
       if (u->type->members != u->saved.t.members)
@@ -733,16 +753,102 @@ void mffi__tt_rollback(mffi_ctx *ctx) {
       *d = u->saved.d;
     }
   }
-  tt->nundo = 0;
-  while (tt->ntypes > tt->tx_ntypes)
+  tt->nundo = to;
+}
+
+/* Free the types and declarations past the first ntypes and ndecls. */
+static void tt_truncate(mffi_ctx *ctx, uint32_t ntypes, uint32_t ndecls) {
+  mffi_tt *tt = &ctx->tt;
+  while (tt->ntypes > ntypes)
     tt_free_type(ctx, tt->types[--tt->ntypes]);
-  while (tt->ndecls > tt->tx_ndecls) {
+  while (tt->ndecls > ndecls) {
     mffi_decl *d = tt->decls[--tt->ndecls];
     mffi__tt_decl_free_parts(ctx, d);
     mffi__free(ctx, d);
   }
   tt_rebuild_hashes(tt);
+}
+
+void mffi__tt_rollback(mffi_ctx *ctx) {
+  mffi_tt *tt = &ctx->tt;
+  tt_unwind(ctx, 0);
+  tt_truncate(ctx, tt->tx_ntypes, tt->tx_ndecls);
+  tt->undo_floor = 0;
   tt->in_tx = false;
+}
+
+/* The hashes of the table: intern (types), tags (types), names (decls). */
+enum { TT_H_INTERN, TT_H_TAG, TT_H_NAME };
+
+/* The home slot of value v (index + 1) in hash `which` of mask + 1 slots. */
+static size_t tt_home(const mffi_tt *tt, int which, uint32_t v, size_t mask) {
+  if (which == TT_H_INTERN) {
+    tkey k = tt_key_of(tt->types[v - 1]);
+    return tt_key_hash(&k) & mask;
+  }
+  if (which == TT_H_TAG) return tt_hash_str(tt->types[v - 1]->tag) & mask;
+  return tt_hash_str(tt->decls[v - 1]->name) & mask;
+}
+
+/* Remove value v from a linear-probing hash of n slots, keeping every
+** other entry reachable and in probe order (Knuth, TAOCP 6.4, algorithm
+** R). The nodes of the entries must still be alive. */
+static void tt_hash_del(const mffi_tt *tt, int which, uint32_t *h, size_t n,
+                        uint32_t v) {
+  if (!n) return;
+  size_t mask = n - 1, i = tt_home(tt, which, v, mask);
+  while (h[i] && h[i] != v)
+    i = (i + 1) & mask;
+  if (!h[i]) return; /* Not hashed (not interned, no tag). */
+  for (size_t j = i;;) {
+    h[i] = 0;
+    for (;;) {
+      j = (j + 1) & mask;
+      if (!h[j]) return;
+      size_t r = tt_home(tt, which, h[j], mask);
+      /* The entry at j stays if its home is cyclically in (i, j]. */
+      if (i <= j ? (i < r && r <= j) : (i < r || r <= j)) continue;
+      break;
+    }
+    h[i] = h[j];
+    i = j;
+  }
+}
+
+void mffi__tt_save(mffi_ctx *ctx, mffi_tt_save *sp) {
+  mffi_tt *tt = &ctx->tt;
+  sp->ntypes = tt->ntypes;
+  sp->ndecls = tt->ndecls;
+  sp->nundo = tt->nundo;
+  tt->undo_floor = tt->nundo;
+}
+
+void mffi__tt_restore(mffi_ctx *ctx, const mffi_tt_save *sp) {
+  mffi_tt *tt = &ctx->tt;
+  bool touched = tt->nundo > sp->nundo;
+  tt_unwind(ctx, sp->nundo);
+  tt->undo_floor = sp->nundo;
+  if (touched) { /* Older nodes changed (tags...): rehash everything. */
+    tt_truncate(ctx, sp->ntypes, sp->ndecls);
+    return;
+  }
+  /* Only new nodes: take them out of the hashes, newest first, so that
+  ** skipping a declaration costs what it made, not the whole table. */
+  for (uint32_t i = tt->ndecls; i-- > sp->ndecls;)
+    if (tt->decls[i]->kind != MFFI_DECL_TAG && tt->decls[i]->name)
+      tt_hash_del(tt, TT_H_NAME, tt->nhash, tt->nnhash, i + 1);
+  for (uint32_t i = tt->ntypes; i-- > sp->ntypes;) {
+    tt_hash_del(tt, TT_H_INTERN, tt->ihash, tt->nihash, i + 1);
+    if (tt->types[i]->tag)
+      tt_hash_del(tt, TT_H_TAG, tt->thash, tt->nthash, i + 1);
+  }
+  while (tt->ntypes > sp->ntypes)
+    tt_free_type(ctx, tt->types[--tt->ntypes]);
+  while (tt->ndecls > sp->ndecls) {
+    mffi_decl *d = tt->decls[--tt->ndecls];
+    mffi__tt_decl_free_parts(ctx, d);
+    mffi__free(ctx, d);
+  }
 }
 
 /* -- Life cycle ------------------------------------------------------------ */

@@ -153,7 +153,14 @@ typedef struct mffi_tt {
   uint32_t tx_ntypes, tx_ndecls;
   mffi_undo *undo;
   size_t nundo, capundo;
+  size_t undo_floor; /* Entries below belong to before the savepoint. */
 } mffi_tt;
+
+/* A point inside a transaction to come back to (mffi__tt_save). */
+typedef struct mffi_tt_save {
+  uint32_t ntypes, ndecls;
+  size_t nundo;
+} mffi_tt_save;
 
 struct mffi_ctx;
 
@@ -164,6 +171,12 @@ void mffi__tt_free(struct mffi_ctx *ctx);
 void mffi__tt_begin(struct mffi_ctx *ctx);
 void mffi__tt_commit(struct mffi_ctx *ctx);
 void mffi__tt_rollback(struct mffi_ctx *ctx);
+/* Savepoints inside a transaction, for skipping one declaration: save
+** records the table's state (each object changed after it is logged
+** again); restore brings the table back to it, freeing what came after
+** (it allocates nothing). The transaction goes on either way. */
+void mffi__tt_save(struct mffi_ctx *ctx, mffi_tt_save *sp);
+void mffi__tt_restore(struct mffi_ctx *ctx, const mffi_tt_save *sp);
 
 /* A pooled copy of s[0..len); the same text gives the same pointer.
 ** NULL on out of memory. */
@@ -292,8 +305,38 @@ mffi_type *mffi__type_scalar(const mffi_tt *tt, mffi_tid tid);
 
 /* -- Parser entry points (cdef/) ------------------------------------------- */
 
-/* Parse declarations (see mffi_cdef); the caller runs the transaction. */
-int mffi__cdef_parse(struct mffi_ctx *ctx, const char *src, size_t len);
+/* Called for each declaration skipped by mffi__cdef_tolerant: the first
+** name it declares ("" if none) and why ("FILE:LINE:COL: reason"). */
+typedef void (*mffi__cdef_note_fn)(void *ud, const char *name, const char *why);
+
+/* The tolerant parse's state: where notes go, and the byte ranges of the
+** text that were skipped (from, to pairs; owned, from ctx's allocator). */
+typedef struct mffi__cdef_skips {
+  mffi__cdef_note_fn note;
+  void *ud;
+  size_t *ranges;
+  size_t nranges; /* Pairs. */
+  size_t capranges;
+} mffi__cdef_skips;
+
+/* Parse declarations (see mffi_cdef); the caller runs the transaction.
+** With sk, a top-level declaration that cannot be represented
+** (MFFI_EUNSUPPORTED), or that fails and names what an earlier one of
+** them declared, is skipped and reported to sk->note. */
+int mffi__cdef_parse(struct mffi_ctx *ctx, const char *src, size_t len,
+                     mffi__cdef_skips *sk);
+
+/* mffi_cdef for the command line: the same transaction, except that a
+** top-level declaration that cannot be represented is skipped rather than
+** failing the call. A declaration is skipped when it fails with
+** MFFI_EUNSUPPORTED, or fails in any way except MFFI_ENOMEM and names
+** (as a type, tag or identifier) what a skipped one declared; note(ud,
+** name, why) is called for each (note may be NULL). The text logged for
+** the strategies (mffi_lib_cdef_text) has the skipped declarations
+** blanked out, lines kept, so that it parses strictly. Returns as
+** mffi_cdef. */
+int mffi__cdef_tolerant(struct mffi_ctx *ctx, const char *src, size_t len,
+                        mffi__cdef_note_fn note, void *ud);
 /* Parse a type name (see mffi_typeof). */
 int mffi__cdef_typename(struct mffi_ctx *ctx, const char *src, size_t len,
                         mffi_tid *out);

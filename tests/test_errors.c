@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 #include <criterion/parameterized.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,12 @@ enum { K_CDEF, K_TYPEOF };
 static const char END[] = "<end of input>";
 
 static const err_row rows[] = {
+    /* Complex modes go on complex types only, as gcc says. */
+    {K_CDEF, "typedef float __attribute__((mode(SC))) x;", MFFI_EDECL, 1, 41,
+     "x", "mode 'SC' applied to inappropriate type", "complex mode on float"},
+    {K_CDEF, "typedef _Complex float x __attribute__((mode(SF)));", MFFI_EDECL,
+     1, 24, "x", "mode 'SF' applied to inappropriate type",
+     "scalar mode on a complex type"},
     {K_CDEF, "struct s { struct s { int a; }; };", MFFI_EDECL, 1, 8, "s",
      "nested redefinition of 'struct s'", "a struct redefined inside itself"},
     {K_CDEF, "_Static_assert(sizeof(int) == 8, \"int is 8\");", MFFI_EDECL, 1,
@@ -847,6 +854,99 @@ ParameterizedTest(size_t *ri, errors, specifier_combinations, .timeout = 30) {
   else
     cr_expect(eq(int, rc, MFFI_EPARSE), "%s accepted (%s: %s)", specs,
               mffi_errname(rc), mffi_errmsg(ctx));
+  mffi_ctx_free(ctx);
+}
+
+/* -- Line splices, judged by gcc -------------------------------------------- */
+
+/* Backslash-newline goes before tokens are made (C11 5.1.1.2, phase 2): it
+** may fall inside a number, a punctuator, a name or a string, and it
+** continues a // comment. Each row is checked with gcc -fsyntax-only: the
+** verdict must be the row's, modffi's the same, and when both refuse, the
+** row says whether the first error is at the same line and column (gcc may
+** read a bad token further before it gives up). The offset of modffi's
+** error is that of the token in the caller's bytes. */
+static const struct {
+  const char *src;
+  int valid;    /* gcc accepts it. */
+  int same_pos; /* Refused: gcc's first error is at modffi's line:col. */
+  const char *at; /* Refused: the text at mffi_erroffset, or NULL. */
+} splice_rows[] = {
+    {"char a[12\\\n34]; _Static_assert(sizeof a == 1234, \"n\");", 1, 0, NULL},
+    {"char a[0x\\\n1\\\n0]; _Static_assert(sizeof a == 16, \"x\");", 1, 0,
+     NULL},
+    {"char a[1 <\\\n< 3]; _Static_assert(sizeof a == 8, \"s\");", 1, 0, NULL},
+    {"char a[2 >\\\n= 1]; _Static_assert(sizeof a == 1, \"g\");", 1, 0, NULL},
+    {"char a[sizeof \"a\\\nb\" \"c\"]; _Static_assert(sizeof a == 4, \"t\");", 1,
+     0, NULL},
+    {"unsig\\\nned in\\\r\nt x; _Static_assert(sizeof x == 4, \"u\");", 1, 0,
+     NULL},
+    {"int x; // comment \\\nint y z;\nint w;", 1, 0, NULL},
+    {"#define K 1\\\n2\nchar a[K]; _Static_assert(sizeof a == 12, \"d\");", 1, 0,
+     NULL},
+    {"char a[1 <\\\n<= 2];", 0, 1, "<\\\n<="},
+    {"char a[2 -\\\n- 1];", 0, 1, "-\\\n-"},
+    {"char a[2 -\\\n> 1];", 0, 0, "-\\\n>"},
+    {"int a\\\nb c;", 0, 1, "c;"},
+    {"char s[sizeof \"ab\\\ncd\"]; int x y;", 0, 1, "y;"},
+    {"char a[0x1\\\n0g];", 0, 1, "0x1\\\n0g"},
+    {"in\\\nt 3x;", 0, 1, "3x"},
+    {"int a;\n  int \\\n  bb\\\ncc dd;", 0, 1, "dd"},
+    {"int x; // \\\n\\\nint y z;\nint w v;", 0, 1, "v;"},
+};
+#define NSPLICE_ROWS (sizeof splice_rows / sizeof splice_rows[0])
+
+ParameterizedTestParameters(errors, splices_as_gcc) {
+  return indexes(NSPLICE_ROWS);
+}
+
+ParameterizedTest(size_t *ri, errors, splices_as_gcc, .timeout = 30) {
+  const char *src = splice_rows[*ri].src;
+  char path[] = "/tmp/mffi_splice_XXXXXX";
+  int fd = mkstemp(path);
+  cr_assert(fd >= 0);
+  FILE *f = fdopen(fd, "w");
+  cr_assert(f != NULL);
+  fputs(src, f);
+  fputc('\n', f);
+  fclose(f);
+  char cmd[512];
+  const char *cc = getenv("CC") ? getenv("CC") : "cc";
+  snprintf(cmd, sizeof cmd,
+           "%s -std=gnu11 -fsyntax-only -x c %s 2>&1 | grep -m1 ': error:'", cc,
+           path);
+  FILE *p = popen(cmd, "r");
+  cr_assert(p != NULL);
+  char line[512] = "";
+  bool gcc_err = fgets(line, sizeof line, p) != NULL;
+  pclose(p);
+  remove(path);
+  cr_assert(eq(int, !gcc_err, splice_rows[*ri].valid),
+            "the C compiler says %s to \"%s\" (%s)", gcc_err ? "no" : "yes",
+            src, line);
+  mffi_ctx *ctx = NULL;
+  cr_assert(eq(int, mffi_ctx_new(&ctx, NULL), MFFI_OK));
+  int rc = mffi_cdef(ctx, src, strlen(src));
+  if (splice_rows[*ri].valid) {
+    cr_expect(eq(int, rc, MFFI_OK), "%s: %s", src, mffi_errmsg(ctx));
+  } else {
+    cr_expect(rc != MFFI_OK, "%s accepted", src);
+    /* gcc: "PATH:LINE:COL: error: ..."; modffi: "LINE:COL: ...". */
+    unsigned gl = 0, gc = 0, ml = 0, mc = 0;
+    const char *q = strstr(line, path);
+    cr_assert(q && sscanf(q + strlen(path), ":%u:%u:", &gl, &gc) == 2, "%s",
+              line);
+    cr_assert(sscanf(mffi_errmsg(ctx), "%u:%u:", &ml, &mc) == 2, "%s",
+              mffi_errmsg(ctx));
+    if (splice_rows[*ri].same_pos)
+      cr_expect(ml == gl && mc == gc, "%s: gcc %u:%u (%s), modffi %s", src, gl,
+                gc, line, mffi_errmsg(ctx));
+    const char *at = splice_rows[*ri].at;
+    long off = mffi_erroffset(ctx);
+    cr_expect(off >= 0 && strncmp(src + off, at, strlen(at)) == 0,
+              "%s: offset %ld is at '%s', not '%s'", src, off,
+              off >= 0 ? src + off : "", at);
+  }
   mffi_ctx_free(ctx);
 }
 

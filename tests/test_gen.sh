@@ -338,6 +338,70 @@ $CC -c $INC $WARN "$T/bad/sgood_mffi_static.c" -o "$T/good.o" >"$T/cc.err" 2>&1 
   grep -q "offsetof(struct shape, meta.id) == 24" "$T/bad/sgood_mffi_static.c" &&
   ok "the right struct description builds" || ko "the right struct description builds" "$T/cc.err"
 
+# -- A header with what cannot be represented -----------------------------------
+# GCC's <immintrin.h> passes vectors by value in thousands of inline
+# functions: they are skipped with notes (a few, then a count), and what
+# --only selects is bound as usual. A selected one that was skipped fails,
+# naming it and why.
+printf '#include <immintrin.h>\n#include <stdlib.h>\n' >"$T/vec.h"
+mkdir -p "$T/vc"
+if "$MODFFI" gen --name vc --header "$T/vec.h" --lib libc.so.6 \
+  --only '^(abs|labs|div)$' -o "$T/vc" >"$T/o" 2>&1; then
+  ok "gen beside <immintrin.h> --only"
+else
+  ko "gen beside <immintrin.h> --only" "$T/o"
+fi
+grep -q "^modffi: note: skipped '_mm_cvtsi32_si64': /.*/mmintrin.h:[0-9]*:[0-9]*: returning .* by value is not supported" "$T/o" &&
+  grep -q "^modffi: note: [0-9]* more declarations skipped" "$T/o" &&
+  [ "$(grep -c "note: skipped" "$T/o")" = 20 ] &&
+  ok "skipped declarations noted, then counted" || ko "skipped declarations noted, then counted" "$T/o"
+cat >"$T/vtest.c" <<'EOF'
+#include <stdio.h>
+#include "vc_mffi.h"
+int main(int argc, char **argv) {
+  if (vc_mffi_open_name(argc > 1 ? argv[1] : NULL, NULL) != 0) {
+    fprintf(stderr, "open: %s\n", vc_mffi_errmsg());
+    return 1;
+  }
+  div_t d = vc_div(-17, 5);
+  printf("abs %d labs %ld div %d %d\n", vc_abs(-9), vc_labs(-90000000000L),
+         d.quot, d.rem);
+  vc_mffi_close();
+  return 0;
+}
+EOF
+if build "$T/vt" "$T/vtest.c" -I"$T/vc" "$T/vc/vc_mffi.c" "$T/vc/vc_mffi_static.c" $LIBS &&
+  build "$T/vtd" -Dvc_MFFI_DIRECT "$T/vtest.c" -I"$T/vc" "$T/vc/vc_mffi.c"; then
+  ok "binding beside <immintrin.h> builds warning-free"
+  "$T/vt" dynamic >"$T/v.dyn" 2>&1 || true
+  "$T/vt" static >"$T/v.sta" 2>&1 || true
+  "$T/vtd" >"$T/v.dir" 2>&1 || true
+  grep -q "^abs 9 labs 90000000000 div -3 -2$" "$T/v.dir" &&
+    cmp -s "$T/v.dyn" "$T/v.dir" && cmp -s "$T/v.sta" "$T/v.dir" &&
+    ok "beside <immintrin.h>: dynamic == static == direct" ||
+    ko "beside <immintrin.h>: dynamic == static == direct" "$T/v.dyn"
+else
+  ko "binding beside <immintrin.h> builds warning-free" "$T/cc.err"
+fi
+"$MODFFI" gen --name vb --header "$T/vec.h" --only '^_mm_add_ps$' -o "$T/vb" >"$T/o" 2>&1
+[ $? = 1 ] && grep -q "^modffi: gen: '_mm_add_ps' matches --only but cannot be bound: /.*/xmmintrin.h:[0-9]*:[0-9]*: passing .* by value is not supported" "$T/o" &&
+  ok "a selected declaration that was skipped fails" || ko "a selected declaration that was skipped fails" "$T/o"
+# A struct that cannot be represented stays opaque behind its pointers;
+# a typedef of one is gone, and what names it fails when selected.
+cat >"$T/unrep.h" <<'EOF'
+typedef _Atomic(int) atomic_t;
+struct holds { atomic_t v; };
+typedef struct { atomic_t v; } holds_t;
+struct holds *holds_new(void);
+holds_t *holds_t_new(void);
+EOF
+"$MODFFI" gen --name ur --header "$T/unrep.h" --only '^holds_new$' -o "$T/ur" >"$T/o" 2>&1 &&
+  grep -q "^struct holds \*ur_holds_new(void);" "$T/ur/ur_mffi.h" &&
+  ok "a skipped struct is opaque behind a pointer" || ko "a skipped struct is opaque behind a pointer" "$T/o"
+"$MODFFI" gen --name ur --header "$T/unrep.h" --only '^holds_t_new$' -o "$T/ur" >"$T/o" 2>&1
+[ $? = 1 ] && grep -q "^modffi: gen: 'holds_t_new' matches --only but cannot be bound: $T/unrep.h:5:1: it uses 'holds_t', which was skipped" "$T/o" &&
+  ok "what needs a skipped typedef fails when selected" || ko "what needs a skipped typedef fails when selected" "$T/o"
+
 # -- Whole headers: everything generated compiles warning-free ----------------------
 for h in expat.h stdio.h zlib.h string.h time.h pthread.h signal.h; do
   [ -f "/usr/include/$h" ] || continue

@@ -3,7 +3,8 @@
 # result. See LICENSE.
 #
 # For each header H, plain and with -D_GNU_SOURCE:
-#   1. `modffi cdef --check` accepts the preprocessed text;
+#   1. `modffi cdef --strict --check` accepts the preprocessed text (nothing
+#      skipped);
 #   2. our printed functions and variables, appended after `#include <H>`,
 #      compile against the real header (every prototype understood);
 #   3. our printed declarations of all kinds compile by themselves.
@@ -17,7 +18,8 @@ set -u
 : "${MODFFI:?set MODFFI to the path of the modffi executable}"
 CC=${CC:-cc}
 HEADERS="stdio.h stdlib.h string.h math.h time.h signal.h unistd.h pthread.h
-sys/socket.h netdb.h wchar.h zlib.h expat.h sqlite3.h link.h"
+sys/socket.h netdb.h wchar.h zlib.h expat.h sqlite3.h link.h quadmath.h
+unwind.h"
 VALGRIND_HEADERS="stdio.h sqlite3.h"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mffi-headers.XXXXXX")
@@ -76,7 +78,7 @@ check_header() {
     return
   fi
 
-  if "$MODFFI" cdef --check "$base.i" >"$base.check.log" 2>&1; then
+  if "$MODFFI" cdef --strict --check "$base.i" >"$base.check.log" 2>&1; then
     pass "$tag: cdef --check"
   else
     fail "$tag: cdef --check"
@@ -94,7 +96,7 @@ check_header() {
   # The same with cc -E's line markers ("# 68 "/usr/include/..."").
   # shellcheck disable=SC2086 # $def is empty or one flag.
   if echo "#include <$h>" | $CC $def -E - >"$base.lm.i" 2>/dev/null &&
-    "$MODFFI" cdef --check "$base.lm.i" >"$base.lm.log" 2>&1; then
+    "$MODFFI" cdef --strict --check "$base.lm.i" >"$base.lm.log" 2>&1; then
     pass "$tag: cdef --check of cc -E with line markers"
   else
     fail "$tag: cdef --check of cc -E with line markers"
@@ -112,7 +114,7 @@ check_header() {
   if ! {
     echo "#include <$h>"
     cat "$base.undef.h"
-    "$MODFFI" cdef --print --kinds function,variable "$base.i"
+    "$MODFFI" cdef --strict --print --kinds function,variable "$base.i"
   } >"$fv" 2>"$base.fv.print.log"; then
     fail "$tag: cdef --print --kinds function,variable failed"
     show "$base.fv.print.log"
@@ -128,7 +130,7 @@ check_header() {
 
   # All our declarations, alone, are valid C.
   local all=$base.all.c
-  if ! "$MODFFI" cdef --print "$base.i" >"$all" 2>"$base.all.print.log" ||
+  if ! "$MODFFI" cdef --strict --print "$base.i" >"$all" 2>"$base.all.print.log" ||
     [ ! -s "$all" ]; then
     fail "$tag: cdef --print failed"
     show "$base.all.print.log"
@@ -148,9 +150,9 @@ done
 # -- zlib.h with its macros (-dD): the integer ones become constants. --------
 zd=$tmp/zlib_dD.i
 if echo '#include <zlib.h>' | $CC -E -P -dD - >"$zd" 2>"$zd.log"; then
-  if "$MODFFI" cdef --check "$zd" >"$zd.check.log" 2>&1; then
+  if "$MODFFI" cdef --strict --check "$zd" >"$zd.check.log" 2>&1; then
     pass "zlib.h -dD: cdef --check"
-    "$MODFFI" cdef --print --kinds constant "$zd" >"$zd.const" 2>&1
+    "$MODFFI" cdef --strict --print --kinds constant "$zd" >"$zd.const" 2>&1
     missing=""
     for kv in Z_OK=0 Z_STREAM_END=1 Z_NEED_DICT=2 Z_ERRNO=-1 Z_BUF_ERROR=-5 \
       Z_DEFLATED=8 Z_FINISH=4 Z_BEST_COMPRESSION=9 Z_NULL=0 MAX_WBITS=15; do
@@ -194,9 +196,9 @@ for h in $HEADERS; do
   all_lm="$all_lm $b.lm.i"
 done
 # shellcheck disable=SC2086 # word splitting wanted: one file each.
-if "$MODFFI" cdef --check $all_i >"$tmp/all.log" 2>&1 &&
-  "$MODFFI" cdef --check $all_lm >>"$tmp/all.log" 2>&1 &&
-  "$MODFFI" cdef --check "$tmp/expat.h.i" "$tmp/pthread.h.i" \
+if "$MODFFI" cdef --strict --check $all_i >"$tmp/all.log" 2>&1 &&
+  "$MODFFI" cdef --strict --check $all_lm >>"$tmp/all.log" 2>&1 &&
+  "$MODFFI" cdef --strict --check "$tmp/expat.h.i" "$tmp/pthread.h.i" \
     "$tmp/expat.h.i" >>"$tmp/all.log" 2>&1; then
   pass "all headers in one context: cdef --check"
 else
@@ -204,7 +206,7 @@ else
   show "$tmp/all.log"
 fi
 # shellcheck disable=SC2086
-if "$MODFFI" cdef --print $all_i >"$tmp/all_print.c" 2>"$tmp/all_print.log" &&
+if "$MODFFI" cdef --strict --print $all_i >"$tmp/all_print.c" 2>"$tmp/all_print.log" &&
   compiles "" "$tmp/all_print.c"; then
   pass "all headers in one context: printed declarations compile"
 else
@@ -227,7 +229,7 @@ printf 'typedef struct { int a; } cf_t;\n' >"$cf/cf_a.h"
 printf '\ntypedef struct { long a; } cf_t;\n' >"$cf/cf_b.h"
 echo '#include "cf_a.h"' | $CC -E -I"$cf" - >"$cf/a.i" 2>/dev/null
 echo '#include "cf_b.h"' | $CC -E -I"$cf" - >"$cf/b.i" 2>/dev/null
-if ! "$MODFFI" cdef --check "$cf/a.i" "$cf/b.i" >"$cf/log" 2>&1 &&
+if ! "$MODFFI" cdef --strict --check "$cf/a.i" "$cf/b.i" >"$cf/log" 2>&1 &&
   grep -q "$cf/cf_b.h:2:28: conflicting types for 'cf_t'; the previous declaration is at $cf/cf_a.h:1:27" "$cf/log"; then
   pass "a real conflict between headers names both positions"
 else
@@ -240,7 +242,7 @@ lm=$tmp/lm
 mkdir -p "$lm"
 printf 'int ok1;\n/* two */\nint bad bad;\n' >"$lm/bad_mffi.h"
 printf '#include "bad_mffi.h"\n' | $CC -E -I"$lm" - >"$lm/bad.i" 2>/dev/null
-"$MODFFI" cdef --check "$lm/bad.i" >"$lm/check.log" 2>&1
+"$MODFFI" cdef --strict --check "$lm/bad.i" >"$lm/check.log" 2>&1
 if grep -q "^modffi: $lm/bad_mffi.h:3:9: expected ';' near 'bad'" "$lm/check.log"; then
   pass "line markers: cdef --check names the header's file and line"
 else
@@ -260,7 +262,7 @@ if [ "${MFFI_SANITIZE:-0}" != 1 ] && command -v valgrind >/dev/null 2>&1; then
   for h in $VALGRIND_HEADERS; do
     base=$tmp/$(echo "$h" | tr '/ =' '___')
     if valgrind -q --leak-check=full --errors-for-leak-kinds=definite,possible \
-      --error-exitcode=99 "$MODFFI" cdef --check "$base.i" \
+      --error-exitcode=99 "$MODFFI" cdef --strict --check "$base.i" \
       >"$base.vg.log" 2>&1; then
       pass "$h: valgrind cdef --check"
     else

@@ -429,6 +429,19 @@ static const lt_hand lt_hands[] = {
     {"#pragma pack(1)\nstruct h44 { char a; int : 0; char b; };\n"
      "#pragma pack()",
      "struct h44", 5, 1, {{"b", 4, -1}}},
+    /* Backslash-newline inside numbers, names and strings (phase 2). */
+    {"struct h45 { char a[1\\\n0]; int b : 1\\\n2;\n"
+     "  char c[sizeof \"x\\\ny\"]; lo\\\nng d; };",
+     "struct h45", 24, 8, {{"b", 80, 12}, {"c", 12, -1}, {"d", 16, -1}}},
+    /* Complex modes (quadmath.h's __complex128), HF, libgcc's word modes
+    ** (unwind.h's _Unwind_Word). */
+    {"typedef _Complex float h46_c __attribute__((mode(TC)));\n"
+     "typedef _Complex int h46_ci __attribute__((mode(CDI)));\n"
+     "typedef unsigned h46_uw __attribute__((mode(unwind_word)));\n"
+     "typedef float h46_h __attribute__((mode(HF)));\n"
+     "struct h46 { char c; h46_c z; h46_h h; h46_ci ci; h46_uw w; };",
+     "struct h46", 80, 16, {{"z", 16, -1}, {"h", 48, -1}, {"ci", 56, -1},
+                            {"w", 72, -1}}},
     /* clang-format on */
 };
 #define LT_NHANDS (sizeof lt_hands / sizeof lt_hands[0])
@@ -607,6 +620,12 @@ Test(layout_hand, pragma_pack_ignored_forms) {
 }
 Test(layout_hand, pragma_pack_zero_width_bitfield) {
   lt_hand_check(44);
+}
+Test(layout_hand, line_splices_inside_tokens) {
+  lt_hand_check(45);
+}
+Test(layout_hand, complex_and_libgcc_modes) {
+  lt_hand_check(46);
 }
 
 /* The literals above are what this machine's compiler says. */

@@ -37,14 +37,44 @@ int cli_read_file(const char *path, char **out, size_t *len);
 ** declaration error, "modffi: WHERE: message" otherwise. */
 void cli_report(const mffi_ctx *ctx, const char *where);
 
-/* Read each of the n files and feed it to mffi_cdef on ctx, in order.
-** Returns 0, or -1 after reporting the first failure (see cli_report). */
-int cli_cdef_files(mffi_ctx *ctx, char *const *files, int n);
+/* The declarations skipped while reading (see mffi__cdef_tolerant in
+** src/types.h): each is noted on stderr ("modffi: note: skipped 'NAME':
+** FILE:LINE:COL: reason"), the first `limit` of them (0: all), and kept. */
+typedef struct cli_skips {
+  const char *where; /* Display name of the input being read. */
+  size_t limit;      /* Notes printed at most (0: no limit). */
+  char **names;      /* The names (strdup), n of them. */
+  char **whys;       /* Their reasons, as noted. */
+  size_t n, cap;
+  bool oom; /* A name could not be kept. */
+} cli_skips;
+
+/* The callback of mffi__cdef_tolerant for a cli_skips (ud). */
+void cli_note(void *ud, const char *name, const char *why);
+
+/* Print "N more declarations skipped" if notes were held back. */
+void cli_skips_summary(const cli_skips *sk);
+
+/* Free what sk holds (not sk). */
+void cli_skips_free(cli_skips *sk);
+
+/* Feed text to ctx as input `where`: strictly (mffi_cdef) when sk is NULL,
+** else tolerantly, noting the skipped declarations in sk. Returns 0, or
+** -1 after reporting the failure (see cli_report). */
+int cli_cdef_text(mffi_ctx *ctx, const char *text, size_t len,
+                  const char *where, cli_skips *sk);
+
+/* Read each of the n files and feed it to ctx, in order (see
+** cli_cdef_text). Returns 0, or -1 after reporting the first failure. */
+int cli_cdef_files(mffi_ctx *ctx, char *const *files, int n, cli_skips *sk);
 
 /* A new context holding the declarations of the n files: *out (freed by
-** the caller with mffi_ctx_free). Returns 0, or -1 after reporting the
-** failure (*out is then NULL). */
-int cli_load(char *const *files, int n, mffi_ctx **out);
+** the caller with mffi_ctx_free). The command line is tolerant: what
+** cannot be represented is skipped and noted, in sk if given (else all
+** notes are printed and none kept), strictly only with strict. Returns 0,
+** or -1 after reporting the failure (*out is then NULL). */
+int cli_load(char *const *files, int n, bool strict, cli_skips *sk,
+             mffi_ctx **out);
 
 /* True if arg is "--help" or "-h". */
 bool cli_is_help(const char *arg);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "types.h"
 
 /* -- Shared helpers (cli.h) ------------------------------------------------ */
 
@@ -108,23 +109,119 @@ void cli_report(const mffi_ctx *ctx, const char *where) {
 }
 
 /* See cli.h. */
-int cli_cdef_files(mffi_ctx *ctx, char *const *files, int n) {
+void cli_note(void *ud, const char *name, const char *why) {
+  cli_skips *sk = ud;
+  if (!sk->limit || sk->n < sk->limit) {
+    /* A position without a file name reads on from the input's name. */
+    bool bare = *why >= '0' && *why <= '9';
+    cli_error("note: skipped '%s': %s%s%s", *name ? name : "(unnamed)",
+              bare ? sk->where : "", bare ? ":" : "", why);
+  }
+  if (sk->n == sk->cap) {
+    size_t ncap = sk->cap ? 2 * sk->cap : 16;
+    char **nn = realloc(sk->names, ncap * sizeof *nn);
+    if (nn) sk->names = nn;
+    char **nw = nn ? realloc(sk->whys, ncap * sizeof *nw) : NULL;
+    if (nw) sk->whys = nw;
+    if (!nn || !nw) {
+      sk->oom = true;
+      return;
+    }
+    sk->cap = ncap;
+  }
+  char *n = strdup(name), *w = strdup(why);
+  if (!n || !w) {
+    free(n);
+    free(w);
+    sk->oom = true;
+    return;
+  }
+  sk->names[sk->n] = n;
+  sk->whys[sk->n++] = w;
+}
+
+/* See cli.h. */
+void cli_skips_summary(const cli_skips *sk) {
+  if (sk->limit && sk->n > sk->limit)
+    cli_error("note: %zu more declarations skipped ('modffi cdef --check' "
+              "lists them)",
+              sk->n - sk->limit);
+}
+
+/* See cli.h. */
+void cli_skips_free(cli_skips *sk) {
+  for (size_t i = 0; i < sk->n; i++) {
+    free(sk->names[i]);
+    free(sk->whys[i]);
+  }
+  free(sk->names);
+  free(sk->whys);
+  sk->names = sk->whys = NULL;
+  sk->n = sk->cap = 0;
+}
+
+/* See cli.h. */
+int cli_cdef_text(mffi_ctx *ctx, const char *text, size_t len,
+                  const char *where, cli_skips *sk) {
+  int rc;
+  if (sk) {
+    sk->where = where;
+    rc = mffi__cdef_tolerant(ctx, text, len, cli_note, sk);
+  } else {
+    rc = mffi_cdef(ctx, text, len);
+  }
+  if (rc != MFFI_OK) {
+    cli_report(ctx, where);
+    return -1;
+  }
+  return 0;
+}
+
+/* src (len bytes, from malloc) with a line marker naming `name` first, so
+** that every position, an earlier file's too, names its file: a new
+** buffer (src is freed), or NULL on out of memory (src freed too). */
+static char *cli_with_marker(char *src, size_t *len, const char *name) {
+  size_t nn = strlen(name), cap = 2 * nn + 16 + *len;
+  char *out = malloc(cap);
+  if (!out) {
+    free(src);
+    return NULL;
+  }
+  size_t o = (size_t)snprintf(out, cap, "# 1 \"");
+  for (const char *p = name; *p; p++) {
+    if (*p == '"' || *p == '\\') out[o++] = '\\';
+    out[o++] = *p == '\n' ? ' ' : *p;
+  }
+  out[o++] = '"';
+  out[o++] = '\n';
+  memcpy(out + o, src, *len);
+  *len += o;
+  free(src);
+  return out;
+}
+
+/* See cli.h. */
+int cli_cdef_files(mffi_ctx *ctx, char *const *files, int n, cli_skips *sk) {
   for (int i = 0; i < n; i++) {
     char *src;
     size_t len;
     if (cli_read_file(files[i], &src, &len) != 0) return -1;
-    int rc = mffi_cdef(ctx, src, len);
-    free(src);
-    if (rc != MFFI_OK) {
-      cli_report(ctx, cli_display_name(files[i]));
+    const char *name = cli_display_name(files[i]);
+    src = cli_with_marker(src, &len, name);
+    if (!src) {
+      cli_error("out of memory");
       return -1;
     }
+    int rc = cli_cdef_text(ctx, src, len, name, sk);
+    free(src);
+    if (rc != 0) return -1;
   }
   return 0;
 }
 
 /* See cli.h. */
-int cli_load(char *const *files, int n, mffi_ctx **out) {
+int cli_load(char *const *files, int n, bool strict, cli_skips *sk,
+             mffi_ctx **out) {
   mffi_ctx *ctx;
   *out = NULL;
   int rc = mffi_ctx_new(&ctx, NULL);
@@ -132,7 +229,11 @@ int cli_load(char *const *files, int n, mffi_ctx **out) {
     cli_error("%s", mffi_strerror(rc));
     return -1;
   }
-  if (cli_cdef_files(ctx, files, n) != 0) {
+  cli_skips own = {0};
+  cli_skips *use = strict ? NULL : sk ? sk : &own;
+  rc = cli_cdef_files(ctx, files, n, use);
+  cli_skips_free(&own);
+  if (rc != 0) {
     mffi_ctx_free(ctx);
     return -1;
   }
@@ -268,13 +369,25 @@ static const char cli_cdef_usage[] =
     "\n"
     "  --check        only parse; print nothing on success (the default)\n"
     "  --print        print every declaration back as C, one per line\n"
+    "  --strict       fail on a declaration that cannot be represented\n"
+    "                 (as mffi_cdef does) instead of skipping it with a note\n"
     "  --kinds LIST   with --print, only these kinds, a comma list of\n"
     "                 typedef,function,variable,constant,tag\n"
     "  -h, --help     show this help\n"
     "\n"
-    "Errors are reported as FILE:LINE:COL: message; exit status 1.\n";
+    "Errors are reported as FILE:LINE:COL: message; exit status 1. A\n"
+    "declaration modffi cannot represent (a vector passed by value,\n"
+    "_Atomic(T)...) is skipped, and so is one that needs it: each is noted\n"
+    "on stderr (\"note: skipped 'NAME': FILE:LINE:COL: reason\").\n";
 
-enum { CLI_O_HELP = 1, CLI_O_CHECK, CLI_O_PRINT, CLI_O_KINDS, CLI_O_JSON };
+enum {
+  CLI_O_HELP = 1,
+  CLI_O_CHECK,
+  CLI_O_PRINT,
+  CLI_O_KINDS,
+  CLI_O_JSON,
+  CLI_O_STRICT
+};
 
 /* The MFFI_DECL_* bit set named by a comma list, or -1 if a name is
 ** unknown (reported). */
@@ -342,21 +455,20 @@ static int cli_print_decls(const mffi_ctx *ctx, int mask) {
 
 static int cli_cdef(int argc, char **argv) {
   static const cli_opt opts[] = {
-      {"help", 'h', false, CLI_O_HELP},
-      {"check", 0, false, CLI_O_CHECK},
-      {"print", 0, false, CLI_O_PRINT},
-      {"kinds", 0, true, CLI_O_KINDS},
-      {NULL, 0, false, 0},
+      {"help", 'h', false, CLI_O_HELP},   {"check", 0, false, CLI_O_CHECK},
+      {"print", 0, false, CLI_O_PRINT},   {"kinds", 0, true, CLI_O_KINDS},
+      {"strict", 0, false, CLI_O_STRICT}, {NULL, 0, false, 0},
   };
   cli_args a;
   cli_args_init(&a, "cdef", argc, argv);
-  bool print = false, check = false;
+  bool print = false, check = false, strict = false;
   int mask = -1;
   for (int id; (id = cli_getopt(&a, opts)) != 0;) {
     switch (id) {
     case CLI_O_HELP: fputs(cli_cdef_usage, stdout); return CLI_EXIT_OK;
     case CLI_O_CHECK: check = true; break;
     case CLI_O_PRINT: print = true; break;
+    case CLI_O_STRICT: strict = true; break;
     case CLI_O_KINDS:
       mask = cli_parse_kinds(a.value);
       if (mask < 0) return CLI_EXIT_USAGE;
@@ -370,7 +482,8 @@ static int cli_cdef(int argc, char **argv) {
     return cli_usage_error("cdef", "--kinds needs --print");
   if (a.noperands == 0) return cli_usage_error("cdef", "no input file");
   mffi_ctx *ctx;
-  if (cli_load(&argv[1], a.noperands, &ctx) != 0) return CLI_EXIT_FAIL;
+  if (cli_load(&argv[1], a.noperands, strict, NULL, &ctx) != 0)
+    return CLI_EXIT_FAIL;
   int rc = print ? cli_print_decls(ctx, mask) : CLI_EXIT_OK;
   mffi_ctx_free(ctx);
   return rc;
@@ -573,7 +686,8 @@ static int cli_layout(int argc, char **argv) {
                            a.noperands ? "no type name" : "no input file");
   const char *tname = argv[a.noperands];
   mffi_ctx *ctx;
-  if (cli_load(&argv[1], a.noperands - 1, &ctx) != 0) return CLI_EXIT_FAIL;
+  if (cli_load(&argv[1], a.noperands - 1, false, NULL, &ctx) != 0)
+    return CLI_EXIT_FAIL;
   const mffi_type *t;
   int rc;
   if (mffi_typeof(ctx, tname, &t) != MFFI_OK) {

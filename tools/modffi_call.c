@@ -366,7 +366,8 @@ static int call_run_it(call_run *r, const call_opts *o, char **argv,
     cli_error("unknown strategy '%s'", o->strategy);
     return CLI_EXIT_FAIL;
   }
-  if (cli_load(o->cdefs, o->ncdefs, &r->ctx) != 0) return CLI_EXIT_FAIL;
+  if (cli_load(o->cdefs, o->ncdefs, false, NULL, &r->ctx) != 0)
+    return CLI_EXIT_FAIL;
   if (call_prelude(r->ctx) != 0) return CLI_EXIT_FAIL;
   cv_init(&r->cv, r->ctx);
   r->cv.read_var = call_read_var;

@@ -6,6 +6,7 @@
 */
 #include <errno.h>
 #include <limits.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +15,10 @@
 
 #include "cli.h"
 #include "gen/gen.h"
+#include "types.h"
 
-#define GEN_MAX_DIRS 64 /* Max. -I and -D options. */
+#define GEN_MAX_DIRS 64  /* Max. -I and -D options. */
+#define GEN_MAX_NOTES 20 /* Skipped declarations noted one by one. */
 
 static const char cli_gen_usage[] =
     "Usage: " CLI_PROG " gen --name N --header H [--cdef FILE]...\n"
@@ -85,11 +88,11 @@ static int gen_shq(char *cmd, size_t cap, const char *s) {
   return 0;
 }
 
-/* Run the preprocessor on `#include INCLUDE` and feed its output to ctx.
-** Returns 0, or -1 after reporting. */
+/* Run the preprocessor on `#include INCLUDE` and feed its output to ctx,
+** noting what is skipped in sk. Returns 0, or -1 after reporting. */
 static int gen_preprocess(mffi_ctx *ctx, const char *include,
                           const char *header, char **dirs, int ndirs,
-                          char **defs, int ndefs) {
+                          char **defs, int ndefs, cli_skips *sk) {
   const char *cc = getenv("CC");
   if (!cc || !cc[0]) cc = "cc";
   size_t cap = 8192;
@@ -150,15 +153,34 @@ static int gen_preprocess(mffi_ctx *ctx, const char *include,
     free(buf);
     return -1;
   }
-  int rc = mffi_cdef(ctx, buf, len);
+  char where[PATH_MAX + 32];
+  snprintf(where, sizeof where, "%s (preprocessed)", header);
+  int rc = cli_cdef_text(ctx, buf, len, where, sk);
   free(buf);
-  if (rc != MFFI_OK) {
-    char where[PATH_MAX + 32];
-    snprintf(where, sizeof where, "%s (preprocessed)", header);
-    cli_report(ctx, where);
+  return rc;
+}
+
+/* A declaration that --only selects must be representable: 0, or -1 after
+** naming the first skipped one the regex matches, and why. Without
+** --only, what was skipped is only noted. */
+static int gen_check_skips(const char *only, const cli_skips *sk) {
+  if (sk->oom) {
+    cli_error("out of memory");
     return -1;
   }
-  return 0;
+  if (!only || !sk->n) return 0;
+  regex_t re;
+  if (regcomp(&re, only, REG_EXTENDED | REG_NOSUB) != 0)
+    return 0; /* mffi__gen reports the bad regex. */
+  int rc = 0;
+  for (size_t i = 0; i < sk->n && rc == 0; i++) {
+    if (!*sk->names[i] || regexec(&re, sk->names[i], 0, NULL, 0) != 0) continue;
+    cli_error("gen: '%s' matches --only but cannot be bound: %s", sk->names[i],
+              sk->whys[i]);
+    rc = -1;
+  }
+  regfree(&re);
+  return rc;
 }
 
 /* How the generated files include the header: <H>, or a quoted absolute
@@ -188,11 +210,16 @@ toolong:
 
 int cli_gen(int argc, char **argv) {
   static const cli_opt opts[] = {
-      {"help", 'h', false, GEN_O_HELP},      {"name", 0, true, GEN_O_NAME},
-      {"header", 0, true, GEN_O_HEADER},     {"cdef", 0, true, GEN_O_CDEF},
-      {"include-dir", 'I', true, GEN_O_INC}, {"define", 'D', true, GEN_O_DEF},
-      {"only", 0, true, GEN_O_ONLY},         {"lib", 0, true, GEN_O_LIB},
-      {"output", 'o', true, GEN_O_OUT},      {"annotate", 0, true, GEN_O_ANNOTATE},
+      {"help", 'h', false, GEN_O_HELP},
+      {"name", 0, true, GEN_O_NAME},
+      {"header", 0, true, GEN_O_HEADER},
+      {"cdef", 0, true, GEN_O_CDEF},
+      {"include-dir", 'I', true, GEN_O_INC},
+      {"define", 'D', true, GEN_O_DEF},
+      {"only", 0, true, GEN_O_ONLY},
+      {"lib", 0, true, GEN_O_LIB},
+      {"output", 'o', true, GEN_O_OUT},
+      {"annotate", 0, true, GEN_O_ANNOTATE},
       {NULL, 0, false, 0},
   };
   cli_args a;
@@ -214,11 +241,11 @@ int cli_gen(int argc, char **argv) {
     case GEN_O_INC:
     case GEN_O_DEF:
     case GEN_O_ANNOTATE: {
-      char **v = id == GEN_O_CDEF   ? cdefs
+      char **v = id == GEN_O_CDEF  ? cdefs
                  : id == GEN_O_INC ? dirs
                  : id == GEN_O_DEF ? defs
                                    : notes;
-      int *n = id == GEN_O_CDEF   ? &ncdefs
+      int *n = id == GEN_O_CDEF  ? &ncdefs
                : id == GEN_O_INC ? &ndirs
                : id == GEN_O_DEF ? &ndefs
                                  : &nnotes;
@@ -247,19 +274,33 @@ int cli_gen(int argc, char **argv) {
     return CLI_EXIT_FAIL;
   }
   mffi_ctx *ctx;
+  cli_skips sk = {.limit = GEN_MAX_NOTES};
   if (ncdefs > 0) {
-    if (cli_load(cdefs, ncdefs, &ctx) != 0) return CLI_EXIT_FAIL;
+    if (cli_load(cdefs, ncdefs, false, &sk, &ctx) != 0) {
+      cli_skips_free(&sk);
+      return CLI_EXIT_FAIL;
+    }
   } else {
     if (mffi_ctx_new(&ctx, NULL) != MFFI_OK) {
       cli_error("out of memory");
       return CLI_EXIT_FAIL;
     }
-    if (gen_preprocess(ctx, include, header, dirs, ndirs, defs, ndefs) != 0) {
+    if (gen_preprocess(ctx, include, header, dirs, ndirs, defs, ndefs, &sk) !=
+        0) {
+      cli_skips_free(&sk);
       mffi_ctx_free(ctx);
       return CLI_EXIT_FAIL;
     }
   }
-  if (nnotes > 0 && cli_cdef_files(ctx, notes, nnotes) != 0) {
+  if (nnotes > 0 && cli_cdef_files(ctx, notes, nnotes, &sk) != 0) {
+    cli_skips_free(&sk);
+    mffi_ctx_free(ctx);
+    return CLI_EXIT_FAIL;
+  }
+  cli_skips_summary(&sk);
+  int skrc = gen_check_skips(only, &sk);
+  cli_skips_free(&sk);
+  if (skrc != 0) {
     mffi_ctx_free(ctx);
     return CLI_EXIT_FAIL;
   }

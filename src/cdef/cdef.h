@@ -139,11 +139,20 @@ typedef struct cp_val {
   bool wide; /* 64-bit (long) rather than 32-bit (int). */
 } cp_val;
 
+/* A backslash-newline removed from the text (see mffi__cp_lex_splice). */
+typedef struct cp_splice {
+  size_t at;  /* Offset in the spliced copy of the byte after it. */
+  size_t cum; /* Bytes removed up to and including this one. */
+} cp_splice;
+
 struct cp_state;
 typedef struct cp_state {
   mffi_ctx *ctx;
   mffi_tt *tt;
-  const char *src, *end; /* The text. */
+  const char *src, *end; /* The text (the spliced copy, if any). */
+  const char *orig;      /* The caller's text, when src is a copy. */
+  const cp_splice *spl;  /* Splices removed, by offset; nspl of them. */
+  size_t nspl;
   const char *pos;       /* Lexer position. */
   const char *linestart; /* Start of the current line. */
   uint32_t line;         /* Physical line, 1-based. */
@@ -161,9 +170,13 @@ typedef struct cp_state {
   int depth;                  /* Recursion depth. */
   int noeval;                 /* > 0 in an operand that is not evaluated. */
   int in_params;              /* > 0 inside a parameter list. */
+  int in_members;             /* > 0 inside a struct or union body. */
   bool speculative;           /* Evaluating a #define: declare nothing. */
   uint8_t kwtab[CP_KW_SLOTS]; /* Keyword hash: list index + 1, 0 empty. */
-  bool typename_mode; /* Parsing for mffi_typeof (unknown names differ). */
+  bool typename_mode;      /* Parsing for mffi_typeof (unknown names differ). */
+  mffi__cdef_skips *skips; /* Tolerant parse (mffi__cdef_tolerant), or NULL. */
+  cp_pset skipped;         /* Names declared by skipped declarations. */
+  const char *decl_name;   /* The top-level declarator last read. */
   void (*on_define)(struct cp_state *cp); /* Called at each TK_DEFINE. */
   jmp_buf *jb;                            /* Where errors go. */
   cp_chunk *arena; /* Temporaries of the declaration being read. */
@@ -184,6 +197,11 @@ typedef struct cp_mark {
 
 /* lex.c */
 void mffi__cp_lex_init(cp_state *cp, const char *src, size_t len);
+/* Replace the text by a copy without backslash-newlines, if it has any
+** (raises MFFI_ENOMEM: call under the error frame). */
+void mffi__cp_lex_splice(cp_state *cp);
+/* The offset in the caller's text of p (a pointer into cp->src). */
+size_t mffi__cp_offset(const cp_state *cp, const char *p);
 /* Advance to the next token; #define lines go to cp->on_define. */
 void mffi__cp_next(cp_state *cp);
 const cp_token *mffi__cp_peek(cp_state *cp);
@@ -193,6 +211,8 @@ void mffi__cp_reset(cp_state *cp, const cp_mark *m);
 ** (returns true if it was there, and removes it). */
 bool mffi__cp_pset_add(cp_state *cp, cp_pset *s, const void *p);
 bool mffi__cp_pset_take(cp_pset *s, const void *p);
+/* True if p is in s. */
+bool mffi__cp_pset_has(const cp_pset *s, const void *p);
 /* After a #define whose body is not a constant: skip the rest of the line. */
 void mffi__cp_skip_define(cp_state *cp);
 /* Raise an error at token t: "LINE:COL: MSG near 'TOKEN'". Never returns. */

@@ -104,10 +104,10 @@ static _Noreturn void lx_throw(cp_state *cp, const cp_token *t, int rc,
   char tmp[MFFI_ERRMSG_MAX];
   snprintf(tmp, sizeof tmp, "%s", msg);
   if (t->file)
-    lx_record(cp->ctx, rc, (long)(t->p - cp->src), "%.160s:%u:%u: %.240s%s",
-              t->file, t->line, t->col, tmp, where);
+    lx_record(cp->ctx, rc, (long)mffi__cp_offset(cp, t->p),
+              "%.160s:%u:%u: %.240s%s", t->file, t->line, t->col, tmp, where);
   else
-    lx_record(cp->ctx, rc, (long)(t->p - cp->src), "%u:%u: %.400s%s",
+    lx_record(cp->ctx, rc, (long)mffi__cp_offset(cp, t->p), "%u:%u: %.400s%s",
               t->line, t->col, tmp, where);
   longjmp(*cp->jb, rc);
 }
@@ -130,22 +130,97 @@ void mffi__cp_rethrow(cp_state *cp, const cp_token *t, int rc) {
   lx_throw(cp, t ? t : &cp->tok, rc, mffi_errmsg(cp->ctx));
 }
 
-/* The current line as the user knows it: after a line marker
-** "# 68 "link.h"", the line of the original file. */
-static uint32_t lx_line(const cp_state *cp) {
-  int64_t l = (int64_t)cp->line + cp->line_adj;
-  return l < 1 ? 1 : l > UINT32_MAX ? UINT32_MAX : (uint32_t)l;
+/* -- Line splices (C11 5.1.1.2, translation phase 2) --------------------
+**
+** A text with backslash-newlines is read from a copy without them, so that
+** a splice may fall anywhere (inside a number, a punctuator, a name, a
+** string, at the end of a // comment) and the scanner never sees one.
+** Positions are mapped back: cp->spl lists, for each splice removed, the
+** copy offset of the byte after it and the bytes removed so far. */
+
+/* The length of a backslash-newline at p (2, or 3 with a CR), or 0. */
+static size_t lx_splice_len(const char *p, const char *end) {
+  if (p + 1 < end && p[0] == '\\' && p[1] == '\n') return 2;
+  if (p + 2 < end && p[0] == '\\' && p[1] == '\r' && p[2] == '\n') return 3;
+  return 0;
+}
+
+void mffi__cp_lex_splice(cp_state *cp) {
+  const char *s = cp->src, *end = cp->end;
+  size_t n = (size_t)(end - s), count = 0;
+  for (const char *p = memchr(s, '\\', n); p;
+       p = p + 1 < end ? memchr(p + 1, '\\', (size_t)(end - p - 1)) : NULL)
+    count += lx_splice_len(p, end) != 0;
+  if (!count) return;
+  char *copy = mffi__cp_keep_alloc(cp, n + 1);
+  cp_splice *v = mffi__cp_keep_alloc(cp, count * sizeof *v);
+  size_t o = 0, cum = 0, k = 0;
+  for (size_t i = 0; i < n;) {
+    size_t sl = lx_splice_len(s + i, end);
+    if (sl) {
+      cum += sl;
+      i += sl;
+      v[k].at = o;
+      v[k++].cum = cum;
+    } else {
+      copy[o++] = s[i++];
+    }
+  }
+  copy[o] = '\0';
+  cp->orig = s;
+  cp->spl = v;
+  cp->nspl = k;
+  cp->src = cp->pos = cp->linestart = copy;
+  cp->end = copy + o;
+}
+
+/* The index + 1 of the last splice at or before copy offset c (0: none). */
+static size_t lx_splices_before(const cp_state *cp, size_t c) {
+  size_t lo = 0, hi = cp->nspl; /* Count of entries with at <= c. */
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (cp->spl[mid].at <= c)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+size_t mffi__cp_offset(const cp_state *cp, const char *p) {
+  size_t c = (size_t)(p - cp->src);
+  size_t j = cp->nspl ? lx_splices_before(cp, c) : 0;
+  return j ? c + cp->spl[j - 1].cum : c;
+}
+
+/* Line (as the user knows it: after a line marker "# 68 "link.h"", the
+** line of that file) and column (in the original bytes) of p, on the
+** lexer's current line. */
+static void lx_pos(const cp_state *cp, const char *p, uint32_t *line,
+                   uint32_t *col) {
+  int64_t phys = cp->line;
+  size_t start = (size_t)(cp->linestart - cp->src), at = (size_t)(p - cp->src);
+  if (cp->nspl) {
+    size_t j = lx_splices_before(cp, at);
+    phys += (int64_t)j;
+    size_t o = mffi__cp_offset(cp, p), ls = mffi__cp_offset(cp, cp->linestart);
+    if (j && cp->spl[j - 1].at + cp->spl[j - 1].cum > ls)
+      ls = cp->spl[j - 1].at + cp->spl[j - 1].cum;
+    start = ls;
+    at = o;
+  }
+  int64_t l = phys + cp->line_adj;
+  *line = l < 1 ? 1 : l > UINT32_MAX ? UINT32_MAX : (uint32_t)l;
+  size_t c = at >= start ? at - start + 1 : 1;
+  *col = c > UINT32_MAX ? UINT32_MAX : (uint32_t)c;
 }
 
 /* An error at the lexer's position (no token yet). */
 static _Noreturn void lx_err(cp_state *cp, const char *at, int rc,
                              const char *msg) {
-  cp_token t = {.tok = 0,
-                .p = at,
-                .len = at < cp->end ? 1 : 0,
-                .line = lx_line(cp),
-                .col = (uint32_t)(at - cp->linestart + 1),
-                .file = cp->file};
+  cp_token t = {.tok = 0, .p = at, .len = at < cp->end ? 1 : 0};
+  lx_pos(cp, at, &t.line, &t.col);
+  t.file = cp->file;
   if (at >= cp->end) t.tok = TK_EOF;
   lx_throw(cp, &t, rc, msg);
 }
@@ -292,29 +367,10 @@ static void lx_newline(cp_state *cp, const char *nl) {
   cp->bol = true;
 }
 
-/* True if the newline at nl is preceded by a backslash (with an optional
-** carriage return): a line splice. */
-static bool lx_spliced(const cp_state *cp, const char *nl) {
-  if (nl > cp->src && nl[-1] == '\\') return true;
-  return nl - 1 > cp->src && nl[-1] == '\r' && nl[-2] == '\\';
-}
-
-/* The length of a backslash-newline at p (2, or 3 with a CR), or 0. */
-static size_t lx_splice_at(const cp_state *cp, const char *p) {
-  if (p + 1 < cp->end && p[0] == '\\' && p[1] == '\n') return 2;
-  if (p + 2 < cp->end && p[0] == '\\' && p[1] == '\r' && p[2] == '\n') return 3;
-  return 0;
-}
-
-/* Skip to the end of the line (honouring backslash-newline), not past it. */
+/* Skip to the end of the line (splices are gone), not past it. */
 static void lx_skip_line(cp_state *cp) {
   const char *p = cp->pos;
   while (p < cp->end && *p != '\n') {
-    if (*p == '\\' && p + 1 < cp->end && p[1] == '\n') {
-      lx_newline(cp, p + 1);
-      p += 2;
-      continue;
-    }
     if (*p == '/' && p + 1 < cp->end && p[1] == '*') { /* comment in line */
       const char *q = p + 2;
       while (q + 1 < cp->end && !(q[0] == '*' && q[1] == '/')) {
@@ -343,25 +399,11 @@ static void lx_skip_space(cp_state *cp) {
       p++;
     } else if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') {
       p++;
-    } else if (c == '\\' && p + 1 < cp->end && p[1] == '\n') {
-      lx_newline(cp, p + 1);
-      cp->bol = false;
-      p += 2;
-    } else if (c == '\\' && p + 2 < cp->end && p[1] == '\r' && p[2] == '\n') {
-      lx_newline(cp, p + 2);
-      cp->bol = false;
-      p += 3;
     } else if (c == '/' && p + 1 < cp->end && p[1] == '/') {
-      /* To the end of the line; a backslash there continues the comment
-      ** on the next line (lines are spliced before comments go). */
+      /* To the end of the line: a backslash there was a splice, and the
+      ** next line is already part of this one. */
       while (p < cp->end && *p != '\n')
         p++;
-      while (p < cp->end && lx_spliced(cp, p)) {
-        lx_newline(cp, p);
-        cp->bol = false;
-        for (p++; p < cp->end && *p != '\n';)
-          p++;
-      }
     } else if (c == '/' && p + 1 < cp->end && p[1] == '*') {
       const char *start = p;
       bool bol = cp->bol;
@@ -558,11 +600,6 @@ static void lx_string(cp_state *cp, cp_token *t) {
     uint32_t c;
     if (*p == '\\') {
       p++;
-      if (p < cp->end && *p == '\n') { /* line continuation */
-        lx_newline(cp, p);
-        p++;
-        continue;
-      }
       c = lx_escape(cp, &p);
     } else {
       c = (unsigned char)*p++;
@@ -754,6 +791,13 @@ bool mffi__cp_pset_add(cp_state *cp, cp_pset *s, const void *p) {
   return false;
 }
 
+bool mffi__cp_pset_has(const cp_pset *s, const void *p) {
+  if (!s->cap) return false;
+  for (size_t j = lx_ptr_hash(p, s->cap); s->v[j]; j = (j + 1) & (s->cap - 1))
+    if (s->v[j] == p) return true;
+  return false;
+}
+
 bool mffi__cp_pset_take(cp_pset *s, const void *p) {
   if (!s->cap) return false;
   for (size_t j = lx_ptr_hash(p, s->cap); s->v[j]; j = (j + 1) & (s->cap - 1))
@@ -792,7 +836,12 @@ static void lx_line_marker(cp_state *cp, const char *p) {
     cp->file = mffi__cp_pool(cp, buf, len);
   }
   /* The marker's own line ends before the line it numbers. */
-  cp->line_adj = (int64_t)n - ((int64_t)cp->line + 1);
+  uint32_t line, col;
+  int64_t adj = cp->line_adj;
+  cp->line_adj = 0;
+  lx_pos(cp, p, &line, &col); /* The physical line of the marker. */
+  cp->line_adj = adj;
+  cp->line_adj = (int64_t)n - ((int64_t)line + 1);
 }
 
 /* _Pragma("...") at q (just past the keyword): a pack pragma takes effect,
@@ -868,9 +917,8 @@ static bool lx_directive(cp_state *cp, cp_token *t) {
       t->tok = TK_DEFINE;
       t->p = n;
       t->len = (size_t)(p - n);
-      t->line = lx_line(cp);
+      lx_pos(cp, n, &t->line, &t->col);
       t->file = cp->file;
-      t->col = (uint32_t)(n - cp->linestart + 1);
       t->name = mffi__cp_pool(cp, n, t->len);
       cp->pos = p;
       cp->in_define = true;
@@ -882,28 +930,6 @@ static bool lx_directive(cp_state *cp, cp_token *t) {
   return false;
 }
 
-/* A name written across backslash-newlines, from p to q: its spelling
-** without them. */
-static void lx_spliced_name(cp_state *cp, cp_token *t, const char *p,
-                            const char *q) {
-  char buf[CP_MAX_STRING];
-  size_t n = 0;
-  for (const char *r = p; r < q;) {
-    size_t sp = lx_splice_at(cp, r);
-    if (sp) {
-      r += sp;
-      continue;
-    }
-    if (n == sizeof buf) lx_err(cp, p, MFFI_EPARSE, "identifier too long");
-    buf[n++] = *r++;
-  }
-  t->len = (size_t)(q - p);
-  cp->pos = q;
-  int kw = lx_keyword(cp, buf, n);
-  t->tok = kw ? kw : TK_NAME;
-  t->name = mffi__cp_pool(cp, buf, n);
-}
-
 static void lx_scan(cp_state *cp, cp_token *t) {
   for (;;) {
     lx_skip_space(cp);
@@ -911,9 +937,8 @@ static void lx_scan(cp_state *cp, cp_token *t) {
     memset(t, 0, sizeof *t);
     t->p = p;
     t->pack = cp->pack;
-    t->line = lx_line(cp);
+    lx_pos(cp, p, &t->line, &t->col);
     t->file = cp->file;
-    t->col = (uint32_t)(p - cp->linestart + 1);
     if (p >= cp->end) {
       if (cp->in_define) {
         cp->in_define = false;
@@ -952,25 +977,8 @@ static void lx_scan(cp_state *cp, cp_token *t) {
     }
     if (lx_isid(c) && !lx_isdigit(c)) {
       const char *q = p;
-      bool spliced = false;
-      for (;;) {
-        size_t sp;
-        if (q < cp->end && lx_isid(*q)) {
-          q++;
-        } else if ((sp = lx_splice_at(cp, q)) != 0 && q + sp < cp->end &&
-                   lx_isid(q[sp])) { /* "unsig\<newline>ned" */
-          lx_newline(cp, q + sp - 1);
-          cp->bol = false;
-          q += sp;
-          spliced = true;
-        } else {
-          break;
-        }
-      }
-      if (spliced) {
-        lx_spliced_name(cp, t, p, q);
-        return;
-      }
+      while (q < cp->end && lx_isid(*q))
+        q++;
       if (q - p == 7 && memcmp(p, "_Pragma", 7) == 0) {
         lx_pragma_op(cp, q);
         continue;

@@ -8,6 +8,7 @@
 ** longjmp back to mffi__cdef_parse, which the transaction then rolls back:
 ** nothing leaks and nothing half-made stays.
 */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -222,7 +223,7 @@ static const char *cp_text_since(cp_state *cp, const cp_token *a) {
 static bool cp_try(cp_state *cp, void (*fn)(cp_state *, void *), void *arg) {
   jmp_buf jb, *outer = cp->jb;
   cp_mark m = mffi__cp_mark(cp);
-  int depth = cp->depth, noeval = cp->noeval;
+  int depth = cp->depth, noeval = cp->noeval, in_members = cp->in_members;
   cp->jb = &jb;
   int rc = setjmp(jb);
   if (rc == 0) {
@@ -236,6 +237,7 @@ static bool cp_try(cp_state *cp, void (*fn)(cp_state *, void *), void *arg) {
   mffi__cp_reset(cp, &m);
   cp->depth = depth;
   cp->noeval = noeval;
+  cp->in_members = in_members;
   return false;
 }
 
@@ -398,11 +400,38 @@ static mffi_tid at_scalar_mode(cp_state *cp, mffi_tid tid, const char *m,
                {"DI", 8, 0},
                {"word", 8, 0},
                {"pointer", 8, 0},
+               /* libgcc's target modes (unwind.h): word_mode on x86-64. */
+               {"unwind_word", 8, 0},
+               {"libgcc_cmp_return", 8, 0},
+               {"libgcc_shift_count", 8, 0},
                {"TI", 16, 0},
+               {"HF", 0, MFFI_KIND_FLOAT16},
                {"SF", 0, MFFI_KIND_FLOAT},
                {"DF", 0, MFFI_KIND_DOUBLE},
                {"XF", 0, MFFI_KIND_LDOUBLE},
                {"TF", 0, MFFI_KIND_FLOAT128}};
+  /* Complex modes: "C" + an integer mode (CSI), or a floating mode with
+  ** C for F (SC, DC, XC, TC, HC). GCC puts one on any _Complex type, and
+  ** only there, and makes the complex of the mode's component. */
+  size_t mlen = m ? strlen(m) : 0;
+  bool cint = mlen == 3 && m[0] == 'C' && m[2] == 'I';
+  bool cflt = mlen == 2 && m[1] == 'C' && strchr("HSDXT", m[0]);
+  const mffi_type *cb = mffi__B(cp->tt, tid);
+  if (cb->kind == MFFI_KIND_COMPLEX || cint || cflt) {
+    if (cb->kind != MFFI_KIND_COMPLEX || !(cint || cflt))
+      cp_err(cp, t, MFFI_EDECL, "mode '%s' applied to inappropriate type", m);
+    char sm[3] = {cint ? m[1] : m[0], cint ? 'I' : 'F', '\0'};
+    mffi_tid comp = cb->child;
+    if (cint && !mffi__kind_is_int((mffi_kind)mffi__B(cp->tt, comp)->kind))
+      comp = MFFI_KIND_INT;
+    if (cflt) comp = MFFI_KIND_DOUBLE;
+    comp = at_scalar_mode(cp, comp, sm, t);
+    mffi_tid out;
+    cp_check(cp, mffi__tt_complex(cp->ctx, comp, &out), t);
+    unsigned q = mffi__T(cp->tt, tid)->quals;
+    if (q) cp_check(cp, mffi__tt_qual(cp->ctx, out, q, &out), t);
+    return out;
+  }
   for (size_t i = 0; m && i < sizeof modes / sizeof *modes; i++) {
     if (strcmp(m, modes[i].mode) != 0) continue;
     const mffi_type *n = mffi__T(cp->tt, tid);
@@ -607,6 +636,7 @@ static cp_token cp_tok_of(const cp_pos *q) {
 
 static void sp_members(cp_state *cp, cp_vec *members, cp_vec *toks) {
   cp_pset names = {0};
+  cp->in_members++;
   while (cp->tok.tok != '}') {
     if (cp->tok.tok == ';') {
       cp_next(cp);
@@ -689,6 +719,7 @@ static void sp_members(cp_state *cp, cp_vec *members, cp_vec *toks) {
       break;
     }
   }
+  cp->in_members--;
 }
 
 /* What precedes the body of a struct, union or enum specifier. */
@@ -1277,11 +1308,13 @@ static unsigned dp_quals(cp_state *cp, cp_declarator *d) {
 }
 
 /* C11 6.7.6.3p7-8: array and function parameters become pointers, and
-** top-level qualifiers do not belong to the function's type. */
+** top-level qualifiers do not belong to the function's type. A vector is
+** no array to C: it stays a vector (passed by value). */
 static mffi_tid dp_adjust_param(cp_state *cp, mffi_tid tid, unsigned aquals,
                                 const cp_token *t) {
   const mffi_type *b = mffi__T(cp->tt, tid);
-  if (b->kind == MFFI_KIND_ARRAY) {
+  if (b->kind == MFFI_KIND_ARRAY &&
+      !(mffi__B(cp->tt, tid)->flags & MFFI_TF_VECTOR)) {
     cp_check(cp, mffi__tt_ptr(cp->ctx, b->child, &tid), t);
     if (aquals) cp_check(cp, mffi__tt_qual(cp->ctx, tid, aquals, &tid), t);
   } else if (b->kind == MFFI_KIND_FUNCTION) {
@@ -1446,6 +1479,7 @@ static void dp_declarator(cp_state *cp, cp_declarator *d, cp_vec *out,
   } else if (cp->tok.tok == TK_NAME && mode != DM_ABSTRACT) {
     d->name = cp->tok.name;
     d->name_tok = cp->tok;
+    if (!cp->in_params && !cp->in_members) cp->decl_name = d->name;
     cp_next(cp);
   } else if (mode == DM_NAMED) {
     cp_err(cp, NULL, MFFI_EPARSE, "expected identifier or '('");
@@ -1934,6 +1968,165 @@ static void dc_external(cp_state *cp) {
   }
 }
 
+/* -- Skipping what cannot be represented ----------------------------------- */
+
+/* What the scan of a skipped declaration found. */
+typedef struct sk_scan {
+  cp_vec names;     /* const char *: the names it declares. */
+  const char *uses; /* A name a skipped declaration declared, or NULL. */
+  int first_kw;     /* TK_STRUCT... if the first name is a tag, else 0. */
+} sk_scan;
+
+/* Read the declaration starting at the current token up to its end (the
+** ';' at depth 0, or the '}' of a function body), by its brackets only,
+** noting the names it declares: at brace depth 0, outside attribute, asm,
+** typeof and _Atomic groups, array sizes and parameter lists, and not
+** already a typedef name (then it is a specifier); and the tags it names.
+** Leaves the token after it current. */
+static void sk_scan_decl(cp_state *cp, sk_scan *r) {
+  int depth = 0, brace = 0, prev = 0;
+  int nodecl = -1; /* Depth of the group that declares nothing, or -1. */
+  bool params = false, fnbody = false;
+  for (;;) {
+    const cp_token *t = &cp->tok;
+    int k = t->tok;
+    if (k == TK_EOF) {
+      if (depth) cp_err(cp, NULL, MFFI_EPARSE, "unbalanced brackets");
+      return;
+    }
+    if (k == TK_NAME) {
+      bool tag = prev == TK_STRUCT || prev == TK_UNION || prev == TK_ENUM;
+      if (mffi__cp_pset_has(&cp->skipped, t->name)) {
+        if (!r->uses) r->uses = t->name;
+      } else if (brace == 0 && nodecl < 0 &&
+                 (tag || !cp_is_typedef_name(cp, t->name))) {
+        if (!r->names.n) r->first_kw = tag ? prev : 0;
+        *(const char **)vec_push(cp, &r->names, sizeof(const char *)) = t->name;
+      }
+    }
+    if (k == '(' || k == '[' || k == '{') {
+      if (nodecl < 0 && k != '{' &&
+          (k == '[' || prev == TK_ATTRIBUTE || prev == TK_ASM ||
+           prev == TK_TYPEOF || prev == TK_ALIGNAS || prev == TK_ATOMIC ||
+           prev == TK_NAME || prev == ')' || prev == ']')) {
+        nodecl = depth;
+        params = k == '(' && (prev == TK_NAME || prev == ')' || prev == ']');
+      }
+      if (k == '{' && depth == 0 && prev == ')' && params) fnbody = true;
+      if (k == '{') brace++;
+      depth++;
+    } else if (k == ')' || k == ']' || k == '}') {
+      if (--depth < 0) cp_err(cp, NULL, MFFI_EPARSE, "unbalanced '%c'", k);
+      if (nodecl == depth) nodecl = -1;
+      if (k == '}') brace--;
+      if (k == '}' && depth == 0 && fnbody) {
+        cp_next(cp);
+        return;
+      }
+    } else if (k == ';' && depth == 0) {
+      cp_next(cp);
+      return;
+    }
+    prev = k;
+    cp_next(cp);
+  }
+}
+
+static void sk_scan_try(cp_state *cp, void *arg) {
+  sk_scan_decl(cp, arg);
+}
+
+/* Record the skipped bytes [from, to) of the text. */
+static void sk_range(cp_state *cp, size_t from, size_t to) {
+  mffi__cdef_skips *sk = cp->skips;
+  if (mffi__grow(cp->ctx, (void **)&sk->ranges, &sk->capranges,
+                 2 * (sk->nranges + 1), sizeof *sk->ranges) != 0)
+    mffi__cp_rethrow(cp, NULL, MFFI_ENOMEM);
+  sk->ranges[2 * sk->nranges] = from;
+  sk->ranges[2 * sk->nranges + 1] = to;
+  sk->nranges++;
+}
+
+/* Record an error again (mffi__verr with the arguments). */
+static void sk_record(mffi_ctx *ctx, int rc, long offset, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void sk_record(mffi_ctx *ctx, int rc, long offset, const char *fmt,
+                      ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  mffi__verr(ctx, rc, offset, fmt, ap);
+  va_end(ap);
+}
+
+/* One top-level declaration of a tolerant parse: as dc_external, but one
+** that cannot be represented (or names what one of those declared) is
+** undone, read over and reported instead of failing the parse. */
+static void sk_external(cp_state *cp) {
+  cp_mark m = mffi__cp_mark(cp);
+  mffi_tt_save sp;
+  mffi__tt_save(cp->ctx, &sp);
+  jmp_buf jb, *outer = cp->jb;
+  cp->jb = &jb;
+  cp->decl_name = NULL;
+  int rc = setjmp(jb);
+  if (rc == 0) {
+    dc_external(cp);
+    cp->jb = outer;
+    return;
+  }
+  cp->jb = outer;
+  if (rc == MFFI_ENOMEM) longjmp(*outer, rc);
+  const char *failed_name = cp->decl_name;
+  char why[MFFI_ERRMSG_MAX];
+  snprintf(why, sizeof why, "%s", mffi_errmsg(cp->ctx));
+  long offset = mffi_erroffset(cp->ctx);
+  mffi__tt_restore(cp->ctx, &sp);
+  mffi__cp_reset(cp, &m);
+  cp->depth = cp->noeval = cp->in_params = cp->in_members = 0;
+  cp->speculative = false;
+  cp_token first = cp->tok;
+  sk_scan r = {0};
+  /* A declaration that cannot be read over, or a real error: raise it. */
+  bool read =
+      (rc == MFFI_EUNSUPPORTED || cp->skipped.n) && cp_try(cp, sk_scan_try, &r);
+  if (!read || (rc != MFFI_EUNSUPPORTED && !r.uses)) {
+    sk_record(cp->ctx, rc, offset, "%s", why);
+    longjmp(*outer, rc);
+  }
+  mffi__ok(cp->ctx);
+  /* What it declares is not there; names declared before are. */
+  const char **names = r.names.v;
+  for (uint32_t i = 0; i < r.names.n; i++)
+    if (!mffi__tt_decl_find(cp->tt, names[i]))
+      mffi__cp_pset_add(cp, &cp->skipped, names[i]);
+  size_t from = mffi__cp_offset(cp, first.p);
+  size_t to = mffi__cp_offset(cp, cp->tok.tok == TK_EOF ? cp->end : cp->tok.p);
+  sk_range(cp, from, to);
+  if (!cp->skips->note) return;
+  if (rc != MFFI_EUNSUPPORTED) {
+    if (first.file)
+      snprintf(why, sizeof why,
+               "%.160s:%u:%u: it uses '%.100s', which was "
+               "skipped",
+               first.file, first.line, first.col, r.uses);
+    else
+      snprintf(why, sizeof why, "%u:%u: it uses '%.100s', which was skipped",
+               first.line, first.col, r.uses);
+  }
+  char name[128] = "";
+  if (failed_name) /* The declarator being read when it failed. */
+    snprintf(name, sizeof name, "%.100s", failed_name);
+  else if (r.names.n)
+    snprintf(name, sizeof name, "%s%.100s",
+             r.first_kw == TK_STRUCT  ? "struct "
+             : r.first_kw == TK_UNION ? "union "
+             : r.first_kw == TK_ENUM  ? "enum "
+                                      : "",
+             names[0]);
+  cp->skips->note(cp->skips->ud, name, why);
+}
+
 /* -- Entry points ---------------------------------------------------------- */
 
 /* Each top-level declaration's temporaries are released when it is done,
@@ -1942,10 +2135,14 @@ static void dc_external(cp_state *cp) {
 ** whose bytes are in the arena, nothing of the arena is still in use. */
 static void cp_unit(cp_state *cp, void *arg) {
   (void)arg;
+  mffi__cp_lex_splice(cp);
   cp_next(cp);
   while (cp->tok.tok != TK_EOF) {
     cp_amark m = mffi__cp_arena_mark(cp);
-    dc_external(cp);
+    if (cp->skips)
+      sk_external(cp);
+    else
+      dc_external(cp);
     if (cp->tok.tok != TK_STRING &&
         !(cp->have_ahead && cp->ahead.tok == TK_STRING))
       mffi__cp_arena_release(cp, m);
@@ -1953,6 +2150,7 @@ static void cp_unit(cp_state *cp, void *arg) {
 }
 
 static void cp_typename_only(cp_state *cp, void *arg) {
+  mffi__cp_lex_splice(cp);
   cp_next(cp);
   if (cp->tok.tok == TK_EOF)
     cp_err(cp, NULL, MFFI_EPARSE, "expected a type name");
@@ -1973,7 +2171,8 @@ static int cp_run(cp_state *cp, void (*fn)(cp_state *, void *), void *arg) {
   return rc;
 }
 
-int mffi__cdef_parse(mffi_ctx *ctx, const char *src, size_t len) {
+int mffi__cdef_parse(mffi_ctx *ctx, const char *src, size_t len,
+                     mffi__cdef_skips *sk) {
   if (len >= CP_MAX_TEXT)
     return mffi__err(ctx, MFFI_ERANGE,
                      "declarations of %zu bytes: the limit is 2 GiB", len);
@@ -1981,7 +2180,9 @@ int mffi__cdef_parse(mffi_ctx *ctx, const char *src, size_t len) {
                  .tt = &ctx->tt,
                  .on_define = dc_define,
                  .undefs = {.keep = true},
-                 .redefs = {.keep = true}};
+                 .redefs = {.keep = true},
+                 .skips = sk,
+                 .skipped = {.keep = true}};
   mffi__cp_lex_init(&cp, src, len);
   return cp_run(&cp, cp_unit, NULL);
 }
