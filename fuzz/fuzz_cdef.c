@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "modffi.h"
-#include "types.h" /* mffi__cdef_tolerant */
+#include "cdef/parse.h" /* mffi__cdef_tolerant */
 
 #define FUZZ_TYPEOF_MAX 128 /* Max. bytes of the prefix given to typeof. */
 #define FUZZ_BUF 512        /* Printing buffer; longer text is truncated. */

@@ -16,7 +16,7 @@ struct mffi_ctx {
   mffi_alloc_fn alloc; /* Allocator hook (never NULL). */
   void *alloc_ud;
   uint64_t serial; /* Unique per context: keys the per-thread error state. */
-  mffi_tt tt;      /* Type table and declarations. */
+  mffi__tt tt;     /* Type table and declarations. */
   struct mffi_lib *libs; /* Open libraries (mffi_ctx_free closes them). */
   char *cdef_log;        /* Every committed mffi_cdef text, one after the
                             other (lib.c). */

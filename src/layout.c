@@ -3,7 +3,7 @@
 ** The rules are those of the SysV psABI (x86-64 3.1.2, "Aggregates and
 ** Unions" and "Bit-Fields") with GCC's extensions: packed, aligned(N),
 ** zero-width bit-fields, flexible and zero-length arrays, empty structs.
-** Scalar sizes come from the mffi_abi table so another LP64 ABI (AArch64)
+** Scalar sizes come from the mffi__abi table so another LP64 ABI (AArch64)
 ** is a new table plus, where it differs, a flag.
 */
 #include <string.h>
@@ -12,7 +12,7 @@
 #include "types.h"
 
 /* Sizes and alignments by kind, x86-64 SysV. */
-const mffi_abi mffi__abi_native = {
+const mffi__abi mffi__abi_native = {
     .name = "x86_64-sysv",
     /*        void bool char sch uch sh ush int uint long ulong ll ull
               i128 u128 f16 f32 f64 f80 f128 cplx valist */
@@ -45,7 +45,7 @@ static uint32_t lay_cap(const lay *L, uint32_t a) {
 }
 
 /* Check a member before placing it. */
-static int lay_check(mffi_ctx *ctx, const mffi_tt *tt, const mffi_member *m,
+static int lay_check(mffi_ctx *ctx, const mffi__tt *tt, const mffi__member *m,
                      uint32_t i, uint32_t n, bool is_union) {
   const mffi_type *b = mffi__B(tt, m->tid);
   const char *name = m->name ? m->name : "(anonymous)";
@@ -101,8 +101,8 @@ static bool lay_int_mode(size_t pos, size_t width, bool packed) {
 }
 
 /* Place one bit-field. */
-static void lay_bitfield(const mffi_tt *tt, lay *L, mffi_member *m, bool packed,
-                         bool is_union) {
+static void lay_bitfield(const mffi__tt *tt, lay *L, mffi__member *m,
+                         bool packed, bool is_union) {
   uint32_t talign = mffi__align(tt, m->tid);
   size_t unit = (size_t)talign * 8;
   size_t w = (size_t)m->bit_width;
@@ -142,7 +142,7 @@ static void lay_bitfield(const mffi_tt *tt, lay *L, mffi_member *m, bool packed,
   if (a > L->align) L->align = a;
 }
 
-static void lay_field(const mffi_tt *tt, lay *L, mffi_member *m, bool packed,
+static void lay_field(const mffi__tt *tt, lay *L, mffi__member *m, bool packed,
                       bool is_union) {
   uint32_t a = packed ? 1 : mffi__align(tt, m->tid);
   if (m->align_attr > a) a = m->align_attr;
@@ -156,11 +156,11 @@ static void lay_field(const mffi_tt *tt, lay *L, mffi_member *m, bool packed,
   if (a > L->align) L->align = a;
 }
 
-int mffi__tt_define_record(mffi_ctx *ctx, mffi_tid tid,
-                           const mffi_member *members, uint32_t nmembers,
+int mffi__tt_define_record(mffi_ctx *ctx, mffi__tid tid,
+                           const mffi__member *members, uint32_t nmembers,
                            bool packed, uint32_t attr_align, uint32_t pack,
                            uint32_t *bad) {
-  mffi_tt *tt = &ctx->tt;
+  mffi__tt *tt = &ctx->tt;
   mffi_type *t = mffi__T(tt, tid);
   bool is_union = t->kind == MFFI_KIND_UNION;
   *bad = UINT32_MAX;
@@ -179,7 +179,7 @@ int mffi__tt_define_record(mffi_ctx *ctx, mffi_tid tid,
                        MFFI_MAX_NEST);
     if (mn > nest) nest = mn;
   }
-  mffi_member *ms = NULL;
+  mffi__member *ms = NULL;
   if (nmembers) {
     ms = mffi__malloc(ctx, nmembers * sizeof *ms);
     if (!ms) return mffi__nomem(ctx);
@@ -193,7 +193,7 @@ int mffi__tt_define_record(mffi_ctx *ctx, mffi_tid tid,
   lay L = {0, 1, pack};
   uint16_t flags = MFFI_TF_COMPLETE;
   for (uint32_t i = 0; i < nmembers; i++) {
-    mffi_member *m = &ms[i];
+    mffi__member *m = &ms[i];
     bool mp = packed || m->packed;
     if (m->bit_width >= 0)
       lay_bitfield(tt, &L, m, mp, is_union);
@@ -223,10 +223,10 @@ int mffi__tt_define_record(mffi_ctx *ctx, mffi_tid tid,
 
 /* -- Enums ----------------------------------------------------------------- */
 
-int mffi__tt_define_enum(mffi_ctx *ctx, mffi_tid tid,
-                         const mffi_enumerator *enums, uint32_t nenums,
+int mffi__tt_define_enum(mffi_ctx *ctx, mffi__tid tid,
+                         const mffi__enumerator *enums, uint32_t nenums,
                          bool packed, bool huge) {
-  mffi_tt *tt = &ctx->tt;
+  mffi__tt *tt = &ctx->tt;
   int64_t lo = 0, hi = 0;
   for (uint32_t i = 0; i < nenums; i++) {
     if (i == 0 || enums[i].value < lo) lo = enums[i].value;
@@ -251,7 +251,7 @@ int mffi__tt_define_enum(mffi_ctx *ctx, mffi_tid tid,
   } else {
     k = lo >= INT32_MIN && hi <= INT32_MAX ? MFFI_KIND_INT : MFFI_KIND_LONG;
   }
-  mffi_enumerator *es = NULL;
+  mffi__enumerator *es = NULL;
   if (nenums) {
     es = mffi__malloc(ctx, nenums * sizeof *es);
     if (!es) return mffi__nomem(ctx);
@@ -265,7 +265,7 @@ int mffi__tt_define_enum(mffi_ctx *ctx, mffi_tid tid,
   mffi_type *t = mffi__T(tt, tid);
   t->enums = es;
   t->nenums = nenums;
-  t->child = (mffi_tid)k;
+  t->child = (mffi__tid)k;
   t->size = tt->abi->size[k];
   t->align = tt->abi->align[k];
   t->flags =

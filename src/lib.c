@@ -247,11 +247,11 @@ static int lib_check_var(mffi_ctx *ctx, const mffi_type *t, size_t i) {
 }
 
 /* Make fn for function type ftid (or variable type) and run xBind. */
-static int lib_bind(mffi_lib *lib, const mffi_decl *decl, mffi_tid tid,
+static int lib_bind(mffi_lib *lib, const mffi_decl *decl, mffi__tid tid,
                     void *addr, const mffi_type *const *vtypes, size_t nvar,
                     mffi_fn **out) {
   mffi_ctx *ctx = lib->ctx;
-  mffi_tt *tt = &ctx->tt;
+  mffi__tt *tt = &ctx->tt;
   const char *name = decl ? decl->name : NULL;
   const char *symbol = decl ? (decl->symbol ? decl->symbol : decl->name) : NULL;
   bool is_var = decl && decl->kind == MFFI_DECL_VARIABLE;
@@ -290,7 +290,7 @@ static int lib_bind(mffi_lib *lib, const mffi_decl *decl, mffi_tid tid,
     fn->nfixed = nfixed;
     fn->nargs = nfixed + (uint32_t)nvar;
     fn->args =
-        mffi__malloc(ctx, (fn->nargs ? fn->nargs : 1) * sizeof(mffi_tid));
+        mffi__malloc(ctx, (fn->nargs ? fn->nargs : 1) * sizeof(mffi__tid));
     if (!fn->args) {
       mffi__free(ctx, fn);
       return mffi__nomem(ctx);

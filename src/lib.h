@@ -26,8 +26,8 @@ struct mffi_fn {
   mffi_lib *lib;
   const char *name;   /* Pooled in the ctx; NULL for mffi_bind_ptr. */
   const char *symbol; /* Pooled; NULL for mffi_bind_ptr. */
-  mffi_tid tid;       /* Function type (or the variable's type). */
-  mffi_tid *args;     /* nargs argument types, as the caller passes. */
+  mffi__tid tid;       /* Function type (or the variable's type). */
+  mffi__tid *args;     /* nargs argument types, as the caller passes. */
   uint32_t nargs;
   uint32_t nfixed;      /* The prototype's parameters. */
   bool is_var;          /* An extern variable. */
@@ -44,7 +44,7 @@ struct mffi_closure {
   void *code;  /* The code pointer C calls. */
   void *data;  /* Strategy state. */
   mffi_lib *lib;
-  mffi_tid tid; /* The function type. */
+  mffi__tid tid; /* The function type. */
   mffi_closure *prev, *next;
 };
 

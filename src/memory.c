@@ -321,7 +321,7 @@ int mffi_field_get(const mffi_type *t, const void *obj, const char *path,
   mffi_field f;
   int rc = mem_field(t, obj, path, value, &f);
   if (rc != MFFI_OK) return rc;
-  const mffi_tt *tt = &t->ctx->tt;
+  const mffi__tt *tt = &t->ctx->tt;
   mffi_type *ft = mffi__type_scalar(tt, f.type->id);
   size_t fsz = mffi__size(tt, f.type->id);
   if (f.bit_width < 0) {

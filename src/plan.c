@@ -14,25 +14,25 @@
 
 /* -- Types ----------------------------------------------------------------- */
 
-static const mffi_type *pl_type(const mffi_tt *tt, mffi_tid tid) {
+static const mffi_type *pl_type(const mffi__tt *tt, mffi__tid tid) {
   return tt->types[tid];
 }
 
 /* The base node of tid with enums left alone. */
-static const mffi_type *pl_base(const mffi_tt *tt, mffi_tid tid) {
+static const mffi_type *pl_base(const mffi__tt *tt, mffi__tid tid) {
   return mffi__B(tt, tid);
 }
 
-static bool pl_is_ptr(const mffi_tt *tt, mffi_tid tid) {
+static bool pl_is_ptr(const mffi__tt *tt, mffi__tid tid) {
   return pl_base(tt, tid)->kind == MFFI_KIND_POINTER;
 }
 
-static bool pl_is_int(const mffi_tt *tt, mffi_tid tid) {
+static bool pl_is_int(const mffi__tt *tt, mffi__tid tid) {
   return mffi__kind_is_int((mffi_kind)pl_base(tt, tid)->kind);
 }
 
 /* The default plan of a value of type tid (argument or result). */
-static void pl_default(const mffi_tt *tt, mffi_tid tid, bool is_ret,
+static void pl_default(const mffi__tt *tt, mffi__tid tid, bool is_ret,
                        bool variadic, mffi_arg_plan *a) {
   memset(a, 0, sizeof *a);
   a->type = pl_type(tt, tid);
@@ -68,7 +68,7 @@ static int pl_index(const mffi_attr *at, size_t i, size_t nparams) {
 }
 
 /* access(mode, ref[, size]) on parameter ref. */
-static void pl_access(const mffi_tt *tt, mffi_plan *p, mffi_arg_plan *args,
+static void pl_access(const mffi__tt *tt, mffi_plan *p, mffi_arg_plan *args,
                       size_t nfixed, const mffi_attr *at) {
   if (at->nargs < 2 || !at->args[0].str) return;
   int ref = pl_index(at, 1, nfixed);
@@ -88,7 +88,7 @@ static void pl_access(const mffi_tt *tt, mffi_plan *p, mffi_arg_plan *args,
   else
     return;
   mffi_arg_plan *a = &args[ref];
-  mffi_tid to = pl_base(tt, a->type->id)->child;
+  mffi__tid to = pl_base(tt, a->type->id)->child;
   const mffi_type *tb = pl_base(tt, to);
   bool is_void = tb->kind == MFFI_KIND_VOID;
   /* GCC: without a size, a void * is not checked, a T * is one T. */
@@ -112,7 +112,7 @@ static void pl_access(const mffi_tt *tt, mffi_plan *p, mffi_arg_plan *args,
 }
 
 /* nonnull / nonnull(i, ...) on the fixed parameters. */
-static void pl_nonnull(const mffi_tt *tt, mffi_arg_plan *args, size_t nfixed,
+static void pl_nonnull(const mffi__tt *tt, mffi_arg_plan *args, size_t nfixed,
                        const mffi_attr *at) {
   if (at->nargs == 0) {
     for (size_t i = 0; i < nfixed; i++)
@@ -128,7 +128,7 @@ static void pl_nonnull(const mffi_tt *tt, mffi_arg_plan *args, size_t nfixed,
 
 /* Apply the attributes of d, in the order written (a later access on the
 ** same parameter wins, as a redeclaration's does). */
-static void pl_attrs(const mffi_tt *tt, const mffi_decl *d, mffi_plan *p,
+static void pl_attrs(const mffi__tt *tt, const mffi_decl *d, mffi_plan *p,
                      mffi_arg_plan *args, size_t nfixed) {
   for (uint32_t k = 0; k < d->nattrs; k++) {
     const mffi_attr *at = &d->attrs[k];
@@ -174,7 +174,7 @@ static void pl_attrs(const mffi_tt *tt, const mffi_decl *d, mffi_plan *p,
 /* Build the plan of fn into storage owned by fn. */
 static int pl_build(mffi_fn *fn) {
   mffi_ctx *ctx = fn->lib->ctx;
-  const mffi_tt *tt = &ctx->tt;
+  const mffi__tt *tt = &ctx->tt;
   size_t n = fn->nargs;
   mffi_plan *p = mffi__calloc(ctx, sizeof *p + n * sizeof(mffi_arg_plan));
   if (!p) return mffi__nomem(ctx);
@@ -183,7 +183,7 @@ static int pl_build(mffi_fn *fn) {
   p->args = args;
   p->dealloc_arg = -1;
   p->alloc_size[0] = p->alloc_size[1] = -1;
-  mffi_tid rtid = fn->is_var ? fn->tid : mffi__B(tt, fn->tid)->child;
+  mffi__tid rtid = fn->is_var ? fn->tid : mffi__B(tt, fn->tid)->child;
   pl_default(tt, rtid, true, false, &p->ret);
   for (size_t i = 0; i < n; i++) {
     pl_default(tt, fn->args[i], false, i >= fn->nfixed, &args[i]);
@@ -225,7 +225,7 @@ const mffi_plan *mffi_fn_plan(mffi_fn *fn) {
 
 int64_t mffi_fn_arg_int(const mffi_fn *fn, void *const *args, size_t i) {
   if (!fn || !args || i >= fn->nargs || !args[i]) return 0;
-  const mffi_tt *tt = &fn->lib->ctx->tt;
+  const mffi__tt *tt = &fn->lib->ctx->tt;
   const mffi_type *b = mffi__type_scalar(tt, fn->args[i]);
   if (!mffi__kind_is_int((mffi_kind)b->kind)) return 0;
   bool sign = mffi__kind_is_signed(tt, (mffi_kind)b->kind);

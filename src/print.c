@@ -67,11 +67,11 @@ void mffi__sb_printf(mffi__sb *sb, const char *fmt, ...) {
 
 typedef struct pr {
   mffi__sb *sb;
-  const mffi_tt *tt;
-  char last;       /* Last byte asked for (even if it did not fit). */
-  mffi_tid expand; /* Named record printed with its body, or NONE. */
-  int depth;       /* Current nesting, against PR_MAX_DEPTH. */
-  uint32_t limit;  /* Typedefs before this declaration index are visible. */
+  const mffi__tt *tt;
+  char last;        /* Last byte asked for (even if it did not fit). */
+  mffi__tid expand; /* Named record printed with its body, or NONE. */
+  int depth;        /* Current nesting, against PR_MAX_DEPTH. */
+  uint32_t limit;   /* Typedefs before this declaration index are visible. */
 } pr;
 
 static bool pr_isword(char c) {
@@ -119,14 +119,14 @@ static bool pr_is_record(unsigned kind) {
 /* The alignment override carried by node t, or 0 if it has none: a
 ** variant (base differs) keeps USERALIGN only when aligned() re-aligned it;
 ** a base record's USERALIGN is its own aligned(N), printed with its body. */
-static uint32_t pr_align_override(const mffi_tt *tt, const mffi_type *t) {
+static uint32_t pr_align_override(const mffi__tt *tt, const mffi_type *t) {
   (void)tt;
   if (t->base == t->id || !(t->flags & MFFI_TF_USERALIGN)) return 0;
   return t->align;
 }
 
 /* True if the node is printed by the specifier, not by the declarator. */
-static bool pr_is_leaf(const mffi_tt *tt, mffi_tid tid) {
+static bool pr_is_leaf(const mffi__tt *tt, mffi__tid tid) {
   const mffi_type *t = mffi__T(tt, tid);
   if (pr_align_override(tt, t)) return true;
   if (t->flags & MFFI_TF_VECTOR) return true; /* __typeof__(...) */
@@ -139,19 +139,19 @@ static bool pr_is_leaf(const mffi_tt *tt, mffi_tid tid) {
 }
 
 /* The structural child (pointee, element, return type) of a derived node. */
-static mffi_tid pr_child(const mffi_tt *tt, mffi_tid tid) {
+static mffi__tid pr_child(const mffi__tt *tt, mffi__tid tid) {
   return mffi__B(tt, tid)->child;
 }
 
 /* The leaf at the end of tid's chain of pointers, arrays and functions. */
-static mffi_tid pr_leaf(const mffi_tt *tt, mffi_tid tid) {
+static mffi__tid pr_leaf(const mffi__tt *tt, mffi__tid tid) {
   while (!pr_is_leaf(tt, tid)) /* A loop: chains may be long (1M stars). */
     tid = pr_child(tt, tid);
   return tid;
 }
 
 /* True if the declarator of tid starts before the name (has a pointer). */
-static bool pr_has_prefix(const mffi_tt *tt, mffi_tid tid) {
+static bool pr_has_prefix(const mffi__tt *tt, mffi__tid tid) {
   while (!pr_is_leaf(tt, tid)) {
     if (mffi__T(tt, tid)->kind == MFFI_KIND_POINTER) return true;
     tid = pr_child(tt, tid);
@@ -203,9 +203,9 @@ static void pr_quals(pr *p, unsigned quals) {
 
 /* -- Types ----------------------------------------------------------------- */
 
-static void pr_full(pr *p, mffi_tid tid, const char *name,
+static void pr_full(pr *p, mffi__tid tid, const char *name,
                     const char *const *pnames, uint32_t npnames);
-static void pr_body(pr *p, mffi_tid tid);
+static void pr_body(pr *p, mffi__tid tid);
 
 /* An integer constant of the given integer kind, as a C literal of that
 ** type when it needs a suffix (INT64_MIN has no literal). */
@@ -269,7 +269,7 @@ static void pr_record_attrs(pr *p, const mffi_type *b) {
 }
 
 /* "struct tag" / "enum tag" / the typedef display name / the whole body. */
-static void pr_record_spec(pr *p, mffi_tid tid) {
+static void pr_record_spec(pr *p, mffi__tid tid) {
   const mffi_type *b = mffi__B(p->tt, tid);
   const char *kw = b->kind == MFFI_KIND_STRUCT  ? "struct"
                    : b->kind == MFFI_KIND_UNION ? "union"
@@ -287,7 +287,7 @@ static void pr_record_spec(pr *p, mffi_tid tid) {
 /* A visible typedef that names the alignment override t (with at most t's
 ** qualifiers), or NULL. */
 static const mffi_decl *pr_aligned_typedef(const pr *p, const mffi_type *t) {
-  const mffi_tt *tt = p->tt;
+  const mffi__tt *tt = p->tt;
   uint32_t n = tt->ndecls < p->limit ? tt->ndecls : p->limit;
   for (uint32_t i = 0; i < n; i++) {
     const mffi_decl *d = tt->decls[i];
@@ -313,7 +313,7 @@ static void pr_aligned_spec(pr *p, const mffi_type *t, bool bare) {
   }
   pr_quals(p, t->quals);
   if (!bare) pr_tok(p, "__typeof__(");
-  mffi_tid base = t->base;
+  mffi__tid base = t->base;
   if (pr_is_leaf(p->tt, base)) {
     pr_full(p, base, NULL, NULL, 0);
   } else {
@@ -328,7 +328,7 @@ static void pr_aligned_spec(pr *p, const mffi_type *t, bool bare) {
 }
 
 /* The specifier for a leaf node, with its qualifiers. */
-static void pr_spec(pr *p, mffi_tid tid, bool bare) {
+static void pr_spec(pr *p, mffi__tid tid, bool bare) {
   const mffi_type *t = mffi__T(p->tt, tid);
   if (pr_align_override(p->tt, t)) {
     pr_aligned_spec(p, t, bare);
@@ -373,14 +373,14 @@ static void pr_params(pr *p, const mffi_type *f, const char *const *pnames,
 }
 
 /* Declarator text before the name, innermost derivation first. */
-static void pr_prefix(pr *p, mffi_tid tid, int n) {
+static void pr_prefix(pr *p, mffi__tid tid, int n) {
   if (pr_is_leaf(p->tt, tid)) return;
   if (n + p->depth > PR_MAX_DEPTH) { /* Recursion bound: mark the cut. */
     pr_tok(p, "...");
     return;
   }
   const mffi_type *t = mffi__T(p->tt, tid);
-  mffi_tid c = pr_child(p->tt, tid);
+  mffi__tid c = pr_child(p->tt, tid);
   pr_prefix(p, c, n + 1);
   if (t->kind != MFFI_KIND_POINTER) return;
   if (!pr_is_leaf(p->tt, c) && mffi__T(p->tt, c)->kind != MFFI_KIND_POINTER)
@@ -392,12 +392,12 @@ static void pr_prefix(pr *p, mffi_tid tid, int n) {
 }
 
 /* Declarator text after the name, outermost derivation first. */
-static void pr_suffix(pr *p, mffi_tid tid, const char *const *pnames,
+static void pr_suffix(pr *p, mffi__tid tid, const char *const *pnames,
                       uint32_t npnames, int n) {
   if (pr_is_leaf(p->tt, tid)) return;
   if (n + p->depth > PR_MAX_DEPTH) {
     /* Pointers print nothing after the name: mark only a cut suffix. */
-    for (mffi_tid c = tid; !pr_is_leaf(p->tt, c); c = pr_child(p->tt, c))
+    for (mffi__tid c = tid; !pr_is_leaf(p->tt, c); c = pr_child(p->tt, c))
       if (mffi__B(p->tt, c)->kind != MFFI_KIND_POINTER) {
         pr_tok(p, "...");
         break;
@@ -405,7 +405,7 @@ static void pr_suffix(pr *p, mffi_tid tid, const char *const *pnames,
     return;
   }
   const mffi_type *b = mffi__B(p->tt, tid);
-  mffi_tid c = b->child;
+  mffi__tid c = b->child;
   if (b->kind == MFFI_KIND_POINTER) {
     if (!pr_is_leaf(p->tt, c) && mffi__T(p->tt, c)->kind != MFFI_KIND_POINTER)
       pr_puts(p, ")");
@@ -422,7 +422,7 @@ static void pr_suffix(pr *p, mffi_tid tid, const char *const *pnames,
 
 /* Type tid declaring `name` (may be NULL). pnames names the parameters of
 ** tid when it is itself a function. */
-static void pr_full(pr *p, mffi_tid tid, const char *name,
+static void pr_full(pr *p, mffi__tid tid, const char *name,
                     const char *const *pnames, uint32_t npnames) {
   if (p->depth >= PR_MAX_DEPTH) {
     pr_tok(p, "...");
@@ -446,7 +446,7 @@ static void pr_full(pr *p, mffi_tid tid, const char *name,
 /* -- Bodies ---------------------------------------------------------------- */
 
 /* One member of a struct or union body, with its ';'. */
-static void pr_member(pr *p, const mffi_member *m) {
+static void pr_member(pr *p, const mffi__member *m) {
   /* An anonymous struct or union member has no tag: pr_full prints its
   ** body inline. */
   pr_full(p, m->tid, m->name, NULL, 0);
@@ -459,7 +459,7 @@ static void pr_member(pr *p, const mffi_member *m) {
 
 /* " { members } attrs" of a struct, union or enum (after its keyword and
 ** tag). An incomplete record has no body to print. */
-static void pr_body(pr *p, mffi_tid tid) {
+static void pr_body(pr *p, mffi__tid tid) {
   const mffi_type *b = mffi__B(p->tt, tid);
   if (b->id == p->expand) p->expand = MFFI_TID_NONE;
   if (!(b->flags & MFFI_TF_COMPLETE)) return;
@@ -551,8 +551,8 @@ static void pr_asm(pr *p, const mffi_decl *d) {
 
 /* The record at the leaf of tid when it is anonymous and was named by the
 ** typedef `name`: that typedef prints its body. */
-static mffi_tid pr_typedef_body(const mffi_tt *tt, mffi_tid tid,
-                                const char *name) {
+static mffi__tid pr_typedef_body(const mffi__tt *tt, mffi__tid tid,
+                                 const char *name) {
   const mffi_type *b = mffi__B(tt, pr_leaf(tt, tid));
   if (!pr_is_record(b->kind) || !(b->flags & MFFI_TF_TYPEDEF_TAG) || !b->tag ||
       !name || strcmp(b->tag, name) != 0)
@@ -566,8 +566,8 @@ static void pr_decl_body(pr *p, const mffi_decl *d);
 ** _Pragma("pack(push, N)") and _Pragma("pack(pop)"), which keeps it one
 ** line and the layout the same. */
 static void pr_decl(pr *p, const mffi_decl *d) {
-  const mffi_tt *tt = p->tt;
-  mffi_tid body = MFFI_TID_NONE;
+  const mffi__tt *tt = p->tt;
+  mffi__tid body = MFFI_TID_NONE;
   if (d->kind == MFFI_DECL_TYPEDEF)
     body = pr_typedef_body(tt, d->tid, d->name);
   else if (d->kind == MFFI_DECL_TAG && d->defined)
@@ -579,7 +579,7 @@ static void pr_decl(pr *p, const mffi_decl *d) {
 }
 
 static void pr_decl_body(pr *p, const mffi_decl *d) {
-  const mffi_tt *tt = p->tt;
+  const mffi__tt *tt = p->tt;
   switch (d->kind) {
   case MFFI_DECL_TYPEDEF: {
     p->expand = pr_typedef_body(tt, d->tid, d->name);
@@ -644,7 +644,7 @@ static void pr_decl_body(pr *p, const mffi_decl *d) {
 /* -- Entry points ---------------------------------------------------------- */
 
 /* Print type tid declaring `name` (NULL for a type name) into sb. */
-void mffi__print_type(mffi__sb *sb, const mffi_tt *tt, mffi_tid tid,
+void mffi__print_type(mffi__sb *sb, const mffi__tt *tt, mffi__tid tid,
                       const char *name) {
   pr p = {.sb = sb,
           .tt = tt,
@@ -657,7 +657,7 @@ void mffi__print_type(mffi__sb *sb, const mffi_tt *tt, mffi_tid tid,
 }
 
 /* Print declaration d as one line of C into sb (see mffi_decl_str). */
-void mffi__print_decl(mffi__sb *sb, const mffi_tt *tt, const mffi_decl *d) {
+void mffi__print_decl(mffi__sb *sb, const mffi__tt *tt, const mffi_decl *d) {
   pr p = {.sb = sb,
           .tt = tt,
           .last = '\0',

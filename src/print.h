@@ -16,9 +16,9 @@ void mffi__sb_puts(mffi__sb *sb, const char *s);
 void mffi__sb_printf(mffi__sb *sb, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* C text for tid with an optional declarator name. */
-void mffi__print_type(mffi__sb *sb, const mffi_tt *tt, mffi_tid tid,
+void mffi__print_type(mffi__sb *sb, const mffi__tt *tt, mffi__tid tid,
                       const char *name);
 /* C text for a declaration (see mffi_decl_str). */
-void mffi__print_decl(mffi__sb *sb, const mffi_tt *tt, const mffi_decl *d);
+void mffi__print_decl(mffi__sb *sb, const mffi__tt *tt, const mffi_decl *d);
 
 #endif

@@ -146,7 +146,7 @@ size_t mffi_type_nfields(const mffi_type *t) {
   return ti_is_record(b) ? b->nmembers : 0;
 }
 
-static void ti_field(const mffi_tt *tt, const mffi_member *m, size_t base,
+static void ti_field(const mffi__tt *tt, const mffi__member *m, size_t base,
                      mffi_field *out) {
   out->name = m->name;
   out->type = tt->types[m->tid];
@@ -174,15 +174,15 @@ int mffi_type_field(const mffi_type *t, size_t i, mffi_field *out) {
 
 /* Find member `name` (len bytes) in record b, looking into anonymous
 ** members; adds the offset of the anonymous path to *base. */
-static const mffi_member *ti_find(const mffi_tt *tt, const mffi_type *b,
-                                  const char *name, size_t len, size_t *base) {
+static const mffi__member *ti_find(const mffi__tt *tt, const mffi_type *b,
+                                   const char *name, size_t len, size_t *base) {
   for (uint32_t i = 0; i < b->nmembers; i++) {
-    const mffi_member *m = &b->members[i];
+    const mffi__member *m = &b->members[i];
     if (m->name) {
       if (strncmp(m->name, name, len) == 0 && m->name[len] == '\0') return m;
     } else if (m->bit_width < 0) {
       size_t sub = *base + m->offset;
-      const mffi_member *r = ti_find(tt, mffi__B(tt, m->tid), name, len, &sub);
+      const mffi__member *r = ti_find(tt, mffi__B(tt, m->tid), name, len, &sub);
       if (r) {
         *base = sub;
         return r;
@@ -195,10 +195,10 @@ static const mffi_member *ti_find(const mffi_tt *tt, const mffi_type *b,
 int mffi__type_path(const mffi_type *t, const char *path, bool bounded,
                     mffi_field *out) {
   if (!t || !path || !out) return MFFI_EMISUSE;
-  const mffi_tt *tt = TT(t);
-  mffi_tid cur = t->id;
+  const mffi__tt *tt = TT(t);
+  mffi__tid cur = t->id;
   size_t off = 0;
-  const mffi_member *m = NULL;
+  const mffi__member *m = NULL;
   const char *p = path;
   bool first = true;
   memset(out, 0, sizeof *out);

@@ -28,7 +28,7 @@ static size_t tt_str_len(const char *o) {
 }
 
 const char *mffi__tt_str(mffi_ctx *ctx, const char *s, size_t len) {
-  mffi_tt *tt = &ctx->tt;
+  mffi__tt *tt = &ctx->tt;
   if ((tt->nstrs + 1) * 2 > tt->capstrs) {
     size_t ncap = tt->capstrs ? tt->capstrs * 2 : TT_MIN_HASH;
     char **nt = mffi__calloc(ctx, ncap * sizeof *nt);
@@ -65,10 +65,10 @@ const char *mffi__tt_str(mffi_ctx *ctx, const char *s, size_t len) {
 typedef struct tkey {
   uint8_t kind, quals;
   uint16_t flags;
-  mffi_tid base, child;
+  mffi__tid base, child;
   long length;
   uint32_t align;
-  const mffi_tid *params;
+  const mffi__tid *params;
   uint32_t nparams;
 } tkey;
 
@@ -80,7 +80,7 @@ typedef struct tkey {
 /* The key of node (or prototype) t whose variant base is base
 ** (MFFI_TID_NONE for a canonical node): a variant is identified by its
 ** base, qualifiers, alignment and flags alone. */
-static tkey tt_key(const mffi_type *t, mffi_tid base) {
+static tkey tt_key(const mffi_type *t, mffi__tid base) {
   tkey k = {t->kind, t->quals,  (uint16_t)(t->flags & TKEY_FLAGS),
             base,    t->child,  t->length,
             0,       t->params, t->nparams};
@@ -128,7 +128,7 @@ static bool tt_is_interned(const mffi_type *t) {
             t->kind == MFFI_KIND_ENUM));
 }
 
-static void tt_ihash_put(mffi_tt *tt, const mffi_type *t) {
+static void tt_ihash_put(mffi__tt *tt, const mffi_type *t) {
   tkey k = tt_key_of(t);
   size_t j = tt_key_hash(&k) & (tt->nihash - 1);
   while (tt->ihash[j])
@@ -138,7 +138,7 @@ static void tt_ihash_put(mffi_tt *tt, const mffi_type *t) {
 
 /* Make room for one more type: array and intern hash (kept half empty). */
 static int tt_reserve_type(mffi_ctx *ctx) {
-  mffi_tt *tt = &ctx->tt;
+  mffi__tt *tt = &ctx->tt;
   if (mffi__grow(ctx, (void **)&tt->types, &tt->captypes, tt->ntypes + 1,
                  sizeof *tt->types))
     return mffi__nomem(ctx);
@@ -157,8 +157,8 @@ static int tt_reserve_type(mffi_ctx *ctx) {
 
 /* Append a node (copied from *proto, which owns no arrays yet except
 ** params, which is copied). */
-static int tt_add(mffi_ctx *ctx, const mffi_type *proto, mffi_tid *out) {
-  mffi_tt *tt = &ctx->tt;
+static int tt_add(mffi_ctx *ctx, const mffi_type *proto, mffi__tid *out) {
+  mffi__tt *tt = &ctx->tt;
   int rc = tt_reserve_type(ctx);
   if (rc) return rc;
   mffi_type *t = mffi__malloc(ctx, sizeof *t);
@@ -184,8 +184,8 @@ static int tt_add(mffi_ctx *ctx, const mffi_type *proto, mffi_tid *out) {
 }
 
 /* Find the node for proto's key, or add it. */
-static int tt_intern(mffi_ctx *ctx, const mffi_type *proto, mffi_tid *out) {
-  mffi_tt *tt = &ctx->tt;
+static int tt_intern(mffi_ctx *ctx, const mffi_type *proto, mffi__tid *out) {
+  mffi__tt *tt = &ctx->tt;
   tkey k = tt_key(proto, proto->base);
   if (tt->nihash) {
     size_t j = tt_key_hash(&k) & (tt->nihash - 1);
@@ -202,7 +202,7 @@ static int tt_intern(mffi_ctx *ctx, const mffi_type *proto, mffi_tid *out) {
 
 /* -- Derived types --------------------------------------------------------- */
 
-bool mffi__tt_complete(const mffi_tt *tt, mffi_tid tid) {
+bool mffi__tt_complete(const mffi__tt *tt, mffi__tid tid) {
   const mffi_type *t = mffi__B(tt, tid);
   switch (t->kind) {
   case MFFI_KIND_VOID:
@@ -215,8 +215,8 @@ bool mffi__tt_complete(const mffi_tt *tt, mffi_tid tid) {
   }
 }
 
-int mffi__tt_ptr(mffi_ctx *ctx, mffi_tid to, mffi_tid *out) {
-  const mffi_abi *abi = ctx->tt.abi;
+int mffi__tt_ptr(mffi_ctx *ctx, mffi__tid to, mffi__tid *out) {
+  const mffi__abi *abi = ctx->tt.abi;
   mffi_type p = {.kind = MFFI_KIND_POINTER,
                  .base = MFFI_TID_NONE,
                  .child = to,
@@ -225,8 +225,8 @@ int mffi__tt_ptr(mffi_ctx *ctx, mffi_tid to, mffi_tid *out) {
   return tt_intern(ctx, &p, out);
 }
 
-int mffi__tt_array(mffi_ctx *ctx, mffi_tid elem, long len, mffi_tid *out) {
-  mffi_tt *tt = &ctx->tt;
+int mffi__tt_array(mffi_ctx *ctx, mffi__tid elem, long len, mffi__tid *out) {
+  mffi__tt *tt = &ctx->tt;
   if (mffi__B(tt, elem)->kind == MFFI_KIND_FUNCTION)
     return mffi__err(ctx, MFFI_EDECL, "array of functions");
   if (!mffi__tt_complete(tt, elem))
@@ -253,8 +253,8 @@ int mffi__tt_array(mffi_ctx *ctx, mffi_tid elem, long len, mffi_tid *out) {
   return tt_intern(ctx, &a, out);
 }
 
-int mffi__tt_func(mffi_ctx *ctx, mffi_tid ret, const mffi_tid *params,
-                  uint32_t nparams, uint16_t flags, mffi_tid *out) {
+int mffi__tt_func(mffi_ctx *ctx, mffi__tid ret, const mffi__tid *params,
+                  uint32_t nparams, uint16_t flags, mffi__tid *out) {
   mffi_kind rk = mffi__B(&ctx->tt, ret)->kind;
   if (rk == MFFI_KIND_ARRAY &&
       !(mffi__B(&ctx->tt, ret)->flags & MFFI_TF_VECTOR))
@@ -263,7 +263,7 @@ int mffi__tt_func(mffi_ctx *ctx, mffi_tid ret, const mffi_tid *params,
   ** (psABI 3.2.3: one SSE register, SSEUP): refused by name until they
   ** learn vectors. */
   for (uint32_t i = 0; i <= nparams; i++) {
-    mffi_tid v = i < nparams ? params[i] : ret;
+    mffi__tid v = i < nparams ? params[i] : ret;
     if (!mffi__tt_has_vector(&ctx->tt, v)) continue;
     char name[128];
     mffi__sb sb = {name, sizeof name, 0};
@@ -280,15 +280,15 @@ int mffi__tt_func(mffi_ctx *ctx, mffi_tid ret, const mffi_tid *params,
                  .child = ret,
                  .align = 1,
                  .flags = flags & (MFFI_TF_VARIADIC | MFFI_TF_UNPROTO),
-                 .params = (mffi_tid *)params,
+                 .params = (mffi__tid *)params,
                  .nparams = nparams};
   return tt_intern(ctx, &f, out);
 }
 
 /* The variant of base node b with quals, alignment align and the variant
 ** flags vflags (TVAR_FLAGS). */
-static int tt_variant(mffi_ctx *ctx, mffi_tid b, unsigned quals, uint32_t align,
-                      uint16_t vflags, mffi_tid *out) {
+static int tt_variant(mffi_ctx *ctx, mffi__tid b, unsigned quals,
+                      uint32_t align, uint16_t vflags, mffi__tid *out) {
   const mffi_type *bt = mffi__T(&ctx->tt, b);
   if (quals == 0 && vflags == 0) {
     *out = b;
@@ -313,12 +313,13 @@ static uint16_t tt_vflags(const mffi_type *t) {
   return t->base != t->id ? (uint16_t)(t->flags & TVAR_FLAGS) : 0;
 }
 
-int mffi__tt_qual(mffi_ctx *ctx, mffi_tid tid, unsigned quals, mffi_tid *out) {
-  mffi_tt *tt = &ctx->tt;
+int mffi__tt_qual(mffi_ctx *ctx, mffi__tid tid, unsigned quals,
+                  mffi__tid *out) {
+  mffi__tt *tt = &ctx->tt;
   const mffi_type *t = mffi__T(tt, tid);
   if (t->kind == MFFI_KIND_ARRAY && !(t->flags & MFFI_TF_VECTOR)) {
     /* C11 6.7.3p9: qualify the elements (a vector is qualified itself). */
-    mffi_tid e;
+    mffi__tid e;
     int rc = mffi__tt_qual(ctx, t->child, quals, &e);
     if (rc) return rc;
     return mffi__tt_array(ctx, e, t->length, out);
@@ -331,20 +332,21 @@ int mffi__tt_qual(mffi_ctx *ctx, mffi_tid tid, unsigned quals, mffi_tid *out) {
                     out);
 }
 
-int mffi__tt_aligned(mffi_ctx *ctx, mffi_tid tid, uint32_t align,
-                     mffi_tid *out) {
+int mffi__tt_aligned(mffi_ctx *ctx, mffi__tid tid, uint32_t align,
+                     mffi__tid *out) {
   const mffi_type *t = mffi__T(&ctx->tt, tid);
   return tt_variant(ctx, t->base, t->quals, align,
                     (uint16_t)(tt_vflags(t) | MFFI_TF_USERALIGN), out);
 }
 
-int mffi__tt_floatn(mffi_ctx *ctx, mffi_tid tid, uint16_t flag, mffi_tid *out) {
+int mffi__tt_floatn(mffi_ctx *ctx, mffi__tid tid, uint16_t flag,
+                    mffi__tid *out) {
   const mffi_type *t = mffi__T(&ctx->tt, tid);
   return tt_variant(ctx, t->base, t->quals, t->align,
                     (uint16_t)(tt_vflags(t) | flag), out);
 }
 
-int mffi__tt_complex(mffi_ctx *ctx, mffi_tid component, mffi_tid *out) {
+int mffi__tt_complex(mffi_ctx *ctx, mffi__tid component, mffi__tid *out) {
   /* The component keeps a _FloatN spelling (a type of its own to GCC). */
   const mffi_type *c = mffi__B(&ctx->tt, component);
   const mffi_type *v = mffi__T(&ctx->tt, component);
@@ -357,9 +359,9 @@ int mffi__tt_complex(mffi_ctx *ctx, mffi_tid component, mffi_tid *out) {
   return tt_intern(ctx, &x, out);
 }
 
-int mffi__tt_vector(mffi_ctx *ctx, mffi_tid elem, uint64_t size,
-                    mffi_tid *out) {
-  mffi_tt *tt = &ctx->tt;
+int mffi__tt_vector(mffi_ctx *ctx, mffi__tid elem, uint64_t size,
+                    mffi__tid *out) {
+  mffi__tt *tt = &ctx->tt;
   const mffi_type *e = mffi__T(tt, elem);
   mffi_kind k = (mffi_kind)mffi__B(tt, elem)->kind;
   bool scalar = (mffi__kind_is_int(k) && k != MFFI_KIND_BOOL) ||
@@ -388,7 +390,7 @@ int mffi__tt_vector(mffi_ctx *ctx, mffi_tid elem, uint64_t size,
   return rc;
 }
 
-bool mffi__tt_has_vector(const mffi_tt *tt, mffi_tid tid) {
+bool mffi__tt_has_vector(const mffi__tt *tt, mffi__tid tid) {
   for (;;) {
     const mffi_type *b = mffi__B(tt, tid);
     if (b->kind == MFFI_KIND_ARRAY) {
@@ -402,7 +404,7 @@ bool mffi__tt_has_vector(const mffi_tt *tt, mffi_tid tid) {
 }
 
 int mffi__tt_record(mffi_ctx *ctx, mffi_kind kind, const char *tag,
-                    mffi_tid *out) {
+                    mffi__tid *out) {
   mffi_type r = {.kind = (uint8_t)kind,
                  .base = MFFI_TID_NONE,
                  .child = MFFI_TID_NONE,
@@ -419,16 +421,17 @@ int mffi__tt_record(mffi_ctx *ctx, mffi_kind kind, const char *tag,
 ** spelling. Chains of pointers, arrays and variants are followed in a loop;
 ** recursion is only into members and parameters, whose depth the parser
 ** bounds. */
-static bool tt_same_rec(const mffi_tt *tt, mffi_tid a, mffi_tid b, bool tags);
+static bool tt_same_rec(const mffi__tt *tt, mffi__tid a, mffi__tid b,
+                        bool tags);
 
-static bool tt_same_members(const mffi_tt *tt, const mffi_type *x,
+static bool tt_same_members(const mffi__tt *tt, const mffi_type *x,
                             const mffi_type *y) {
   if (x->size != y->size || x->align != y->align ||
       x->attr_align != y->attr_align || x->nmembers != y->nmembers ||
       ((x->flags ^ y->flags) & (MFFI_TF_PACKED | MFFI_TF_FLEX)))
     return false;
   for (uint32_t i = 0; i < x->nmembers; i++) {
-    const mffi_member *m = &x->members[i], *n = &y->members[i];
+    const mffi__member *m = &x->members[i], *n = &y->members[i];
     if (m->name != n->name || m->bit_width != n->bit_width ||
         m->offset != n->offset || m->bit_offset != n->bit_offset ||
         m->align_attr != n->align_attr || m->packed != n->packed ||
@@ -453,7 +456,8 @@ static const char *tt_real_tag(const mffi_type *t) {
   return (t->flags & MFFI_TF_TYPEDEF_TAG) ? NULL : t->tag;
 }
 
-static bool tt_same_rec(const mffi_tt *tt, mffi_tid a, mffi_tid b, bool tags) {
+static bool tt_same_rec(const mffi__tt *tt, mffi__tid a, mffi__tid b,
+                        bool tags) {
   for (;;) {
     if (a == b) return true;
     const mffi_type *x = tt->types[a], *y = tt->types[b];
@@ -497,11 +501,11 @@ static bool tt_same_rec(const mffi_tt *tt, mffi_tid a, mffi_tid b, bool tags) {
   }
 }
 
-bool mffi__tt_same(const mffi_tt *tt, mffi_tid a, mffi_tid b) {
+bool mffi__tt_same(const mffi__tt *tt, mffi__tid a, mffi__tid b) {
   return tt_same_rec(tt, a, b, true);
 }
 
-bool mffi__tt_same_body(const mffi_tt *tt, mffi_tid a, mffi_tid b) {
+bool mffi__tt_same_body(const mffi__tt *tt, mffi__tid a, mffi__tid b) {
   return tt_same_rec(tt, mffi__B(tt, a)->id, mffi__B(tt, b)->id, false);
 }
 
@@ -518,7 +522,7 @@ static int tt_rehash(mffi_ctx *ctx, uint32_t **tab, size_t *n, size_t need) {
   return 1; /* Rebuilt empty: the caller refills it. */
 }
 
-static void tt_tag_put(mffi_tt *tt, mffi_tid tid) {
+static void tt_tag_put(mffi__tt *tt, mffi__tid tid) {
   size_t j = tt_hash_str(tt->types[tid]->tag) & (tt->nthash - 1);
   while (tt->thash[j])
     j = (j + 1) & (tt->nthash - 1);
@@ -531,7 +535,7 @@ static bool tt_has_tag(const mffi_type *t) {
           t->kind == MFFI_KIND_ENUM);
 }
 
-mffi_tid mffi__tt_tag_find(const mffi_tt *tt, const char *tag) {
+mffi__tid mffi__tt_tag_find(const mffi__tt *tt, const char *tag) {
   if (!tt->nthash) return MFFI_TID_NONE;
   size_t j = tt_hash_str(tag) & (tt->nthash - 1);
   for (uint32_t v; (v = tt->thash[j]) != 0; j = (j + 1) & (tt->nthash - 1))
@@ -539,8 +543,8 @@ mffi_tid mffi__tt_tag_find(const mffi_tt *tt, const char *tag) {
   return MFFI_TID_NONE;
 }
 
-int mffi__tt_tag_bind(mffi_ctx *ctx, const char *tag, mffi_tid tid) {
-  mffi_tt *tt = &ctx->tt;
+int mffi__tt_tag_bind(mffi_ctx *ctx, const char *tag, mffi__tid tid) {
+  mffi__tt *tt = &ctx->tt;
   (void)tag; /* The node carries its tag. */
   int rc = tt_rehash(ctx, &tt->thash, &tt->nthash, tt->ntypes + 1);
   if (rc < 0) return rc;
@@ -552,14 +556,14 @@ int mffi__tt_tag_bind(mffi_ctx *ctx, const char *tag, mffi_tid tid) {
   return MFFI_OK;
 }
 
-static void tt_name_put(mffi_tt *tt, const mffi_decl *d) {
+static void tt_name_put(mffi__tt *tt, const mffi_decl *d) {
   size_t j = tt_hash_str(d->name) & (tt->nnhash - 1);
   while (tt->nhash[j])
     j = (j + 1) & (tt->nnhash - 1);
   tt->nhash[j] = d->index + 1;
 }
 
-mffi_decl *mffi__tt_decl_find(const mffi_tt *tt, const char *name) {
+mffi_decl *mffi__tt_decl_find(const mffi__tt *tt, const char *name) {
   if (!tt->nnhash) return NULL;
   size_t j = tt_hash_str(name) & (tt->nnhash - 1);
   for (uint32_t v; (v = tt->nhash[j]) != 0; j = (j + 1) & (tt->nnhash - 1))
@@ -568,7 +572,7 @@ mffi_decl *mffi__tt_decl_find(const mffi_tt *tt, const char *name) {
 }
 
 int mffi__tt_decl_add(mffi_ctx *ctx, const mffi_decl *d, mffi_decl **out) {
-  mffi_tt *tt = &ctx->tt;
+  mffi__tt *tt = &ctx->tt;
   bool named = d->kind != MFFI_DECL_TAG;
   if (mffi__grow(ctx, (void **)&tt->decls, &tt->capdecls, tt->ndecls + 1,
                  sizeof *tt->decls))
@@ -606,7 +610,7 @@ void mffi__tt_decl_free_parts(mffi_ctx *ctx, mffi_decl *d) {
 
 /* -- Transactions ---------------------------------------------------------- */
 
-struct mffi_undo {
+struct mffi__undo {
   mffi_type *type; /* The node changed in place, or NULL. */
   mffi_decl *decl; /* The declaration changed in place, or NULL. */
   union {
@@ -616,7 +620,7 @@ struct mffi_undo {
 };
 
 static int tt_log(mffi_ctx *ctx, mffi_type *t, mffi_decl *d) {
-  mffi_tt *tt = &ctx->tt;
+  mffi__tt *tt = &ctx->tt;
   if (!tt->in_tx) return MFFI_OK;
   if (t && t->id >= tt->tx_ntypes) return MFFI_OK;
   if (d && d->index >= tt->tx_ndecls) return MFFI_OK;
@@ -628,7 +632,7 @@ static int tt_log(mffi_ctx *ctx, mffi_type *t, mffi_decl *d) {
       mffi__grow(ctx, (void **)&tt->undo, &tt->capundo, tt->nundo + 1,
                  sizeof *tt->undo))
     return mffi__nomem(ctx);
-  mffi_undo *u = &tt->undo[tt->nundo++];
+  mffi__undo *u = &tt->undo[tt->nundo++];
   u->type = t;
   u->decl = d;
   if (t) u->saved.t = *t, t->undo_ix = (uint32_t)tt->nundo;
@@ -636,7 +640,7 @@ static int tt_log(mffi_ctx *ctx, mffi_type *t, mffi_decl *d) {
   return MFFI_OK;
 }
 
-int mffi__tt_type_touch(mffi_ctx *ctx, mffi_tid tid) {
+int mffi__tt_type_touch(mffi_ctx *ctx, mffi__tid tid) {
   return tt_log(ctx, ctx->tt.types[tid], NULL);
 }
 
@@ -646,7 +650,7 @@ int mffi__tt_decl_touch(mffi_ctx *ctx, mffi_decl *d) {
 
 int mffi__tt_decl_set_attrs(mffi_ctx *ctx, mffi_decl *d, mffi_attr *attrs,
                             uint32_t nattrs) {
-  mffi_tt *tt = &ctx->tt;
+  mffi__tt *tt = &ctx->tt;
   int rc = tt_log(ctx, NULL, d);
   if (rc) return rc;
   /* The current array is this transaction's own unless the log holds it. */
@@ -669,7 +673,7 @@ static void tt_free_type(mffi_ctx *ctx, mffi_type *t) {
 }
 
 void mffi__tt_begin(mffi_ctx *ctx) {
-  mffi_tt *tt = &ctx->tt;
+  mffi__tt *tt = &ctx->tt;
   tt->in_tx = true;
   tt->tx_ntypes = tt->ntypes;
   tt->tx_ndecls = tt->ndecls;
@@ -678,15 +682,15 @@ void mffi__tt_begin(mffi_ctx *ctx) {
 }
 
 void mffi__tt_commit(mffi_ctx *ctx) {
-  mffi_tt *tt = &ctx->tt;
+  mffi__tt *tt = &ctx->tt;
   /* Arrays replaced in place by the transaction free their old versions. */
   /* An object logged at several savepoints has a chain of entries
   ** (saved.undo_ix links each to the one before); an array saved by two
   ** of them is freed by the earlier one only. */
   for (size_t i = 0; i < tt->nundo; i++) {
-    mffi_undo *u = &tt->undo[i];
+    mffi__undo *u = &tt->undo[i];
     if (u->type) {
-      const mffi_undo *e =
+      const mffi__undo *e =
           u->saved.t.undo_ix ? &tt->undo[u->saved.t.undo_ix - 1] : NULL;
       if (u->saved.t.members != u->type->members &&
           !(e && e->saved.t.members == u->saved.t.members))
@@ -695,7 +699,7 @@ void mffi__tt_commit(mffi_ctx *ctx) {
           !(e && e->saved.t.enums == u->saved.t.enums))
         mffi__free(ctx, u->saved.t.enums);
     } else {
-      const mffi_undo *e =
+      const mffi__undo *e =
           u->saved.d.undo_ix ? &tt->undo[u->saved.d.undo_ix - 1] : NULL;
       mffi_decl old = u->saved.d;
       if (old.attrs == u->decl->attrs || (e && e->saved.d.attrs == old.attrs))
@@ -707,7 +711,7 @@ void mffi__tt_commit(mffi_ctx *ctx) {
     }
   }
   for (size_t i = 0; i < tt->nundo; i++) {
-    mffi_undo *u = &tt->undo[i];
+    mffi__undo *u = &tt->undo[i];
     if (u->type) u->type->undo_ix = 0;
     if (u->decl) u->decl->undo_ix = 0;
   }
@@ -717,7 +721,7 @@ void mffi__tt_commit(mffi_ctx *ctx) {
 }
 
 /* Rebuild every hash from the arrays (after a rollback truncated them). */
-static void tt_rebuild_hashes(mffi_tt *tt) {
+static void tt_rebuild_hashes(mffi__tt *tt) {
   if (tt->nihash) {
     memset(tt->ihash, 0, tt->nihash * sizeof *tt->ihash);
     for (uint32_t i = 0; i < tt->ntypes; i++)
@@ -737,9 +741,9 @@ static void tt_rebuild_hashes(mffi_tt *tt) {
 
 /* Undo the log's entries from the last down to entry `to`. */
 static void tt_unwind(mffi_ctx *ctx, size_t to) {
-  mffi_tt *tt = &ctx->tt;
+  mffi__tt *tt = &ctx->tt;
   for (size_t i = tt->nundo; i-- > to;) {
-    mffi_undo *u = &tt->undo[i];
+    mffi__undo *u = &tt->undo[i];
     if (u->type) {
       if (u->type->members != u->saved.t.members)
         mffi__free(ctx, u->type->members);
@@ -758,7 +762,7 @@ static void tt_unwind(mffi_ctx *ctx, size_t to) {
 
 /* Free the types and declarations past the first ntypes and ndecls. */
 static void tt_truncate(mffi_ctx *ctx, uint32_t ntypes, uint32_t ndecls) {
-  mffi_tt *tt = &ctx->tt;
+  mffi__tt *tt = &ctx->tt;
   while (tt->ntypes > ntypes)
     tt_free_type(ctx, tt->types[--tt->ntypes]);
   while (tt->ndecls > ndecls) {
@@ -770,7 +774,7 @@ static void tt_truncate(mffi_ctx *ctx, uint32_t ntypes, uint32_t ndecls) {
 }
 
 void mffi__tt_rollback(mffi_ctx *ctx) {
-  mffi_tt *tt = &ctx->tt;
+  mffi__tt *tt = &ctx->tt;
   tt_unwind(ctx, 0);
   tt_truncate(ctx, tt->tx_ntypes, tt->tx_ndecls);
   tt->undo_floor = 0;
@@ -781,7 +785,7 @@ void mffi__tt_rollback(mffi_ctx *ctx) {
 enum { TT_H_INTERN, TT_H_TAG, TT_H_NAME };
 
 /* The home slot of value v (index + 1) in hash `which` of mask + 1 slots. */
-static size_t tt_home(const mffi_tt *tt, int which, uint32_t v, size_t mask) {
+static size_t tt_home(const mffi__tt *tt, int which, uint32_t v, size_t mask) {
   if (which == TT_H_INTERN) {
     tkey k = tt_key_of(tt->types[v - 1]);
     return tt_key_hash(&k) & mask;
@@ -793,7 +797,7 @@ static size_t tt_home(const mffi_tt *tt, int which, uint32_t v, size_t mask) {
 /* Remove value v from a linear-probing hash of n slots, keeping every
 ** other entry reachable and in probe order (Knuth, TAOCP 6.4, algorithm
 ** R). The nodes of the entries must still be alive. */
-static void tt_hash_del(const mffi_tt *tt, int which, uint32_t *h, size_t n,
+static void tt_hash_del(const mffi__tt *tt, int which, uint32_t *h, size_t n,
                         uint32_t v) {
   if (!n) return;
   size_t mask = n - 1, i = tt_home(tt, which, v, mask);
@@ -815,16 +819,16 @@ static void tt_hash_del(const mffi_tt *tt, int which, uint32_t *h, size_t n,
   }
 }
 
-void mffi__tt_save(mffi_ctx *ctx, mffi_tt_save *sp) {
-  mffi_tt *tt = &ctx->tt;
+void mffi__tt_save(mffi_ctx *ctx, mffi__tt_savepoint *sp) {
+  mffi__tt *tt = &ctx->tt;
   sp->ntypes = tt->ntypes;
   sp->ndecls = tt->ndecls;
   sp->nundo = tt->nundo;
   tt->undo_floor = tt->nundo;
 }
 
-void mffi__tt_restore(mffi_ctx *ctx, const mffi_tt_save *sp) {
-  mffi_tt *tt = &ctx->tt;
+void mffi__tt_restore(mffi_ctx *ctx, const mffi__tt_savepoint *sp) {
+  mffi__tt *tt = &ctx->tt;
   bool touched = tt->nundo > sp->nundo;
   tt_unwind(ctx, sp->nundo);
   tt->undo_floor = sp->nundo;
@@ -854,7 +858,7 @@ void mffi__tt_restore(mffi_ctx *ctx, const mffi_tt_save *sp) {
 /* -- Life cycle ------------------------------------------------------------ */
 
 int mffi__tt_init(mffi_ctx *ctx) {
-  mffi_tt *tt = &ctx->tt;
+  mffi__tt *tt = &ctx->tt;
   tt->abi = &mffi__abi_native;
   for (int k = 0; k < MFFI_NPRIM; k++) {
     mffi_type p = {.kind = (uint8_t)k,
@@ -867,7 +871,7 @@ int mffi__tt_init(mffi_ctx *ctx) {
       p.size = 2 * tt->abi->size[MFFI_KIND_DOUBLE];
       p.align = tt->abi->align[MFFI_KIND_DOUBLE];
     }
-    mffi_tid tid;
+    mffi__tid tid;
     int rc = tt_add(ctx, &p, &tid);
     if (rc) return rc;
   }
@@ -875,7 +879,7 @@ int mffi__tt_init(mffi_ctx *ctx) {
 }
 
 void mffi__tt_free(mffi_ctx *ctx) {
-  mffi_tt *tt = &ctx->tt;
+  mffi__tt *tt = &ctx->tt;
   for (uint32_t i = 0; i < tt->ntypes; i++)
     tt_free_type(ctx, tt->types[i]);
   for (uint32_t i = 0; i < tt->ndecls; i++) {
@@ -896,7 +900,7 @@ void mffi__tt_free(mffi_ctx *ctx) {
 
 /* -- Kinds ----------------------------------------------------------------- */
 
-mffi_type *mffi__type_scalar(const mffi_tt *tt, mffi_tid tid) {
+mffi_type *mffi__type_scalar(const mffi__tt *tt, mffi__tid tid) {
   mffi_type *t = mffi__B(tt, tid);
   while (t->kind == MFFI_KIND_ENUM && t->child != MFFI_TID_NONE)
     t = mffi__B(tt, t->child);
@@ -907,7 +911,7 @@ bool mffi__kind_is_int(mffi_kind k) {
   return (k >= MFFI_KIND_BOOL && k <= MFFI_KIND_UINT128) || k == MFFI_KIND_ENUM;
 }
 
-bool mffi__kind_is_signed(const mffi_tt *tt, mffi_kind k) {
+bool mffi__kind_is_signed(const mffi__tt *tt, mffi_kind k) {
   switch (k) {
   case MFFI_KIND_CHAR: return tt->abi->char_signed;
   case MFFI_KIND_SCHAR:

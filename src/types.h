@@ -21,7 +21,7 @@
 
 #include "modffi.h"
 
-typedef uint32_t mffi_tid;
+typedef uint32_t mffi__tid;
 #define MFFI_TID_NONE UINT32_MAX
 #define MFFI_NPRIM (MFFI_KIND_VALIST + 1) /* Primitive ids: tid == kind. */
 #define MFFI_MAX_SIZE ((size_t)1 << 59)   /* Largest object, in bytes. */
@@ -54,42 +54,42 @@ typedef uint32_t mffi_tid;
 #define MFFI_VECTOR_MAX_ALIGN 16 /* Vector alignment cap: x86-64 SSE. */
 
 /* A member of a struct or union. Offsets are filled in by the layout. */
-typedef struct mffi_member {
+typedef struct mffi__member {
   const char *name;    /* Pooled; NULL for anonymous or unnamed bit-field. */
-  mffi_tid tid;        /* Declared type. */
+  mffi__tid tid;       /* Declared type. */
   int bit_width;       /* -1 if not a bit-field. */
   uint32_t align_attr; /* aligned(N) on the member, 0 if none. */
   bool packed;         /* packed on the member. */
   size_t offset;       /* Byte offset (bit_offset / 8 for bit-fields). */
   size_t bit_offset;   /* Bit offset from the start of the aggregate. */
-} mffi_member;
+} mffi__member;
 
 /* An enumerator of an enum type. */
-typedef struct mffi_enumerator {
+typedef struct mffi__enumerator {
   const char *name; /* Pooled. */
   int64_t value;
-} mffi_enumerator;
+} mffi__enumerator;
 
 struct mffi_type {
-  uint8_t kind;         /* mffi_kind. */
-  uint8_t quals;        /* MFFI_QUAL_* bits. */
-  uint16_t flags;       /* MFFI_TF_* bits. */
-  mffi_tid id;          /* This node's index. */
-  mffi_tid base;        /* Same type without quals/align override (or id). */
-  mffi_tid child;       /* Pointee, element, return, underlying, component. */
-  size_t size;          /* sizeof; 0 when incomplete. */
-  uint32_t align;       /* _Alignof; 0 when incomplete. */
-  uint32_t attr_align;  /* aligned(N) given on a struct/union, 0 if none. */
-  uint8_t pack;         /* #pragma pack(N) in effect at its definition. */
-  long length;          /* Array element count; -1 for "[]". */
-  const char *tag;      /* Tag, or first typedef name of an anonymous one. */
-  struct mffi_ctx *ctx; /* Owner, so accessors need only the type. */
-  mffi_member *members; /* Struct/union members (base node only). */
+  uint8_t kind;          /* mffi_kind. */
+  uint8_t quals;         /* MFFI_QUAL_* bits. */
+  uint16_t flags;        /* MFFI_TF_* bits. */
+  mffi__tid id;          /* This node's index. */
+  mffi__tid base;        /* Same type without quals/align override (or id). */
+  mffi__tid child;       /* Pointee, element, return, underlying, component. */
+  size_t size;           /* sizeof; 0 when incomplete. */
+  uint32_t align;        /* _Alignof; 0 when incomplete. */
+  uint32_t attr_align;   /* aligned(N) given on a struct/union, 0 if none. */
+  uint8_t pack;          /* #pragma pack(N) in effect at its definition. */
+  long length;           /* Array element count; -1 for "[]". */
+  const char *tag;       /* Tag, or first typedef name of an anonymous one. */
+  struct mffi_ctx *ctx;  /* Owner, so accessors need only the type. */
+  mffi__member *members; /* Struct/union members (base node only). */
   uint32_t nmembers;
-  uint32_t nest;    /* Struct/union/array levels, this one included (base). */
-  mffi_tid *params; /* Function parameter types (adjusted). */
+  uint32_t nest;     /* Struct/union/array levels, this one included (base). */
+  mffi__tid *params; /* Function parameter types (adjusted). */
   uint32_t nparams;
-  mffi_enumerator *enums; /* Enum constants (base node only). */
+  mffi__enumerator *enums; /* Enum constants (base node only). */
   uint32_t nenums;
   uint32_t undo_ix; /* 1 + its entry in the transaction's log, 0 if none. */
 };
@@ -99,9 +99,9 @@ struct mffi_decl {
   mffi_decl_kind kind;
   const char *name;   /* Pooled; NULL for an anonymous tag. */
   const char *symbol; /* asm rename, or name. */
-  mffi_tid tid;
+  mffi__tid tid;
   int64_t value;            /* Constants. */
-  mffi_tid enum_tid;        /* Enumerators: their enum; else MFFI_TID_NONE. */
+  mffi__tid enum_tid;       /* Enumerators: their enum; else MFFI_TID_NONE. */
   const char **param_names; /* Functions: nparams entries, may be NULL. */
   uint32_t nparam_names;
   mffi_attr *attrs; /* Owned array; each args array owned too. */
@@ -117,7 +117,7 @@ struct mffi_decl {
 };
 
 /* The ABI's data: scalar sizes and alignments by kind. */
-typedef struct mffi_abi {
+typedef struct mffi__abi {
   const char *name;
   uint8_t size[MFFI_NPRIM];
   uint8_t align[MFFI_NPRIM];
@@ -125,15 +125,15 @@ typedef struct mffi_abi {
   bool char_signed;
   /* Bit-fields: unnamed ones do not raise the aggregate's alignment. */
   bool unnamed_bitfield_no_align;
-} mffi_abi;
+} mffi__abi;
 
 /* The ABI this build lays out for (x86-64 SysV today). */
-extern const mffi_abi mffi__abi_native;
+extern const mffi__abi mffi__abi_native;
 
-typedef struct mffi_undo mffi_undo;
+typedef struct mffi__undo mffi__undo;
 
-typedef struct mffi_tt {
-  const mffi_abi *abi;
+typedef struct mffi__tt {
+  const mffi__abi *abi;
   mffi_type **types; /* By id. */
   uint32_t ntypes;
   size_t captypes;
@@ -151,16 +151,16 @@ typedef struct mffi_tt {
   /* Transaction state. */
   bool in_tx;
   uint32_t tx_ntypes, tx_ndecls;
-  mffi_undo *undo;
+  mffi__undo *undo;
   size_t nundo, capundo;
   size_t undo_floor; /* Entries below belong to before the savepoint. */
-} mffi_tt;
+} mffi__tt;
 
 /* A point inside a transaction to come back to (mffi__tt_save). */
-typedef struct mffi_tt_save {
+typedef struct mffi__tt_savepoint {
   uint32_t ntypes, ndecls;
   size_t nundo;
-} mffi_tt_save;
+} mffi__tt_savepoint;
 
 struct mffi_ctx;
 
@@ -175,28 +175,28 @@ void mffi__tt_rollback(struct mffi_ctx *ctx);
 ** records the table's state (each object changed after it is logged
 ** again); restore brings the table back to it, freeing what came after
 ** (it allocates nothing). The transaction goes on either way. */
-void mffi__tt_save(struct mffi_ctx *ctx, mffi_tt_save *sp);
-void mffi__tt_restore(struct mffi_ctx *ctx, const mffi_tt_save *sp);
+void mffi__tt_save(struct mffi_ctx *ctx, mffi__tt_savepoint *sp);
+void mffi__tt_restore(struct mffi_ctx *ctx, const mffi__tt_savepoint *sp);
 
 /* A pooled copy of s[0..len); the same text gives the same pointer.
 ** NULL on out of memory. */
 const char *mffi__tt_str(struct mffi_ctx *ctx, const char *s, size_t len);
 
 /* The node for tid (no bounds check in release builds). */
-static inline mffi_type *mffi__T(const mffi_tt *tt, mffi_tid tid) {
+static inline mffi_type *mffi__T(const mffi__tt *tt, mffi__tid tid) {
   return tt->types[tid];
 }
 /* The base node: no qualifiers, no alignment override. */
-static inline mffi_type *mffi__B(const mffi_tt *tt, mffi_tid tid) {
+static inline mffi_type *mffi__B(const mffi__tt *tt, mffi__tid tid) {
   return tt->types[tt->types[tid]->base];
 }
 
 /* Size and alignment of any type; variants made before their struct was
 ** defined read the base node, which is always current. */
-static inline size_t mffi__size(const mffi_tt *tt, mffi_tid tid) {
+static inline size_t mffi__size(const mffi__tt *tt, mffi__tid tid) {
   return mffi__B(tt, tid)->size;
 }
-static inline uint32_t mffi__align(const mffi_tt *tt, mffi_tid tid) {
+static inline uint32_t mffi__align(const mffi__tt *tt, mffi__tid tid) {
   const mffi_type *t = tt->types[tid];
   if (t->base != t->id && (t->flags & MFFI_TF_USERALIGN)) return t->align;
   return mffi__B(tt, tid)->align;
@@ -204,41 +204,41 @@ static inline uint32_t mffi__align(const mffi_tt *tt, mffi_tid tid) {
 
 /* Aggregate nesting of tid (see MFFI_MAX_NEST): 0 for scalars and
 ** pointers. */
-static inline uint32_t mffi__nest(const mffi_tt *tt, mffi_tid tid) {
+static inline uint32_t mffi__nest(const mffi__tt *tt, mffi__tid tid) {
   return mffi__B(tt, tid)->nest;
 }
 
 /* Derived types, interned. Each returns MFFI_OK and *out, or an error code
 ** with ctx's message set (MFFI_ENOMEM; MFFI_EDECL for an array of an
 ** incomplete or function type, a function returning an array...). */
-int mffi__tt_ptr(struct mffi_ctx *ctx, mffi_tid to, mffi_tid *out);
-int mffi__tt_array(struct mffi_ctx *ctx, mffi_tid elem, long len,
-                   mffi_tid *out);
-int mffi__tt_func(struct mffi_ctx *ctx, mffi_tid ret, const mffi_tid *params,
-                  uint32_t nparams, uint16_t flags, mffi_tid *out);
+int mffi__tt_ptr(struct mffi_ctx *ctx, mffi__tid to, mffi__tid *out);
+int mffi__tt_array(struct mffi_ctx *ctx, mffi__tid elem, long len,
+                   mffi__tid *out);
+int mffi__tt_func(struct mffi_ctx *ctx, mffi__tid ret, const mffi__tid *params,
+                  uint32_t nparams, uint16_t flags, mffi__tid *out);
 /* Add qualifiers (an array's go to its element, as in C). */
-int mffi__tt_qual(struct mffi_ctx *ctx, mffi_tid tid, unsigned quals,
-                  mffi_tid *out);
+int mffi__tt_qual(struct mffi_ctx *ctx, mffi__tid tid, unsigned quals,
+                  mffi__tid *out);
 /* The same type with alignment `align` (typedef aligned(N) semantics: may
 ** lower or raise). */
-int mffi__tt_aligned(struct mffi_ctx *ctx, mffi_tid tid, uint32_t align,
-                     mffi_tid *out);
-int mffi__tt_complex(struct mffi_ctx *ctx, mffi_tid component, mffi_tid *out);
+int mffi__tt_aligned(struct mffi_ctx *ctx, mffi__tid tid, uint32_t align,
+                     mffi__tid *out);
+int mffi__tt_complex(struct mffi_ctx *ctx, mffi__tid component, mffi__tid *out);
 /* The vector of `size` bytes of elem (an integer or floating type, not
 ** _Bool): MFFI_EDECL unless size is a power of two multiple of elem's. */
-int mffi__tt_vector(struct mffi_ctx *ctx, mffi_tid elem, uint64_t size,
-                    mffi_tid *out);
+int mffi__tt_vector(struct mffi_ctx *ctx, mffi__tid elem, uint64_t size,
+                    mffi__tid *out);
 /* True if a value of type tid holds a vector (is one, or an array, struct
 ** or union with one inside). */
-bool mffi__tt_has_vector(const mffi_tt *tt, mffi_tid tid);
+bool mffi__tt_has_vector(const mffi__tt *tt, mffi__tid tid);
 /* The _FloatN spelling of a floating type: flag is MFFI_TF_FLOATN or
 ** MFFI_TF_FLOATNX. */
-int mffi__tt_floatn(struct mffi_ctx *ctx, mffi_tid tid, uint16_t flag,
-                    mffi_tid *out);
+int mffi__tt_floatn(struct mffi_ctx *ctx, mffi__tid tid, uint16_t flag,
+                    mffi__tid *out);
 
 /* A new, incomplete struct, union or enum. tag is pooled or NULL. */
 int mffi__tt_record(struct mffi_ctx *ctx, mffi_kind kind, const char *tag,
-                    mffi_tid *out);
+                    mffi__tid *out);
 /* Define a struct/union: take the members (copied), lay them out.
 ** attr_align is aligned(N) on the type (0 if none); pack is the #pragma
 ** pack value in effect (0 if none), which caps member alignments. Errors:
@@ -246,32 +246,32 @@ int mffi__tt_record(struct mffi_ctx *ctx, mffi_kind kind, const char *tag,
 ** an incomplete member type, a flexible array not last (or alone), a bad
 ** bit-field; MFFI_ERANGE for a type over MFFI_MAX_SIZE. *bad gets the index
 ** of the member at fault. */
-int mffi__tt_define_record(struct mffi_ctx *ctx, mffi_tid tid,
-                           const mffi_member *members, uint32_t nmembers,
+int mffi__tt_define_record(struct mffi_ctx *ctx, mffi__tid tid,
+                           const mffi__member *members, uint32_t nmembers,
                            bool packed, uint32_t attr_align, uint32_t pack,
                            uint32_t *bad);
 /* Define an enum: its constants (copied), and its underlying type chosen
 ** as GCC does (unsigned int, int, then the 64-bit types; smallest with
 ** packed). huge: some value is at least 2^63 (stored wrapped in int64; all
 ** values are then non-negative and the type is unsigned long). */
-int mffi__tt_define_enum(struct mffi_ctx *ctx, mffi_tid tid,
-                         const mffi_enumerator *enums, uint32_t nenums,
+int mffi__tt_define_enum(struct mffi_ctx *ctx, mffi__tid tid,
+                         const mffi__enumerator *enums, uint32_t nenums,
                          bool packed, bool huge);
 /* True if a and b are one type to a program whose translation units
 ** define them each (C11 6.2.7p1: same tags, members, layout). same_body
 ** compares two struct, union or enum definitions ignoring their tags. */
-bool mffi__tt_same(const mffi_tt *tt, mffi_tid a, mffi_tid b);
-bool mffi__tt_same_body(const mffi_tt *tt, mffi_tid a, mffi_tid b);
+bool mffi__tt_same(const mffi__tt *tt, mffi__tid a, mffi__tid b);
+bool mffi__tt_same_body(const mffi__tt *tt, mffi__tid a, mffi__tid b);
 /* Bind and look up tags (struct, union and enum share one namespace). */
-mffi_tid mffi__tt_tag_find(const mffi_tt *tt, const char *tag);
-int mffi__tt_tag_bind(struct mffi_ctx *ctx, const char *tag, mffi_tid tid);
+mffi__tid mffi__tt_tag_find(const mffi__tt *tt, const char *tag);
+int mffi__tt_tag_bind(struct mffi_ctx *ctx, const char *tag, mffi__tid tid);
 
 /* Declarations. decl_add copies *d (strings must be pooled; attrs and
 ** param_names arrays are taken over) and indexes it by name, except TAG
 ** declarations, which are listed only. *out gets the stored copy. */
 int mffi__tt_decl_add(struct mffi_ctx *ctx, const mffi_decl *d,
                       mffi_decl **out);
-mffi_decl *mffi__tt_decl_find(const mffi_tt *tt, const char *name);
+mffi_decl *mffi__tt_decl_find(const mffi__tt *tt, const char *name);
 /* Before changing an older declaration in place, log it for rollback.
 ** Returns MFFI_OK or MFFI_ENOMEM. */
 int mffi__tt_decl_touch(struct mffi_ctx *ctx, mffi_decl *d);
@@ -280,7 +280,7 @@ int mffi__tt_decl_touch(struct mffi_ctx *ctx, mffi_decl *d);
 int mffi__tt_decl_set_attrs(struct mffi_ctx *ctx, mffi_decl *d,
                             mffi_attr *attrs, uint32_t nattrs);
 /* The same for a type node about to be changed in place. */
-int mffi__tt_type_touch(struct mffi_ctx *ctx, mffi_tid tid);
+int mffi__tt_type_touch(struct mffi_ctx *ctx, mffi__tid tid);
 /* Free a declaration's owned arrays (attrs, param_names). */
 void mffi__tt_decl_free_parts(struct mffi_ctx *ctx, mffi_decl *d);
 
@@ -295,50 +295,12 @@ int mffi__type_path(const mffi_type *t, const char *path, bool bounded,
 int mffi__type_path_fail(const mffi_type *t, const char *path, int rc);
 
 /* 1 if the type can be an object (complete, not void or function). */
-bool mffi__tt_complete(const mffi_tt *tt, mffi_tid tid);
+bool mffi__tt_complete(const mffi__tt *tt, mffi__tid tid);
 /* 1 for the integer kinds (bool, chars, ints, enums). */
 bool mffi__kind_is_int(mffi_kind k);
-bool mffi__kind_is_signed(const mffi_tt *tt, mffi_kind k);
+bool mffi__kind_is_signed(const mffi__tt *tt, mffi_kind k);
 /* The node of tid without qualifiers; an enum becomes its underlying
 ** integer type. */
-mffi_type *mffi__type_scalar(const mffi_tt *tt, mffi_tid tid);
-
-/* -- Parser entry points (cdef/) ------------------------------------------- */
-
-/* Called for each declaration skipped by mffi__cdef_tolerant: the first
-** name it declares ("" if none) and why ("FILE:LINE:COL: reason"). */
-typedef void (*mffi__cdef_note_fn)(void *ud, const char *name, const char *why);
-
-/* The tolerant parse's state: where notes go, and the byte ranges of the
-** text that were skipped (from, to pairs; owned, from ctx's allocator). */
-typedef struct mffi__cdef_skips {
-  mffi__cdef_note_fn note;
-  void *ud;
-  size_t *ranges;
-  size_t nranges; /* Pairs. */
-  size_t capranges;
-} mffi__cdef_skips;
-
-/* Parse declarations (see mffi_cdef); the caller runs the transaction.
-** With sk, a top-level declaration that cannot be represented
-** (MFFI_EUNSUPPORTED), or that fails and names what an earlier one of
-** them declared, is skipped and reported to sk->note. */
-int mffi__cdef_parse(struct mffi_ctx *ctx, const char *src, size_t len,
-                     mffi__cdef_skips *sk);
-
-/* mffi_cdef for the command line: the same transaction, except that a
-** top-level declaration that cannot be represented is skipped rather than
-** failing the call. A declaration is skipped when it fails with
-** MFFI_EUNSUPPORTED, or fails in any way except MFFI_ENOMEM and names
-** (as a type, tag or identifier) what a skipped one declared; note(ud,
-** name, why) is called for each (note may be NULL). The text logged for
-** the strategies (mffi_lib_cdef_text) has the skipped declarations
-** blanked out, lines kept, so that it parses strictly. Returns as
-** mffi_cdef. */
-int mffi__cdef_tolerant(struct mffi_ctx *ctx, const char *src, size_t len,
-                        mffi__cdef_note_fn note, void *ud);
-/* Parse a type name (see mffi_typeof). */
-int mffi__cdef_typename(struct mffi_ctx *ctx, const char *src, size_t len,
-                        mffi_tid *out);
+mffi_type *mffi__type_scalar(const mffi__tt *tt, mffi__tid tid);
 
 #endif

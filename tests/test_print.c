@@ -264,7 +264,7 @@ Test(print, aligned_typedefs) {
 ** that the attribute binds to the type, not to the declared object. */
 Test(print, aligned_without_typedef) {
   mffi_ctx *ctx = parse("");
-  mffi_tid al, p, c, cp, cpa, arr, arra;
+  mffi__tid al, p, c, cp, cpa, arr, arra;
   cr_assert_eq(mffi__tt_aligned(ctx, MFFI_KIND_LONG, 4, &al), MFFI_OK);
   cr_assert_eq(mffi__tt_ptr(ctx, al, &p), MFFI_OK);
   cr_assert_eq(mffi__tt_qual(ctx, al, MFFI_QUAL_CONST, &c), MFFI_OK);
@@ -284,7 +284,7 @@ Test(print, aligned_without_typedef) {
       {3, "q", "__typeof__(__typeof__(char *) __attribute__((aligned(16)))) q"},
       {4, "a", "__typeof__(__typeof__(int[3]) __attribute__((aligned(16)))) a"},
   };
-  mffi_tid tids[] = {al, p, c, cpa, arra};
+  mffi__tid tids[] = {al, p, c, cpa, arra};
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     char buf[256];
     mffi_type_str(mffi_type_byid(ctx, tids[cases[i].which]), cases[i].name, buf,

@@ -12,7 +12,7 @@
 #include "modffi.h"
 #include "modffi_strategy.h"
 #include "oom_alloc.h"
-#include "types.h"
+#include "cdef/parse.h"
 
 /* -- Helpers --------------------------------------------------------------- */
 

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "types.h"
+#include "cdef/parse.h"
 
 /* -- Shared helpers (cli.h) ------------------------------------------------ */
 

@@ -24,8 +24,8 @@
 /* A signature, as the plans need it. */
 typedef struct mffi__sig {
   mffi_ctx *ctx;
-  mffi_tid ret;         /* Return type. */
-  const mffi_tid *args; /* nargs types as the caller passes them. */
+  mffi__tid ret;         /* Return type. */
+  const mffi__tid *args; /* nargs types as the caller passes them. */
   uint32_t nargs;
   uint32_t nfixed; /* Arguments after nfixed are variadic. */
   bool variadic;
@@ -55,8 +55,8 @@ typedef enum mffi__vkind {
 /* The kind and size of tid as a value. On MFFI__V_BAD, a reason is
 ** recorded in ctx (MFFI_EUNSUPPORTED or MFFI_EMISUSE) and returned by
 ** mffi__value_check. */
-mffi__vkind mffi__value_kind(const mffi_tt *tt, mffi_tid tid, size_t *size);
-int mffi__value_check(mffi_ctx *ctx, mffi_tid tid, bool is_ret);
+mffi__vkind mffi__value_kind(const mffi__tt *tt, mffi__tid tid, size_t *size);
+int mffi__value_check(mffi_ctx *ctx, mffi__tid tid, bool is_ret);
 
 /* Call run(fn, ret, args) with a scratch buffer of size bytes (aligned to
 ** align, at most 16) as ret: on the stack when it is small, else from the
@@ -68,7 +68,7 @@ int mffi__call_scratch(mffi_fn *fn, mffi_ctx *ctx, size_t size, size_t align,
 
 /* The type a variadic argument of type tid is passed as, after C's default
 ** promotions: float -> double, small integers -> int. */
-mffi_tid mffi__promote(const mffi_tt *tt, mffi_tid tid);
+mffi__tid mffi__promote(const mffi__tt *tt, mffi__tid tid);
 
 /* The len (1-8) bytes at s as a zero-extended little-endian eightbyte. A
 ** variable-length memcpy becomes `rep movs`, slower than the whole call. */
@@ -110,7 +110,7 @@ int mffi__fast_call(mffi_fn *fn, void *ret, void *const *args);
 ** Returns MFFI_OK and *out (allocated through ctx and recorded in *owned);
 ** 1 if this ABI has no description (use the member-wise one). */
 typedef struct mffi__ffiown mffi__ffiown;
-int mffi__abi_ffi_type(mffi_ctx *ctx, mffi__ffiown *own, mffi_tid tid,
+int mffi__abi_ffi_type(mffi_ctx *ctx, mffi__ffiown *own, mffi__tid tid,
                        bool is_ret, ffi_type **out);
 /* One eightbyte of an aggregate passed in a register. */
 typedef struct mffi__part {
@@ -126,7 +126,7 @@ typedef struct mffi__part {
 ** passed as it is (a scalar, or an aggregate on the stack). The libffi path
 ** passes register aggregates as these parts (libffi 3.4 overruns its
 ** register area for a struct whose INTEGER eightbyte lands in %r9). */
-int mffi__abi_split(const mffi_tt *tt, mffi_tid tid, int *ngpr, int *nsse,
+int mffi__abi_split(const mffi__tt *tt, mffi__tid tid, int *ngpr, int *nsse,
                     mffi__part parts[2]);
 
 /* The stack layout of a call: for each of the n argument types (after
@@ -136,12 +136,12 @@ int mffi__abi_split(const mffi_tt *tt, mffi_tid tid, int *ngpr, int *nsse,
 ** Returns 1 if a stack argument is aligned to more than 16 bytes (libffi
 ** 3.4 places those by absolute address while the ABI places them by
 ** offset, so ffi.c lays such calls out itself), else 0. */
-int mffi__abi_stack_layout(const mffi_tt *tt, const mffi_tid *types, uint32_t n,
-                           int ngpr, long *offs, size_t *bytes);
+int mffi__abi_stack_layout(const mffi__tt *tt, const mffi__tid *types,
+                           uint32_t n, int ngpr, long *offs, size_t *bytes);
 /* Re-place the variadic stack arguments (from index nfixed on) for an area
 ** that starts at base modulo 64: a variadic callee aligns its va_arg
 ** pointer by absolute address (GCC), named ones use offsets. */
-void mffi__abi_stack_relayout(const mffi_tt *tt, const mffi_tid *types,
+void mffi__abi_stack_relayout(const mffi__tt *tt, const mffi__tid *types,
                               uint32_t n, uint32_t nfixed, size_t base,
                               long *offs, size_t *bytes);
 
@@ -152,7 +152,7 @@ void (*mffi__abi_probe(void))(void);
 uintptr_t mffi__abi_probed(void);
 
 /* 1 if a return value of type tid travels through a hidden pointer. */
-bool mffi__abi_ret_in_memory(const mffi_tt *tt, mffi_tid tid);
+bool mffi__abi_ret_in_memory(const mffi__tt *tt, mffi__tid tid);
 
 /* -- libffi (ffi.c) -------------------------------------------------------- */
 

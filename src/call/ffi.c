@@ -97,10 +97,10 @@ static ffi_type *ffi_int_type(bool sgn, size_t sz) {
 /* A member-wise description, for ABIs without mffi__abi_ffi_type. Good for
 ** structs of plain members; unions and bit-fields are approximated by
 ** bytes. */
-static int ffi_generic_type(mffi_ctx *ctx, mffi__ffiown *own, mffi_tid tid,
+static int ffi_generic_type(mffi_ctx *ctx, mffi__ffiown *own, mffi__tid tid,
                             ffi_type **out);
 
-static int ffi_type_of(mffi_ctx *ctx, mffi__ffiown *own, mffi_tid tid,
+static int ffi_type_of(mffi_ctx *ctx, mffi__ffiown *own, mffi__tid tid,
                        bool is_ret, ffi_type **out) {
   size_t sz;
   switch (mffi__value_kind(&ctx->tt, tid, &sz)) {
@@ -136,7 +136,7 @@ typedef struct ffi_leaves {
   bool tiled;
 } ffi_leaves;
 
-static void ffi_walk(const mffi_tt *tt, mffi_tid tid, size_t off,
+static void ffi_walk(const mffi__tt *tt, mffi__tid tid, size_t off,
                      ffi_leaves *lv) {
   mffi_type *t = mffi__type_scalar(tt, tid);
   switch ((mffi_kind)t->kind) {
@@ -182,9 +182,9 @@ static void ffi_walk(const mffi_tt *tt, mffi_tid tid, size_t off,
 ** homogeneous aggregate (passed in floating registers); anything else is
 ** passed as its bytes, described as eightbytes and a byte tail with the
 ** real size and alignment. */
-static int ffi_generic_type(mffi_ctx *ctx, mffi__ffiown *own, mffi_tid tid,
+static int ffi_generic_type(mffi_ctx *ctx, mffi__ffiown *own, mffi__tid tid,
                             ffi_type **out) {
-  const mffi_tt *tt = &ctx->tt;
+  const mffi__tt *tt = &ctx->tt;
   mffi_type *t = mffi__type_scalar(tt, tid);
   ffi_leaves lv = {0, 0, 0, true};
   ffi_walk(tt, tid, 0, &lv);
@@ -295,7 +295,7 @@ static int ffi_stack_base(mffi_ctx *ctx, size_t sbytes, size_t *out) {
 
 int mffi__ffi_prepare(const mffi__sig *sig, bool split, mffi__ffi **out) {
   mffi_ctx *ctx = sig->ctx;
-  const mffi_tt *tt = &ctx->tt;
+  const mffi__tt *tt = &ctx->tt;
   *out = NULL;
   mffi__ffi *p = mffi__calloc(ctx, sizeof *p);
   if (!p) return mffi__nomem(ctx);
@@ -310,7 +310,7 @@ int mffi__ffi_prepare(const mffi__sig *sig, bool split, mffi__ffi **out) {
   unsigned h = hidden ? 1 : 0, k = 0, kfixed = 0;
   /* The types as passed (after promotions), and where they go. */
   size_t na = sig->nargs ? sig->nargs : 1;
-  mffi_tid *pt = mffi__ffiown_alloc(ctx, &p->own, na * sizeof *pt);
+  mffi__tid *pt = mffi__ffiown_alloc(ctx, &p->own, na * sizeof *pt);
   ffi_arg_map *cm = mffi__ffiown_alloc(ctx, &p->own, na * sizeof *cm);
   long *offs = mffi__ffiown_alloc(ctx, &p->own, na * sizeof *offs);
   if (!pt || !cm || !offs) {
@@ -318,12 +318,12 @@ int mffi__ffi_prepare(const mffi__sig *sig, bool split, mffi__ffi **out) {
     goto fail;
   }
   for (uint32_t i = 0; i < sig->nargs; i++) {
-    mffi_tid a = sig->args[i];
+    mffi__tid a = sig->args[i];
     cm[i] = (ffi_arg_map){(uint16_t)i, CV_NONE, 0, 0};
     if (i >= sig->nfixed) {
       size_t sz;
       mffi__vkind vk = mffi__value_kind(tt, a, &sz);
-      mffi_tid pa = mffi__promote(tt, a);
+      mffi__tid pa = mffi__promote(tt, a);
       if (pa != a) {
         cm[i].conv = vk == MFFI__V_FLOAT  ? CV_F2D
                      : vk == MFFI__V_SINT ? CV_SEXT
@@ -394,7 +394,7 @@ int mffi__ffi_prepare(const mffi__sig *sig, bool split, mffi__ffi **out) {
   }
   int ngpr = (int)h, nsse = 0;
   for (uint32_t i = 0; i < sig->nargs; i++) {
-    mffi_tid a = pt[i];
+    mffi__tid a = pt[i];
     if (i == sig->nfixed) kfixed = k;
     if (words && offs[i] >= 0) {
       size_t sz;

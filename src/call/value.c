@@ -1,7 +1,7 @@
 /* Call engine: how each type travels as a value. See LICENSE. */
 #include "call/call.h"
 
-mffi__vkind mffi__value_kind(const mffi_tt *tt, mffi_tid tid, size_t *size) {
+mffi__vkind mffi__value_kind(const mffi__tt *tt, mffi__tid tid, size_t *size) {
   mffi_type *t = mffi__type_scalar(tt, tid);
   *size = t->size;
   switch ((mffi_kind)t->kind) {
@@ -44,7 +44,7 @@ mffi__vkind mffi__value_kind(const mffi_tt *tt, mffi_tid tid, size_t *size) {
   }
 }
 
-int mffi__value_check(mffi_ctx *ctx, mffi_tid tid, bool is_ret) {
+int mffi__value_check(mffi_ctx *ctx, mffi__tid tid, bool is_ret) {
   size_t sz;
   mffi__vkind k = mffi__value_kind(&ctx->tt, tid, &sz);
   if (k == MFFI__V_VOID && !is_ret)
@@ -68,7 +68,7 @@ int mffi__value_check(mffi_ctx *ctx, mffi_tid tid, bool is_ret) {
                    is_ret ? "return" : "pass", buf);
 }
 
-mffi_tid mffi__promote(const mffi_tt *tt, mffi_tid tid) {
+mffi__tid mffi__promote(const mffi__tt *tt, mffi__tid tid) {
   size_t sz;
   mffi__vkind k = mffi__value_kind(tt, tid, &sz);
   if (k == MFFI__V_FLOAT) return MFFI_KIND_DOUBLE;

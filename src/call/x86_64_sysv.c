@@ -57,7 +57,8 @@ static void x64_put(int cls[2], size_t off, int c) {
 
 /* Classify the object of type tid at byte offset off of a value of at most
 ** 16 bytes. Returns false if it forces MEMORY (an unaligned field). */
-static bool x64_walk(const mffi_tt *tt, mffi_tid tid, size_t off, int cls[2]) {
+static bool x64_walk(const mffi__tt *tt, mffi__tid tid, size_t off,
+                     int cls[2]) {
   mffi_type *t = mffi__type_scalar(tt, tid);
   size_t align = t->align ? t->align : 1;
   switch ((mffi_kind)t->kind) {
@@ -100,7 +101,7 @@ static bool x64_walk(const mffi_tt *tt, mffi_tid tid, size_t off, int cls[2]) {
   case MFFI_KIND_STRUCT:
   case MFFI_KIND_UNION:
     for (uint32_t i = 0; i < t->nmembers; i++) {
-      const mffi_member *m = &t->members[i];
+      const mffi__member *m = &t->members[i];
       if (m->bit_width == 0) continue;
       if (m->bit_width > 0) {
         /* Bit-fields are INTEGER over the bytes they cover. */
@@ -126,7 +127,7 @@ static bool x64_walk(const mffi_tt *tt, mffi_tid tid, size_t off, int cls[2]) {
 /* Classify a value of type tid: the number of eightbytes (0-2) with their
 ** classes in cls, or -1 for MEMORY. X87 classes are kept for the caller to
 ** decide (arguments: memory; returns: %st0). */
-static int x64_classify(const mffi_tt *tt, mffi_tid tid, int cls[2]) {
+static int x64_classify(const mffi__tt *tt, mffi__tid tid, int cls[2]) {
   mffi_type *t = mffi__type_scalar(tt, tid);
   cls[0] = cls[1] = C_NO;
   if (t->size > 16) return -1; /* No __m256 here: rule 5(c). */
@@ -159,14 +160,14 @@ static bool x64_regs_needed(const int *cls, int n, int *needg, int *needs) {
   return true;
 }
 
-bool mffi__abi_ret_in_memory(const mffi_tt *tt, mffi_tid tid) {
+bool mffi__abi_ret_in_memory(const mffi__tt *tt, mffi__tid tid) {
   int cls[2];
   size_t sz;
   if (mffi__value_kind(tt, tid, &sz) != MFFI__V_AGG) return false;
   return x64_classify(tt, tid, cls) < 0;
 }
 
-int mffi__abi_split(const mffi_tt *tt, mffi_tid tid, int *ngpr, int *nsse,
+int mffi__abi_split(const mffi__tt *tt, mffi__tid tid, int *ngpr, int *nsse,
                     mffi__part parts[2]) {
   size_t sz;
   int cls[2];
@@ -199,8 +200,8 @@ int mffi__abi_split(const mffi_tt *tt, mffi_tid tid, int *ngpr, int *nsse,
   return k;
 }
 
-int mffi__abi_stack_layout(const mffi_tt *tt, const mffi_tid *types, uint32_t n,
-                           int ngpr, long *offs, size_t *bytes) {
+int mffi__abi_stack_layout(const mffi__tt *tt, const mffi__tid *types,
+                           uint32_t n, int ngpr, long *offs, size_t *bytes) {
   int nsse = 0, over = 0;
   size_t off = 0;
   for (uint32_t i = 0; i < n; i++) {
@@ -252,7 +253,7 @@ int mffi__abi_stack_layout(const mffi_tt *tt, const mffi_tid *types, uint32_t n,
   return over;
 }
 
-void mffi__abi_stack_relayout(const mffi_tt *tt, const mffi_tid *types,
+void mffi__abi_stack_relayout(const mffi__tt *tt, const mffi__tid *types,
                               uint32_t n, uint32_t nfixed, size_t base,
                               long *offs, size_t *bytes) {
   size_t off = 0;
@@ -305,9 +306,9 @@ uintptr_t mffi__abi_probed(void) {
 ** an INTEGER eightbyte is a uint64 (or bytes for a short tail), an SSE one a
 ** double (or a float), and a MEMORY value gets a long double element, which
 ** libffi sends to memory as an argument. */
-int mffi__abi_ffi_type(mffi_ctx *ctx, mffi__ffiown *own, mffi_tid tid,
+int mffi__abi_ffi_type(mffi_ctx *ctx, mffi__ffiown *own, mffi__tid tid,
                        bool is_ret, ffi_type **out) {
-  const mffi_tt *tt = &ctx->tt;
+  const mffi__tt *tt = &ctx->tt;
   mffi_type *t = mffi__type_scalar(tt, tid);
   int cls[2];
   int n = x64_classify(tt, tid, cls);
@@ -411,7 +412,7 @@ static uint8_t x64_scalar_op(mffi__vkind k, size_t sz, bool promote) {
 
 int mffi__fast_prepare(const mffi__sig *sig, mffi__fast **out) {
   mffi_ctx *ctx = sig->ctx;
-  const mffi_tt *tt = &ctx->tt;
+  const mffi__tt *tt = &ctx->tt;
   *out = NULL;
   x64_move mv[X64_NREG];
   int nmv = 0, ngpr = 0, nsse = 0, cls[2];
@@ -456,7 +457,7 @@ int mffi__fast_prepare(const mffi__sig *sig, mffi__fast **out) {
   }
   for (uint32_t i = 0; i < sig->nargs; i++) {
     size_t sz;
-    mffi_tid a = sig->args[i];
+    mffi__tid a = sig->args[i];
     mffi__vkind k = mffi__value_kind(tt, a, &sz);
     bool var = i >= sig->nfixed;
     if (k == MFFI__V_SINT || k == MFFI__V_UINT || k == MFFI__V_FLOAT ||
@@ -764,7 +765,7 @@ static const mffi_call_fn x64_shapes[FS_IDX(4, 0, 0, 0, 0)] = {
 /* The shape letter of a type: FS_N_i, _p, _d, _v, or -1. An aggregate of
 ** one eightbyte counts as the scalar it travels as (struct { int x, y; }
 ** is p, struct { float x, y; } is d, struct { short a, b; } is i). */
-static int x64_shape_kind(const mffi_tt *tt, mffi_tid tid) {
+static int x64_shape_kind(const mffi__tt *tt, mffi__tid tid) {
   size_t sz;
   int cls[2];
   switch (mffi__value_kind(tt, tid, &sz)) {
@@ -782,7 +783,7 @@ static int x64_shape_kind(const mffi_tt *tt, mffi_tid tid) {
 }
 
 mffi_call_fn mffi__fast_shape(const mffi__sig *sig) {
-  const mffi_tt *tt = &sig->ctx->tt;
+  const mffi__tt *tt = &sig->ctx->tt;
   if (sig->variadic || sig->nargs > 6) return NULL;
   int r = x64_shape_kind(tt, sig->ret);
   if (r < 0) return NULL;
@@ -820,7 +821,7 @@ int mffi__fast_call(mffi_fn *fn, void *ret, void *const *args) {
   return mffi__err(fn->lib->ctx, MFFI_EUNSUPPORTED, "no fast path");
 }
 
-int mffi__abi_ffi_type(mffi_ctx *ctx, mffi__ffiown *own, mffi_tid tid,
+int mffi__abi_ffi_type(mffi_ctx *ctx, mffi__ffiown *own, mffi__tid tid,
                        bool is_ret, ffi_type **out) {
   (void)ctx;
   (void)own;
@@ -830,7 +831,7 @@ int mffi__abi_ffi_type(mffi_ctx *ctx, mffi__ffiown *own, mffi_tid tid,
   return 1;
 }
 
-bool mffi__abi_ret_in_memory(const mffi_tt *tt, mffi_tid tid) {
+bool mffi__abi_ret_in_memory(const mffi__tt *tt, mffi__tid tid) {
   (void)tt;
   (void)tid;
   return false;
@@ -844,8 +845,8 @@ uintptr_t mffi__abi_probed(void) {
   return 0;
 }
 
-int mffi__abi_stack_layout(const mffi_tt *tt, const mffi_tid *types, uint32_t n,
-                           int ngpr, long *offs, size_t *bytes) {
+int mffi__abi_stack_layout(const mffi__tt *tt, const mffi__tid *types,
+                           uint32_t n, int ngpr, long *offs, size_t *bytes) {
   (void)tt;
   (void)types;
   (void)ngpr;
@@ -855,7 +856,7 @@ int mffi__abi_stack_layout(const mffi_tt *tt, const mffi_tid *types, uint32_t n,
   return 0;
 }
 
-void mffi__abi_stack_relayout(const mffi_tt *tt, const mffi_tid *types,
+void mffi__abi_stack_relayout(const mffi__tt *tt, const mffi__tid *types,
                               uint32_t n, uint32_t nfixed, size_t base,
                               long *offs, size_t *bytes) {
   (void)tt;
@@ -867,7 +868,7 @@ void mffi__abi_stack_relayout(const mffi_tt *tt, const mffi_tid *types,
   (void)bytes;
 }
 
-int mffi__abi_split(const mffi_tt *tt, mffi_tid tid, int *ngpr, int *nsse,
+int mffi__abi_split(const mffi__tt *tt, mffi__tid tid, int *ngpr, int *nsse,
                     mffi__part parts[2]) {
   (void)tt;
   (void)tid;

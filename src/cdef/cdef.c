@@ -81,7 +81,7 @@ int mffi_typeof(mffi_ctx *ctx, const char *type_expr, const mffi_type **out) {
   if (!type_expr || !out)
     return mffi__err(ctx, MFFI_EMISUSE, "type_expr and out must not be NULL");
   mffi__ok(ctx);
-  mffi_tid tid;
+  mffi__tid tid;
   int rc = mffi__cdef_typename(ctx, type_expr, strlen(type_expr), &tid);
   if (rc == MFFI_OK) *out = ctx->tt.types[tid];
   return rc;

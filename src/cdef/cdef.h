@@ -10,6 +10,7 @@
 
 #include "../ctx.h"
 #include "../types.h"
+#include "parse.h"
 
 #define CP_MAX_DEPTH 200   /* Max. nesting of declarators/expressions. */
 #define CP_KW_SLOTS 256    /* Keyword hash slots (keywords < half). */
@@ -148,7 +149,7 @@ typedef struct cp_splice {
 struct cp_state;
 typedef struct cp_state {
   mffi_ctx *ctx;
-  mffi_tt *tt;
+  mffi__tt *tt;
   const char *src, *end; /* The text (the spliced copy, if any). */
   const char *orig;      /* The caller's text, when src is a copy. */
   const cp_splice *spl;  /* Splices removed, by offset; nspl of them. */
@@ -244,10 +245,10 @@ cp_val mffi__cp_convert(const cp_state *cp, cp_val v, mffi_kind k);
 /* True if the current token starts a type name. */
 bool mffi__cp_starts_type(cp_state *cp);
 /* Parse a type name (specifiers + abstract declarator). */
-mffi_tid mffi__cp_type_name(cp_state *cp);
+mffi__tid mffi__cp_type_name(cp_state *cp);
 /* The type of an expression operand of sizeof/_Alignof/__typeof__: a
 ** declared name, or else an integer constant expression. */
-mffi_tid mffi__cp_expr_type(cp_state *cp);
+mffi__tid mffi__cp_expr_type(cp_state *cp);
 
 #define cp_next mffi__cp_next
 #define cp_err mffi__cp_err_at

@@ -38,7 +38,7 @@ static void ex_common(cp_val *a, cp_val *b) {
 }
 
 cp_val mffi__cp_convert(const cp_state *cp, cp_val v, mffi_kind k) {
-  const mffi_tt *tt = cp->tt;
+  const mffi__tt *tt = cp->tt;
   size_t size = tt->abi->size[k < MFFI_NPRIM ? k : MFFI_KIND_INT];
   if (k == MFFI_KIND_BOOL) return ex_int(v.v != 0);
   bool sgn = mffi__kind_is_signed(tt, k);
@@ -52,7 +52,7 @@ cp_val mffi__cp_convert(const cp_state *cp, cp_val v, mffi_kind k) {
 }
 
 /* The integer kind of a type, for casts and sizeof operands. */
-static mffi_kind ex_int_kind(cp_state *cp, mffi_tid tid, const cp_token *at) {
+static mffi_kind ex_int_kind(cp_state *cp, mffi__tid tid, const cp_token *at) {
   const mffi_type *t = mffi__B(cp->tt, tid);
   mffi_kind k = (mffi_kind)t->kind;
   if (k == MFFI_KIND_ENUM) {
@@ -69,12 +69,12 @@ static mffi_kind ex_int_kind(cp_state *cp, mffi_tid tid, const cp_token *at) {
 
 /* sizeof and _Alignof: the operand is a parenthesized type name or an
 ** expression whose type we can tell (a declared name, a constant). */
-static mffi_tid ex_operand_type(cp_state *cp) {
+static mffi__tid ex_operand_type(cp_state *cp) {
   if (cp->tok.tok == '(') {
     cp_mark m = mffi__cp_mark(cp);
     cp_next(cp);
     if (mffi__cp_starts_type(cp)) {
-      mffi_tid tid = mffi__cp_type_name(cp);
+      mffi__tid tid = mffi__cp_type_name(cp);
       if (cp->tok.tok != ')') cp_err(cp, NULL, MFFI_EPARSE, "expected ')'");
       cp_next(cp);
       return tid;
@@ -87,7 +87,7 @@ static mffi_tid ex_operand_type(cp_state *cp) {
 static cp_val ex_sizeof(cp_state *cp, bool align) {
   cp_token at = cp->tok;
   cp_next(cp);
-  mffi_tid tid = ex_operand_type(cp);
+  mffi__tid tid = ex_operand_type(cp);
   const mffi_type *b = mffi__B(cp->tt, tid);
   cp_val r = {0, true, true};
   if (b->kind == MFFI_KIND_VOID || b->kind == MFFI_KIND_FUNCTION) {
@@ -109,7 +109,7 @@ static cp_val ex_offsetof(cp_state *cp) {
   cp_next(cp);
   if (cp->tok.tok != '(') cp_err(cp, NULL, MFFI_EPARSE, "expected '('");
   cp_next(cp);
-  mffi_tid tid = mffi__cp_type_name(cp);
+  mffi__tid tid = mffi__cp_type_name(cp);
   if (cp->tok.tok != ',') cp_err(cp, NULL, MFFI_EPARSE, "expected ','");
   cp_next(cp);
   char path[512];
@@ -213,7 +213,7 @@ static cp_val ex_unary(cp_state *cp) {
     cp_mark m = mffi__cp_mark(cp);
     cp_next(cp);
     if (mffi__cp_starts_type(cp)) { /* A cast. */
-      mffi_tid tid = mffi__cp_type_name(cp);
+      mffi__tid tid = mffi__cp_type_name(cp);
       if (cp->tok.tok != ')') cp_err(cp, NULL, MFFI_EPARSE, "expected ')'");
       cp_next(cp);
       mffi_kind k = ex_int_kind(cp, tid, &t);

@@ -46,7 +46,7 @@ typedef struct cp_specs {
   int storage; /* 0 or TK_TYPEDEF/TK_EXTERN/TK_STATIC/... */
   bool is_inline;
   unsigned quals;
-  mffi_tid tid; /* From struct/enum/typedef/typeof, or the result. */
+  mffi__tid tid; /* From struct/enum/typedef/typeof, or the result. */
   bool have_tid;
   int nlong, nshort, nsigned, nunsigned, nint, ncomplex;
   int base;              /* TK_VOID, TK_CHAR, TK_FLOATKW... or 0. */
@@ -57,16 +57,16 @@ typedef struct cp_specs {
   bool tag_only;    /* A struct/union/enum that may stand alone. */
   bool anon_tag;    /* It has no tag. */
   bool dup_enum;    /* An anonymous enum an earlier mffi_cdef declared. */
-  mffi_tid tag_tid;
+  mffi__tid tag_tid;
   cp_token first; /* Where the specifiers start. */
 } cp_specs;
 
 /* One step of a declarator. */
 typedef struct cp_op {
-  int kind;         /* '*', '[', '(' */
-  unsigned quals;   /* '*': qualifiers of the pointer. */
-  long len;         /* '[': length or -1. */
-  mffi_tid *params; /* '(': adjusted parameter types. */
+  int kind;          /* '*', '[', '(' */
+  unsigned quals;    /* '*': qualifiers of the pointer. */
+  long len;          /* '[': length or -1. */
+  mffi__tid *params; /* '(': adjusted parameter types. */
   const char **pnames;
   uint32_t nparams;
   uint16_t flags; /* '(': MFFI_TF_VARIADIC, MFFI_TF_UNPROTO. */
@@ -80,7 +80,7 @@ typedef struct cp_declarator {
   cp_vec ops;   /* cp_op, in the order they apply. */
   cp_vec attrs; /* mffi_attr after and inside the declarator. */
   const char *asm_name;
-  mffi_tid tid;        /* Built type. */
+  mffi__tid tid;       /* Built type. */
   const char **pnames; /* Parameter names, if the name is a function. */
   uint32_t npnames;
 } cp_declarator;
@@ -88,7 +88,7 @@ typedef struct cp_declarator {
 static void sp_parse(cp_state *cp, cp_specs *s, int where);
 static void dp_declarator(cp_state *cp, cp_declarator *d, cp_vec *out,
                           int mode);
-static mffi_tid dp_build(cp_state *cp, mffi_tid base, cp_declarator *d);
+static mffi__tid dp_build(cp_state *cp, mffi__tid base, cp_declarator *d);
 
 /* -- Helpers ------------------------------------------------------------ */
 
@@ -197,7 +197,7 @@ static bool dc_earlier(const cp_state *cp, const mffi_decl *o) {
 }
 
 /* Where the struct, union or enum tid was defined (see dc_where). */
-static const char *dc_tag_where(const cp_state *cp, mffi_tid tid,
+static const char *dc_tag_where(const cp_state *cp, mffi__tid tid,
                                 char buf[200]) {
   for (uint32_t i = cp->tt->ndecls; i-- > 0;) {
     const mffi_decl *d = cp->tt->decls[i];
@@ -387,8 +387,8 @@ static uint32_t at_aligned(cp_state *cp, const cp_vec *attrs, const cp_token *t,
 /* GCC's mode(M) attribute: the integer or floating type of machine mode M
 ** in place of the declared one, keeping its signedness and qualifiers
 ** (<sys/types.h>: "typedef int register_t __attribute__((mode(word)))"). */
-static mffi_tid at_scalar_mode(cp_state *cp, mffi_tid tid, const char *m,
-                               const cp_token *t) {
+static mffi__tid at_scalar_mode(cp_state *cp, mffi__tid tid, const char *m,
+                                const cp_token *t) {
   static const struct {
     const char *mode;
     int size; /* Bytes of an integer mode, or 0. */
@@ -421,12 +421,12 @@ static mffi_tid at_scalar_mode(cp_state *cp, mffi_tid tid, const char *m,
     if (cb->kind != MFFI_KIND_COMPLEX || !(cint || cflt))
       cp_err(cp, t, MFFI_EDECL, "mode '%s' applied to inappropriate type", m);
     char sm[3] = {cint ? m[1] : m[0], cint ? 'I' : 'F', '\0'};
-    mffi_tid comp = cb->child;
+    mffi__tid comp = cb->child;
     if (cint && !mffi__kind_is_int((mffi_kind)mffi__B(cp->tt, comp)->kind))
       comp = MFFI_KIND_INT;
     if (cflt) comp = MFFI_KIND_DOUBLE;
     comp = at_scalar_mode(cp, comp, sm, t);
-    mffi_tid out;
+    mffi__tid out;
     cp_check(cp, mffi__tt_complex(cp->ctx, comp, &out), t);
     unsigned q = mffi__T(cp->tt, tid)->quals;
     if (q) cp_check(cp, mffi__tt_qual(cp->ctx, out, q, &out), t);
@@ -462,7 +462,7 @@ static mffi_tid at_scalar_mode(cp_state *cp, mffi_tid tid, const char *m,
                m);
       r = modes[i].fkind;
     }
-    mffi_tid out = (mffi_tid)r;
+    mffi__tid out = (mffi__tid)r;
     if (n->quals) cp_check(cp, mffi__tt_qual(cp->ctx, out, n->quals, &out), t);
     return out;
   }
@@ -476,20 +476,20 @@ static mffi_tid at_scalar_mode(cp_state *cp, mffi_tid tid, const char *m,
 /* GCC puts vector_size(N) on the element type, through the pointers and
 ** arrays of the declarator ("char v[3] __attribute__((vector_size(4)))" is
 ** an array of three vectors), and rebuilds them around the vector. */
-static mffi_tid at_vectorize(cp_state *cp, mffi_tid tid, uint64_t size,
-                             const cp_token *t, int depth) {
+static mffi__tid at_vectorize(cp_state *cp, mffi__tid tid, uint64_t size,
+                              const cp_token *t, int depth) {
   const mffi_type *n = mffi__T(cp->tt, tid), *b = mffi__B(cp->tt, tid);
   if (depth > CP_MAX_DEPTH)
     cp_err(cp, t, MFFI_EUNSUPPORTED, "vector_size: declarator too deep");
-  mffi_tid out;
+  mffi__tid out;
   if (b->kind == MFFI_KIND_POINTER) {
-    mffi_tid c = at_vectorize(cp, b->child, size, t, depth + 1);
+    mffi__tid c = at_vectorize(cp, b->child, size, t, depth + 1);
     cp_check(cp, mffi__tt_ptr(cp->ctx, c, &out), t);
     if (n->quals) cp_check(cp, mffi__tt_qual(cp->ctx, out, n->quals, &out), t);
     return out;
   }
   if (b->kind == MFFI_KIND_ARRAY && !(b->flags & MFFI_TF_VECTOR)) {
-    mffi_tid c = at_vectorize(cp, b->child, size, t, depth + 1);
+    mffi__tid c = at_vectorize(cp, b->child, size, t, depth + 1);
     cp_check(cp, mffi__tt_array(cp->ctx, c, b->length, &out), t);
     return out;
   }
@@ -504,8 +504,8 @@ static mffi_tid at_vectorize(cp_state *cp, mffi_tid tid, uint64_t size,
 ** declarator), applied to its type tid. Vector modes are "V" + a count +
 ** a scalar mode (V4SF: four floats). vector_size applies to a scalar type
 ** only here; GCC also accepts it through pointers and arrays. */
-static mffi_tid at_mode(cp_state *cp, mffi_tid tid, const cp_vec *a1,
-                        const cp_vec *a2, const cp_token *t) {
+static mffi__tid at_mode(cp_state *cp, mffi__tid tid, const cp_vec *a1,
+                         const cp_vec *a2, const cp_token *t) {
   const mffi_attr *a = at_find(a1, "mode");
   if (!a) a = at_find(a2, "mode");
   if (a) {
@@ -515,7 +515,7 @@ static mffi_tid at_mode(cp_state *cp, mffi_tid tid, const cp_vec *a1,
       const char *q = m + 1;
       while (*q >= '0' && *q <= '9' && n < (1u << 20))
         n = n * 10 + (uint64_t)(*q++ - '0');
-      mffi_tid e = at_scalar_mode(cp, tid, q, t);
+      mffi__tid e = at_scalar_mode(cp, tid, q, t);
       cp_check(cp, mffi__tt_vector(cp->ctx, e, n * mffi__size(cp->tt, e), &tid),
                t);
     } else {
@@ -544,8 +544,8 @@ static void at_reject_vector(cp_state *cp, const cp_vec *attrs,
 ** last aligned(N) of the specifiers (sa) if there is one, else the last
 ** of the declarator (da): "typedef int __attribute__((aligned(2))) T
 ** __attribute__((aligned(8)))" is aligned to 2. */
-static mffi_tid at_type_attrs(cp_state *cp, mffi_tid tid, const cp_vec *sa,
-                              const cp_vec *da, const cp_token *t) {
+static mffi__tid at_type_attrs(cp_state *cp, mffi__tid tid, const cp_vec *sa,
+                               const cp_vec *da, const cp_token *t) {
   tid = at_mode(cp, tid, sa, da, t);
   uint32_t al = at_aligned(cp, sa, t, true);
   if (!al) al = at_aligned(cp, da, t, true);
@@ -556,9 +556,9 @@ static mffi_tid at_type_attrs(cp_state *cp, mffi_tid tid, const cp_vec *sa,
 /* -- Struct, union and enum specifiers ------------------------------------- */
 
 /* Find or create the record type for a tag reference. */
-static mffi_tid sp_tag_ref(cp_state *cp, int kind, const char *tag,
-                           const cp_token *t, bool add_forward) {
-  mffi_tid tid = mffi__tt_tag_find(cp->tt, tag);
+static mffi__tid sp_tag_ref(cp_state *cp, int kind, const char *tag,
+                            const cp_token *t, bool add_forward) {
+  mffi__tid tid = mffi__tt_tag_find(cp->tt, tag);
   if (tid != MFFI_TID_NONE) {
     if (cp->tt->types[tid]->kind != kind)
       cp_err(cp, t, MFFI_EDECL, "'%s' defined as wrong kind of tag", tag);
@@ -589,7 +589,7 @@ static void sp_keep_attrs(cp_state *cp, cp_specs *s, const cp_vec *attrs,
 /* Names of members, anonymous members flattened, for duplicate checks. */
 static void sp_member_names(cp_state *cp, const mffi_type *rec, cp_vec *out) {
   for (uint32_t i = 0; i < rec->nmembers; i++) {
-    const mffi_member *m = &rec->members[i];
+    const mffi__member *m = &rec->members[i];
     if (m->name) {
       *(const char **)vec_push(cp, out, sizeof(char *)) = m->name;
     } else if (m->bit_width < 0) {
@@ -653,7 +653,7 @@ static void sp_members(cp_state *cp, cp_vec *members, cp_vec *toks) {
       const mffi_type *b = mffi__B(cp->tt, s.tid);
       if (s.anon_tag &&
           (b->kind == MFFI_KIND_STRUCT || b->kind == MFFI_KIND_UNION)) {
-        mffi_member *m = vec_push(cp, members, sizeof *m);
+        mffi__member *m = vec_push(cp, members, sizeof *m);
         *(cp_pos *)vec_push(cp, toks, sizeof(cp_pos)) = cp_pos_of(&s.first);
         m->tid = s.tid;
         m->bit_width = -1;
@@ -688,14 +688,14 @@ static void sp_members(cp_state *cp, cp_vec *members, cp_vec *toks) {
       }
       at_trailing(cp, &d);
       cp_count(cp, members->n, CP_MAX_ITEMS, "members in a struct or union");
-      mffi_tid tid = dp_build(cp, s.tid, &d);
+      mffi__tid tid = dp_build(cp, s.tid, &d);
       /* GCC judges packed on the type before this declaration's mode()
       ** and vector_size(): on a byte-aligned one it is ignored, except on
       ** bit-fields ("char __attribute__((vector_size(4))) x
       ** __attribute__((packed))" is aligned to 4; c-attribs.cc). */
       bool byte_aligned = width < 0 && mffi__align(cp->tt, tid) <= 1;
       tid = at_mode(cp, tid, &s.attrs, &d.attrs, &at);
-      mffi_member *m = vec_push(cp, members, sizeof *m);
+      mffi__member *m = vec_push(cp, members, sizeof *m);
       *(cp_pos *)vec_push(cp, toks, sizeof(cp_pos)) =
           cp_pos_of(d.name ? &d.name_tok : &at);
       m->name = d.name;
@@ -728,7 +728,7 @@ typedef struct sp_head {
   const char *tag;     /* NULL if anonymous. */
   cp_vec attrs;        /* All attributes so far. */
   uint32_t npre;       /* How many came before the tag. */
-  mffi_tid redef;      /* The earlier call's type this body redefines. */
+  mffi__tid redef;     /* The earlier call's type this body redefines. */
 } sp_head;
 
 static const char *sp_kind_word(int kind) {
@@ -742,7 +742,7 @@ static const char *sp_kind_word(int kind) {
 ** Attributes after the tag of a reference belong to the declaration; GCC
 ** ignores those before it. With a body, return the type it defines (the
 ** tagged, still incomplete type, or a new anonymous one), past the '{'. */
-static mffi_tid sp_tag_head(cp_state *cp, cp_specs *s, int kind, sp_head *h) {
+static mffi__tid sp_tag_head(cp_state *cp, cp_specs *s, int kind, sp_head *h) {
   memset(h, 0, sizeof *h);
   h->kw = h->tagtok = cp->tok;
   cp_next(cp);
@@ -767,7 +767,7 @@ static mffi_tid sp_tag_head(cp_state *cp, cp_specs *s, int kind, sp_head *h) {
                   h->npre); /* "struct s __attribute__((x)) t" */
     return MFFI_TID_NONE;
   }
-  mffi_tid tid;
+  mffi__tid tid;
   h->redef = MFFI_TID_NONE;
   if (h->tag) {
     tid = sp_tag_ref(cp, kind, h->tag, &h->tagtok, false);
@@ -798,7 +798,7 @@ static mffi_tid sp_tag_head(cp_state *cp, cp_specs *s, int kind, sp_head *h) {
 /* A body that redefines h->redef (from an earlier mffi_cdef) was read into
 ** the untagged node tid: it must be the same definition. */
 static void sp_same_redef(cp_state *cp, int kind, const sp_head *h,
-                          mffi_tid tid) {
+                          mffi__tid tid) {
   if (mffi__tt_same_body(cp->tt, h->redef, tid)) return;
   char where[200];
   cp_err(cp, &h->tagtok, MFFI_EDECL,
@@ -812,7 +812,7 @@ static void sp_same_redef(cp_state *cp, int kind, const sp_head *h,
 static void sp_record(cp_state *cp, cp_specs *s) {
   int kind = cp->tok.tok == TK_STRUCT ? MFFI_KIND_STRUCT : MFFI_KIND_UNION;
   sp_head h;
-  mffi_tid tid = sp_tag_head(cp, s, kind, &h);
+  mffi__tid tid = sp_tag_head(cp, s, kind, &h);
   if (tid == MFFI_TID_NONE) return;
   const cp_token kw = h.kw, tagtok = h.tagtok;
   const char *tag = h.tag;
@@ -880,7 +880,7 @@ static mffi_decl *sp_name_free(cp_state *cp, const char *name,
 
 static void sp_enum(cp_state *cp, cp_specs *s) {
   sp_head h;
-  mffi_tid tid = sp_tag_head(cp, s, MFFI_KIND_ENUM, &h);
+  mffi__tid tid = sp_tag_head(cp, s, MFFI_KIND_ENUM, &h);
   if (tid == MFFI_TID_NONE) return;
   const cp_token tagtok = h.tagtok;
   const char *tag = h.tag;
@@ -916,7 +916,7 @@ static void sp_enum(cp_state *cp, cp_specs *s) {
     if (have_neg && have_huge)
       cp_err(cp, &nt, MFFI_ERANGE,
              "enumeration values exceed range of largest integer");
-    mffi_enumerator *e = vec_push(cp, &enums, sizeof *e);
+    mffi__enumerator *e = vec_push(cp, &enums, sizeof *e);
     e->name = nt.name;
     e->value = (int64_t)v.v;
     /* The constant is visible to the enumerators that follow. */
@@ -1026,7 +1026,7 @@ static void sp_alignas(cp_state *cp, cp_specs *s) {
 }
 
 /* The type named by the counted specifiers. */
-static mffi_tid sp_finish_base(cp_state *cp, cp_specs *s) {
+static mffi__tid sp_finish_base(cp_state *cp, cp_specs *s) {
   const cp_token *t = &cp->tok;
   if (s->have_tid) {
     if (s->base || s->nlong || s->nshort || s->nsigned || s->nunsigned ||
@@ -1101,7 +1101,7 @@ static mffi_tid sp_finish_base(cp_state *cp, cp_specs *s) {
     default: k = MFFI_KIND_INT;
     }
   }
-  mffi_tid tid = (mffi_tid)k;
+  mffi__tid tid = (mffi__tid)k;
   uint16_t spelled =
       s->base == TK_FLOAT32 || s->base == TK_FLOAT64 ? MFFI_TF_FLOATN
       : s->base == TK_FLOAT32X ||
@@ -1310,8 +1310,8 @@ static unsigned dp_quals(cp_state *cp, cp_declarator *d) {
 /* C11 6.7.6.3p7-8: array and function parameters become pointers, and
 ** top-level qualifiers do not belong to the function's type. A vector is
 ** no array to C: it stays a vector (passed by value). */
-static mffi_tid dp_adjust_param(cp_state *cp, mffi_tid tid, unsigned aquals,
-                                const cp_token *t) {
+static mffi__tid dp_adjust_param(cp_state *cp, mffi__tid tid, unsigned aquals,
+                                 const cp_token *t) {
   const mffi_type *b = mffi__T(cp->tt, tid);
   if (b->kind == MFFI_KIND_ARRAY &&
       !(mffi__B(cp->tt, tid)->flags & MFFI_TF_VECTOR)) {
@@ -1364,14 +1364,14 @@ static void dp_params(cp_state *cp, cp_op *op) {
       cp_op *last = &((cp_op *)d.ops.v)[d.ops.n - 1];
       if (last->kind == '[') aquals = last->quals;
     }
-    mffi_tid tid = dp_build(cp, s.tid, &d);
+    mffi__tid tid = dp_build(cp, s.tid, &d);
     tid = at_mode(cp, tid, &s.attrs, &d.attrs, &pt);
     if (mffi__B(cp->tt, tid)->kind == MFFI_KIND_VOID) {
       if (d.name || types.n || cp->tok.tok != ')' ||
           mffi__T(cp->tt, tid)->quals)
         cp_err(cp, &pt, MFFI_EDECL, "parameter %u has void type", types.n + 1);
     }
-    *(mffi_tid *)vec_push(cp, &types, sizeof(mffi_tid)) =
+    *(mffi__tid *)vec_push(cp, &types, sizeof(mffi__tid)) =
         dp_adjust_param(cp, tid, aquals, &pt);
     if (d.name && mffi__cp_pset_add(cp, &seen, d.name))
       cp_err(cp, &d.name_tok, MFFI_EDECL, "redefinition of parameter '%s'",
@@ -1517,8 +1517,8 @@ static void dp_declarator(cp_state *cp, cp_declarator *d, cp_vec *out,
   cp->depth--;
 }
 
-static mffi_tid dp_build(cp_state *cp, mffi_tid base, cp_declarator *d) {
-  mffi_tid t = base;
+static mffi__tid dp_build(cp_state *cp, mffi__tid base, cp_declarator *d) {
+  mffi__tid t = base;
   cp_op *ops = d->ops.v;
   for (uint32_t i = 0; i < d->ops.n; i++) {
     cp_op *op = &ops[i];
@@ -1548,21 +1548,21 @@ static mffi_tid dp_build(cp_state *cp, mffi_tid base, cp_declarator *d) {
   return t;
 }
 
-mffi_tid mffi__cp_type_name(cp_state *cp) {
+mffi__tid mffi__cp_type_name(cp_state *cp) {
   cp_specs s;
   sp_parse(cp, &s, SC_TYPENAME);
   cp_declarator d = {0};
   dp_declarator(cp, &d, &d.ops, DM_ABSTRACT);
   while (cp->tok.tok == TK_ATTRIBUTE)
     at_parse(cp, &d.attrs);
-  mffi_tid tid = dp_build(cp, s.tid, &d);
+  mffi__tid tid = dp_build(cp, s.tid, &d);
   return at_type_attrs(cp, tid, &s.attrs, &d.attrs, &s.first);
 }
 
-mffi_tid mffi__cp_expr_type(cp_state *cp) {
+mffi__tid mffi__cp_expr_type(cp_state *cp) {
   if (cp->tok.tok == '(') {
     cp_next(cp);
-    mffi_tid t = mffi__cp_expr_type(cp);
+    mffi__tid t = mffi__cp_expr_type(cp);
     cp_expect(cp, ')', "')'");
     return t;
   }
@@ -1589,8 +1589,8 @@ mffi_tid mffi__cp_expr_type(cp_state *cp) {
                "unsupported non-standard concatenation of string literals");
       if (e != MFFI_KIND_CHAR) k = e;
     }
-    mffi_tid tid;
-    cp_check(cp, mffi__tt_array(cp->ctx, (mffi_tid)k, (long)n, &tid), NULL);
+    mffi__tid tid;
+    cp_check(cp, mffi__tt_array(cp->ctx, (mffi__tid)k, (long)n, &tid), NULL);
     return tid;
   }
   cp_val v = mffi__cp_const_expr(cp);
@@ -1713,7 +1713,7 @@ static const char **dc_pnames_own(cp_state *cp, const cp_declarator *d) {
 }
 
 static void dc_add(cp_state *cp, mffi_decl_kind kind, const cp_specs *s,
-                   const cp_declarator *d, mffi_tid tid) {
+                   const cp_declarator *d, mffi__tid tid) {
   mffi_decl nd = {.kind = kind,
                   .name = d->name,
                   .tid = tid,
@@ -1736,7 +1736,7 @@ static void dc_add(cp_state *cp, mffi_decl_kind kind, const cp_specs *s,
 }
 
 /* Give an anonymous struct/union/enum the first typedef name it gets. */
-static void dc_name_anon(cp_state *cp, mffi_tid tid, const char *name,
+static void dc_name_anon(cp_state *cp, mffi__tid tid, const char *name,
                          const cp_token *t) {
   mffi_type *b = mffi__B(cp->tt, tid);
   if (b->tag || (b->kind != MFFI_KIND_STRUCT && b->kind != MFFI_KIND_UNION &&
@@ -1750,13 +1750,13 @@ static void dc_name_anon(cp_state *cp, mffi_tid tid, const char *name,
 /* An earlier mffi_cdef's declaration o and a new type tid that is the same
 ** type defined again (typedefs of anonymous structs in each header). */
 static bool dc_same_across(const cp_state *cp, const mffi_decl *o,
-                           mffi_tid tid) {
+                           mffi__tid tid) {
   return dc_earlier(cp, o) && mffi__tt_same(cp->tt, o->tid, tid);
 }
 
 static void dc_declare(cp_state *cp, const cp_specs *s, cp_declarator *d) {
   const cp_token *t = &d->name_tok;
-  mffi_tid tid = d->tid;
+  mffi__tid tid = d->tid;
   const mffi_type *b = mffi__B(cp->tt, tid);
   mffi_decl *o = mffi__tt_decl_find(cp->tt, d->name);
   char where[200];
@@ -1867,8 +1867,8 @@ static void dc_define(cp_state *cp) {
     mffi__cp_skip_define(cp);
     return;
   }
-  mffi_tid tid = v.wide ? (v.uns ? MFFI_KIND_ULONG : MFFI_KIND_LONG)
-                        : (v.uns ? MFFI_KIND_UINT : MFFI_KIND_INT);
+  mffi__tid tid = v.wide ? (v.uns ? MFFI_KIND_ULONG : MFFI_KIND_LONG)
+                         : (v.uns ? MFFI_KIND_UINT : MFFI_KIND_INT);
   mffi_decl *o = mffi__tt_decl_find(cp->tt, nt.name);
   if (o) { /* Other names (enumerators, functions...) win over a macro. */
     if (o->kind != MFFI_DECL_CONSTANT || o->enum_tid != MFFI_TID_NONE) return;
@@ -1944,7 +1944,7 @@ static void dc_external(cp_state *cp) {
     cp_declarator d = {0};
     dp_declarator(cp, &d, &d.ops, DM_NAMED);
     at_trailing(cp, &d);
-    mffi_tid tid = dp_build(cp, s.tid, &d);
+    mffi__tid tid = dp_build(cp, s.tid, &d);
     bool isfn = mffi__B(cp->tt, tid)->kind == MFFI_KIND_FUNCTION;
     if (isfn && cp->tok.tok == '{') { /* An inline body: skip it. */
       if (s.storage == TK_TYPEDEF)
@@ -2064,7 +2064,7 @@ static void sk_record(mffi_ctx *ctx, int rc, long offset, const char *fmt,
 ** undone, read over and reported instead of failing the parse. */
 static void sk_external(cp_state *cp) {
   cp_mark m = mffi__cp_mark(cp);
-  mffi_tt_save sp;
+  mffi__tt_savepoint sp;
   mffi__tt_save(cp->ctx, &sp);
   jmp_buf jb, *outer = cp->jb;
   cp->jb = &jb;
@@ -2154,7 +2154,7 @@ static void cp_typename_only(cp_state *cp, void *arg) {
   cp_next(cp);
   if (cp->tok.tok == TK_EOF)
     cp_err(cp, NULL, MFFI_EPARSE, "expected a type name");
-  *(mffi_tid *)arg = mffi__cp_type_name(cp);
+  *(mffi__tid *)arg = mffi__cp_type_name(cp);
   if (cp->tok.tok != TK_EOF)
     cp_err(cp, NULL, MFFI_EPARSE, "unexpected text after the type name");
 }
@@ -2188,11 +2188,11 @@ int mffi__cdef_parse(mffi_ctx *ctx, const char *src, size_t len,
 }
 
 int mffi__cdef_typename(mffi_ctx *ctx, const char *src, size_t len,
-                        mffi_tid *out) {
+                        mffi__tid *out) {
   cp_state cp = {.ctx = ctx, .tt = &ctx->tt, .typename_mode = true};
   mffi__cp_lex_init(&cp, src, len);
   *out = MFFI_TID_NONE;
-  mffi_tid tid = MFFI_TID_NONE;
+  mffi__tid tid = MFFI_TID_NONE;
   int rc = cp_run(&cp, cp_typename_only, &tid);
   if (rc == MFFI_OK) *out = tid;
   return rc;

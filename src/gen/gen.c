@@ -128,7 +128,7 @@ typedef struct gen_sym {
 
 typedef struct gen {
   mffi_ctx *ctx;
-  mffi_tt *tt;
+  mffi__tt *tt;
   const mffi__gen_opts *o;
   gen_sym *syms; /* Selected functions and variables, decl order. */
   size_t nsyms, capsyms;
@@ -149,7 +149,7 @@ static const char *gen_unbindable(gen *g, const mffi_decl *d) {
 }
 
 /* Mark tid and everything it reaches (pointees, members, parameters). */
-static void gen_reach(gen *g, mffi_tid tid, int depth) {
+static void gen_reach(gen *g, mffi__tid tid, int depth) {
   if (tid == MFFI_TID_NONE || tid >= g->nseen || depth > 1000) return;
   if (g->seen[tid]) return;
   g->seen[tid] = 1;
@@ -227,7 +227,7 @@ static int gen_select(gen *g) {
 
 /* 1 if the tag declaration d defines or declares a reached type. */
 static bool gen_tag_needed(gen *g, const mffi_decl *d) {
-  mffi_tid b = mffi__T(g->tt, d->tid)->base;
+  mffi__tid b = mffi__T(g->tt, d->tid)->base;
   return b < g->nseen && g->seen[b];
 }
 
@@ -860,7 +860,7 @@ static void gen_offsets(gen *g, gen_buf *b, const char *tname,
 
 static size_t gen_layout_asserts(gen *g, gen_buf *b) {
   size_t n = 0;
-  for (mffi_tid tid = 0; tid < g->nseen; tid++) {
+  for (mffi__tid tid = 0; tid < g->nseen; tid++) {
     if (!g->seen[tid]) continue;
     mffi_type *t = mffi__T(g->tt, tid);
     if (t->base != tid) continue;
