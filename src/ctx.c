@@ -165,6 +165,14 @@ int mffi__err(mffi_ctx *ctx, int rc, const char *fmt, ...) {
   return rc;
 }
 
+int mffi__err_at(mffi_ctx *ctx, int rc, long offset, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  mffi__verr(ctx, rc, offset, fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
 int mffi__nomem(mffi_ctx *ctx) {
   err_slot *e = err_slot_of(ctx, true);
   e->code = MFFI_ENOMEM;

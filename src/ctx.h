@@ -51,6 +51,9 @@ int mffi__grow(mffi_ctx *ctx, void **arr, size_t *cap, size_t need,
 ** Returns rc so callers can write `return mffi__err(ctx, rc, ...)`. */
 int mffi__err(mffi_ctx *ctx, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The same at byte offset `offset` of the text being parsed. */
+int mffi__err_at(mffi_ctx *ctx, int rc, long offset, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 int mffi__verr(mffi_ctx *ctx, int rc, long offset, const char *fmt, va_list ap);
 /* Record MFFI_ENOMEM with the fixed message; returns MFFI_ENOMEM. */
 int mffi__nomem(mffi_ctx *ctx);

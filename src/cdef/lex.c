@@ -85,18 +85,6 @@ static void lx_where(const cp_token *t, char *buf, size_t n) {
   }
 }
 
-/* Record an error at a byte offset (mffi__verr with the arguments). */
-static void lx_record(mffi_ctx *ctx, int rc, long offset, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void lx_record(mffi_ctx *ctx, int rc, long offset, const char *fmt,
-                      ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  mffi__verr(ctx, rc, offset, fmt, ap);
-  va_end(ap);
-}
-
 static _Noreturn void lx_throw(cp_state *cp, const cp_token *t, int rc,
                                const char *msg) {
   char where[64];
@@ -104,11 +92,12 @@ static _Noreturn void lx_throw(cp_state *cp, const cp_token *t, int rc,
   char tmp[MFFI_ERRMSG_MAX];
   snprintf(tmp, sizeof tmp, "%s", msg);
   if (t->file)
-    lx_record(cp->ctx, rc, (long)mffi__cp_offset(cp, t->p),
-              "%.160s:%u:%u: %.240s%s", t->file, t->line, t->col, tmp, where);
+    mffi__err_at(cp->ctx, rc, (long)mffi__cp_offset(cp, t->p),
+                 "%.160s:%u:%u: %.240s%s", t->file, t->line, t->col, tmp,
+                 where);
   else
-    lx_record(cp->ctx, rc, (long)mffi__cp_offset(cp, t->p), "%u:%u: %.400s%s",
-              t->line, t->col, tmp, where);
+    mffi__err_at(cp->ctx, rc, (long)mffi__cp_offset(cp, t->p),
+                 "%u:%u: %.400s%s", t->line, t->col, tmp, where);
   longjmp(*cp->jb, rc);
 }
 

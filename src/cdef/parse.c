@@ -2047,18 +2047,6 @@ static void sk_range(cp_state *cp, size_t from, size_t to) {
   sk->nranges++;
 }
 
-/* Record an error again (mffi__verr with the arguments). */
-static void sk_record(mffi_ctx *ctx, int rc, long offset, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void sk_record(mffi_ctx *ctx, int rc, long offset, const char *fmt,
-                      ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  mffi__verr(ctx, rc, offset, fmt, ap);
-  va_end(ap);
-}
-
 /* One top-level declaration of a tolerant parse: as dc_external, but one
 ** that cannot be represented (or names what one of those declared) is
 ** undone, read over and reported instead of failing the parse. */
@@ -2091,7 +2079,7 @@ static void sk_external(cp_state *cp) {
   bool read =
       (rc == MFFI_EUNSUPPORTED || cp->skipped.n) && cp_try(cp, sk_scan_try, &r);
   if (!read || (rc != MFFI_EUNSUPPORTED && !r.uses)) {
-    sk_record(cp->ctx, rc, offset, "%s", why);
+    mffi__err_at(cp->ctx, rc, offset, "%s", why);
     longjmp(*outer, rc);
   }
   mffi__ok(cp->ctx);
