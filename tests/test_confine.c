@@ -291,6 +291,13 @@ static int b_kill_group(t_shared *sh, void *arg) {
   return 10;
 }
 
+static int b_affinity_parent(t_shared *sh, void *arg) {
+  (void)sh;
+  cpu_set_t set;
+  sched_getaffinity(*(pid_t *)arg, sizeof set, &set);
+  return 10;
+}
+
 static int b_ioctl_prctl(t_shared *sh, void *arg) {
   (void)sh, (void)arg;
   prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
@@ -309,6 +316,7 @@ Test(confine, compute_denies, .init = t_init) {
       {"mmap", b_mmap_exec},     {"mprotect", b_mprotect_exec},
       {"write", b_write_stdout}, {"kill", b_kill_parent},
       {"kill", b_kill_group},    {"prctl", b_ioctl_prctl},
+      {"sched_getaffinity", b_affinity_parent},
   };
   mffi__confine_opts o = t_opts("compute");
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -373,6 +381,10 @@ static int b_compute_works(t_shared *sh, void *arg) {
   struct timespec nap = {0, 1000};
   T_CHECK(sh, nanosleep(&nap, NULL) == 0);
   T_CHECK(sh, sched_yield() == 0);
+  /* Its own CPU affinity (the transport moves off the host's CPU). */
+  cpu_set_t cpus;
+  T_CHECK(sh, sched_getaffinity(0, sizeof cpus, &cpus) == 0);
+  T_CHECK(sh, sched_setaffinity(0, sizeof cpus, &cpus) == 0);
   /* Signals to itself only. */
   T_CHECK(sh, kill(getpid(), 0) == 0);
   T_CHECK(sh, syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), 0) == 0);
@@ -1335,7 +1347,7 @@ static const long t_denied_both[] = {
     SYS_chmod,
     SYS_symlinkat,
     SYS_linkat,
-    SYS_sched_setaffinity,
+    SYS_sched_setscheduler, /* sched_setaffinity on itself is allowed. */
     SYS_poll,
     SYS_socketpair,
     SYS_sendmsg,

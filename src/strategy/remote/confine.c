@@ -548,8 +548,11 @@ static const sc_allow sc_compute[] = {
     SC(time),
     /* Random numbers (hash seeds, getrandom(3), arc4random). */
     SC(getrandom),
-    /* Spin-wait backoff. */
+    /* Spin-wait backoff, and moving off the host's CPU when the two meet
+    ** (its own affinity only: pid 0). */
     SC(sched_yield),
+    SC_IF(sched_getaffinity, 0, SCMP_CMP_EQ, 0, 0),
+    SC_IF(sched_setaffinity, 0, SCMP_CMP_EQ, 0, 0),
     /* glibc's qsort asks sysconf(_SC_PHYS_PAGES), i.e. sysinfo, before it
     ** sorts more than 1 KiB. It reveals memory sizes and the load average. */
     SC(sysinfo),

@@ -534,6 +534,7 @@ int mffi__sandbox_main(int argc, char **argv, int shared_heap) {
   sb.ch.ctl = (wire_ctl *)sb.base;
   sb.ch.host = false;
   sb.ch.spin_ns = WIRE_SPIN_NS;
+  sb.ch.nudge = true;
   sb.lo = WIRE_CTL_SIZE;
   sb.hi = size;
   wire_msg m;

@@ -61,6 +61,22 @@ static uint32_t wire_say_cpu(wire_side *me) {
   return cpu;
 }
 
+/* Move this thread off CPU cpu (1 + its number), where the peer runs: a
+** moment's affinity without it makes the kernel migrate us at once, then
+** the old affinity is restored (where we now are stays allowed). The two
+** then spin on two CPUs again, which the scheduler rarely arranges by
+** itself for two tasks that wake each other. False if it cannot. */
+static bool wire_move_off(uint32_t cpu) {
+  cpu_set_t old, off;
+  if (sched_getaffinity(0, sizeof old, &old) != 0) return false;
+  off = old;
+  CPU_CLR(cpu - 1, &off);
+  if (CPU_COUNT(&off) == 0) return false;
+  if (sched_setaffinity(0, sizeof off, &off) != 0) return false;
+  (void)sched_setaffinity(0, sizeof old, &old);
+  return true;
+}
+
 /* A shared (not private) futex: the word is in a memfd mapping. */
 static long wire_futex(_Atomic uint32_t *w, int op, uint32_t val,
                        const struct timespec *ts) {
@@ -90,8 +106,11 @@ int mffi__wire_wait(wire_chan *ch, int (*poll)(void *ud), void *ud,
     now = atomic_load_explicit(bell, memory_order_acquire);
     if (now != seen) goto done;
     if (i % WIRE_CHECK_EVERY == 0) {
-      if (cpu && atomic_load_explicit(&peer->cpu, memory_order_relaxed) == cpu)
-        break;
+      if (cpu &&
+          atomic_load_explicit(&peer->cpu, memory_order_relaxed) == cpu) {
+        if (!ch->nudge || !wire_move_off(cpu)) break;
+        cpu = wire_say_cpu(me);
+      }
       /* The clock from the first check on: a quick reply never waits
       ** for it. */
       if (i == WIRE_CHECK_EVERY)

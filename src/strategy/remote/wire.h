@@ -200,6 +200,7 @@ typedef struct wire_chan {
   bool host;      /* Which side this is. */
   uint32_t seen;  /* The peer's doorbell value last consumed. */
   uint64_t spin_ns; /* How long to spin before yielding and sleeping. */
+  bool nudge; /* Move off the peer's CPU when they meet (the sandbox). */
 } wire_chan;
 
 /* Post the message at off (its header filled, len its payload's size) to
