@@ -20,6 +20,7 @@
 **   and member offsets, then one thunk per function and the registered
 **   table.
 */
+#include <assert.h>
 #include <errno.h>
 #include <regex.h>
 #include <stdarg.h>
@@ -134,8 +135,57 @@ typedef struct gen {
   size_t nsyms, capsyms;
   uint8_t *seen; /* By tid: reached from a selected symbol. */
   size_t nseen;
-  const char *N; /* o->name. */
+  const char *N;       /* o->name. */
+  const char *var[26]; /* Template variables $A..$Z (see gb_tmpl). */
+  char num[26][24];    /* Storage of the numeric ones. */
 } gen;
+
+/* -- Templates -------------------------------------------------------------
+** Generated code is written as templates: C text in which $X (X an upper
+** case letter) stands for the value of variable X, set by gen_var_*()
+** before the template is printed, and $$ for a dollar sign. */
+
+/* Set variable c ('A'..'Z') to s (borrowed: it must outlive its use). */
+static void gen_var(gen *g, char c, const char *s) {
+  assert(c >= 'A' && c <= 'Z');
+  g->var[c - 'A'] = s;
+}
+
+/* Set variable c to the decimal number n. */
+static void gen_var_num(gen *g, char c, size_t n) {
+  assert(c >= 'A' && c <= 'Z');
+  snprintf(g->num[c - 'A'], sizeof g->num[0], "%zu", n);
+  g->var[c - 'A'] = g->num[c - 'A'];
+}
+
+/* Set $F to the name of symbol s and $K to its index k among wrappers. */
+static void gen_var_sym(gen *g, const gen_sym *s, size_t k) {
+  gen_var(g, 'F', s->d->name);
+  gen_var_num(g, 'K', k);
+}
+
+/* Append template t with g's variables substituted. */
+static void gb_tmpl(gen_buf *b, const char *t, const gen *g) {
+  while (*t) {
+    const char *d = strchr(t, '$');
+    size_t n = d ? (size_t)(d - t) : strlen(t);
+    if (n && gb_room(b, n)) {
+      memcpy(b->p + b->len, t, n);
+      b->len += n;
+      b->p[b->len] = '\0';
+    }
+    if (!d) return;
+    char c = d[1];
+    if (c == '$') {
+      gb_puts(b, "$");
+    } else {
+      const char *v = c >= 'A' && c <= 'Z' ? g->var[c - 'A'] : NULL;
+      assert(v && "template variable not set");
+      gb_puts(b, v ? v : "");
+    }
+    t = d + 2;
+  }
+}
 
 /* Why a function cannot be bound, or NULL. */
 static const char *gen_unbindable(gen *g, const mffi_decl *d) {
@@ -372,85 +422,145 @@ static void gen_proto_attrs(gen_buf *b, const gen_sym *s) {
   if (gen_has_proto_attrs(s)) gb_puts(b, " __attribute__((deprecated))");
 }
 
-/* -- N_mffi.h ----------------------------------------------------------------
- */
+/* -- N_mffi.h ------------------------------------------------------------- */
+
+/* The pieces of N_mffi.h. Variables: $N the binding name, $I what follows
+** #include, $D the default dynamic target in words, $F a function. */
+
+static const char hd_intro[] =
+    "/*\n"
+    "** One program, any strategy: call $N_F(...) where the library has "
+    "F(...).\n"
+    "**\n"
+    "**   $N_mffi_open($N_mffi_strategy(\"dynamic\"), NULL);  // or "
+    "\"static\"\n"
+    "**   ... $N_F(args) ...\n"
+    "**   $N_mffi_close();\n"
+    "**\n"
+    "** Conventions (docs/generated-api.md):\n"
+    "** - A wrapper returns the function's own value. A wrapper call that "
+    "fails\n"
+    "**   (not open, symbol missing, strategy failure) returns zero (NULL, a\n"
+    "**   zeroed struct) and sets the status, like errno: $N_mffi_status() "
+    "is\n"
+    "**   MFFI_OK or the code of the last failure on this thread, "
+    "$N_mffi_errmsg()\n"
+    "**   says why; a successful open or $N_mffi_clear_status() resets it.\n"
+    "**   errno is as the function left it.\n"
+    "** - $N_mffi_open(s, target): s NULL means \"dynamic\"; target NULL "
+    "means\n"
+    "**   the default (static: \"$N\"; dynamic: $D).\n"
+    "**   It binds every function once; a function missing from the target "
+    "does\n"
+    "**   not fail the open, its calls fail with MFFI_ENOSYM.\n"
+    "** - Compiled with -D$N_MFFI_DIRECT, the API is static inline direct "
+    "calls:\n"
+    "**   open/close do nothing and no modffi library is needed.\n"
+    "** - Function pointers are passed as they are: C functions work as\n"
+    "**   callbacks under the in-process strategies.\n"
+    "*/\n"
+    "#ifndef $N_MFFI_H\n"
+    "#define $N_MFFI_H\n"
+    "\n"
+    "#include $I\n"
+    "\n";
+
+static const char hd_not_bound[] = "/* Not bound: $F ($S). */\n";
+static const char hd_no_wrap_variadic[] =
+    "/* No typed wrapper: $F (variadic; use mffi_bind_variadic on "
+    "$N_mffi_lib()). */\n";
+static const char hd_no_wrap_var[] =
+    "/* No typed wrapper: $F (a variable; mffi_bind on $N_mffi_lib()). */\n";
+
+static const char hd_direct[] =
+    "typedef struct mffi_strategy mffi_strategy;\n"
+    "typedef struct mffi_lib mffi_lib;\n"
+    "static inline const mffi_strategy *$N_mffi_strategy(const char *name) "
+    "{\n"
+    "  (void)name;\n"
+    "  return 0;\n"
+    "}\n"
+    "static inline int $N_mffi_open(const mffi_strategy *s, const char "
+    "*target) {\n"
+    "  (void)s;\n"
+    "  (void)target;\n"
+    "  return 0;\n"
+    "}\n"
+    "static inline int $N_mffi_open_name(const char *strategy,\n"
+    "                                   const char *target) {\n"
+    "  (void)strategy;\n"
+    "  (void)target;\n"
+    "  return 0;\n"
+    "}\n"
+    "static inline void $N_mffi_close(void) {}\n"
+    "static inline int $N_mffi_status(void) { return 0; }\n"
+    "static inline void $N_mffi_clear_status(void) {}\n"
+    "static inline const char *$N_mffi_errmsg(void) { return \"\"; }\n"
+    "static inline mffi_lib *$N_mffi_lib(void) { return 0; }\n"
+    "\n";
+
+static const char hd_api[] =
+    "#include <modffi.h>\n"
+    "\n"
+    "#ifdef __cplusplus\n"
+    "extern \"C\" {\n"
+    "#endif\n"
+    "\n"
+    "/* mffi_strategy_find(name): \"dynamic\", \"static\", ... */\n"
+    "const mffi_strategy *$N_mffi_strategy(const char *name);\n"
+    "/* Open the binding; MFFI_OK or an MFFI_E* code (see $N_mffi_errmsg()). "
+    "*/\n"
+    "int $N_mffi_open(const mffi_strategy *s, const char *target);\n"
+    "/* The same with the strategy by name (NULL: \"dynamic\"); an unknown\n"
+    "** name is MFFI_ENOTFOUND. */\n"
+    "int $N_mffi_open_name(const char *strategy, const char *target);\n"
+    "/* Close it (also done by a new open). */\n"
+    "void $N_mffi_close(void);\n"
+    "/* MFFI_OK, or the code of the last failed call or open on this thread\n"
+    "** since the last successful open or clear (like errno). */\n"
+    "int $N_mffi_status(void);\n"
+    "/* Reset the status to MFFI_OK and the message to \"\". */\n"
+    "void $N_mffi_clear_status(void);\n"
+    "/* Why it failed (\"\" when the status is MFFI_OK). Per thread. */\n"
+    "const char *$N_mffi_errmsg(void);\n"
+    "/* The open library, for mffi_callback(), mffi_new()...; NULL if closed. "
+    "*/\n"
+    "mffi_lib *$N_mffi_lib(void);\n"
+    "\n";
+
+static const char hd_end[] = "\n"
+                             "#ifdef __cplusplus\n"
+                             "}\n"
+                             "#endif\n"
+                             "\n"
+                             "#endif /* $N_MFFI_DIRECT */\n"
+                             "#endif /* $N_MFFI_H */\n";
 
 static void gen_header(gen *g, gen_buf *b) {
   const char *N = g->N;
   gen_banner(g, b, "Typed API");
-  gb_printf(b,
-            "/*\n"
-            "** One program, any strategy: call %s_F(...) where the library "
-            "has F(...).\n"
-            "**\n"
-            "**   %s_mffi_open(%s_mffi_strategy(\"dynamic\"), NULL);  // or "
-            "\"static\"\n"
-            "**   ... %s_F(args) ...\n"
-            "**   %s_mffi_close();\n"
-            "**\n"
-            "** Conventions (docs/generated-api.md):\n"
-            "** - A wrapper returns the function's own value. A wrapper call "
-            "that fails\n"
-            "**   (not open, symbol missing, strategy failure) returns zero "
-            "(NULL, a\n"
-            "**   zeroed struct) and sets the status, like errno: "
-            "%s_mffi_status() is\n"
-            "**   MFFI_OK or the code of the last failure on this thread, "
-            "%s_mffi_errmsg()\n"
-            "**   says why; a successful open or %s_mffi_clear_status() "
-            "resets it.\n"
-            "**   errno is as the function left it.\n"
-            "** - %s_mffi_open(s, target): s NULL means \"dynamic\"; target "
-            "NULL means\n"
-            "**   the default (static: \"%s\"; dynamic: %s%s%s).\n"
-            "**   It binds every function once; a function missing from the "
-            "target does\n"
-            "**   not fail the open, its calls fail with MFFI_ENOSYM.\n"
-            "** - Compiled with -D%s_MFFI_DIRECT, the API is static inline "
-            "direct calls:\n"
-            "**   open/close do nothing and no modffi library is needed.\n"
-            "** - Function pointers are passed as they are: C functions work "
-            "as\n"
-            "**   callbacks under the in-process strategies.\n"
-            "*/\n",
-            N, N, N, N, N, N, N, N, N, N, g->o->target ? "\"" : "",
-            g->o->target ? g->o->target : "the running process",
-            g->o->target ? "\"" : "", N);
-  gb_printf(b, "#ifndef %s_MFFI_H\n#define %s_MFFI_H\n\n", N, N);
-  gb_printf(b, "#include %s\n\n", g->o->include);
+  char dflt[300];
+  if (g->o->target)
+    snprintf(dflt, sizeof dflt, "\"%s\"", g->o->target);
+  else
+    snprintf(dflt, sizeof dflt, "the running process");
+  gen_var(g, 'D', dflt);
+  gen_var(g, 'I', g->o->include);
+  gb_tmpl(b, hd_intro, g);
   for (size_t i = 0; i < g->nsyms; i++) {
     const gen_sym *s = &g->syms[i];
+    gen_var_sym(g, s, 0);
+    gen_var(g, 'S', s->skip ? s->skip : "");
     if (s->skip)
-      gb_printf(b, "/* Not bound: %s (%s). */\n", s->d->name, s->skip);
+      gb_tmpl(b, hd_not_bound, g);
     else if (!s->is_var && !s->wrap)
-      gb_printf(b,
-                "/* No typed wrapper: %s (variadic; use mffi_bind_variadic"
-                " on %s_mffi_lib()). */\n",
-                s->d->name, N);
+      gb_tmpl(b, hd_no_wrap_variadic, g);
     else if (s->is_var)
-      gb_printf(b,
-                "/* No typed wrapper: %s (a variable; mffi_bind on "
-                "%s_mffi_lib()). */\n",
-                s->d->name, N);
+      gb_tmpl(b, hd_no_wrap_var, g);
   }
-  gb_printf(b, "\n#ifdef %s_MFFI_DIRECT\n\n", N);
+  gb_tmpl(b, "\n#ifdef $N_MFFI_DIRECT\n\n", g);
   gen_diag_push(b);
-  gb_printf(b,
-            "typedef struct mffi_strategy mffi_strategy;\n"
-            "typedef struct mffi_lib mffi_lib;\n"
-            "static inline const mffi_strategy *%s_mffi_strategy(const char "
-            "*name) {\n  (void)name;\n  return 0;\n}\n"
-            "static inline int %s_mffi_open(const mffi_strategy *s, const "
-            "char *target) {\n  (void)s;\n  (void)target;\n  return 0;\n}\n"
-            "static inline int %s_mffi_open_name(const char *strategy,\n"
-            "                                   const char *target) {\n"
-            "  (void)strategy;\n  (void)target;\n  return 0;\n}\n"
-            "static inline void %s_mffi_close(void) {}\n"
-            "static inline int %s_mffi_status(void) { return 0; }\n"
-            "static inline void %s_mffi_clear_status(void) {}\n"
-            "static inline const char *%s_mffi_errmsg(void) { return \"\"; }\n"
-            "static inline mffi_lib *%s_mffi_lib(void) { return 0; }\n\n",
-            N, N, N, N, N, N, N, N);
+  gb_tmpl(b, hd_direct, g);
   for (size_t i = 0; i < g->nsyms; i++) {
     const gen_sym *s = &g->syms[i];
     if (!s->wrap) continue;
@@ -471,33 +581,8 @@ static void gen_header(gen *g, gen_buf *b) {
     gb_puts(b, ");\n}\n");
   }
   gen_diag_pop(b);
-  gb_printf(b, "\n#else /* !%s_MFFI_DIRECT */\n\n", N);
-  gb_printf(
-      b,
-      "#include <modffi.h>\n\n"
-      "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
-      "/* mffi_strategy_find(name): \"dynamic\", \"static\", ... */\n"
-      "const mffi_strategy *%s_mffi_strategy(const char *name);\n"
-      "/* Open the binding; MFFI_OK or an MFFI_E* code (see "
-      "%s_mffi_errmsg()). */\n"
-      "int %s_mffi_open(const mffi_strategy *s, const char *target);\n"
-      "/* The same with the strategy by name (NULL: \"dynamic\"); an "
-      "unknown\n** name is MFFI_ENOTFOUND. */\n"
-      "int %s_mffi_open_name(const char *strategy, const char *target);\n"
-      "/* Close it (also done by a new open). */\n"
-      "void %s_mffi_close(void);\n"
-      "/* MFFI_OK, or the code of the last failed call or open on this "
-      "thread\n** since the last successful open or clear (like "
-      "errno). */\n"
-      "int %s_mffi_status(void);\n"
-      "/* Reset the status to MFFI_OK and the message to \"\". */\n"
-      "void %s_mffi_clear_status(void);\n"
-      "/* Why it failed (\"\" when the status is MFFI_OK). Per thread. */\n"
-      "const char *%s_mffi_errmsg(void);\n"
-      "/* The open library, for mffi_callback(), mffi_new()...; NULL "
-      "if closed. */\n"
-      "mffi_lib *%s_mffi_lib(void);\n\n",
-      N, N, N, N, N, N, N, N, N);
+  gb_tmpl(b, "\n#else /* !$N_MFFI_DIRECT */\n\n", g);
+  gb_tmpl(b, hd_api, g);
   for (size_t i = 0; i < g->nsyms; i++) {
     const gen_sym *s = &g->syms[i];
     if (!s->wrap) continue;
@@ -507,10 +592,7 @@ static void gen_header(gen *g, gen_buf *b) {
     gen_proto_attrs(b, s);
     gb_puts(b, ";\n");
   }
-  gb_printf(b,
-            "\n#ifdef __cplusplus\n}\n#endif\n\n#endif /* %s_MFFI_DIRECT */\n"
-            "#endif /* %s_MFFI_H */\n",
-            N, N);
+  gb_tmpl(b, hd_end, g);
 }
 
 /* -- N_mffi.c
@@ -549,80 +631,271 @@ static void gen_cdef_text(gen *g, gen_buf *b) {
   mffi__free(g->ctx, line.p);
 }
 
+/* -- N_mffi.c pieces ------------------------------------------------------ */
+
+/* The generated code of N_mffi.c, piece by piece, in the order written.
+** Variables: $N the binding name, $T the default target (a C string
+** literal or 0), $M the message size, $W the number of wrapped functions,
+** $F a function's name, $K its index in N__fn, $J a parameter's index. */
+
+static const char wr_prologue[] = "#include <stdio.h>\n"
+                                  "#include <string.h>\n"
+                                  "\n"
+                                  "#include \"$N_mffi.h\"\n"
+                                  "\n"
+                                  "#ifdef $N_MFFI_DIRECT\n"
+                                  "typedef int $N__mffi_direct_mode; /* The "
+                                  "API is inline. */\n"
+                                  "#else\n"
+                                  "\n"
+                                  "#include <modffi_strategy.h>\n"
+                                  "\n"
+                                  "static const char $N__cdef[] =\n";
+
+static const char wr_names[] =
+    "#define $N__NFN $W\n"
+    "static const char *const $N__names[$N__NFN] = {\n";
+
+static const char wr_state[] = "static const char *const $N__target = $T;\n"
+                               "static mffi_ctx *$N__ctx;\n"
+                               "static mffi_lib *$N__lib;\n"
+                               "static mffi_fn *$N__fn[$N__NFN];\n"
+                               "static _Thread_local int $N__rc;\n"
+                               "static _Thread_local char $N__msg[$M];\n"
+                               "\n";
+
+/* Per wrapped function: its type, and the pointer the wrapper jumps
+** through, the generic path until a native address is known, so the
+** wrapper is one indirect tail jump, like a PLT entry. */
+static const char wr_fn_ptr[] = ";\nstatic $N__$F_t *$N__$F_p = $N__slow_$F;\n";
+
+static const char wr_fail[] =
+    "\n"
+    "static int $N__fail(int rc, const char *what, const char *detail) {\n"
+    "  $N__rc = rc;\n"
+    "  snprintf($N__msg, sizeof $N__msg, \"$N: %s%s%s\", what,\n"
+    "           detail && detail[0] ? \": \" : \"\", detail ? detail : "
+    "\"\");\n"
+    "  return rc;\n"
+    "}\n"
+    "\n"
+    "/* The generic path: through mffi_call(). */\n"
+    "static inline void $N__call(int i, void *ret, void *const *args) {\n"
+    "  if (__builtin_expect(!$N__fn[i], 0)) {\n"
+    "    $N__fail($N__lib ? MFFI_ENOSYM : MFFI_EMISUSE, $N__names[i],\n"
+    "             $N__lib ? \"not available in the opened target\"\n"
+    "                     : \"called before $N_mffi_open()\");\n"
+    "    return;\n"
+    "  }\n"
+    "  int rc = mffi_call($N__fn[i], ret, args);\n"
+    "  if (rc != MFFI_OK) $N__fail(rc, $N__names[i], mffi_errmsg($N__ctx));\n"
+    "}\n"
+    "\n";
+
+/* Function pointers for out-of-process strategies: one closure per
+** pointer and handler, made on first use, freed at close. */
+static const char wr_closures[] =
+    "/* A C function pointer passed where the library runs elsewhere\n"
+    "** (remote, checked): the same function behind a closure, made\n"
+    "** once per pointer; not thread-safe on first use. */\n"
+    "#define $N__MAXCB 256\n"
+    "typedef struct $N__cbent {\n"
+    "  void *fp;\n"
+    "  mffi_handler h;\n"
+    "  mffi_closure *c;\n"
+    "} $N__cbent;\n"
+    "static $N__cbent $N__cbs[$N__MAXCB];\n"
+    "static int $N__ncbs;\n"
+    "\n"
+    "static void *$N__closure(void *fp, const char *type, mffi_handler h,\n"
+    "                         const char *what) {\n"
+    "  if (!fp || !$N__lib) return fp;\n"
+    "  for (int i = 0; i < $N__ncbs; i++)\n"
+    "    if ($N__cbs[i].fp == fp && $N__cbs[i].h == h)\n"
+    "      return mffi_closure_code($N__cbs[i].c);\n"
+    "  const mffi_type *t;\n"
+    "  mffi_closure *c;\n"
+    "  int rc = $N__ncbs == $N__MAXCB ? MFFI_ERANGE : mffi_typeof($N__ctx, "
+    "type, &t);\n"
+    "  if (rc == MFFI_OK) rc = mffi_callback($N__lib, t, h, fp, &c);\n"
+    "  if (rc != MFFI_OK) {\n"
+    "    $N__fail(rc, what, rc == MFFI_ERANGE ? \"too many callbacks\"\n"
+    "                                        : mffi_errmsg($N__ctx));\n"
+    "    return NULL;\n"
+    "  }\n"
+    "  $N__cbs[$N__ncbs++] = ($N__cbent){fp, h, c};\n"
+    "  return mffi_closure_code(c);\n"
+    "}\n"
+    "\n";
+
+static const char wr_close[] =
+    "const mffi_strategy *$N_mffi_strategy(const char *name) {\n"
+    "  return mffi_strategy_find(name);\n"
+    "}\n"
+    "\n"
+    "void $N_mffi_close(void) {\n"
+    "  mffi_close($N__lib);\n"
+    "  mffi_ctx_free($N__ctx);\n"
+    "  $N__lib = NULL;\n"
+    "  $N__ctx = NULL;\n"
+    "  memset($N__fn, 0, sizeof $N__fn);\n";
+static const char wr_close_cbs[] =
+    "  $N__ncbs = 0; /* mffi_close freed the closures. */\n";
+static const char wr_close_fn[] = "  $N__$F_p = $N__slow_$F;\n";
+
+static const char wr_open[] =
+    "int $N_mffi_open(const mffi_strategy *s, const char *target) {\n"
+    "  $N_mffi_close();\n"
+    "  if (!s) s = mffi_strategy_find(\"dynamic\");\n"
+    "  if (!s) return $N__fail(MFFI_EMISUSE, \"open\", \"no such "
+    "strategy\");\n"
+    "  if (!target)\n"
+    "    target = strcmp(s->name, \"static\") == 0 ||\n"
+    "             strcmp(s->name, \"checked:static\") == 0\n"
+    "                 ? \"$N\"\n"
+    "                 : $N__target;\n"
+    "  int rc = mffi_ctx_new(&$N__ctx, NULL);\n"
+    "  if (rc != MFFI_OK) return $N__fail(rc, \"open\", mffi_strerror(rc));\n"
+    "  rc = mffi_cdef($N__ctx, $N__cdef, sizeof $N__cdef - 1);\n"
+    "  if (rc == MFFI_OK) rc = mffi_open($N__ctx, s, target, NULL, "
+    "&$N__lib);\n"
+    "  if (rc != MFFI_OK) {\n"
+    "    $N__fail(rc, \"open\", mffi_errmsg($N__ctx));\n"
+    "    mffi_ctx_free($N__ctx);\n"
+    "    $N__ctx = NULL;\n"
+    "    return rc;\n"
+    "  }\n"
+    "  for (int i = 0; i < $W; i++)\n"
+    "    if (mffi_bind($N__lib, $N__names[i], &$N__fn[i]) != MFFI_OK) {\n"
+    "      $N__fn[i] = NULL; /* Missing here: fails when called. */\n"
+    "      if ((rc = mffi_lib_failed($N__lib)) != MFFI_OK) {\n"
+    "        $N__fail(rc, \"open\", mffi_errmsg($N__ctx));\n"
+    "        $N_mffi_close();\n"
+    "        return rc;\n"
+    "      }\n"
+    "    }\n";
+static const char wr_open_native[] =
+    "  if ((native = mffi_fn_native($N__fn[$K])) != NULL)\n"
+    "    $N__$F_p = ($N__$F_t *)native;\n";
+static const char wr_open_end[] =
+    "  $N__rc = MFFI_OK;\n"
+    "  $N__msg[0] = '\\0';\n"
+    "  return MFFI_OK;\n"
+    "}\n"
+    "\n"
+    "int $N_mffi_open_name(const char *strategy, const char *target) {\n"
+    "  const mffi_strategy *s = mffi_strategy_find(strategy ? strategy : "
+    "\"dynamic\");\n"
+    "  if (!s) {\n"
+    "    char d[96];\n"
+    "    snprintf(d, sizeof d, \"no strategy '%.60s'\", strategy);\n"
+    "    return $N__fail(MFFI_ENOTFOUND, \"open\", d);\n"
+    "  }\n"
+    "  return $N_mffi_open(s, target);\n"
+    "}\n"
+    "\n"
+    "int $N_mffi_status(void) { return $N__rc; }\n"
+    "\n"
+    "void $N_mffi_clear_status(void) {\n"
+    "  $N__rc = MFFI_OK;\n"
+    "  $N__msg[0] = '\\0';\n"
+    "}\n"
+    "\n"
+    "const char *$N_mffi_errmsg(void) {\n"
+    "  return $N__rc == MFFI_OK ? \"\" : $N__msg;\n"
+    "}\n"
+    "\n"
+    "mffi_lib *$N_mffi_lib(void) { return $N__lib; }\n";
+
+/* A function pointer argument $J under a strategy without native calls:
+** the same function behind a closure (the type string follows). */
+static const char wr_slow_fnptr[] = "  if (!mffi_fn_native($N__fn[$K])) {\n"
+                                    "    void *fp_;\n"
+                                    "    memcpy(&fp_, &a$J, sizeof fp_);\n"
+                                    "    fp_ = $N__closure(fp_, \"";
+static const char wr_slow_fnptr_end[] = "\", $N__h_$F_$J, \"$F\");\n"
+                                        "    memcpy(&a$J, &fp_, sizeof fp_);\n"
+                                        "  }\n";
+
+static const char wr_epilogue[] = "\n#endif /* $N_MFFI_DIRECT */\n";
+
+/* The generic path of one wrapper, out of line so that the wrapper itself
+** is one indirect tail jump (no frame, no spilled arguments); then the
+** wrapper. */
+static void wr_function(gen *g, gen_buf *b, const gen_sym *s) {
+  const mffi_type *ft = gen_ftype(g, s);
+  const mffi_type *rt = mffi_type_target(ft);
+  size_t np = mffi_type_nparams(ft);
+  bool isvoid = gen_is_void(rt);
+  char wname[256], sname[256];
+  snprintf(wname, sizeof wname, "%s_%s", g->N, s->d->name);
+  snprintf(sname, sizeof sname, "%s__slow_%s", g->N, s->d->name);
+  gb_puts(b, "\nstatic __attribute__((noinline)) ");
+  gen_proto(g, b, s, sname, 2);
+  gb_puts(b, " {\n");
+  if (!isvoid) {
+    gb_puts(b, "  ");
+    gb_type(b, mffi_type_unqual(rt), "r");
+    gb_puts(b, ";\n  memset(&r, 0, sizeof r);\n");
+  }
+  for (size_t j = 0; j < np; j++) {
+    const mffi_type *pt = mffi_type_param(ft, j);
+    if (!gen_is_fnptr(pt)) continue;
+    char *ts = gen_type_str(g->ctx, mffi_type_unqual(pt), NULL);
+    if (!ts) {
+      b->oom = true;
+      continue;
+    }
+    gen_var_num(g, 'J', j);
+    gb_tmpl(b, wr_slow_fnptr, g);
+    gb_cstr(b, ts);
+    gb_tmpl(b, wr_slow_fnptr_end, g);
+    mffi__free(g->ctx, ts);
+  }
+  if (np) {
+    gb_printf(b, "  void *args[%zu] = {", np);
+    for (size_t j = 0; j < np; j++)
+      gb_printf(b, "%s(void *)&a%zu", j ? ", " : "", j);
+    gb_puts(b, "};\n");
+  }
+  gb_tmpl(b, "  $N__call($K, ", g);
+  gb_printf(b, "%s, %s);\n", isvoid ? "NULL" : "&r", np ? "args" : "NULL");
+  gb_puts(b, isvoid ? "}\n\n" : "  return r;\n}\n\n");
+  gen_proto(g, b, s, wname, 2);
+  gb_tmpl(b, isvoid ? " {\n  $N__$F_p(" : " {\n  return $N__$F_p(", g);
+  gen_args(b, np);
+  gb_puts(b, ");\n}\n");
+}
+
 static void gen_wrappers(gen *g, gen_buf *b) {
-  const char *N = g->N;
   gen_banner(g, b, "Wrappers dispatching through the opened strategy");
-  gb_printf(b,
-            "#include <stdio.h>\n#include <string.h>\n\n"
-            "#include \"%s_mffi.h\"\n\n"
-            "#ifdef %s_MFFI_DIRECT\n"
-            "typedef int %s__mffi_direct_mode; /* The API is inline. */\n"
-            "#else\n\n"
-            "#include <modffi_strategy.h>\n\n",
-            N, N, N);
-  gb_printf(b, "static const char %s__cdef[] =\n", N);
+  gb_tmpl(b, wr_prologue, g);
   gen_cdef_text(g, b);
   gb_puts(b, "    \"\";\n\n");
   size_t nw = 0;
   for (size_t i = 0; i < g->nsyms; i++)
     nw += g->syms[i].wrap;
-  gb_printf(b, "#define %s__NFN %zu\n", N, nw ? nw : 1);
-  gb_printf(b, "static const char *const %s__names[%s__NFN] = {\n", N, N);
+  gen_var_num(g, 'W', nw ? nw : 1);
+  gb_tmpl(b, wr_names, g);
   for (size_t i = 0; i < g->nsyms; i++)
     if (g->syms[i].wrap) gb_printf(b, "    \"%s\",\n", g->syms[i].d->name);
   if (!nw) gb_puts(b, "    0,\n");
   gb_puts(b, "};\n\n");
-  gb_printf(b,
-            "static const char *const %s__target = %s%s%s;\n"
-            "static mffi_ctx *%s__ctx;\n"
-            "static mffi_lib *%s__lib;\n"
-            "static mffi_fn *%s__fn[%s__NFN];\n"
-            "static _Thread_local int %s__rc;\n"
-            "static _Thread_local char %s__msg[%d];\n\n",
-            N, g->o->target ? "\"" : "", g->o->target ? g->o->target : "0",
-            g->o->target ? "\"" : "", N, N, N, N, N, N, GEN_MSG_MAX);
-  /* Direct pointers, set when the strategy binds the real function. */
+  gb_tmpl(b, wr_state, g);
   for (size_t i = 0; i < g->nsyms; i++) {
     const gen_sym *s = &g->syms[i];
     if (!s->wrap) continue;
-    char tname[256];
-    snprintf(tname, sizeof tname, "%s__%s_t", N, s->d->name);
+    gen_var_sym(g, s, 0);
+    char tname[256], sname[256];
+    snprintf(tname, sizeof tname, "%s__%s_t", g->N, s->d->name);
+    snprintf(sname, sizeof sname, "%s__slow_%s", g->N, s->d->name);
     gb_puts(b, "typedef ");
     gb_type(b, gen_ftype(g, s), tname);
-    char sname[256];
-    snprintf(sname, sizeof sname, "%s__slow_%s", N, s->d->name);
     gb_puts(b, ";\nstatic __attribute__((noinline)) ");
     gen_proto(g, b, s, sname, 2);
-    /* Always callable: the generic path until a native address is known,
-    ** so the wrapper is one indirect tail jump, like a PLT entry. */
-    gb_printf(b, ";\nstatic %s *%s__%s_p = %s;\n", tname, N, s->d->name, sname);
+    gb_tmpl(b, wr_fn_ptr, g);
   }
-  gb_printf(b,
-            "\nstatic int %s__fail(int rc, const char *what, const char "
-            "*detail) {\n"
-            "  %s__rc = rc;\n"
-            "  snprintf(%s__msg, sizeof %s__msg, \"%s: %%s%%s%%s\", what,\n"
-            "           detail && detail[0] ? \": \" : \"\", detail ? detail "
-            ": \"\");\n"
-            "  return rc;\n}\n\n",
-            N, N, N, N, N);
-  gb_printf(b,
-            "/* The generic path: through mffi_call(). */\n"
-            "static inline void %s__call(int i, void *ret, void *const *args) "
-            "{\n"
-            "  if (__builtin_expect(!%s__fn[i], 0)) {\n"
-            "    %s__fail(%s__lib ? MFFI_ENOSYM : MFFI_EMISUSE, "
-            "%s__names[i],\n"
-            "             %s__lib ? \"not available in the opened target\"\n"
-            "                     : \"called before %s_mffi_open()\");\n"
-            "    return;\n  }\n"
-            "  int rc = mffi_call(%s__fn[i], ret, args);\n"
-            "  if (rc != MFFI_OK) %s__fail(rc, %s__names[i], "
-            "mffi_errmsg(%s__ctx));\n"
-            "}\n\n",
-            N, N, N, N, N, N, N, N, N, N, N);
-  /* Function pointers for out-of-process strategies: one closure per
-  ** pointer and handler, made on first use, freed at close. */
+  gb_tmpl(b, wr_fail, g);
   bool any_fnptr = false;
   for (size_t i = 0; i < g->nsyms; i++) {
     const gen_sym *s = &g->syms[i];
@@ -631,37 +904,7 @@ static void gen_wrappers(gen *g, gen_buf *b) {
     for (size_t j = 0; j < mffi_type_nparams(ft); j++)
       any_fnptr |= gen_is_fnptr(mffi_type_param(ft, j));
   }
-  if (any_fnptr)
-    gb_printf(
-        b,
-        "/* A C function pointer passed where the library runs elsewhere\n"
-        "** (remote, checked): the same function behind a closure, made\n"
-        "** once per pointer; not thread-safe on first use. */\n"
-        "#define %s__MAXCB 256\n"
-        "typedef struct %s__cbent {\n"
-        "  void *fp;\n  mffi_handler h;\n  mffi_closure *c;\n"
-        "} %s__cbent;\n"
-        "static %s__cbent %s__cbs[%s__MAXCB];\n"
-        "static int %s__ncbs;\n\n"
-        "static void *%s__closure(void *fp, const char *type, "
-        "mffi_handler h,\n"
-        "                         const char *what) {\n"
-        "  if (!fp || !%s__lib) return fp;\n"
-        "  for (int i = 0; i < %s__ncbs; i++)\n"
-        "    if (%s__cbs[i].fp == fp && %s__cbs[i].h == h)\n"
-        "      return mffi_closure_code(%s__cbs[i].c);\n"
-        "  const mffi_type *t;\n  mffi_closure *c;\n"
-        "  int rc = %s__ncbs == %s__MAXCB ? MFFI_ERANGE : "
-        "mffi_typeof(%s__ctx, type, &t);\n"
-        "  if (rc == MFFI_OK) rc = mffi_callback(%s__lib, t, h, fp, &c);\n"
-        "  if (rc != MFFI_OK) {\n"
-        "    %s__fail(rc, what, rc == MFFI_ERANGE ? \"too many callbacks\"\n"
-        "                                        : "
-        "mffi_errmsg(%s__ctx));\n"
-        "    return NULL;\n  }\n"
-        "  %s__cbs[%s__ncbs++] = (%s__cbent){fp, h, c};\n"
-        "  return mffi_closure_code(c);\n}\n\n",
-        N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N);
+  if (any_fnptr) gb_tmpl(b, wr_closures, g);
   for (size_t i = 0; i < g->nsyms; i++) {
     const gen_sym *s = &g->syms[i];
     if (!s->wrap) continue;
@@ -669,150 +912,35 @@ static void gen_wrappers(gen *g, gen_buf *b) {
     for (size_t j = 0; j < mffi_type_nparams(ft); j++) {
       if (!gen_is_fnptr(mffi_type_param(ft, j))) continue;
       char hname[300];
-      snprintf(hname, sizeof hname, "%s__h_%s_%zu", N, s->d->name, j);
+      snprintf(hname, sizeof hname, "%s__h_%s_%zu", g->N, s->d->name, j);
       gen_fnptr_handler(g, b, mffi_type_param(ft, j), hname);
     }
   }
-  gb_printf(b,
-            "const mffi_strategy *%s_mffi_strategy(const char *name) {\n"
-            "  return mffi_strategy_find(name);\n}\n\n"
-            "void %s_mffi_close(void) {\n"
-            "  mffi_close(%s__lib);\n"
-            "  mffi_ctx_free(%s__ctx);\n"
-            "  %s__lib = NULL;\n  %s__ctx = NULL;\n"
-            "  memset(%s__fn, 0, sizeof %s__fn);\n"
-            "%s%s%s",
-            N, N, N, N, N, N, N, N, any_fnptr ? "  " : "", any_fnptr ? N : "",
-            any_fnptr ? "__ncbs = 0; /* mffi_close freed the closures. */\n"
-                      : "");
-  for (size_t i = 0; i < g->nsyms; i++)
-    if (g->syms[i].wrap)
-      gb_printf(b, "  %s__%s_p = %s__slow_%s;\n", N, g->syms[i].d->name, N,
-                g->syms[i].d->name);
+  gb_tmpl(b, wr_close, g);
+  if (any_fnptr) gb_tmpl(b, wr_close_cbs, g);
+  for (size_t i = 0; i < g->nsyms; i++) {
+    if (!g->syms[i].wrap) continue;
+    gen_var_sym(g, &g->syms[i], 0);
+    gb_tmpl(b, wr_close_fn, g);
+  }
   gb_puts(b, "}\n\n");
-  gb_printf(b,
-            "int %s_mffi_open(const mffi_strategy *s, const char *target) {\n"
-            "  %s_mffi_close();\n"
-            "  if (!s) s = mffi_strategy_find(\"dynamic\");\n"
-            "  if (!s) return %s__fail(MFFI_EMISUSE, \"open\", \"no such "
-            "strategy\");\n"
-            "  if (!target)\n"
-            "    target = strcmp(s->name, \"static\") == 0 ||\n"
-            "             strcmp(s->name, \"checked:static\") == 0\n"
-            "                 ? \"%s\"\n"
-            "                 : %s__target;\n"
-            "  int rc = mffi_ctx_new(&%s__ctx, NULL);\n"
-            "  if (rc != MFFI_OK) return %s__fail(rc, \"open\", "
-            "mffi_strerror(rc));\n"
-            "  rc = mffi_cdef(%s__ctx, %s__cdef, sizeof %s__cdef - 1);\n"
-            "  if (rc == MFFI_OK) rc = mffi_open(%s__ctx, s, target, NULL, "
-            "&%s__lib);\n"
-            "  if (rc != MFFI_OK) {\n"
-            "    %s__fail(rc, \"open\", mffi_errmsg(%s__ctx));\n"
-            "    mffi_ctx_free(%s__ctx);\n"
-            "    %s__ctx = NULL;\n"
-            "    return rc;\n  }\n"
-            "  for (int i = 0; i < %zu; i++)\n"
-            "    if (mffi_bind(%s__lib, %s__names[i], &%s__fn[i]) != MFFI_OK) {\n"
-            "      %s__fn[i] = NULL; /* Missing here: fails when called. */\n"
-            "      if ((rc = mffi_lib_failed(%s__lib)) != MFFI_OK) {\n"
-            "        %s__fail(rc, \"open\", mffi_errmsg(%s__ctx));\n"
-            "        %s_mffi_close();\n"
-            "        return rc;\n      }\n    }\n",
-            N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, nw, N, N, N, N, N,
-            N, N, N);
-  bool any_wrap = false;
-  for (size_t i = 0; i < g->nsyms; i++)
-    any_wrap |= g->syms[i].wrap;
-  if (any_wrap) gb_puts(b, "  void *native;\n");
+  gen_var_num(g, 'W', nw);
+  gb_tmpl(b, wr_open, g);
+  if (nw) gb_puts(b, "  void *native;\n");
   size_t k = 0;
   for (size_t i = 0; i < g->nsyms; i++) {
-    const gen_sym *s = &g->syms[i];
-    if (!s->wrap) continue;
-    gb_printf(b,
-              "  if ((native = mffi_fn_native(%s__fn[%zu])) != NULL)\n"
-              "    %s__%s_p = (%s__%s_t *)native;\n",
-              N, k, N, s->d->name, N, s->d->name);
-    k++;
+    if (!g->syms[i].wrap) continue;
+    gen_var_sym(g, &g->syms[i], k++);
+    gb_tmpl(b, wr_open_native, g);
   }
-  gb_printf(b,
-            "  %s__rc = MFFI_OK;\n  %s__msg[0] = '\\0';\n  return MFFI_OK;\n"
-            "}\n\n"
-            "int %s_mffi_open_name(const char *strategy, const char *target) "
-            "{\n"
-            "  const mffi_strategy *s = mffi_strategy_find(strategy ? strategy "
-            ": \"dynamic\");\n"
-            "  if (!s) {\n"
-            "    char d[96];\n"
-            "    snprintf(d, sizeof d, \"no strategy '%%.60s'\", strategy);\n"
-            "    return %s__fail(MFFI_ENOTFOUND, \"open\", d);\n  }\n"
-            "  return %s_mffi_open(s, target);\n}\n\n"
-            "int %s_mffi_status(void) { return %s__rc; }\n\n"
-            "void %s_mffi_clear_status(void) {\n"
-            "  %s__rc = MFFI_OK;\n  %s__msg[0] = '\\0';\n}\n\n"
-            "const char *%s_mffi_errmsg(void) {\n"
-            "  return %s__rc == MFFI_OK ? \"\" : %s__msg;\n}\n\n"
-            "mffi_lib *%s_mffi_lib(void) { return %s__lib; }\n",
-            N, N, N, N, N, N, N, N, N, N, N, N, N, N, N);
+  gb_tmpl(b, wr_open_end, g);
   k = 0;
   for (size_t i = 0; i < g->nsyms; i++) {
-    const gen_sym *s = &g->syms[i];
-    if (!s->wrap) continue;
-    const mffi_type *ft = gen_ftype(g, s);
-    const mffi_type *rt = mffi_type_target(ft);
-    size_t np = mffi_type_nparams(ft);
-    bool isvoid = gen_is_void(rt);
-    char wname[256], sname[256];
-    snprintf(wname, sizeof wname, "%s_%s", N, s->d->name);
-    snprintf(sname, sizeof sname, "%s__slow_%s", N, s->d->name);
-    /* The generic path out of line, so that the wrapper is one indirect
-    ** tail jump (no frame, no spilled arguments). */
-    gb_puts(b, "\nstatic __attribute__((noinline)) ");
-    gen_proto(g, b, s, sname, 2);
-    gb_puts(b, " {\n");
-    if (!isvoid) {
-      gb_puts(b, "  ");
-      gb_type(b, mffi_type_unqual(rt), "r");
-      gb_puts(b, ";\n  memset(&r, 0, sizeof r);\n");
-    }
-    for (size_t j = 0; j < np; j++) {
-      const mffi_type *pt = mffi_type_param(ft, j);
-      if (!gen_is_fnptr(pt)) continue;
-      char *ts = gen_type_str(g->ctx, mffi_type_unqual(pt), NULL);
-      if (!ts) {
-        b->oom = true;
-        continue;
-      }
-      gb_printf(b,
-                "  if (!mffi_fn_native(%s__fn[%zu])) {\n"
-                "    void *fp_;\n"
-                "    memcpy(&fp_, &a%zu, sizeof fp_);\n"
-                "    fp_ = %s__closure(fp_, ",
-                N, k, j, N);
-      gb_puts(b, "\"");
-      gb_cstr(b, ts);
-      gb_printf(b,
-                "\", %s__h_%s_%zu, \"%s\");\n"
-                "    memcpy(&a%zu, &fp_, sizeof fp_);\n  }\n",
-                N, s->d->name, j, s->d->name, j);
-      mffi__free(g->ctx, ts);
-    }
-    if (np) {
-      gb_printf(b, "  void *args[%zu] = {", np);
-      for (size_t j = 0; j < np; j++)
-        gb_printf(b, "%s(void *)&a%zu", j ? ", " : "", j);
-      gb_puts(b, "};\n");
-    }
-    gb_printf(b, "  %s__call(%zu, %s, %s);\n", N, k, isvoid ? "NULL" : "&r",
-              np ? "args" : "NULL");
-    gb_puts(b, isvoid ? "}\n\n" : "  return r;\n}\n\n");
-    gen_proto(g, b, s, wname, 2);
-    gb_printf(b, " {\n  %s%s__%s_p(", isvoid ? "" : "return ", N, s->d->name);
-    gen_args(b, np);
-    gb_puts(b, ");\n}\n");
-    k++;
+    if (!g->syms[i].wrap) continue;
+    gen_var_sym(g, &g->syms[i], k++);
+    wr_function(g, b, &g->syms[i]);
   }
-  gb_printf(b, "\n#endif /* %s_MFFI_DIRECT */\n", N);
+  gb_tmpl(b, wr_epilogue, g);
 }
 
 /* -- N_mffi_static.c
@@ -1071,7 +1199,14 @@ int mffi__gen(mffi_ctx *ctx, const mffi__gen_opts *o, mffi__gen_stats *stats) {
   if (!o->header || !o->include || !o->outdir)
     return mffi__err(ctx, MFFI_EMISUSE, "header and output directory needed");
   gen g = {.ctx = ctx, .tt = &ctx->tt, .o = o, .N = o->name};
-  gen_buf hb = {ctx, NULL, 0, 0, false}, cb = hb, sb = hb;
+  gen_buf hb = {ctx, NULL, 0, 0, false}, cb = hb, sb = hb, tlit = hb;
+  if (o->target)
+    gb_printf(&tlit, "\"%s\"", o->target);
+  else
+    gb_puts(&tlit, "0");
+  gen_var(&g, 'N', g.N);
+  gen_var(&g, 'T', tlit.p ? tlit.p : "0");
+  gen_var_num(&g, 'M', GEN_MSG_MAX);
   int rc = gen_select(&g);
   if (rc == MFFI_OK) rc = gen_static(&g, &sb, stats);
   if (rc == MFFI_OK) {
@@ -1095,6 +1230,7 @@ int mffi__gen(mffi_ctx *ctx, const mffi__gen_opts *o, mffi__gen_stats *stats) {
   mffi__free(ctx, hb.p);
   mffi__free(ctx, cb.p);
   mffi__free(ctx, sb.p);
+  mffi__free(ctx, tlit.p);
   mffi__free(ctx, g.syms);
   mffi__free(ctx, g.seen);
   return rc;
