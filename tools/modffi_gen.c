@@ -4,6 +4,7 @@
 ** through the system preprocessor) and hands it to the generator
 ** (src/gen/gen.c), which writes the files.
 */
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "gen/gen.h"
@@ -32,7 +34,8 @@ static const char cli_gen_usage[] =
     "  --name N         binding name, a C identifier (prefix of every name)\n"
     "  --header H       the library's header: 'zlib.h' is included as\n"
     "                   <zlib.h>; a path starting with '/', './' or '../' as\n"
-    "                   \"/its/absolute/path.h\"\n"
+    "                   \"the/path/as/given.h\" (compile with -I for the\n"
+    "                   directory a relative path starts from)\n"
     "  --cdef FILE      the description (repeatable); without it, the\n"
     "                   declarations of H itself, as `cc -E` prints them\n"
     "  --annotate FILE  declarations read after the header's (repeatable):\n"
@@ -161,38 +164,45 @@ static int gen_preprocess(mffi_ctx *ctx, const char *include,
   return 0;
 }
 
-/* How the generated files include the header: <H>, or a quoted absolute
-** path when H is given as a path. Returns 0, or -1 after reporting. */
+/* How the generated files include the header: <H>, or "H" as given when H
+** is a path (so generated files carry no absolute path of the machine
+** they were generated on; compile them with -I for the directory H is
+** relative to). Returns 0, or -1 after reporting. */
 static int gen_include(const char *h, char *out, size_t cap) {
   bool path =
       h[0] == '/' || strncmp(h, "./", 2) == 0 || strncmp(h, "../", 3) == 0;
-  if (!path) {
-    if ((size_t)snprintf(out, cap, "<%s>", h) >= cap) goto toolong;
-    return 0;
-  }
-  char abs[PATH_MAX];
-  if (!realpath(h, abs)) {
+  if (path && access(h, R_OK) != 0) {
     cli_error("gen: %s: %s", h, strerror(errno));
     return -1;
   }
-  if (strpbrk(abs, "\"\\\n")) {
-    cli_error("gen: %s: unusable characters in the path", abs);
+  if (strpbrk(h, "\"\\\n<>")) {
+    cli_error("gen: %s: unusable characters in the header name", h);
     return -1;
   }
-  if ((size_t)snprintf(out, cap, "\"%s\"", abs) >= cap) goto toolong;
+  if ((size_t)snprintf(out, cap, path ? "\"%s\"" : "<%s>", h) >= cap) {
+    cli_error("gen: header name too long");
+    return -1;
+  }
   return 0;
-toolong:
-  cli_error("gen: header name too long");
-  return -1;
+}
+
+/* The generator's export check: 1 if shared object ud defines sym. */
+static int gen_exported(void *ud, const char *sym) {
+  return dlsym(ud, sym) != NULL;
 }
 
 int cli_gen(int argc, char **argv) {
   static const cli_opt opts[] = {
-      {"help", 'h', false, GEN_O_HELP},      {"name", 0, true, GEN_O_NAME},
-      {"header", 0, true, GEN_O_HEADER},     {"cdef", 0, true, GEN_O_CDEF},
-      {"include-dir", 'I', true, GEN_O_INC}, {"define", 'D', true, GEN_O_DEF},
-      {"only", 0, true, GEN_O_ONLY},         {"lib", 0, true, GEN_O_LIB},
-      {"output", 'o', true, GEN_O_OUT},      {"annotate", 0, true, GEN_O_ANNOTATE},
+      {"help", 'h', false, GEN_O_HELP},
+      {"name", 0, true, GEN_O_NAME},
+      {"header", 0, true, GEN_O_HEADER},
+      {"cdef", 0, true, GEN_O_CDEF},
+      {"include-dir", 'I', true, GEN_O_INC},
+      {"define", 'D', true, GEN_O_DEF},
+      {"only", 0, true, GEN_O_ONLY},
+      {"lib", 0, true, GEN_O_LIB},
+      {"output", 'o', true, GEN_O_OUT},
+      {"annotate", 0, true, GEN_O_ANNOTATE},
       {NULL, 0, false, 0},
   };
   cli_args a;
@@ -214,11 +224,11 @@ int cli_gen(int argc, char **argv) {
     case GEN_O_INC:
     case GEN_O_DEF:
     case GEN_O_ANNOTATE: {
-      char **v = id == GEN_O_CDEF   ? cdefs
+      char **v = id == GEN_O_CDEF  ? cdefs
                  : id == GEN_O_INC ? dirs
                  : id == GEN_O_DEF ? defs
                                    : notes;
-      int *n = id == GEN_O_CDEF   ? &ncdefs
+      int *n = id == GEN_O_CDEF  ? &ncdefs
                : id == GEN_O_INC ? &ndirs
                : id == GEN_O_DEF ? &ndefs
                                  : &nnotes;
@@ -263,11 +273,28 @@ int cli_gen(int argc, char **argv) {
     mffi_ctx_free(ctx);
     return CLI_EXIT_FAIL;
   }
-  mffi__gen_opts o = {name, header, include, only, lib, out};
+  mffi__gen_opts o = {name, header, include, only, lib, out, NULL, NULL};
+  void *so = NULL;
+  if (lib) {
+    /* The library at hand tells which declared functions it exports: those
+    ** become strong references in the static table (a static archive
+    ** then links them), the others weak. */
+    so = dlopen(lib, RTLD_LAZY | RTLD_LOCAL);
+    if (so) {
+      o.xExported = gen_exported;
+      o.ud = so;
+    } else {
+      fprintf(stderr,
+              CLI_PROG " gen: warning: cannot load --lib %s (%s): every "
+                       "function of the static table is a weak reference\n",
+              lib, dlerror());
+    }
+  }
   mffi__gen_stats st;
   int rc = mffi__gen(ctx, &o, &st);
   if (rc != MFFI_OK) cli_error("gen: %s", mffi_errmsg(ctx));
   mffi_ctx_free(ctx);
+  if (so) dlclose(so);
   if (rc != MFFI_OK) return CLI_EXIT_FAIL;
   return CLI_EXIT_OK;
 }

@@ -422,6 +422,13 @@ static void gen_proto_attrs(gen_buf *b, const gen_sym *s) {
   if (gen_has_proto_attrs(s)) gb_puts(b, " __attribute__((deprecated))");
 }
 
+/* 1 if symbol s is referenced weakly by the static table: not known to be
+** exported (no check given, or the check did not find it). */
+static bool gen_weak(const gen *g, const gen_sym *s) {
+  if (!g->o->xExported) return true;
+  return !g->o->xExported(g->o->ud, mffi_decl_symbol(s->d));
+}
+
 /* -- N_mffi.h ------------------------------------------------------------- */
 
 /* The pieces of N_mffi.h. Variables: $N the binding name, $I what follows
@@ -497,6 +504,10 @@ static const char hd_direct[] =
     "static inline void $N_mffi_clear_status(void) {}\n"
     "static inline const char *$N_mffi_errmsg(void) { return \"\"; }\n"
     "static inline mffi_lib *$N_mffi_lib(void) { return 0; }\n"
+    "static inline const char *$N_mffi_missing(int i) {\n"
+    "  (void)i;\n"
+    "  return 0;\n"
+    "}\n"
     "\n";
 
 static const char hd_api[] =
@@ -526,6 +537,10 @@ static const char hd_api[] =
     "/* The open library, for mffi_callback(), mffi_new()...; NULL if closed. "
     "*/\n"
     "mffi_lib *$N_mffi_lib(void);\n"
+    "/* The i-th (from 0) bound function the opened target does not provide\n"
+    "** (its calls fail with MFFI_ENOSYM), or NULL past the last one or when\n"
+    "** closed: for (i = 0; (f = $N_mffi_missing(i)); i++) lists them. */\n"
+    "const char *$N_mffi_missing(int i);\n"
     "\n";
 
 static const char hd_end[] = "\n"
@@ -773,7 +788,21 @@ static const char wr_open[] =
     "        $N_mffi_close();\n"
     "        return rc;\n"
     "      }\n"
-    "    }\n";
+    "    }\n"
+    "  int nfound = 0;\n"
+    "  for (int i = 0; i < $W; i++)\n"
+    "    nfound += $N__fn[i] != NULL;\n"
+    "  if ($W > 0 && nfound == 0) { /* The wrong target, or none linked. */\n"
+    "    char d[160];\n"
+    "    snprintf(d, sizeof d,\n"
+    "             \"none of its %d functions is in %.60s (the wrong target, or "
+    "\"\n"
+    "             \"the library is not linked)\",\n"
+    "             $W, target ? target : \"the running process\");\n"
+    "    $N__fail(MFFI_ENOSYM, \"open\", d);\n"
+    "    $N_mffi_close();\n"
+    "    return MFFI_ENOSYM;\n"
+    "  }\n";
 static const char wr_open_native[] =
     "  if ((native = mffi_fn_native($N__fn[$K])) != NULL)\n"
     "    $N__$F_p = ($N__$F_t *)native;\n";
@@ -805,7 +834,14 @@ static const char wr_open_end[] =
     "  return $N__rc == MFFI_OK ? \"\" : $N__msg;\n"
     "}\n"
     "\n"
-    "mffi_lib *$N_mffi_lib(void) { return $N__lib; }\n";
+    "mffi_lib *$N_mffi_lib(void) { return $N__lib; }\n"
+    "\n"
+    "const char *$N_mffi_missing(int i) {\n"
+    "  if (!$N__lib || i < 0) return NULL;\n"
+    "  for (int k = 0; k < $W; k++)\n"
+    "    if (!$N__fn[k] && i-- == 0) return $N__names[k];\n"
+    "  return NULL;\n"
+    "}\n";
 
 /* A function pointer argument $J under a strategy without native calls:
 ** the same function behind a closure (the type string follows). */
@@ -1030,6 +1066,30 @@ static int gen_sym_cmp(const void *a, const void *b) {
   return strcmp(x->d->name, y->d->name);
 }
 
+/* The table, registered with the entries whose address is not null: $C
+** entries, the header's name follows st_table. */
+static const char st_table[] = "};\n"
+                               "\n"
+                               "static mffi_static_entry $N__live[$C];\n"
+                               "static mffi_static_table $N__table = {\n"
+                               "    MFFI_STATIC_VERSION, \"$N\", \"";
+static const char st_register[] =
+    "\", 0, $N__live};\n"
+    "\n"
+    "/* Registered at load time: mffi_open(ctx, "
+    "mffi_strategy_find(\"static\"),\n"
+    "** \"$N\", ...) finds it. A function the library does not export (a weak\n"
+    "** reference left null by the linker) is left out: binding it fails with\n"
+    "** MFFI_ENOSYM, and only its own calls fail, as under dynamic. */\n"
+    "__attribute__((constructor)) static void $N__register(void) {\n"
+    "  size_t n = 0;\n"
+    "  for (size_t i = 0; i < sizeof $N__entries / sizeof $N__entries[0]; "
+    "i++)\n"
+    "    if ($N__entries[i].addr) $N__live[n++] = $N__entries[i];\n"
+    "  $N__table.n = n;\n"
+    "  (void)mffi_static_register(&$N__table);\n"
+    "}\n";
+
 static int gen_static(gen *g, gen_buf *b, mffi__gen_stats *st) {
   const char *N = g->N;
   gen_banner(g, b, "Static strategy table");
@@ -1056,6 +1116,10 @@ static int gen_static(gen *g, gen_buf *b, mffi__gen_stats *st) {
     snprintf(dn, sizeof dn, "(%s)", s->d->name);
     if (s->is_var) gb_puts(b, "extern ");
     gb_type(b, g->ctx->tt.types[s->d->tid], dn);
+    /* Weak unless known exported: a function the header declares but the
+    ** library does not export links as a null address, and the table
+    ** leaves it out at load time (see st_register below). */
+    if (gen_weak(g, s)) gb_puts(b, " __attribute__((weak))");
     gb_printf(b, "; /* modffi: '%s' must match its declaration in %s */\n",
               s->d->name, g->o->header);
   }
@@ -1131,19 +1195,10 @@ static int gen_static(gen *g, gen_buf *b, mffi__gen_stats *st) {
   }
   if (!nb) gb_puts(b, "    {0, 0, 0, 0, 0},\n");
   mffi__free(g->ctx, sorted);
-  gb_printf(b,
-            "};\n\n"
-            "static const mffi_static_table %s__table = {\n"
-            "    MFFI_STATIC_VERSION, \"%s\", \"",
-            N, N);
+  gen_var_num(g, 'C', nb ? nb : 1);
+  gb_tmpl(b, st_table, g);
   gb_cstr(b, g->o->header);
-  gb_printf(b,
-            "\", %zu, %s__entries};\n\n"
-            "/* Registered at load time: mffi_open(ctx, "
-            "mffi_strategy_find(\"static\"),\n** \"%s\", ...) finds it. */\n"
-            "__attribute__((constructor)) static void %s__register(void) {\n"
-            "  (void)mffi_static_register(&%s__table);\n}\n",
-            nb, N, N, N, N);
+  gb_tmpl(b, st_register, g);
   gen_diag_pop(b);
   return MFFI_OK;
 }

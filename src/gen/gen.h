@@ -23,6 +23,11 @@ typedef struct mffi__gen_opts {
   const char *target;  /* Default dynamic target (soname), or NULL for the
                           running process. */
   const char *outdir;  /* Directory the files are written to. */
+  /* Whether the library exports symbol sym (1) or not (0); NULL when
+  ** unknown. The static table references unexported or unknown symbols
+  ** weakly, so it links against whatever subset the library has. */
+  int (*xExported)(void *ud, const char *sym);
+  void *ud; /* For xExported. */
 } mffi__gen_opts;
 
 /* What was generated, for the caller's summary. */
