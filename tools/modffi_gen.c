@@ -22,7 +22,8 @@
 static const char cli_gen_usage[] =
     "Usage: " CLI_PROG " gen --name N --header H [--cdef FILE]...\n"
     "                  [--annotate FILE]... [-I DIR]...\n"
-    "                  [-D NAME[=VALUE]]... [--only REGEX] [--lib SONAME]\n"
+    "                  [-D NAME[=VALUE]]... [--std MODE] [--only REGEX]\n"
+    "                  [--lib SONAME]\n"
     "                  -o DIR\n"
     "\n"
     "Write the binding N into DIR: N_mffi.h (the typed API: N_F() for each\n"
@@ -43,10 +44,20 @@ static const char cli_gen_usage[] =
     "                   access(read_only, 2, 3), to the header's\n"
     "  -I DIR           include directory for preprocessing H (repeatable)\n"
     "  -D NAME[=VALUE]  macro for preprocessing H (repeatable)\n"
+    "  --std MODE       preprocess H as `cc -std=MODE` (c11, gnu17...): the\n"
+    "                   language mode you compile the generated files in, "
+    "since\n"
+    "                   a header declares less in strict ISO mode (glibc: no\n"
+    "                   fd_set or siginfo_t under -std=c11); default: cc's "
+    "own\n"
     "  --only REGEX     bind only functions and variables whose name matches\n"
     "                   this POSIX extended regex (and the types they need)\n"
     "  --lib SONAME     default target of the dynamic strategy\n"
-    "                   (e.g. libz.so.1); without it, the running process\n"
+    "                   (e.g. libz.so.1); without it, the running process.\n"
+    "                   Also checked now: functions it does not export are\n"
+    "                   weak references in the static table, the others\n"
+    "                   strong (without --lib all are weak, and a linker\n"
+    "                   using --as-needed then drops the library)\n"
     "  -o, --output DIR output directory (created if missing)\n"
     "  -h, --help       show this help\n"
     "\n"
@@ -62,7 +73,8 @@ enum {
   GEN_O_ONLY,
   GEN_O_LIB,
   GEN_O_OUT,
-  GEN_O_ANNOTATE
+  GEN_O_ANNOTATE,
+  GEN_O_STD
 };
 
 /* Append s to the command line, single-quoted for sh. Returns 0, or -1 if
@@ -91,8 +103,8 @@ static int gen_shq(char *cmd, size_t cap, const char *s) {
 /* Run the preprocessor on `#include INCLUDE` and feed its output to ctx.
 ** Returns 0, or -1 after reporting. */
 static int gen_preprocess(mffi_ctx *ctx, const char *include,
-                          const char *header, char **dirs, int ndirs,
-                          char **defs, int ndefs) {
+                          const char *header, const char *std, char **dirs,
+                          int ndirs, char **defs, int ndefs) {
   const char *cc = getenv("CC");
   if (!cc || !cc[0]) cc = "cc";
   size_t cap = 8192;
@@ -107,6 +119,11 @@ static int gen_preprocess(mffi_ctx *ctx, const char *include,
   ok = ok && gen_shq(cmd, cap, line) == 0;
   size_t n = strlen(cmd);
   ok = ok && snprintf(cmd + n, cap - n, " | %s -E", cc) < (int)(cap - n);
+  if (ok && std) {
+    char opt[64];
+    ok = (size_t)snprintf(opt, sizeof opt, "-std=%s", std) < sizeof opt &&
+         gen_shq(cmd, cap, opt) == 0;
+  }
   for (int i = 0; ok && i < ndirs; i++)
     ok = gen_shq(cmd, cap, "-I") == 0 && gen_shq(cmd, cap, dirs[i]) == 0;
   for (int i = 0; ok && i < ndefs; i++)
@@ -203,12 +220,13 @@ int cli_gen(int argc, char **argv) {
       {"lib", 0, true, GEN_O_LIB},
       {"output", 'o', true, GEN_O_OUT},
       {"annotate", 0, true, GEN_O_ANNOTATE},
+      {"std", 0, true, GEN_O_STD},
       {NULL, 0, false, 0},
   };
   cli_args a;
   cli_args_init(&a, "gen", argc, argv);
   const char *name = NULL, *header = NULL, *only = NULL, *lib = NULL,
-             *out = NULL;
+             *out = NULL, *std = NULL;
   char *cdefs[GEN_MAX_DIRS], *dirs[GEN_MAX_DIRS], *defs[GEN_MAX_DIRS],
       *notes[GEN_MAX_DIRS];
   int ncdefs = 0, ndirs = 0, ndefs = 0, nnotes = 0;
@@ -220,6 +238,7 @@ int cli_gen(int argc, char **argv) {
     case GEN_O_ONLY: only = a.value; break;
     case GEN_O_LIB: lib = a.value; break;
     case GEN_O_OUT: out = a.value; break;
+    case GEN_O_STD: std = a.value; break;
     case GEN_O_CDEF:
     case GEN_O_INC:
     case GEN_O_DEF:
@@ -264,7 +283,8 @@ int cli_gen(int argc, char **argv) {
       cli_error("out of memory");
       return CLI_EXIT_FAIL;
     }
-    if (gen_preprocess(ctx, include, header, dirs, ndirs, defs, ndefs) != 0) {
+    if (gen_preprocess(ctx, include, header, std, dirs, ndirs, defs, ndefs) !=
+        0) {
       mffi_ctx_free(ctx);
       return CLI_EXIT_FAIL;
     }
@@ -273,7 +293,7 @@ int cli_gen(int argc, char **argv) {
     mffi_ctx_free(ctx);
     return CLI_EXIT_FAIL;
   }
-  mffi__gen_opts o = {name, header, include, only, lib, out, NULL, NULL};
+  mffi__gen_opts o = {name, header, include, only, lib, out, NULL, NULL, std};
   void *so = NULL;
   if (lib) {
     /* The library at hand tells which declared functions it exports: those

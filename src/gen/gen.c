@@ -465,6 +465,7 @@ static const char hd_intro[] =
     "**   open/close do nothing and no modffi library is needed.\n"
     "** - Function pointers are passed as they are: C functions work as\n"
     "**   callbacks under the in-process strategies.\n"
+    "** - $P\n"
     "*/\n"
     "#ifndef $N_MFFI_H\n"
     "#define $N_MFFI_H\n"
@@ -561,6 +562,16 @@ static void gen_header(gen *g, gen_buf *b) {
     snprintf(dflt, sizeof dflt, "the running process");
   gen_var(g, 'D', dflt);
   gen_var(g, 'I', g->o->include);
+  char mode[160];
+  if (g->o->std)
+    snprintf(mode, sizeof mode,
+             "The header was read as under -std=%.40s: compile in that mode.",
+             g->o->std);
+  else
+    snprintf(mode, sizeof mode,
+             "The header was read in cc's default mode: under a stricter "
+             "-std=cNN,\n**   regenerate with --std cNN.");
+  gen_var(g, 'P', mode);
   gb_tmpl(b, hd_intro, g);
   for (size_t i = 0; i < g->nsyms; i++) {
     const gen_sym *s = &g->syms[i];

@@ -27,7 +27,8 @@ typedef struct mffi__gen_opts {
   ** unknown. The static table references unexported or unknown symbols
   ** weakly, so it links against whatever subset the library has. */
   int (*xExported)(void *ud, const char *sym);
-  void *ud; /* For xExported. */
+  void *ud;        /* For xExported. */
+  const char *std; /* The -std= mode H was preprocessed in, or NULL. */
 } mffi__gen_opts;
 
 /* What was generated, for the caller's summary. */
