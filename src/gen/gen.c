@@ -538,9 +538,10 @@ static const char hd_api[] =
     "/* The open library, for mffi_callback(), mffi_new()...; NULL if closed. "
     "*/\n"
     "mffi_lib *$N_mffi_lib(void);\n"
-    "/* The i-th (from 0) bound function the opened target does not provide\n"
-    "** (its calls fail with MFFI_ENOSYM), or NULL past the last one or when\n"
-    "** closed: for (i = 0; (f = $N_mffi_missing(i)); i++) lists them. */\n"
+    "/* The i-th (from 0) bound function that cannot be called in the opened\n"
+    "** target: not provided there (its calls fail with MFFI_ENOSYM) or of a\n"
+    "** type the strategy cannot pass (MFFI_EUNSUPPORTED); NULL past the last\n"
+    "** one or when closed: for (i = 0; (f = $N_mffi_missing(i)); i++). */\n"
     "const char *$N_mffi_missing(int i);\n"
     "\n";
 
@@ -657,6 +658,26 @@ static void gen_cdef_text(gen *g, gen_buf *b) {
   mffi__free(g->ctx, line.p);
 }
 
+/* 1 if type t passed by value is one the call engine refuses. */
+static bool gen_engine_refuses(const mffi_type *t) {
+  const mffi_type *u = mffi_type_unqual(t);
+  mffi_kind k = mffi_type_kind(u);
+  if (k == MFFI_KIND_FLOAT128) return true;
+  if (k != MFFI_KIND_COMPLEX) return false;
+  mffi_kind e = mffi_type_kind(mffi_type_unqual(mffi_type_target(u)));
+  return e == MFFI_KIND_LDOUBLE || e == MFFI_KIND_FLOAT128;
+}
+
+/* 1 if function s has a parameter or result the call engine refuses: the
+** wrapper then calls it natively when it can find its address. */
+static bool gen_native_only(gen *g, const gen_sym *s) {
+  const mffi_type *ft = gen_ftype(g, s);
+  if (gen_engine_refuses(mffi_type_target(ft))) return true;
+  for (size_t j = 0; j < mffi_type_nparams(ft); j++)
+    if (gen_engine_refuses(mffi_type_param(ft, j))) return true;
+  return false;
+}
+
 /* -- N_mffi.c pieces ------------------------------------------------------ */
 
 /* The generated code of N_mffi.c, piece by piece, in the order written.
@@ -682,13 +703,15 @@ static const char wr_names[] =
     "#define $N__NFN $W\n"
     "static const char *const $N__names[$N__NFN] = {\n";
 
-static const char wr_state[] = "static const char *const $N__target = $T;\n"
-                               "static mffi_ctx *$N__ctx;\n"
-                               "static mffi_lib *$N__lib;\n"
-                               "static mffi_fn *$N__fn[$N__NFN];\n"
-                               "static _Thread_local int $N__rc;\n"
-                               "static _Thread_local char $N__msg[$M];\n"
-                               "\n";
+static const char wr_state[] =
+    "static const char *const $N__target = $T;\n"
+    "static mffi_ctx *$N__ctx;\n"
+    "static mffi_lib *$N__lib;\n"
+    "static mffi_fn *$N__fn[$N__NFN];\n"
+    "static int $N__bindrc[$N__NFN]; /* What mffi_bind() returned. */\n"
+    "static _Thread_local int $N__rc;\n"
+    "static _Thread_local char $N__msg[$M];\n"
+    "\n";
 
 /* Per wrapped function: its type, and the pointer the wrapper jumps
 ** through, the generic path until a native address is known, so the
@@ -708,9 +731,20 @@ static const char wr_fail[] =
     "/* The generic path: through mffi_call(). */\n"
     "static inline void $N__call(int i, void *ret, void *const *args) {\n"
     "  if (__builtin_expect(!$N__fn[i], 0)) {\n"
-    "    $N__fail($N__lib ? MFFI_ENOSYM : MFFI_EMISUSE, $N__names[i],\n"
-    "             $N__lib ? \"not available in the opened target\"\n"
-    "                     : \"called before $N_mffi_open()\");\n"
+    "    int brc = $N__bindrc[i];\n"
+    "    if (!$N__lib) {\n"
+    "      $N__fail(MFFI_EMISUSE, $N__names[i], \"called before "
+    "$N_mffi_open()\");\n"
+    "    } else if (brc == MFFI_ENOSYM || brc == MFFI_OK) {\n"
+    "      $N__fail(MFFI_ENOSYM, $N__names[i], \"not available in the opened "
+    "target\");\n"
+    "    } else {\n"
+    "      char d[160];\n"
+    "      snprintf(d, sizeof d, \"cannot be called through the '%.40s' "
+    "strategy (%s)\",\n"
+    "               mffi_lib_strategy($N__lib)->name, mffi_strerror(brc));\n"
+    "      $N__fail(brc, $N__names[i], d);\n"
+    "    }\n"
     "    return;\n"
     "  }\n"
     "  int rc = mffi_call($N__fn[i], ret, args);\n"
@@ -764,7 +798,8 @@ static const char wr_close[] =
     "  mffi_ctx_free($N__ctx);\n"
     "  $N__lib = NULL;\n"
     "  $N__ctx = NULL;\n"
-    "  memset($N__fn, 0, sizeof $N__fn);\n";
+    "  memset($N__fn, 0, sizeof $N__fn);\n"
+    "  memset($N__bindrc, 0, sizeof $N__bindrc);\n";
 static const char wr_close_cbs[] =
     "  $N__ncbs = 0; /* mffi_close freed the closures. */\n";
 static const char wr_close_fn[] = "  $N__$F_p = $N__slow_$F;\n";
@@ -792,7 +827,9 @@ static const char wr_open[] =
     "    return rc;\n"
     "  }\n"
     "  for (int i = 0; i < $W; i++)\n"
-    "    if (mffi_bind($N__lib, $N__names[i], &$N__fn[i]) != MFFI_OK) {\n"
+    "    if (($N__bindrc[i] = mffi_bind($N__lib, $N__names[i], &$N__fn[i])) "
+    "!=\n"
+    "        MFFI_OK) {\n"
     "      $N__fn[i] = NULL; /* Missing here: fails when called. */\n"
     "      if ((rc = mffi_lib_failed($N__lib)) != MFFI_OK) {\n"
     "        $N__fail(rc, \"open\", mffi_errmsg($N__ctx));\n"
@@ -802,7 +839,7 @@ static const char wr_open[] =
     "    }\n"
     "  int nfound = 0;\n"
     "  for (int i = 0; i < $W; i++)\n"
-    "    nfound += $N__fn[i] != NULL;\n"
+    "    nfound += $N__bindrc[i] != MFFI_ENOSYM;\n"
     "  if ($W > 0 && nfound == 0) { /* The wrong target, or none linked. */\n"
     "    char d[160];\n"
     "    snprintf(d, sizeof d,\n"
@@ -817,6 +854,26 @@ static const char wr_open[] =
 static const char wr_open_native[] =
     "  if ((native = mffi_fn_native($N__fn[$K])) != NULL)\n"
     "    $N__$F_p = ($N__$F_t *)native;\n";
+/* A function of a type the call engine cannot pass (long double _Complex,
+** _Float128): under dynamic, the wrapper calls its address natively. */
+static const char wr_open_dlsym[] =
+    "  if ($N__bindrc[$K] == MFFI_EUNSUPPORTED && strcmp(s->name, \"dynamic\") "
+    "== 0 &&\n"
+    "      (native = $N__dlsym(target, \"$S\")) != NULL) {\n"
+    "    $N__$F_p = ($N__$F_t *)native;\n"
+    "    $N__bindrc[$K] = MFFI_OK;\n"
+    "  }\n";
+static const char wr_dlsym[] =
+    "#include <dlfcn.h>\n"
+    "\n"
+    "/* The address of symbol name in target (NULL: the program), or NULL. */\n"
+    "static void *$N__dlsym(const char *target, const char *name) {\n"
+    "  void *h = dlopen(target, RTLD_LAZY);\n"
+    "  void *p = h ? dlsym(h, name) : NULL;\n"
+    "  if (h) dlclose(h); /* The strategy holds it open. */\n"
+    "  return p;\n"
+    "}\n"
+    "\n";
 static const char wr_open_end[] =
     "  $N__rc = MFFI_OK;\n"
     "  $N__msg[0] = '\\0';\n"
@@ -850,7 +907,7 @@ static const char wr_open_end[] =
     "const char *$N_mffi_missing(int i) {\n"
     "  if (!$N__lib || i < 0) return NULL;\n"
     "  for (int k = 0; k < $W; k++)\n"
-    "    if (!$N__fn[k] && i-- == 0) return $N__names[k];\n"
+    "    if ($N__bindrc[k] != MFFI_OK && i-- == 0) return $N__names[k];\n"
     "  return NULL;\n"
     "}\n";
 
@@ -952,6 +1009,10 @@ static void gen_wrappers(gen *g, gen_buf *b) {
       any_fnptr |= gen_is_fnptr(mffi_type_param(ft, j));
   }
   if (any_fnptr) gb_tmpl(b, wr_closures, g);
+  bool any_native_only = false;
+  for (size_t i = 0; i < g->nsyms; i++)
+    any_native_only |= g->syms[i].wrap && gen_native_only(g, &g->syms[i]);
+  if (any_native_only) gb_tmpl(b, wr_dlsym, g);
   for (size_t i = 0; i < g->nsyms; i++) {
     const gen_sym *s = &g->syms[i];
     if (!s->wrap) continue;
@@ -979,6 +1040,10 @@ static void gen_wrappers(gen *g, gen_buf *b) {
     if (!g->syms[i].wrap) continue;
     gen_var_sym(g, &g->syms[i], k++);
     gb_tmpl(b, wr_open_native, g);
+    if (gen_native_only(g, &g->syms[i])) {
+      gen_var(g, 'S', mffi_decl_symbol(g->syms[i].d));
+      gb_tmpl(b, wr_open_dlsym, g);
+    }
   }
   gb_tmpl(b, wr_open_end, g);
   k = 0;
