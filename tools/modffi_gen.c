@@ -23,6 +23,7 @@ static const char cli_gen_usage[] =
     "Usage: " CLI_PROG " gen --name N --header H [--cdef FILE]...\n"
     "                  [--annotate FILE]... [-I DIR]...\n"
     "                  [-D NAME[=VALUE]]... [--std MODE] [--only REGEX]\n"
+    "                  [--variadic 'NAME=F(TYPE, ...)']...\n"
     "                  [--lib SONAME]\n"
     "                  -o DIR\n"
     "\n"
@@ -50,6 +51,12 @@ static const char cli_gen_usage[] =
     "                   a header declares less in strict ISO mode (glibc: no\n"
     "                   fd_set or siginfo_t under -std=c11); default: cc's "
     "own\n"
+    "  --variadic 'NAME=F(T, ...)'\n"
+    "                   a typed wrapper N_NAME of variadic function F taking\n"
+    "                   F's parameters, then one argument of each type T\n"
+    "                   (repeatable; e.g. 'open3=open(unsigned int)',\n"
+    "                   'printf_d=printf(int)'): works under every strategy\n"
+    "                   and in direct mode\n"
     "  --only REGEX     bind only functions and variables whose name matches\n"
     "                   this POSIX extended regex (and the types they need)\n"
     "  --lib SONAME     default target of the dynamic strategy\n"
@@ -74,7 +81,8 @@ enum {
   GEN_O_LIB,
   GEN_O_OUT,
   GEN_O_ANNOTATE,
-  GEN_O_STD
+  GEN_O_STD,
+  GEN_O_VARIADIC
 };
 
 /* Append s to the command line, single-quoted for sh. Returns 0, or -1 if
@@ -221,6 +229,7 @@ int cli_gen(int argc, char **argv) {
       {"output", 'o', true, GEN_O_OUT},
       {"annotate", 0, true, GEN_O_ANNOTATE},
       {"std", 0, true, GEN_O_STD},
+      {"variadic", 0, true, GEN_O_VARIADIC},
       {NULL, 0, false, 0},
   };
   cli_args a;
@@ -229,7 +238,8 @@ int cli_gen(int argc, char **argv) {
              *out = NULL, *std = NULL;
   char *cdefs[GEN_MAX_DIRS], *dirs[GEN_MAX_DIRS], *defs[GEN_MAX_DIRS],
       *notes[GEN_MAX_DIRS];
-  int ncdefs = 0, ndirs = 0, ndefs = 0, nnotes = 0;
+  const char *vars[GEN_MAX_DIRS];
+  int ncdefs = 0, ndirs = 0, ndefs = 0, nnotes = 0, nvars = 0;
   for (int id; (id = cli_getopt(&a, opts)) != 0;) {
     switch (id) {
     case GEN_O_HELP: fputs(cli_gen_usage, stdout); return CLI_EXIT_OK;
@@ -239,6 +249,12 @@ int cli_gen(int argc, char **argv) {
     case GEN_O_LIB: lib = a.value; break;
     case GEN_O_OUT: out = a.value; break;
     case GEN_O_STD: std = a.value; break;
+    case GEN_O_VARIADIC:
+      if (nvars == GEN_MAX_DIRS)
+        return cli_usage_error("gen", "too many --variadic (at most %d)",
+                               GEN_MAX_DIRS);
+      vars[nvars++] = a.value;
+      break;
     case GEN_O_CDEF:
     case GEN_O_INC:
     case GEN_O_DEF:
@@ -293,7 +309,8 @@ int cli_gen(int argc, char **argv) {
     mffi_ctx_free(ctx);
     return CLI_EXIT_FAIL;
   }
-  mffi__gen_opts o = {name, header, include, only, lib, out, NULL, NULL, std};
+  mffi__gen_opts o = {name, header, include, only, lib,          out,
+                      NULL, NULL,   std,     vars, (size_t)nvars};
   void *so = NULL;
   if (lib) {
     /* The library at hand tells which declared functions it exports: those

@@ -35,6 +35,7 @@
 #define GEN_MAX_DEPTH 64 /* Max. nesting of members followed for offsets. */
 #define GEN_PATH_MAX 512 /* Max. bytes of a member path in an assertion. */
 #define GEN_MSG_MAX 256  /* Bytes of the generated per-thread message. */
+#define GEN_MAX_VARGS 16 /* Max. extra argument types of a --variadic. */
 
 /* -- Output buffer -------------------------------------------------------- */
 
@@ -123,8 +124,14 @@ static char *gen_type_str(mffi_ctx *ctx, const mffi_type *t, const char *name) {
 typedef struct gen_sym {
   const mffi_decl *d;
   bool is_var;
-  bool wrap;        /* Gets a typed wrapper (non-variadic function). */
-  const char *skip; /* Why it is not bound at all, or NULL. */
+  bool wrap;            /* Gets a typed wrapper (non-variadic function). */
+  const char *skip;     /* Why it is not bound at all, or NULL. */
+  const char *wname;    /* Wrapper suffix: N_<wname>; the name, or the
+                           instance's name given to --variadic. */
+  bool inst;            /* A variadic function at fixed extra argument types
+                           (--variadic): d is the function, vt the types. */
+  const mffi_type **vt; /* inst: the nvt extra argument types. */
+  size_t nvt;
 } gen_sym;
 
 typedef struct gen {
@@ -160,7 +167,7 @@ static void gen_var_num(gen *g, char c, size_t n) {
 
 /* Set $F to the name of symbol s and $K to its index k among wrappers. */
 static void gen_var_sym(gen *g, const gen_sym *s, size_t k) {
-  gen_var(g, 'F', s->d->name);
+  gen_var(g, 'F', s->wname);
   gen_var_num(g, 'K', k);
 }
 
@@ -225,6 +232,108 @@ static void gen_reach(gen *g, mffi_tid tid, int depth) {
   }
 }
 
+/* Append a symbol for d (selected, or an instance's function). NULL on
+** OOM. */
+static gen_sym *gen_add(gen *g, const mffi_decl *d) {
+  void *arr = g->syms;
+  if (mffi__grow(g->ctx, &arr, &g->capsyms, g->nsyms + 1, sizeof *g->syms) != 0)
+    return NULL;
+  g->syms = arr;
+  gen_sym *s = &g->syms[g->nsyms++];
+  memset(s, 0, sizeof *s);
+  s->d = d;
+  s->wname = d->name;
+  return s;
+}
+
+static bool gen_is_ident(const char *s);
+
+/* Add the instance spec "NAME=F(T1, T2...)" of --variadic: the wrapper
+** N_NAME takes F's fixed parameters, then one of each type Ti. F joins
+** the selection if --only left it out. */
+static int gen_instance(gen *g, const char *spec) {
+  const char *eq = strchr(spec, '=');
+  const char *lp = eq ? strchr(eq, '(') : NULL;
+  size_t len = strlen(spec);
+  if (!eq || !lp || len < 2 || spec[len - 1] != ')')
+    return mffi__err(g->ctx, MFFI_EPARSE,
+                     "--variadic '%s': expected NAME=FUNCTION(TYPE, ...)",
+                     spec);
+  char *buf = mffi__malloc(g->ctx, len + 1);
+  if (!buf) return mffi__nomem(g->ctx);
+  memcpy(buf, spec, len + 1);
+  char *name = buf, *fn = buf + (eq - spec) + 1, *types = buf + (lp - spec);
+  buf[eq - spec] = '\0';
+  *types++ = '\0';
+  buf[len - 1] = '\0';
+  while (*fn == ' ')
+    fn++;
+  for (char *e = fn + strlen(fn); e > fn && e[-1] == ' ';)
+    *--e = '\0';
+  int rc = MFFI_OK;
+  const mffi_decl *d = mffi_decl_find(g->ctx, fn);
+  if (!gen_is_ident(name) || strlen(name) > 64)
+    rc = mffi__err(g->ctx, MFFI_EPARSE,
+                   "--variadic '%s': '%s' is not a C identifier", spec, name);
+  else if (!d || d->kind != MFFI_DECL_FUNCTION ||
+           !(mffi__B(g->tt, d->tid)->flags & MFFI_TF_VARIADIC) ||
+           gen_unbindable(g, d))
+    rc = mffi__err(g->ctx, MFFI_ENOTFOUND,
+                   "--variadic '%s': '%s' is not a declared variadic function",
+                   spec, fn);
+  for (size_t i = 0; rc == MFFI_OK && i < g->nsyms; i++)
+    if (strcmp(g->syms[i].wname, name) == 0 && !g->syms[i].is_var &&
+        (g->syms[i].wrap || g->syms[i].inst))
+      rc = mffi__err(g->ctx, MFFI_EPARSE,
+                     "--variadic '%s': a wrapper %s_%s already exists", spec,
+                     g->N, name);
+  bool have = false;
+  for (size_t i = 0; rc == MFFI_OK && i < g->nsyms; i++)
+    have |= g->syms[i].d == d && !g->syms[i].inst;
+  if (rc == MFFI_OK && !have && !gen_add(g, d)) rc = mffi__nomem(g->ctx);
+  /* The types, split at commas outside parentheses. */
+  const mffi_type *vt[GEN_MAX_VARGS];
+  size_t nvt = 0;
+  for (char *t = types; rc == MFFI_OK && *t;) {
+    int depth = 0;
+    char *e = t;
+    for (; *e && (depth > 0 || *e != ','); e++)
+      depth += *e == '(' ? 1 : *e == ')' ? -1 : 0;
+    char sep = *e;
+    *e = '\0';
+    if (nvt == GEN_MAX_VARGS)
+      rc = mffi__err(g->ctx, MFFI_ERANGE, "--variadic '%s': over %d types",
+                     spec, GEN_MAX_VARGS);
+    else if ((rc = mffi_typeof(g->ctx, t, &vt[nvt])) != MFFI_OK)
+      rc = mffi__err(g->ctx, rc, "--variadic '%s': type '%s': %s", spec, t,
+                     mffi_errmsg(g->ctx));
+    else
+      nvt++;
+    t = sep ? e + 1 : e;
+  }
+  gen_sym *s = NULL;
+  if (rc == MFFI_OK && !(s = gen_add(g, d))) rc = mffi__nomem(g->ctx);
+  if (rc == MFFI_OK) {
+    s->inst = true;
+    s->wrap = true;
+    s->nvt = nvt;
+    size_t nn = strlen(name) + 1;
+    char *wn = mffi__malloc(g->ctx, nn);
+    s->vt = mffi__malloc(g->ctx, (nvt ? nvt : 1) * sizeof *s->vt);
+    if (!wn || !s->vt) {
+      mffi__free(g->ctx, wn);
+      g->nsyms--;
+      rc = mffi__nomem(g->ctx);
+    } else {
+      memcpy(wn, name, nn);
+      s->wname = wn;
+      memcpy(s->vt, vt, nvt * sizeof *vt);
+    }
+  }
+  mffi__free(g->ctx, buf);
+  return rc;
+}
+
 static int gen_select(gen *g) {
   regex_t re;
   const char *only = g->o->only;
@@ -253,6 +362,7 @@ static int gen_select(gen *g) {
     gen_sym *s = &g->syms[g->nsyms++];
     memset(s, 0, sizeof *s);
     s->d = d;
+    s->wname = d->name;
     s->is_var = d->kind == MFFI_DECL_VARIABLE;
     if (!s->is_var) {
       s->skip = gen_unbindable(g, d);
@@ -260,6 +370,8 @@ static int gen_select(gen *g) {
     }
   }
   if (only) regfree(&re);
+  for (size_t i = 0; rc == MFFI_OK && i < g->o->nvariadic; i++)
+    rc = gen_instance(g, g->o->variadic[i]);
   if (rc != MFFI_OK) return rc;
   if (g->nsyms == 0)
     return mffi__err(g->ctx, MFFI_ENOTFOUND,
@@ -270,8 +382,11 @@ static int gen_select(gen *g) {
   g->nseen = g->tt->ntypes;
   g->seen = mffi__calloc(g->ctx, g->nseen ? g->nseen : 1);
   if (!g->seen) return mffi__nomem(g->ctx);
-  for (size_t i = 0; i < g->nsyms; i++)
+  for (size_t i = 0; i < g->nsyms; i++) {
     if (!g->syms[i].skip) gen_reach(g, g->syms[i].d->tid, 0);
+    for (size_t j = 0; j < g->syms[i].nvt; j++)
+      gen_reach(g, g->syms[i].vt[j]->id, 0);
+  }
   return MFFI_OK;
 }
 
@@ -328,8 +443,14 @@ static void gen_proto(gen *g, gen_buf *b, const gen_sym *s, const char *name,
     if (i) gb_puts(&d, ", ");
     gb_type(&d, mffi_type_param(ft, i), pn);
   }
-  if (np == 0) gb_puts(&d, "void");
-  if (mffi_type_variadic(ft)) gb_puts(&d, ", ...");
+  for (size_t j = 0; j < s->nvt; j++) { /* An instance's extra types. */
+    char an[32];
+    snprintf(an, sizeof an, "a%zu", np + j);
+    if (np + j) gb_puts(&d, ", ");
+    gb_type(&d, s->vt[j], pnames ? an : NULL);
+  }
+  if (np + s->nvt == 0) gb_puts(&d, "void");
+  if (mffi_type_variadic(ft) && !s->inst) gb_puts(&d, ", ...");
   gb_puts(&d, ")");
   if (d.oom) {
     b->oom = true;
@@ -337,6 +458,11 @@ static void gen_proto(gen *g, gen_buf *b, const gen_sym *s, const char *name,
     gb_type(b, mffi_type_target(ft), d.p);
   }
   mffi__free(g->ctx, d.p);
+}
+
+/* The number of arguments a wrapper of s passes. */
+static size_t gen_nargs(gen *g, const gen_sym *s) {
+  return mffi_type_nparams(gen_ftype(g, s)) + s->nvt;
 }
 
 /* Append "a0, a1, ..." for the arguments of a call. */
@@ -578,7 +704,9 @@ static void gen_header(gen *g, gen_buf *b) {
     const gen_sym *s = &g->syms[i];
     gen_var_sym(g, s, 0);
     gen_var(g, 'S', s->skip ? s->skip : "");
-    if (s->skip)
+    if (s->inst)
+      continue;
+    else if (s->skip)
       gb_tmpl(b, hd_not_bound, g);
     else if (!s->is_var && !s->wrap)
       gb_tmpl(b, hd_no_wrap_variadic, g);
@@ -592,7 +720,7 @@ static void gen_header(gen *g, gen_buf *b) {
     const gen_sym *s = &g->syms[i];
     if (!s->wrap) continue;
     char wname[256];
-    snprintf(wname, sizeof wname, "%s_%s", N, s->d->name);
+    snprintf(wname, sizeof wname, "%s_%s", N, s->wname);
     const mffi_type *ft = gen_ftype(g, s);
     if (gen_has_proto_attrs(s)) { /* Attributes go on a declaration. */
       gb_puts(b, "static inline ");
@@ -604,7 +732,7 @@ static void gen_header(gen *g, gen_buf *b) {
     gen_proto(g, b, s, wname, 2);
     gb_printf(b, " {\n  %s%s(",
               gen_is_void(mffi_type_target(ft)) ? "" : "return ", s->d->name);
-    gen_args(b, mffi_type_nparams(ft));
+    gen_args(b, gen_nargs(g, s));
     gb_puts(b, ");\n}\n");
   }
   gen_diag_pop(b);
@@ -614,7 +742,7 @@ static void gen_header(gen *g, gen_buf *b) {
     const gen_sym *s = &g->syms[i];
     if (!s->wrap) continue;
     char wname[256];
-    snprintf(wname, sizeof wname, "%s_%s", N, s->d->name);
+    snprintf(wname, sizeof wname, "%s_%s", N, s->wname);
     gen_proto(g, b, s, wname, 1);
     gen_proto_attrs(b, s);
     gb_puts(b, ";\n");
@@ -803,6 +931,89 @@ static const char wr_close[] =
 static const char wr_close_cbs[] =
     "  $N__ncbs = 0; /* mffi_close freed the closures. */\n";
 static const char wr_close_fn[] = "  $N__$F_p = $N__slow_$F;\n";
+static const char wr_close_inst[] = "  $N__$F_p = NULL;\n";
+
+/* An instance of a variadic function (--variadic): the pointer is set
+** when the strategy runs it in this process, and the wrapper calls it
+** with the function's own (variadic) type, so C's promotions apply. */
+static const char wr_inst_ptr[] = ";\nstatic $N__$F_t *$N__$F_p;\n";
+static const char wr_open_native_inst[] =
+    "  if ($N__fn[$K] && s->version >= 2 && (s->flags & MFFI_STRATEGY_NATIVE) "
+    "&&\n"
+    "      (native = mffi_fn_addr($N__fn[$K])) != NULL)\n"
+    "    $N__$F_p = ($N__$F_t *)native;\n";
+
+static const char wr_bind_plain[] =
+    "\n"
+    "static int $N__bind(int i) {\n"
+    "  return mffi_bind($N__lib, $N__names[i], &$N__fn[i]);\n"
+    "}\n";
+/* With instances: $N__nvt[i] extra argument types, as C type names. */
+static const char wr_bind_inst[] =
+    "static int $N__bind(int i) {\n"
+    "  if (!$N__nvt[i]) return mffi_bind($N__lib, $N__names[i], &$N__fn[i]);\n"
+    "  const mffi_type *vt[$V];\n"
+    "  for (int j = 0; j < $N__nvt[i]; j++) {\n"
+    "    int rc = mffi_typeof($N__ctx, $N__vts[i][j], &vt[j]);\n"
+    "    if (rc != MFFI_OK) return rc;\n"
+    "  }\n"
+    "  return mffi_bind_variadic($N__lib, $N__names[i], vt, $N__nvt[i],\n"
+    "                            &$N__fn[i]);\n"
+    "}\n";
+
+/* The binder of function i, and for instances their argument types. */
+static void wr_bind(gen *g, gen_buf *b) {
+  bool any_inst = false;
+  for (size_t i = 0; i < g->nsyms; i++)
+    any_inst |= g->syms[i].inst && g->syms[i].nvt > 0;
+  if (!any_inst) {
+    gb_tmpl(b, wr_bind_plain, g);
+    return;
+  }
+  gb_puts(b, "\n");
+  size_t k = 0, maxv = 1;
+  for (size_t i = 0; i < g->nsyms; i++) {
+    const gen_sym *s = &g->syms[i];
+    if (!s->wrap) continue;
+    if (s->nvt) {
+      gen_var_sym(g, s, k);
+      gb_tmpl(b, "static const char *const $N__vt_$K[] = {", g);
+      for (size_t j = 0; j < s->nvt; j++) {
+        char *ts = gen_type_str(g->ctx, s->vt[j], NULL);
+        if (!ts) {
+          b->oom = true;
+          return;
+        }
+        gb_puts(b, j ? ", \"" : "\"");
+        gb_cstr(b, ts);
+        gb_puts(b, "\"");
+        mffi__free(g->ctx, ts);
+      }
+      gb_puts(b, "};\n");
+      if (s->nvt > maxv) maxv = s->nvt;
+    }
+    k++;
+  }
+  gb_tmpl(b, "static const char *const *const $N__vts[$N__NFN] = {", g);
+  k = 0;
+  for (size_t i = 0; i < g->nsyms; i++) {
+    const gen_sym *s = &g->syms[i];
+    if (!s->wrap) continue;
+    gen_var_sym(g, s, k++);
+    gb_puts(b, k > 1 ? ", " : "");
+    gb_tmpl(b, s->nvt ? "$N__vt_$K" : "0", g);
+  }
+  gb_tmpl(b, "};\nstatic const unsigned char $N__nvt[$N__NFN] = {", g);
+  k = 0;
+  for (size_t i = 0; i < g->nsyms; i++) {
+    const gen_sym *s = &g->syms[i];
+    if (!s->wrap) continue;
+    gb_printf(b, "%s%zu", k++ ? ", " : "", s->nvt);
+  }
+  gb_puts(b, "};\n\n");
+  gen_var_num(g, 'V', maxv);
+  gb_tmpl(b, wr_bind_inst, g);
+}
 
 static const char wr_open[] =
     "int $N_mffi_open(const mffi_strategy *s, const char *target) {\n"
@@ -827,9 +1038,7 @@ static const char wr_open[] =
     "    return rc;\n"
     "  }\n"
     "  for (int i = 0; i < $W; i++)\n"
-    "    if (($N__bindrc[i] = mffi_bind($N__lib, $N__names[i], &$N__fn[i])) "
-    "!=\n"
-    "        MFFI_OK) {\n"
+    "    if (($N__bindrc[i] = $N__bind(i)) != MFFI_OK) {\n"
     "      $N__fn[i] = NULL; /* Missing here: fails when called. */\n"
     "      if ((rc = mffi_lib_failed($N__lib)) != MFFI_OK) {\n"
     "        $N__fail(rc, \"open\", mffi_errmsg($N__ctx));\n"
@@ -929,11 +1138,11 @@ static const char wr_epilogue[] = "\n#endif /* $N_MFFI_DIRECT */\n";
 static void wr_function(gen *g, gen_buf *b, const gen_sym *s) {
   const mffi_type *ft = gen_ftype(g, s);
   const mffi_type *rt = mffi_type_target(ft);
-  size_t np = mffi_type_nparams(ft);
+  size_t np = gen_nargs(g, s), nfixed = mffi_type_nparams(ft);
   bool isvoid = gen_is_void(rt);
   char wname[256], sname[256];
-  snprintf(wname, sizeof wname, "%s_%s", g->N, s->d->name);
-  snprintf(sname, sizeof sname, "%s__slow_%s", g->N, s->d->name);
+  snprintf(wname, sizeof wname, "%s_%s", g->N, s->wname);
+  snprintf(sname, sizeof sname, "%s__slow_%s", g->N, s->wname);
   gb_puts(b, "\nstatic __attribute__((noinline)) ");
   gen_proto(g, b, s, sname, 2);
   gb_puts(b, " {\n");
@@ -942,7 +1151,7 @@ static void wr_function(gen *g, gen_buf *b, const gen_sym *s) {
     gb_type(b, mffi_type_unqual(rt), "r");
     gb_puts(b, ";\n  memset(&r, 0, sizeof r);\n");
   }
-  for (size_t j = 0; j < np; j++) {
+  for (size_t j = 0; j < nfixed; j++) {
     const mffi_type *pt = mffi_type_param(ft, j);
     if (!gen_is_fnptr(pt)) continue;
     char *ts = gen_type_str(g->ctx, mffi_type_unqual(pt), NULL);
@@ -966,7 +1175,17 @@ static void wr_function(gen *g, gen_buf *b, const gen_sym *s) {
   gb_printf(b, "%s, %s);\n", isvoid ? "NULL" : "&r", np ? "args" : "NULL");
   gb_puts(b, isvoid ? "}\n\n" : "  return r;\n}\n\n");
   gen_proto(g, b, s, wname, 2);
-  gb_tmpl(b, isvoid ? " {\n  $N__$F_p(" : " {\n  return $N__$F_p(", g);
+  if (s->inst) { /* Natively through the variadic type, or generically. */
+    gb_tmpl(b,
+            isvoid ? " {\n  if ($N__$F_p) {\n    $N__$F_p("
+                   : " {\n  if ($N__$F_p) return $N__$F_p(",
+            g);
+    gen_args(b, np);
+    gb_puts(b, isvoid ? ");\n    return;\n  }\n  " : ");\n  return ");
+    gb_tmpl(b, "$N__slow_$F(", g);
+  } else {
+    gb_tmpl(b, isvoid ? " {\n  $N__$F_p(" : " {\n  return $N__$F_p(", g);
+  }
   gen_args(b, np);
   gb_puts(b, ");\n}\n");
 }
@@ -991,14 +1210,19 @@ static void gen_wrappers(gen *g, gen_buf *b) {
     if (!s->wrap) continue;
     gen_var_sym(g, s, 0);
     char tname[256], sname[256];
-    snprintf(tname, sizeof tname, "%s__%s_t", g->N, s->d->name);
-    snprintf(sname, sizeof sname, "%s__slow_%s", g->N, s->d->name);
+    snprintf(tname, sizeof tname, "%s__%s_t", g->N, s->wname);
+    snprintf(sname, sizeof sname, "%s__slow_%s", g->N, s->wname);
     gb_puts(b, "typedef ");
     gb_type(b, gen_ftype(g, s), tname);
+    if (s->inst) {
+      gb_tmpl(b, wr_inst_ptr, g);
+      continue;
+    }
     gb_puts(b, ";\nstatic __attribute__((noinline)) ");
     gen_proto(g, b, s, sname, 2);
     gb_tmpl(b, wr_fn_ptr, g);
   }
+  wr_bind(g, b);
   gb_tmpl(b, wr_fail, g);
   bool any_fnptr = false;
   for (size_t i = 0; i < g->nsyms; i++) {
@@ -1011,7 +1235,8 @@ static void gen_wrappers(gen *g, gen_buf *b) {
   if (any_fnptr) gb_tmpl(b, wr_closures, g);
   bool any_native_only = false;
   for (size_t i = 0; i < g->nsyms; i++)
-    any_native_only |= g->syms[i].wrap && gen_native_only(g, &g->syms[i]);
+    any_native_only |=
+        g->syms[i].wrap && !g->syms[i].inst && gen_native_only(g, &g->syms[i]);
   if (any_native_only) gb_tmpl(b, wr_dlsym, g);
   for (size_t i = 0; i < g->nsyms; i++) {
     const gen_sym *s = &g->syms[i];
@@ -1020,7 +1245,7 @@ static void gen_wrappers(gen *g, gen_buf *b) {
     for (size_t j = 0; j < mffi_type_nparams(ft); j++) {
       if (!gen_is_fnptr(mffi_type_param(ft, j))) continue;
       char hname[300];
-      snprintf(hname, sizeof hname, "%s__h_%s_%zu", g->N, s->d->name, j);
+      snprintf(hname, sizeof hname, "%s__h_%s_%zu", g->N, s->wname, j);
       gen_fnptr_handler(g, b, mffi_type_param(ft, j), hname);
     }
   }
@@ -1029,7 +1254,7 @@ static void gen_wrappers(gen *g, gen_buf *b) {
   for (size_t i = 0; i < g->nsyms; i++) {
     if (!g->syms[i].wrap) continue;
     gen_var_sym(g, &g->syms[i], 0);
-    gb_tmpl(b, wr_close_fn, g);
+    gb_tmpl(b, g->syms[i].inst ? wr_close_inst : wr_close_fn, g);
   }
   gb_puts(b, "}\n\n");
   gen_var_num(g, 'W', nw);
@@ -1039,8 +1264,8 @@ static void gen_wrappers(gen *g, gen_buf *b) {
   for (size_t i = 0; i < g->nsyms; i++) {
     if (!g->syms[i].wrap) continue;
     gen_var_sym(g, &g->syms[i], k++);
-    gb_tmpl(b, wr_open_native, g);
-    if (gen_native_only(g, &g->syms[i])) {
+    gb_tmpl(b, g->syms[i].inst ? wr_open_native_inst : wr_open_native, g);
+    if (!g->syms[i].inst && gen_native_only(g, &g->syms[i])) {
       gen_var(g, 'S', mffi_decl_symbol(g->syms[i].d));
       gb_tmpl(b, wr_open_dlsym, g);
     }
@@ -1181,7 +1406,7 @@ static int gen_static(gen *g, gen_buf *b, mffi__gen_stats *st) {
   gen_diag_push(b);
   for (size_t i = 0; i < g->nsyms; i++) {
     const gen_sym *s = &g->syms[i];
-    if (s->skip) continue;
+    if (s->skip || s->inst) continue;
     /* A redeclaration: the compiler refuses one whose type conflicts with
     ** the header's ("conflicting types for 'F'"), quoting this line with
     ** its comment. The name is parenthesized so a function-like macro of
@@ -1241,12 +1466,12 @@ static int gen_static(gen *g, gen_buf *b, mffi__gen_stats *st) {
   /* The table, sorted by name for the strategy's binary search. */
   size_t nb = 0;
   for (size_t i = 0; i < g->nsyms; i++)
-    nb += !g->syms[i].skip;
+    nb += !g->syms[i].skip && !g->syms[i].inst;
   const gen_sym **sorted = mffi__malloc(g->ctx, (nb ? nb : 1) * sizeof *sorted);
   if (!sorted) return mffi__nomem(g->ctx);
   nb = 0;
   for (size_t i = 0; i < g->nsyms; i++)
-    if (!g->syms[i].skip) sorted[nb++] = &g->syms[i];
+    if (!g->syms[i].skip && !g->syms[i].inst) sorted[nb++] = &g->syms[i];
   qsort(sorted, nb, sizeof *sorted, gen_sym_cmp);
   gb_printf(b, "\nstatic const mffi_static_entry %s__entries[] = {\n", N);
   for (size_t i = 0; i < nb; i++) {
@@ -1350,7 +1575,9 @@ int mffi__gen(mffi_ctx *ctx, const mffi__gen_opts *o, mffi__gen_stats *stats) {
   if (rc == MFFI_OK) rc = gen_write(&g, "_mffi_static.c", &sb);
   if (rc == MFFI_OK && stats) {
     for (size_t i = 0; i < g.nsyms; i++) {
-      if (g.syms[i].skip)
+      if (g.syms[i].inst)
+        stats->ninstances++;
+      else if (g.syms[i].skip)
         stats->nskipped++;
       else if (g.syms[i].is_var)
         stats->nvars++;
@@ -1362,6 +1589,11 @@ int mffi__gen(mffi_ctx *ctx, const mffi__gen_opts *o, mffi__gen_stats *stats) {
   mffi__free(ctx, cb.p);
   mffi__free(ctx, sb.p);
   mffi__free(ctx, tlit.p);
+  for (size_t i = 0; i < g.nsyms; i++) {
+    if (!g.syms[i].inst) continue;
+    mffi__free(ctx, (void *)g.syms[i].wname);
+    mffi__free(ctx, (void *)g.syms[i].vt);
+  }
   mffi__free(ctx, g.syms);
   mffi__free(ctx, g.seen);
   return rc;
