@@ -68,7 +68,10 @@ static const char cli_gen_usage[] =
     "  -o, --output DIR output directory (created if missing)\n"
     "  -h, --help       show this help\n"
     "\n"
-    "The compiler is $CC, or cc.\n";
+    "The compiler is $CC, or cc. Function-like macros (zlib's deflateInit)\n"
+    "are not functions: call the wrapper of the function they expand to\n"
+    "(N_deflateInit_(s, l, ZLIB_VERSION, (int)sizeof(z_stream))); see\n"
+    "docs/binding-guide.md.\n";
 
 enum {
   GEN_O_HELP = 1,

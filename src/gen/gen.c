@@ -601,8 +601,8 @@ static const char hd_intro[] =
 
 static const char hd_not_bound[] = "/* Not bound: $F ($S). */\n";
 static const char hd_no_wrap_variadic[] =
-    "/* No typed wrapper: $F (variadic; use mffi_bind_variadic on "
-    "$N_mffi_lib()). */\n";
+    "/* No typed wrapper: $F (variadic; generate one per argument list with "
+    "--variadic 'NAME=$F(TYPE, ...)'). */\n";
 static const char hd_no_wrap_var[] =
     "/* No typed wrapper: $F (a variable; mffi_bind on $N_mffi_lib()). */\n";
 
