@@ -341,8 +341,17 @@ Test(static_oom, generator) {
   cr_assert_not_null(mkdtemp(dir));
   oom_state st = {0};
   mffi_ctx_opts o = {MFFI_CTX_OPTS_VERSION, oom_alloc, &st};
-  mffi__gen_opts go = {"oomt", "test_static.h", "<test_static.h>", "^t_", NULL,
-                       dir};
+  mffi__gen_opts go = {"oomt",
+                       "test_static.h",
+                       "<test_static.h>",
+                       "^t_",
+                       NULL,
+                       dir,
+                       NULL,
+                       NULL,
+                       NULL,
+                       NULL,
+                       0};
   int rc = MFFI_ENOMEM;
   long n;
   for (n = 1; rc == MFFI_ENOMEM && n < 5000; n++) {

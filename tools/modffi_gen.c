@@ -4,6 +4,7 @@
 ** through the system preprocessor) and hands it to the generator
 ** (src/gen/gen.c), which writes the files.
 */
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <regex.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "gen/gen.h"
@@ -23,7 +25,9 @@
 static const char cli_gen_usage[] =
     "Usage: " CLI_PROG " gen --name N --header H [--cdef FILE]...\n"
     "                  [--annotate FILE]... [-I DIR]...\n"
-    "                  [-D NAME[=VALUE]]... [--only REGEX] [--lib SONAME]\n"
+    "                  [-D NAME[=VALUE]]... [--std MODE] [--only REGEX]\n"
+    "                  [--variadic 'NAME=F(TYPE, ...)']...\n"
+    "                  [--lib SONAME]\n"
     "                  -o DIR\n"
     "\n"
     "Write the binding N into DIR: N_mffi.h (the typed API: N_F() for each\n"
@@ -35,7 +39,8 @@ static const char cli_gen_usage[] =
     "  --name N         binding name, a C identifier (prefix of every name)\n"
     "  --header H       the library's header: 'zlib.h' is included as\n"
     "                   <zlib.h>; a path starting with '/', './' or '../' as\n"
-    "                   \"/its/absolute/path.h\"\n"
+    "                   \"the/path/as/given.h\" (compile with -I for the\n"
+    "                   directory a relative path starts from)\n"
     "  --cdef FILE      the description (repeatable); without it, the\n"
     "                   declarations of H itself, as `cc -E` prints them\n"
     "  --annotate FILE  declarations read after the header's (repeatable):\n"
@@ -43,14 +48,33 @@ static const char cli_gen_usage[] =
     "                   access(read_only, 2, 3), to the header's\n"
     "  -I DIR           include directory for preprocessing H (repeatable)\n"
     "  -D NAME[=VALUE]  macro for preprocessing H (repeatable)\n"
+    "  --std MODE       preprocess H as `cc -std=MODE` (c11, gnu17...): the\n"
+    "                   language mode you compile the generated files in, "
+    "since\n"
+    "                   a header declares less in strict ISO mode (glibc: no\n"
+    "                   fd_set or siginfo_t under -std=c11); default: cc's "
+    "own\n"
+    "  --variadic 'NAME=F(T, ...)'\n"
+    "                   a typed wrapper N_NAME of variadic function F taking\n"
+    "                   F's parameters, then one argument of each type T\n"
+    "                   (repeatable; e.g. 'open3=open(unsigned int)',\n"
+    "                   'printf_d=printf(int)'): works under every strategy\n"
+    "                   and in direct mode\n"
     "  --only REGEX     bind only functions and variables whose name matches\n"
     "                   this POSIX extended regex (and the types they need)\n"
     "  --lib SONAME     default target of the dynamic strategy\n"
-    "                   (e.g. libz.so.1); without it, the running process\n"
+    "                   (e.g. libz.so.1); without it, the running process.\n"
+    "                   Also checked now: functions it does not export are\n"
+    "                   weak references in the static table, the others\n"
+    "                   strong (without --lib all are weak, and a linker\n"
+    "                   using --as-needed then drops the library)\n"
     "  -o, --output DIR output directory (created if missing)\n"
     "  -h, --help       show this help\n"
     "\n"
-    "The compiler is $CC, or cc.\n";
+    "The compiler is $CC, or cc. Function-like macros (zlib's deflateInit)\n"
+    "are not functions: call the wrapper of the function they expand to\n"
+    "(N_deflateInit_(s, l, ZLIB_VERSION, (int)sizeof(z_stream))); see\n"
+    "docs/binding-guide.md.\n";
 
 enum {
   GEN_O_HELP = 1,
@@ -62,7 +86,9 @@ enum {
   GEN_O_ONLY,
   GEN_O_LIB,
   GEN_O_OUT,
-  GEN_O_ANNOTATE
+  GEN_O_ANNOTATE,
+  GEN_O_STD,
+  GEN_O_VARIADIC
 };
 
 /* Append s to the command line, single-quoted for sh. Returns 0, or -1 if
@@ -91,8 +117,8 @@ static int gen_shq(char *cmd, size_t cap, const char *s) {
 /* Run the preprocessor on `#include INCLUDE` and feed its output to ctx,
 ** noting what is skipped in sk. Returns 0, or -1 after reporting. */
 static int gen_preprocess(mffi_ctx *ctx, const char *include,
-                          const char *header, char **dirs, int ndirs,
-                          char **defs, int ndefs, cli_skips *sk) {
+                          const char *header, const char *std, char **dirs,
+                          int ndirs, char **defs, int ndefs, cli_skips *sk) {
   const char *cc = getenv("CC");
   if (!cc || !cc[0]) cc = "cc";
   size_t cap = 8192;
@@ -107,6 +133,11 @@ static int gen_preprocess(mffi_ctx *ctx, const char *include,
   ok = ok && gen_shq(cmd, cap, line) == 0;
   size_t n = strlen(cmd);
   ok = ok && snprintf(cmd + n, cap - n, " | %s -E", cc) < (int)(cap - n);
+  if (ok && std) {
+    char opt[64];
+    ok = (size_t)snprintf(opt, sizeof opt, "-std=%s", std) < sizeof opt &&
+         gen_shq(cmd, cap, opt) == 0;
+  }
   for (int i = 0; ok && i < ndirs; i++)
     ok = gen_shq(cmd, cap, "-I") == 0 && gen_shq(cmd, cap, dirs[i]) == 0;
   for (int i = 0; ok && i < ndefs; i++)
@@ -183,29 +214,31 @@ static int gen_check_skips(const char *only, const cli_skips *sk) {
   return rc;
 }
 
-/* How the generated files include the header: <H>, or a quoted absolute
-** path when H is given as a path. Returns 0, or -1 after reporting. */
+/* How the generated files include the header: <H>, or "H" as given when H
+** is a path (so generated files carry no absolute path of the machine
+** they were generated on; compile them with -I for the directory H is
+** relative to). Returns 0, or -1 after reporting. */
 static int gen_include(const char *h, char *out, size_t cap) {
   bool path =
       h[0] == '/' || strncmp(h, "./", 2) == 0 || strncmp(h, "../", 3) == 0;
-  if (!path) {
-    if ((size_t)snprintf(out, cap, "<%s>", h) >= cap) goto toolong;
-    return 0;
-  }
-  char abs[PATH_MAX];
-  if (!realpath(h, abs)) {
+  if (path && access(h, R_OK) != 0) {
     cli_error("gen: %s: %s", h, strerror(errno));
     return -1;
   }
-  if (strpbrk(abs, "\"\\\n")) {
-    cli_error("gen: %s: unusable characters in the path", abs);
+  if (strpbrk(h, "\"\\\n<>")) {
+    cli_error("gen: %s: unusable characters in the header name", h);
     return -1;
   }
-  if ((size_t)snprintf(out, cap, "\"%s\"", abs) >= cap) goto toolong;
+  if ((size_t)snprintf(out, cap, path ? "\"%s\"" : "<%s>", h) >= cap) {
+    cli_error("gen: header name too long");
+    return -1;
+  }
   return 0;
-toolong:
-  cli_error("gen: header name too long");
-  return -1;
+}
+
+/* The generator's export check: 1 if shared object ud defines sym. */
+static int gen_exported(void *ud, const char *sym) {
+  return dlsym(ud, sym) != NULL;
 }
 
 int cli_gen(int argc, char **argv) {
@@ -220,15 +253,18 @@ int cli_gen(int argc, char **argv) {
       {"lib", 0, true, GEN_O_LIB},
       {"output", 'o', true, GEN_O_OUT},
       {"annotate", 0, true, GEN_O_ANNOTATE},
+      {"std", 0, true, GEN_O_STD},
+      {"variadic", 0, true, GEN_O_VARIADIC},
       {NULL, 0, false, 0},
   };
   cli_args a;
   cli_args_init(&a, "gen", argc, argv);
   const char *name = NULL, *header = NULL, *only = NULL, *lib = NULL,
-             *out = NULL;
+             *out = NULL, *std = NULL;
   char *cdefs[GEN_MAX_DIRS], *dirs[GEN_MAX_DIRS], *defs[GEN_MAX_DIRS],
       *notes[GEN_MAX_DIRS];
-  int ncdefs = 0, ndirs = 0, ndefs = 0, nnotes = 0;
+  const char *vars[GEN_MAX_DIRS];
+  int ncdefs = 0, ndirs = 0, ndefs = 0, nnotes = 0, nvars = 0;
   for (int id; (id = cli_getopt(&a, opts)) != 0;) {
     switch (id) {
     case GEN_O_HELP: fputs(cli_gen_usage, stdout); return CLI_EXIT_OK;
@@ -237,6 +273,13 @@ int cli_gen(int argc, char **argv) {
     case GEN_O_ONLY: only = a.value; break;
     case GEN_O_LIB: lib = a.value; break;
     case GEN_O_OUT: out = a.value; break;
+    case GEN_O_STD: std = a.value; break;
+    case GEN_O_VARIADIC:
+      if (nvars == GEN_MAX_DIRS)
+        return cli_usage_error("gen", "too many --variadic (at most %d)",
+                               GEN_MAX_DIRS);
+      vars[nvars++] = a.value;
+      break;
     case GEN_O_CDEF:
     case GEN_O_INC:
     case GEN_O_DEF:
@@ -285,8 +328,8 @@ int cli_gen(int argc, char **argv) {
       cli_error("out of memory");
       return CLI_EXIT_FAIL;
     }
-    if (gen_preprocess(ctx, include, header, dirs, ndirs, defs, ndefs, &sk) !=
-        0) {
+    if (gen_preprocess(ctx, include, header, std, dirs, ndirs, defs, ndefs,
+                       &sk) != 0) {
       cli_skips_free(&sk);
       mffi_ctx_free(ctx);
       return CLI_EXIT_FAIL;
@@ -304,11 +347,29 @@ int cli_gen(int argc, char **argv) {
     mffi_ctx_free(ctx);
     return CLI_EXIT_FAIL;
   }
-  mffi__gen_opts o = {name, header, include, only, lib, out};
+  mffi__gen_opts o = {name, header, include, only, lib,          out,
+                      NULL, NULL,   std,     vars, (size_t)nvars};
+  void *so = NULL;
+  if (lib) {
+    /* The library at hand tells which declared functions it exports: those
+    ** become strong references in the static table (a static archive
+    ** then links them), the others weak. */
+    so = dlopen(lib, RTLD_LAZY | RTLD_LOCAL);
+    if (so) {
+      o.xExported = gen_exported;
+      o.ud = so;
+    } else {
+      fprintf(stderr,
+              CLI_PROG " gen: warning: cannot load --lib %s (%s): every "
+                       "function of the static table is a weak reference\n",
+              lib, dlerror());
+    }
+  }
   mffi__gen_stats st;
   int rc = mffi__gen(ctx, &o, &st);
   if (rc != MFFI_OK) cli_error("gen: %s", mffi_errmsg(ctx));
   mffi_ctx_free(ctx);
+  if (so) dlclose(so);
   if (rc != MFFI_OK) return CLI_EXIT_FAIL;
   return CLI_EXIT_OK;
 }

@@ -20,6 +20,7 @@
 **   and member offsets, then one thunk per function and the registered
 **   table.
 */
+#include <assert.h>
 #include <errno.h>
 #include <regex.h>
 #include <stdarg.h>
@@ -34,6 +35,7 @@
 #define GEN_MAX_DEPTH 64 /* Max. nesting of members followed for offsets. */
 #define GEN_PATH_MAX 512 /* Max. bytes of a member path in an assertion. */
 #define GEN_MSG_MAX 256  /* Bytes of the generated per-thread message. */
+#define GEN_MAX_VARGS 16 /* Max. extra argument types of a --variadic. */
 
 /* -- Output buffer -------------------------------------------------------- */
 
@@ -122,8 +124,14 @@ static char *gen_type_str(mffi_ctx *ctx, const mffi_type *t, const char *name) {
 typedef struct gen_sym {
   const mffi_decl *d;
   bool is_var;
-  bool wrap;        /* Gets a typed wrapper (non-variadic function). */
-  const char *skip; /* Why it is not bound at all, or NULL. */
+  bool wrap;            /* Gets a typed wrapper (non-variadic function). */
+  const char *skip;     /* Why it is not bound at all, or NULL. */
+  const char *wname;    /* Wrapper suffix: N_<wname>; the name, or the
+                           instance's name given to --variadic. */
+  bool inst;            /* A variadic function at fixed extra argument types
+                           (--variadic): d is the function, vt the types. */
+  const mffi_type **vt; /* inst: the nvt extra argument types. */
+  size_t nvt;
 } gen_sym;
 
 typedef struct gen {
@@ -134,8 +142,57 @@ typedef struct gen {
   size_t nsyms, capsyms;
   uint8_t *seen; /* By tid: reached from a selected symbol. */
   size_t nseen;
-  const char *N; /* o->name. */
+  const char *N;       /* o->name. */
+  const char *var[26]; /* Template variables $A..$Z (see gb_tmpl). */
+  char num[26][24];    /* Storage of the numeric ones. */
 } gen;
+
+/* -- Templates -------------------------------------------------------------
+** Generated code is written as templates: C text in which $X (X an upper
+** case letter) stands for the value of variable X, set by gen_var_*()
+** before the template is printed, and $$ for a dollar sign. */
+
+/* Set variable c ('A'..'Z') to s (borrowed: it must outlive its use). */
+static void gen_var(gen *g, char c, const char *s) {
+  assert(c >= 'A' && c <= 'Z');
+  g->var[c - 'A'] = s;
+}
+
+/* Set variable c to the decimal number n. */
+static void gen_var_num(gen *g, char c, size_t n) {
+  assert(c >= 'A' && c <= 'Z');
+  snprintf(g->num[c - 'A'], sizeof g->num[0], "%zu", n);
+  g->var[c - 'A'] = g->num[c - 'A'];
+}
+
+/* Set $F to the name of symbol s and $K to its index k among wrappers. */
+static void gen_var_sym(gen *g, const gen_sym *s, size_t k) {
+  gen_var(g, 'F', s->wname);
+  gen_var_num(g, 'K', k);
+}
+
+/* Append template t with g's variables substituted. */
+static void gb_tmpl(gen_buf *b, const char *t, const gen *g) {
+  while (*t) {
+    const char *d = strchr(t, '$');
+    size_t n = d ? (size_t)(d - t) : strlen(t);
+    if (n && gb_room(b, n)) {
+      memcpy(b->p + b->len, t, n);
+      b->len += n;
+      b->p[b->len] = '\0';
+    }
+    if (!d) return;
+    char c = d[1];
+    if (c == '$') {
+      gb_puts(b, "$");
+    } else {
+      const char *v = c >= 'A' && c <= 'Z' ? g->var[c - 'A'] : NULL;
+      assert(v && "template variable not set");
+      gb_puts(b, v ? v : "");
+    }
+    t = d + 2;
+  }
+}
 
 /* Why a function cannot be bound, or NULL. */
 static const char *gen_unbindable(gen *g, const mffi_decl *d) {
@@ -175,6 +232,108 @@ static void gen_reach(gen *g, mffi__tid tid, int depth) {
   }
 }
 
+/* Append a symbol for d (selected, or an instance's function). NULL on
+** OOM. */
+static gen_sym *gen_add(gen *g, const mffi_decl *d) {
+  void *arr = g->syms;
+  if (mffi__grow(g->ctx, &arr, &g->capsyms, g->nsyms + 1, sizeof *g->syms) != 0)
+    return NULL;
+  g->syms = arr;
+  gen_sym *s = &g->syms[g->nsyms++];
+  memset(s, 0, sizeof *s);
+  s->d = d;
+  s->wname = d->name;
+  return s;
+}
+
+static bool gen_is_ident(const char *s);
+
+/* Add the instance spec "NAME=F(T1, T2...)" of --variadic: the wrapper
+** N_NAME takes F's fixed parameters, then one of each type Ti. F joins
+** the selection if --only left it out. */
+static int gen_instance(gen *g, const char *spec) {
+  const char *eq = strchr(spec, '=');
+  const char *lp = eq ? strchr(eq, '(') : NULL;
+  size_t len = strlen(spec);
+  if (!eq || !lp || len < 2 || spec[len - 1] != ')')
+    return mffi__err(g->ctx, MFFI_EPARSE,
+                     "--variadic '%s': expected NAME=FUNCTION(TYPE, ...)",
+                     spec);
+  char *buf = mffi__malloc(g->ctx, len + 1);
+  if (!buf) return mffi__nomem(g->ctx);
+  memcpy(buf, spec, len + 1);
+  char *name = buf, *fn = buf + (eq - spec) + 1, *types = buf + (lp - spec);
+  buf[eq - spec] = '\0';
+  *types++ = '\0';
+  buf[len - 1] = '\0';
+  while (*fn == ' ')
+    fn++;
+  for (char *e = fn + strlen(fn); e > fn && e[-1] == ' ';)
+    *--e = '\0';
+  int rc = MFFI_OK;
+  const mffi_decl *d = mffi_decl_find(g->ctx, fn);
+  if (!gen_is_ident(name) || strlen(name) > 64)
+    rc = mffi__err(g->ctx, MFFI_EPARSE,
+                   "--variadic '%s': '%s' is not a C identifier", spec, name);
+  else if (!d || d->kind != MFFI_DECL_FUNCTION ||
+           !(mffi__B(g->tt, d->tid)->flags & MFFI_TF_VARIADIC) ||
+           gen_unbindable(g, d))
+    rc = mffi__err(g->ctx, MFFI_ENOTFOUND,
+                   "--variadic '%s': '%s' is not a declared variadic function",
+                   spec, fn);
+  for (size_t i = 0; rc == MFFI_OK && i < g->nsyms; i++)
+    if (strcmp(g->syms[i].wname, name) == 0 && !g->syms[i].is_var &&
+        (g->syms[i].wrap || g->syms[i].inst))
+      rc = mffi__err(g->ctx, MFFI_EPARSE,
+                     "--variadic '%s': a wrapper %s_%s already exists", spec,
+                     g->N, name);
+  bool have = false;
+  for (size_t i = 0; rc == MFFI_OK && i < g->nsyms; i++)
+    have |= g->syms[i].d == d && !g->syms[i].inst;
+  if (rc == MFFI_OK && !have && !gen_add(g, d)) rc = mffi__nomem(g->ctx);
+  /* The types, split at commas outside parentheses. */
+  const mffi_type *vt[GEN_MAX_VARGS];
+  size_t nvt = 0;
+  for (char *t = types; rc == MFFI_OK && *t;) {
+    int depth = 0;
+    char *e = t;
+    for (; *e && (depth > 0 || *e != ','); e++)
+      depth += *e == '(' ? 1 : *e == ')' ? -1 : 0;
+    char sep = *e;
+    *e = '\0';
+    if (nvt == GEN_MAX_VARGS)
+      rc = mffi__err(g->ctx, MFFI_ERANGE, "--variadic '%s': over %d types",
+                     spec, GEN_MAX_VARGS);
+    else if ((rc = mffi_typeof(g->ctx, t, &vt[nvt])) != MFFI_OK)
+      rc = mffi__err(g->ctx, rc, "--variadic '%s': type '%s': %s", spec, t,
+                     mffi_errmsg(g->ctx));
+    else
+      nvt++;
+    t = sep ? e + 1 : e;
+  }
+  gen_sym *s = NULL;
+  if (rc == MFFI_OK && !(s = gen_add(g, d))) rc = mffi__nomem(g->ctx);
+  if (rc == MFFI_OK) {
+    s->inst = true;
+    s->wrap = true;
+    s->nvt = nvt;
+    size_t nn = strlen(name) + 1;
+    char *wn = mffi__malloc(g->ctx, nn);
+    s->vt = mffi__malloc(g->ctx, (nvt ? nvt : 1) * sizeof *s->vt);
+    if (!wn || !s->vt) {
+      mffi__free(g->ctx, wn);
+      g->nsyms--;
+      rc = mffi__nomem(g->ctx);
+    } else {
+      memcpy(wn, name, nn);
+      s->wname = wn;
+      memcpy(s->vt, vt, nvt * sizeof *vt);
+    }
+  }
+  mffi__free(g->ctx, buf);
+  return rc;
+}
+
 static int gen_select(gen *g) {
   regex_t re;
   const char *only = g->o->only;
@@ -203,6 +362,7 @@ static int gen_select(gen *g) {
     gen_sym *s = &g->syms[g->nsyms++];
     memset(s, 0, sizeof *s);
     s->d = d;
+    s->wname = d->name;
     s->is_var = d->kind == MFFI_DECL_VARIABLE;
     if (!s->is_var) {
       s->skip = gen_unbindable(g, d);
@@ -210,6 +370,8 @@ static int gen_select(gen *g) {
     }
   }
   if (only) regfree(&re);
+  for (size_t i = 0; rc == MFFI_OK && i < g->o->nvariadic; i++)
+    rc = gen_instance(g, g->o->variadic[i]);
   if (rc != MFFI_OK) return rc;
   if (g->nsyms == 0)
     return mffi__err(g->ctx, MFFI_ENOTFOUND,
@@ -220,8 +382,11 @@ static int gen_select(gen *g) {
   g->nseen = g->tt->ntypes;
   g->seen = mffi__calloc(g->ctx, g->nseen ? g->nseen : 1);
   if (!g->seen) return mffi__nomem(g->ctx);
-  for (size_t i = 0; i < g->nsyms; i++)
+  for (size_t i = 0; i < g->nsyms; i++) {
     if (!g->syms[i].skip) gen_reach(g, g->syms[i].d->tid, 0);
+    for (size_t j = 0; j < g->syms[i].nvt; j++)
+      gen_reach(g, g->syms[i].vt[j]->id, 0);
+  }
   return MFFI_OK;
 }
 
@@ -278,8 +443,14 @@ static void gen_proto(gen *g, gen_buf *b, const gen_sym *s, const char *name,
     if (i) gb_puts(&d, ", ");
     gb_type(&d, mffi_type_param(ft, i), pn);
   }
-  if (np == 0) gb_puts(&d, "void");
-  if (mffi_type_variadic(ft)) gb_puts(&d, ", ...");
+  for (size_t j = 0; j < s->nvt; j++) { /* An instance's extra types. */
+    char an[32];
+    snprintf(an, sizeof an, "a%zu", np + j);
+    if (np + j) gb_puts(&d, ", ");
+    gb_type(&d, s->vt[j], pnames ? an : NULL);
+  }
+  if (np + s->nvt == 0) gb_puts(&d, "void");
+  if (mffi_type_variadic(ft) && !s->inst) gb_puts(&d, ", ...");
   gb_puts(&d, ")");
   if (d.oom) {
     b->oom = true;
@@ -287,6 +458,11 @@ static void gen_proto(gen *g, gen_buf *b, const gen_sym *s, const char *name,
     gb_type(b, mffi_type_target(ft), d.p);
   }
   mffi__free(g->ctx, d.p);
+}
+
+/* The number of arguments a wrapper of s passes. */
+static size_t gen_nargs(gen *g, const gen_sym *s) {
+  return mffi_type_nparams(gen_ftype(g, s)) + s->nvt;
 }
 
 /* Append "a0, a1, ..." for the arguments of a call. */
@@ -372,90 +548,179 @@ static void gen_proto_attrs(gen_buf *b, const gen_sym *s) {
   if (gen_has_proto_attrs(s)) gb_puts(b, " __attribute__((deprecated))");
 }
 
-/* -- N_mffi.h ----------------------------------------------------------------
- */
+/* 1 if symbol s is referenced weakly by the static table: not known to be
+** exported (no check given, or the check did not find it). */
+static bool gen_weak(const gen *g, const gen_sym *s) {
+  if (!g->o->xExported) return true;
+  return !g->o->xExported(g->o->ud, mffi_decl_symbol(s->d));
+}
+
+/* -- N_mffi.h ------------------------------------------------------------- */
+
+/* The pieces of N_mffi.h. Variables: $N the binding name, $I what follows
+** #include, $D the default dynamic target in words, $F a function. */
+
+static const char hd_intro[] =
+    "/*\n"
+    "** One program, any strategy: call $N_F(...) where the library has "
+    "F(...).\n"
+    "**\n"
+    "**   $N_mffi_open($N_mffi_strategy(\"dynamic\"), NULL);  // or "
+    "\"static\"\n"
+    "**   ... $N_F(args) ...\n"
+    "**   $N_mffi_close();\n"
+    "**\n"
+    "** Conventions (docs/generated-api.md):\n"
+    "** - A wrapper returns the function's own value. A wrapper call that "
+    "fails\n"
+    "**   (not open, symbol missing, strategy failure) returns zero (NULL, a\n"
+    "**   zeroed struct) and sets the status, like errno: $N_mffi_status() "
+    "is\n"
+    "**   MFFI_OK or the code of the last failure on this thread, "
+    "$N_mffi_errmsg()\n"
+    "**   says why; a successful open or $N_mffi_clear_status() resets it.\n"
+    "**   errno is as the function left it.\n"
+    "** - $N_mffi_open(s, target): s NULL means \"dynamic\"; target NULL "
+    "means\n"
+    "**   the default (static: \"$N\"; dynamic: $D).\n"
+    "**   It binds every function once; a function missing from the target "
+    "does\n"
+    "**   not fail the open, its calls fail with MFFI_ENOSYM.\n"
+    "** - Compiled with -D$N_MFFI_DIRECT, the API is static inline direct "
+    "calls:\n"
+    "**   open/close do nothing and no modffi library is needed.\n"
+    "** - Function pointers are passed as they are: C functions work as\n"
+    "**   callbacks under the in-process strategies.\n"
+    "** - $P\n"
+    "*/\n"
+    "#ifndef $N_MFFI_H\n"
+    "#define $N_MFFI_H\n"
+    "\n"
+    "#include $I\n"
+    "\n";
+
+static const char hd_not_bound[] = "/* Not bound: $F ($S). */\n";
+static const char hd_no_wrap_variadic[] =
+    "/* No typed wrapper: $F (variadic; generate one per argument list with "
+    "--variadic 'NAME=$F(TYPE, ...)'). */\n";
+static const char hd_no_wrap_var[] =
+    "/* No typed wrapper: $F (a variable; mffi_bind on $N_mffi_lib()). */\n";
+
+static const char hd_direct[] =
+    "typedef struct mffi_strategy mffi_strategy;\n"
+    "typedef struct mffi_lib mffi_lib;\n"
+    "static inline const mffi_strategy *$N_mffi_strategy(const char *name) "
+    "{\n"
+    "  (void)name;\n"
+    "  return 0;\n"
+    "}\n"
+    "static inline int $N_mffi_open(const mffi_strategy *s, const char "
+    "*target) {\n"
+    "  (void)s;\n"
+    "  (void)target;\n"
+    "  return 0;\n"
+    "}\n"
+    "static inline int $N_mffi_open_name(const char *strategy,\n"
+    "                                   const char *target) {\n"
+    "  (void)strategy;\n"
+    "  (void)target;\n"
+    "  return 0;\n"
+    "}\n"
+    "static inline void $N_mffi_close(void) {}\n"
+    "static inline int $N_mffi_status(void) { return 0; }\n"
+    "static inline void $N_mffi_clear_status(void) {}\n"
+    "static inline const char *$N_mffi_errmsg(void) { return \"\"; }\n"
+    "static inline mffi_lib *$N_mffi_lib(void) { return 0; }\n"
+    "static inline const char *$N_mffi_missing(int i) {\n"
+    "  (void)i;\n"
+    "  return 0;\n"
+    "}\n"
+    "\n";
+
+static const char hd_api[] =
+    "#include <modffi.h>\n"
+    "\n"
+    "#ifdef __cplusplus\n"
+    "extern \"C\" {\n"
+    "#endif\n"
+    "\n"
+    "/* mffi_strategy_find(name): \"dynamic\", \"static\", ... */\n"
+    "const mffi_strategy *$N_mffi_strategy(const char *name);\n"
+    "/* Open the binding; MFFI_OK or an MFFI_E* code (see $N_mffi_errmsg()). "
+    "*/\n"
+    "int $N_mffi_open(const mffi_strategy *s, const char *target);\n"
+    "/* The same with the strategy by name (NULL: \"dynamic\"); an unknown\n"
+    "** name is MFFI_ENOTFOUND. */\n"
+    "int $N_mffi_open_name(const char *strategy, const char *target);\n"
+    "/* Close it (also done by a new open). */\n"
+    "void $N_mffi_close(void);\n"
+    "/* MFFI_OK, or the code of the last failed call or open on this thread\n"
+    "** since the last successful open or clear (like errno). */\n"
+    "int $N_mffi_status(void);\n"
+    "/* Reset the status to MFFI_OK and the message to \"\". */\n"
+    "void $N_mffi_clear_status(void);\n"
+    "/* Why it failed (\"\" when the status is MFFI_OK). Per thread. */\n"
+    "const char *$N_mffi_errmsg(void);\n"
+    "/* The open library, for mffi_callback(), mffi_new()...; NULL if closed. "
+    "*/\n"
+    "mffi_lib *$N_mffi_lib(void);\n"
+    "/* The i-th (from 0) bound function that cannot be called in the opened\n"
+    "** target: not provided there (its calls fail with MFFI_ENOSYM) or of a\n"
+    "** type the strategy cannot pass (MFFI_EUNSUPPORTED); NULL past the last\n"
+    "** one or when closed: for (i = 0; (f = $N_mffi_missing(i)); i++). */\n"
+    "const char *$N_mffi_missing(int i);\n"
+    "\n";
+
+static const char hd_end[] = "\n"
+                             "#ifdef __cplusplus\n"
+                             "}\n"
+                             "#endif\n"
+                             "\n"
+                             "#endif /* $N_MFFI_DIRECT */\n"
+                             "#endif /* $N_MFFI_H */\n";
 
 static void gen_header(gen *g, gen_buf *b) {
   const char *N = g->N;
   gen_banner(g, b, "Typed API");
-  gb_printf(b,
-            "/*\n"
-            "** One program, any strategy: call %s_F(...) where the library "
-            "has F(...).\n"
-            "**\n"
-            "**   %s_mffi_open(%s_mffi_strategy(\"dynamic\"), NULL);  // or "
-            "\"static\"\n"
-            "**   ... %s_F(args) ...\n"
-            "**   %s_mffi_close();\n"
-            "**\n"
-            "** Conventions (docs/generated-api.md):\n"
-            "** - A wrapper returns the function's own value. A wrapper call "
-            "that fails\n"
-            "**   (not open, symbol missing, strategy failure) returns zero "
-            "(NULL, a\n"
-            "**   zeroed struct) and sets the status, like errno: "
-            "%s_mffi_status() is\n"
-            "**   MFFI_OK or the code of the last failure on this thread, "
-            "%s_mffi_errmsg()\n"
-            "**   says why; a successful open or %s_mffi_clear_status() "
-            "resets it.\n"
-            "**   errno is as the function left it.\n"
-            "** - %s_mffi_open(s, target): s NULL means \"dynamic\"; target "
-            "NULL means\n"
-            "**   the default (static: \"%s\"; dynamic: %s%s%s).\n"
-            "**   It binds every function once; a function missing from the "
-            "target does\n"
-            "**   not fail the open, its calls fail with MFFI_ENOSYM.\n"
-            "** - Compiled with -D%s_MFFI_DIRECT, the API is static inline "
-            "direct calls:\n"
-            "**   open/close do nothing and no modffi library is needed.\n"
-            "** - Function pointers are passed as they are: C functions work "
-            "as\n"
-            "**   callbacks under the in-process strategies.\n"
-            "*/\n",
-            N, N, N, N, N, N, N, N, N, N, g->o->target ? "\"" : "",
-            g->o->target ? g->o->target : "the running process",
-            g->o->target ? "\"" : "", N);
-  gb_printf(b, "#ifndef %s_MFFI_H\n#define %s_MFFI_H\n\n", N, N);
-  gb_printf(b, "#include %s\n\n", g->o->include);
+  char dflt[300];
+  if (g->o->target)
+    snprintf(dflt, sizeof dflt, "\"%s\"", g->o->target);
+  else
+    snprintf(dflt, sizeof dflt, "the running process");
+  gen_var(g, 'D', dflt);
+  gen_var(g, 'I', g->o->include);
+  char mode[160];
+  if (g->o->std)
+    snprintf(mode, sizeof mode,
+             "The header was read as under -std=%.40s: compile in that mode.",
+             g->o->std);
+  else
+    snprintf(mode, sizeof mode,
+             "The header was read in cc's default mode: under a stricter "
+             "-std=cNN,\n**   regenerate with --std cNN.");
+  gen_var(g, 'P', mode);
+  gb_tmpl(b, hd_intro, g);
   for (size_t i = 0; i < g->nsyms; i++) {
     const gen_sym *s = &g->syms[i];
-    if (s->skip)
-      gb_printf(b, "/* Not bound: %s (%s). */\n", s->d->name, s->skip);
+    gen_var_sym(g, s, 0);
+    gen_var(g, 'S', s->skip ? s->skip : "");
+    if (s->inst)
+      continue;
+    else if (s->skip)
+      gb_tmpl(b, hd_not_bound, g);
     else if (!s->is_var && !s->wrap)
-      gb_printf(b,
-                "/* No typed wrapper: %s (variadic; use mffi_bind_variadic"
-                " on %s_mffi_lib()). */\n",
-                s->d->name, N);
+      gb_tmpl(b, hd_no_wrap_variadic, g);
     else if (s->is_var)
-      gb_printf(b,
-                "/* No typed wrapper: %s (a variable; mffi_bind on "
-                "%s_mffi_lib()). */\n",
-                s->d->name, N);
+      gb_tmpl(b, hd_no_wrap_var, g);
   }
-  gb_printf(b, "\n#ifdef %s_MFFI_DIRECT\n\n", N);
+  gb_tmpl(b, "\n#ifdef $N_MFFI_DIRECT\n\n", g);
   gen_diag_push(b);
-  gb_printf(b,
-            "typedef struct mffi_strategy mffi_strategy;\n"
-            "typedef struct mffi_lib mffi_lib;\n"
-            "static inline const mffi_strategy *%s_mffi_strategy(const char "
-            "*name) {\n  (void)name;\n  return 0;\n}\n"
-            "static inline int %s_mffi_open(const mffi_strategy *s, const "
-            "char *target) {\n  (void)s;\n  (void)target;\n  return 0;\n}\n"
-            "static inline int %s_mffi_open_name(const char *strategy,\n"
-            "                                   const char *target) {\n"
-            "  (void)strategy;\n  (void)target;\n  return 0;\n}\n"
-            "static inline void %s_mffi_close(void) {}\n"
-            "static inline int %s_mffi_status(void) { return 0; }\n"
-            "static inline void %s_mffi_clear_status(void) {}\n"
-            "static inline const char *%s_mffi_errmsg(void) { return \"\"; }\n"
-            "static inline mffi_lib *%s_mffi_lib(void) { return 0; }\n\n",
-            N, N, N, N, N, N, N, N);
+  gb_tmpl(b, hd_direct, g);
   for (size_t i = 0; i < g->nsyms; i++) {
     const gen_sym *s = &g->syms[i];
     if (!s->wrap) continue;
     char wname[256];
-    snprintf(wname, sizeof wname, "%s_%s", N, s->d->name);
+    snprintf(wname, sizeof wname, "%s_%s", N, s->wname);
     const mffi_type *ft = gen_ftype(g, s);
     if (gen_has_proto_attrs(s)) { /* Attributes go on a declaration. */
       gb_puts(b, "static inline ");
@@ -467,50 +732,22 @@ static void gen_header(gen *g, gen_buf *b) {
     gen_proto(g, b, s, wname, 2);
     gb_printf(b, " {\n  %s%s(",
               gen_is_void(mffi_type_target(ft)) ? "" : "return ", s->d->name);
-    gen_args(b, mffi_type_nparams(ft));
+    gen_args(b, gen_nargs(g, s));
     gb_puts(b, ");\n}\n");
   }
   gen_diag_pop(b);
-  gb_printf(b, "\n#else /* !%s_MFFI_DIRECT */\n\n", N);
-  gb_printf(
-      b,
-      "#include <modffi.h>\n\n"
-      "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
-      "/* mffi_strategy_find(name): \"dynamic\", \"static\", ... */\n"
-      "const mffi_strategy *%s_mffi_strategy(const char *name);\n"
-      "/* Open the binding; MFFI_OK or an MFFI_E* code (see "
-      "%s_mffi_errmsg()). */\n"
-      "int %s_mffi_open(const mffi_strategy *s, const char *target);\n"
-      "/* The same with the strategy by name (NULL: \"dynamic\"); an "
-      "unknown\n** name is MFFI_ENOTFOUND. */\n"
-      "int %s_mffi_open_name(const char *strategy, const char *target);\n"
-      "/* Close it (also done by a new open). */\n"
-      "void %s_mffi_close(void);\n"
-      "/* MFFI_OK, or the code of the last failed call or open on this "
-      "thread\n** since the last successful open or clear (like "
-      "errno). */\n"
-      "int %s_mffi_status(void);\n"
-      "/* Reset the status to MFFI_OK and the message to \"\". */\n"
-      "void %s_mffi_clear_status(void);\n"
-      "/* Why it failed (\"\" when the status is MFFI_OK). Per thread. */\n"
-      "const char *%s_mffi_errmsg(void);\n"
-      "/* The open library, for mffi_callback(), mffi_new()...; NULL "
-      "if closed. */\n"
-      "mffi_lib *%s_mffi_lib(void);\n\n",
-      N, N, N, N, N, N, N, N, N);
+  gb_tmpl(b, "\n#else /* !$N_MFFI_DIRECT */\n\n", g);
+  gb_tmpl(b, hd_api, g);
   for (size_t i = 0; i < g->nsyms; i++) {
     const gen_sym *s = &g->syms[i];
     if (!s->wrap) continue;
     char wname[256];
-    snprintf(wname, sizeof wname, "%s_%s", N, s->d->name);
+    snprintf(wname, sizeof wname, "%s_%s", N, s->wname);
     gen_proto(g, b, s, wname, 1);
     gen_proto_attrs(b, s);
     gb_puts(b, ";\n");
   }
-  gb_printf(b,
-            "\n#ifdef __cplusplus\n}\n#endif\n\n#endif /* %s_MFFI_DIRECT */\n"
-            "#endif /* %s_MFFI_H */\n",
-            N, N);
+  gb_tmpl(b, hd_end, g);
 }
 
 /* -- N_mffi.c
@@ -549,80 +786,444 @@ static void gen_cdef_text(gen *g, gen_buf *b) {
   mffi__free(g->ctx, line.p);
 }
 
+/* 1 if type t passed by value is one the call engine refuses. */
+static bool gen_engine_refuses(const mffi_type *t) {
+  const mffi_type *u = mffi_type_unqual(t);
+  mffi_kind k = mffi_type_kind(u);
+  if (k == MFFI_KIND_FLOAT128) return true;
+  if (k != MFFI_KIND_COMPLEX) return false;
+  mffi_kind e = mffi_type_kind(mffi_type_unqual(mffi_type_target(u)));
+  return e == MFFI_KIND_LDOUBLE || e == MFFI_KIND_FLOAT128;
+}
+
+/* 1 if function s has a parameter or result the call engine refuses: the
+** wrapper then calls it natively when it can find its address. */
+static bool gen_native_only(gen *g, const gen_sym *s) {
+  const mffi_type *ft = gen_ftype(g, s);
+  if (gen_engine_refuses(mffi_type_target(ft))) return true;
+  for (size_t j = 0; j < mffi_type_nparams(ft); j++)
+    if (gen_engine_refuses(mffi_type_param(ft, j))) return true;
+  return false;
+}
+
+/* -- N_mffi.c pieces ------------------------------------------------------ */
+
+/* The generated code of N_mffi.c, piece by piece, in the order written.
+** Variables: $N the binding name, $T the default target (a C string
+** literal or 0), $M the message size, $W the number of wrapped functions,
+** $F a function's name, $K its index in N__fn, $J a parameter's index. */
+
+static const char wr_prologue[] = "#include <stdio.h>\n"
+                                  "#include <string.h>\n"
+                                  "\n"
+                                  "#include \"$N_mffi.h\"\n"
+                                  "\n"
+                                  "#ifdef $N_MFFI_DIRECT\n"
+                                  "typedef int $N__mffi_direct_mode; /* The "
+                                  "API is inline. */\n"
+                                  "#else\n"
+                                  "\n"
+                                  "#include <modffi_strategy.h>\n"
+                                  "\n"
+                                  "static const char $N__cdef[] =\n";
+
+static const char wr_names[] =
+    "#define $N__NFN $W\n"
+    "static const char *const $N__names[$N__NFN] = {\n";
+
+static const char wr_state[] =
+    "static const char *const $N__target = $T;\n"
+    "static mffi_ctx *$N__ctx;\n"
+    "static mffi_lib *$N__lib;\n"
+    "static mffi_fn *$N__fn[$N__NFN];\n"
+    "static int $N__bindrc[$N__NFN]; /* What mffi_bind() returned. */\n"
+    "static _Thread_local int $N__rc;\n"
+    "static _Thread_local char $N__msg[$M];\n"
+    "\n";
+
+/* Per wrapped function: its type, and the pointer the wrapper jumps
+** through, the generic path until a native address is known, so the
+** wrapper is one indirect tail jump, like a PLT entry. */
+static const char wr_fn_ptr[] = ";\nstatic $N__$F_t *$N__$F_p = $N__slow_$F;\n";
+
+static const char wr_fail[] =
+    "\n"
+    "static int $N__fail(int rc, const char *what, const char *detail) {\n"
+    "  $N__rc = rc;\n"
+    "  snprintf($N__msg, sizeof $N__msg, \"$N: %s%s%s\", what,\n"
+    "           detail && detail[0] ? \": \" : \"\", detail ? detail : "
+    "\"\");\n"
+    "  return rc;\n"
+    "}\n"
+    "\n"
+    "/* The generic path: through mffi_call(). */\n"
+    "static inline void $N__call(int i, void *ret, void *const *args) {\n"
+    "  if (__builtin_expect(!$N__fn[i], 0)) {\n"
+    "    int brc = $N__bindrc[i];\n"
+    "    if (!$N__lib) {\n"
+    "      $N__fail(MFFI_EMISUSE, $N__names[i], \"called before "
+    "$N_mffi_open()\");\n"
+    "    } else if (brc == MFFI_ENOSYM || brc == MFFI_OK) {\n"
+    "      $N__fail(MFFI_ENOSYM, $N__names[i], \"not available in the opened "
+    "target\");\n"
+    "    } else {\n"
+    "      char d[160];\n"
+    "      snprintf(d, sizeof d, \"cannot be called through the '%.40s' "
+    "strategy (%s)\",\n"
+    "               mffi_lib_strategy($N__lib)->name, mffi_strerror(brc));\n"
+    "      $N__fail(brc, $N__names[i], d);\n"
+    "    }\n"
+    "    return;\n"
+    "  }\n"
+    "  int rc = mffi_call($N__fn[i], ret, args);\n"
+    "  if (rc != MFFI_OK) $N__fail(rc, $N__names[i], mffi_errmsg($N__ctx));\n"
+    "}\n"
+    "\n";
+
+/* Function pointers for out-of-process strategies: one closure per
+** pointer and handler, made on first use, freed at close. */
+static const char wr_closures[] =
+    "/* A C function pointer passed where the library runs elsewhere\n"
+    "** (remote, checked): the same function behind a closure, made\n"
+    "** once per pointer; not thread-safe on first use. */\n"
+    "#define $N__MAXCB 256\n"
+    "typedef struct $N__cbent {\n"
+    "  void *fp;\n"
+    "  mffi_handler h;\n"
+    "  mffi_closure *c;\n"
+    "} $N__cbent;\n"
+    "static $N__cbent $N__cbs[$N__MAXCB];\n"
+    "static int $N__ncbs;\n"
+    "\n"
+    "static void *$N__closure(void *fp, const char *type, mffi_handler h,\n"
+    "                         const char *what) {\n"
+    "  if (!fp || !$N__lib) return fp;\n"
+    "  for (int i = 0; i < $N__ncbs; i++)\n"
+    "    if ($N__cbs[i].fp == fp && $N__cbs[i].h == h)\n"
+    "      return mffi_closure_code($N__cbs[i].c);\n"
+    "  const mffi_type *t;\n"
+    "  mffi_closure *c;\n"
+    "  int rc = $N__ncbs == $N__MAXCB ? MFFI_ERANGE : mffi_typeof($N__ctx, "
+    "type, &t);\n"
+    "  if (rc == MFFI_OK) rc = mffi_callback($N__lib, t, h, fp, &c);\n"
+    "  if (rc != MFFI_OK) {\n"
+    "    $N__fail(rc, what, rc == MFFI_ERANGE ? \"too many callbacks\"\n"
+    "                                        : mffi_errmsg($N__ctx));\n"
+    "    return NULL;\n"
+    "  }\n"
+    "  $N__cbs[$N__ncbs++] = ($N__cbent){fp, h, c};\n"
+    "  return mffi_closure_code(c);\n"
+    "}\n"
+    "\n";
+
+static const char wr_close[] =
+    "const mffi_strategy *$N_mffi_strategy(const char *name) {\n"
+    "  return mffi_strategy_find(name);\n"
+    "}\n"
+    "\n"
+    "void $N_mffi_close(void) {\n"
+    "  mffi_close($N__lib);\n"
+    "  mffi_ctx_free($N__ctx);\n"
+    "  $N__lib = NULL;\n"
+    "  $N__ctx = NULL;\n"
+    "  memset($N__fn, 0, sizeof $N__fn);\n"
+    "  memset($N__bindrc, 0, sizeof $N__bindrc);\n";
+static const char wr_close_cbs[] =
+    "  $N__ncbs = 0; /* mffi_close freed the closures. */\n";
+static const char wr_close_fn[] = "  $N__$F_p = $N__slow_$F;\n";
+static const char wr_close_inst[] = "  $N__$F_p = NULL;\n";
+
+/* An instance of a variadic function (--variadic): the pointer is set
+** when the strategy runs it in this process, and the wrapper calls it
+** with the function's own (variadic) type, so C's promotions apply. */
+static const char wr_inst_ptr[] = ";\nstatic $N__$F_t *$N__$F_p;\n";
+static const char wr_open_native_inst[] =
+    "  if ($N__fn[$K] && s->version >= 2 && (s->flags & MFFI_STRATEGY_NATIVE) "
+    "&&\n"
+    "      (native = mffi_fn_addr($N__fn[$K])) != NULL)\n"
+    "    $N__$F_p = ($N__$F_t *)native;\n";
+
+static const char wr_bind_plain[] =
+    "\n"
+    "static int $N__bind(int i) {\n"
+    "  return mffi_bind($N__lib, $N__names[i], &$N__fn[i]);\n"
+    "}\n";
+/* With instances: $N__nvt[i] extra argument types, as C type names. */
+static const char wr_bind_inst[] =
+    "static int $N__bind(int i) {\n"
+    "  if (!$N__nvt[i]) return mffi_bind($N__lib, $N__names[i], &$N__fn[i]);\n"
+    "  const mffi_type *vt[$V];\n"
+    "  for (int j = 0; j < $N__nvt[i]; j++) {\n"
+    "    int rc = mffi_typeof($N__ctx, $N__vts[i][j], &vt[j]);\n"
+    "    if (rc != MFFI_OK) return rc;\n"
+    "  }\n"
+    "  return mffi_bind_variadic($N__lib, $N__names[i], vt, $N__nvt[i],\n"
+    "                            &$N__fn[i]);\n"
+    "}\n";
+
+/* The binder of function i, and for instances their argument types. */
+static void wr_bind(gen *g, gen_buf *b) {
+  bool any_inst = false;
+  for (size_t i = 0; i < g->nsyms; i++)
+    any_inst |= g->syms[i].inst && g->syms[i].nvt > 0;
+  if (!any_inst) {
+    gb_tmpl(b, wr_bind_plain, g);
+    return;
+  }
+  gb_puts(b, "\n");
+  size_t k = 0, maxv = 1;
+  for (size_t i = 0; i < g->nsyms; i++) {
+    const gen_sym *s = &g->syms[i];
+    if (!s->wrap) continue;
+    if (s->nvt) {
+      gen_var_sym(g, s, k);
+      gb_tmpl(b, "static const char *const $N__vt_$K[] = {", g);
+      for (size_t j = 0; j < s->nvt; j++) {
+        char *ts = gen_type_str(g->ctx, s->vt[j], NULL);
+        if (!ts) {
+          b->oom = true;
+          return;
+        }
+        gb_puts(b, j ? ", \"" : "\"");
+        gb_cstr(b, ts);
+        gb_puts(b, "\"");
+        mffi__free(g->ctx, ts);
+      }
+      gb_puts(b, "};\n");
+      if (s->nvt > maxv) maxv = s->nvt;
+    }
+    k++;
+  }
+  gb_tmpl(b, "static const char *const *const $N__vts[$N__NFN] = {", g);
+  k = 0;
+  for (size_t i = 0; i < g->nsyms; i++) {
+    const gen_sym *s = &g->syms[i];
+    if (!s->wrap) continue;
+    gen_var_sym(g, s, k++);
+    gb_puts(b, k > 1 ? ", " : "");
+    gb_tmpl(b, s->nvt ? "$N__vt_$K" : "0", g);
+  }
+  gb_tmpl(b, "};\nstatic const unsigned char $N__nvt[$N__NFN] = {", g);
+  k = 0;
+  for (size_t i = 0; i < g->nsyms; i++) {
+    const gen_sym *s = &g->syms[i];
+    if (!s->wrap) continue;
+    gb_printf(b, "%s%zu", k++ ? ", " : "", s->nvt);
+  }
+  gb_puts(b, "};\n\n");
+  gen_var_num(g, 'V', maxv);
+  gb_tmpl(b, wr_bind_inst, g);
+}
+
+static const char wr_open[] =
+    "int $N_mffi_open(const mffi_strategy *s, const char *target) {\n"
+    "  $N_mffi_close();\n"
+    "  if (!s) s = mffi_strategy_find(\"dynamic\");\n"
+    "  if (!s) return $N__fail(MFFI_EMISUSE, \"open\", \"no such "
+    "strategy\");\n"
+    "  if (!target)\n"
+    "    target = strcmp(s->name, \"static\") == 0 ||\n"
+    "             strcmp(s->name, \"checked:static\") == 0\n"
+    "                 ? \"$N\"\n"
+    "                 : $N__target;\n"
+    "  int rc = mffi_ctx_new(&$N__ctx, NULL);\n"
+    "  if (rc != MFFI_OK) return $N__fail(rc, \"open\", mffi_strerror(rc));\n"
+    "  rc = mffi_cdef($N__ctx, $N__cdef, sizeof $N__cdef - 1);\n"
+    "  if (rc == MFFI_OK) rc = mffi_open($N__ctx, s, target, NULL, "
+    "&$N__lib);\n"
+    "  if (rc != MFFI_OK) {\n"
+    "    $N__fail(rc, \"open\", mffi_errmsg($N__ctx));\n"
+    "    mffi_ctx_free($N__ctx);\n"
+    "    $N__ctx = NULL;\n"
+    "    return rc;\n"
+    "  }\n"
+    "  for (int i = 0; i < $W; i++)\n"
+    "    if (($N__bindrc[i] = $N__bind(i)) != MFFI_OK) {\n"
+    "      $N__fn[i] = NULL; /* Missing here: fails when called. */\n"
+    "      if ((rc = mffi_lib_failed($N__lib)) != MFFI_OK) {\n"
+    "        $N__fail(rc, \"open\", mffi_errmsg($N__ctx));\n"
+    "        $N_mffi_close();\n"
+    "        return rc;\n"
+    "      }\n"
+    "    }\n"
+    "  int nfound = 0;\n"
+    "  for (int i = 0; i < $W; i++)\n"
+    "    nfound += $N__bindrc[i] != MFFI_ENOSYM;\n"
+    "  if ($W > 0 && nfound == 0) { /* The wrong target, or none linked. */\n"
+    "    char d[160];\n"
+    "    snprintf(d, sizeof d,\n"
+    "             \"none of its %d functions is in %.60s (the wrong target, or "
+    "\"\n"
+    "             \"the library is not linked)\",\n"
+    "             $W, target ? target : \"the running process\");\n"
+    "    $N__fail(MFFI_ENOSYM, \"open\", d);\n"
+    "    $N_mffi_close();\n"
+    "    return MFFI_ENOSYM;\n"
+    "  }\n";
+static const char wr_open_native[] =
+    "  if ((native = mffi_fn_native($N__fn[$K])) != NULL)\n"
+    "    $N__$F_p = ($N__$F_t *)native;\n";
+/* A function of a type the call engine cannot pass (long double _Complex,
+** _Float128): under dynamic, the wrapper calls its address natively. */
+static const char wr_open_dlsym[] =
+    "  if ($N__bindrc[$K] == MFFI_EUNSUPPORTED && strcmp(s->name, \"dynamic\") "
+    "== 0 &&\n"
+    "      (native = $N__dlsym(target, \"$S\")) != NULL) {\n"
+    "    $N__$F_p = ($N__$F_t *)native;\n"
+    "    $N__bindrc[$K] = MFFI_OK;\n"
+    "  }\n";
+static const char wr_dlsym[] =
+    "#include <dlfcn.h>\n"
+    "\n"
+    "/* The address of symbol name in target (NULL: the program), or NULL. */\n"
+    "static void *$N__dlsym(const char *target, const char *name) {\n"
+    "  void *h = dlopen(target, RTLD_LAZY);\n"
+    "  void *p = h ? dlsym(h, name) : NULL;\n"
+    "  if (h) dlclose(h); /* The strategy holds it open. */\n"
+    "  return p;\n"
+    "}\n"
+    "\n";
+static const char wr_open_end[] =
+    "  $N__rc = MFFI_OK;\n"
+    "  $N__msg[0] = '\\0';\n"
+    "  return MFFI_OK;\n"
+    "}\n"
+    "\n"
+    "int $N_mffi_open_name(const char *strategy, const char *target) {\n"
+    "  const mffi_strategy *s = mffi_strategy_find(strategy ? strategy : "
+    "\"dynamic\");\n"
+    "  if (!s) {\n"
+    "    char d[96];\n"
+    "    snprintf(d, sizeof d, \"no strategy '%.60s'\", strategy);\n"
+    "    return $N__fail(MFFI_ENOTFOUND, \"open\", d);\n"
+    "  }\n"
+    "  return $N_mffi_open(s, target);\n"
+    "}\n"
+    "\n"
+    "int $N_mffi_status(void) { return $N__rc; }\n"
+    "\n"
+    "void $N_mffi_clear_status(void) {\n"
+    "  $N__rc = MFFI_OK;\n"
+    "  $N__msg[0] = '\\0';\n"
+    "}\n"
+    "\n"
+    "const char *$N_mffi_errmsg(void) {\n"
+    "  return $N__rc == MFFI_OK ? \"\" : $N__msg;\n"
+    "}\n"
+    "\n"
+    "mffi_lib *$N_mffi_lib(void) { return $N__lib; }\n"
+    "\n"
+    "const char *$N_mffi_missing(int i) {\n"
+    "  if (!$N__lib || i < 0) return NULL;\n"
+    "  for (int k = 0; k < $W; k++)\n"
+    "    if ($N__bindrc[k] != MFFI_OK && i-- == 0) return $N__names[k];\n"
+    "  return NULL;\n"
+    "}\n";
+
+/* A function pointer argument $J under a strategy without native calls:
+** the same function behind a closure (the type string follows). */
+static const char wr_slow_fnptr[] = "  if (!mffi_fn_native($N__fn[$K])) {\n"
+                                    "    void *fp_;\n"
+                                    "    memcpy(&fp_, &a$J, sizeof fp_);\n"
+                                    "    fp_ = $N__closure(fp_, \"";
+static const char wr_slow_fnptr_end[] = "\", $N__h_$F_$J, \"$F\");\n"
+                                        "    memcpy(&a$J, &fp_, sizeof fp_);\n"
+                                        "  }\n";
+
+static const char wr_epilogue[] = "\n#endif /* $N_MFFI_DIRECT */\n";
+
+/* The generic path of one wrapper, out of line so that the wrapper itself
+** is one indirect tail jump (no frame, no spilled arguments); then the
+** wrapper. */
+static void wr_function(gen *g, gen_buf *b, const gen_sym *s) {
+  const mffi_type *ft = gen_ftype(g, s);
+  const mffi_type *rt = mffi_type_target(ft);
+  size_t np = gen_nargs(g, s), nfixed = mffi_type_nparams(ft);
+  bool isvoid = gen_is_void(rt);
+  char wname[256], sname[256];
+  snprintf(wname, sizeof wname, "%s_%s", g->N, s->wname);
+  snprintf(sname, sizeof sname, "%s__slow_%s", g->N, s->wname);
+  gb_puts(b, "\nstatic __attribute__((noinline)) ");
+  gen_proto(g, b, s, sname, 2);
+  gb_puts(b, " {\n");
+  if (!isvoid) {
+    gb_puts(b, "  ");
+    gb_type(b, mffi_type_unqual(rt), "r");
+    gb_puts(b, ";\n  memset(&r, 0, sizeof r);\n");
+  }
+  for (size_t j = 0; j < nfixed; j++) {
+    const mffi_type *pt = mffi_type_param(ft, j);
+    if (!gen_is_fnptr(pt)) continue;
+    char *ts = gen_type_str(g->ctx, mffi_type_unqual(pt), NULL);
+    if (!ts) {
+      b->oom = true;
+      continue;
+    }
+    gen_var_num(g, 'J', j);
+    gb_tmpl(b, wr_slow_fnptr, g);
+    gb_cstr(b, ts);
+    gb_tmpl(b, wr_slow_fnptr_end, g);
+    mffi__free(g->ctx, ts);
+  }
+  if (np) {
+    gb_printf(b, "  void *args[%zu] = {", np);
+    for (size_t j = 0; j < np; j++)
+      gb_printf(b, "%s(void *)&a%zu", j ? ", " : "", j);
+    gb_puts(b, "};\n");
+  }
+  gb_tmpl(b, "  $N__call($K, ", g);
+  gb_printf(b, "%s, %s);\n", isvoid ? "NULL" : "&r", np ? "args" : "NULL");
+  gb_puts(b, isvoid ? "}\n\n" : "  return r;\n}\n\n");
+  gen_proto(g, b, s, wname, 2);
+  if (s->inst) { /* Natively through the variadic type, or generically. */
+    gb_tmpl(b,
+            isvoid ? " {\n  if ($N__$F_p) {\n    $N__$F_p("
+                   : " {\n  if ($N__$F_p) return $N__$F_p(",
+            g);
+    gen_args(b, np);
+    gb_puts(b, isvoid ? ");\n    return;\n  }\n  " : ");\n  return ");
+    gb_tmpl(b, "$N__slow_$F(", g);
+  } else {
+    gb_tmpl(b, isvoid ? " {\n  $N__$F_p(" : " {\n  return $N__$F_p(", g);
+  }
+  gen_args(b, np);
+  gb_puts(b, ");\n}\n");
+}
+
 static void gen_wrappers(gen *g, gen_buf *b) {
-  const char *N = g->N;
   gen_banner(g, b, "Wrappers dispatching through the opened strategy");
-  gb_printf(b,
-            "#include <stdio.h>\n#include <string.h>\n\n"
-            "#include \"%s_mffi.h\"\n\n"
-            "#ifdef %s_MFFI_DIRECT\n"
-            "typedef int %s__mffi_direct_mode; /* The API is inline. */\n"
-            "#else\n\n"
-            "#include <modffi_strategy.h>\n\n",
-            N, N, N);
-  gb_printf(b, "static const char %s__cdef[] =\n", N);
+  gb_tmpl(b, wr_prologue, g);
   gen_cdef_text(g, b);
   gb_puts(b, "    \"\";\n\n");
   size_t nw = 0;
   for (size_t i = 0; i < g->nsyms; i++)
     nw += g->syms[i].wrap;
-  gb_printf(b, "#define %s__NFN %zu\n", N, nw ? nw : 1);
-  gb_printf(b, "static const char *const %s__names[%s__NFN] = {\n", N, N);
+  gen_var_num(g, 'W', nw ? nw : 1);
+  gb_tmpl(b, wr_names, g);
   for (size_t i = 0; i < g->nsyms; i++)
     if (g->syms[i].wrap) gb_printf(b, "    \"%s\",\n", g->syms[i].d->name);
   if (!nw) gb_puts(b, "    0,\n");
   gb_puts(b, "};\n\n");
-  gb_printf(b,
-            "static const char *const %s__target = %s%s%s;\n"
-            "static mffi_ctx *%s__ctx;\n"
-            "static mffi_lib *%s__lib;\n"
-            "static mffi_fn *%s__fn[%s__NFN];\n"
-            "static _Thread_local int %s__rc;\n"
-            "static _Thread_local char %s__msg[%d];\n\n",
-            N, g->o->target ? "\"" : "", g->o->target ? g->o->target : "0",
-            g->o->target ? "\"" : "", N, N, N, N, N, N, GEN_MSG_MAX);
-  /* Direct pointers, set when the strategy binds the real function. */
+  gb_tmpl(b, wr_state, g);
   for (size_t i = 0; i < g->nsyms; i++) {
     const gen_sym *s = &g->syms[i];
     if (!s->wrap) continue;
-    char tname[256];
-    snprintf(tname, sizeof tname, "%s__%s_t", N, s->d->name);
+    gen_var_sym(g, s, 0);
+    char tname[256], sname[256];
+    snprintf(tname, sizeof tname, "%s__%s_t", g->N, s->wname);
+    snprintf(sname, sizeof sname, "%s__slow_%s", g->N, s->wname);
     gb_puts(b, "typedef ");
     gb_type(b, gen_ftype(g, s), tname);
-    char sname[256];
-    snprintf(sname, sizeof sname, "%s__slow_%s", N, s->d->name);
+    if (s->inst) {
+      gb_tmpl(b, wr_inst_ptr, g);
+      continue;
+    }
     gb_puts(b, ";\nstatic __attribute__((noinline)) ");
     gen_proto(g, b, s, sname, 2);
-    /* Always callable: the generic path until a native address is known,
-    ** so the wrapper is one indirect tail jump, like a PLT entry. */
-    gb_printf(b, ";\nstatic %s *%s__%s_p = %s;\n", tname, N, s->d->name, sname);
+    gb_tmpl(b, wr_fn_ptr, g);
   }
-  gb_printf(b,
-            "\nstatic int %s__fail(int rc, const char *what, const char "
-            "*detail) {\n"
-            "  %s__rc = rc;\n"
-            "  snprintf(%s__msg, sizeof %s__msg, \"%s: %%s%%s%%s\", what,\n"
-            "           detail && detail[0] ? \": \" : \"\", detail ? detail "
-            ": \"\");\n"
-            "  return rc;\n}\n\n",
-            N, N, N, N, N);
-  gb_printf(b,
-            "/* The generic path: through mffi_call(). */\n"
-            "static inline void %s__call(int i, void *ret, void *const *args) "
-            "{\n"
-            "  if (__builtin_expect(!%s__fn[i], 0)) {\n"
-            "    %s__fail(%s__lib ? MFFI_ENOSYM : MFFI_EMISUSE, "
-            "%s__names[i],\n"
-            "             %s__lib ? \"not available in the opened target\"\n"
-            "                     : \"called before %s_mffi_open()\");\n"
-            "    return;\n  }\n"
-            "  int rc = mffi_call(%s__fn[i], ret, args);\n"
-            "  if (rc != MFFI_OK) %s__fail(rc, %s__names[i], "
-            "mffi_errmsg(%s__ctx));\n"
-            "}\n\n",
-            N, N, N, N, N, N, N, N, N, N, N);
-  /* Function pointers for out-of-process strategies: one closure per
-  ** pointer and handler, made on first use, freed at close. */
+  wr_bind(g, b);
+  gb_tmpl(b, wr_fail, g);
   bool any_fnptr = false;
   for (size_t i = 0; i < g->nsyms; i++) {
     const gen_sym *s = &g->syms[i];
@@ -631,37 +1232,12 @@ static void gen_wrappers(gen *g, gen_buf *b) {
     for (size_t j = 0; j < mffi_type_nparams(ft); j++)
       any_fnptr |= gen_is_fnptr(mffi_type_param(ft, j));
   }
-  if (any_fnptr)
-    gb_printf(
-        b,
-        "/* A C function pointer passed where the library runs elsewhere\n"
-        "** (remote, checked): the same function behind a closure, made\n"
-        "** once per pointer; not thread-safe on first use. */\n"
-        "#define %s__MAXCB 256\n"
-        "typedef struct %s__cbent {\n"
-        "  void *fp;\n  mffi_handler h;\n  mffi_closure *c;\n"
-        "} %s__cbent;\n"
-        "static %s__cbent %s__cbs[%s__MAXCB];\n"
-        "static int %s__ncbs;\n\n"
-        "static void *%s__closure(void *fp, const char *type, "
-        "mffi_handler h,\n"
-        "                         const char *what) {\n"
-        "  if (!fp || !%s__lib) return fp;\n"
-        "  for (int i = 0; i < %s__ncbs; i++)\n"
-        "    if (%s__cbs[i].fp == fp && %s__cbs[i].h == h)\n"
-        "      return mffi_closure_code(%s__cbs[i].c);\n"
-        "  const mffi_type *t;\n  mffi_closure *c;\n"
-        "  int rc = %s__ncbs == %s__MAXCB ? MFFI_ERANGE : "
-        "mffi_typeof(%s__ctx, type, &t);\n"
-        "  if (rc == MFFI_OK) rc = mffi_callback(%s__lib, t, h, fp, &c);\n"
-        "  if (rc != MFFI_OK) {\n"
-        "    %s__fail(rc, what, rc == MFFI_ERANGE ? \"too many callbacks\"\n"
-        "                                        : "
-        "mffi_errmsg(%s__ctx));\n"
-        "    return NULL;\n  }\n"
-        "  %s__cbs[%s__ncbs++] = (%s__cbent){fp, h, c};\n"
-        "  return mffi_closure_code(c);\n}\n\n",
-        N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N);
+  if (any_fnptr) gb_tmpl(b, wr_closures, g);
+  bool any_native_only = false;
+  for (size_t i = 0; i < g->nsyms; i++)
+    any_native_only |=
+        g->syms[i].wrap && !g->syms[i].inst && gen_native_only(g, &g->syms[i]);
+  if (any_native_only) gb_tmpl(b, wr_dlsym, g);
   for (size_t i = 0; i < g->nsyms; i++) {
     const gen_sym *s = &g->syms[i];
     if (!s->wrap) continue;
@@ -669,150 +1245,39 @@ static void gen_wrappers(gen *g, gen_buf *b) {
     for (size_t j = 0; j < mffi_type_nparams(ft); j++) {
       if (!gen_is_fnptr(mffi_type_param(ft, j))) continue;
       char hname[300];
-      snprintf(hname, sizeof hname, "%s__h_%s_%zu", N, s->d->name, j);
+      snprintf(hname, sizeof hname, "%s__h_%s_%zu", g->N, s->wname, j);
       gen_fnptr_handler(g, b, mffi_type_param(ft, j), hname);
     }
   }
-  gb_printf(b,
-            "const mffi_strategy *%s_mffi_strategy(const char *name) {\n"
-            "  return mffi_strategy_find(name);\n}\n\n"
-            "void %s_mffi_close(void) {\n"
-            "  mffi_close(%s__lib);\n"
-            "  mffi_ctx_free(%s__ctx);\n"
-            "  %s__lib = NULL;\n  %s__ctx = NULL;\n"
-            "  memset(%s__fn, 0, sizeof %s__fn);\n"
-            "%s%s%s",
-            N, N, N, N, N, N, N, N, any_fnptr ? "  " : "", any_fnptr ? N : "",
-            any_fnptr ? "__ncbs = 0; /* mffi_close freed the closures. */\n"
-                      : "");
-  for (size_t i = 0; i < g->nsyms; i++)
-    if (g->syms[i].wrap)
-      gb_printf(b, "  %s__%s_p = %s__slow_%s;\n", N, g->syms[i].d->name, N,
-                g->syms[i].d->name);
+  gb_tmpl(b, wr_close, g);
+  if (any_fnptr) gb_tmpl(b, wr_close_cbs, g);
+  for (size_t i = 0; i < g->nsyms; i++) {
+    if (!g->syms[i].wrap) continue;
+    gen_var_sym(g, &g->syms[i], 0);
+    gb_tmpl(b, g->syms[i].inst ? wr_close_inst : wr_close_fn, g);
+  }
   gb_puts(b, "}\n\n");
-  gb_printf(b,
-            "int %s_mffi_open(const mffi_strategy *s, const char *target) {\n"
-            "  %s_mffi_close();\n"
-            "  if (!s) s = mffi_strategy_find(\"dynamic\");\n"
-            "  if (!s) return %s__fail(MFFI_EMISUSE, \"open\", \"no such "
-            "strategy\");\n"
-            "  if (!target)\n"
-            "    target = strcmp(s->name, \"static\") == 0 ||\n"
-            "             strcmp(s->name, \"checked:static\") == 0\n"
-            "                 ? \"%s\"\n"
-            "                 : %s__target;\n"
-            "  int rc = mffi_ctx_new(&%s__ctx, NULL);\n"
-            "  if (rc != MFFI_OK) return %s__fail(rc, \"open\", "
-            "mffi_strerror(rc));\n"
-            "  rc = mffi_cdef(%s__ctx, %s__cdef, sizeof %s__cdef - 1);\n"
-            "  if (rc == MFFI_OK) rc = mffi_open(%s__ctx, s, target, NULL, "
-            "&%s__lib);\n"
-            "  if (rc != MFFI_OK) {\n"
-            "    %s__fail(rc, \"open\", mffi_errmsg(%s__ctx));\n"
-            "    mffi_ctx_free(%s__ctx);\n"
-            "    %s__ctx = NULL;\n"
-            "    return rc;\n  }\n"
-            "  for (int i = 0; i < %zu; i++)\n"
-            "    if (mffi_bind(%s__lib, %s__names[i], &%s__fn[i]) != MFFI_OK) {\n"
-            "      %s__fn[i] = NULL; /* Missing here: fails when called. */\n"
-            "      if ((rc = mffi_lib_failed(%s__lib)) != MFFI_OK) {\n"
-            "        %s__fail(rc, \"open\", mffi_errmsg(%s__ctx));\n"
-            "        %s_mffi_close();\n"
-            "        return rc;\n      }\n    }\n",
-            N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, nw, N, N, N, N, N,
-            N, N, N);
-  bool any_wrap = false;
-  for (size_t i = 0; i < g->nsyms; i++)
-    any_wrap |= g->syms[i].wrap;
-  if (any_wrap) gb_puts(b, "  void *native;\n");
+  gen_var_num(g, 'W', nw);
+  gb_tmpl(b, wr_open, g);
+  if (nw) gb_puts(b, "  void *native;\n");
   size_t k = 0;
   for (size_t i = 0; i < g->nsyms; i++) {
-    const gen_sym *s = &g->syms[i];
-    if (!s->wrap) continue;
-    gb_printf(b,
-              "  if ((native = mffi_fn_native(%s__fn[%zu])) != NULL)\n"
-              "    %s__%s_p = (%s__%s_t *)native;\n",
-              N, k, N, s->d->name, N, s->d->name);
-    k++;
+    if (!g->syms[i].wrap) continue;
+    gen_var_sym(g, &g->syms[i], k++);
+    gb_tmpl(b, g->syms[i].inst ? wr_open_native_inst : wr_open_native, g);
+    if (!g->syms[i].inst && gen_native_only(g, &g->syms[i])) {
+      gen_var(g, 'S', mffi_decl_symbol(g->syms[i].d));
+      gb_tmpl(b, wr_open_dlsym, g);
+    }
   }
-  gb_printf(b,
-            "  %s__rc = MFFI_OK;\n  %s__msg[0] = '\\0';\n  return MFFI_OK;\n"
-            "}\n\n"
-            "int %s_mffi_open_name(const char *strategy, const char *target) "
-            "{\n"
-            "  const mffi_strategy *s = mffi_strategy_find(strategy ? strategy "
-            ": \"dynamic\");\n"
-            "  if (!s) {\n"
-            "    char d[96];\n"
-            "    snprintf(d, sizeof d, \"no strategy '%%.60s'\", strategy);\n"
-            "    return %s__fail(MFFI_ENOTFOUND, \"open\", d);\n  }\n"
-            "  return %s_mffi_open(s, target);\n}\n\n"
-            "int %s_mffi_status(void) { return %s__rc; }\n\n"
-            "void %s_mffi_clear_status(void) {\n"
-            "  %s__rc = MFFI_OK;\n  %s__msg[0] = '\\0';\n}\n\n"
-            "const char *%s_mffi_errmsg(void) {\n"
-            "  return %s__rc == MFFI_OK ? \"\" : %s__msg;\n}\n\n"
-            "mffi_lib *%s_mffi_lib(void) { return %s__lib; }\n",
-            N, N, N, N, N, N, N, N, N, N, N, N, N, N, N);
+  gb_tmpl(b, wr_open_end, g);
   k = 0;
   for (size_t i = 0; i < g->nsyms; i++) {
-    const gen_sym *s = &g->syms[i];
-    if (!s->wrap) continue;
-    const mffi_type *ft = gen_ftype(g, s);
-    const mffi_type *rt = mffi_type_target(ft);
-    size_t np = mffi_type_nparams(ft);
-    bool isvoid = gen_is_void(rt);
-    char wname[256], sname[256];
-    snprintf(wname, sizeof wname, "%s_%s", N, s->d->name);
-    snprintf(sname, sizeof sname, "%s__slow_%s", N, s->d->name);
-    /* The generic path out of line, so that the wrapper is one indirect
-    ** tail jump (no frame, no spilled arguments). */
-    gb_puts(b, "\nstatic __attribute__((noinline)) ");
-    gen_proto(g, b, s, sname, 2);
-    gb_puts(b, " {\n");
-    if (!isvoid) {
-      gb_puts(b, "  ");
-      gb_type(b, mffi_type_unqual(rt), "r");
-      gb_puts(b, ";\n  memset(&r, 0, sizeof r);\n");
-    }
-    for (size_t j = 0; j < np; j++) {
-      const mffi_type *pt = mffi_type_param(ft, j);
-      if (!gen_is_fnptr(pt)) continue;
-      char *ts = gen_type_str(g->ctx, mffi_type_unqual(pt), NULL);
-      if (!ts) {
-        b->oom = true;
-        continue;
-      }
-      gb_printf(b,
-                "  if (!mffi_fn_native(%s__fn[%zu])) {\n"
-                "    void *fp_;\n"
-                "    memcpy(&fp_, &a%zu, sizeof fp_);\n"
-                "    fp_ = %s__closure(fp_, ",
-                N, k, j, N);
-      gb_puts(b, "\"");
-      gb_cstr(b, ts);
-      gb_printf(b,
-                "\", %s__h_%s_%zu, \"%s\");\n"
-                "    memcpy(&a%zu, &fp_, sizeof fp_);\n  }\n",
-                N, s->d->name, j, s->d->name, j);
-      mffi__free(g->ctx, ts);
-    }
-    if (np) {
-      gb_printf(b, "  void *args[%zu] = {", np);
-      for (size_t j = 0; j < np; j++)
-        gb_printf(b, "%s(void *)&a%zu", j ? ", " : "", j);
-      gb_puts(b, "};\n");
-    }
-    gb_printf(b, "  %s__call(%zu, %s, %s);\n", N, k, isvoid ? "NULL" : "&r",
-              np ? "args" : "NULL");
-    gb_puts(b, isvoid ? "}\n\n" : "  return r;\n}\n\n");
-    gen_proto(g, b, s, wname, 2);
-    gb_printf(b, " {\n  %s%s__%s_p(", isvoid ? "" : "return ", N, s->d->name);
-    gen_args(b, np);
-    gb_puts(b, ");\n}\n");
-    k++;
+    if (!g->syms[i].wrap) continue;
+    gen_var_sym(g, &g->syms[i], k++);
+    wr_function(g, b, &g->syms[i]);
   }
-  gb_printf(b, "\n#endif /* %s_MFFI_DIRECT */\n", N);
+  gb_tmpl(b, wr_epilogue, g);
 }
 
 /* -- N_mffi_static.c
@@ -902,6 +1367,30 @@ static int gen_sym_cmp(const void *a, const void *b) {
   return strcmp(x->d->name, y->d->name);
 }
 
+/* The table, registered with the entries whose address is not null: $C
+** entries, the header's name follows st_table. */
+static const char st_table[] = "};\n"
+                               "\n"
+                               "static mffi_static_entry $N__live[$C];\n"
+                               "static mffi_static_table $N__table = {\n"
+                               "    MFFI_STATIC_VERSION, \"$N\", \"";
+static const char st_register[] =
+    "\", 0, $N__live};\n"
+    "\n"
+    "/* Registered at load time: mffi_open(ctx, "
+    "mffi_strategy_find(\"static\"),\n"
+    "** \"$N\", ...) finds it. A function the library does not export (a weak\n"
+    "** reference left null by the linker) is left out: binding it fails with\n"
+    "** MFFI_ENOSYM, and only its own calls fail, as under dynamic. */\n"
+    "__attribute__((constructor)) static void $N__register(void) {\n"
+    "  size_t n = 0;\n"
+    "  for (size_t i = 0; i < sizeof $N__entries / sizeof $N__entries[0]; "
+    "i++)\n"
+    "    if ($N__entries[i].addr) $N__live[n++] = $N__entries[i];\n"
+    "  $N__table.n = n;\n"
+    "  (void)mffi_static_register(&$N__table);\n"
+    "}\n";
+
 static int gen_static(gen *g, gen_buf *b, mffi__gen_stats *st) {
   const char *N = g->N;
   gen_banner(g, b, "Static strategy table");
@@ -917,7 +1406,7 @@ static int gen_static(gen *g, gen_buf *b, mffi__gen_stats *st) {
   gen_diag_push(b);
   for (size_t i = 0; i < g->nsyms; i++) {
     const gen_sym *s = &g->syms[i];
-    if (s->skip) continue;
+    if (s->skip || s->inst) continue;
     /* A redeclaration: the compiler refuses one whose type conflicts with
     ** the header's ("conflicting types for 'F'"), quoting this line with
     ** its comment. The name is parenthesized so a function-like macro of
@@ -928,6 +1417,10 @@ static int gen_static(gen *g, gen_buf *b, mffi__gen_stats *st) {
     snprintf(dn, sizeof dn, "(%s)", s->d->name);
     if (s->is_var) gb_puts(b, "extern ");
     gb_type(b, g->ctx->tt.types[s->d->tid], dn);
+    /* Weak unless known exported: a function the header declares but the
+    ** library does not export links as a null address, and the table
+    ** leaves it out at load time (see st_register below). */
+    if (gen_weak(g, s)) gb_puts(b, " __attribute__((weak))");
     gb_printf(b, "; /* modffi: '%s' must match its declaration in %s */\n",
               s->d->name, g->o->header);
   }
@@ -973,12 +1466,12 @@ static int gen_static(gen *g, gen_buf *b, mffi__gen_stats *st) {
   /* The table, sorted by name for the strategy's binary search. */
   size_t nb = 0;
   for (size_t i = 0; i < g->nsyms; i++)
-    nb += !g->syms[i].skip;
+    nb += !g->syms[i].skip && !g->syms[i].inst;
   const gen_sym **sorted = mffi__malloc(g->ctx, (nb ? nb : 1) * sizeof *sorted);
   if (!sorted) return mffi__nomem(g->ctx);
   nb = 0;
   for (size_t i = 0; i < g->nsyms; i++)
-    if (!g->syms[i].skip) sorted[nb++] = &g->syms[i];
+    if (!g->syms[i].skip && !g->syms[i].inst) sorted[nb++] = &g->syms[i];
   qsort(sorted, nb, sizeof *sorted, gen_sym_cmp);
   gb_printf(b, "\nstatic const mffi_static_entry %s__entries[] = {\n", N);
   for (size_t i = 0; i < nb; i++) {
@@ -1003,19 +1496,10 @@ static int gen_static(gen *g, gen_buf *b, mffi__gen_stats *st) {
   }
   if (!nb) gb_puts(b, "    {0, 0, 0, 0, 0},\n");
   mffi__free(g->ctx, sorted);
-  gb_printf(b,
-            "};\n\n"
-            "static const mffi_static_table %s__table = {\n"
-            "    MFFI_STATIC_VERSION, \"%s\", \"",
-            N, N);
+  gen_var_num(g, 'C', nb ? nb : 1);
+  gb_tmpl(b, st_table, g);
   gb_cstr(b, g->o->header);
-  gb_printf(b,
-            "\", %zu, %s__entries};\n\n"
-            "/* Registered at load time: mffi_open(ctx, "
-            "mffi_strategy_find(\"static\"),\n** \"%s\", ...) finds it. */\n"
-            "__attribute__((constructor)) static void %s__register(void) {\n"
-            "  (void)mffi_static_register(&%s__table);\n}\n",
-            nb, N, N, N, N);
+  gb_tmpl(b, st_register, g);
   gen_diag_pop(b);
   return MFFI_OK;
 }
@@ -1071,7 +1555,14 @@ int mffi__gen(mffi_ctx *ctx, const mffi__gen_opts *o, mffi__gen_stats *stats) {
   if (!o->header || !o->include || !o->outdir)
     return mffi__err(ctx, MFFI_EMISUSE, "header and output directory needed");
   gen g = {.ctx = ctx, .tt = &ctx->tt, .o = o, .N = o->name};
-  gen_buf hb = {ctx, NULL, 0, 0, false}, cb = hb, sb = hb;
+  gen_buf hb = {ctx, NULL, 0, 0, false}, cb = hb, sb = hb, tlit = hb;
+  if (o->target)
+    gb_printf(&tlit, "\"%s\"", o->target);
+  else
+    gb_puts(&tlit, "0");
+  gen_var(&g, 'N', g.N);
+  gen_var(&g, 'T', tlit.p ? tlit.p : "0");
+  gen_var_num(&g, 'M', GEN_MSG_MAX);
   int rc = gen_select(&g);
   if (rc == MFFI_OK) rc = gen_static(&g, &sb, stats);
   if (rc == MFFI_OK) {
@@ -1084,7 +1575,9 @@ int mffi__gen(mffi_ctx *ctx, const mffi__gen_opts *o, mffi__gen_stats *stats) {
   if (rc == MFFI_OK) rc = gen_write(&g, "_mffi_static.c", &sb);
   if (rc == MFFI_OK && stats) {
     for (size_t i = 0; i < g.nsyms; i++) {
-      if (g.syms[i].skip)
+      if (g.syms[i].inst)
+        stats->ninstances++;
+      else if (g.syms[i].skip)
         stats->nskipped++;
       else if (g.syms[i].is_var)
         stats->nvars++;
@@ -1095,6 +1588,12 @@ int mffi__gen(mffi_ctx *ctx, const mffi__gen_opts *o, mffi__gen_stats *stats) {
   mffi__free(ctx, hb.p);
   mffi__free(ctx, cb.p);
   mffi__free(ctx, sb.p);
+  mffi__free(ctx, tlit.p);
+  for (size_t i = 0; i < g.nsyms; i++) {
+    if (!g.syms[i].inst) continue;
+    mffi__free(ctx, (void *)g.syms[i].wname);
+    mffi__free(ctx, (void *)g.syms[i].vt);
+  }
   mffi__free(ctx, g.syms);
   mffi__free(ctx, g.seen);
   return rc;

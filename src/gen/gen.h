@@ -23,14 +23,25 @@ typedef struct mffi__gen_opts {
   const char *target;  /* Default dynamic target (soname), or NULL for the
                           running process. */
   const char *outdir;  /* Directory the files are written to. */
+  /* Whether the library exports symbol sym (1) or not (0); NULL when
+  ** unknown. The static table references unexported or unknown symbols
+  ** weakly, so it links against whatever subset the library has. */
+  int (*xExported)(void *ud, const char *sym);
+  void *ud;        /* For xExported. */
+  const char *std; /* The -std= mode H was preprocessed in, or NULL. */
+  /* Typed wrappers of variadic functions at fixed extra argument types:
+  ** each "NAME=F(T1, T2...)" makes N_NAME(F's parameters, T1, T2...). */
+  const char *const *variadic;
+  size_t nvariadic;
 } mffi__gen_opts;
 
 /* What was generated, for the caller's summary. */
 typedef struct mffi__gen_stats {
-  size_t nfuncs;   /* Functions bound (variadic ones: static only). */
-  size_t nvars;    /* Variables (static table only). */
-  size_t nskipped; /* Selected but not bindable (listed in N_mffi.h). */
-  size_t nstructs; /* Structs and unions whose layout is asserted. */
+  size_t nfuncs;     /* Functions bound (variadic ones: static only). */
+  size_t nvars;      /* Variables (static table only). */
+  size_t nskipped;   /* Selected but not bindable (listed in N_mffi.h). */
+  size_t nstructs;   /* Structs and unions whose layout is asserted. */
+  size_t ninstances; /* --variadic wrappers. */
 } mffi__gen_stats;
 
 /* Write N_mffi.h, N_mffi.c and N_mffi_static.c for the declarations of ctx
