@@ -330,6 +330,30 @@ Test(remote, declarations_after_open_reach_the_sandbox) {
   cr_assert_eq(mffi_lib_failed(rx.lib), MFFI_OK);
 }
 
+/* A bind the sandbox refuses (no such symbol) leaves the others bound:
+** freeing its mffi_fn must not unbind the sandbox's function 0. */
+Test(remote, a_failed_bind_leaves_the_others) {
+  const char *d = "int rm_no_such_function(int);";
+  cr_assert_eq(mffi_cdef(rx.ctx, d, strlen(d)), MFFI_OK);
+  mffi_fn *add, *none = (mffi_fn *)1;
+  cr_assert_eq(mffi_bind(rx.lib, "rm_add", &add), MFFI_OK, "%s",
+               mffi_errmsg(rx.ctx));
+  cr_assert_eq(mffi_bind(rx.lib, "rm_no_such_function", &none), MFFI_ENOSYM);
+  cr_assert_null(none);
+  cr_assert(strstr(mffi_errmsg(rx.ctx), "rm_no_such_function"), "%s",
+            mffi_errmsg(rx.ctx));
+  for (int i = 0; i < 3; i++) {
+    int a = 2, b = 40 + i, r = 0;
+    void *av[] = {&a, &b};
+    cr_assert_eq(mffi_call(add, &r, av), MFFI_OK, "%s", mffi_errmsg(rx.ctx));
+    cr_assert_eq(r, 42 + i);
+    cr_assert_eq(mffi_bind(rx.lib, "rm_no_such_function", &none),
+                 MFFI_ENOSYM);
+  }
+  cr_assert_eq(mffi_lib_failed(rx.lib), MFFI_OK);
+  mffi_fn_free(add);
+}
+
 /* -- Callbacks ------------------------------------------------------------- */
 
 static int square(int x) { return x * x; }

@@ -124,7 +124,8 @@ struct rm_lib {
 };
 
 typedef struct rm_fn {
-  uint32_t id;         /* The sandbox's number for it. */
+  uint32_t id;         /* The sandbox's number for it... */
+  bool bound;          /* ...once the sandbox has bound it. */
   size_t nargs;
   size_t ret_size;
   const mffi_plan *plan;
@@ -930,7 +931,7 @@ static void rm_unbind(mffi_fn *fn) {
   if (!f) return;
   mffi_lib *lib = mffi_fn_lib(fn);
   rm_lib *r = mffi_lib_data(lib);
-  if (r && !mffi_lib_failed(lib) && r->pid > 0) {
+  if (r && f->bound && !mffi_lib_failed(lib) && r->pid > 0) {
     wire_msg m;
     rm_request(r, "unbinding", WIRE_UNBIND, f->id, 0, 0, NULL, 0, &m);
   }
@@ -990,6 +991,7 @@ static int rm_bind(mffi_fn *fn) {
   mffi_lib_free(lib, buf);
   if (rc != MFFI_OK) return rc;
   f->id = m.id;
+  f->bound = true;
   mffi_fn_set_addr(fn, (void *)(uintptr_t)m.a);
   if (!is_var) mffi_fn_set_call(fn, rm_call);
   return MFFI_OK;

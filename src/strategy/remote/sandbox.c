@@ -116,9 +116,11 @@ static void sb_post(uint64_t off) {
   mffi__wire_post(&sb.ch, off);
 }
 
-/* Reply with a status and, for a failure, the context's message. */
-static void sb_reply_status(int rc, uint64_t a, uint64_t b, uint32_t id) {
-  const char *msg = rc == MFFI_OK ? "" : mffi_errmsg(sb.ctx);
+/* Reply with a status and, for a failure, the text why (NULL: the
+** context's message, which the failed operation set). */
+static void sb_reply_why(int rc, uint64_t a, uint64_t b, uint32_t id,
+                         const char *why) {
+  const char *msg = rc == MFFI_OK ? "" : why ? why : mffi_errmsg(sb.ctx);
   size_t n = rc == MFFI_OK ? 0 : strlen(msg) + 1;
   uint64_t off;
   wire_msg *m = sb_begin(WIRE_REPLY, id, n, &off);
@@ -132,6 +134,10 @@ static void sb_reply_status(int rc, uint64_t a, uint64_t b, uint32_t id) {
   m->b = b;
   if (n) memcpy(m + 1, msg, n);
   sb_post(off);
+}
+
+static void sb_reply_status(int rc, uint64_t a, uint64_t b, uint32_t id) {
+  sb_reply_why(rc, a, b, id, NULL);
 }
 
 static void sb_dispatch(const wire_msg *m, uint64_t pay);
@@ -169,7 +175,7 @@ static void sb_bind(const wire_msg *m, uint64_t pay) {
   const char *p = sb_at(pay);
   size_t len = m->len;
   if (len == 0 || p[len - 1] != '\0') {
-    sb_reply_status(MFFI_EPROTOCOL, 0, 0, 0);
+    sb_reply_why(MFFI_EPROTOCOL, 0, 0, 0, "a request the sandbox cannot read");
     return;
   }
   mffi_fn *fn = NULL;
@@ -236,7 +242,9 @@ static void sb_call(const wire_msg *m, uint64_t pay) {
   mffi_fn *fn = m->id < sb.nfns ? sb.fns[m->id] : NULL;
   void *argv[MFFI_MAX_ARGS + 1];
   if (!fn || !sb_args(fn, m, pay, argv)) {
-    sb_reply_status(MFFI_EPROTOCOL, 0, 0, 0);
+    sb_reply_why(MFFI_EPROTOCOL, 0, 0, 0,
+                 fn ? "arguments the sandbox cannot read"
+                    : "a call to a function the sandbox has not bound");
     return;
   }
   const mffi_type *rt = mffi_type_target(mffi_fn_type(fn));
@@ -245,7 +253,7 @@ static void sb_call(const wire_msg *m, uint64_t pay) {
   /* The reply's room first: callbacks during the call go above it. */
   wire_msg *rep = sb_begin(WIRE_REPLY, 0, rnd, &off);
   if (!rep) {
-    sb_reply_status(MFFI_ERANGE, 0, 0, 0);
+    sb_reply_why(MFFI_ERANGE, 0, 0, 0, "no room left in the scratch");
     return;
   }
   uint64_t saved = sb.top;
@@ -276,7 +284,7 @@ static void sb_call(const wire_msg *m, uint64_t pay) {
           !wire_span(off, need, sb.lo, sb.hi)) {
         mffi_lib_err(sb.lib, MFFI_ERANGE,
                      "a %zu-byte string result does not fit the arena", n);
-        sb_reply_status(MFFI_ERANGE, 0, 0, 0);
+        sb_reply_why(MFFI_ERANGE, 0, 0, 0, "no room left in the scratch");
         return;
       }
       memcpy(ret + rsz, s, n);
@@ -348,7 +356,7 @@ static void sb_handler(void *ret, void *const *args, void *data) {
 static void sb_cb_make(const wire_msg *m, uint64_t pay) {
   const char *p = sb_at(pay);
   if (m->len == 0 || p[m->len - 1] != '\0') {
-    sb_reply_status(MFFI_EPROTOCOL, 0, 0, 0);
+    sb_reply_why(MFFI_EPROTOCOL, 0, 0, 0, "a request the sandbox cannot read");
     return;
   }
   const mffi_type *t;
@@ -401,7 +409,7 @@ static void sb_dispatch(const wire_msg *m, uint64_t pay) {
     uint64_t off;
     wire_msg *r = sb_begin(WIRE_REPLY, 0, m->b, &off);
     if (!r) {
-      sb_reply_status(MFFI_ERANGE, 0, 0, 0);
+      sb_reply_why(MFFI_ERANGE, 0, 0, 0, "no room left in the scratch");
       return;
     }
     memcpy(r + 1, (const void *)(uintptr_t)m->a, m->b);
@@ -410,7 +418,8 @@ static void sb_dispatch(const wire_msg *m, uint64_t pay) {
   }
   case WIRE_WRITE:
     if (m->b > m->len) {
-      sb_reply_status(MFFI_EPROTOCOL, 0, 0, 0);
+      sb_reply_why(MFFI_EPROTOCOL, 0, 0, 0,
+                   "a request the sandbox cannot read");
       return;
     }
     memcpy((void *)(uintptr_t)m->a, sb_at(pay), m->b);
