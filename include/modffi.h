@@ -492,6 +492,10 @@ MFFI_API int mffi_open(mffi_ctx *ctx, const mffi_strategy *s,
 ** error of the restart (the library then stays failed) or of the first
 ** function or closure that could not be made again (the others are). */
 MFFI_API int mffi_reopen(mffi_lib *lib);
+/* The code every call on lib returns since it failed (MFFI_ECRASHED,
+** MFFI_ETIMEOUT, MFFI_EDENIED, MFFI_EPROTOCOL), MFFI_OK while it works,
+** MFFI_EMISUSE for NULL. */
+MFFI_API int mffi_lib_failed(const mffi_lib *lib);
 
 /* Close a library: frees its bound symbols, closures and memory from
 ** mffi_new(), then releases the library. Pointers into it (functions,

@@ -142,10 +142,8 @@ MFFI_API unsigned mffi_lib_flags(const mffi_lib *lib);
 ** library failed with the code later calls must return (MFFI_ECRASHED...);
 ** the front then refuses mffi_bind, mffi_new and mffi_callback on it with
 ** that code, and the strategy's own call routine does the same for calls,
-** until mffi_reopen() succeeds. mffi_lib_failed() returns the code, or
-** MFFI_OK while the library works. */
+** until mffi_reopen() succeeds. mffi_lib_failed() (modffi.h) reads it. */
 MFFI_API void mffi_lib_fail(mffi_lib *lib, int rc);
-MFFI_API int mffi_lib_failed(const mffi_lib *lib);
 
 /* The log of every declaration text given to mffi_cdef() on the library's
 ** context and accepted, in order: what a strategy hands to a library that

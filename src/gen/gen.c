@@ -823,8 +823,6 @@ static const char wr_prologue[] = "#include <stdio.h>\n"
                                   "API is inline. */\n"
                                   "#else\n"
                                   "\n"
-                                  "#include <modffi_strategy.h>\n"
-                                  "\n"
                                   "static const char $N__cdef[] =\n";
 
 static const char wr_names[] =
@@ -870,7 +868,7 @@ static const char wr_fail[] =
     "      char d[160];\n"
     "      snprintf(d, sizeof d, \"cannot be called through the '%.40s' "
     "strategy (%s)\",\n"
-    "               mffi_lib_strategy($N__lib)->name, mffi_strerror(brc));\n"
+    "               mffi_strategy_name(mffi_lib_strategy($N__lib)), mffi_strerror(brc));\n"
     "      $N__fail(brc, $N__names[i], d);\n"
     "    }\n"
     "    return;\n"
@@ -1022,8 +1020,8 @@ static const char wr_open[] =
     "  if (!s) return $N__fail(MFFI_EMISUSE, \"open\", \"no such "
     "strategy\");\n"
     "  if (!target)\n"
-    "    target = strcmp(s->name, \"static\") == 0 ||\n"
-    "             strcmp(s->name, \"checked:static\") == 0\n"
+    "    target = strcmp(mffi_strategy_name(s), \"static\") == 0 ||\n"
+    "             strcmp(mffi_strategy_name(s), \"checked:static\") == 0\n"
     "                 ? \"$N\"\n"
     "                 : $N__target;\n"
     "  int rc = mffi_ctx_new(&$N__ctx, NULL);\n"
@@ -1066,7 +1064,7 @@ static const char wr_open_native[] =
 /* A function of a type the call engine cannot pass (long double _Complex,
 ** _Float128): under dynamic, the wrapper calls its address natively. */
 static const char wr_open_dlsym[] =
-    "  if ($N__bindrc[$K] == MFFI_EUNSUPPORTED && strcmp(s->name, \"dynamic\") "
+    "  if ($N__bindrc[$K] == MFFI_EUNSUPPORTED && strcmp(mffi_strategy_name(s), \"dynamic\") "
     "== 0 &&\n"
     "      (native = $N__dlsym(target, \"$S\")) != NULL) {\n"
     "    $N__$F_p = ($N__$F_t *)native;\n"
