@@ -596,9 +596,10 @@ MFFI_API const mffi_type *mffi_fn_arg_type(const mffi_fn *fn, size_t i);
 MFFI_API int mffi_fn_path(const mffi_fn *fn);
 
 /* The function's address when it may be called natively, in this process,
-** with the C type of its declaration: so for the dynamic and static
-** strategies; NULL for variables, variadic functions and strategies that
-** must see every call (remote, checked). Code that knows the type at
+** with the C type of its declaration (a variadic function through a
+** pointer of its variadic type, so that C's promotions apply): so for the
+** dynamic and static strategies; NULL for variables and for strategies
+** that must see every call (remote, checked). Code that knows the type at
 ** compile time (the wrappers modffi gen writes) calls through it. */
 MFFI_API void *mffi_fn_native(const mffi_fn *fn);
 

@@ -437,7 +437,7 @@ int mffi_fn_path(const mffi_fn *fn) {
 }
 
 void *mffi_fn_native(const mffi_fn *fn) {
-  if (!fn || fn->is_var || mffi_type_variadic(mffi_fn_type(fn))) return NULL;
+  if (!fn || fn->is_var) return NULL;
   const mffi_strategy *s = fn->lib->s;
   if (!s || s->version < 2 || !(s->flags & MFFI_STRATEGY_NATIVE)) return NULL;
   return fn->addr;

@@ -9,6 +9,7 @@
 # Environment: MODFFI, MFFI_SOURCE_DIR, MFFI_BINARY_DIR, MFFI_SANITIZE.
 set -u
 MODFFI=${MODFFI:-build/bin/modffi}
+MODFFI=$(cd "$(dirname "$MODFFI")" && pwd)/$(basename "$MODFFI") # The test cds.
 SRC=${MFFI_SOURCE_DIR:-.}
 BIN=${MFFI_BINARY_DIR:-build}
 CC=${CC:-cc}

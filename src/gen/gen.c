@@ -936,9 +936,7 @@ static const char wr_close_inst[] = "  $N__$F_p = NULL;\n";
 ** with the function's own (variadic) type, so C's promotions apply. */
 static const char wr_inst_ptr[] = ";\nstatic $N__$F_t *$N__$F_p;\n";
 static const char wr_open_native_inst[] =
-    "  if ($N__fn[$K] && s->version >= 2 && (s->flags & MFFI_STRATEGY_NATIVE) "
-    "&&\n"
-    "      (native = mffi_fn_addr($N__fn[$K])) != NULL)\n"
+    "  if ((native = mffi_fn_native($N__fn[$K])) != NULL)\n"
     "    $N__$F_p = ($N__$F_t *)native;\n";
 
 static const char wr_bind_plain[] =
