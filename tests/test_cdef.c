@@ -1251,9 +1251,7 @@ Test(cdef, attributes_merge_on_redeclaration) {
   attr(decl("merged"), "pure");
 }
 
-/* -- Interning
- * ----------------------------------------------------------------------------
- */
+/* -- Interning ------------------------------------------------------------- */
 
 /* A realistic declaration set, shared by the interning tests. */
 static const char realistic[] =
@@ -1350,9 +1348,7 @@ Test(cdef, every_type_prints) {
   }
 }
 
-/* -- All or nothing
- * ---------------------------------------------------------------------------
- */
+/* -- All or nothing -------------------------------------------------------- */
 
 Test(cdef, failed_block_changes_nothing) {
   def("struct fwd;\n"

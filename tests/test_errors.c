@@ -857,7 +857,7 @@ ParameterizedTest(size_t *ri, errors, specifier_combinations, .timeout = 30) {
   mffi_ctx_free(ctx);
 }
 
-/* -- Line splices, judged by gcc -------------------------------------------- */
+/* -- Line splices, judged by gcc ------------------------------------------- */
 
 /* Backslash-newline goes before tokens are made (C11 5.1.1.2, phase 2): it
 ** may fall inside a number, a punctuator, a name or a string, and it

@@ -76,8 +76,7 @@ static void tl_expect_note(const tl_notes *ns, int i, const char *name,
             ns->why[i], part);
 }
 
-/* -- Skipping ---------------------------------------------------------------
- */
+/* -- Skipping -------------------------------------------------------------- */
 
 /* A header with what cannot be represented among what can: each of the
 ** former is skipped with a note naming it, its position and the reason;
@@ -302,8 +301,7 @@ Test(tolerant, many_skips_keep_the_table_whole, .timeout = 60) {
   free(src);
 }
 
-/* -- Out of memory -----------------------------------------------------------
- */
+/* -- Out of memory --------------------------------------------------------- */
 
 /* Fail each allocation of a tolerant read in turn: it succeeds with the
 ** same declarations, or fails with MFFI_ENOMEM leaving the context as it

@@ -5,7 +5,7 @@
 
 #include "cdef.h"
 
-/* -- Arena ---------------------------------------------------------------- */
+/* -- Arena ----------------------------------------------------------------- */
 
 struct cp_chunk {
   cp_chunk *next;
@@ -71,7 +71,7 @@ const char *mffi__cp_pool(cp_state *cp, const char *s, size_t len) {
   return p;
 }
 
-/* -- Errors --------------------------------------------------------------- */
+/* -- Errors ---------------------------------------------------------------- */
 
 /* "near 'tok'" or "at end of input" for token t. */
 static void lx_where(const cp_token *t, char *buf, size_t n) {
@@ -214,7 +214,7 @@ static _Noreturn void lx_err(cp_state *cp, const char *at, int rc,
   lx_throw(cp, &t, rc, msg);
 }
 
-/* -- Keywords ------------------------------------------------------------- */
+/* -- Keywords -------------------------------------------------------------- */
 
 typedef struct lx_kw {
   const char *s;
@@ -334,7 +334,7 @@ static int lx_keyword(const cp_state *cp, const char *s, size_t len) {
   return 0;
 }
 
-/* -- Scanning ------------------------------------------------------------- */
+/* -- Scanning -------------------------------------------------------------- */
 
 static bool lx_isid(int c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -738,8 +738,7 @@ static void lx_pragma_pack(cp_state *cp, const char *p, const char *end) {
   }
 }
 
-/* -- Pointer sets -----------------------------------------------------------
- */
+/* -- Pointer sets ---------------------------------------------------------- */
 
 #define LX_TOMB ((const void *)1) /* A removed entry. */
 
@@ -1028,7 +1027,7 @@ static void lx_scan(cp_state *cp, cp_token *t) {
   }
 }
 
-/* -- Interface ------------------------------------------------------------ */
+/* -- Interface ------------------------------------------------------------- */
 
 void mffi__cp_lex_init(cp_state *cp, const char *src, size_t len) {
   cp->src = cp->pos = cp->linestart = src;

@@ -90,7 +90,7 @@ static void dp_declarator(cp_state *cp, cp_declarator *d, cp_vec *out,
                           int mode);
 static mffi__tid dp_build(cp_state *cp, mffi__tid base, cp_declarator *d);
 
-/* -- Helpers ------------------------------------------------------------ */
+/* -- Helpers --------------------------------------------------------------- */
 
 static void cp_expect(cp_state *cp, int tok, const char *what) {
   if (cp->tok.tok != tok) cp_err(cp, NULL, MFFI_EPARSE, "expected %s", what);

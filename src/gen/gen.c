@@ -37,7 +37,7 @@
 #define GEN_MSG_MAX 256  /* Bytes of the generated per-thread message. */
 #define GEN_MAX_VARGS 16 /* Max. extra argument types of a --variadic. */
 
-/* -- Output buffer -------------------------------------------------------- */
+/* -- Output buffer --------------------------------------------------------- */
 
 typedef struct gen_buf {
   mffi_ctx *ctx;
@@ -118,8 +118,7 @@ static char *gen_type_str(mffi_ctx *ctx, const mffi_type *t, const char *name) {
   return s;
 }
 
-/* -- Selection --------------------------------------------------------------
- */
+/* -- Selection ------------------------------------------------------------- */
 
 typedef struct gen_sym {
   const mffi_decl *d;
@@ -408,8 +407,7 @@ static bool gen_typedef_needed(gen *g, const mffi_decl *d) {
   return b->id < g->nseen && g->seen[b->id];
 }
 
-/* -- Shared pieces ----------------------------------------------------------
- */
+/* -- Shared pieces --------------------------------------------------------- */
 
 static void gen_banner(gen *g, gen_buf *b, const char *what) {
   gb_printf(b,
@@ -555,7 +553,7 @@ static bool gen_weak(const gen *g, const gen_sym *s) {
   return !g->o->xExported(g->o->ud, mffi_decl_symbol(s->d));
 }
 
-/* -- N_mffi.h ------------------------------------------------------------- */
+/* -- N_mffi.h -------------------------------------------------------------- */
 
 /* The pieces of N_mffi.h. Variables: $N the binding name, $I what follows
 ** #include, $D the default dynamic target in words, $F a function. */
@@ -806,7 +804,7 @@ static bool gen_native_only(gen *g, const gen_sym *s) {
   return false;
 }
 
-/* -- N_mffi.c pieces ------------------------------------------------------ */
+/* -- N_mffi.c pieces ------------------------------------------------------- */
 
 /* The generated code of N_mffi.c, piece by piece, in the order written.
 ** Variables: $N the binding name, $T the default target (a C string
