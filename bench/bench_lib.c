@@ -44,3 +44,25 @@ void bench_touch(unsigned char *buf, unsigned long n) {
     buf[i] ^= 1;
   if (n) buf[n - 1] ^= 1;
 }
+
+int int10(int a, int b, int c, int d, int e, int f, int g, int h, int i,
+          int j) {
+  return a + b + c + d + e + f + g + h + i + j;
+}
+
+/* 24 bytes: class MEMORY (SysV x86-64 psABI 3.2.3), returned through a
+** hidden pointer. */
+struct bench_big24 big24(long a, long b) {
+  struct bench_big24 r = {a, b, a + b};
+  return r;
+}
+
+double mix(float a, int b, double c, long d) {
+  return (double)a + b + c + (double)d;
+}
+
+/* The comparator the qsort rows sort with, for the direct row. */
+int bench_cmp_int(const void *a, const void *b) {
+  int x = *(const int *)a, y = *(const int *)b;
+  return (x > y) - (x < y);
+}

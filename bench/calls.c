@@ -5,9 +5,14 @@
 ** (bench_lib.so is linked normally), ffi_call() with a cif prepared once,
 ** mffi_call() (dynamic strategy, fast path where the signature allows it)
 ** and mffi_call() with the libffi path forced (MFFI_OPEN_FFI_ONLY), and
-** prints a Markdown table with the ratios. Each figure is the best of REPS
-** repetitions of CALLS-PER-REP calls after a warm-up: the minimum is the
-** run least disturbed by the rest of the machine. Only ratios measured in
+** prints a Markdown table with the ratios. Each figure is the median of
+** REPS samples of CALLS-PER-REP calls after a warm-up, minus the median of
+** an empty loop of as many iterations measured alongside (the loop's own
+** cost). The last row sorts 64 ints with qsort() through a comparator:
+** a plain C function, a libffi closure and an mffi_callback() closure, in
+** ns per comparison. With BENCH_TSV=FILE the figures are also written to
+** FILE, one "case<TAB>direct<TAB>ffi_call<TAB>mffi_call" line each, for
+** scripts/bench.sh's side-by-side table. Only ratios measured in
 ** the same run mean anything; absolute figures vary between machines.
 */
 #include <ffi.h>
@@ -27,13 +32,17 @@
   "int add(int a, int b);\n"                                                   \
   "double muladd(double a, double b, double c);\n"                             \
   "void *ptr6(void *a, void *b, void *c, void *d, void *e, void *f);\n"        \
-  "struct bench_pt pt_add(struct bench_pt a, struct bench_pt b);\n"
+  "struct bench_pt pt_add(struct bench_pt a, struct bench_pt b);\n"        \
+  "struct bench_big24 { long a, b, c; };\n"                                 \
+  "int int10(int, int, int, int, int, int, int, int, int, int);\n"          \
+  "struct bench_big24 big24(long a, long b);\n"                            \
+  "double mix(float a, int b, double c, long d);\n"
 
 #include "bench_lib.h" /* The same, as C. */
 
-#define MAXARGS 6
+#define MAXARGS 10
 #define DEFAULT_CALLS 200000L /* Calls per repetition. */
-#define DEFAULT_REPS 25       /* Repetitions; the best one counts. */
+#define DEFAULT_REPS 25       /* Samples; the median counts. */
 
 /* Results land here so no call can be proven useless. */
 static volatile uintptr_t sink;
@@ -56,6 +65,16 @@ static int a_i[2] = {40, 2};
 static double a_d[3] = {1.5, 2.0, 0.25};
 static void *a_p[6];
 static struct bench_pt a_pt[2] = {{1, 2}, {3, 4}};
+static int a_10[10] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+static long a_l[2] = {40, 2};
+static float a_f = 1.5f;
+static double a_md = 0.25;
+
+/* The loop around every measured call, with nothing in it: subtracted. */
+static void loop_empty(long n) {
+  for (long i = 0; i < n; i++)
+    __asm__ volatile("" ::: "memory");
+}
 
 /* -- Direct calls ----------------------------------------------------- */
 
@@ -92,6 +111,28 @@ static void direct_pt_add(long n) {
   sink = (uintptr_t)acc;
 }
 
+static void direct_int10(long n) {
+  int acc = 0;
+  for (long i = 0; i < n; i++)
+    acc += int10(a_10[0], a_10[1], a_10[2], a_10[3], a_10[4], a_10[5],
+                 a_10[6], a_10[7], a_10[8], a_10[9]);
+  sink = (uintptr_t)acc;
+}
+
+static void direct_big24(long n) {
+  long acc = 0;
+  for (long i = 0; i < n; i++)
+    acc += big24(a_l[0], a_l[1]).c;
+  sink = (uintptr_t)acc;
+}
+
+static void direct_mix(long n) {
+  double acc = 0;
+  for (long i = 0; i < n; i++)
+    acc += mix(a_f, a_i[0], a_md, a_l[0]);
+  sink = (uintptr_t)acc;
+}
+
 /* -- Through libffi and modffi ---------------------------------------- */
 
 /* Big enough for any return value here; ffi_call widens small integers to
@@ -100,6 +141,7 @@ typedef union retval {
   ffi_arg word;
   double d;
   struct bench_pt pt;
+  struct bench_big24 big;
   void *p;
 } retval;
 static retval ret;
@@ -130,24 +172,151 @@ static double now_ns(void) {
   return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
-/* Best ns per call of each of nloops loops, over reps repetitions of n
-** calls each, after a warm-up. The loops take turns within a repetition,
-** so a burst of load elsewhere on the machine hits them all alike. */
+#define MAXLOOPS 5
+#define MAXREPS 101
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Median ns per call of each of nloops loops, over reps samples of n
+** calls each, after a warm-up, minus the median of the empty loop. The
+** loops take turns within a repetition, so a burst of load elsewhere on
+** the machine hits them all alike. */
 static void measure(void (*const *loops)(long), int nloops, long n, int reps,
-                    double *best) {
-  for (int l = 0; l < nloops; l++) {
-    loops[l](n / 10 + 1);
-    best[l] = -1;
-  }
+                    double *med) {
+  static double t[MAXLOOPS + 1][MAXREPS];
+  void (*all[MAXLOOPS + 1])(long);
+  if (reps > MAXREPS)
+    reps = MAXREPS;
+  all[0] = loop_empty;
+  for (int l = 0; l < nloops; l++)
+    all[l + 1] = loops[l];
+  for (int l = 0; l <= nloops; l++)
+    all[l](n / 10 + 1);
   for (int r = 0; r < reps; r++) {
-    for (int l = 0; l < nloops; l++) {
+    for (int l = 0; l <= nloops; l++) {
       double t0 = now_ns();
-      loops[l](n);
-      double t = (now_ns() - t0) / (double)n;
-      if (best[l] < 0 || t < best[l])
-        best[l] = t;
+      all[l](n);
+      t[l][r] = (now_ns() - t0) / (double)n;
     }
   }
+  double m[MAXLOOPS + 1];
+  for (int l = 0; l <= nloops; l++) {
+    qsort(t[l], (size_t)reps, sizeof(double), cmp_double);
+    m[l] = t[l][reps / 2];
+  }
+  for (int l = 0; l < nloops; l++)
+    med[l] = m[l + 1] - m[0];
+}
+
+/* -- A callback through qsort ----------------------------------------- */
+
+#define NSORT 64
+static int sort_src[NSORT], sort_buf[NSORT];
+static int (*sort_cmp)(const void *, const void *);
+
+static void sort_fill(void) {
+  unsigned x = 12345;
+  for (int i = 0; i < NSORT; i++) {
+    x = x * 1103515245u + 12345u;
+    sort_src[i] = (int)(x >> 8);
+  }
+}
+
+/* n sorts of the same NSORT ints with sort_cmp; the copy is in the empty
+** loop's place below (loop_copy), so only the sorting remains. */
+static void loop_sort(long n) {
+  for (long i = 0; i < n; i++) {
+    memcpy(sort_buf, sort_src, sizeof sort_buf);
+    qsort(sort_buf, NSORT, sizeof(int), sort_cmp);
+  }
+  sink = (uintptr_t)sort_buf[0];
+}
+
+static void loop_copy(long n) {
+  for (long i = 0; i < n; i++) {
+    memcpy(sort_buf, sort_src, sizeof sort_buf);
+    __asm__ volatile("" ::: "memory");
+  }
+}
+
+static long ncmp;
+static int count_cmp(const void *a, const void *b) {
+  ncmp++;
+  return bench_cmp_int(a, b);
+}
+
+static void ffi_cmp(ffi_cif *cif, void *ret, void **args, void *data) {
+  (void)cif;
+  (void)data;
+  *(ffi_arg *)ret = (ffi_arg)(ffi_sarg)bench_cmp_int(*(void **)args[0],
+                                                      *(void **)args[1]);
+}
+
+static void mffi_cmp(void *ret, void *const *args, void *data) {
+  (void)data;
+  *(int *)ret = bench_cmp_int(*(void *const *)args[0], *(void *const *)args[1]);
+}
+
+/* ns per comparison of qsort through a C comparator, a libffi closure and
+** an mffi closure, printed as the last row. 0 or -1 after a message. */
+static int bench_qsort(mffi_ctx *ctx, mffi_lib *lib, long n, int reps,
+                       FILE *tsv) {
+  sort_fill();
+  sort_cmp = count_cmp;
+  ncmp = 0;
+  loop_sort(1);
+  long per_sort = ncmp;
+  static ffi_cif cif;
+  static ffi_type *at[2] = {&ffi_type_pointer, &ffi_type_pointer};
+  void *code = NULL;
+  ffi_closure *fc = ffi_closure_alloc(sizeof(ffi_closure), &code);
+  if (!fc || ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 2, &ffi_type_sint, at) !=
+                 FFI_OK ||
+      ffi_prep_closure_loc(fc, &cif, ffi_cmp, NULL, code) != FFI_OK) {
+    fprintf(stderr, "calls: libffi closure failed\n");
+    return -1;
+  }
+  const mffi_type *ft = NULL;
+  mffi_closure *mc = NULL;
+  if (mffi_typeof(ctx, "int (*)(const void *, const void *)", &ft) !=
+          MFFI_OK ||
+      mffi_callback(lib, ft, mffi_cmp, NULL, &mc) != MFFI_OK) {
+    fprintf(stderr, "calls: mffi_callback: %s\n", mffi_errmsg(ctx));
+    return -1;
+  }
+  int (*cmps[3])(const void *, const void *) = {
+      bench_cmp_int, (int (*)(const void *, const void *))code,
+      (int (*)(const void *, const void *))mffi_closure_code(mc)};
+  for (int k = 0; k < 3; k++) { /* Each must sort. */
+    sort_cmp = cmps[k];
+    loop_sort(1);
+    for (int i = 1; i < NSORT; i++)
+      if (sort_buf[i - 1] > sort_buf[i]) {
+        fprintf(stderr, "calls: qsort comparator %d does not sort\n", k);
+        return -1;
+      }
+  }
+  long ns = n / per_sort + 1;
+  double t[3], copy[1];
+  void (*const cl[])(long) = {loop_copy};
+  measure(cl, 1, ns, reps, copy);
+  for (int k = 0; k < 3; k++) {
+    sort_cmp = cmps[k];
+    void (*const sl[])(long) = {loop_sort};
+    measure(sl, 1, ns, reps, &t[k]);
+    t[k] = (t[k] - copy[0]) / (double)per_sort;
+  }
+  printf("| `qsort` of %d ints, per comparison (%ld a sort) | %.2f | %.2f | "
+         "%.2f | - | %.2fx | %.2fx | callback |\n",
+         NSORT, per_sort, t[0], t[1], t[2], t[2] / t[0], t[1] / t[2]);
+  if (tsv)
+    fprintf(tsv, "qsort\t%.3f\t%.3f\t%.3f\n", t[0], t[1], t[2]);
+  mffi_closure_free(mc);
+  ffi_closure_free(fc);
+  return 0;
 }
 
 /* Before timing anything: both mffi paths must return what ffi_call
@@ -193,6 +362,9 @@ int main(int argc, char **argv) {
 
   static ffi_type *pt_elems[] = {&ffi_type_double, &ffi_type_double, NULL};
   static ffi_type pt_type = {0, 0, FFI_TYPE_STRUCT, pt_elems};
+  static ffi_type *big_elems[] = {&ffi_type_slong, &ffi_type_slong,
+                                  &ffi_type_slong, NULL};
+  static ffi_type big_type = {0, 0, FFI_TYPE_STRUCT, big_elems};
 
   bcase cases[] = {
       {.name = "nop",
@@ -236,6 +408,35 @@ int main(int argc, char **argv) {
        .atypes = {&pt_type, &pt_type},
        .args = {&a_pt[0], &a_pt[1]},
        .addr = (void (*)(void))pt_add},
+      {.name = "int10",
+       .label = "`int int10(int x 10)` (four on the stack)",
+       .direct = direct_int10,
+       .rtype = &ffi_type_sint,
+       .nargs = 10,
+       .atypes = {&ffi_type_sint, &ffi_type_sint, &ffi_type_sint,
+                  &ffi_type_sint, &ffi_type_sint, &ffi_type_sint,
+                  &ffi_type_sint, &ffi_type_sint, &ffi_type_sint,
+                  &ffi_type_sint},
+       .args = {&a_10[0], &a_10[1], &a_10[2], &a_10[3], &a_10[4], &a_10[5],
+                &a_10[6], &a_10[7], &a_10[8], &a_10[9]},
+       .addr = (void (*)(void))int10},
+      {.name = "big24",
+       .label = "`struct big24 big24(long, long)`, 24 bytes, in memory",
+       .direct = direct_big24,
+       .rtype = &big_type,
+       .nargs = 2,
+       .atypes = {&ffi_type_slong, &ffi_type_slong},
+       .args = {&a_l[0], &a_l[1]},
+       .addr = (void (*)(void))big24},
+      {.name = "mix",
+       .label = "`double mix(float, int, double, long)`",
+       .direct = direct_mix,
+       .rtype = &ffi_type_double,
+       .nargs = 4,
+       .atypes = {&ffi_type_float, &ffi_type_sint, &ffi_type_double,
+                  &ffi_type_slong},
+       .args = {&a_f, &a_i[0], &a_md, &a_l[0]},
+       .addr = (void (*)(void))mix},
   };
   size_t ncases = sizeof cases / sizeof cases[0];
 
@@ -267,7 +468,11 @@ int main(int argc, char **argv) {
     }
   }
 
-  printf("%ld calls per repetition, best of %d; ns per call.\n\n", n, reps);
+  const char *tsv_path = getenv("BENCH_TSV");
+  FILE *tsv = tsv_path ? fopen(tsv_path, "w") : NULL;
+  printf("%ld calls per sample, median of %d samples minus the empty "
+         "loop's; ns per call.\n\n",
+         n, reps);
   printf("| case | direct ns | ffi_call ns | mffi_call ns | "
          "mffi_call (libffi path) ns | mffi/direct | ffi_call/mffi | "
          "mffi path |\n");
@@ -287,12 +492,18 @@ int main(int argc, char **argv) {
            : path == MFFI_PATH_FFI ? "libffi"
                                    : "other");
     fflush(stdout);
+    if (tsv)
+      fprintf(tsv, "%s\t%.3f\t%.3f\t%.3f\n", cur->name, d, f, m);
     if (strcmp(cur->name, "add") == 0) {
       add_direct = d;
       add_ffi = f;
       add_mffi = m;
     }
   }
+  if (bench_qsort(ctx, lib, n, reps, tsv) != 0)
+    return 1;
+  if (tsv)
+    fclose(tsv);
   printf("\nTargets (issue 3), `add`: mffi_call <= 2x direct: %s (%.2fx); "
          ">= 5x faster than ffi_call: %s (%.2fx).\n",
          add_mffi <= 2 * add_direct ? "met" : "NOT met", add_mffi / add_direct,
