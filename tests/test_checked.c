@@ -23,6 +23,7 @@
 
 #include "modffi.h"
 #include "modffi_strategy.h"
+#include "fixtures/slurp.h"
 #include "oom_alloc.h"
 
 /* -- Fixture --------------------------------------------------------------- */
@@ -37,21 +38,6 @@ typedef struct bl_env {
 } bl_env;
 
 static bl_env bl;
-
-static char *bl_slurp(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  cr_assert_not_null(f, "cannot read %s", path);
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *buf = malloc((size_t)n + 1);
-  cr_assert_not_null(buf);
-  cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-  buf[n] = '\0';
-  fclose(f);
-  *len = (size_t)n;
-  return buf;
-}
 
 static void bl_build(void) {
   snprintf(bl.dir, sizeof bl.dir, "/tmp/mffi-buflib-XXXXXX");
@@ -125,11 +111,11 @@ static void bl_open(const char *name) {
   bl_build();
   cr_assert_eq(mffi_ctx_new(&bl.ctx, NULL), MFFI_OK);
   size_t len;
-  char *src = bl_slurp(MFFI_SOURCE_DIR "/tests/fixtures/buflib.h", &len);
+  char *src = fx_slurp(MFFI_SOURCE_DIR "/tests/fixtures/buflib.h", &len);
   int rc = mffi_cdef(bl.ctx, src, len);
   free(src);
   cr_assert_eq(rc, MFFI_OK, "buflib.h: %s", mffi_errmsg(bl.ctx));
-  src = bl_slurp(MFFI_SOURCE_DIR "/tests/fixtures/buflib_rules.h", &len);
+  src = fx_slurp(MFFI_SOURCE_DIR "/tests/fixtures/buflib_rules.h", &len);
   rc = mffi_cdef(bl.ctx, src, len);
   free(src);
   cr_assert_eq(rc, MFFI_OK, "buflib_rules.h: %s", mffi_errmsg(bl.ctx));
@@ -726,12 +712,12 @@ Test(checked, overlay_adds_rules) {
   mffi_ctx *ctx;
   cr_assert_eq(mffi_ctx_new(&ctx, NULL), MFFI_OK);
   size_t len;
-  char *src = bl_slurp(MFFI_SOURCE_DIR "/tests/fixtures/buflib.h", &len);
+  char *src = fx_slurp(MFFI_SOURCE_DIR "/tests/fixtures/buflib.h", &len);
   cr_assert_eq(mffi_cdef(ctx, src, len), MFFI_OK);
   free(src);
   const mffi_decl *d = mffi_decl_find(ctx, "allocate_buffer");
   cr_assert_null(mffi_decl_attr_find(d, "malloc"));
-  src = bl_slurp(MFFI_SOURCE_DIR "/tests/fixtures/buflib_rules.h", &len);
+  src = fx_slurp(MFFI_SOURCE_DIR "/tests/fixtures/buflib_rules.h", &len);
   cr_assert_eq(mffi_cdef(ctx, src, len), MFFI_OK, "%s", mffi_errmsg(ctx));
   free(src);
   d = mffi_decl_find(ctx, "allocate_buffer");
@@ -874,7 +860,7 @@ static void glibc_setup(void) {
   snprintf(cmd, sizeof cmd, "%s -E -P %s -o %s", cc, src, out);
   cr_assert_eq(system(cmd), 0, "%s", cmd);
   size_t len;
-  char *text = bl_slurp(out, &len);
+  char *text = fx_slurp(out, &len);
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   (void)system(cmd);
   cr_assert_eq(mffi_ctx_new(&g_ctx, NULL), MFFI_OK);
@@ -1023,11 +1009,11 @@ static int oom_run(oom_state *st, long n, const char *path) {
   oom_disarm(st);
   if (mffi_ctx_new(&ctx, &co) != MFFI_OK) return -1;
   size_t len;
-  char *src = bl_slurp(MFFI_SOURCE_DIR "/tests/fixtures/buflib.h", &len);
+  char *src = fx_slurp(MFFI_SOURCE_DIR "/tests/fixtures/buflib.h", &len);
   int rc = mffi_cdef(ctx, src, len);
   free(src);
   cr_assert_eq(rc, MFFI_OK);
-  src = bl_slurp(MFFI_SOURCE_DIR "/tests/fixtures/buflib_rules.h", &len);
+  src = fx_slurp(MFFI_SOURCE_DIR "/tests/fixtures/buflib_rules.h", &len);
   rc = mffi_cdef(ctx, src, len);
   free(src);
   cr_assert_eq(rc, MFFI_OK);

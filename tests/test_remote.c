@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "modffi.h"
+#include "fixtures/slurp.h"
 #include "modffi_strategy.h"
 
 struct rm_pt {
@@ -43,20 +44,6 @@ static struct {
   void *dl;
 } rx;
 
-static char *slurp(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  cr_assert_not_null(f, "cannot read %s", path);
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *buf = malloc((size_t)n + 1);
-  cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-  buf[n] = '\0';
-  fclose(f);
-  *len = (size_t)n;
-  return buf;
-}
-
 static int open_remote(const mffi_remote_opts *ro, mffi_lib **out) {
   mffi_open_opts o = {MFFI_OPEN_OPTS_VERSION, 0, ro};
   return mffi_open(rx.ctx, mffi_strategy_find("remote"), rx.path, &o, out);
@@ -73,7 +60,7 @@ static void setup(void) {
   cr_assert_eq(system(cmd), 0, "cannot build the fixture: %s", cmd);
   cr_assert_eq(mffi_ctx_new(&rx.ctx, NULL), MFFI_OK);
   size_t len;
-  char *src = slurp(MFFI_SOURCE_DIR "/tests/fixtures/rmfx.h", &len);
+  char *src = fx_slurp(MFFI_SOURCE_DIR "/tests/fixtures/rmfx.h", &len);
   int rc = mffi_cdef(rx.ctx, src, len);
   free(src);
   cr_assert_eq(rc, MFFI_OK, "rmfx.h: %s", mffi_errmsg(rx.ctx));
