@@ -152,13 +152,6 @@ unknown:
   return cli_usage_error("call", "unknown option '%s'", argv[i]);
 }
 
-static bool call_is_ident(const char *s) {
-  if (!isalpha((unsigned char)*s) && *s != '_') return false;
-  for (; *s; s++)
-    if (!isalnum((unsigned char)*s) && *s != '_') return false;
-  return true;
-}
-
 /* The name a declaration text declares: the identifier before the first
 ** '(' that opens a parameter list, else the last identifier. */
 static void call_decl_name(const char *text, char *name, size_t n) {
@@ -189,7 +182,7 @@ static void call_decl_name(const char *text, char *name, size_t n) {
 /* The declaration to call: the name itself, or the one a declaration text
 ** adds. NULL after reporting the failure. */
 static const mffi_decl *call_find_decl(mffi_ctx *ctx, const char *what) {
-  if (call_is_ident(what)) {
+  if (cv_is_ident(what)) {
     const mffi_decl *d = mffi_decl_find(ctx, what);
     if (!d)
       cli_error("'%s' is not declared (give a declaration or --cdef)", what);

@@ -344,8 +344,7 @@ static int cv_eval(cv_state *st, const char *text, int64_t *v) {
   return 0;
 }
 
-/* True if text is one C identifier. */
-static bool cv_is_ident(const char *s) {
+bool cv_is_ident(const char *s) {
   if (!isalpha((unsigned char)*s) && *s != '_') return false;
   for (; *s; s++)
     if (!isalnum((unsigned char)*s) && *s != '_') return false;

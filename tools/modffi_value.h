@@ -71,6 +71,9 @@ void cv_print_outs(FILE *f, const cv_state *st);
 ** of these unambiguously (&INIT, a malformed number). */
 const mffi_type *cv_guess(cv_state *st, const char *text, const char **rest);
 
+/* True if s is one C identifier. */
+bool cv_is_ident(const char *s);
+
 /* Print the value of type t at src in C syntax. */
 void cv_print(FILE *f, const mffi_type *t, const void *src);
 
