@@ -189,6 +189,7 @@ typedef struct ck_lib {
   bool native;             /* Inner memory is host memory (may be read). */
   ck_block *blocks;        /* Sorted by addr, disjoint. */
   size_t nblocks, capblocks, nreleased;
+  size_t reserved; /* Slots promised to calls in flight (ck_reserve). */
   uint64_t seq;
   ck_hit cache[1u << CK_CACHE_BITS]; /* Recent lookups (ck_find). */
   uint64_t gen; /* Bumped when blocks move or go: cache entries expire. */
@@ -285,19 +286,26 @@ static ck_block *ck_find(ck_lib *L, const void *p) {
   return b;
 }
 
-/* Make room for one more block; 0 or -1 (out of memory). */
+/* Promise the caller room for one more block, kept until its ck_track or
+** ck_unreserve (other threads may track blocks in between); 0 or -1 (out of
+** memory). */
 static int ck_reserve(mffi_lib *lib, ck_lib *L) {
-  if (L->nblocks < L->capblocks) return 0;
-  size_t cap = L->capblocks ? 2 * L->capblocks : 16;
-  if (cap > SIZE_MAX / sizeof(ck_block)) return -1;
-  ck_block *nb = mffi_lib_malloc(lib, cap * sizeof *nb);
-  if (!nb) return -1;
-  if (L->nblocks) memcpy(nb, L->blocks, L->nblocks * sizeof *nb);
-  mffi_lib_free(lib, L->blocks);
-  L->blocks = nb;
-  L->capblocks = cap;
+  if (L->nblocks + L->reserved >= L->capblocks) {
+    size_t cap = L->capblocks ? 2 * L->capblocks : 16;
+    if (cap > SIZE_MAX / sizeof(ck_block)) return -1;
+    ck_block *nb = mffi_lib_malloc(lib, cap * sizeof *nb);
+    if (!nb) return -1;
+    if (L->nblocks) memcpy(nb, L->blocks, L->nblocks * sizeof *nb);
+    mffi_lib_free(lib, L->blocks);
+    L->blocks = nb;
+    L->capblocks = cap;
+  }
+  L->reserved++;
   return 0;
 }
+
+/* Give back a promise of ck_reserve that no block will use. */
+static void ck_unreserve(ck_lib *L) { L->reserved--; }
 
 /* Forget the older half of the released blocks. */
 static void ck_forget(ck_lib *L) {
@@ -319,9 +327,10 @@ static void ck_forget(ck_lib *L) {
   L->gen++;
 }
 
-/* Add block nb (room reserved): blocks it overlaps are gone (the memory was
-** handed out again) and are dropped. */
+/* Add block nb on a promise of ck_reserve: blocks it overlaps are gone (the
+** memory was handed out again) and are dropped. */
 static void ck_track(ck_lib *L, const ck_block *nb) {
+  ck_unreserve(L);
   uintptr_t end = ck_end(nb);
   size_t i = ck_floor(L, nb->addr);
   i = i == L->nblocks ? 0 : (L->blocks[i].end > nb->addr ? i : i + 1);
@@ -820,31 +829,33 @@ __attribute__((noinline)) static int ck_call_full(mffi_fn *fn, void *ret,
     memcpy(&p, args[i], sizeof p);
     bool release = false;
     if (ck_check_ptr(lib, L, fn, f, i, args, p, msg, &release)) {
+      if (owned) ck_unreserve(L);
       ck_unlock(L);
       return MFFI_EVIOLATION;
     }
     if (release) rel |= (uint64_t)1 << i;
+  }
+  /* Released now, before the call: once the inner deallocator runs, another
+  ** thread's allocator may hand out the same address, and its block must not
+  ** be the one retired. */
+  for (size_t i = 0; rel >> i; i++) {
+    if (!((rel >> i) & 1u)) continue;
+    void *p;
+    memcpy(&p, args[i], sizeof p);
+    ck_block *b = ck_find(L, p);
+    if (b && b->state == CK_LIVE && b->addr == (uintptr_t)p)
+      ck_retire(L, b, f->name);
   }
   ck_unlock(L);
   void *local = NULL;
   bool want = owned || (plan->ret.rules & MFFI_RULE_NONNULL);
   void *r = want && !ret ? (void *)&local : ret;
   int rc = mffi_call(f->inner, r, args);
-  if (rc != MFFI_OK) return rc;
   void *res = NULL;
-  if (want) memcpy(&res, r, sizeof res);
-  if (rel || (owned && res)) {
+  if (want && rc == MFFI_OK) memcpy(&res, r, sizeof res);
+  if (owned) {
     ck_lock(L);
-    for (size_t i = 0; rel && i < f->nargs; i++) {
-      if (!((rel >> i) & 1u)) continue;
-      rel &= ~((uint64_t)1 << i);
-      void *p;
-      memcpy(&p, args[i], sizeof p);
-      ck_block *b = ck_find(L, p);
-      if (b && b->state == CK_LIVE && b->addr == (uintptr_t)p)
-        ck_retire(L, b, f->name);
-    }
-    if (owned && res && L->nblocks < L->capblocks) {
+    if (res) {
       ck_block nb = {0};
       nb.addr = (uintptr_t)res;
       nb.alloc_by = f->name;
@@ -863,9 +874,12 @@ __attribute__((noinline)) static int ck_call_full(mffi_fn *fn, void *ret,
         }
       }
       ck_track(L, &nb);
+    } else {
+      ck_unreserve(L);
     }
     ck_unlock(L);
   }
+  if (rc != MFFI_OK) return rc;
   if ((plan->ret.rules & MFFI_RULE_NONNULL) && !res) {
     snprintf(msg, sizeof msg,
              "%s: returned NULL although declared returns_nonnull", f->name);
@@ -1083,18 +1097,26 @@ static int ck_new(mffi_lib *lib, size_t sz, size_t align, void **out) {
   if (room != 0) return mffi_lib_err(lib, MFFI_ENOMEM, "out of memory");
   ck_block nb = {0};
   void *p = NULL;
+  int rc = MFFI_OK;
   if (L->is->xNew) {
-    int rc = L->is->xNew(L->inner, sz, align, &p);
-    if (rc != MFFI_OK) return rc;
+    rc = L->is->xNew(L->inner, sz, align, &p);
   } else {
     size_t extra = align > _Alignof(max_align_t) ? align : 0;
     if (sz > SIZE_MAX - extra)
-      return mffi_lib_err(lib, MFFI_ERANGE, "allocation size overflows");
-    nb.raw = mffi_lib_malloc(lib, sz + extra);
-    if (!nb.raw) return mffi_lib_err(lib, MFFI_ENOMEM, "out of memory");
-    memset(nb.raw, 0, sz + extra);
-    uintptr_t a = (uintptr_t)nb.raw;
-    p = (void *)((a + align - 1) & ~(uintptr_t)(align - 1));
+      rc = mffi_lib_err(lib, MFFI_ERANGE, "allocation size overflows");
+    else if (!(nb.raw = mffi_lib_malloc(lib, sz + extra)))
+      rc = mffi_lib_err(lib, MFFI_ENOMEM, "out of memory");
+    if (rc == MFFI_OK) {
+      memset(nb.raw, 0, sz + extra);
+      uintptr_t a = (uintptr_t)nb.raw;
+      p = (void *)((a + align - 1) & ~(uintptr_t)(align - 1));
+    }
+  }
+  if (rc != MFFI_OK) {
+    ck_lock(L);
+    ck_unreserve(L);
+    ck_unlock(L);
+    return rc;
   }
   nb.addr = (uintptr_t)p;
   nb.size = sz;
