@@ -369,6 +369,8 @@ int mffi__tt_vector(mffi_ctx *ctx, mffi__tid elem, uint64_t size,
   if (!scalar || (e->base != e->id && (e->flags & MFFI_TF_USERALIGN)))
     return mffi__err(ctx, MFFI_EDECL, "invalid vector type");
   size_t esize = mffi__size(tt, elem);
+  if (esize == 0) /* An incomplete enum, as gcc says. */
+    return mffi__err(ctx, MFFI_EDECL, "invalid vector type");
   if (size == 0 || size % esize || ((size / esize) & (size / esize - 1)))
     return mffi__err(ctx, MFFI_EDECL,
                      "number of vector components %llu not a power of two",

@@ -1689,4 +1689,12 @@ Test(cdef, vector_types) {
             mffi_errmsg(ctx));
   const char *bad = "typedef float v3 __attribute__((vector_size(12)));";
   cr_expect(eq(int, mffi_cdef(ctx, bad, strlen(bad)), MFFI_EDECL));
+  /* An incomplete enum has no element size (gcc: invalid vector type; the
+  ** fuzzer found a division by zero here). */
+  const char *incomplete =
+      "enum e; typedef enum e v4e __attribute__((vector_size(16)));";
+  cr_expect(
+      eq(int, mffi_cdef(ctx, incomplete, strlen(incomplete)), MFFI_EDECL));
+  cr_expect(strstr(mffi_errmsg(ctx), "invalid vector type") != NULL, "%s",
+            mffi_errmsg(ctx));
 }
