@@ -310,7 +310,7 @@ def main(argv):
         ffi.cdef(header_decls() + QSORT_DECL)
         lib, libc = ffi.dlopen(libpath), ffi.dlopen(None)
         ways.append(("cffi",) + cffi_way(ffi, lib, libc))
-        print("note\tcffi: cffi %s, %s" % (cffi.__version__, ver))
+        print("note\tcffi: cffi %s, %s." % (cffi.__version__, ver))
         if api_dir:
             os.makedirs(api_dir, exist_ok=True)
             log = os.path.join(api_dir, "build.log")
