@@ -303,7 +303,7 @@ def main(argv):
         import cffi
     except ImportError:
         cffi = None
-        print("note\tcffi: not installed for %s (%s): skipped" %
+        print("note\tcffi: not installed for %s (%s): left out." %
               (sys.executable, ver))
     if cffi is not None:
         ffi = cffi.FFI()
@@ -325,7 +325,7 @@ def main(argv):
                                                       mod.lib))
             else:
                 print("note\tcffi-api: the API-mode module did not build "
-                      "(see %s): skipped" % log)
+                      "(see %s): left out." % log)
     ways.append(("ctypes",) + ctypes_way(libpath))
     sys.stdout.flush()
 
