@@ -13,8 +13,9 @@
 ** ns per comparison. With BENCH_TSV=FILE the figures are also written to
 ** FILE, one "case<TAB>direct<TAB>ffi_call<TAB>mffi_call<TAB>path" line each
 ** (path: the one mffi_fn_path() reports, "fast", "libffi" or "other"; for
-** qsort, "callback"), for bench/peers.sh's side-by-side table. Only ratios measured in
-** the same run mean anything; absolute figures vary between machines.
+** qsort, "callback"), for bench/peers.sh's side-by-side table. Only ratios
+** measured in the same run mean anything; absolute figures vary between
+** machines.
 */
 #include <ffi.h>
 #include <stdint.h>

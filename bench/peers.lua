@@ -19,7 +19,8 @@ local label, libpath = arg[1], arg[2]
 local calls = tonumber(arg[3] or "") or 200000
 local reps = tonumber(arg[4] or "") or 25
 if not label or not libpath then
-  io.stderr:write("usage: luajit [-joff] peers.lua LABEL PATH/bench_lib.so [CALLS [REPS]]\n")
+  io.stderr:write("usage: luajit [-joff] peers.lua LABEL PATH/bench_lib.so"
+                  .. " [CALLS [REPS]]\n")
   os.exit(2)
 end
 
@@ -114,7 +115,8 @@ local function check()
   assert(lib.muladd(1.5, 2.0, 0.25) == 3.25)
   local x = 0
   for i = 1, 6 do x = bit.bxor(x, 0x1000 * i) end
-  assert(ffi.cast("uintptr_t", lib.ptr6(p[1], p[2], p[3], p[4], p[5], p[6])) == x)
+  local r6 = lib.ptr6(p[1], p[2], p[3], p[4], p[5], p[6])
+  assert(ffi.cast("uintptr_t", r6) == x)
   local r = lib.pt_add(pt1, pt2)
   assert(r.x == 4 and r.y == 6)
   assert(lib.int10(1, 2, 3, 4, 5, 6, 7, 8, 9, 10) == 55)
@@ -183,7 +185,9 @@ local per_sort = ncmp
 counting:free()
 ffi.copy(buf, src, size)
 C.qsort(buf, NSORT, 4, cb)
-for i = 1, NSORT - 1 do assert(buf[i - 1] <= buf[i], "the comparator does not sort") end
+for i = 1, NSORT - 1 do
+  assert(buf[i - 1] <= buf[i], "the comparator does not sort")
+end
 local function loop_copy(n)
   for _ = 1, n do ffi.copy(buf, src, size) end
 end
@@ -195,5 +199,6 @@ local function loop_sort(n)
 end
 local nsorts = math.floor(calls / per_sort) + 1
 local ts2 = measure({loop_copy, loop_sort}, nsorts)
-io.write(string.format("%s\tqsort\t%.3f\n", label, (ts2[2] - ts2[1]) / per_sort))
+io.write(string.format("%s\tqsort\t%.3f\n", label,
+                       (ts2[2] - ts2[1]) / per_sort))
 cb:free()

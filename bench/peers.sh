@@ -45,7 +45,8 @@ fi
 # calls.tsv is "case direct ffi_call mffi_call": make it "way case ns".
 # A fifth field, the path mffi_call took, becomes a "path" line.
 awk -F '\t' -v OFS='\t' '{ print "direct", $1, $2; print "ffi_call", $1, $3;
-  print "mffi_call", $1, $4; if (NF > 4 && $5 != "callback") print "path", $1, $5 }' \
+  print "mffi_call", $1, $4
+  if (NF > 4 && $5 != "callback") print "path", $1, $5 }' \
   "$out/calls.tsv" >"$pdir/all.tsv"
 cat "$out/gen_calls.tsv" >>"$pdir/all.tsv"
 
@@ -70,7 +71,8 @@ if command -v "$luajit" >/dev/null 2>&1; then
     fi
   done
 else
-  note "LuaJIT: \`$luajit\` not found (sh scripts/install-deps.sh bench): left out."
+  note "LuaJIT: \`$luajit\` not found (sh scripts/install-deps.sh bench):" \
+    "left out."
 fi
 
 # -- Python: cffi (ABI, API mode), ctypes -------------------------------------
