@@ -11,9 +11,11 @@
 ** cost). The last row sorts 64 ints with qsort() through a comparator:
 ** a plain C function, a libffi closure and an mffi_callback() closure, in
 ** ns per comparison. With BENCH_TSV=FILE the figures are also written to
-** FILE, one "case<TAB>direct<TAB>ffi_call<TAB>mffi_call" line each, for
-** scripts/bench.sh's side-by-side table. Only ratios measured in
-** the same run mean anything; absolute figures vary between machines.
+** FILE, one "case<TAB>direct<TAB>ffi_call<TAB>mffi_call<TAB>path" line each
+** (path: the one mffi_fn_path() reports, "fast", "libffi" or "other"; for
+** qsort, "callback"), for bench/peers.sh's side-by-side table. Only ratios
+** measured in the same run mean anything; absolute figures vary between
+** machines.
 */
 #include <ffi.h>
 #include <stdint.h>
@@ -313,7 +315,7 @@ static int bench_qsort(mffi_ctx *ctx, mffi_lib *lib, long n, int reps,
          "%.2f | - | %.2fx | %.2fx | callback |\n",
          NSORT, per_sort, t[0], t[1], t[2], t[2] / t[0], t[1] / t[2]);
   if (tsv)
-    fprintf(tsv, "qsort\t%.3f\t%.3f\t%.3f\n", t[0], t[1], t[2]);
+    fprintf(tsv, "qsort\t%.3f\t%.3f\t%.3f\tcallback\n", t[0], t[1], t[2]);
   mffi_closure_free(mc);
   ffi_closure_free(fc);
   return 0;
@@ -486,14 +488,14 @@ int main(int argc, char **argv) {
     measure(loops, 4, n, reps, t);
     double d = t[0], f = t[1], m = t[2], mf = t[3];
     int path = mffi_fn_path(cur->fast);
+    const char *pname = path == MFFI_PATH_FAST  ? "fast"
+                        : path == MFFI_PATH_FFI ? "libffi"
+                                                : "other";
     printf("| %s | %.2f | %.2f | %.2f | %.2f | %.2fx | %.2fx | %s |\n",
-           cur->label, d, f, m, mf, m / d, f / m,
-           path == MFFI_PATH_FAST  ? "fast"
-           : path == MFFI_PATH_FFI ? "libffi"
-                                   : "other");
+           cur->label, d, f, m, mf, m / d, f / m, pname);
     fflush(stdout);
     if (tsv)
-      fprintf(tsv, "%s\t%.3f\t%.3f\t%.3f\n", cur->name, d, f, m);
+      fprintf(tsv, "%s\t%.3f\t%.3f\t%.3f\t%s\n", cur->name, d, f, m, pname);
     if (strcmp(cur->name, "add") == 0) {
       add_direct = d;
       add_ffi = f;

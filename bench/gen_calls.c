@@ -14,6 +14,13 @@
 ** Each figure is the best of REPS repetitions of CALLS-PER-REP calls after
 ** a warm-up. Only the ratios, measured in one run, mean anything.
 **
+** With BENCH_TSV=FILE it then also times the wrappers of every signature
+** of bench/calls.c (nop, add, muladd, ptr6, pt_add, int10, big24, mix)
+** under the static and the dynamic strategy the way calls.c does (REPS
+** samples in which the signatures take turns, the median minus the median
+** of an empty loop) and writes "gen_static<TAB>case<TAB>ns" and
+** "gen_dynamic<TAB>case<TAB>ns" lines to FILE for bench/peers.sh.
+**
 ** This file is compiled twice into one program (bench/gen_calls.sh does
 ** it): once with GEN_CALLS_DIRECT_TU and -Dbl_MFFI_DIRECT, giving
 ** gc_direct_mode(), and once normally, giving main().
@@ -43,7 +50,8 @@ long gc_direct_mode(long n, const volatile int *in) {
 
 #else
 
-int add(int a, int b); /* bench_lib.so, linked: a PLT call. */
+/* bench_lib.h (through bl_mffi.h) declares add(): bench_lib.so, linked,
+** so a call to it is a PLT call. */
 
 static volatile int gc_in[2] = {40, 2};
 static volatile long gc_sink;
@@ -115,6 +123,137 @@ static int gc_open(const char *sname, const char *target) {
   return 0;
 }
 
+/* -- Every signature of bench/calls.c, for BENCH_TSV ------------------ */
+
+static volatile uintptr_t gs_sink;
+static void *gs_p[6] = {(void *)0x1000, (void *)0x2000, (void *)0x3000,
+                        (void *)0x4000, (void *)0x5000, (void *)0x6000};
+static struct bench_pt gs_pt[2] = {{1, 2}, {3, 4}};
+static int gs_a[2] = {40, 2};
+static int gs_i[10] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+static long gs_l[2] = {40, 2};
+static double gs_d[3] = {1.5, 2.0, 0.25};
+static float gs_f = 1.5f;
+
+static void gs_empty(long n) {
+  for (long i = 0; i < n; i++)
+    __asm__ volatile("" ::: "memory");
+}
+static void gs_nop(long n) {
+  for (long i = 0; i < n; i++)
+    bl_nop();
+}
+static void gs_add(long n) {
+  int acc = 0;
+  for (long i = 0; i < n; i++)
+    acc += bl_add(gs_a[0], gs_a[1]);
+  gs_sink = (uintptr_t)acc;
+}
+static void gs_muladd(long n) {
+  double acc = 0;
+  for (long i = 0; i < n; i++)
+    acc += bl_muladd(gs_d[0], gs_d[1], gs_d[2]);
+  gs_sink = (uintptr_t)acc;
+}
+static void gs_ptr6(long n) {
+  uintptr_t acc = 0;
+  for (long i = 0; i < n; i++)
+    acc += (uintptr_t)bl_ptr6(gs_p[0], gs_p[1], gs_p[2], gs_p[3], gs_p[4],
+                              gs_p[5]);
+  gs_sink = acc;
+}
+static void gs_pt_add(long n) {
+  double acc = 0;
+  for (long i = 0; i < n; i++)
+    acc += bl_pt_add(gs_pt[0], gs_pt[1]).y;
+  gs_sink = (uintptr_t)acc;
+}
+static void gs_int10(long n) {
+  int acc = 0;
+  for (long i = 0; i < n; i++)
+    acc += bl_int10(gs_i[0], gs_i[1], gs_i[2], gs_i[3], gs_i[4], gs_i[5],
+                    gs_i[6], gs_i[7], gs_i[8], gs_i[9]);
+  gs_sink = (uintptr_t)acc;
+}
+static void gs_big24(long n) {
+  long acc = 0;
+  for (long i = 0; i < n; i++)
+    acc += bl_big24(gs_l[0], gs_l[1]).c;
+  gs_sink = (uintptr_t)acc;
+}
+static void gs_mix(long n) {
+  double acc = 0;
+  for (long i = 0; i < n; i++)
+    acc += bl_mix(gs_f, gs_a[0], gs_d[2], gs_l[0]);
+  gs_sink = (uintptr_t)acc;
+}
+
+#define GS_N 8
+static const char *const gs_names[GS_N] = {
+    "nop", "add", "muladd", "ptr6", "pt_add", "int10", "big24", "mix"};
+static void (*const gs_loops[GS_N + 1])(long) = {
+    gs_empty, gs_nop,   gs_add,   gs_muladd, gs_ptr6,
+    gs_pt_add, gs_int10, gs_big24, gs_mix};
+
+static int gs_cmp(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Writes "label<TAB>case<TAB>ns" for each signature, through the binding
+** now open: the median of reps samples minus the empty loop's. 0 or -1. */
+static int gs_measure(FILE *tsv, const char *label, long n, int reps) {
+  struct bench_pt pt = bl_pt_add(gs_pt[0], gs_pt[1]);
+  struct bench_big24 big = bl_big24(40, 2);
+  if (bl_muladd(1.5, 2.0, 0.25) != 3.25 ||
+      (uintptr_t)bl_ptr6(gs_p[0], gs_p[1], gs_p[2], gs_p[3], gs_p[4],
+                         gs_p[5]) != 0x7000 ||
+      pt.x != 4 || pt.y != 6 || bl_int10(1, 2, 3, 4, 5, 6, 7, 8, 9, 10) != 55 ||
+      big.a != 40 || big.b != 2 || big.c != 42 ||
+      bl_mix(1.5f, 40, 0.25, 40) != 81.75) {
+    fprintf(stderr, "gen_calls: a wrapper returns a wrong value (%s)\n",
+            label);
+    return -1;
+  }
+  enum { MAXR = 101 };
+  static double t[GS_N + 1][MAXR];
+  if (reps > MAXR) reps = MAXR;
+  for (int l = 0; l <= GS_N; l++)
+    gs_loops[l](n / 10 + 1);
+  for (int r = 0; r < reps; r++)
+    for (int l = 0; l <= GS_N; l++) {
+      double t0 = gc_now_ns();
+      gs_loops[l](n);
+      t[l][r] = (gc_now_ns() - t0) / (double)n;
+    }
+  double med[GS_N + 1];
+  for (int l = 0; l <= GS_N; l++) {
+    qsort(t[l], (size_t)reps, sizeof(double), gs_cmp);
+    med[l] = t[l][reps / 2];
+  }
+  for (int l = 1; l <= GS_N; l++)
+    fprintf(tsv, "%s\t%s\t%.3f\n", label, gs_names[l - 1], med[l] - med[0]);
+  return 0;
+}
+
+/* BENCH_TSV: the wrappers of every signature, static then dynamic. */
+static int gs_all(const char *path, const char *target, long n, int reps) {
+  FILE *tsv = fopen(path, "w");
+  if (!tsv) {
+    perror(path);
+    return -1;
+  }
+  int rc = gc_open("static", NULL) != 0 ||
+                   gs_measure(tsv, "gen_static", n, reps) != 0 ||
+                   gc_open("dynamic", target) != 0 ||
+                   gs_measure(tsv, "gen_dynamic", n, reps) != 0
+               ? -1
+               : 0;
+  bl_mffi_close();
+  if (fclose(tsv) != 0) rc = -1;
+  return rc;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fputs("Usage: gen_calls PATH/bench_lib.so [CALLS-PER-REP [REPS]]\n",
@@ -153,6 +292,8 @@ int main(int argc, char **argv) {
   printf("\n%ld calls per repetition, best of %d. Targets: direct mode <= "
          "1.05x, static <= 1.1x, dynamic <= 2x.\n",
          n, reps);
+  const char *tsv = getenv("BENCH_TSV");
+  if (tsv && gs_all(tsv, argv[1], n / 5, reps) != 0) return 1;
   return 0;
 }
 

@@ -1,6 +1,8 @@
 #!/bin/sh
 # Build and run bench/gen_calls.c: a generated wrapper of int add(int, int)
 # in direct mode, static and dynamic, against a direct call. See LICENSE.
+# With BENCH_TSV=FILE, also the wrappers of every bench/bench_lib.h
+# signature under static and dynamic, as lines for bench/peers.sh.
 #
 #   sh bench/gen_calls.sh BUILD_DIR [CALLS-PER-REP [REPS]]
 #
@@ -26,9 +28,8 @@ done
 "$cc" $cflags -shared -fPIC -Wl,-soname,bench_lib.so \
   -o "$out/bench_lib.so" "$src/bench/bench_lib.c"
 # Its header, which is also the description of the binding.
-printf 'int add(int a, int b);\n' >"$out/bench_add.h"
-"$build/bin/modffi" gen --name bl --header "$out/bench_add.h" \
-  --cdef "$out/bench_add.h" --lib "$out/bench_lib.so" -o "$out/gen"
+"$build/bin/modffi" gen --name bl --header "$src/bench/bench_lib.h" \
+  --cdef "$src/bench/bench_lib.h" --lib "$out/bench_lib.so" -o "$out/gen"
 
 inc="-I$src/include -I$out/gen"
 # shellcheck disable=SC2086

@@ -38,7 +38,7 @@ ffi_libs="$*"
   "$lib" $ffi_libs -ldl
 echo "## Calls (bench/calls.c)"
 echo
-"$out/calls" "$out/bench_lib.so"
+BENCH_TSV=$out/calls.tsv "$out/calls" "$out/bench_lib.so"
 
 # -- Remote: round trips against a socketpair RPC and memcpy ---------------
 # shellcheck disable=SC2086
@@ -53,7 +53,14 @@ MFFI_SANDBOX=$build/bin/modffi-sandbox "$out/remote" "$out/bench_lib.so"
 echo
 echo "## Generated wrappers (bench/gen_calls.c)"
 echo
-sh "$src/bench/gen_calls.sh" "$build"
+BENCH_TSV=$out/gen_calls.tsv sh "$src/bench/gen_calls.sh" "$build"
+
+# -- Side by side: the same signatures through LuaJIT, cffi, ctypes ----------
+# Reuses the two TSV files just written; a missing peer is a note.
+echo
+echo "## Side by side (bench/peers.sh)"
+echo
+sh "$src/bench/peers.sh" "$build" --reuse
 
 # -- xmltree on a multi-MB document, per strategy vs plain expat ------------
 echo
