@@ -918,6 +918,65 @@ static bool lx_directive(cp_state *cp, cp_token *t) {
   return false;
 }
 
+/* The punctuator at p (longest match): its token and length, or 0. */
+static int lx_punct(const char *p, const char *end, int *len) {
+  char c = p[0], d = p + 1 < end ? p[1] : 0;
+  *len = 2;
+  switch (c) {
+  case '{':
+  case '}':
+  case '[':
+  case ']':
+  case '(':
+  case ')':
+  case ';':
+  case ',':
+  case ':':
+  case '?':
+  case '~': break;
+  case '.':
+    if (d == '.' && p + 2 < end && p[2] == '.') return *len = 3, TK_ELLIPSIS;
+    break;
+  case '<':
+  case '>':
+    if (d == c) {
+      if (p + 2 < end && p[2] == '=') return *len = 3, TK_ASSIGNOP;
+      return c == '<' ? TK_SHL : TK_SHR;
+    }
+    if (d == '=') return c == '<' ? TK_LE : TK_GE;
+    break;
+  case '-':
+    if (d == '>') return TK_ARROW;
+    if (d == '-') return TK_DEC;
+    if (d == '=') return TK_ASSIGNOP;
+    break;
+  case '+':
+    if (d == '+') return TK_INC;
+    if (d == '=') return TK_ASSIGNOP;
+    break;
+  case '&':
+  case '|':
+    if (d == c) return c == '&' ? TK_ANDAND : TK_OROR;
+    if (d == '=') return TK_ASSIGNOP;
+    break;
+  case '=':
+    if (d == '=') return TK_EQ;
+    break;
+  case '!':
+    if (d == '=') return TK_NE;
+    break;
+  case '*':
+  case '/':
+  case '%':
+  case '^':
+    if (d == '=') return TK_ASSIGNOP;
+    break;
+  default: return 0;
+  }
+  *len = 1;
+  return (unsigned char)c;
+}
+
 static void lx_scan(cp_state *cp, cp_token *t) {
   for (;;) {
     lx_skip_space(cp);
@@ -990,31 +1049,11 @@ static void lx_scan(cp_state *cp, cp_token *t) {
       lx_string(cp, t);
       return;
     }
-    /* Punctuators: longest match. */
-    static const struct {
-      const char *s;
-      int tok;
-    } ops[] = {{"...", TK_ELLIPSIS}, {"<<=", TK_ASSIGNOP}, {">>=", TK_ASSIGNOP},
-               {"->", TK_ARROW},     {"++", TK_INC},       {"--", TK_DEC},
-               {"<<", TK_SHL},       {">>", TK_SHR},       {"<=", TK_LE},
-               {">=", TK_GE},        {"==", TK_EQ},        {"!=", TK_NE},
-               {"&&", TK_ANDAND},    {"||", TK_OROR},      {"+=", TK_ASSIGNOP},
-               {"-=", TK_ASSIGNOP},  {"*=", TK_ASSIGNOP},  {"/=", TK_ASSIGNOP},
-               {"%=", TK_ASSIGNOP},  {"&=", TK_ASSIGNOP},  {"|=", TK_ASSIGNOP},
-               {"^=", TK_ASSIGNOP}};
-    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) {
-      size_t n = strlen(ops[i].s);
-      if ((size_t)(cp->end - p) >= n && memcmp(p, ops[i].s, n) == 0) {
-        t->tok = ops[i].tok;
-        t->len = n;
-        cp->pos = p + n;
-        return;
-      }
-    }
-    if (c != '\0' && strchr("{}[]();,:?~!%^&*-+=<>|/.", c)) {
-      t->tok = (unsigned char)c;
-      t->len = 1;
-      cp->pos = p + 1;
+    int len, op = lx_punct(p, cp->end, &len);
+    if (op) {
+      t->tok = op;
+      t->len = (size_t)len;
+      cp->pos = p + len;
       return;
     }
     char msg[64];
