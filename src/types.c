@@ -28,6 +28,11 @@ static size_t tt_str_len(const char *o) {
 }
 
 const char *mffi__tt_str(mffi_ctx *ctx, const char *s, size_t len) {
+  return mffi__tt_str_h(ctx, s, len, mffi__tt_strhash(s, len));
+}
+
+const char *mffi__tt_str_h(mffi_ctx *ctx, const char *s, size_t len,
+                           uint32_t h) {
   mffi__tt *tt = &ctx->tt;
   if ((tt->nstrs + 1) * 2 > tt->capstrs) {
     size_t ncap = tt->capstrs ? tt->capstrs * 2 : TT_MIN_HASH;
@@ -36,7 +41,7 @@ const char *mffi__tt_str(mffi_ctx *ctx, const char *s, size_t len) {
     for (size_t i = 0; i < tt->capstrs; i++) {
       char *o = tt->strs[i];
       if (!o) continue;
-      size_t j = tt_hash_bytes(2166136261u, o, tt_str_len(o)) & (ncap - 1);
+      size_t j = mffi__tt_strhash(o, tt_str_len(o)) & (ncap - 1);
       while (nt[j])
         j = (j + 1) & (ncap - 1);
       nt[j] = o;
@@ -45,7 +50,6 @@ const char *mffi__tt_str(mffi_ctx *ctx, const char *s, size_t len) {
     tt->strs = nt;
     tt->capstrs = ncap;
   }
-  uint32_t h = tt_hash_bytes(2166136261u, s, len);
   size_t j = h & (tt->capstrs - 1);
   for (char *o; (o = tt->strs[j]) != NULL; j = (j + 1) & (tt->capstrs - 1))
     if (tt_str_len(o) == len && memcmp(o, s, len) == 0) return o;

@@ -181,6 +181,23 @@ void mffi__tt_restore(struct mffi_ctx *ctx, const mffi__tt_savepoint *sp);
 /* A pooled copy of s[0..len); the same text gives the same pointer.
 ** NULL on out of memory. */
 const char *mffi__tt_str(struct mffi_ctx *ctx, const char *s, size_t len);
+/* The same, given h = mffi__tt_strhash(s, len) (the lexer hashes a name
+** as it reads it). */
+const char *mffi__tt_str_h(struct mffi_ctx *ctx, const char *s, size_t len,
+                           uint32_t h);
+
+/* The string pool's hash (FNV-1a), whole or a byte at a time from
+** MFFI__STRHASH_INIT. */
+#define MFFI__STRHASH_INIT 2166136261u
+static inline uint32_t mffi__tt_strhash_step(uint32_t h, char c) {
+  return (h ^ (unsigned char)c) * 16777619u;
+}
+static inline uint32_t mffi__tt_strhash(const char *s, size_t len) {
+  uint32_t h = MFFI__STRHASH_INIT;
+  for (size_t i = 0; i < len; i++)
+    h = mffi__tt_strhash_step(h, s[i]);
+  return h;
+}
 
 /* The node for tid (no bounds check in release builds). */
 static inline mffi_type *mffi__T(const mffi__tt *tt, mffi__tid tid) {

@@ -66,7 +66,12 @@ void mffi__cp_arena_free(cp_state *cp) {
 }
 
 const char *mffi__cp_pool(cp_state *cp, const char *s, size_t len) {
-  const char *p = mffi__tt_str(cp->ctx, s, len);
+  return mffi__cp_pool_h(cp, s, len, mffi__tt_strhash(s, len));
+}
+
+const char *mffi__cp_pool_h(cp_state *cp, const char *s, size_t len,
+                            uint32_t h) {
+  const char *p = mffi__tt_str_h(cp->ctx, s, len, h);
   if (!p) mffi__cp_rethrow(cp, NULL, MFFI_ENOMEM);
   return p;
 }
@@ -185,8 +190,8 @@ size_t mffi__cp_offset(const cp_state *cp, const char *p) {
 /* Line (as the user knows it: after a line marker "# 68 "link.h"", the
 ** line of that file) and column (in the original bytes) of p, on the
 ** lexer's current line. */
-static void lx_pos(const cp_state *cp, const char *p, uint32_t *line,
-                   uint32_t *col) {
+static void lx_pos_slow(const cp_state *cp, const char *p, uint32_t *line,
+                        uint32_t *col) {
   int64_t phys = cp->line;
   size_t start = (size_t)(cp->linestart - cp->src), at = (size_t)(p - cp->src);
   if (cp->nspl) {
@@ -204,6 +209,20 @@ static void lx_pos(const cp_state *cp, const char *p, uint32_t *line,
   *col = c > UINT32_MAX ? UINT32_MAX : (uint32_t)c;
 }
 
+/* lx_pos_slow, inline for the common case: no splices. */
+static inline void lx_pos(const cp_state *cp, const char *p, uint32_t *line,
+                          uint32_t *col) {
+  size_t c = (size_t)(p - cp->linestart) + 1;
+  int64_t l = (int64_t)cp->line + cp->line_adj;
+  if (cp->nspl || p < cp->linestart || c > UINT32_MAX || l < 1 ||
+      l > UINT32_MAX) {
+    lx_pos_slow(cp, p, line, col);
+    return;
+  }
+  *line = (uint32_t)l;
+  *col = (uint32_t)c;
+}
+
 /* An error at the lexer's position (no token yet). */
 static _Noreturn void lx_err(cp_state *cp, const char *at, int rc,
                              const char *msg) {
@@ -218,130 +237,148 @@ static _Noreturn void lx_err(cp_state *cp, const char *at, int rc,
 
 typedef struct lx_kw {
   const char *s;
+  uint8_t len;
   int tok;
 } lx_kw;
 
+#define KW(s, tok)                                                             \
+  { s, sizeof s - 1, tok }
+
 static const lx_kw lx_keywords[] = {
-    {"typedef", TK_TYPEDEF},
-    {"extern", TK_EXTERN},
-    {"static", TK_STATIC},
-    {"auto", TK_AUTO},
-    {"register", TK_REGISTER},
-    {"_Thread_local", TK_THREAD},
-    {"__thread", TK_THREAD},
-    {"inline", TK_INLINE},
-    {"__inline", TK_INLINE},
-    {"__inline__", TK_INLINE},
-    {"_Noreturn", TK_NORETURN},
-    {"const", TK_CONST},
-    {"__const", TK_CONST},
-    {"__const__", TK_CONST},
-    {"volatile", TK_VOLATILE},
-    {"__volatile", TK_VOLATILE},
-    {"__volatile__", TK_VOLATILE},
-    {"restrict", TK_RESTRICT},
-    {"__restrict", TK_RESTRICT},
-    {"__restrict__", TK_RESTRICT},
-    {"_Atomic", TK_ATOMIC},
-    {"void", TK_VOID},
-    {"char", TK_CHAR},
-    {"short", TK_SHORT},
-    {"int", TK_INTKW},
-    {"long", TK_LONG},
-    {"float", TK_FLOATKW},
-    {"double", TK_DOUBLE},
-    {"signed", TK_SIGNED},
-    {"__signed", TK_SIGNED},
-    {"__signed__", TK_SIGNED},
-    {"unsigned", TK_UNSIGNED},
-    {"_Bool", TK_BOOL},
-    {"_Complex", TK_COMPLEX},
-    {"__complex__", TK_COMPLEX},
-    {"__complex", TK_COMPLEX},
-    {"__int128", TK_INT128},
-    {"__int128_t", TK_INT128_T},
-    {"__uint128_t", TK_UINT128_T},
-    {"_Float16", TK_FLOAT16},
-    {"_Float32", TK_FLOAT32},
-    {"_Float64", TK_FLOAT64},
-    {"_Float128", TK_FLOAT128},
-    {"__float128", TK_FLOAT128},
-    {"_Float32x", TK_FLOAT32X},
-    {"_Float64x", TK_FLOAT64X},
-    {"__float80", TK_FLOAT64X},
-    {"__builtin_va_list", TK_VALIST},
-    {"struct", TK_STRUCT},
-    {"union", TK_UNION},
-    {"enum", TK_ENUM},
-    {"sizeof", TK_SIZEOF},
-    {"_Alignof", TK_ALIGNOF},
-    {"__alignof__", TK_ALIGNOF},
-    {"__alignof", TK_ALIGNOF},
-    {"_Alignas", TK_ALIGNAS},
-    {"__attribute__", TK_ATTRIBUTE},
-    {"__attribute", TK_ATTRIBUTE},
-    {"__extension__", TK_EXTENSION},
-    {"__asm__", TK_ASM},
-    {"__asm", TK_ASM},
-    {"asm", TK_ASM},
-    {"__typeof__", TK_TYPEOF},
-    {"__typeof", TK_TYPEOF},
-    {"typeof", TK_TYPEOF},
-    {"_Static_assert", TK_STATIC_ASSERT},
-    {"__builtin_offsetof", TK_OFFSETOF},
-    {"if", TK_RESERVED},
-    {"else", TK_RESERVED},
-    {"while", TK_RESERVED},
-    {"for", TK_RESERVED},
-    {"do", TK_RESERVED},
-    {"switch", TK_RESERVED},
-    {"case", TK_RESERVED},
-    {"default", TK_RESERVED},
-    {"break", TK_RESERVED},
-    {"continue", TK_RESERVED},
-    {"return", TK_RESERVED},
-    {"goto", TK_RESERVED},
+    KW("typedef", TK_TYPEDEF),
+    KW("extern", TK_EXTERN),
+    KW("static", TK_STATIC),
+    KW("auto", TK_AUTO),
+    KW("register", TK_REGISTER),
+    KW("_Thread_local", TK_THREAD),
+    KW("__thread", TK_THREAD),
+    KW("inline", TK_INLINE),
+    KW("__inline", TK_INLINE),
+    KW("__inline__", TK_INLINE),
+    KW("_Noreturn", TK_NORETURN),
+    KW("const", TK_CONST),
+    KW("__const", TK_CONST),
+    KW("__const__", TK_CONST),
+    KW("volatile", TK_VOLATILE),
+    KW("__volatile", TK_VOLATILE),
+    KW("__volatile__", TK_VOLATILE),
+    KW("restrict", TK_RESTRICT),
+    KW("__restrict", TK_RESTRICT),
+    KW("__restrict__", TK_RESTRICT),
+    KW("_Atomic", TK_ATOMIC),
+    KW("void", TK_VOID),
+    KW("char", TK_CHAR),
+    KW("short", TK_SHORT),
+    KW("int", TK_INTKW),
+    KW("long", TK_LONG),
+    KW("float", TK_FLOATKW),
+    KW("double", TK_DOUBLE),
+    KW("signed", TK_SIGNED),
+    KW("__signed", TK_SIGNED),
+    KW("__signed__", TK_SIGNED),
+    KW("unsigned", TK_UNSIGNED),
+    KW("_Bool", TK_BOOL),
+    KW("_Complex", TK_COMPLEX),
+    KW("__complex__", TK_COMPLEX),
+    KW("__complex", TK_COMPLEX),
+    KW("__int128", TK_INT128),
+    KW("__int128_t", TK_INT128_T),
+    KW("__uint128_t", TK_UINT128_T),
+    KW("_Float16", TK_FLOAT16),
+    KW("_Float32", TK_FLOAT32),
+    KW("_Float64", TK_FLOAT64),
+    KW("_Float128", TK_FLOAT128),
+    KW("__float128", TK_FLOAT128),
+    KW("_Float32x", TK_FLOAT32X),
+    KW("_Float64x", TK_FLOAT64X),
+    KW("__float80", TK_FLOAT64X),
+    KW("__builtin_va_list", TK_VALIST),
+    KW("struct", TK_STRUCT),
+    KW("union", TK_UNION),
+    KW("enum", TK_ENUM),
+    KW("sizeof", TK_SIZEOF),
+    KW("_Alignof", TK_ALIGNOF),
+    KW("__alignof__", TK_ALIGNOF),
+    KW("__alignof", TK_ALIGNOF),
+    KW("_Alignas", TK_ALIGNAS),
+    KW("__attribute__", TK_ATTRIBUTE),
+    KW("__attribute", TK_ATTRIBUTE),
+    KW("__extension__", TK_EXTENSION),
+    KW("__asm__", TK_ASM),
+    KW("__asm", TK_ASM),
+    KW("asm", TK_ASM),
+    KW("__typeof__", TK_TYPEOF),
+    KW("__typeof", TK_TYPEOF),
+    KW("typeof", TK_TYPEOF),
+    KW("_Static_assert", TK_STATIC_ASSERT),
+    KW("__builtin_offsetof", TK_OFFSETOF),
+    KW("if", TK_RESERVED),
+    KW("else", TK_RESERVED),
+    KW("while", TK_RESERVED),
+    KW("for", TK_RESERVED),
+    KW("do", TK_RESERVED),
+    KW("switch", TK_RESERVED),
+    KW("case", TK_RESERVED),
+    KW("default", TK_RESERVED),
+    KW("break", TK_RESERVED),
+    KW("continue", TK_RESERVED),
+    KW("return", TK_RESERVED),
+    KW("goto", TK_RESERVED),
 };
 
 #define LX_NKW (sizeof lx_keywords / sizeof *lx_keywords)
 
-static unsigned lx_kwhash(const char *s, size_t len) {
-  uint32_t h = 2166136261u; /* FNV-1a */
-  for (size_t i = 0; i < len; i++)
-    h = (h ^ (unsigned char)s[i]) * 16777619u;
-  return h & (CP_KW_SLOTS - 1);
-}
-
-/* Fill the keyword hash of this parse (cheap: about a hundred entries). */
+/* Fill the keyword hash of this parse (cheap: about a hundred entries).
+** The slot of a keyword is its pool hash (mffi__tt_strhash), which the
+** scanner computes as it reads a name, so a name costs one hash. */
 static void lx_kw_init(cp_state *cp) {
   _Static_assert(LX_NKW < CP_KW_SLOTS / 2, "keyword hash too full");
+  _Static_assert(LX_NKW <= CP_KW_MAX, "cp_state.kwname too small");
   memset(cp->kwtab, 0, sizeof cp->kwtab);
   for (size_t i = 0; i < LX_NKW; i++) {
-    unsigned j = lx_kwhash(lx_keywords[i].s, strlen(lx_keywords[i].s));
+    const lx_kw *k = &lx_keywords[i];
+    unsigned j = mffi__tt_strhash(k->s, k->len) & (CP_KW_SLOTS - 1);
     while (cp->kwtab[j])
       j = (j + 1) & (CP_KW_SLOTS - 1);
     cp->kwtab[j] = (uint8_t)(i + 1);
   }
 }
 
-static int lx_keyword(const cp_state *cp, const char *s, size_t len) {
-  for (unsigned j = lx_kwhash(s, len); cp->kwtab[j];
+/* The keyword s[0..len) with pool hash h: its index + 1, or 0. */
+static unsigned lx_keyword(const cp_state *cp, const char *s, size_t len,
+                           uint32_t h) {
+  for (unsigned j = h & (CP_KW_SLOTS - 1); cp->kwtab[j];
        j = (j + 1) & (CP_KW_SLOTS - 1)) {
-    const char *k = lx_keywords[cp->kwtab[j] - 1].s;
-    if (strncmp(k, s, len) == 0 && k[len] == '\0')
-      return lx_keywords[cp->kwtab[j] - 1].tok;
+    const lx_kw *k = &lx_keywords[cp->kwtab[j] - 1];
+    if (k->len == len && memcmp(k->s, s, len) == 0) return cp->kwtab[j];
   }
   return 0;
 }
 
 /* -- Scanning -------------------------------------------------------------- */
 
+/* Byte classes: LX_ID for identifier bytes (letters, digits, '_', '$'),
+** LX_DIGIT for decimal digits. Bytes past 127 are neither. */
+enum { LX_ID = 1, LX_DIGIT = 2 };
+static const uint8_t lx_cls[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1,
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
 static bool lx_isid(int c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-         (c >= '0' && c <= '9') || c == '_' || c == '$';
+  return lx_cls[(unsigned char)c] & LX_ID;
 }
 static bool lx_isdigit(int c) {
-  return c >= '0' && c <= '9';
+  return lx_cls[(unsigned char)c] & LX_DIGIT;
 }
 static int lx_hexval(int c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -1022,19 +1059,28 @@ static void lx_scan(cp_state *cp, cp_token *t) {
       t->len = (size_t)(cp->pos - p);
       return;
     }
-    if (lx_isid(c) && !lx_isdigit(c)) {
-      const char *q = p;
-      while (q < cp->end && lx_isid(*q))
-        q++;
-      if (q - p == 7 && memcmp(p, "_Pragma", 7) == 0) {
+    if (lx_cls[(unsigned char)c] == LX_ID) { /* Not a digit. */
+      const char *q = p, *end = cp->end;
+      uint32_t h = MFFI__STRHASH_INIT;
+      while (q < end && (lx_cls[(unsigned char)*q] & LX_ID))
+        h = mffi__tt_strhash_step(h, *q++);
+      size_t len = (size_t)(q - p);
+      if (len == 7 && memcmp(p, "_Pragma", 7) == 0) {
         lx_pragma_op(cp, q);
         continue;
       }
-      t->len = (size_t)(q - p);
+      t->len = len;
       cp->pos = q;
-      int kw = lx_keyword(cp, p, t->len);
-      t->tok = kw ? kw : TK_NAME;
-      t->name = mffi__cp_pool(cp, p, t->len);
+      unsigned kw = lx_keyword(cp, p, len, h);
+      if (kw) {
+        t->tok = lx_keywords[kw - 1].tok;
+        if (!cp->kwname[kw - 1])
+          cp->kwname[kw - 1] = mffi__cp_pool_h(cp, p, len, h);
+        t->name = cp->kwname[kw - 1];
+      } else {
+        t->tok = TK_NAME;
+        t->name = mffi__cp_pool_h(cp, p, len, h);
+      }
       return;
     }
     if (lx_isdigit(c) || (c == '.' && p + 1 < cp->end && lx_isdigit(p[1]))) {
