@@ -19,12 +19,53 @@ static uint32_t tt_hash_str(const char *s) {
   return tt_hash_bytes(2166136261u, s, strlen(s));
 }
 
-/* -- String pool ----------------------------------------------------------- */
+/* -- String pool -----------------------------------------------------------
+**
+** Pooled strings live in chunks that are never freed before the table is
+** (the pool only grows: a rolled-back parse leaves its names, harmless).
+** Each string is preceded by its length and hash, so a probe compares
+** hashes before bytes and a rehash reads no bytes. Strings may hold NUL
+** bytes (raw attribute text), so the length is not strlen. */
 
-/* A pooled string's length: its block holds the bytes and a NUL. Strings
-** may hold NUL bytes (raw attribute text), so this is not strlen. */
-static size_t tt_str_len(const char *o) {
-  return mffi__msize(o) - 1;
+#define TT_STR_CHUNK 16384 /* Bytes of a regular string chunk. */
+
+typedef struct tt_strhdr {
+  uint32_t len, hash;
+} tt_strhdr;
+
+struct mffi__strchunk {
+  mffi__strchunk *next;
+  size_t used, cap;
+  max_align_t data[]; /* cap bytes. */
+};
+
+static const tt_strhdr *tt_str_hdr(const char *o) {
+  return (const tt_strhdr *)(const void *)o - 1;
+}
+
+/* Room for a string of len bytes (header, bytes, NUL), or NULL. */
+static char *tt_str_room(mffi_ctx *ctx, size_t len) {
+  mffi__tt *tt = &ctx->tt;
+  size_t n = (sizeof(tt_strhdr) + len + 1 + 7) & ~(size_t)7;
+  mffi__strchunk *c = tt->strchunks;
+  if (!c || c->cap - c->used < n) {
+    size_t cap = n > TT_STR_CHUNK / 4 ? n : TT_STR_CHUNK;
+    mffi__strchunk *nc = mffi__malloc(ctx, sizeof *nc + cap);
+    if (!nc) return NULL;
+    nc->used = 0;
+    nc->cap = cap;
+    if (c && cap != TT_STR_CHUNK) { /* A big one: keep filling the other. */
+      nc->next = c->next;
+      c->next = nc;
+    } else {
+      nc->next = c;
+      tt->strchunks = nc;
+    }
+    c = nc;
+  }
+  char *p = (char *)c->data + c->used;
+  c->used += n;
+  return p;
 }
 
 const char *mffi__tt_str(mffi_ctx *ctx, const char *s, size_t len) {
@@ -34,6 +75,7 @@ const char *mffi__tt_str(mffi_ctx *ctx, const char *s, size_t len) {
 const char *mffi__tt_str_h(mffi_ctx *ctx, const char *s, size_t len,
                            uint32_t h) {
   mffi__tt *tt = &ctx->tt;
+  if (len > UINT32_MAX - 16) return NULL;
   if ((tt->nstrs + 1) * 2 > tt->capstrs) {
     size_t ncap = tt->capstrs ? tt->capstrs * 2 : TT_MIN_HASH;
     char **nt = mffi__calloc(ctx, ncap * sizeof *nt);
@@ -41,7 +83,7 @@ const char *mffi__tt_str_h(mffi_ctx *ctx, const char *s, size_t len,
     for (size_t i = 0; i < tt->capstrs; i++) {
       char *o = tt->strs[i];
       if (!o) continue;
-      size_t j = mffi__tt_strhash(o, tt_str_len(o)) & (ncap - 1);
+      size_t j = tt_str_hdr(o)->hash & (ncap - 1);
       while (nt[j])
         j = (j + 1) & (ncap - 1);
       nt[j] = o;
@@ -51,10 +93,15 @@ const char *mffi__tt_str_h(mffi_ctx *ctx, const char *s, size_t len,
     tt->capstrs = ncap;
   }
   size_t j = h & (tt->capstrs - 1);
-  for (char *o; (o = tt->strs[j]) != NULL; j = (j + 1) & (tt->capstrs - 1))
-    if (tt_str_len(o) == len && memcmp(o, s, len) == 0) return o;
-  char *copy = mffi__malloc(ctx, len + 1);
-  if (!copy) return NULL;
+  for (char *o; (o = tt->strs[j]) != NULL; j = (j + 1) & (tt->capstrs - 1)) {
+    const tt_strhdr *oh = tt_str_hdr(o);
+    if (oh->hash == h && oh->len == len && memcmp(o, s, len) == 0) return o;
+  }
+  char *room = tt_str_room(ctx, len);
+  if (!room) return NULL;
+  tt_strhdr hdr = {(uint32_t)len, h};
+  memcpy(room, &hdr, sizeof hdr);
+  char *copy = room + sizeof hdr;
   memcpy(copy, s, len);
   copy[len] = '\0';
   tt->strs[j] = copy;
@@ -890,8 +937,11 @@ void mffi__tt_free(mffi_ctx *ctx) {
     mffi__tt_decl_free_parts(ctx, tt->decls[i]);
     mffi__free(ctx, tt->decls[i]);
   }
-  for (size_t i = 0; i < tt->capstrs; i++)
-    mffi__free(ctx, tt->strs[i]);
+  while (tt->strchunks) {
+    mffi__strchunk *next = tt->strchunks->next;
+    mffi__free(ctx, tt->strchunks);
+    tt->strchunks = next;
+  }
   mffi__free(ctx, tt->types);
   mffi__free(ctx, tt->decls);
   mffi__free(ctx, tt->ihash);

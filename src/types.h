@@ -131,6 +131,7 @@ typedef struct mffi__abi {
 extern const mffi__abi mffi__abi_native;
 
 typedef struct mffi__undo mffi__undo;
+typedef struct mffi__strchunk mffi__strchunk;
 
 typedef struct mffi__tt {
   const mffi__abi *abi;
@@ -148,6 +149,7 @@ typedef struct mffi__tt {
   size_t nthash;
   char **strs; /* String pool, open addressing. */
   size_t nstrs, capstrs;
+  mffi__strchunk *strchunks; /* Where the pooled strings live. */
   /* Transaction state. */
   bool in_tx;
   uint32_t tx_ntypes, tx_ndecls;
