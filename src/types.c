@@ -151,16 +151,21 @@ static tkey tt_key_of(const mffi_type *t) {
   return tt_key(t, t->base == t->id ? MFFI_TID_NONE : t->base);
 }
 
+/* A word at a time: a key is hashed at each intern and lookup. */
+static uint64_t tt_mix(uint64_t h, uint64_t v) {
+  return (h ^ v) * 0x9e3779b97f4a7c15ull;
+}
+
 static uint32_t tt_key_hash(const tkey *k) {
-  uint32_t h = 2166136261u;
-  h = tt_hash_bytes(h, &k->kind, 1);
-  h = tt_hash_bytes(h, &k->quals, 1);
-  h = tt_hash_bytes(h, &k->flags, 2);
-  h = tt_hash_bytes(h, &k->base, 4);
-  h = tt_hash_bytes(h, &k->child, 4);
-  h = tt_hash_bytes(h, &k->length, sizeof k->length);
-  h = tt_hash_bytes(h, &k->align, 4);
-  return tt_hash_bytes(h, k->params, k->nparams * sizeof *k->params);
+  uint64_t h = tt_mix(0x243f6a8885a308d3ull,
+                      (uint64_t)k->kind | (uint64_t)k->quals << 8 |
+                          (uint64_t)k->flags << 16 | (uint64_t)k->base << 32);
+  h = tt_mix(h, (uint64_t)k->child | (uint64_t)k->align << 32);
+  h = tt_mix(h, (uint64_t)k->length);
+  for (uint32_t i = 0; i < k->nparams; i++)
+    h = tt_mix(h, k->params[i]);
+  h ^= h >> 32; /* The slot takes the low bits: fold the high ones in. */
+  return (uint32_t)((h * 0x9e3779b97f4a7c15ull) >> 32);
 }
 
 static bool tt_key_eq(const tkey *a, const tkey *b) {
