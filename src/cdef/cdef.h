@@ -185,6 +185,7 @@ typedef struct cp_state {
   cp_chunk *keep;  /* What lives for the whole parse (pack stack, sets). */
 
   const char *kwname[CP_KW_MAX]; /* Pooled keyword spellings met, by index. */
+  cp_chunk *spare;               /* Released arena chunks, to use again. */
 } cp_state;
 
 /* A saved lexer position, to try a parse and come back. */

@@ -15,14 +15,32 @@ struct cp_chunk {
 
 #define CP_CHUNK_MIN 8192 /* Bytes of a regular arena chunk. */
 
+/* Released chunks are used again, except under AddressSanitizer, which
+** then sees a read of released arena memory as a use after free. */
+#if defined(__SANITIZE_ADDRESS__)
+#define LX_REUSE 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LX_REUSE 0
+#endif
+#endif
+#ifndef LX_REUSE
+#define LX_REUSE 1
+#endif
+
 static void *lx_alloc(cp_state *cp, cp_chunk **list, size_t n) {
   if (n > SIZE_MAX / 2) mffi__cp_rethrow(cp, NULL, MFFI_ENOMEM);
   n = (n + 15) & ~(size_t)15;
   cp_chunk *c = *list;
   if (!c || c->cap - c->used < n) {
     size_t cap = n > CP_CHUNK_MIN ? n : CP_CHUNK_MIN;
-    c = mffi__malloc(cp->ctx, sizeof *c + cap);
-    if (!c) mffi__cp_rethrow(cp, NULL, MFFI_ENOMEM);
+    if (cp->spare && cap == CP_CHUNK_MIN) { /* Released earlier. */
+      c = cp->spare;
+      cp->spare = c->next;
+    } else {
+      c = mffi__malloc(cp->ctx, sizeof *c + cap);
+      if (!c) mffi__cp_rethrow(cp, NULL, MFFI_ENOMEM);
+    }
     c->next = *list;
     c->used = 0;
     c->cap = cap;
@@ -46,11 +64,19 @@ cp_amark mffi__cp_arena_mark(const cp_state *cp) {
   return m;
 }
 
+/* Chunks of the regular size go to cp->spare for the next declaration: an
+** arena released per declaration would otherwise malloc and free its
+** chunk for each one. */
 void mffi__cp_arena_release(cp_state *cp, cp_amark m) {
   while (cp->arena && cp->arena != m.chunk) {
-    cp_chunk *next = cp->arena->next;
-    mffi__free(cp->ctx, cp->arena);
-    cp->arena = next;
+    cp_chunk *c = cp->arena;
+    cp->arena = c->next;
+    if (LX_REUSE && c->cap == CP_CHUNK_MIN) {
+      c->next = cp->spare;
+      cp->spare = c;
+    } else {
+      mffi__free(cp->ctx, c);
+    }
   }
   if (cp->arena) cp->arena->used = m.used;
 }
@@ -62,6 +88,11 @@ void mffi__cp_arena_free(cp_state *cp) {
     cp_chunk *next = cp->keep->next;
     mffi__free(cp->ctx, cp->keep);
     cp->keep = next;
+  }
+  while (cp->spare) {
+    cp_chunk *next = cp->spare->next;
+    mffi__free(cp->ctx, cp->spare);
+    cp->spare = next;
   }
 }
 
