@@ -1,4 +1,5 @@
 /* Type table: interning, tags, declarations, transactions. See LICENSE. */
+#include <assert.h>
 #include <string.h>
 
 #include "ctx.h"
@@ -107,6 +108,23 @@ const char *mffi__tt_str_h(mffi_ctx *ctx, const char *s, size_t len,
   tt->strs[j] = copy;
   tt->nstrs++;
   return copy;
+}
+
+/* True if s is the pool's copy (debug checks of the callers below). */
+static bool tt_is_pooled(const mffi__tt *tt, const char *s) {
+  if (!tt->capstrs) return false;
+  size_t j = mffi__tt_strhash(s, strlen(s)) & (tt->capstrs - 1);
+  for (char *o; (o = tt->strs[j]) != NULL; j = (j + 1) & (tt->capstrs - 1))
+    if (o == s) return true;
+  return false;
+}
+
+/* The hash of pooled string o (tag and declaration names are pooled: the
+** parser makes them). It equals tt_hash_str(o). */
+static uint32_t tt_pooled_hash(const mffi__tt *tt, const char *o) {
+  assert(tt_is_pooled(tt, o));
+  (void)tt;
+  return tt_str_hdr(o)->hash;
 }
 
 /* -- Type nodes and the intern hash ---------------------------------------- */
@@ -579,7 +597,7 @@ static int tt_rehash(mffi_ctx *ctx, uint32_t **tab, size_t *n, size_t need) {
 }
 
 static void tt_tag_put(mffi__tt *tt, mffi__tid tid) {
-  size_t j = tt_hash_str(tt->types[tid]->tag) & (tt->nthash - 1);
+  size_t j = tt_pooled_hash(tt, tt->types[tid]->tag) & (tt->nthash - 1);
   while (tt->thash[j])
     j = (j + 1) & (tt->nthash - 1);
   tt->thash[j] = tid + 1;
@@ -593,9 +611,21 @@ static bool tt_has_tag(const mffi_type *t) {
 
 mffi__tid mffi__tt_tag_find(const mffi__tt *tt, const char *tag) {
   if (!tt->nthash) return MFFI_TID_NONE;
-  size_t j = tt_hash_str(tag) & (tt->nthash - 1);
+  uint32_t h = tt_hash_str(tag);
+  size_t j = h & (tt->nthash - 1);
+  for (uint32_t v; (v = tt->thash[j]) != 0; j = (j + 1) & (tt->nthash - 1)) {
+    const char *o = tt->types[v - 1]->tag;
+    if (o == tag || (tt_pooled_hash(tt, o) == h && strcmp(o, tag) == 0))
+      return v - 1;
+  }
+  return MFFI_TID_NONE;
+}
+
+mffi__tid mffi__tt_tag_find_pooled(const mffi__tt *tt, const char *tag) {
+  if (!tt->nthash) return MFFI_TID_NONE;
+  size_t j = tt_pooled_hash(tt, tag) & (tt->nthash - 1);
   for (uint32_t v; (v = tt->thash[j]) != 0; j = (j + 1) & (tt->nthash - 1))
-    if (strcmp(tt->types[v - 1]->tag, tag) == 0) return v - 1;
+    if (tt->types[v - 1]->tag == tag) return v - 1;
   return MFFI_TID_NONE;
 }
 
@@ -613,7 +643,7 @@ int mffi__tt_tag_bind(mffi_ctx *ctx, const char *tag, mffi__tid tid) {
 }
 
 static void tt_name_put(mffi__tt *tt, const mffi_decl *d) {
-  size_t j = tt_hash_str(d->name) & (tt->nnhash - 1);
+  size_t j = tt_pooled_hash(tt, d->name) & (tt->nnhash - 1);
   while (tt->nhash[j])
     j = (j + 1) & (tt->nnhash - 1);
   tt->nhash[j] = d->index + 1;
@@ -621,9 +651,21 @@ static void tt_name_put(mffi__tt *tt, const mffi_decl *d) {
 
 mffi_decl *mffi__tt_decl_find(const mffi__tt *tt, const char *name) {
   if (!tt->nnhash) return NULL;
-  size_t j = tt_hash_str(name) & (tt->nnhash - 1);
+  uint32_t h = tt_hash_str(name);
+  size_t j = h & (tt->nnhash - 1);
+  for (uint32_t v; (v = tt->nhash[j]) != 0; j = (j + 1) & (tt->nnhash - 1)) {
+    const char *o = tt->decls[v - 1]->name;
+    if (o == name || (tt_pooled_hash(tt, o) == h && strcmp(o, name) == 0))
+      return tt->decls[v - 1];
+  }
+  return NULL;
+}
+
+mffi_decl *mffi__tt_decl_find_pooled(const mffi__tt *tt, const char *name) {
+  if (!tt->nnhash) return NULL;
+  size_t j = tt_pooled_hash(tt, name) & (tt->nnhash - 1);
   for (uint32_t v; (v = tt->nhash[j]) != 0; j = (j + 1) & (tt->nnhash - 1))
-    if (strcmp(tt->decls[v - 1]->name, name) == 0) return tt->decls[v - 1];
+    if (tt->decls[v - 1]->name == name) return tt->decls[v - 1];
   return NULL;
 }
 
@@ -846,8 +888,9 @@ static size_t tt_home(const mffi__tt *tt, int which, uint32_t v, size_t mask) {
     tkey k = tt_key_of(tt->types[v - 1]);
     return tt_key_hash(&k) & mask;
   }
-  if (which == TT_H_TAG) return tt_hash_str(tt->types[v - 1]->tag) & mask;
-  return tt_hash_str(tt->decls[v - 1]->name) & mask;
+  if (which == TT_H_TAG)
+    return tt_pooled_hash(tt, tt->types[v - 1]->tag) & mask;
+  return tt_pooled_hash(tt, tt->decls[v - 1]->name) & mask;
 }
 
 /* Remove value v from a linear-probing hash of n slots, keeping every

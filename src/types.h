@@ -283,6 +283,8 @@ bool mffi__tt_same(const mffi__tt *tt, mffi__tid a, mffi__tid b);
 bool mffi__tt_same_body(const mffi__tt *tt, mffi__tid a, mffi__tid b);
 /* Bind and look up tags (struct, union and enum share one namespace). */
 mffi__tid mffi__tt_tag_find(const mffi__tt *tt, const char *tag);
+/* The same for a pooled tag (mffi__tt_str): no string compare. */
+mffi__tid mffi__tt_tag_find_pooled(const mffi__tt *tt, const char *tag);
 int mffi__tt_tag_bind(struct mffi_ctx *ctx, const char *tag, mffi__tid tid);
 
 /* Declarations. decl_add copies *d (strings must be pooled; attrs and
@@ -291,6 +293,8 @@ int mffi__tt_tag_bind(struct mffi_ctx *ctx, const char *tag, mffi__tid tid);
 int mffi__tt_decl_add(struct mffi_ctx *ctx, const mffi_decl *d,
                       mffi_decl **out);
 mffi_decl *mffi__tt_decl_find(const mffi__tt *tt, const char *name);
+/* The same for a pooled name (mffi__tt_str): the parser's names are. */
+mffi_decl *mffi__tt_decl_find_pooled(const mffi__tt *tt, const char *name);
 /* Before changing an older declaration in place, log it for rollback.
 ** Returns MFFI_OK or MFFI_ENOMEM. */
 int mffi__tt_decl_touch(struct mffi_ctx *ctx, mffi_decl *d);
