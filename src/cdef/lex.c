@@ -389,11 +389,12 @@ static unsigned lx_keyword(const cp_state *cp, const char *s, size_t len,
 /* -- Scanning -------------------------------------------------------------- */
 
 /* Byte classes: LX_ID for identifier bytes (letters, digits, '_', '$'),
-** LX_DIGIT for decimal digits. Bytes past 127 are neither. */
-enum { LX_ID = 1, LX_DIGIT = 2 };
+** LX_DIGIT for decimal digits, LX_SKIP for what may start blanks or a
+** comment (" \t\n\v\f\r/"). Bytes past 127 are none of them. */
+enum { LX_ID = 1, LX_DIGIT = 2, LX_SKIP = 4 };
 static const uint8_t lx_cls[256] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4,
     3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1,
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1,
     0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
@@ -1047,8 +1048,15 @@ static int lx_punct(const char *p, const char *end, int *len) {
 
 static void lx_scan(cp_state *cp, cp_token *t) {
   for (;;) {
-    lx_skip_space(cp);
     const char *p = cp->pos;
+    while (p < cp->end && *p == ' ') /* Most tokens follow one blank. */
+      p++;
+    if (p < cp->end && (lx_cls[(unsigned char)*p] & LX_SKIP)) {
+      cp->pos = p;
+      lx_skip_space(cp);
+      p = cp->pos;
+    }
+    cp->pos = p;
     memset(t, 0, sizeof *t);
     t->p = p;
     t->pack = cp->pack;
@@ -1077,20 +1085,20 @@ static void lx_scan(cp_state *cp, cp_token *t) {
       continue;
     }
     cp->bol = false;
-    if ((c == 'L' || c == 'u' || c == 'U') && p + 1 < cp->end &&
-        (p[1] == '\'' || p[1] == '"' ||
-         (c == 'u' && p[1] == '8' && p + 2 < cp->end && p[2] == '"'))) {
-      const char *q = p + 1 + (p[1] == '8');
-      cp->pos = q;
-      if (*q == '\'')
-        lx_char(cp, t, true);
-      else
-        lx_string(cp, t);
-      t->p = p;
-      t->len = (size_t)(cp->pos - p);
-      return;
-    }
     if (lx_cls[(unsigned char)c] == LX_ID) { /* Not a digit. */
+      if ((c == 'L' || c == 'u' || c == 'U') && p + 1 < cp->end &&
+          (p[1] == '\'' || p[1] == '"' ||
+           (c == 'u' && p[1] == '8' && p + 2 < cp->end && p[2] == '"'))) {
+        const char *q = p + 1 + (p[1] == '8');
+        cp->pos = q;
+        if (*q == '\'')
+          lx_char(cp, t, true);
+        else
+          lx_string(cp, t);
+        t->p = p;
+        t->len = (size_t)(cp->pos - p);
+        return;
+      }
       const char *q = p, *end = cp->end;
       uint32_t h = MFFI__STRHASH_INIT;
       while (q < end && (lx_cls[(unsigned char)*q] & LX_ID))
