@@ -15,6 +15,7 @@
 #define CP_MAX_DEPTH 200   /* Max. nesting of declarators/expressions. */
 #define CP_KW_SLOTS 256    /* Keyword hash slots (keywords < half). */
 #define CP_KW_MAX 96       /* Keywords (spellings) at most. */
+#define CP_ATTR_CACHE 32   /* Slots of the attribute name cache. */
 #define CP_MAX_STRING 4096 /* Max. bytes of a (concatenated) string. */
 /* Limits that keep hostile input linear and small (MFFI_ERANGE beyond). */
 #define CP_MAX_DERIV 65536            /* Steps of one declarator. */
@@ -186,6 +187,8 @@ typedef struct cp_state {
 
   const char *kwname[CP_KW_MAX]; /* Pooled keyword spellings met, by index. */
   cp_chunk *spare;               /* Released arena chunks, to use again. */
+  const char *attr_from[CP_ATTR_CACHE]; /* Pooled attribute names met, */
+  const char *attr_to[CP_ATTR_CACHE];   /* and their forms without __. */
 } cp_state;
 
 /* A saved lexer position, to try a parse and come back. */

@@ -158,10 +158,18 @@ static void cp_static_assert(cp_state *cp) {
 
 /* Strip "__x__" to "x", as GCC does for attribute names. */
 static const char *cp_attr_name(cp_state *cp, const char *s) {
+  if (s[0] != '_' || s[1] != '_') return s;
+  /* s is pooled: a few names (__nothrow__, __leaf__, __nonnull__...) come
+  ** back at most declarations, so their answer is cached by pointer. */
+  size_t k = ((uintptr_t)s >> 4) & (CP_ATTR_CACHE - 1);
+  if (cp->attr_from[k] == s) return cp->attr_to[k];
   size_t n = strlen(s);
-  if (n > 4 && s[0] == '_' && s[1] == '_' && s[n - 1] == '_' && s[n - 2] == '_')
-    return mffi__cp_pool(cp, s + 2, n - 4);
-  return s;
+  const char *r = s;
+  if (n > 4 && s[n - 1] == '_' && s[n - 2] == '_')
+    r = mffi__cp_pool(cp, s + 2, n - 4);
+  cp->attr_from[k] = s;
+  cp->attr_to[k] = r;
+  return r;
 }
 
 static bool cp_is_typedef_name(cp_state *cp, const char *name) {
