@@ -24,14 +24,19 @@ typedef struct cp_vec {
   uint32_t n, cap;
 } cp_vec;
 
-static void *vec_push(cp_state *cp, cp_vec *vec, size_t elsz) {
-  if (vec->n == vec->cap) {
-    uint32_t ncap = vec->cap ? vec->cap * 2 : 8;
-    void *nv = cp_alloc(cp, ncap * elsz);
-    if (vec->n) memcpy(nv, vec->v, vec->n * elsz);
-    vec->v = nv;
-    vec->cap = ncap;
-  }
+static __attribute__((noinline)) void vec_grow(cp_state *cp, cp_vec *vec,
+                                               size_t elsz) {
+  uint32_t ncap = vec->cap ? vec->cap * 2 : 8;
+  void *nv = cp_alloc(cp, ncap * elsz);
+  if (vec->n) memcpy(nv, vec->v, vec->n * elsz);
+  vec->v = nv;
+  vec->cap = ncap;
+}
+
+/* Inline, so that elsz is a constant and the slot is cleared in place. */
+static inline __attribute__((always_inline)) void *
+vec_push(cp_state *cp, cp_vec *vec, size_t elsz) {
+  if (vec->n == vec->cap) vec_grow(cp, vec, elsz);
   void *slot = (char *)vec->v + vec->n++ * elsz;
   memset(slot, 0, elsz);
   return slot;
