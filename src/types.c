@@ -127,6 +127,56 @@ static uint32_t tt_pooled_hash(const mffi__tt *tt, const char *o) {
   return tt_str_hdr(o)->hash;
 }
 
+/* -- Node slabs ---------------------------------------------------------------
+**
+** Type nodes and declarations are made and freed in stack order (the
+** transaction frees those past a savepoint), so node i lives at slot i of
+** blocks of TT_SLAB nodes that stay until the table is freed: no malloc
+** per node. Under AddressSanitizer each node is its own block again, so
+** that a use of a rolled-back node is still reported. */
+
+#define TT_SLAB 256 /* Nodes per slab block. */
+#if defined(__SANITIZE_ADDRESS__)
+#define TT_SLABS 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TT_SLABS 0
+#endif
+#endif
+#ifndef TT_SLABS
+#define TT_SLABS 1
+#endif
+
+/* The memory of node i (elsz bytes) of slab s, or NULL on out of memory. */
+static void *tt_slab_node(mffi_ctx *ctx, mffi__slab *s, uint32_t i,
+                          size_t elsz) {
+  if (!TT_SLABS) return mffi__malloc(ctx, elsz);
+  size_t b = i / TT_SLAB;
+  if (b >= s->nblocks) {
+    if (mffi__grow(ctx, (void **)&s->blocks, &s->capblocks, b + 1,
+                   sizeof *s->blocks))
+      return NULL;
+    while (s->nblocks <= b) {
+      s->blocks[s->nblocks] = mffi__malloc(ctx, TT_SLAB * elsz);
+      if (!s->blocks[s->nblocks]) return NULL;
+      s->nblocks++;
+    }
+  }
+  return (char *)s->blocks[b] + (i % TT_SLAB) * elsz;
+}
+
+/* Give node p back (its slot is reused by the next node of its index). */
+static void tt_slab_release(mffi_ctx *ctx, void *p) {
+  if (!TT_SLABS) mffi__free(ctx, p);
+}
+
+static void tt_slab_free(mffi_ctx *ctx, mffi__slab *s) {
+  for (size_t i = 0; i < s->nblocks; i++)
+    mffi__free(ctx, s->blocks[i]);
+  mffi__free(ctx, s->blocks);
+  memset(s, 0, sizeof *s);
+}
+
 /* -- Type nodes and the intern hash ---------------------------------------- */
 
 /* What identifies a derived type. base is MFFI_TID_NONE for a canonical
@@ -235,7 +285,7 @@ static int tt_add(mffi_ctx *ctx, const mffi_type *proto, mffi__tid *out) {
   mffi__tt *tt = &ctx->tt;
   int rc = tt_reserve_type(ctx);
   if (rc) return rc;
-  mffi_type *t = mffi__malloc(ctx, sizeof *t);
+  mffi_type *t = tt_slab_node(ctx, &tt->type_slab, tt->ntypes, sizeof *t);
   if (!t) return mffi__nomem(ctx);
   *t = *proto;
   t->id = tt->ntypes;
@@ -246,7 +296,7 @@ static int tt_add(mffi_ctx *ctx, const mffi_type *proto, mffi__tid *out) {
   if (proto->nparams) {
     t->params = mffi__malloc(ctx, proto->nparams * sizeof *t->params);
     if (!t->params) {
-      mffi__free(ctx, t);
+      tt_slab_release(ctx, t);
       return mffi__nomem(ctx);
     }
     memcpy(t->params, proto->params, proto->nparams * sizeof *t->params);
@@ -682,7 +732,7 @@ int mffi__tt_decl_add(mffi_ctx *ctx, const mffi_decl *d, mffi_decl **out) {
       for (uint32_t i = 0; i < tt->ndecls; i++)
         if (tt->decls[i]->kind != MFFI_DECL_TAG) tt_name_put(tt, tt->decls[i]);
   }
-  mffi_decl *nd = mffi__malloc(ctx, sizeof *nd);
+  mffi_decl *nd = tt_slab_node(ctx, &tt->decl_slab, tt->ndecls, sizeof *nd);
   if (!nd) return mffi__nomem(ctx);
   *nd = *d;
   nd->index = tt->ndecls;
@@ -767,7 +817,7 @@ static void tt_free_type(mffi_ctx *ctx, mffi_type *t) {
   mffi__free(ctx, t->params);
   mffi__free(ctx, t->members);
   mffi__free(ctx, t->enums);
-  mffi__free(ctx, t);
+  tt_slab_release(ctx, t);
 }
 
 void mffi__tt_begin(mffi_ctx *ctx) {
@@ -866,7 +916,7 @@ static void tt_truncate(mffi_ctx *ctx, uint32_t ntypes, uint32_t ndecls) {
   while (tt->ndecls > ndecls) {
     mffi_decl *d = tt->decls[--tt->ndecls];
     mffi__tt_decl_free_parts(ctx, d);
-    mffi__free(ctx, d);
+    tt_slab_release(ctx, d);
   }
   tt_rebuild_hashes(tt);
 }
@@ -950,7 +1000,7 @@ void mffi__tt_restore(mffi_ctx *ctx, const mffi__tt_savepoint *sp) {
   while (tt->ndecls > sp->ndecls) {
     mffi_decl *d = tt->decls[--tt->ndecls];
     mffi__tt_decl_free_parts(ctx, d);
-    mffi__free(ctx, d);
+    tt_slab_release(ctx, d);
   }
 }
 
@@ -983,8 +1033,10 @@ void mffi__tt_free(mffi_ctx *ctx) {
     tt_free_type(ctx, tt->types[i]);
   for (uint32_t i = 0; i < tt->ndecls; i++) {
     mffi__tt_decl_free_parts(ctx, tt->decls[i]);
-    mffi__free(ctx, tt->decls[i]);
+    tt_slab_release(ctx, tt->decls[i]);
   }
+  tt_slab_free(ctx, &tt->type_slab);
+  tt_slab_free(ctx, &tt->decl_slab);
   while (tt->strchunks) {
     mffi__strchunk *next = tt->strchunks->next;
     mffi__free(ctx, tt->strchunks);

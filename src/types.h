@@ -133,6 +133,12 @@ extern const mffi__abi mffi__abi_native;
 typedef struct mffi__undo mffi__undo;
 typedef struct mffi__strchunk mffi__strchunk;
 
+/* Blocks of nodes, by index (see tt_slab_node in types.c). */
+typedef struct mffi__slab {
+  void **blocks;
+  size_t nblocks, capblocks;
+} mffi__slab;
+
 typedef struct mffi__tt {
   const mffi__abi *abi;
   mffi_type **types; /* By id. */
@@ -149,7 +155,8 @@ typedef struct mffi__tt {
   size_t nthash;
   char **strs; /* String pool, open addressing. */
   size_t nstrs, capstrs;
-  mffi__strchunk *strchunks; /* Where the pooled strings live. */
+  mffi__strchunk *strchunks;       /* Where the pooled strings live. */
+  mffi__slab type_slab, decl_slab; /* Where types[i] and decls[i] live. */
   /* Transaction state. */
   bool in_tx;
   uint32_t tx_ntypes, tx_ndecls;
