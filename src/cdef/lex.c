@@ -107,6 +107,10 @@ const char *mffi__cp_pool_h(cp_state *cp, const char *s, size_t len,
   return p;
 }
 
+/* Out of the scanner's fast path (numbers, strings, directives are rare in
+** headers): keeps lx_scan small, with fewer registers to save per token. */
+#define LX_COLD __attribute__((noinline))
+
 /* -- Errors ---------------------------------------------------------------- */
 
 /* "near 'tok'" or "at end of input" for token t. */
@@ -243,10 +247,9 @@ static void lx_pos_slow(const cp_state *cp, const char *p, uint32_t *line,
 /* lx_pos_slow, inline for the common case: no splices. */
 static inline void lx_pos(const cp_state *cp, const char *p, uint32_t *line,
                           uint32_t *col) {
-  size_t c = (size_t)(p - cp->linestart) + 1;
+  size_t c = (size_t)(p - cp->linestart) + 1; /* Huge if p < linestart. */
   int64_t l = (int64_t)cp->line + cp->line_adj;
-  if (cp->nspl || p < cp->linestart || c > UINT32_MAX || l < 1 ||
-      l > UINT32_MAX) {
+  if (cp->nspl || c > UINT32_MAX || (uint64_t)(l - 1) >= UINT32_MAX) {
     lx_pos_slow(cp, p, line, col);
     return;
   }
@@ -533,7 +536,7 @@ static uint32_t lx_escape(cp_state *cp, const char **pp) {
   return v;
 }
 
-static void lx_number(cp_state *cp, cp_token *t) {
+static LX_COLD void lx_number(cp_state *cp, cp_token *t) {
   const char *p = cp->pos, *start = p;
   int base = 10;
   bool isfloat = false;
@@ -616,7 +619,7 @@ static void lx_number(cp_state *cp, cp_token *t) {
   }
 }
 
-static void lx_char(cp_state *cp, cp_token *t, bool widechar) {
+static LX_COLD void lx_char(cp_state *cp, cp_token *t, bool widechar) {
   const char *p = cp->pos + 1;
   uint64_t v = 0;
   int n = 0;
@@ -649,7 +652,7 @@ static void lx_char(cp_state *cp, cp_token *t, bool widechar) {
   cp->pos = p;
 }
 
-static void lx_string(cp_state *cp, cp_token *t) {
+static LX_COLD void lx_string(cp_state *cp, cp_token *t) {
   const char *p = cp->pos + 1;
   size_t cap = 64, n = 0;
   char *buf = cp_alloc(cp, cap);
@@ -903,7 +906,7 @@ static void lx_line_marker(cp_state *cp, const char *p) {
 
 /* _Pragma("...") at q (just past the keyword): a pack pragma takes effect,
 ** any other is skipped. */
-static void lx_pragma_op(cp_state *cp, const char *q) {
+static LX_COLD void lx_pragma_op(cp_state *cp, const char *q) {
   const char *kw = cp->pos;
   cp->pos = q;
   lx_skip_space(cp);
@@ -930,7 +933,7 @@ static void lx_pragma_op(cp_state *cp, const char *q) {
 
 /* A '#' line: #define NAME gives TK_DEFINE; #pragma pack changes the
 ** packing; all else is skipped. Returns true if a token was produced. */
-static bool lx_directive(cp_state *cp, cp_token *t) {
+static LX_COLD bool lx_directive(cp_state *cp, cp_token *t) {
   const char *p = cp->pos + 1;
   while (p < cp->end && (*p == ' ' || *p == '\t'))
     p++;
