@@ -1173,17 +1173,27 @@ void mffi__cp_lex_init(cp_state *cp, const char *src, size_t len) {
   lx_kw_init(cp);
 }
 
-void mffi__cp_next(cp_state *cp) {
-  for (;;) {
+/* The #define lines met by mffi__cp_next, and the tokens after them. */
+static LX_COLD void lx_defines(cp_state *cp) {
+  while (cp->tok.tok == TK_DEFINE && cp->on_define) {
+    cp->on_define(cp); /* Reads the body, up to its TK_EOL. */
     if (cp->have_ahead) {
       cp->tok = cp->ahead;
       cp->have_ahead = false;
     } else {
       lx_scan(cp, &cp->tok);
     }
-    if (cp->tok.tok != TK_DEFINE || !cp->on_define) return;
-    cp->on_define(cp); /* Reads the body, up to its TK_EOL. */
   }
+}
+
+void mffi__cp_next(cp_state *cp) {
+  if (cp->have_ahead) {
+    cp->tok = cp->ahead;
+    cp->have_ahead = false;
+  } else {
+    lx_scan(cp, &cp->tok);
+  }
+  if (cp->tok.tok == TK_DEFINE && cp->on_define) lx_defines(cp);
 }
 
 void mffi__cp_skip_define(cp_state *cp) {
