@@ -340,13 +340,28 @@ bool mffi__tt_complete(const mffi__tt *tt, mffi__tid tid) {
 }
 
 int mffi__tt_ptr(mffi_ctx *ctx, mffi__tid to, mffi__tid *out) {
-  const mffi__abi *abi = ctx->tt.abi;
+  mffi__tt *tt = &ctx->tt;
+  const mffi__abi *abi = tt->abi;
   mffi_type p = {.kind = MFFI_KIND_POINTER,
                  .base = MFFI_TID_NONE,
                  .child = to,
                  .size = abi->ptr_size,
                  .align = abi->ptr_size};
-  return tt_intern(ctx, &p, out);
+  /* The same pointer types come back all the time (char *, void *...):
+  ** try the hint first. It is only a hint (a rollback may have dropped
+  ** that type, a copied node carries another's), so it is checked. */
+  mffi_type *t = tt->types[to];
+  mffi__tid c = t->ptr_to;
+  if (c && c < tt->ntypes) {
+    tkey k = tt_key(&p, p.base), o = tt_key_of(tt->types[c]);
+    if (tt_key_eq(&k, &o)) {
+      *out = c;
+      return MFFI_OK;
+    }
+  }
+  int rc = tt_intern(ctx, &p, out);
+  if (rc == MFFI_OK) tt->types[to]->ptr_to = *out;
+  return rc;
 }
 
 int mffi__tt_array(mffi_ctx *ctx, mffi__tid elem, long len, mffi__tid *out) {

@@ -81,6 +81,7 @@ struct mffi_type {
   uint32_t align;        /* _Alignof; 0 when incomplete. */
   uint32_t attr_align;   /* aligned(N) given on a struct/union, 0 if none. */
   uint8_t pack;          /* #pragma pack(N) in effect at its definition. */
+  mffi__tid ptr_to;      /* A hint: the pointer to this type, or 0. */
   long length;           /* Array element count; -1 for "[]". */
   const char *tag;       /* Tag, or first typedef name of an anonymous one. */
   struct mffi_ctx *ctx;  /* Owner, so accessors need only the type. */
