@@ -110,6 +110,7 @@ const char *mffi__tt_str_h(mffi_ctx *ctx, const char *s, size_t len,
   return copy;
 }
 
+#ifndef NDEBUG
 /* True if s is the pool's copy (debug checks of the callers below). */
 static bool tt_is_pooled(const mffi__tt *tt, const char *s) {
   if (!tt->capstrs) return false;
@@ -118,6 +119,7 @@ static bool tt_is_pooled(const mffi__tt *tt, const char *s) {
     if (o == s) return true;
   return false;
 }
+#endif
 
 /* The hash of pooled string o (tag and declaration names are pooled: the
 ** parser makes them). It equals tt_hash_str(o). */
