@@ -85,3 +85,9 @@ echo
 echo "## Parse scaling (bench/parse_scaling.sh)"
 echo
 bash "$src/bench/parse_scaling.sh" "$build"
+
+# -- Declaration parser on 16 real headers, beside LuaJIT and gcc ------------
+echo
+echo "## Parse speed (bench/parse_speed.sh)"
+echo
+bash "$src/bench/parse_speed.sh" "$build"

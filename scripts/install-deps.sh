@@ -1,8 +1,9 @@
 #!/bin/sh
 # Install the Debian packages modffi needs, only those missing.
 # Usage: scripts/install-deps.sh [build|test|fuzz|demo|bench]...
-# bench: the peers `make bench` compares with (LuaJIT 2.1, Python cffi;
-# python3-dev for cffi's API mode; ctypes comes with Python).
+# bench: the peers `make bench` compares with (LuaJIT 2.1 and its library
+# for bench/parse_speed.c, Python cffi; python3-dev for cffi's API mode;
+# ctypes comes with Python) and the headers it parses.
 set -eu
 pkgs="build-essential cmake pkg-config libffi-dev libseccomp-dev"
 for what in "$@"; do
@@ -10,7 +11,7 @@ for what in "$@"; do
     test) pkgs="$pkgs libcriterion-dev zlib1g-dev libexpat1-dev libsqlite3-dev valgrind man-db" ;;
     fuzz) pkgs="$pkgs clang libclang-rt-14-dev" ;;
     demo) pkgs="$pkgs libexpat1-dev zlib1g-dev shared-mime-info" ;;
-    bench) pkgs="$pkgs luajit python3-cffi python3-dev libsqlite3-dev zlib1g-dev" ;;
+    bench) pkgs="$pkgs luajit libluajit-5.1-dev python3-cffi python3-dev libsqlite3-dev zlib1g-dev" ;;
     build) ;;
     *) echo "install-deps: unknown set '$what'" >&2; exit 2 ;;
   esac

@@ -1,4 +1,5 @@
 /* Type table: interning, tags, declarations, transactions. See LICENSE. */
+#include <assert.h>
 #include <string.h>
 
 #include "ctx.h"
@@ -19,16 +20,63 @@ static uint32_t tt_hash_str(const char *s) {
   return tt_hash_bytes(2166136261u, s, strlen(s));
 }
 
-/* -- String pool ----------------------------------------------------------- */
+/* -- String pool -----------------------------------------------------------
+**
+** Pooled strings live in chunks that are never freed before the table is
+** (the pool only grows: a rolled-back parse leaves its names, harmless).
+** Each string is preceded by its length and hash, so a probe compares
+** hashes before bytes and a rehash reads no bytes. Strings may hold NUL
+** bytes (raw attribute text), so the length is not strlen. */
 
-/* A pooled string's length: its block holds the bytes and a NUL. Strings
-** may hold NUL bytes (raw attribute text), so this is not strlen. */
-static size_t tt_str_len(const char *o) {
-  return mffi__msize(o) - 1;
+#define TT_STR_CHUNK 16384 /* Bytes of a regular string chunk. */
+
+typedef struct tt_strhdr {
+  uint32_t len, hash;
+} tt_strhdr;
+
+struct mffi__strchunk {
+  mffi__strchunk *next;
+  size_t used, cap;
+  max_align_t data[]; /* cap bytes. */
+};
+
+static const tt_strhdr *tt_str_hdr(const char *o) {
+  return (const tt_strhdr *)(const void *)o - 1;
+}
+
+/* Room for a string of len bytes (header, bytes, NUL), or NULL. */
+static char *tt_str_room(mffi_ctx *ctx, size_t len) {
+  mffi__tt *tt = &ctx->tt;
+  size_t n = (sizeof(tt_strhdr) + len + 1 + 7) & ~(size_t)7;
+  mffi__strchunk *c = tt->strchunks;
+  if (!c || c->cap - c->used < n) {
+    size_t cap = n > TT_STR_CHUNK / 4 ? n : TT_STR_CHUNK;
+    mffi__strchunk *nc = mffi__malloc(ctx, sizeof *nc + cap);
+    if (!nc) return NULL;
+    nc->used = 0;
+    nc->cap = cap;
+    if (c && cap != TT_STR_CHUNK) { /* A big one: keep filling the other. */
+      nc->next = c->next;
+      c->next = nc;
+    } else {
+      nc->next = c;
+      tt->strchunks = nc;
+    }
+    c = nc;
+  }
+  char *p = (char *)c->data + c->used;
+  c->used += n;
+  return p;
 }
 
 const char *mffi__tt_str(mffi_ctx *ctx, const char *s, size_t len) {
+  return mffi__tt_str_h(ctx, s, len, mffi__tt_strhash(s, len));
+}
+
+const char *mffi__tt_str_h(mffi_ctx *ctx, const char *s, size_t len,
+                           uint32_t h) {
   mffi__tt *tt = &ctx->tt;
+  if (len > UINT32_MAX - 16) return NULL;
   if ((tt->nstrs + 1) * 2 > tt->capstrs) {
     size_t ncap = tt->capstrs ? tt->capstrs * 2 : TT_MIN_HASH;
     char **nt = mffi__calloc(ctx, ncap * sizeof *nt);
@@ -36,7 +84,7 @@ const char *mffi__tt_str(mffi_ctx *ctx, const char *s, size_t len) {
     for (size_t i = 0; i < tt->capstrs; i++) {
       char *o = tt->strs[i];
       if (!o) continue;
-      size_t j = tt_hash_bytes(2166136261u, o, tt_str_len(o)) & (ncap - 1);
+      size_t j = tt_str_hdr(o)->hash & (ncap - 1);
       while (nt[j])
         j = (j + 1) & (ncap - 1);
       nt[j] = o;
@@ -45,17 +93,90 @@ const char *mffi__tt_str(mffi_ctx *ctx, const char *s, size_t len) {
     tt->strs = nt;
     tt->capstrs = ncap;
   }
-  uint32_t h = tt_hash_bytes(2166136261u, s, len);
   size_t j = h & (tt->capstrs - 1);
-  for (char *o; (o = tt->strs[j]) != NULL; j = (j + 1) & (tt->capstrs - 1))
-    if (tt_str_len(o) == len && memcmp(o, s, len) == 0) return o;
-  char *copy = mffi__malloc(ctx, len + 1);
-  if (!copy) return NULL;
+  for (char *o; (o = tt->strs[j]) != NULL; j = (j + 1) & (tt->capstrs - 1)) {
+    const tt_strhdr *oh = tt_str_hdr(o);
+    if (oh->hash == h && oh->len == len && memcmp(o, s, len) == 0) return o;
+  }
+  char *room = tt_str_room(ctx, len);
+  if (!room) return NULL;
+  tt_strhdr hdr = {(uint32_t)len, h};
+  memcpy(room, &hdr, sizeof hdr);
+  char *copy = room + sizeof hdr;
   memcpy(copy, s, len);
   copy[len] = '\0';
   tt->strs[j] = copy;
   tt->nstrs++;
   return copy;
+}
+
+#ifndef NDEBUG
+/* True if s is the pool's copy (debug checks of the callers below). */
+static bool tt_is_pooled(const mffi__tt *tt, const char *s) {
+  if (!tt->capstrs) return false;
+  size_t j = mffi__tt_strhash(s, strlen(s)) & (tt->capstrs - 1);
+  for (char *o; (o = tt->strs[j]) != NULL; j = (j + 1) & (tt->capstrs - 1))
+    if (o == s) return true;
+  return false;
+}
+#endif
+
+/* The hash of pooled string o (tag and declaration names are pooled: the
+** parser makes them). It equals tt_hash_str(o). */
+static uint32_t tt_pooled_hash(const mffi__tt *tt, const char *o) {
+  assert(tt_is_pooled(tt, o));
+  (void)tt;
+  return tt_str_hdr(o)->hash;
+}
+
+/* -- Node slabs ---------------------------------------------------------------
+**
+** Type nodes and declarations are made and freed in stack order (the
+** transaction frees those past a savepoint), so node i lives at slot i of
+** blocks of TT_SLAB nodes that stay until the table is freed: no malloc
+** per node. Under AddressSanitizer each node is its own block again, so
+** that a use of a rolled-back node is still reported. */
+
+#define TT_SLAB 256 /* Nodes per slab block. */
+#if defined(__SANITIZE_ADDRESS__)
+#define TT_SLABS 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TT_SLABS 0
+#endif
+#endif
+#ifndef TT_SLABS
+#define TT_SLABS 1
+#endif
+
+/* The memory of node i (elsz bytes) of slab s, or NULL on out of memory. */
+static void *tt_slab_node(mffi_ctx *ctx, mffi__slab *s, uint32_t i,
+                          size_t elsz) {
+  if (!TT_SLABS) return mffi__malloc(ctx, elsz);
+  size_t b = i / TT_SLAB;
+  if (b >= s->nblocks) {
+    if (mffi__grow(ctx, (void **)&s->blocks, &s->capblocks, b + 1,
+                   sizeof *s->blocks))
+      return NULL;
+    while (s->nblocks <= b) {
+      s->blocks[s->nblocks] = mffi__malloc(ctx, TT_SLAB * elsz);
+      if (!s->blocks[s->nblocks]) return NULL;
+      s->nblocks++;
+    }
+  }
+  return (char *)s->blocks[b] + (i % TT_SLAB) * elsz;
+}
+
+/* Give node p back (its slot is reused by the next node of its index). */
+static void tt_slab_release(mffi_ctx *ctx, void *p) {
+  if (!TT_SLABS) mffi__free(ctx, p);
+}
+
+static void tt_slab_free(mffi_ctx *ctx, mffi__slab *s) {
+  for (size_t i = 0; i < s->nblocks; i++)
+    mffi__free(ctx, s->blocks[i]);
+  mffi__free(ctx, s->blocks);
+  memset(s, 0, sizeof *s);
 }
 
 /* -- Type nodes and the intern hash ---------------------------------------- */
@@ -100,16 +221,21 @@ static tkey tt_key_of(const mffi_type *t) {
   return tt_key(t, t->base == t->id ? MFFI_TID_NONE : t->base);
 }
 
+/* A word at a time: a key is hashed at each intern and lookup. */
+static uint64_t tt_mix(uint64_t h, uint64_t v) {
+  return (h ^ v) * 0x9e3779b97f4a7c15ull;
+}
+
 static uint32_t tt_key_hash(const tkey *k) {
-  uint32_t h = 2166136261u;
-  h = tt_hash_bytes(h, &k->kind, 1);
-  h = tt_hash_bytes(h, &k->quals, 1);
-  h = tt_hash_bytes(h, &k->flags, 2);
-  h = tt_hash_bytes(h, &k->base, 4);
-  h = tt_hash_bytes(h, &k->child, 4);
-  h = tt_hash_bytes(h, &k->length, sizeof k->length);
-  h = tt_hash_bytes(h, &k->align, 4);
-  return tt_hash_bytes(h, k->params, k->nparams * sizeof *k->params);
+  uint64_t h = tt_mix(0x243f6a8885a308d3ull,
+                      (uint64_t)k->kind | (uint64_t)k->quals << 8 |
+                          (uint64_t)k->flags << 16 | (uint64_t)k->base << 32);
+  h = tt_mix(h, (uint64_t)k->child | (uint64_t)k->align << 32);
+  h = tt_mix(h, (uint64_t)k->length);
+  for (uint32_t i = 0; i < k->nparams; i++)
+    h = tt_mix(h, k->params[i]);
+  h ^= h >> 32; /* The slot takes the low bits: fold the high ones in. */
+  return (uint32_t)((h * 0x9e3779b97f4a7c15ull) >> 32);
 }
 
 static bool tt_key_eq(const tkey *a, const tkey *b) {
@@ -161,7 +287,7 @@ static int tt_add(mffi_ctx *ctx, const mffi_type *proto, mffi__tid *out) {
   mffi__tt *tt = &ctx->tt;
   int rc = tt_reserve_type(ctx);
   if (rc) return rc;
-  mffi_type *t = mffi__malloc(ctx, sizeof *t);
+  mffi_type *t = tt_slab_node(ctx, &tt->type_slab, tt->ntypes, sizeof *t);
   if (!t) return mffi__nomem(ctx);
   *t = *proto;
   t->id = tt->ntypes;
@@ -172,7 +298,7 @@ static int tt_add(mffi_ctx *ctx, const mffi_type *proto, mffi__tid *out) {
   if (proto->nparams) {
     t->params = mffi__malloc(ctx, proto->nparams * sizeof *t->params);
     if (!t->params) {
-      mffi__free(ctx, t);
+      tt_slab_release(ctx, t);
       return mffi__nomem(ctx);
     }
     memcpy(t->params, proto->params, proto->nparams * sizeof *t->params);
@@ -216,13 +342,28 @@ bool mffi__tt_complete(const mffi__tt *tt, mffi__tid tid) {
 }
 
 int mffi__tt_ptr(mffi_ctx *ctx, mffi__tid to, mffi__tid *out) {
-  const mffi__abi *abi = ctx->tt.abi;
+  mffi__tt *tt = &ctx->tt;
+  const mffi__abi *abi = tt->abi;
   mffi_type p = {.kind = MFFI_KIND_POINTER,
                  .base = MFFI_TID_NONE,
                  .child = to,
                  .size = abi->ptr_size,
                  .align = abi->ptr_size};
-  return tt_intern(ctx, &p, out);
+  /* The same pointer types come back all the time (char *, void *...):
+  ** try the hint first. It is only a hint (a rollback may have dropped
+  ** that type, a copied node carries another's), so it is checked. */
+  mffi_type *t = tt->types[to];
+  mffi__tid c = t->ptr_to;
+  if (c && c < tt->ntypes) {
+    tkey k = tt_key(&p, p.base), o = tt_key_of(tt->types[c]);
+    if (tt_key_eq(&k, &o)) {
+      *out = c;
+      return MFFI_OK;
+    }
+  }
+  int rc = tt_intern(ctx, &p, out);
+  if (rc == MFFI_OK) tt->types[to]->ptr_to = *out;
+  return rc;
 }
 
 int mffi__tt_array(mffi_ctx *ctx, mffi__tid elem, long len, mffi__tid *out) {
@@ -525,7 +666,7 @@ static int tt_rehash(mffi_ctx *ctx, uint32_t **tab, size_t *n, size_t need) {
 }
 
 static void tt_tag_put(mffi__tt *tt, mffi__tid tid) {
-  size_t j = tt_hash_str(tt->types[tid]->tag) & (tt->nthash - 1);
+  size_t j = tt_pooled_hash(tt, tt->types[tid]->tag) & (tt->nthash - 1);
   while (tt->thash[j])
     j = (j + 1) & (tt->nthash - 1);
   tt->thash[j] = tid + 1;
@@ -539,9 +680,21 @@ static bool tt_has_tag(const mffi_type *t) {
 
 mffi__tid mffi__tt_tag_find(const mffi__tt *tt, const char *tag) {
   if (!tt->nthash) return MFFI_TID_NONE;
-  size_t j = tt_hash_str(tag) & (tt->nthash - 1);
+  uint32_t h = tt_hash_str(tag);
+  size_t j = h & (tt->nthash - 1);
+  for (uint32_t v; (v = tt->thash[j]) != 0; j = (j + 1) & (tt->nthash - 1)) {
+    const char *o = tt->types[v - 1]->tag;
+    if (o == tag || (tt_pooled_hash(tt, o) == h && strcmp(o, tag) == 0))
+      return v - 1;
+  }
+  return MFFI_TID_NONE;
+}
+
+mffi__tid mffi__tt_tag_find_pooled(const mffi__tt *tt, const char *tag) {
+  if (!tt->nthash) return MFFI_TID_NONE;
+  size_t j = tt_pooled_hash(tt, tag) & (tt->nthash - 1);
   for (uint32_t v; (v = tt->thash[j]) != 0; j = (j + 1) & (tt->nthash - 1))
-    if (strcmp(tt->types[v - 1]->tag, tag) == 0) return v - 1;
+    if (tt->types[v - 1]->tag == tag) return v - 1;
   return MFFI_TID_NONE;
 }
 
@@ -559,7 +712,7 @@ int mffi__tt_tag_bind(mffi_ctx *ctx, const char *tag, mffi__tid tid) {
 }
 
 static void tt_name_put(mffi__tt *tt, const mffi_decl *d) {
-  size_t j = tt_hash_str(d->name) & (tt->nnhash - 1);
+  size_t j = tt_pooled_hash(tt, d->name) & (tt->nnhash - 1);
   while (tt->nhash[j])
     j = (j + 1) & (tt->nnhash - 1);
   tt->nhash[j] = d->index + 1;
@@ -567,9 +720,21 @@ static void tt_name_put(mffi__tt *tt, const mffi_decl *d) {
 
 mffi_decl *mffi__tt_decl_find(const mffi__tt *tt, const char *name) {
   if (!tt->nnhash) return NULL;
-  size_t j = tt_hash_str(name) & (tt->nnhash - 1);
+  uint32_t h = tt_hash_str(name);
+  size_t j = h & (tt->nnhash - 1);
+  for (uint32_t v; (v = tt->nhash[j]) != 0; j = (j + 1) & (tt->nnhash - 1)) {
+    const char *o = tt->decls[v - 1]->name;
+    if (o == name || (tt_pooled_hash(tt, o) == h && strcmp(o, name) == 0))
+      return tt->decls[v - 1];
+  }
+  return NULL;
+}
+
+mffi_decl *mffi__tt_decl_find_pooled(const mffi__tt *tt, const char *name) {
+  if (!tt->nnhash) return NULL;
+  size_t j = tt_pooled_hash(tt, name) & (tt->nnhash - 1);
   for (uint32_t v; (v = tt->nhash[j]) != 0; j = (j + 1) & (tt->nnhash - 1))
-    if (strcmp(tt->decls[v - 1]->name, name) == 0) return tt->decls[v - 1];
+    if (tt->decls[v - 1]->name == name) return tt->decls[v - 1];
   return NULL;
 }
 
@@ -586,7 +751,7 @@ int mffi__tt_decl_add(mffi_ctx *ctx, const mffi_decl *d, mffi_decl **out) {
       for (uint32_t i = 0; i < tt->ndecls; i++)
         if (tt->decls[i]->kind != MFFI_DECL_TAG) tt_name_put(tt, tt->decls[i]);
   }
-  mffi_decl *nd = mffi__malloc(ctx, sizeof *nd);
+  mffi_decl *nd = tt_slab_node(ctx, &tt->decl_slab, tt->ndecls, sizeof *nd);
   if (!nd) return mffi__nomem(ctx);
   *nd = *d;
   nd->index = tt->ndecls;
@@ -671,7 +836,7 @@ static void tt_free_type(mffi_ctx *ctx, mffi_type *t) {
   mffi__free(ctx, t->params);
   mffi__free(ctx, t->members);
   mffi__free(ctx, t->enums);
-  mffi__free(ctx, t);
+  tt_slab_release(ctx, t);
 }
 
 void mffi__tt_begin(mffi_ctx *ctx) {
@@ -770,7 +935,7 @@ static void tt_truncate(mffi_ctx *ctx, uint32_t ntypes, uint32_t ndecls) {
   while (tt->ndecls > ndecls) {
     mffi_decl *d = tt->decls[--tt->ndecls];
     mffi__tt_decl_free_parts(ctx, d);
-    mffi__free(ctx, d);
+    tt_slab_release(ctx, d);
   }
   tt_rebuild_hashes(tt);
 }
@@ -792,8 +957,9 @@ static size_t tt_home(const mffi__tt *tt, int which, uint32_t v, size_t mask) {
     tkey k = tt_key_of(tt->types[v - 1]);
     return tt_key_hash(&k) & mask;
   }
-  if (which == TT_H_TAG) return tt_hash_str(tt->types[v - 1]->tag) & mask;
-  return tt_hash_str(tt->decls[v - 1]->name) & mask;
+  if (which == TT_H_TAG)
+    return tt_pooled_hash(tt, tt->types[v - 1]->tag) & mask;
+  return tt_pooled_hash(tt, tt->decls[v - 1]->name) & mask;
 }
 
 /* Remove value v from a linear-probing hash of n slots, keeping every
@@ -853,7 +1019,7 @@ void mffi__tt_restore(mffi_ctx *ctx, const mffi__tt_savepoint *sp) {
   while (tt->ndecls > sp->ndecls) {
     mffi_decl *d = tt->decls[--tt->ndecls];
     mffi__tt_decl_free_parts(ctx, d);
-    mffi__free(ctx, d);
+    tt_slab_release(ctx, d);
   }
 }
 
@@ -886,10 +1052,15 @@ void mffi__tt_free(mffi_ctx *ctx) {
     tt_free_type(ctx, tt->types[i]);
   for (uint32_t i = 0; i < tt->ndecls; i++) {
     mffi__tt_decl_free_parts(ctx, tt->decls[i]);
-    mffi__free(ctx, tt->decls[i]);
+    tt_slab_release(ctx, tt->decls[i]);
   }
-  for (size_t i = 0; i < tt->capstrs; i++)
-    mffi__free(ctx, tt->strs[i]);
+  tt_slab_free(ctx, &tt->type_slab);
+  tt_slab_free(ctx, &tt->decl_slab);
+  while (tt->strchunks) {
+    mffi__strchunk *next = tt->strchunks->next;
+    mffi__free(ctx, tt->strchunks);
+    tt->strchunks = next;
+  }
   mffi__free(ctx, tt->types);
   mffi__free(ctx, tt->decls);
   mffi__free(ctx, tt->ihash);

@@ -81,6 +81,7 @@ struct mffi_type {
   uint32_t align;        /* _Alignof; 0 when incomplete. */
   uint32_t attr_align;   /* aligned(N) given on a struct/union, 0 if none. */
   uint8_t pack;          /* #pragma pack(N) in effect at its definition. */
+  mffi__tid ptr_to;      /* A hint: the pointer to this type, or 0. */
   long length;           /* Array element count; -1 for "[]". */
   const char *tag;       /* Tag, or first typedef name of an anonymous one. */
   struct mffi_ctx *ctx;  /* Owner, so accessors need only the type. */
@@ -131,6 +132,13 @@ typedef struct mffi__abi {
 extern const mffi__abi mffi__abi_native;
 
 typedef struct mffi__undo mffi__undo;
+typedef struct mffi__strchunk mffi__strchunk;
+
+/* Blocks of nodes, by index (see tt_slab_node in types.c). */
+typedef struct mffi__slab {
+  void **blocks;
+  size_t nblocks, capblocks;
+} mffi__slab;
 
 typedef struct mffi__tt {
   const mffi__abi *abi;
@@ -148,6 +156,8 @@ typedef struct mffi__tt {
   size_t nthash;
   char **strs; /* String pool, open addressing. */
   size_t nstrs, capstrs;
+  mffi__strchunk *strchunks;       /* Where the pooled strings live. */
+  mffi__slab type_slab, decl_slab; /* Where types[i] and decls[i] live. */
   /* Transaction state. */
   bool in_tx;
   uint32_t tx_ntypes, tx_ndecls;
@@ -181,6 +191,23 @@ void mffi__tt_restore(struct mffi_ctx *ctx, const mffi__tt_savepoint *sp);
 /* A pooled copy of s[0..len); the same text gives the same pointer.
 ** NULL on out of memory. */
 const char *mffi__tt_str(struct mffi_ctx *ctx, const char *s, size_t len);
+/* The same, given h = mffi__tt_strhash(s, len) (the lexer hashes a name
+** as it reads it). */
+const char *mffi__tt_str_h(struct mffi_ctx *ctx, const char *s, size_t len,
+                           uint32_t h);
+
+/* The string pool's hash (FNV-1a), whole or a byte at a time from
+** MFFI__STRHASH_INIT. */
+#define MFFI__STRHASH_INIT 2166136261u
+static inline uint32_t mffi__tt_strhash_step(uint32_t h, char c) {
+  return (h ^ (unsigned char)c) * 16777619u;
+}
+static inline uint32_t mffi__tt_strhash(const char *s, size_t len) {
+  uint32_t h = MFFI__STRHASH_INIT;
+  for (size_t i = 0; i < len; i++)
+    h = mffi__tt_strhash_step(h, s[i]);
+  return h;
+}
 
 /* The node for tid (no bounds check in release builds). */
 static inline mffi_type *mffi__T(const mffi__tt *tt, mffi__tid tid) {
@@ -264,6 +291,8 @@ bool mffi__tt_same(const mffi__tt *tt, mffi__tid a, mffi__tid b);
 bool mffi__tt_same_body(const mffi__tt *tt, mffi__tid a, mffi__tid b);
 /* Bind and look up tags (struct, union and enum share one namespace). */
 mffi__tid mffi__tt_tag_find(const mffi__tt *tt, const char *tag);
+/* The same for a pooled tag (mffi__tt_str): no string compare. */
+mffi__tid mffi__tt_tag_find_pooled(const mffi__tt *tt, const char *tag);
 int mffi__tt_tag_bind(struct mffi_ctx *ctx, const char *tag, mffi__tid tid);
 
 /* Declarations. decl_add copies *d (strings must be pooled; attrs and
@@ -272,6 +301,8 @@ int mffi__tt_tag_bind(struct mffi_ctx *ctx, const char *tag, mffi__tid tid);
 int mffi__tt_decl_add(struct mffi_ctx *ctx, const mffi_decl *d,
                       mffi_decl **out);
 mffi_decl *mffi__tt_decl_find(const mffi__tt *tt, const char *name);
+/* The same for a pooled name (mffi__tt_str): the parser's names are. */
+mffi_decl *mffi__tt_decl_find_pooled(const mffi__tt *tt, const char *name);
 /* Before changing an older declaration in place, log it for rollback.
 ** Returns MFFI_OK or MFFI_ENOMEM. */
 int mffi__tt_decl_touch(struct mffi_ctx *ctx, mffi_decl *d);

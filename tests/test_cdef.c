@@ -1498,6 +1498,26 @@ Test(cdef, nesting_limit) {
   }
 }
 
+Test(cdef, rolled_back_pointer_type_is_made_again) {
+  /* The type table reuses a rolled-back node's slot, and each type keeps a
+  ** hint to the pointer to it: after a rollback the slot holds another
+  ** type, and the hint must not bring that back as the pointer. */
+  def("struct rb { int a; };");
+  const mffi_type *s = ty("struct rb");
+  uint32_t nt = mffi_ntypes(ctx);
+  static const char bad[] = "typedef struct rb *rbp;\nint bad(;\n";
+  EQI(mffi_cdef(ctx, bad, strlen(bad)), MFFI_EPARSE);
+  EQI(mffi_ntypes(ctx), nt);
+  def("typedef long rb_other[7];\n"
+      "typedef struct rb *rbp;\n");
+  const mffi_type *p = ty("rbp");
+  EQI(mffi_type_kind(p), MFFI_KIND_POINTER);
+  EQP(mffi_type_target(p), s);
+  EQP(ty("struct rb *"), p);
+  EQI(mffi_type_kind(ty("rb_other")), MFFI_KIND_ARRAY);
+  EQI(mffi_sizeof(ty("rb_other")), 56);
+}
+
 /* -- #pragma pack ---------------------------------------------------------- */
 
 /* Printed declarations carry the pack in _Pragma form, one line each, and

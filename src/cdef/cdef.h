@@ -14,6 +14,8 @@
 
 #define CP_MAX_DEPTH 200   /* Max. nesting of declarators/expressions. */
 #define CP_KW_SLOTS 256    /* Keyword hash slots (keywords < half). */
+#define CP_KW_MAX 96       /* Keywords (spellings) at most. */
+#define CP_ATTR_CACHE 32   /* Slots of the attribute name cache. */
 #define CP_MAX_STRING 4096 /* Max. bytes of a (concatenated) string. */
 /* Limits that keep hostile input linear and small (MFFI_ERANGE beyond). */
 #define CP_MAX_DERIV 65536            /* Steps of one declarator. */
@@ -182,6 +184,11 @@ typedef struct cp_state {
   jmp_buf *jb;                            /* Where errors go. */
   cp_chunk *arena; /* Temporaries of the declaration being read. */
   cp_chunk *keep;  /* What lives for the whole parse (pack stack, sets). */
+
+  const char *kwname[CP_KW_MAX]; /* Pooled keyword spellings met, by index. */
+  cp_chunk *spare;               /* Released arena chunks, to use again. */
+  const char *attr_from[CP_ATTR_CACHE]; /* Pooled attribute names met, */
+  const char *attr_to[CP_ATTR_CACHE];   /* and their forms without __. */
 } cp_state;
 
 /* A saved lexer position, to try a parse and come back. */
@@ -234,6 +241,9 @@ void mffi__cp_arena_release(cp_state *cp, cp_amark m);
 /* Free both arenas. */
 void mffi__cp_arena_free(cp_state *cp);
 const char *mffi__cp_pool(cp_state *cp, const char *s, size_t len);
+/* The same, given h = mffi__tt_strhash(s, len). */
+const char *mffi__cp_pool_h(cp_state *cp, const char *s, size_t len,
+                            uint32_t h);
 
 /* expr.c */
 /* Parse and evaluate an integer constant expression (conditional level). */

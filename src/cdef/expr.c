@@ -155,7 +155,7 @@ static cp_val ex_primary(cp_state *cp) {
     return ex_norm(v);
   }
   case TK_NAME: {
-    const mffi_decl *d = mffi__tt_decl_find(cp->tt, t.name);
+    const mffi_decl *d = mffi__tt_decl_find_pooled(cp->tt, t.name);
     if (!d) cp_err(cp, &t, MFFI_EDECL, "'%s' undeclared", t.name);
     if (d->kind != MFFI_DECL_CONSTANT)
       cp_err(cp, &t, MFFI_EDECL, "'%s' is not an integer constant", t.name);

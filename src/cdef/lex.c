@@ -15,14 +15,32 @@ struct cp_chunk {
 
 #define CP_CHUNK_MIN 8192 /* Bytes of a regular arena chunk. */
 
+/* Released chunks are used again, except under AddressSanitizer, which
+** then sees a read of released arena memory as a use after free. */
+#if defined(__SANITIZE_ADDRESS__)
+#define LX_REUSE 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LX_REUSE 0
+#endif
+#endif
+#ifndef LX_REUSE
+#define LX_REUSE 1
+#endif
+
 static void *lx_alloc(cp_state *cp, cp_chunk **list, size_t n) {
   if (n > SIZE_MAX / 2) mffi__cp_rethrow(cp, NULL, MFFI_ENOMEM);
   n = (n + 15) & ~(size_t)15;
   cp_chunk *c = *list;
   if (!c || c->cap - c->used < n) {
     size_t cap = n > CP_CHUNK_MIN ? n : CP_CHUNK_MIN;
-    c = mffi__malloc(cp->ctx, sizeof *c + cap);
-    if (!c) mffi__cp_rethrow(cp, NULL, MFFI_ENOMEM);
+    if (cp->spare && cap == CP_CHUNK_MIN) { /* Released earlier. */
+      c = cp->spare;
+      cp->spare = c->next;
+    } else {
+      c = mffi__malloc(cp->ctx, sizeof *c + cap);
+      if (!c) mffi__cp_rethrow(cp, NULL, MFFI_ENOMEM);
+    }
     c->next = *list;
     c->used = 0;
     c->cap = cap;
@@ -46,11 +64,19 @@ cp_amark mffi__cp_arena_mark(const cp_state *cp) {
   return m;
 }
 
+/* Chunks of the regular size go to cp->spare for the next declaration: an
+** arena released per declaration would otherwise malloc and free its
+** chunk for each one. */
 void mffi__cp_arena_release(cp_state *cp, cp_amark m) {
   while (cp->arena && cp->arena != m.chunk) {
-    cp_chunk *next = cp->arena->next;
-    mffi__free(cp->ctx, cp->arena);
-    cp->arena = next;
+    cp_chunk *c = cp->arena;
+    cp->arena = c->next;
+    if (LX_REUSE && c->cap == CP_CHUNK_MIN) {
+      c->next = cp->spare;
+      cp->spare = c;
+    } else {
+      mffi__free(cp->ctx, c);
+    }
   }
   if (cp->arena) cp->arena->used = m.used;
 }
@@ -63,13 +89,27 @@ void mffi__cp_arena_free(cp_state *cp) {
     mffi__free(cp->ctx, cp->keep);
     cp->keep = next;
   }
+  while (cp->spare) {
+    cp_chunk *next = cp->spare->next;
+    mffi__free(cp->ctx, cp->spare);
+    cp->spare = next;
+  }
 }
 
 const char *mffi__cp_pool(cp_state *cp, const char *s, size_t len) {
-  const char *p = mffi__tt_str(cp->ctx, s, len);
+  return mffi__cp_pool_h(cp, s, len, mffi__tt_strhash(s, len));
+}
+
+const char *mffi__cp_pool_h(cp_state *cp, const char *s, size_t len,
+                            uint32_t h) {
+  const char *p = mffi__tt_str_h(cp->ctx, s, len, h);
   if (!p) mffi__cp_rethrow(cp, NULL, MFFI_ENOMEM);
   return p;
 }
+
+/* Out of the scanner's fast path (numbers, strings, directives are rare in
+** headers): keeps lx_scan small, with fewer registers to save per token. */
+#define LX_COLD __attribute__((noinline))
 
 /* -- Errors ---------------------------------------------------------------- */
 
@@ -185,8 +225,8 @@ size_t mffi__cp_offset(const cp_state *cp, const char *p) {
 /* Line (as the user knows it: after a line marker "# 68 "link.h"", the
 ** line of that file) and column (in the original bytes) of p, on the
 ** lexer's current line. */
-static void lx_pos(const cp_state *cp, const char *p, uint32_t *line,
-                   uint32_t *col) {
+static void lx_pos_slow(const cp_state *cp, const char *p, uint32_t *line,
+                        uint32_t *col) {
   int64_t phys = cp->line;
   size_t start = (size_t)(cp->linestart - cp->src), at = (size_t)(p - cp->src);
   if (cp->nspl) {
@@ -204,6 +244,19 @@ static void lx_pos(const cp_state *cp, const char *p, uint32_t *line,
   *col = c > UINT32_MAX ? UINT32_MAX : (uint32_t)c;
 }
 
+/* lx_pos_slow, inline for the common case: no splices. */
+static inline void lx_pos(const cp_state *cp, const char *p, uint32_t *line,
+                          uint32_t *col) {
+  size_t c = (size_t)(p - cp->linestart) + 1; /* Huge if p < linestart. */
+  int64_t l = (int64_t)cp->line + cp->line_adj;
+  if (cp->nspl || c > UINT32_MAX || (uint64_t)(l - 1) >= UINT32_MAX) {
+    lx_pos_slow(cp, p, line, col);
+    return;
+  }
+  *line = (uint32_t)l;
+  *col = (uint32_t)c;
+}
+
 /* An error at the lexer's position (no token yet). */
 static _Noreturn void lx_err(cp_state *cp, const char *at, int rc,
                              const char *msg) {
@@ -218,130 +271,149 @@ static _Noreturn void lx_err(cp_state *cp, const char *at, int rc,
 
 typedef struct lx_kw {
   const char *s;
+  uint8_t len;
   int tok;
 } lx_kw;
 
+#define KW(s, tok)                                                             \
+  { s, sizeof s - 1, tok }
+
 static const lx_kw lx_keywords[] = {
-    {"typedef", TK_TYPEDEF},
-    {"extern", TK_EXTERN},
-    {"static", TK_STATIC},
-    {"auto", TK_AUTO},
-    {"register", TK_REGISTER},
-    {"_Thread_local", TK_THREAD},
-    {"__thread", TK_THREAD},
-    {"inline", TK_INLINE},
-    {"__inline", TK_INLINE},
-    {"__inline__", TK_INLINE},
-    {"_Noreturn", TK_NORETURN},
-    {"const", TK_CONST},
-    {"__const", TK_CONST},
-    {"__const__", TK_CONST},
-    {"volatile", TK_VOLATILE},
-    {"__volatile", TK_VOLATILE},
-    {"__volatile__", TK_VOLATILE},
-    {"restrict", TK_RESTRICT},
-    {"__restrict", TK_RESTRICT},
-    {"__restrict__", TK_RESTRICT},
-    {"_Atomic", TK_ATOMIC},
-    {"void", TK_VOID},
-    {"char", TK_CHAR},
-    {"short", TK_SHORT},
-    {"int", TK_INTKW},
-    {"long", TK_LONG},
-    {"float", TK_FLOATKW},
-    {"double", TK_DOUBLE},
-    {"signed", TK_SIGNED},
-    {"__signed", TK_SIGNED},
-    {"__signed__", TK_SIGNED},
-    {"unsigned", TK_UNSIGNED},
-    {"_Bool", TK_BOOL},
-    {"_Complex", TK_COMPLEX},
-    {"__complex__", TK_COMPLEX},
-    {"__complex", TK_COMPLEX},
-    {"__int128", TK_INT128},
-    {"__int128_t", TK_INT128_T},
-    {"__uint128_t", TK_UINT128_T},
-    {"_Float16", TK_FLOAT16},
-    {"_Float32", TK_FLOAT32},
-    {"_Float64", TK_FLOAT64},
-    {"_Float128", TK_FLOAT128},
-    {"__float128", TK_FLOAT128},
-    {"_Float32x", TK_FLOAT32X},
-    {"_Float64x", TK_FLOAT64X},
-    {"__float80", TK_FLOAT64X},
-    {"__builtin_va_list", TK_VALIST},
-    {"struct", TK_STRUCT},
-    {"union", TK_UNION},
-    {"enum", TK_ENUM},
-    {"sizeof", TK_SIZEOF},
-    {"_Alignof", TK_ALIGNOF},
-    {"__alignof__", TK_ALIGNOF},
-    {"__alignof", TK_ALIGNOF},
-    {"_Alignas", TK_ALIGNAS},
-    {"__attribute__", TK_ATTRIBUTE},
-    {"__attribute", TK_ATTRIBUTE},
-    {"__extension__", TK_EXTENSION},
-    {"__asm__", TK_ASM},
-    {"__asm", TK_ASM},
-    {"asm", TK_ASM},
-    {"__typeof__", TK_TYPEOF},
-    {"__typeof", TK_TYPEOF},
-    {"typeof", TK_TYPEOF},
-    {"_Static_assert", TK_STATIC_ASSERT},
-    {"__builtin_offsetof", TK_OFFSETOF},
-    {"if", TK_RESERVED},
-    {"else", TK_RESERVED},
-    {"while", TK_RESERVED},
-    {"for", TK_RESERVED},
-    {"do", TK_RESERVED},
-    {"switch", TK_RESERVED},
-    {"case", TK_RESERVED},
-    {"default", TK_RESERVED},
-    {"break", TK_RESERVED},
-    {"continue", TK_RESERVED},
-    {"return", TK_RESERVED},
-    {"goto", TK_RESERVED},
+    KW("typedef", TK_TYPEDEF),
+    KW("extern", TK_EXTERN),
+    KW("static", TK_STATIC),
+    KW("auto", TK_AUTO),
+    KW("register", TK_REGISTER),
+    KW("_Thread_local", TK_THREAD),
+    KW("__thread", TK_THREAD),
+    KW("inline", TK_INLINE),
+    KW("__inline", TK_INLINE),
+    KW("__inline__", TK_INLINE),
+    KW("_Noreturn", TK_NORETURN),
+    KW("const", TK_CONST),
+    KW("__const", TK_CONST),
+    KW("__const__", TK_CONST),
+    KW("volatile", TK_VOLATILE),
+    KW("__volatile", TK_VOLATILE),
+    KW("__volatile__", TK_VOLATILE),
+    KW("restrict", TK_RESTRICT),
+    KW("__restrict", TK_RESTRICT),
+    KW("__restrict__", TK_RESTRICT),
+    KW("_Atomic", TK_ATOMIC),
+    KW("void", TK_VOID),
+    KW("char", TK_CHAR),
+    KW("short", TK_SHORT),
+    KW("int", TK_INTKW),
+    KW("long", TK_LONG),
+    KW("float", TK_FLOATKW),
+    KW("double", TK_DOUBLE),
+    KW("signed", TK_SIGNED),
+    KW("__signed", TK_SIGNED),
+    KW("__signed__", TK_SIGNED),
+    KW("unsigned", TK_UNSIGNED),
+    KW("_Bool", TK_BOOL),
+    KW("_Complex", TK_COMPLEX),
+    KW("__complex__", TK_COMPLEX),
+    KW("__complex", TK_COMPLEX),
+    KW("__int128", TK_INT128),
+    KW("__int128_t", TK_INT128_T),
+    KW("__uint128_t", TK_UINT128_T),
+    KW("_Float16", TK_FLOAT16),
+    KW("_Float32", TK_FLOAT32),
+    KW("_Float64", TK_FLOAT64),
+    KW("_Float128", TK_FLOAT128),
+    KW("__float128", TK_FLOAT128),
+    KW("_Float32x", TK_FLOAT32X),
+    KW("_Float64x", TK_FLOAT64X),
+    KW("__float80", TK_FLOAT64X),
+    KW("__builtin_va_list", TK_VALIST),
+    KW("struct", TK_STRUCT),
+    KW("union", TK_UNION),
+    KW("enum", TK_ENUM),
+    KW("sizeof", TK_SIZEOF),
+    KW("_Alignof", TK_ALIGNOF),
+    KW("__alignof__", TK_ALIGNOF),
+    KW("__alignof", TK_ALIGNOF),
+    KW("_Alignas", TK_ALIGNAS),
+    KW("__attribute__", TK_ATTRIBUTE),
+    KW("__attribute", TK_ATTRIBUTE),
+    KW("__extension__", TK_EXTENSION),
+    KW("__asm__", TK_ASM),
+    KW("__asm", TK_ASM),
+    KW("asm", TK_ASM),
+    KW("__typeof__", TK_TYPEOF),
+    KW("__typeof", TK_TYPEOF),
+    KW("typeof", TK_TYPEOF),
+    KW("_Static_assert", TK_STATIC_ASSERT),
+    KW("__builtin_offsetof", TK_OFFSETOF),
+    KW("if", TK_RESERVED),
+    KW("else", TK_RESERVED),
+    KW("while", TK_RESERVED),
+    KW("for", TK_RESERVED),
+    KW("do", TK_RESERVED),
+    KW("switch", TK_RESERVED),
+    KW("case", TK_RESERVED),
+    KW("default", TK_RESERVED),
+    KW("break", TK_RESERVED),
+    KW("continue", TK_RESERVED),
+    KW("return", TK_RESERVED),
+    KW("goto", TK_RESERVED),
 };
 
 #define LX_NKW (sizeof lx_keywords / sizeof *lx_keywords)
 
-static unsigned lx_kwhash(const char *s, size_t len) {
-  uint32_t h = 2166136261u; /* FNV-1a */
-  for (size_t i = 0; i < len; i++)
-    h = (h ^ (unsigned char)s[i]) * 16777619u;
-  return h & (CP_KW_SLOTS - 1);
-}
-
-/* Fill the keyword hash of this parse (cheap: about a hundred entries). */
+/* Fill the keyword hash of this parse (cheap: about a hundred entries).
+** The slot of a keyword is its pool hash (mffi__tt_strhash), which the
+** scanner computes as it reads a name, so a name costs one hash. */
 static void lx_kw_init(cp_state *cp) {
   _Static_assert(LX_NKW < CP_KW_SLOTS / 2, "keyword hash too full");
+  _Static_assert(LX_NKW <= CP_KW_MAX, "cp_state.kwname too small");
   memset(cp->kwtab, 0, sizeof cp->kwtab);
   for (size_t i = 0; i < LX_NKW; i++) {
-    unsigned j = lx_kwhash(lx_keywords[i].s, strlen(lx_keywords[i].s));
+    const lx_kw *k = &lx_keywords[i];
+    unsigned j = mffi__tt_strhash(k->s, k->len) & (CP_KW_SLOTS - 1);
     while (cp->kwtab[j])
       j = (j + 1) & (CP_KW_SLOTS - 1);
     cp->kwtab[j] = (uint8_t)(i + 1);
   }
 }
 
-static int lx_keyword(const cp_state *cp, const char *s, size_t len) {
-  for (unsigned j = lx_kwhash(s, len); cp->kwtab[j];
+/* The keyword s[0..len) with pool hash h: its index + 1, or 0. */
+static unsigned lx_keyword(const cp_state *cp, const char *s, size_t len,
+                           uint32_t h) {
+  for (unsigned j = h & (CP_KW_SLOTS - 1); cp->kwtab[j];
        j = (j + 1) & (CP_KW_SLOTS - 1)) {
-    const char *k = lx_keywords[cp->kwtab[j] - 1].s;
-    if (strncmp(k, s, len) == 0 && k[len] == '\0')
-      return lx_keywords[cp->kwtab[j] - 1].tok;
+    const lx_kw *k = &lx_keywords[cp->kwtab[j] - 1];
+    if (k->len == len && memcmp(k->s, s, len) == 0) return cp->kwtab[j];
   }
   return 0;
 }
 
 /* -- Scanning -------------------------------------------------------------- */
 
+/* Byte classes: LX_ID for identifier bytes (letters, digits, '_', '$'),
+** LX_DIGIT for decimal digits, LX_SKIP for what may start blanks or a
+** comment (" \t\n\v\f\r/"). Bytes past 127 are none of them. */
+enum { LX_ID = 1, LX_DIGIT = 2, LX_SKIP = 4 };
+static const uint8_t lx_cls[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4,
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1,
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
 static bool lx_isid(int c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-         (c >= '0' && c <= '9') || c == '_' || c == '$';
+  return lx_cls[(unsigned char)c] & LX_ID;
 }
 static bool lx_isdigit(int c) {
-  return c >= '0' && c <= '9';
+  return lx_cls[(unsigned char)c] & LX_DIGIT;
 }
 static int lx_hexval(int c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -464,7 +536,7 @@ static uint32_t lx_escape(cp_state *cp, const char **pp) {
   return v;
 }
 
-static void lx_number(cp_state *cp, cp_token *t) {
+static LX_COLD void lx_number(cp_state *cp, cp_token *t) {
   const char *p = cp->pos, *start = p;
   int base = 10;
   bool isfloat = false;
@@ -547,7 +619,7 @@ static void lx_number(cp_state *cp, cp_token *t) {
   }
 }
 
-static void lx_char(cp_state *cp, cp_token *t, bool widechar) {
+static LX_COLD void lx_char(cp_state *cp, cp_token *t, bool widechar) {
   const char *p = cp->pos + 1;
   uint64_t v = 0;
   int n = 0;
@@ -580,7 +652,7 @@ static void lx_char(cp_state *cp, cp_token *t, bool widechar) {
   cp->pos = p;
 }
 
-static void lx_string(cp_state *cp, cp_token *t) {
+static LX_COLD void lx_string(cp_state *cp, cp_token *t) {
   const char *p = cp->pos + 1;
   size_t cap = 64, n = 0;
   char *buf = cp_alloc(cp, cap);
@@ -834,7 +906,7 @@ static void lx_line_marker(cp_state *cp, const char *p) {
 
 /* _Pragma("...") at q (just past the keyword): a pack pragma takes effect,
 ** any other is skipped. */
-static void lx_pragma_op(cp_state *cp, const char *q) {
+static LX_COLD void lx_pragma_op(cp_state *cp, const char *q) {
   const char *kw = cp->pos;
   cp->pos = q;
   lx_skip_space(cp);
@@ -861,7 +933,7 @@ static void lx_pragma_op(cp_state *cp, const char *q) {
 
 /* A '#' line: #define NAME gives TK_DEFINE; #pragma pack changes the
 ** packing; all else is skipped. Returns true if a token was produced. */
-static bool lx_directive(cp_state *cp, cp_token *t) {
+static LX_COLD bool lx_directive(cp_state *cp, cp_token *t) {
   const char *p = cp->pos + 1;
   while (p < cp->end && (*p == ' ' || *p == '\t'))
     p++;
@@ -918,15 +990,88 @@ static bool lx_directive(cp_state *cp, cp_token *t) {
   return false;
 }
 
+/* The punctuator at p (longest match): its token and length, or 0. */
+static int lx_punct(const char *p, const char *end, int *len) {
+  char c = p[0], d = p + 1 < end ? p[1] : 0;
+  *len = 2;
+  switch (c) {
+  case '{':
+  case '}':
+  case '[':
+  case ']':
+  case '(':
+  case ')':
+  case ';':
+  case ',':
+  case ':':
+  case '?':
+  case '~': break;
+  case '.':
+    if (d == '.' && p + 2 < end && p[2] == '.') return *len = 3, TK_ELLIPSIS;
+    break;
+  case '<':
+  case '>':
+    if (d == c) {
+      if (p + 2 < end && p[2] == '=') return *len = 3, TK_ASSIGNOP;
+      return c == '<' ? TK_SHL : TK_SHR;
+    }
+    if (d == '=') return c == '<' ? TK_LE : TK_GE;
+    break;
+  case '-':
+    if (d == '>') return TK_ARROW;
+    if (d == '-') return TK_DEC;
+    if (d == '=') return TK_ASSIGNOP;
+    break;
+  case '+':
+    if (d == '+') return TK_INC;
+    if (d == '=') return TK_ASSIGNOP;
+    break;
+  case '&':
+  case '|':
+    if (d == c) return c == '&' ? TK_ANDAND : TK_OROR;
+    if (d == '=') return TK_ASSIGNOP;
+    break;
+  case '=':
+    if (d == '=') return TK_EQ;
+    break;
+  case '!':
+    if (d == '=') return TK_NE;
+    break;
+  case '*':
+  case '/':
+  case '%':
+  case '^':
+    if (d == '=') return TK_ASSIGNOP;
+    break;
+  default: return 0;
+  }
+  *len = 1;
+  return (unsigned char)c;
+}
+
 static void lx_scan(cp_state *cp, cp_token *t) {
   for (;;) {
-    lx_skip_space(cp);
     const char *p = cp->pos;
-    memset(t, 0, sizeof *t);
+    while (p < cp->end && *p == ' ') /* Most tokens follow one blank. */
+      p++;
+    if (p < cp->end && (lx_cls[(unsigned char)*p] & LX_SKIP)) {
+      cp->pos = p;
+      lx_skip_space(cp);
+      p = cp->pos;
+    }
+    cp->pos = p;
+    /* Every field, one store each (a memset of the token first costs a
+    ** store-buffer stall per token, as perf shows). */
+    t->tok = 0;
     t->p = p;
-    t->pack = cp->pack;
+    t->len = 0;
     lx_pos(cp, p, &t->line, &t->col);
     t->file = cp->file;
+    t->name = NULL;
+    t->ival = 0;
+    t->uns = t->wide = false;
+    t->str = NULL;
+    t->pack = cp->pack;
     if (p >= cp->end) {
       if (cp->in_define) {
         cp->in_define = false;
@@ -950,32 +1095,41 @@ static void lx_scan(cp_state *cp, cp_token *t) {
       continue;
     }
     cp->bol = false;
-    if ((c == 'L' || c == 'u' || c == 'U') && p + 1 < cp->end &&
-        (p[1] == '\'' || p[1] == '"' ||
-         (c == 'u' && p[1] == '8' && p + 2 < cp->end && p[2] == '"'))) {
-      const char *q = p + 1 + (p[1] == '8');
-      cp->pos = q;
-      if (*q == '\'')
-        lx_char(cp, t, true);
-      else
-        lx_string(cp, t);
-      t->p = p;
-      t->len = (size_t)(cp->pos - p);
-      return;
-    }
-    if (lx_isid(c) && !lx_isdigit(c)) {
-      const char *q = p;
-      while (q < cp->end && lx_isid(*q))
-        q++;
-      if (q - p == 7 && memcmp(p, "_Pragma", 7) == 0) {
+    if (lx_cls[(unsigned char)c] == LX_ID) { /* Not a digit. */
+      if ((c == 'L' || c == 'u' || c == 'U') && p + 1 < cp->end &&
+          (p[1] == '\'' || p[1] == '"' ||
+           (c == 'u' && p[1] == '8' && p + 2 < cp->end && p[2] == '"'))) {
+        const char *q = p + 1 + (p[1] == '8');
+        cp->pos = q;
+        if (*q == '\'')
+          lx_char(cp, t, true);
+        else
+          lx_string(cp, t);
+        t->p = p;
+        t->len = (size_t)(cp->pos - p);
+        return;
+      }
+      const char *q = p, *end = cp->end;
+      uint32_t h = MFFI__STRHASH_INIT;
+      while (q < end && (lx_cls[(unsigned char)*q] & LX_ID))
+        h = mffi__tt_strhash_step(h, *q++);
+      size_t len = (size_t)(q - p);
+      if (len == 7 && memcmp(p, "_Pragma", 7) == 0) {
         lx_pragma_op(cp, q);
         continue;
       }
-      t->len = (size_t)(q - p);
+      t->len = len;
       cp->pos = q;
-      int kw = lx_keyword(cp, p, t->len);
-      t->tok = kw ? kw : TK_NAME;
-      t->name = mffi__cp_pool(cp, p, t->len);
+      unsigned kw = lx_keyword(cp, p, len, h);
+      if (kw) {
+        t->tok = lx_keywords[kw - 1].tok;
+        if (!cp->kwname[kw - 1])
+          cp->kwname[kw - 1] = mffi__cp_pool_h(cp, p, len, h);
+        t->name = cp->kwname[kw - 1];
+      } else {
+        t->tok = TK_NAME;
+        t->name = mffi__cp_pool_h(cp, p, len, h);
+      }
       return;
     }
     if (lx_isdigit(c) || (c == '.' && p + 1 < cp->end && lx_isdigit(p[1]))) {
@@ -990,31 +1144,11 @@ static void lx_scan(cp_state *cp, cp_token *t) {
       lx_string(cp, t);
       return;
     }
-    /* Punctuators: longest match. */
-    static const struct {
-      const char *s;
-      int tok;
-    } ops[] = {{"...", TK_ELLIPSIS}, {"<<=", TK_ASSIGNOP}, {">>=", TK_ASSIGNOP},
-               {"->", TK_ARROW},     {"++", TK_INC},       {"--", TK_DEC},
-               {"<<", TK_SHL},       {">>", TK_SHR},       {"<=", TK_LE},
-               {">=", TK_GE},        {"==", TK_EQ},        {"!=", TK_NE},
-               {"&&", TK_ANDAND},    {"||", TK_OROR},      {"+=", TK_ASSIGNOP},
-               {"-=", TK_ASSIGNOP},  {"*=", TK_ASSIGNOP},  {"/=", TK_ASSIGNOP},
-               {"%=", TK_ASSIGNOP},  {"&=", TK_ASSIGNOP},  {"|=", TK_ASSIGNOP},
-               {"^=", TK_ASSIGNOP}};
-    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) {
-      size_t n = strlen(ops[i].s);
-      if ((size_t)(cp->end - p) >= n && memcmp(p, ops[i].s, n) == 0) {
-        t->tok = ops[i].tok;
-        t->len = n;
-        cp->pos = p + n;
-        return;
-      }
-    }
-    if (c != '\0' && strchr("{}[]();,:?~!%^&*-+=<>|/.", c)) {
-      t->tok = (unsigned char)c;
-      t->len = 1;
-      cp->pos = p + 1;
+    int len, op = lx_punct(p, cp->end, &len);
+    if (op) {
+      t->tok = op;
+      t->len = (size_t)len;
+      cp->pos = p + len;
       return;
     }
     char msg[64];
@@ -1039,17 +1173,27 @@ void mffi__cp_lex_init(cp_state *cp, const char *src, size_t len) {
   lx_kw_init(cp);
 }
 
-void mffi__cp_next(cp_state *cp) {
-  for (;;) {
+/* The #define lines met by mffi__cp_next, and the tokens after them. */
+static LX_COLD void lx_defines(cp_state *cp) {
+  while (cp->tok.tok == TK_DEFINE && cp->on_define) {
+    cp->on_define(cp); /* Reads the body, up to its TK_EOL. */
     if (cp->have_ahead) {
       cp->tok = cp->ahead;
       cp->have_ahead = false;
     } else {
       lx_scan(cp, &cp->tok);
     }
-    if (cp->tok.tok != TK_DEFINE || !cp->on_define) return;
-    cp->on_define(cp); /* Reads the body, up to its TK_EOL. */
   }
+}
+
+void mffi__cp_next(cp_state *cp) {
+  if (cp->have_ahead) {
+    cp->tok = cp->ahead;
+    cp->have_ahead = false;
+  } else {
+    lx_scan(cp, &cp->tok);
+  }
+  if (cp->tok.tok == TK_DEFINE && cp->on_define) lx_defines(cp);
 }
 
 void mffi__cp_skip_define(cp_state *cp) {

@@ -24,14 +24,19 @@ typedef struct cp_vec {
   uint32_t n, cap;
 } cp_vec;
 
-static void *vec_push(cp_state *cp, cp_vec *vec, size_t elsz) {
-  if (vec->n == vec->cap) {
-    uint32_t ncap = vec->cap ? vec->cap * 2 : 8;
-    void *nv = cp_alloc(cp, ncap * elsz);
-    if (vec->n) memcpy(nv, vec->v, vec->n * elsz);
-    vec->v = nv;
-    vec->cap = ncap;
-  }
+static __attribute__((noinline)) void vec_grow(cp_state *cp, cp_vec *vec,
+                                               size_t elsz) {
+  uint32_t ncap = vec->cap ? vec->cap * 2 : 8;
+  void *nv = cp_alloc(cp, ncap * elsz);
+  if (vec->n) memcpy(nv, vec->v, vec->n * elsz);
+  vec->v = nv;
+  vec->cap = ncap;
+}
+
+/* Inline, so that elsz is a constant and the slot is cleared in place. */
+static inline __attribute__((always_inline)) void *
+vec_push(cp_state *cp, cp_vec *vec, size_t elsz) {
+  if (vec->n == vec->cap) vec_grow(cp, vec, elsz);
   void *slot = (char *)vec->v + vec->n++ * elsz;
   memset(slot, 0, elsz);
   return slot;
@@ -158,14 +163,22 @@ static void cp_static_assert(cp_state *cp) {
 
 /* Strip "__x__" to "x", as GCC does for attribute names. */
 static const char *cp_attr_name(cp_state *cp, const char *s) {
+  if (s[0] != '_' || s[1] != '_') return s;
+  /* s is pooled: a few names (__nothrow__, __leaf__, __nonnull__...) come
+  ** back at most declarations, so their answer is cached by pointer. */
+  size_t k = ((uintptr_t)s >> 4) & (CP_ATTR_CACHE - 1);
+  if (cp->attr_from[k] == s) return cp->attr_to[k];
   size_t n = strlen(s);
-  if (n > 4 && s[0] == '_' && s[1] == '_' && s[n - 1] == '_' && s[n - 2] == '_')
-    return mffi__cp_pool(cp, s + 2, n - 4);
-  return s;
+  const char *r = s;
+  if (n > 4 && s[n - 1] == '_' && s[n - 2] == '_')
+    r = mffi__cp_pool(cp, s + 2, n - 4);
+  cp->attr_from[k] = s;
+  cp->attr_to[k] = r;
+  return r;
 }
 
 static bool cp_is_typedef_name(cp_state *cp, const char *name) {
-  const mffi_decl *d = mffi__tt_decl_find(cp->tt, name);
+  const mffi_decl *d = mffi__tt_decl_find_pooled(cp->tt, name);
   return d && d->kind == MFFI_DECL_TYPEDEF;
 }
 
@@ -252,7 +265,7 @@ static void at_arg(cp_state *cp, mffi_attr_arg *a) {
   const cp_token *t = &cp->tok;
   if ((t->tok == TK_NAME || t->tok >= TK_KW_FIRST) && t->name) {
     int nx = mffi__cp_peek(cp)->tok;
-    const mffi_decl *d = mffi__tt_decl_find(cp->tt, t->name);
+    const mffi_decl *d = mffi__tt_decl_find_pooled(cp->tt, t->name);
     if ((nx == ',' || nx == ')') && !(d && d->kind == MFFI_DECL_CONSTANT)) {
       a->str = cp_attr_name(cp, t->name);
       cp_next(cp);
@@ -558,7 +571,7 @@ static mffi__tid at_type_attrs(cp_state *cp, mffi__tid tid, const cp_vec *sa,
 /* Find or create the record type for a tag reference. */
 static mffi__tid sp_tag_ref(cp_state *cp, int kind, const char *tag,
                             const cp_token *t, bool add_forward) {
-  mffi__tid tid = mffi__tt_tag_find(cp->tt, tag);
+  mffi__tid tid = mffi__tt_tag_find_pooled(cp->tt, tag);
   if (tid != MFFI_TID_NONE) {
     if (cp->tt->types[tid]->kind != kind)
       cp_err(cp, t, MFFI_EDECL, "'%s' defined as wrong kind of tag", tag);
@@ -860,7 +873,7 @@ static void sp_record(cp_state *cp, cp_specs *s) {
 ** declared again: it is returned, for its value to be compared. */
 static mffi_decl *sp_name_free(cp_state *cp, const char *name,
                                const cp_token *t) {
-  mffi_decl *o = mffi__tt_decl_find(cp->tt, name);
+  mffi_decl *o = mffi__tt_decl_find_pooled(cp->tt, name);
   if (!o) return NULL;
   char where[200];
   dc_where(cp, o, where, sizeof where);
@@ -1254,7 +1267,7 @@ static void sp_parse(cp_state *cp, cp_specs *s, int where) {
     case TK_NAME:
       if (!sp_any_type(s) && cp_is_typedef_name(cp, cp->tok.name)) {
         /* A typedef name, unless it is the declarator: "T;" cannot be. */
-        s->tid = mffi__tt_decl_find(cp->tt, cp->tok.name)->tid;
+        s->tid = mffi__tt_decl_find_pooled(cp->tt, cp->tok.name)->tid;
         s->have_tid = true;
         break;
       }
@@ -1567,7 +1580,7 @@ mffi__tid mffi__cp_expr_type(cp_state *cp) {
     return t;
   }
   if (cp->tok.tok == TK_NAME) {
-    const mffi_decl *d = mffi__tt_decl_find(cp->tt, cp->tok.name);
+    const mffi_decl *d = mffi__tt_decl_find_pooled(cp->tt, cp->tok.name);
     if (!d) cp_err(cp, NULL, MFFI_EDECL, "'%s' undeclared", cp->tok.name);
     if (d->kind == MFFI_DECL_TYPEDEF)
       cp_err(cp, NULL, MFFI_EPARSE, "unexpected type name '%s'", d->name);
@@ -1758,7 +1771,7 @@ static void dc_declare(cp_state *cp, const cp_specs *s, cp_declarator *d) {
   const cp_token *t = &d->name_tok;
   mffi__tid tid = d->tid;
   const mffi_type *b = mffi__B(cp->tt, tid);
-  mffi_decl *o = mffi__tt_decl_find(cp->tt, d->name);
+  mffi_decl *o = mffi__tt_decl_find_pooled(cp->tt, d->name);
   char where[200];
   if (o) dc_where(cp, o, where, sizeof where);
   if (s->storage == TK_TYPEDEF) {
@@ -1869,7 +1882,7 @@ static void dc_define(cp_state *cp) {
   }
   mffi__tid tid = v.wide ? (v.uns ? MFFI_KIND_ULONG : MFFI_KIND_LONG)
                          : (v.uns ? MFFI_KIND_UINT : MFFI_KIND_INT);
-  mffi_decl *o = mffi__tt_decl_find(cp->tt, nt.name);
+  mffi_decl *o = mffi__tt_decl_find_pooled(cp->tt, nt.name);
   if (o) { /* Other names (enumerators, functions...) win over a macro. */
     if (o->kind != MFFI_DECL_CONSTANT || o->enum_tid != MFFI_TID_NONE) return;
     bool undefined = mffi__cp_pset_take(&cp->undefs, nt.name);
@@ -2086,7 +2099,7 @@ static void sk_external(cp_state *cp) {
   /* What it declares is not there; names declared before are. */
   const char **names = r.names.v;
   for (uint32_t i = 0; i < r.names.n; i++)
-    if (!mffi__tt_decl_find(cp->tt, names[i]))
+    if (!mffi__tt_decl_find_pooled(cp->tt, names[i]))
       mffi__cp_pset_add(cp, &cp->skipped, names[i]);
   size_t from = mffi__cp_offset(cp, first.p);
   size_t to = mffi__cp_offset(cp, cp->tok.tok == TK_EOF ? cp->end : cp->tok.p);
