@@ -153,7 +153,7 @@ EOF
 run 0 "unrepresentable skipped" "$MODFFI" cdef --print "$tmp/unrep.h" &&
   line "note _Atomic" "$tmp/err" "modffi: note: skipped 'atomic_t': $tmp/unrep.h:2:9: _Atomic(type) is not supported near '_Atomic'" &&
   line "note mode(OI)" "$tmp/err" "modffi: note: skipped 'big_t': $tmp/unrep.h:3:13: unable to emulate 'OI' near 'big_t'" &&
-  line "note cascade" "$tmp/err" "modffi: note: skipped 'struct holds': $tmp/unrep.h:4:1: it uses 'atomic_t', which was skipped" &&
+  line "note cascade" "$tmp/err" "modffi: note: skipped 'struct holds': $tmp/unrep.h:4:1: it uses 'atomic_t', which was skipped; its body is left out: an incomplete type" &&
   expect "note vector by value" "$tmp/err" "^modffi: note: skipped 'vadd': $tmp/unrep.h:5:8: passing .* by value is not supported" &&
   line "rest read" "$tmp/out" "int good(int x);" &&
   line "opaque behind a pointer" "$tmp/out" "int takes(struct holds *h);"

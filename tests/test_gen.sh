@@ -386,18 +386,25 @@ fi
 "$MODFFI" gen --name vb --header "$T/vec.h" --only '^_mm_add_ps$' -o "$T/vb" >"$T/o" 2>&1
 [ $? = 1 ] && grep -q "^modffi: gen: '_mm_add_ps' matches --only but cannot be bound: /.*/xmmintrin.h:[0-9]*:[0-9]*: passing .* by value is not supported" "$T/o" &&
   ok "a selected declaration that was skipped fails" || ko "a selected declaration that was skipped fails" "$T/o"
-# A struct that cannot be represented stays opaque behind its pointers;
-# a typedef of one is gone, and what names it fails when selected.
+# A struct that cannot be represented stays opaque behind its pointers,
+# and so does a typedef of a tagged one; a typedef of an untagged one is
+# gone, and what names it fails when selected.
 cat >"$T/unrep.h" <<'EOF'
 typedef _Atomic(int) atomic_t;
 struct holds { atomic_t v; };
 typedef struct { atomic_t v; } holds_t;
 struct holds *holds_new(void);
 holds_t *holds_t_new(void);
+typedef struct tagged { atomic_t v; } tagged_t;
+tagged_t *tagged_new(void);
 EOF
 "$MODFFI" gen --name ur --header "$T/unrep.h" --only '^holds_new$' -o "$T/ur" >"$T/o" 2>&1 &&
   grep -q "^struct holds \*ur_holds_new(void);" "$T/ur/ur_mffi.h" &&
   ok "a skipped struct is opaque behind a pointer" || ko "a skipped struct is opaque behind a pointer" "$T/o"
+"$MODFFI" gen --name ur --header "$T/unrep.h" --only '^tagged_new$' -o "$T/ur" >"$T/o" 2>&1 &&
+  grep -q "^struct tagged \*ur_tagged_new(void);" "$T/ur/ur_mffi.h" &&
+  $CC -std=c11 -c -Wall -Werror $INC -I"$T" -I"$T/ur" "$T/ur/ur_mffi_static.c" -o "$T/ur.o" 2>"$T/cc.err" &&
+  ok "a typedef of a skipped tagged struct is opaque behind a pointer" || ko "a typedef of a skipped tagged struct is opaque behind a pointer" "$T/o"
 "$MODFFI" gen --name ur --header "$T/unrep.h" --only '^holds_t_new$' -o "$T/ur" >"$T/o" 2>&1
 [ $? = 1 ] && grep -q "^modffi: gen: 'holds_t_new' matches --only but cannot be bound: $T/unrep.h:5:1: it uses 'holds_t', which was skipped" "$T/o" &&
   ok "what needs a skipped typedef fails when selected" || ko "what needs a skipped typedef fails when selected" "$T/o"

@@ -103,6 +103,7 @@ Test(tolerant, skips_what_cannot_be_represented) {
   tl_expect_note(&ns, 0, "atomic_t", "2:9: _Atomic(type) is not supported");
   tl_expect_note(&ns, 1, "big_t", "3:13: unable to emulate 'OI'");
   tl_expect_note(&ns, 2, "struct holds", "4:1: it uses 'atomic_t'");
+  tl_expect_note(&ns, 2, "struct holds", "body is left out");
   tl_expect_note(&ns, 3, "wrap_t", "5:1: it uses 'big_t'");
   tl_expect_note(&ns, 4, "wrap_new", "6:1: it uses 'wrap_t'");
   tl_expect_note(&ns, 5, "vadd", "7:8: passing");
@@ -111,8 +112,8 @@ Test(tolerant, skips_what_cannot_be_represented) {
   for (const char *n = "atomic_t\0big_t\0wrap_t\0wrap_new\0vadd\0vzero\0"; *n;
        n += strlen(n) + 1)
     cr_expect(has(n) == false, "'%s' declared", n);
-  /* What was skipped is no type; struct holds stays opaque behind the
-  ** pointer that names it. */
+  /* What was skipped is no type; struct holds stays, incomplete, behind
+  ** the pointer that names it. */
   const mffi_type *t;
   cr_expect(eq(int, mffi_typeof(ctx, "struct outer", &t), MFFI_OK));
   cr_expect(eq(int, mffi_sizeof(t), 0), "struct outer is incomplete");
@@ -121,6 +122,69 @@ Test(tolerant, skips_what_cannot_be_represented) {
   cr_assert(has("vsum") && has("good") && has("FLAGS") && has("v4"));
   cr_expect(eq(int, mffi_decl_value(mffi_decl_find(ctx, "FLAGS")), 3));
   cr_expect(eq(int, mffi_sizeof(ty("v4")), 16));
+}
+
+/* A tagged body that cannot be represented is left out and what the
+** declaration names stays, incomplete: typedef names, pointers, functions
+** on them. The logged text parses strictly and builds the same table (type
+** ids are the remote wire format). An untagged body (a made-up tag would
+** not be the real header's type) and an enum are skipped whole. */
+Test(tolerant, tagged_bodies_left_out_keep_their_names) {
+  static const char src[] =
+      "typedef int big_t __attribute__((mode(OI)));\n"
+      "typedef struct wrap\n{\n  big_t b;\n  int n;\n} wrap_t, *wrap_p;\n"
+      "wrap_p wrap_new(void);\n"
+      "typedef union u { _Atomic(int) z; } U;\n"
+      "int use(U *);\n"
+      "typedef struct { big_t b; } anon_t;\n"
+      "enum e { BAD = sizeof(big_t) };\n"
+      "int last(void);\n";
+  tl_notes ns;
+  tl_def(src, &ns);
+  cr_assert(eq(int, ns.n, 5));
+  tl_expect_note(&ns, 1, "struct wrap", "body is left out");
+  tl_expect_note(&ns, 2, "union u", "body is left out");
+  cr_assert(has("wrap_t") && has("wrap_p") && has("wrap_new") && has("U") &&
+            has("use") && has("last"));
+  cr_expect(has("anon_t") == false);
+  cr_expect(eq(ptr, (void *)ty("wrap_p"), (void *)ty("struct wrap *")));
+  cr_expect(eq(ptr, (void *)ty("U"), (void *)ty("union u")));
+  cr_expect(eq(int, mffi_sizeof(ty("wrap_t")), 0));
+  mffi_lib *lib = NULL;
+  cr_assert(eq(int, mffi_open(ctx, NULL, NULL, NULL, &lib), MFFI_OK));
+  size_t len = 0;
+  const char *text = mffi_lib_cdef_text(lib, 0, &len);
+  cr_assert(eq(u64, len, strlen(src)));
+  cr_expect(memmem(text, len, "big_t b", 7) == NULL, "%.*s", (int)len, text);
+  mffi_ctx *c2 = NULL;
+  cr_assert(eq(int, mffi_ctx_new(&c2, NULL), MFFI_OK));
+  cr_assert(eq(int, mffi_cdef(c2, text, len), MFFI_OK), "%s\n%.*s",
+            mffi_errmsg(c2), (int)len, text);
+  cr_expect(eq(u64, mffi_ndecls(ctx), mffi_ndecls(c2)));
+  cr_expect(eq(u32, mffi_ntypes(ctx), mffi_ntypes(c2)));
+  for (size_t i = 0; i < mffi_ndecls(ctx) && i < mffi_ndecls(c2); i++) {
+    const mffi_decl *a = mffi_decl_at(ctx, i), *b = mffi_decl_at(c2, i);
+    cr_expect_str_eq(a->name, b->name);
+    cr_expect(eq(u32, mffi_type_id(mffi_decl_type(a)),
+                 mffi_type_id(mffi_decl_type(b))),
+              "%s", a->name);
+  }
+  mffi_ctx_free(c2);
+  mffi_close(lib);
+}
+
+/* A tag an earlier call defined keeps its definition: the declaration that
+** would leave it incomplete is skipped whole. */
+Test(tolerant, a_defined_tag_is_not_left_incomplete) {
+  tl_notes ns;
+  tl_def("struct taken { int a; };", &ns);
+  tl_def("typedef struct taken { _Atomic(int) z; } taken_t;\nint ok(void);",
+         &ns);
+  cr_assert(eq(int, ns.n, 1));
+  cr_expect(strstr(ns.why[0], "body is left out") == NULL, "%s", ns.why[0]);
+  cr_expect(has("taken_t") == false);
+  cr_expect(has("ok"));
+  cr_expect(eq(int, mffi_sizeof(ty("struct taken")), 4));
 }
 
 /* mffi_cdef itself stays strict: the same text fails at the first

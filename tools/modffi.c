@@ -378,7 +378,8 @@ static const char cli_cdef_usage[] =
     "Errors are reported as FILE:LINE:COL: message; exit status 1. A\n"
     "declaration modffi cannot represent (a vector passed by value,\n"
     "_Atomic(T)...) is skipped, and so is one that needs it: each is noted\n"
-    "on stderr (\"note: skipped 'NAME': FILE:LINE:COL: reason\").\n";
+    "on stderr (\"note: skipped 'NAME': FILE:LINE:COL: reason\"). A tagged\n"
+    "struct or union whose body is skipped stays, as an incomplete type.\n";
 
 enum {
   CLI_O_HELP = 1,

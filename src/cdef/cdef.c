@@ -26,7 +26,7 @@ static void cd_blank(char *text, const char *src, size_t len,
                      const mffi__cdef_skips *sk) {
   memcpy(text, src, len);
   for (size_t r = 0; r < sk->nranges; r++) {
-    size_t i = sk->ranges[2 * r], to = sk->ranges[2 * r + 1];
+    size_t i = sk->ranges[r].from, to = sk->ranges[r].to;
     while (i < to) {
       if (i == 0 || src[i - 1] == '\n') {
         size_t j = i;

@@ -179,6 +179,10 @@ typedef struct cp_state {
   bool typename_mode;      /* Parsing for mffi_typeof (unknown names differ). */
   mffi__cdef_skips *skips; /* Tolerant parse (mffi__cdef_tolerant), or NULL. */
   cp_pset skipped;         /* Names declared by skipped declarations. */
+  bool opaque;             /* Retrying a skipped declaration (sk_opaque): */
+                           /* its outer tagged struct or union body is read */
+                           /* over, the type left incomplete; false once done. */
+  size_t opaque_from, opaque_to; /* The body read over (text offsets). */
   const char *decl_name;   /* The top-level declarator last read. */
   void (*on_define)(struct cp_state *cp); /* Called at each TK_DEFINE. */
   jmp_buf *jb;                            /* Where errors go. */

@@ -750,6 +750,24 @@ static const char *sp_kind_word(int kind) {
                                    : "enum";
 }
 
+/* For sk_opaque: read over the body at '{', which leaves h a reference to
+** its tag, still incomplete. */
+static void sp_skip_body(cp_state *cp, sp_head *h) {
+  cp->opaque = false;
+  mffi__tid was = mffi__tt_tag_find(cp->tt, h->tag);
+  if (was != MFFI_TID_NONE && (cp->tt->types[was]->flags & MFFI_TF_COMPLETE))
+    cp_err(cp, &h->tagtok, MFFI_EUNSUPPORTED, "'%s' is defined", h->tag);
+  cp->opaque_from = mffi__cp_offset(cp, cp->tok.p);
+  for (int depth = 0;; cp_next(cp)) {
+    int k = cp->tok.tok;
+    if (k == TK_EOF) cp_err(cp, NULL, MFFI_EPARSE, "unbalanced brackets");
+    if (k == '{') depth++;
+    if (k == '}' && --depth == 0) break;
+  }
+  cp->opaque_to = mffi__cp_offset(cp, cp->tok.p) + 1;
+  cp_next(cp);
+}
+
 /* Read "KEYWORD attrs [TAG] attrs". Without a body to follow, the
 ** specifier is a reference: resolve it into s and return MFFI_TID_NONE.
 ** Attributes after the tag of a reference belong to the declaration; GCC
@@ -771,6 +789,9 @@ static mffi__tid sp_tag_head(cp_state *cp, cp_specs *s, int kind, sp_head *h) {
     at_parse(cp, &h->attrs);
   s->have_tid = true;
   s->tag_only = true;
+  if (cp->opaque && h->tag && cp->tok.tok == '{' &&
+      kind != MFFI_KIND_ENUM && !cp->in_params && !cp->in_members)
+    sp_skip_body(cp, h);
   if (cp->tok.tok != '{') {
     if (!h->tag)
       cp_err(cp, NULL, MFFI_EPARSE, "expected '{' or tag after '%s'",
@@ -2053,11 +2074,48 @@ static void sk_scan_try(cp_state *cp, void *arg) {
 static void sk_range(cp_state *cp, size_t from, size_t to) {
   mffi__cdef_skips *sk = cp->skips;
   if (mffi__grow(cp->ctx, (void **)&sk->ranges, &sk->capranges,
-                 2 * (sk->nranges + 1), sizeof *sk->ranges) != 0)
+                 sk->nranges + 1, sizeof *sk->ranges) != 0)
     mffi__cp_rethrow(cp, NULL, MFFI_ENOMEM);
-  sk->ranges[2 * sk->nranges] = from;
-  sk->ranges[2 * sk->nranges + 1] = to;
-  sk->nranges++;
+  sk->ranges[sk->nranges++] = (mffi__cdef_range){from, to};
+}
+
+/* Read the skipped declaration at m again with its outer struct or union
+** body read over, so that what it declares stays with an incomplete type
+** ("typedef struct s {...} T;" declares T as the incomplete 'struct s')
+** and pointers to it stay usable. Only a tagged body: a tag made up for an
+** untagged one would not be the real header's type. On success the body
+** is the range left out and the token after the declaration is current;
+** else everything is undone and false returned. */
+static bool sk_opaque(cp_state *cp, const cp_mark *m, const sk_scan *r) {
+  if (!r->names.n || r->first_kw == 0 || r->first_kw == TK_ENUM) return false;
+  cp_mark end = mffi__cp_mark(cp);
+  mffi__tt_savepoint sp;
+  mffi__tt_save(cp->ctx, &sp);
+  jmp_buf jb, *outer = cp->jb;
+  cp->jb = &jb;
+  mffi__cp_reset(cp, m);
+  cp->opaque = true;
+  int rc = setjmp(jb);
+  if (rc == 0) {
+    dc_external(cp);
+    cp->jb = outer;
+    bool used = !cp->opaque;
+    cp->opaque = false;
+    if (used) {
+      sk_range(cp, cp->opaque_from, cp->opaque_to);
+      return true;
+    }
+  } else {
+    cp->jb = outer;
+    cp->opaque = false;
+    if (rc == MFFI_ENOMEM) longjmp(*outer, rc);
+  }
+  mffi__tt_restore(cp->ctx, &sp);
+  mffi__cp_reset(cp, &end);
+  cp->depth = cp->noeval = cp->in_params = cp->in_members = 0;
+  cp->speculative = false;
+  mffi__ok(cp->ctx);
+  return false;
 }
 
 /* One top-level declaration of a tolerant parse: as dc_external, but one
@@ -2096,14 +2154,16 @@ static void sk_external(cp_state *cp) {
     longjmp(*outer, rc);
   }
   mffi__ok(cp->ctx);
-  /* What it declares is not there; names declared before are. */
-  const char **names = r.names.v;
-  for (uint32_t i = 0; i < r.names.n; i++)
-    if (!mffi__tt_decl_find_pooled(cp->tt, names[i]))
-      mffi__cp_pset_add(cp, &cp->skipped, names[i]);
   size_t from = mffi__cp_offset(cp, first.p);
   size_t to = mffi__cp_offset(cp, cp->tok.tok == TK_EOF ? cp->end : cp->tok.p);
-  sk_range(cp, from, to);
+  bool opaque = sk_opaque(cp, &m, &r);
+  /* What it declares is not there (or incomplete: what fails on it is
+  ** skipped too); names declared before are there. */
+  const char **names = r.names.v;
+  for (uint32_t i = 0; i < r.names.n; i++)
+    if (opaque || !mffi__tt_decl_find_pooled(cp->tt, names[i]))
+      mffi__cp_pset_add(cp, &cp->skipped, names[i]);
+  if (!opaque) sk_range(cp, from, to);
   if (!cp->skips->note) return;
   if (rc != MFFI_EUNSUPPORTED) {
     if (first.file)
@@ -2125,6 +2185,11 @@ static void sk_external(cp_state *cp) {
              : r.first_kw == TK_ENUM  ? "enum "
                                       : "",
              names[0]);
+  if (opaque) {
+    size_t n = strlen(why);
+    snprintf(why + n, sizeof why - n, "; its body is left out: an incomplete "
+                                      "type");
+  }
   cp->skips->note(cp->skips->ud, name, why);
 }
 

@@ -9,13 +9,19 @@
 ** name it declares ("" if none) and why ("FILE:LINE:COL: reason"). */
 typedef void (*mffi__cdef_note_fn)(void *ud, const char *name, const char *why);
 
-/* The tolerant parse's state: where notes go, and the byte ranges of the
-** text that were skipped (from, to pairs; owned, from ctx's allocator). */
+/* A byte range [from, to) of the text that a tolerant parse left out: it
+** is blanked in the text logged for the strategies. */
+typedef struct mffi__cdef_range {
+  size_t from, to;
+} mffi__cdef_range;
+
+/* The tolerant parse's state: where notes go, and the ranges of the text
+** that were left out (owned, from ctx's allocator). */
 typedef struct mffi__cdef_skips {
   mffi__cdef_note_fn note;
   void *ud;
-  size_t *ranges;
-  size_t nranges; /* Pairs. */
+  mffi__cdef_range *ranges;
+  size_t nranges;
   size_t capranges;
 } mffi__cdef_skips;
 
