@@ -199,10 +199,10 @@ typedef struct mffi__fast mffi__fast;
 ** NULL, plan left to the caller); MFFI_ENOMEM. */
 int mffi__fast_prepare(mffi__cplan *plan, mffi__fast **out);
 void mffi__fast_free(mffi_ctx *ctx, mffi__fast *p);
-/* A routine specialized for the shape of plan (few int/pointer/double
-** arguments in registers), faster than mffi__fast_call; NULL if none. */
-mffi_call_fn mffi__fast_shape(const mffi__cplan *plan);
-/* The call routine: fn->data is the mffi__fast. */
+/* The routine that runs p fastest (fn->data is p): one specialized for the
+** shape of its signature, a register-only one, or mffi__fast_call. */
+mffi_call_fn mffi__fast_entry(const mffi__fast *p);
+/* The general call routine: fn->data is the mffi__fast. */
 int mffi__fast_call(mffi_fn *fn, void *ret, void *const *args);
 
 /* -- libffi (ffi.c) -------------------------------------------------------- */

@@ -6,7 +6,8 @@
 ** that copy the stack area below the stack pointer, load the six integer
 ** and eight SSE argument registers and %al (SSE registers used, for
 ** variadic callees), call, and store %rax, %rdx, %xmm0, %xmm1 and the x87
-** results back into the frame. A callee ignores registers and stack bytes
+** results back into the frame (x64_ctl says how many bytes, which
+** alignment, what %al is). A callee ignores registers and stack bytes
 ** it has no parameter for, so one routine serves every plan (LuaJIT's
 ** lj_vm_ffi_call works the same way). The stack area is aligned to the
 ** largest alignment among its arguments (at least 16): then a variadic
@@ -24,36 +25,43 @@
 
 /* -- The frame and the assembly routine ------------------------------------ */
 
+/* What a call writes (arguments) and reads back (results). */
 typedef struct x64_frame {
-  uint64_t gpr[6];  /* %rdi %rsi %rdx %rcx %r8 %r9 */
-  uint64_t xmm[8];  /* Low eightbytes of %xmm0-7. */
-  uint64_t rax, rdx; /* Results. */
-  uint64_t x0, x1;   /* Low eightbytes of %xmm0, %xmm1 after the call. */
-  void *fn;
-  uint64_t sbytes;   /* Stack area bytes, a multiple of 16. */
-  uint64_t amask;    /* -(alignment of the stack area). */
-  uint32_t nsse;     /* %al. */
-  uint32_t nx87;     /* x87 registers to pop into st[] after the call. */
+  uint64_t gpr[6];         /* %rdi %rsi %rdx %rcx %r8 %r9 */
+  uint64_t xmm[8];         /* Low eightbytes of %xmm0-7. */
+  uint64_t rax, rdx;       /* Results. */
+  uint64_t x0, x1;         /* Low eightbytes of %xmm0, %xmm1 after the call. */
   unsigned char st[2][16]; /* %st0, %st1. */
   unsigned char stack[];   /* The stack area. */
 } x64_frame;
+
+/* What a call only reads, set at bind time: kept apart from the frame, so
+** no load in the routine waits on a store of the same call that the CPU
+** cannot forward (the compiler merges neighbouring stores). */
+typedef struct x64_ctl {
+  uint64_t sbytes; /* Stack area bytes, a multiple of 16. */
+  uint64_t amask;  /* -(alignment of the stack area). */
+  uint32_t nsse;   /* %al. */
+  uint32_t nx87;   /* x87 registers to pop into st[] after the call. */
+} x64_ctl;
 
 /* The offsets the assembly uses. */
 _Static_assert(offsetof(x64_frame, xmm) == 48, "xmm");
 _Static_assert(offsetof(x64_frame, rax) == 112, "rax");
 _Static_assert(offsetof(x64_frame, x0) == 128, "x0");
-_Static_assert(offsetof(x64_frame, fn) == 144, "fn");
-_Static_assert(offsetof(x64_frame, sbytes) == 152, "sbytes");
-_Static_assert(offsetof(x64_frame, amask) == 160, "amask");
-_Static_assert(offsetof(x64_frame, nsse) == 168, "nsse");
-_Static_assert(offsetof(x64_frame, nx87) == 172, "nx87");
-_Static_assert(offsetof(x64_frame, st) == 176, "st");
-_Static_assert(offsetof(x64_frame, stack) == 208, "stack");
+_Static_assert(offsetof(x64_frame, st) == 144, "st");
+_Static_assert(offsetof(x64_frame, stack) == 176, "stack");
+_Static_assert(offsetof(x64_ctl, amask) == 8, "amask");
+_Static_assert(offsetof(x64_ctl, nsse) == 16, "nsse");
+_Static_assert(offsetof(x64_ctl, nx87) == 20, "nx87");
 
-__attribute__((visibility("hidden"))) void mffi__x64_run(x64_frame *f);
+/* Call fn with the arguments in f as c says; results into f. */
+__attribute__((visibility("hidden"))) void
+mffi__x64_run(x64_frame *f, const x64_ctl *c, void *fn);
 
-/* %rbx keeps the frame and %rbp the entry stack across the call (both
-** callee-saved); CFI lets debuggers and sanitizers unwind through it. */
+/* %rbx keeps the frame, %r12 the control block and %rbp the entry stack
+** across the call (all callee-saved); CFI lets debuggers and sanitizers
+** unwind through it. */
 __asm__(".text\n"
         ".p2align 4\n"
         ".globl mffi__x64_run\n"
@@ -69,15 +77,19 @@ __asm__(".text\n"
         ".cfi_def_cfa_register %rbp\n"
         "  pushq %rbx\n"
         ".cfi_offset %rbx, -24\n"
+        "  pushq %r12\n"
+        ".cfi_offset %r12, -32\n"
         "  movq %rdi, %rbx\n"
-        "  movq 152(%rbx), %rcx\n"
+        "  movq %rsi, %r12\n"
+        "  movq %rdx, %r11\n"
+        "  movq 0(%r12), %rcx\n"
         "  subq %rcx, %rsp\n"
-        "  andq 160(%rbx), %rsp\n"
+        "  andq 8(%r12), %rsp\n"
         "  testq %rcx, %rcx\n"
         "  jz 2f\n"
         "  xorl %edx, %edx\n"
         "1:\n"
-        "  movups 208(%rbx,%rdx), %xmm0\n"
+        "  movups 176(%rbx,%rdx), %xmm0\n"
         "  movaps %xmm0, (%rsp,%rdx)\n"
         "  addq $16, %rdx\n"
         "  cmpq %rcx, %rdx\n"
@@ -97,20 +109,21 @@ __asm__(".text\n"
         "  movq 24(%rbx), %rcx\n"
         "  movq 32(%rbx), %r8\n"
         "  movq 40(%rbx), %r9\n"
-        "  movl 168(%rbx), %eax\n"
-        "  callq *144(%rbx)\n"
+        "  movl 16(%r12), %eax\n"
+        "  callq *%r11\n"
         "  movq %rax, 112(%rbx)\n"
         "  movq %rdx, 120(%rbx)\n"
         "  movsd %xmm0, 128(%rbx)\n"
         "  movsd %xmm1, 136(%rbx)\n"
-        "  movl 172(%rbx), %ecx\n"
+        "  movl 20(%r12), %ecx\n"
         "  testl %ecx, %ecx\n"
         "  jz 3f\n"
-        "  fstpt 176(%rbx)\n"
+        "  fstpt 144(%rbx)\n"
         "  cmpl $1, %ecx\n"
         "  je 3f\n"
-        "  fstpt 192(%rbx)\n"
+        "  fstpt 160(%rbx)\n"
         "3:\n"
+        "  movq -16(%rbp), %r12\n"
         "  movq -8(%rbp), %rbx\n"
         "  leave\n"
         ".cfi_def_cfa %rsp, 8\n"
@@ -121,13 +134,12 @@ __asm__(".text\n"
 /* -- Prepared calls -------------------------------------------------------- */
 
 enum { /* Moves: how a frame slot gets its value. */
+       OP_64,
+       OP_32, /* A 4-byte value: no callee reads the upper half (psABI). */
        OP_S8,
        OP_U8,
        OP_S16,
        OP_U16,
-       OP_S32,
-       OP_U32,
-       OP_64,
        OP_F2D,
        OP_BYTES, /* 1-7 bytes, zero-extended to an eightbyte. */
        OP_MEM    /* len bytes (a large aggregate on the stack). */
@@ -144,6 +156,36 @@ typedef struct x64_move {
   uint32_t len; /* Bytes for OP_BYTES, OP_MEM. */
 } x64_move;
 
+/* -- Register-only calls: no frame --------------------------------------- */
+
+/* A plan whose pieces all travel in registers, in 4 or 8 bytes, is run
+** without the frame: each of the 14 argument registers is loaded straight
+** from its argument (a table built at bind time, no loop) and passed
+** through the prototype R thunk(uint64_t x 6, double x 8), whose return
+** class R is the plan's. A callee ignores the registers it has no
+** parameter for; a variadic one is called with "..." so that %al is set. */
+
+#define X64_NREG 14 /* 6 integer + 8 SSE argument registers. */
+
+enum { /* Return classes, one thunk prototype each. */
+       RC_NONE,
+       RC_VOID,
+       RC_INT,
+       RC_INT2,
+       RC_SSE,
+       RC_SSE2,
+       RC_INTSSE,
+       RC_SSEINT,
+       RC_MEM
+};
+
+typedef struct x64_src {
+  uint16_t arg; /* Argument index. */
+  uint8_t len;  /* 0 (unused: 0), 4 or 8 bytes. */
+  uint8_t pad;
+  uint32_t off; /* Byte offset in the argument. */
+} x64_src;
+
 typedef struct x64_rmove {
   uint16_t src; /* Byte offset in the frame. */
   uint16_t dst; /* Byte offset in the return value. */
@@ -154,15 +196,17 @@ struct mffi__fast {
   mffi__cplan *plan;
   mffi_ctx *ctx;
   uint32_t nargs;
-  uint32_t nmoves;
+  uint32_t nmoves;  /* All moves: n64 OP_64 ones, then n32 OP_32, then the
+                       rest. */
+  uint32_t n64, n32;
   uint32_t nwords; /* Size of the frame in eightbytes. */
-  uint32_t sbytes;
-  uint64_t amask;
-  uint32_t nsse, nx87;
+  x64_ctl ctl;
   bool ret_mem;
   uint8_t nret;
   uint32_t rsize, ralign;
   x64_rmove ret[MFFI__MAX_RPIECES];
+  uint8_t rclass;          /* Register routine: RC_*, or RC_NONE. */
+  x64_src src[X64_NREG];   /* Register routine: where each one comes from. */
   x64_move moves[]; /* nmoves. */
 };
 
@@ -171,14 +215,14 @@ static x64_move x64_move_of(const mffi__piece *c, uint32_t dst) {
   x64_move m = {c->arg, OP_64, 0, c->off, dst, c->len};
   switch (c->conv) {
   case MFFI__CV_SEXT:
-    m.op = c->len == 1 ? OP_S8 : c->len == 2 ? OP_S16 : OP_S32;
+    m.op = c->len == 1 ? OP_S8 : c->len == 2 ? OP_S16 : OP_32;
     break;
   case MFFI__CV_ZEXT:
-    m.op = c->len == 1 ? OP_U8 : c->len == 2 ? OP_U16 : OP_U32;
+    m.op = c->len == 1 ? OP_U8 : c->len == 2 ? OP_U16 : OP_32;
     break;
   case MFFI__CV_F2D: m.op = OP_F2D; break;
   default:
-    m.op = c->len == 8 ? OP_64 : c->len == 4 ? OP_U32 : OP_BYTES;
+    m.op = c->len == 8 ? OP_64 : c->len == 4 ? OP_32 : OP_BYTES;
     break;
   }
   return m;
@@ -211,6 +255,8 @@ static uint32_t x64_moves_of(const mffi__piece *c, x64_move *mv) {
   return n;
 }
 
+static void x64_regs_prepare(mffi__fast *p, const mffi__cplan *plan);
+
 int mffi__fast_prepare(mffi__cplan *plan, mffi__fast **out) {
   mffi_ctx *ctx = plan->ctx;
   *out = NULL;
@@ -218,7 +264,7 @@ int mffi__fast_prepare(mffi__cplan *plan, mffi__fast **out) {
   uint32_t n = 0;
   for (uint32_t i = 0; i < plan->npieces; i++)
     n += x64_moves_of(&plan->pieces[i], NULL);
-  mffi__fast *p = mffi__calloc(ctx, sizeof *p + n * sizeof(x64_move));
+  mffi__fast *p = mffi__calloc(ctx, sizeof *p + 2 * n * sizeof(x64_move));
   if (!p) {
     mffi__cplan_free(plan);
     return MFFI_ENOMEM;
@@ -226,12 +272,24 @@ int mffi__fast_prepare(mffi__cplan *plan, mffi__fast **out) {
   p->plan = plan;
   p->ctx = ctx;
   p->nargs = plan->nargs;
+  x64_move *all = &p->moves[n]; /* Scratch: the moves in piece order. */
   for (uint32_t i = 0; i < plan->npieces; i++)
-    p->nmoves += x64_moves_of(&plan->pieces[i], &p->moves[p->nmoves]);
-  p->sbytes = plan->sbytes;
+    p->nmoves += x64_moves_of(&plan->pieces[i], &all[p->nmoves]);
+  /* Grouped by kind: a call runs a loop per kind without branching on it. */
+  uint32_t k = 0;
+  for (uint8_t op = OP_64; op <= OP_32; op++)
+    for (uint32_t i = 0; i < p->nmoves; i++)
+      if (all[i].op == op) p->moves[k++] = all[i];
+  p->n64 = 0;
+  for (uint32_t i = 0; i < k; i++)
+    p->n64 += p->moves[i].op == OP_64;
+  p->n32 = k - p->n64;
+  for (uint32_t i = 0; i < p->nmoves; i++)
+    if (all[i].op > OP_32) p->moves[k++] = all[i];
   p->nwords = (uint32_t)((sizeof(x64_frame) + plan->sbytes + 7) / 8);
-  p->amask = ~(uint64_t)(plan->salign - 1);
-  p->nsse = plan->nfp;
+  p->ctl.sbytes = plan->sbytes;
+  p->ctl.amask = ~(uint64_t)(plan->salign - 1);
+  p->ctl.nsse = plan->nfp;
   p->ret_mem = plan->ret_mem;
   p->rsize = plan->rsize;
   p->ralign = plan->ralign;
@@ -241,10 +299,12 @@ int mffi__fast_prepare(mffi__cplan *plan, mffi__fast **out) {
                    : c->loc == MFFI__LOC_FP ? offsetof(x64_frame, x0)
                                             : offsetof(x64_frame, st);
     src += c->idx * (c->loc == MFFI__LOC_X87 ? 16 : 8);
-    if (c->loc == MFFI__LOC_X87 && c->idx + 1 > p->nx87) p->nx87 = c->idx + 1;
+    if (c->loc == MFFI__LOC_X87 && c->idx + 1 > p->ctl.nx87)
+      p->ctl.nx87 = c->idx + 1;
     p->ret[p->nret++] =
         (x64_rmove){(uint16_t)src, (uint16_t)c->off, (uint16_t)c->len};
   }
+  x64_regs_prepare(p, plan);
   *out = p;
   return MFFI_OK;
 }
@@ -268,6 +328,40 @@ static inline void x64_store(unsigned char *d, const unsigned char *s,
   }
 }
 
+/* The rarer moves: small integers, promotions, tails, big aggregates. */
+static void x64_move_slow(const x64_move *m, unsigned char *b,
+                          void *const *args) {
+  const unsigned char *s = (const unsigned char *)args[m->arg] + m->off;
+  unsigned char *d = b + m->dst;
+  uint64_t v;
+  switch (m->op) {
+  case OP_S8: v = (uint64_t)(int64_t) * (const int8_t *)s; break;
+  case OP_U8: v = *s; break;
+  case OP_S16: {
+    int16_t x;
+    memcpy(&x, s, 2);
+    v = (uint64_t)(int64_t)x;
+    break;
+  }
+  case OP_U16: {
+    uint16_t x;
+    memcpy(&x, s, 2);
+    v = x;
+    break;
+  }
+  case OP_F2D: {
+    float x;
+    memcpy(&x, s, 4);
+    double dd = x;
+    memcpy(&v, &dd, 8);
+    break;
+  }
+  case OP_MEM: memcpy(d, s, m->len); return;
+  default: v = mffi__load_bytes(s, m->len); break;
+  }
+  memcpy(d, &v, 8);
+}
+
 int mffi__fast_call(mffi_fn *fn, void *ret, void *const *args) {
   const mffi__fast *p = fn->data;
   if (!args && p->nargs) return mffi__err(p->ctx, MFFI_EMISUSE, "args is NULL");
@@ -278,63 +372,173 @@ int mffi__fast_call(mffi_fn *fn, void *ret, void *const *args) {
   uint64_t words[p->nwords];
   x64_frame *f = (x64_frame *)words;
   unsigned char *b = (unsigned char *)words;
-  for (const x64_move *m = p->moves, *e = m + p->nmoves; m < e; m++) {
-    const unsigned char *s = (const unsigned char *)args[m->arg] + m->off;
-    unsigned char *d = b + m->dst;
+  const x64_move *m = p->moves, *e = m + p->n64;
+  for (; m < e; m++) {
     uint64_t v;
-    switch (m->op) {
-    case OP_S8: v = (uint64_t)(int64_t) * (const int8_t *)s; break;
-    case OP_U8: v = *s; break;
-    case OP_S16: {
-      int16_t x;
-      memcpy(&x, s, 2);
-      v = (uint64_t)(int64_t)x;
-      break;
-    }
-    case OP_U16: {
-      uint16_t x;
-      memcpy(&x, s, 2);
-      v = x;
-      break;
-    }
-    case OP_S32: {
-      int32_t x;
-      memcpy(&x, s, 4);
-      v = (uint64_t)(int64_t)x;
-      break;
-    }
-    case OP_U32: {
-      uint32_t x;
-      memcpy(&x, s, 4);
-      v = x;
-      break;
-    }
-    case OP_64: memcpy(&v, s, 8); break;
-    case OP_F2D: {
-      float x;
-      memcpy(&x, s, 4);
-      double dd = x;
-      memcpy(&v, &dd, 8);
-      break;
-    }
-    case OP_MEM: memcpy(d, s, m->len); continue;
-    default: v = mffi__load_bytes(s, m->len); break;
-    }
-    memcpy(d, &v, 8);
+    memcpy(&v, (const unsigned char *)args[m->arg] + m->off, 8);
+    memcpy(b + m->dst, &v, 8);
   }
-  f->fn = fn->addr;
-  f->sbytes = p->sbytes;
-  f->amask = p->amask;
-  f->nsse = p->nsse;
-  f->nx87 = p->nx87;
+  for (e += p->n32; m < e; m++) {
+    uint32_t v;
+    memcpy(&v, (const unsigned char *)args[m->arg] + m->off, 4);
+    uint64_t w = v;
+    memcpy(b + m->dst, &w, 8);
+  }
+  for (e = p->moves + p->nmoves; m < e; m++)
+    x64_move_slow(m, b, args);
   if (p->ret_mem) f->gpr[0] = (uint64_t)(uintptr_t)ret;
-  mffi__x64_run(f);
+  mffi__x64_run(f, &p->ctl, fn->addr);
   mffi__errno_save();
   if (!ret) return MFFI_OK;
   for (uint32_t i = 0; i < p->nret; i++) {
     const x64_rmove *r = &p->ret[i];
     x64_store((unsigned char *)ret + r->dst, b + r->src, r->len);
   }
+  return MFFI_OK;
+}
+
+/* The register routine's return class for p, or RC_NONE. */
+static uint8_t x64_rclass(const mffi__cplan *p) {
+  if (p->ret_mem) return RC_MEM;
+  const mffi__piece *r = p->rp;
+  if (p->nret == 0) return RC_VOID;
+  if (r[0].loc == MFFI__LOC_X87) return RC_NONE;
+  bool i0 = r[0].loc == MFFI__LOC_INT;
+  if (p->nret == 1) return i0 ? RC_INT : RC_SSE;
+  bool i1 = r[1].loc == MFFI__LOC_INT;
+  return i0 ? (i1 ? RC_INT2 : RC_INTSSE) : (i1 ? RC_SSEINT : RC_SSE2);
+}
+
+/* Set up p's register routine if its plan allows one. */
+static void x64_regs_prepare(mffi__fast *p, const mffi__cplan *plan) {
+  if (plan->sbytes || plan->npieces > X64_NREG) return;
+  uint8_t rc = x64_rclass(plan);
+  if (rc == RC_NONE) return;
+  for (uint32_t i = 0; i < plan->npieces; i++) {
+    const mffi__piece *c = &plan->pieces[i];
+    bool ok = (c->len == 8 && c->conv == MFFI__CV_COPY) ||
+              (c->len == 4 && c->conv != MFFI__CV_F2D);
+    if (!ok || c->loc == MFFI__LOC_STACK) return;
+  }
+  for (uint32_t i = 0; i < plan->npieces; i++) {
+    const mffi__piece *c = &plan->pieces[i];
+    uint32_t r = c->loc == MFFI__LOC_INT ? c->idx : 6 + c->idx;
+    p->src[r] = (x64_src){c->arg, (uint8_t)c->len, 0, c->off};
+  }
+  if (rc == RC_MEM) p->src[0].len = 0; /* The hidden pointer: ret. */
+  p->rclass = rc;
+}
+
+typedef struct {
+  uint64_t a, b;
+} x64_ii;
+typedef struct {
+  double a, b;
+} x64_ss;
+typedef struct {
+  uint64_t a;
+  double b;
+} x64_is;
+typedef struct {
+  double a;
+  uint64_t b;
+} x64_si;
+
+/* Register k's value: its 4 or 8 bytes, or 0 when no argument uses it. */
+static inline uint64_t x64_ld(void *const *args, const x64_src *s) {
+  const unsigned char *a = s->len ? (const unsigned char *)args[s->arg] : 0;
+  if (s->len == 8) {
+    uint64_t v;
+    memcpy(&v, a + s->off, 8);
+    return v;
+  }
+  if (s->len == 4) {
+    uint32_t v;
+    memcpy(&v, a + s->off, 4);
+    return v;
+  }
+  return 0;
+}
+
+static inline double x64_ldd(void *const *args, const x64_src *s) {
+  uint64_t v = x64_ld(args, s);
+  double d;
+  memcpy(&d, &v, 8);
+  return d;
+}
+
+#define X64_PARAMS                                                             \
+  uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, double, double,  \
+      double, double, double, double, double, double
+#define X64_ARGS                                                               \
+  g0, x64_ld(args, &p->src[1]), x64_ld(args, &p->src[2]),                      \
+      x64_ld(args, &p->src[3]), x64_ld(args, &p->src[4]),                      \
+      x64_ld(args, &p->src[5]), x64_ldd(args, &p->src[6]),                     \
+      x64_ldd(args, &p->src[7]), x64_ldd(args, &p->src[8]),                    \
+      x64_ldd(args, &p->src[9]), x64_ldd(args, &p->src[10]),                   \
+      x64_ldd(args, &p->src[11]), x64_ldd(args, &p->src[12]),                  \
+      x64_ldd(args, &p->src[13])
+
+/* One call through the thunk prototype returning T, plain or variadic. */
+#define X64_CALL(T)                                                            \
+  (p->plan->variadic ? ((T(*)(X64_PARAMS, ...))fn->addr)(X64_ARGS)             \
+                     : ((T(*)(X64_PARAMS))fn->addr)(X64_ARGS))
+
+static int x64_regs_call(mffi_fn *fn, void *ret, void *const *args) {
+  const mffi__fast *p = fn->data;
+  if (!args && p->nargs) return mffi__err(p->ctx, MFFI_EMISUSE, "args is NULL");
+  union {
+    uint64_t u[2];
+    double d[2];
+    unsigned char b[16];
+  } res;
+  uint64_t g0;
+  switch (p->rclass) {
+  case RC_VOID:
+    g0 = x64_ld(args, &p->src[0]);
+    X64_CALL(void);
+    mffi__errno_save();
+    return MFFI_OK;
+  case RC_MEM:
+    if (!ret)
+      return mffi__call_scratch(fn, p->ctx, p->rsize, p->ralign, x64_regs_call,
+                                args);
+    g0 = (uint64_t)(uintptr_t)ret;
+    X64_CALL(void);
+    mffi__errno_save();
+    return MFFI_OK;
+  default: g0 = x64_ld(args, &p->src[0]); break;
+  }
+  switch (p->rclass) {
+  case RC_INT: res.u[0] = X64_CALL(uint64_t); break;
+  case RC_SSE: res.d[0] = X64_CALL(double); break;
+  case RC_INT2: {
+    x64_ii v = X64_CALL(x64_ii);
+    res.u[0] = v.a;
+    res.u[1] = v.b;
+    break;
+  }
+  case RC_SSE2: {
+    x64_ss v = X64_CALL(x64_ss);
+    res.d[0] = v.a;
+    res.d[1] = v.b;
+    break;
+  }
+  case RC_INTSSE: {
+    x64_is v = X64_CALL(x64_is);
+    res.u[0] = v.a;
+    res.d[1] = v.b;
+    break;
+  }
+  default: {
+    x64_si v = X64_CALL(x64_si);
+    res.d[0] = v.a;
+    res.u[1] = v.b;
+    break;
+  }
+  }
+  mffi__errno_save();
+  if (ret) x64_store(ret, res.b, p->rsize);
   return MFFI_OK;
 }
 
@@ -482,7 +686,7 @@ static int x64_shape_kind(const mffi__piece *c, uint32_t n) {
   return c->len == 4 ? FS_N_i : c->len == 8 ? FS_N_p : -1;
 }
 
-mffi_call_fn mffi__fast_shape(const mffi__cplan *plan) {
+static mffi_call_fn mffi__fast_shape(const mffi__cplan *plan) {
   if (plan->variadic || plan->nargs > 6 || plan->ret_mem || !plan->runnable)
     return NULL;
   int r = plan->nret == 0 ? FS_N_v : x64_shape_kind(plan->rp, plan->nret);
@@ -496,6 +700,12 @@ mffi_call_fn mffi__fast_shape(const mffi__cplan *plan) {
     if (i < 3 && plan->nargs <= 3) k[i] = s;
   }
   return x64_shapes[FS_IDX(r, (int)plan->nargs, k[0], k[1], k[2])];
+}
+
+mffi_call_fn mffi__fast_entry(const mffi__fast *p) {
+  mffi_call_fn shape = mffi__fast_shape(p->plan);
+  if (shape) return shape;
+  return p->rclass != RC_NONE ? x64_regs_call : mffi__fast_call;
 }
 
 #endif

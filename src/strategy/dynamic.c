@@ -54,12 +54,11 @@ static int dyn_bind(mffi_fn *fn) {
   rc = mffi__abi_plan(&sig, &plan);
   if (rc != MFFI_OK) return rc;
   if (!(lib->flags & MFFI_OPEN_FFI_ONLY)) {
-    mffi_call_fn shape = mffi__fast_shape(plan);
     mffi__fast *fast = NULL;
     rc = mffi__fast_prepare(plan, &fast);
     if (rc == MFFI_OK) {
       fn->data = fast;
-      fn->call = shape ? shape : mffi__fast_call;
+      fn->call = mffi__fast_entry(fast);
       fn->path = MFFI_PATH_FAST;
       return MFFI_OK;
     }
