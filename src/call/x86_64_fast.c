@@ -163,9 +163,16 @@ typedef struct x64_move {
 ** from its argument (a table built at bind time, no loop) and passed
 ** through the prototype R thunk(uint64_t x 6, double x 8), whose return
 ** class R is the plan's. A callee ignores the registers it has no
-** parameter for; a variadic one is called with "..." so that %al is set. */
+** parameter for. Variadic plans take the frame path, whose routine sets
+** %al itself: GCC 13 was seen to leave %al unset at one of the "..."
+** thunk calls of this routine (callgen seed 1, cg_f388).
+** A small stack area (at most 8 eightbytes, aligned to 16 at most) rides
+** along as 8 more uint64_t parameters, which the compiler stores at the
+** bottom of the outgoing area in order, as the plan lays it out; a callee
+** ignores stack words past its parameters too (the caller pops them). */
 
 #define X64_NREG 14 /* 6 integer + 8 SSE argument registers. */
+#define X64_NSTK 8  /* Stack eightbytes the register routine can pass. */
 
 enum { /* Return classes, one thunk prototype each. */
        RC_NONE,
@@ -205,8 +212,9 @@ struct mffi__fast {
   uint8_t nret;
   uint32_t rsize, ralign;
   x64_rmove ret[MFFI__MAX_RPIECES];
-  uint8_t rclass;          /* Register routine: RC_*, or RC_NONE. */
-  x64_src src[X64_NREG];   /* Register routine: where each one comes from. */
+  uint8_t rclass;         /* Register routine: RC_*, or RC_NONE. */
+  bool stk;               /* ... with the X64_NSTK stack words. */
+  x64_src src[X64_NREG + X64_NSTK]; /* Where each register/word comes from. */
   x64_move moves[]; /* nmoves. */
 };
 
@@ -410,22 +418,39 @@ static uint8_t x64_rclass(const mffi__cplan *p) {
 }
 
 /* Set up p's register routine if its plan allows one. */
+/* Whether piece c can be loaded by x64_ld: 4 or 8 plain bytes (a 4-byte
+** integer needs no extension), or for the stack eightbytes of that kind
+** with a tail of 4 or 8. */
+static bool x64_regs_piece(const mffi__piece *c) {
+  uint32_t tail = c->len % 8;
+  if (c->loc == MFFI__LOC_STACK && c->len > 8)
+    return c->conv == MFFI__CV_COPY && (tail == 0 || tail == 4);
+  return (c->len == 8 && c->conv == MFFI__CV_COPY) ||
+         (c->len == 4 && c->conv != MFFI__CV_F2D);
+}
+
 static void x64_regs_prepare(mffi__fast *p, const mffi__cplan *plan) {
-  if (plan->sbytes || plan->npieces > X64_NREG) return;
+  if (plan->variadic || plan->sbytes > 8 * X64_NSTK || plan->salign > 16)
+    return;
   uint8_t rc = x64_rclass(plan);
   if (rc == RC_NONE) return;
+  for (uint32_t i = 0; i < plan->npieces; i++)
+    if (!x64_regs_piece(&plan->pieces[i])) return;
   for (uint32_t i = 0; i < plan->npieces; i++) {
     const mffi__piece *c = &plan->pieces[i];
-    bool ok = (c->len == 8 && c->conv == MFFI__CV_COPY) ||
-              (c->len == 4 && c->conv != MFFI__CV_F2D);
-    if (!ok || c->loc == MFFI__LOC_STACK) return;
-  }
-  for (uint32_t i = 0; i < plan->npieces; i++) {
-    const mffi__piece *c = &plan->pieces[i];
-    uint32_t r = c->loc == MFFI__LOC_INT ? c->idx : 6 + c->idx;
-    p->src[r] = (x64_src){c->arg, (uint8_t)c->len, 0, c->off};
+    if (c->loc != MFFI__LOC_STACK) {
+      uint32_t r = c->loc == MFFI__LOC_INT ? c->idx : 6 + c->idx;
+      p->src[r] = (x64_src){c->arg, (uint8_t)c->len, 0, c->off};
+      continue;
+    }
+    for (uint32_t o = 0; o < c->len; o += 8) {
+      uint32_t len = c->len - o < 8 ? c->len - o : 8;
+      p->src[X64_NREG + (c->at + o) / 8] =
+          (x64_src){c->arg, (uint8_t)len, 0, c->off + o};
+    }
   }
   if (rc == RC_MEM) p->src[0].len = 0; /* The hidden pointer: ret. */
+  p->stk = plan->sbytes > 0;
   p->rclass = rc;
 }
 
@@ -445,7 +470,8 @@ typedef struct {
 } x64_si;
 
 /* Register k's value: its 4 or 8 bytes, or 0 when no argument uses it. */
-static inline uint64_t x64_ld(void *const *args, const x64_src *s) {
+static inline __attribute__((always_inline)) uint64_t
+x64_ld(void *const *args, const x64_src *s) {
   const unsigned char *a = s->len ? (const unsigned char *)args[s->arg] : 0;
   if (s->len == 8) {
     uint64_t v;
@@ -460,7 +486,8 @@ static inline uint64_t x64_ld(void *const *args, const x64_src *s) {
   return 0;
 }
 
-static inline double x64_ldd(void *const *args, const x64_src *s) {
+static inline __attribute__((always_inline)) double
+x64_ldd(void *const *args, const x64_src *s) {
   uint64_t v = x64_ld(args, s);
   double d;
   memcpy(&d, &v, 8);
@@ -478,11 +505,20 @@ static inline double x64_ldd(void *const *args, const x64_src *s) {
       x64_ldd(args, &p->src[9]), x64_ldd(args, &p->src[10]),                   \
       x64_ldd(args, &p->src[11]), x64_ldd(args, &p->src[12]),                  \
       x64_ldd(args, &p->src[13])
+#define X64_SPARAMS                                                            \
+  X64_PARAMS, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t,      \
+      uint64_t, uint64_t
+#define X64_SARGS                                                              \
+  X64_ARGS, x64_ld(args, &p->src[14]), x64_ld(args, &p->src[15]),              \
+      x64_ld(args, &p->src[16]), x64_ld(args, &p->src[17]),                    \
+      x64_ld(args, &p->src[18]), x64_ld(args, &p->src[19]),                    \
+      x64_ld(args, &p->src[20]), x64_ld(args, &p->src[21])
 
-/* One call through the thunk prototype returning T, plain or variadic. */
+/* One call through the thunk prototype returning T, with or without the
+** stack words. */
 #define X64_CALL(T)                                                            \
-  (p->plan->variadic ? ((T(*)(X64_PARAMS, ...))fn->addr)(X64_ARGS)             \
-                     : ((T(*)(X64_PARAMS))fn->addr)(X64_ARGS))
+  (p->stk ? ((T(*)(X64_SPARAMS))fn->addr)(X64_SARGS)                           \
+          : ((T(*)(X64_PARAMS))fn->addr)(X64_ARGS))
 
 static int x64_regs_call(mffi_fn *fn, void *ret, void *const *args) {
   const mffi__fast *p = fn->data;
