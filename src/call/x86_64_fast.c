@@ -536,9 +536,11 @@ static int x64_regs_call(mffi_fn *fn, void *ret, void *const *args) {
     mffi__errno_save();
     return MFFI_OK;
   case RC_MEM:
-    if (!ret)
-      return mffi__call_scratch(fn, p->ctx, p->rsize, p->ralign, x64_regs_call,
-                                args);
+    if (!ret) /* Through the frame routine: its own frame stays small
+              ** under ASan too (this one's is 30 KB there), and a callee
+              ** with a big return may need the rest of a small stack. */
+      return mffi__call_scratch(fn, p->ctx, p->rsize, p->ralign,
+                                mffi__fast_call, args);
     g0 = (uint64_t)(uintptr_t)ret;
     X64_CALL(void);
     mffi__errno_save();
