@@ -334,6 +334,7 @@ Test(callgen, calls, .timeout = 300) {
   int rc = mffi_open(h.ctx, mffi_strategy_find("dynamic"), target, NULL, &lib);
   cr_assert_eq(rc, MFFI_OK, "mffi_open: %s", mffi_errmsg(h.ctx));
   int nrefused = h.nrefused;
+  (void)nrefused;
   int nfast = call_all(&h, lib, "fast path", NULL);
   mffi_close(lib);
 #if defined(__x86_64__) && !defined(MFFI_GENERIC_ABI)

@@ -16,8 +16,9 @@
 #include "fixtures/fxutil.h"
 #include "modffi_strategy.h"
 
-/* The register fast path exists on x86-64 SysV; elsewhere all is libffi. */
-#if defined(__x86_64__) && !defined(_WIN32)
+/* modffi's own call path exists on x86-64 SysV; elsewhere (and with the
+** generic ABI module, MFFI_GENERIC_ABI) all is libffi. */
+#if defined(__x86_64__) && !defined(_WIN32) && !defined(MFFI_GENERIC_ABI)
 #define FX_FAST MFFI_PATH_FAST
 #else
 #define FX_FAST MFFI_PATH_FFI
@@ -130,7 +131,7 @@ Test(dynamic, many_args) {
   cr_assert_eq(r2, want);
   /* Stack arguments: the fast path builds the stack area too. */
   mffi_fn *fn = fx_bind(fx.fast, "fx_int10");
-  cr_assert_eq(mffi_fn_path(fn), MFFI_PATH_FAST);
+  cr_assert_eq(mffi_fn_path(fn), FX_FAST);
 
   double x[11];
   float l = 0.75f;
@@ -215,7 +216,11 @@ Test(dynamic, aggregates) {
   AGG1(struct fx_bits, "fx_bits_inc", ((struct fx_bits){5, -3, 1000, -7}),
        EQ_BITS);
   AGG1(struct fx_big, "fx_big_inc", ((struct fx_big){{1, 2, 3, 4, 5}}), EQ_BIG);
-  AGG1(struct fx_ld, "fx_ld_half", ((struct fx_ld){3.0L}), EQ_LD);
+  /* libffi 3.4 passes struct { long double } wrong on x86-64 unless told
+  ** its class (x86_64_sysv.c does): not in a generic-ABI build there. */
+  if (FX_FAST == MFFI_PATH_FAST) {
+    AGG1(struct fx_ld, "fx_ld_half", ((struct fx_ld){3.0L}), EQ_LD);
+  }
   AGG1(struct fx_i128, "fx_i128_neg", ((struct fx_i128){(__int128)5 << 70}),
        EQ_I128);
   AGG1(struct fx_pk, "fx_pk_inc", ((struct fx_pk){'x', 0x01020304}), EQ_PK);
@@ -230,9 +235,9 @@ Test(dynamic, aggregate_paths) {
   cr_assert_eq(mffi_fn_path(fx_bind(fx.fast, "fx_uf_inc")), FX_FAST);
   /* In memory (X87 class, too big, unaligned member): on the stack and
   ** through a hidden pointer, which the fast path does as well. */
-  cr_assert_eq(mffi_fn_path(fx_bind(fx.fast, "fx_ld_half")), MFFI_PATH_FAST);
-  cr_assert_eq(mffi_fn_path(fx_bind(fx.fast, "fx_big_inc")), MFFI_PATH_FAST);
-  cr_assert_eq(mffi_fn_path(fx_bind(fx.fast, "fx_pk_inc")), MFFI_PATH_FAST);
+  cr_assert_eq(mffi_fn_path(fx_bind(fx.fast, "fx_ld_half")), FX_FAST);
+  cr_assert_eq(mffi_fn_path(fx_bind(fx.fast, "fx_big_inc")), FX_FAST);
+  cr_assert_eq(mffi_fn_path(fx_bind(fx.fast, "fx_pk_inc")), FX_FAST);
   cr_assert_eq(mffi_fn_path(fx_bind(fx.ffi, "fx_pk_inc")), MFFI_PATH_FFI);
 }
 
@@ -357,6 +362,8 @@ Test(dynamic, variadic_overaligned) {
       }
     }
     mffi_fn *fn;
+    if (FX_FAST == MFFI_PATH_FFI) /* Only the x86-64 planner knows. */
+      return;
     cr_assert_eq(mffi_bind_variadic(fx.fast, "fx_valign", vt, n, &fn), MFFI_OK,
                  "%s: %s", fmt, mffi_errmsg(fx.ctx));
     cr_assert_eq(mffi_fn_path(fn), MFFI_PATH_FAST);

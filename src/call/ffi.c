@@ -18,6 +18,8 @@ enum { /* How the return value is stored. */
        RM_SINT,  /* Widened by libffi to ffi_arg: narrow, signed. */
        RM_UINT,  /* Same, unsigned. */
        RM_EXACT, /* Written at its own size. */
+       RM_BIG,   /* An aggregate over FFI_RBUF bytes that libffi returns
+                    itself (the plan has no hidden pointer): into ret. */
        RM_MEM    /* Through a hidden pointer argument. */
 };
 
@@ -42,6 +44,7 @@ typedef struct ffi_arg_map {
 } ffi_arg_map;
 
 #define FFI_MAX_WORDS 512 /* Max. stack eightbytes in words mode. */
+#define FFI_RBUF 32       /* Bytes of ffi_run's own return buffer. */
 
 /* An argument copied into the stack image (words mode). */
 typedef struct ffi_stk {
@@ -177,15 +180,84 @@ static void ffi_walk(const mffi__tt *tt, mffi__tid tid, size_t off,
   lv->n++;
 }
 
-/* The generic description, for ABIs without mffi__abi_ffi_type: what the
+/* The generic description, for ABIs without mffi__abi_ffi_type: a plain
+** struct member by member (ffi_plain_type); otherwise what the
 ** common 64-bit ABIs (AArch64, RISC-V, PowerPC ELFv2) need to tell apart.
 ** Up to four floats or doubles of one kind that tile the value are a
 ** homogeneous aggregate (passed in floating registers); anything else is
 ** passed as its bytes, described as eightbytes and a byte tail with the
 ** real size and alignment. */
+#define FFI_MAX_ELEMS 64 /* Max. elements of a member-wise description. */
+
+/* Elements of a plain struct (scalars and arrays of them, no bit-fields or
+** nested aggregates, members where natural alignment puts them) appended
+** to el, with *n and the natural layout *off
+** advanced and *al raised. false if it is not plain or too big. */
+static bool ffi_members(mffi_ctx *ctx, mffi__ffiown *own, mffi__tid tid,
+                        ffi_type **el, size_t *n, size_t *off, size_t *al) {
+  const mffi__tt *tt = &ctx->tt;
+  mffi_type *t = mffi__type_scalar(tt, tid);
+  size_t base = *off;
+  for (uint32_t i = 0; i < t->nmembers; i++) {
+    const mffi__member *m = &t->members[i];
+    if (m->bit_width >= 0) return false;
+    mffi_type *mt = mffi__type_scalar(tt, m->tid);
+    mffi__tid et = mt->id;
+    long count = 1;
+    if (mt->kind == MFFI_KIND_ARRAY) {
+      et = mffi__type_scalar(tt, mt->child)->id;
+      count = mt->length;
+    } else if (mt->kind == MFFI_KIND_COMPLEX) {
+      et = mffi__type_scalar(tt, mt->child)->id;
+      count = 2;
+    }
+    if (count <= 0) return false;
+    ffi_type *ft;
+    size_t sz;
+    mffi__vkind k = mffi__value_kind(tt, et, &sz);
+    if (k == MFFI__V_AGG || k == MFFI__V_INT128 || k == MFFI__V_LDOUBLE ||
+        k == MFFI__V_BAD || k == MFFI__V_VOID ||
+        ffi_type_of(ctx, own, et, false, &ft) != MFFI_OK)
+      return false;
+    for (long j = 0; j < count; j++) {
+      size_t a = ft->alignment ? ft->alignment : 1;
+      *off = (*off + a - 1) & ~(a - 1);
+      if (j == 0 && *off != base + m->offset) return false;
+      if (*n == FFI_MAX_ELEMS) return false;
+      el[(*n)++] = ft;
+      *off += ft->size;
+      if (a > *al) *al = a;
+    }
+  }
+  return true;
+}
+
+/* A struct described member by member, when libffi's natural layout of the
+** members is ours: then libffi classifies it as the target's ABI says.
+** MFFI_OK, 1 (not plain), MFFI_ENOMEM. */
+static int ffi_plain_type(mffi_ctx *ctx, mffi__ffiown *own, mffi__tid tid,
+                          ffi_type **out) {
+  mffi_type *t = mffi__type_scalar(&ctx->tt, tid);
+  if (t->kind != MFFI_KIND_STRUCT) return 1;
+  ffi_type **el = mffi__ffiown_alloc(ctx, own, (FFI_MAX_ELEMS + 1) * sizeof *el);
+  ffi_type *ft = mffi__ffiown_alloc(ctx, own, sizeof *ft);
+  if (!el || !ft) return MFFI_ENOMEM;
+  size_t n = 0, off = 0, al = 1;
+  if (!ffi_members(ctx, own, tid, el, &n, &off, &al) || n == 0) return 1;
+  off = (off + al - 1) & ~(al - 1);
+  if (off != t->size || al != mffi__align(&ctx->tt, tid)) return 1;
+  el[n] = NULL;
+  ft->type = FFI_TYPE_STRUCT;
+  ft->elements = el;
+  *out = ft;
+  return MFFI_OK;
+}
+
 static int ffi_generic_type(mffi_ctx *ctx, mffi__ffiown *own, mffi__tid tid,
                             ffi_type **out) {
   const mffi__tt *tt = &ctx->tt;
+  int prc = ffi_plain_type(ctx, own, tid, out);
+  if (prc != 1) return prc;
   mffi_type *t = mffi__type_scalar(tt, tid);
   ffi_leaves lv = {0, 0, 0, true};
   ffi_walk(tt, tid, 0, &lv);
@@ -299,7 +371,7 @@ int mffi__ffi_prepare(mffi__cplan *plan, mffi__ffi **out) {
              rsz < sizeof(ffi_arg))
       p->rmode = rk == MFFI__V_SINT ? RM_SINT : RM_UINT;
     else
-      p->rmode = RM_EXACT;
+      p->rmode = rsz > FFI_RBUF ? RM_BIG : RM_EXACT;
   }
   for (uint32_t i = 0; i < plan->nargs; i++) {
     const mffi__aplan *a = &plan->args[i];
@@ -449,7 +521,10 @@ static int ffi_run(mffi_fn *fn, const mffi__ffi *p, void *ret,
     unsigned char b[32];
   } rb;
   ffi_call((ffi_cif *)&p->cif, FFI_FN(fn->addr),
-           p->rmode == RM_VOID ? NULL : &rb, av);
+           p->rmode == RM_VOID  ? NULL
+           : p->rmode == RM_BIG ? ret
+                                : (void *)&rb,
+           av);
   mffi__errno_save();
   if (!ret) return MFFI_OK;
   switch (p->rmode) {
@@ -483,7 +558,7 @@ int mffi__ffi_call(mffi_fn *fn, void *ret, void *const *args) {
   const mffi__ffi *p = fn->data;
   if (!args && p->nargs) return mffi__err(p->ctx, MFFI_EMISUSE, "args is NULL");
   /* A memory-class return with no buffer from the caller: bounded scratch. */
-  if (!ret && p->rmode == RM_MEM)
+  if (!ret && (p->rmode == RM_MEM || p->rmode == RM_BIG))
     return mffi__call_scratch(fn, p->ctx, p->rsize, p->ralign, ffi_run_fn,
                               args);
   return ffi_run(fn, p, ret, args);
