@@ -457,8 +457,10 @@ typedef struct mffi_open_opts {
 } mffi_open_opts;
 #define MFFI_OPEN_OPTS_VERSION 1
 
-/* Never use a register fast path: every call goes through libffi (dynamic
-** strategy). For tests and benchmarks that compare both paths. */
+/* Never use modffi's own call code: every call goes through libffi (dynamic
+** strategy). For tests and benchmarks that compare both paths. libffi
+** cannot place a variadic stack argument aligned to more than 16 bytes:
+** binding such a call then fails with MFFI_EUNSUPPORTED. */
 #define MFFI_OPEN_FFI_ONLY 0x1u
 /* Make the library's symbols available to later loads (RTLD_GLOBAL). */
 #define MFFI_OPEN_GLOBAL 0x2u
@@ -590,8 +592,11 @@ MFFI_API const mffi_type *mffi_fn_arg_type(const mffi_fn *fn, size_t i);
 
 /* How mffi_call() reaches the function (see mffi_fn_path()). */
 #define MFFI_PATH_NONE 0  /* A variable, or a strategy with no such notion. */
-#define MFFI_PATH_FAST 1  /* Register fast path: precompiled thunks. */
-#define MFFI_PATH_FFI 2   /* libffi, with the call description prepared. */
+#define MFFI_PATH_FAST 1  /* modffi's own call code runs the bind-time plan
+                             (x86-64: every signature; registers, stack
+                             area, memory returns). */
+#define MFFI_PATH_FFI 2   /* libffi, with the call description prepared:
+                             other targets, MFFI_OPEN_FFI_ONLY. */
 #define MFFI_PATH_DIRECT 3 /* A generated direct call (static strategy). */
 MFFI_API int mffi_fn_path(const mffi_fn *fn);
 

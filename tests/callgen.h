@@ -794,6 +794,15 @@ CG_FN int cg_pick_arg(cg_gen *g, uint64_t *rs, unsigned flavor) {
                     : cg_pick_agg(g, rs);
   case 2: /* Aggregate-heavy. */
     return r < 60 ? cg_pick_agg(g, rs) : cg_pick_scalar(g, rs);
+  case 4: /* Stack-heavy: memory-class aggregates among ints and floats. */
+    if (r < 35) {
+      for (int tries = 0; tries < 8; tries++) {
+        int ty = cg_pick_agg(g, rs);
+        if (g->types[ty].size > 16) return ty;
+      }
+      return cg_pick_agg(g, rs);
+    }
+    return r < 70 ? cg_pick_int(g, rs) : cg_pick_fp(g, rs);
   default:
     return r < 25 ? cg_pick_agg(g, rs) : cg_pick_scalar(g, rs);
   }
@@ -820,6 +829,10 @@ CG_FN const char *cg_promoted(const cg_gen *g, int ty) {
 CG_FN void cg_make_sig(cg_gen *g, int i, cg_sig *s) {
   uint64_t rs = cg_stream(g->seed, 1, (unsigned)i, 0);
   unsigned flavor = cg_below(&rs, 4);
+  /* One in five is stack-heavy, drawn from a stream of its own so that the
+  ** other signatures of a seed stay what they were. */
+  uint64_t rs4 = cg_stream(g->seed, 3, (unsigned)i, 0);
+  bool stacky = cg_below(&rs4, 5) == 0;
   memset(s, 0, sizeof *s);
   unsigned r = cg_below(&rs, 100);
   s->ret = r < 10 && !g->cli ? CG_VOID
@@ -838,8 +851,12 @@ CG_FN void cg_make_sig(cg_gen *g, int i, cg_sig *s) {
       s->nargs = CG_MAXARGS - (int)cg_below(&rs, 6);
     s->nfixed = s->nargs;
   }
+  if (stacky && !s->variadic) {
+    s->nargs = s->nfixed = 9 + (int)cg_below(&rs4, CG_MAXARGS - 8);
+    flavor = 4;
+  }
   for (int a = 0; a < s->nargs; a++)
-    s->args[a] = cg_pick_arg(g, &rs, flavor);
+    s->args[a] = cg_pick_arg(g, stacky ? &rs4 : &rs, flavor);
   s->cb = !g->cli && !s->variadic && i % 4 == 1;
 }
 

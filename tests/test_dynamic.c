@@ -16,8 +16,9 @@
 #include "fixtures/fxutil.h"
 #include "modffi_strategy.h"
 
-/* The register fast path exists on x86-64 SysV; elsewhere all is libffi. */
-#if defined(__x86_64__) && !defined(_WIN32)
+/* modffi's own call path exists on x86-64 SysV; elsewhere (and with the
+** generic ABI module, MFFI_GENERIC_ABI) all is libffi. */
+#if defined(__x86_64__) && !defined(_WIN32) && !defined(MFFI_GENERIC_ABI)
 #define FX_FAST MFFI_PATH_FAST
 #else
 #define FX_FAST MFFI_PATH_FFI
@@ -128,9 +129,9 @@ Test(dynamic, many_args) {
   fx_call2("fx_int10", &r1, &r2, args);
   cr_assert_eq(r1, want);
   cr_assert_eq(r2, want);
-  /* Stack arguments: the fast path does not apply. */
+  /* Stack arguments: the fast path builds the stack area too. */
   mffi_fn *fn = fx_bind(fx.fast, "fx_int10");
-  cr_assert_eq(mffi_fn_path(fn), MFFI_PATH_FFI);
+  cr_assert_eq(mffi_fn_path(fn), FX_FAST);
 
   double x[11];
   float l = 0.75f;
@@ -215,7 +216,11 @@ Test(dynamic, aggregates) {
   AGG1(struct fx_bits, "fx_bits_inc", ((struct fx_bits){5, -3, 1000, -7}),
        EQ_BITS);
   AGG1(struct fx_big, "fx_big_inc", ((struct fx_big){{1, 2, 3, 4, 5}}), EQ_BIG);
-  AGG1(struct fx_ld, "fx_ld_half", ((struct fx_ld){3.0L}), EQ_LD);
+  /* libffi 3.4 passes struct { long double } wrong on x86-64 unless told
+  ** its class (x86_64_sysv.c does): not in a generic-ABI build there. */
+  if (FX_FAST == MFFI_PATH_FAST) {
+    AGG1(struct fx_ld, "fx_ld_half", ((struct fx_ld){3.0L}), EQ_LD);
+  }
   AGG1(struct fx_i128, "fx_i128_neg", ((struct fx_i128){(__int128)5 << 70}),
        EQ_I128);
   AGG1(struct fx_pk, "fx_pk_inc", ((struct fx_pk){'x', 0x01020304}), EQ_PK);
@@ -228,11 +233,12 @@ Test(dynamic, aggregates) {
 Test(dynamic, aggregate_paths) {
   cr_assert_eq(mffi_fn_path(fx_bind(fx.fast, "fx_pt_swap")), FX_FAST);
   cr_assert_eq(mffi_fn_path(fx_bind(fx.fast, "fx_uf_inc")), FX_FAST);
-  cr_assert_eq(mffi_fn_path(fx_bind(fx.fast, "fx_ld_half")), MFFI_PATH_FFI,
-               "an X87 argument is passed in memory");
-  cr_assert_eq(mffi_fn_path(fx_bind(fx.fast, "fx_big_inc")), MFFI_PATH_FFI);
-  cr_assert_eq(mffi_fn_path(fx_bind(fx.fast, "fx_pk_inc")), MFFI_PATH_FFI,
-               "an unaligned member makes it MEMORY");
+  /* In memory (X87 class, too big, unaligned member): on the stack and
+  ** through a hidden pointer, which the fast path does as well. */
+  cr_assert_eq(mffi_fn_path(fx_bind(fx.fast, "fx_ld_half")), FX_FAST);
+  cr_assert_eq(mffi_fn_path(fx_bind(fx.fast, "fx_big_inc")), FX_FAST);
+  cr_assert_eq(mffi_fn_path(fx_bind(fx.fast, "fx_pk_inc")), FX_FAST);
+  cr_assert_eq(mffi_fn_path(fx_bind(fx.ffi, "fx_pk_inc")), MFFI_PATH_FFI);
 }
 
 Test(dynamic, pd_and_stack_aggregates) {
@@ -312,9 +318,9 @@ static __attribute__((noinline)) int call_deeper(size_t pad, mffi_fn *fn,
 }
 
 /* A variadic argument aligned to 32 bytes on the stack, which va_arg finds
-** by absolute address (callgen seed 6, cg_f135): the area must start where
-** the bind-time probe found it, from whatever stack depth the call is made.
-** Optimized builds once made the aligned frame a sibling call. */
+** by absolute address (callgen seed 6, cg_f135): the fast path aligns its
+** stack area to 32, from whatever stack depth the call is made. libffi
+** places the area where it likes, so the libffi path refuses the call. */
 Test(dynamic, variadic_overaligned) {
   typedef double (*valign_fn)(const char *, ...);
   valign_fn direct = (valign_fn)fx_sym("fx_valign");
@@ -355,20 +361,23 @@ Test(dynamic, variadic_overaligned) {
         break;
       }
     }
-    for (int lib = 0; lib < 2; lib++) {
-      mffi_fn *fn;
-      cr_assert_eq(
-          mffi_bind_variadic(lib ? fx.ffi : fx.fast, "fx_valign", vt, n, &fn),
-          MFFI_OK, "%s: %s", fmt, mffi_errmsg(fx.ctx));
-      for (size_t pad = 1; pad <= 64; pad += 16) {
-        double r = 0;
-        cr_assert_eq(call_deeper(pad, fn, &r, args), MFFI_OK);
-        cr_assert_eq(r, want[c],
-                     "\"%s\", %s path, %zu bytes deeper: %g, not %g", fmt,
-                     lib ? "libffi" : "fast", pad, r, want[c]);
-      }
-      mffi_fn_free(fn);
+    mffi_fn *fn;
+    if (FX_FAST == MFFI_PATH_FFI) /* Only the x86-64 planner knows. */
+      return;
+    cr_assert_eq(mffi_bind_variadic(fx.fast, "fx_valign", vt, n, &fn), MFFI_OK,
+                 "%s: %s", fmt, mffi_errmsg(fx.ctx));
+    cr_assert_eq(mffi_fn_path(fn), MFFI_PATH_FAST);
+    for (size_t pad = 1; pad <= 64; pad += 8) {
+      double r = 0;
+      cr_assert_eq(call_deeper(pad, fn, &r, args), MFFI_OK);
+      cr_assert_eq(r, want[c], "\"%s\", %zu bytes deeper: %g, not %g", fmt,
+                   pad, r, want[c]);
     }
+    mffi_fn_free(fn);
+    fn = NULL;
+    cr_assert_eq(mffi_bind_variadic(fx.ffi, "fx_valign", vt, n, &fn),
+                 MFFI_EUNSUPPORTED, "%s, libffi path", fmt);
+    cr_assert_null(fn);
   }
 }
 

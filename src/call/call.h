@@ -1,13 +1,16 @@
 /* Call engine: internal interface of the fast path and libffi. See LICENSE.
 **
 ** A call is prepared once per bound function (a plan) and run many times.
-** Two engines:
-** - the register fast path (x86_64_sysv.c), for signatures whose arguments
-**   all travel in registers; on other ABIs mffi__fast_prepare always says
-**   "not eligible";
-** - libffi (ffi.c), for everything else, and for closures.
+** The ABI module (x86_64_sysv.c, or generic.c elsewhere) classifies a
+** signature once into a target-neutral plan (mffi__cplan). Two engines run
+** plans:
+** - the ABI's own call routine (x86_64_fast.c: a frame of registers and
+**   stack area handed to a small assembly routine), for every plan it
+**   marks runnable; generic.c marks none;
+** - libffi (ffi.c), for the rest, for MFFI_OPEN_FFI_ONLY, and for closures.
 ** The ABI file also describes aggregates to libffi (mffi__abi_ffi_type), so
-** that libffi passes them exactly as our classifier says.
+** that libffi passes them exactly as our classifier says. Nothing outside
+** the ABI files names a machine register or counts them.
 */
 #ifndef MFFI_CALL_H
 #define MFFI_CALL_H
@@ -20,6 +23,12 @@
 #include <ffi.h>
 
 #include "lib.h"
+
+/* The ABI module of this build: x86-64 System V, or generic.c (libffi for
+** every call), also chosen with -DMFFI_GENERIC_ABI (CMake option). */
+#if defined(__x86_64__) && !defined(_WIN32) && !defined(MFFI_GENERIC_ABI)
+#define MFFI__ABI_X64_SYSV 1
+#endif
 
 /* A signature, as the plans need it. */
 typedef struct mffi__sig {
@@ -92,19 +101,87 @@ static inline uint64_t mffi__load_bytes(const unsigned char *s, unsigned len) {
   return v;
 }
 
-/* -- Register fast path (x86_64_sysv.c) ------------------------------------ */
+/* -- The call plan (one per bound function) -------------------------------- */
 
-typedef struct mffi__fast mffi__fast;
+/* Where a piece of a value travels. Register numbers count within their
+** class, in the order the ABI assigns them; only the ABI file knows which
+** machine registers they are. */
+enum {
+  MFFI__LOC_INT,   /* The idx-th integer argument/return register. */
+  MFFI__LOC_FP,    /* The idx-th floating-point register. */
+  MFFI__LOC_X87,   /* The idx-th slot of an x87-style return stack. */
+  MFFI__LOC_STACK  /* The stack argument area, at byte offset `at`. */
+};
 
-/* Prepare the fast path for sig. Returns MFFI_OK and *out; 1 if the
-** signature is not eligible (*out NULL; use libffi); MFFI_ENOMEM. */
-int mffi__fast_prepare(const mffi__sig *sig, mffi__fast **out);
-void mffi__fast_free(mffi_ctx *ctx, mffi__fast *p);
-/* A routine specialized for the shape of sig (few int/pointer/double
-** arguments), which needs no plan; NULL if there is none. */
-mffi_call_fn mffi__fast_shape(const mffi__sig *sig);
-/* The call routine: fn->data is the mffi__fast plan. */
-int mffi__fast_call(mffi_fn *fn, void *ret, void *const *args);
+/* How the caller's bytes become a register or stack slot. */
+enum {
+  MFFI__CV_COPY, /* len bytes, zero-extended to the slot. */
+  MFFI__CV_SEXT, /* A signed integer of len bytes, sign-extended. */
+  MFFI__CV_ZEXT, /* An unsigned one, zero-extended. */
+  MFFI__CV_F2D   /* A float promoted to double (variadic arguments). */
+};
+
+/* One piece of an argument or of the return value. */
+typedef struct mffi__piece {
+  uint16_t arg; /* The caller's argument index. */
+  uint8_t loc;  /* MFFI__LOC_*. */
+  uint8_t conv; /* MFFI__CV_*. */
+  uint32_t idx; /* Register number in its class (not MFFI__LOC_STACK). */
+  uint32_t off; /* Byte offset in the value. */
+  uint32_t len; /* Bytes of the value. */
+  uint32_t at;  /* MFFI__LOC_STACK: offset in the stack area. */
+} mffi__piece;
+
+/* One argument of a plan. */
+typedef struct mffi__aplan {
+  mffi__tid tid;    /* The type as passed (after C's default promotions). */
+  uint8_t prom;     /* MFFI__CV_COPY, or the promotion (F2D, SEXT, ZEXT). */
+  uint8_t csize;    /* The caller's size, for a promotion. */
+  uint16_t npieces; /* 0: the ABI does not say (pass it as its type). */
+  uint32_t first;   /* Its first piece in mffi__cplan.pieces. */
+} mffi__aplan;
+
+/* Max. pieces of one return value. */
+#define MFFI__MAX_RPIECES 4
+
+/* A signature's call plan, computed once at bind time by the ABI module
+** (mffi__abi_plan), as LuaJIT's CCallState: where each argument's bytes go,
+** how the value comes back. The ABI's call routine (mffi__fast_*) runs it;
+** the libffi adapter reads it to describe the call to libffi. One block
+** from the context's allocator; mffi__cplan_free releases it. */
+typedef struct mffi__cplan {
+  mffi_ctx *ctx;
+  uint32_t nargs, nfixed;
+  bool variadic;
+  bool runnable;  /* The ABI's call routine can run it. */
+  bool ret_mem;   /* The return value is written through a hidden pointer,
+                     passed before the arguments. */
+  bool over;      /* A stack argument is aligned beyond 16 bytes. */
+  bool stack_abs; /* ... and a variadic one, placed by absolute address. */
+  uint8_t nret;   /* Pieces of the return value (none for void, memory). */
+  uint16_t nfill; /* Integer words libffi must be given after the register
+                     arguments so that what follows lands on the stack. */
+  uint32_t nfp;    /* Floating-point registers taken (variadic callees). */
+  uint32_t sbytes; /* Size of the stack argument area. */
+  uint32_t salign; /* Alignment the area needs (16 or more). */
+  mffi__tid ret;
+  uint32_t rsize, ralign;
+  mffi__piece rp[MFFI__MAX_RPIECES]; /* The return value's pieces. */
+  mffi__aplan *args;                 /* nargs. */
+  mffi__piece *pieces;               /* npieces, in argument order. */
+  uint32_t npieces;
+} mffi__cplan;
+
+/* A plan for sig with room for maxpieces pieces, with the target-neutral
+** part filled in: each argument's type as passed and its promotion, the
+** return type's size and alignment; no pieces, not runnable. NULL when out
+** of memory (recorded in ctx). */
+mffi__cplan *mffi__cplan_new(const mffi__sig *sig, uint32_t maxpieces);
+void mffi__cplan_free(mffi__cplan *p);
+
+/* The ABI module's plan for sig. MFFI_OK and *out (the caller owns it), or
+** an error recorded in ctx. */
+int mffi__abi_plan(const mffi__sig *sig, mffi__cplan **out);
 
 /* Describe aggregate (or __int128) tid to libffi as this ABI passes it.
 ** Returns MFFI_OK and *out (allocated through ctx and recorded in *owned);
@@ -112,47 +189,21 @@ int mffi__fast_call(mffi_fn *fn, void *ret, void *const *args);
 typedef struct mffi__ffiown mffi__ffiown;
 int mffi__abi_ffi_type(mffi_ctx *ctx, mffi__ffiown *own, mffi__tid tid,
                        bool is_ret, ffi_type **out);
-/* One eightbyte of an aggregate passed in a register. */
-typedef struct mffi__part {
-  uint8_t off; /* Byte offset in the value. */
-  uint8_t len; /* Bytes (8, or fewer for the tail). */
-  bool sse;    /* In an SSE register (else a general one). */
-} mffi__part;
 
-/* Follow the register assignment for an argument of type tid: *ngpr and
-** *nsse count the registers used so far and are advanced. Returns the
-** number of parts (1-2) when tid is an aggregate (or __int128) that
-** travels in registers, with the parts in parts[]; 0 when the value is
-** passed as it is (a scalar, or an aggregate on the stack). The libffi path
-** passes register aggregates as these parts (libffi 3.4 overruns its
-** register area for a struct whose INTEGER eightbyte lands in %r9). */
-int mffi__abi_split(const mffi__tt *tt, mffi__tid tid, int *ngpr, int *nsse,
-                    mffi__part parts[2]);
+/* -- The ABI's call routine (x86_64_*.c; generic.c says "not runnable") --- */
 
-/* The stack layout of a call: for each of the n argument types (after
-** promotion; ngpr integer registers are taken already, by a hidden return
-** pointer), offs[i] gets the byte offset in the stack argument area, or -1
-** when the argument travels in registers; *bytes gets the area's size.
-** Returns 1 if a stack argument is aligned to more than 16 bytes (libffi
-** 3.4 places those by absolute address while the ABI places them by
-** offset, so ffi.c lays such calls out itself), else 0. */
-int mffi__abi_stack_layout(const mffi__tt *tt, const mffi__tid *types,
-                           uint32_t n, int ngpr, long *offs, size_t *bytes);
-/* Re-place the variadic stack arguments (from index nfixed on) for an area
-** that starts at base modulo 64: a variadic callee aligns its va_arg
-** pointer by absolute address (GCC), named ones use offsets. */
-void mffi__abi_stack_relayout(const mffi__tt *tt, const mffi__tid *types,
-                              uint32_t n, uint32_t nfixed, size_t base,
-                              long *offs, size_t *bytes);
+typedef struct mffi__fast mffi__fast;
 
-/* A function `void probe(long x 6, ...)` that records where its stack
-** arguments start (va_list's overflow area), as a code pointer for libffi,
-** and what it recorded last on this thread; NULL where there is none. */
-void (*mffi__abi_probe(void))(void);
-uintptr_t mffi__abi_probed(void);
-
-/* 1 if a return value of type tid travels through a hidden pointer. */
-bool mffi__abi_ret_in_memory(const mffi__tt *tt, mffi__tid tid);
+/* Prepare plan's call routine; the routine takes plan over (also on
+** failure). Returns MFFI_OK and *out; 1 if the plan is not runnable (*out
+** NULL, plan left to the caller); MFFI_ENOMEM. */
+int mffi__fast_prepare(mffi__cplan *plan, mffi__fast **out);
+void mffi__fast_free(mffi_ctx *ctx, mffi__fast *p);
+/* The routine that runs p fastest (fn->data is p): one specialized for the
+** shape of its signature, a register-only one, or mffi__fast_call. */
+mffi_call_fn mffi__fast_entry(const mffi__fast *p);
+/* The general call routine: fn->data is the mffi__fast. */
+int mffi__fast_call(mffi_fn *fn, void *ret, void *const *args);
 
 /* -- libffi (ffi.c) -------------------------------------------------------- */
 
@@ -166,12 +217,13 @@ struct mffi__ffiown {
 /* Allocate sz zeroed bytes owned by own. NULL on out of memory. */
 void *mffi__ffiown_alloc(mffi_ctx *ctx, mffi__ffiown *own, size_t sz);
 
-/* Prepare a libffi call description for sig. split: pass register
-** aggregates as their eightbytes and lay out over-aligned stack arguments
-** ourselves (both work around libffi 3.4 bugs; calls and closures use it;
-** false gives libffi's own description).
-** MFFI_OK and *out, or an error code recorded in ctx. */
-int mffi__ffi_prepare(const mffi__sig *sig, bool split, mffi__ffi **out);
+/* Prepare a libffi call description from plan, which it takes over (also
+** on failure). Aggregates the plan puts in registers are passed as their
+** register pieces, and over-aligned stack arguments laid out as the plan
+** says (both work around libffi 3.4 bugs); a plan with stack_abs set is
+** refused (libffi places such arguments by absolute address, unknown at
+** bind time). MFFI_OK and *out, or an error code recorded in ctx. */
+int mffi__ffi_prepare(mffi__cplan *plan, mffi__ffi **out);
 void mffi__ffi_free(mffi_ctx *ctx, mffi__ffi *p);
 /* The call routine: fn->data is the mffi__ffi plan. */
 int mffi__ffi_call(mffi_fn *fn, void *ret, void *const *args);

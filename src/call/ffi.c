@@ -1,7 +1,8 @@
 /* Call engine: the libffi path and closures. See LICENSE.
 **
-** The ffi_cif is prepared once per bound function. Two adjustments keep
-** libffi's behaviour exact:
+** The ffi_cif is prepared once per bound function, from the ABI module's
+** plan (call.h), which is all this file knows of the target. Two
+** adjustments keep libffi's behaviour exact:
 ** - return values: libffi widens small integer returns to ffi_arg; we
 **   narrow them back, so `ret` is written at the exact C size;
 ** - aggregates returned in memory: the hidden pointer is passed as an
@@ -17,6 +18,8 @@ enum { /* How the return value is stored. */
        RM_SINT,  /* Widened by libffi to ffi_arg: narrow, signed. */
        RM_UINT,  /* Same, unsigned. */
        RM_EXACT, /* Written at its own size. */
+       RM_BIG,   /* An aggregate over FFI_RBUF bytes that libffi returns
+                    itself (the plan has no hidden pointer): into ret. */
        RM_MEM    /* Through a hidden pointer argument. */
 };
 
@@ -40,8 +43,8 @@ typedef struct ffi_arg_map {
   uint8_t len;  /* CV_PART: bytes. */
 } ffi_arg_map;
 
-#define FFI_MAX_PARTS 14  /* Extra libffi arguments from split aggregates. */
 #define FFI_MAX_WORDS 512 /* Max. stack eightbytes in words mode. */
+#define FFI_RBUF 32       /* Bytes of ffi_run's own return buffer. */
 
 /* An argument copied into the stack image (words mode). */
 typedef struct ffi_stk {
@@ -54,6 +57,7 @@ typedef struct ffi_stk {
 
 struct mffi__ffi {
   ffi_cif cif;
+  mffi__cplan *plan; /* Owned. */
   mffi__ffiown own;  /* Synthetic ffi_types. */
   ffi_type **atypes; /* Owned by own. */
   ffi_arg_map *map;  /* nffi entries (after the hidden one); own. */
@@ -176,15 +180,84 @@ static void ffi_walk(const mffi__tt *tt, mffi__tid tid, size_t off,
   lv->n++;
 }
 
-/* The generic description, for ABIs without mffi__abi_ffi_type: what the
+/* The generic description, for ABIs without mffi__abi_ffi_type: a plain
+** struct member by member (ffi_plain_type); otherwise what the
 ** common 64-bit ABIs (AArch64, RISC-V, PowerPC ELFv2) need to tell apart.
 ** Up to four floats or doubles of one kind that tile the value are a
 ** homogeneous aggregate (passed in floating registers); anything else is
 ** passed as its bytes, described as eightbytes and a byte tail with the
 ** real size and alignment. */
+#define FFI_MAX_ELEMS 64 /* Max. elements of a member-wise description. */
+
+/* Elements of a plain struct (scalars and arrays of them, no bit-fields or
+** nested aggregates, members where natural alignment puts them) appended
+** to el, with *n and the natural layout *off
+** advanced and *al raised. false if it is not plain or too big. */
+static bool ffi_members(mffi_ctx *ctx, mffi__ffiown *own, mffi__tid tid,
+                        ffi_type **el, size_t *n, size_t *off, size_t *al) {
+  const mffi__tt *tt = &ctx->tt;
+  mffi_type *t = mffi__type_scalar(tt, tid);
+  size_t base = *off;
+  for (uint32_t i = 0; i < t->nmembers; i++) {
+    const mffi__member *m = &t->members[i];
+    if (m->bit_width >= 0) return false;
+    mffi_type *mt = mffi__type_scalar(tt, m->tid);
+    mffi__tid et = mt->id;
+    long count = 1;
+    if (mt->kind == MFFI_KIND_ARRAY) {
+      et = mffi__type_scalar(tt, mt->child)->id;
+      count = mt->length;
+    } else if (mt->kind == MFFI_KIND_COMPLEX) {
+      et = mffi__type_scalar(tt, mt->child)->id;
+      count = 2;
+    }
+    if (count <= 0) return false;
+    ffi_type *ft;
+    size_t sz;
+    mffi__vkind k = mffi__value_kind(tt, et, &sz);
+    if (k == MFFI__V_AGG || k == MFFI__V_INT128 || k == MFFI__V_LDOUBLE ||
+        k == MFFI__V_BAD || k == MFFI__V_VOID ||
+        ffi_type_of(ctx, own, et, false, &ft) != MFFI_OK)
+      return false;
+    for (long j = 0; j < count; j++) {
+      size_t a = ft->alignment ? ft->alignment : 1;
+      *off = (*off + a - 1) & ~(a - 1);
+      if (j == 0 && *off != base + m->offset) return false;
+      if (*n == FFI_MAX_ELEMS) return false;
+      el[(*n)++] = ft;
+      *off += ft->size;
+      if (a > *al) *al = a;
+    }
+  }
+  return true;
+}
+
+/* A struct described member by member, when libffi's natural layout of the
+** members is ours: then libffi classifies it as the target's ABI says.
+** MFFI_OK, 1 (not plain), MFFI_ENOMEM. */
+static int ffi_plain_type(mffi_ctx *ctx, mffi__ffiown *own, mffi__tid tid,
+                          ffi_type **out) {
+  mffi_type *t = mffi__type_scalar(&ctx->tt, tid);
+  if (t->kind != MFFI_KIND_STRUCT) return 1;
+  ffi_type **el = mffi__ffiown_alloc(ctx, own, (FFI_MAX_ELEMS + 1) * sizeof *el);
+  ffi_type *ft = mffi__ffiown_alloc(ctx, own, sizeof *ft);
+  if (!el || !ft) return MFFI_ENOMEM;
+  size_t n = 0, off = 0, al = 1;
+  if (!ffi_members(ctx, own, tid, el, &n, &off, &al) || n == 0) return 1;
+  off = (off + al - 1) & ~(al - 1);
+  if (off != t->size || al != mffi__align(&ctx->tt, tid)) return 1;
+  el[n] = NULL;
+  ft->type = FFI_TYPE_STRUCT;
+  ft->elements = el;
+  *out = ft;
+  return MFFI_OK;
+}
+
 static int ffi_generic_type(mffi_ctx *ctx, mffi__ffiown *own, mffi__tid tid,
                             ffi_type **out) {
   const mffi__tt *tt = &ctx->tt;
+  int prc = ffi_plain_type(ctx, own, tid, out);
+  if (prc != 1) return prc;
   mffi_type *t = mffi__type_scalar(tt, tid);
   ffi_leaves lv = {0, 0, 0, true};
   ffi_walk(tt, tid, 0, &lv);
@@ -216,159 +289,67 @@ static int ffi_status_err(mffi_ctx *ctx, ffi_status st) {
                                          : "bad argument type");
 }
 
-/* -- Words mode: a stack area aligned on every call ------------------------ */
+/* -- Preparing a call from the plan ---------------------------------------- */
 
-/* Calls in words mode go through this frame, aligned to 64 bytes, so the
-** stack area libffi builds below it has the same address modulo 64 on
-** every call with the same number of stack bytes. The anchor is read after
-** the call: otherwise an optimizing compiler makes it a sibling call
-** (`leave; jmp ffi_call`), the aligned frame is gone before libffi runs
-** and the area moves with the caller's stack (variadic calls then read
-** their over-aligned arguments from the wrong place). Calls go through
-** ffi_call_a64_p, so that no call site gets a specialized clone with
-** another frame. */
-static __attribute__((noinline)) void
-ffi_call_a64(ffi_cif *cif, void (*fn)(void), void *rv, void **av) {
-  _Alignas(64) volatile unsigned char anchor = 0;
-  ffi_call(cif, fn, rv, av);
-  (void)anchor;
+/* libffi's conversion for a promoted argument (mffi__aplan.prom). */
+static uint8_t ffi_conv_of(uint8_t prom) {
+  return prom == MFFI__CV_F2D    ? CV_F2D
+         : prom == MFFI__CV_SEXT ? CV_SEXT
+         : prom == MFFI__CV_ZEXT ? CV_ZEXT
+                                 : CV_NONE;
 }
 
-typedef void (*ffi_a64_fn)(ffi_cif *, void (*)(void), void *, void **);
-static ffi_a64_fn volatile const ffi_call_a64_p = ffi_call_a64;
-
-#define FFI_NDEPTH 4   /* Caller stack depths the probe is run from. */
-#define FFI_MAX_GROW 8 /* Tries at growing a variadic stack area. */
-
-/* Run the probe with pad more bytes of the caller's stack in use; returns
-** where its stack area started. */
-static __attribute__((noinline)) uintptr_t
-ffi_probe_at(size_t pad, ffi_cif *cif, void (*probe)(void), void **av) {
-  volatile unsigned char used[pad];
-  used[pad - 1] = 0;
-  ffi_call_a64_p(cif, probe, NULL, av);
-  (void)used[pad - 1];
-  return mffi__abi_probed();
+/* Whether argument a is an aggregate the plan puts in registers only: it is
+** then passed as its register pieces. */
+static bool ffi_split(const mffi__tt *tt, const mffi__cplan *plan,
+                      const mffi__aplan *a) {
+  size_t sz;
+  mffi__vkind k = mffi__value_kind(tt, a->tid, &sz);
+  if ((k != MFFI__V_AGG && k != MFFI__V_INT128) || a->npieces == 0)
+    return false;
+  for (uint32_t j = 0; j < a->npieces; j++) {
+    uint8_t loc = plan->pieces[a->first + j].loc;
+    if (loc != MFFI__LOC_INT && loc != MFFI__LOC_FP) return false;
+  }
+  return true;
 }
 
-/* Where a words-mode call with sbytes of stack arguments puts them, modulo
-** 64: measured by calling the ABI's probe the same way (six integer
-** arguments fill the registers; the rest is the stack area), from
-** several stack depths: they must agree, or the anchor does not hold on
-** this build and a variadic call cannot be placed. MFFI_OK, or an error
-** recorded in ctx. */
-static int ffi_stack_base(mffi_ctx *ctx, size_t sbytes, size_t *out) {
-  *out = 0;
-  void (*probe)(void) = mffi__abi_probe();
-  if (!probe) return MFFI_OK;
-  size_t n = 6 + sbytes / 8;
-  ffi_type **t = mffi__malloc(ctx, n * sizeof *t);
-  void **av = mffi__malloc(ctx, n * sizeof *av);
-  if (!t || !av) {
-    mffi__free(ctx, t);
-    mffi__free(ctx, av);
-    return mffi__nomem(ctx);
-  }
-  for (size_t i = 0; i < n; i++) {
-    t[i] = &ffi_type_uint64;
-    av[i] = (void *)&ffi_zero_word;
-  }
-  ffi_cif cif;
-  int rc = MFFI_OK;
-  if (ffi_prep_cif_var(&cif, FFI_DEFAULT_ABI, 6, (unsigned)n, &ffi_type_void,
-                       t) == FFI_OK) {
-    for (size_t d = 0; d < FFI_NDEPTH && rc == MFFI_OK; d++) {
-      size_t base = ffi_probe_at(1 + 16 * d, &cif, probe, av) % 64;
-      if (d > 0 && base != *out)
-        rc = mffi__err(ctx, MFFI_EUNSUPPORTED,
-                       "variadic argument aligned to more than 16 bytes: "
-                       "the stack area cannot be aligned on this build");
-      *out = base;
-    }
-  } else {
-    rc = mffi__err(ctx, MFFI_EUNSUPPORTED, "libffi refused the stack probe");
-  }
-  mffi__free(ctx, t);
-  mffi__free(ctx, av);
-  return rc;
-}
-
-int mffi__ffi_prepare(const mffi__sig *sig, bool split, mffi__ffi **out) {
-  mffi_ctx *ctx = sig->ctx;
+int mffi__ffi_prepare(mffi__cplan *plan, mffi__ffi **out) {
+  mffi_ctx *ctx = plan->ctx;
   const mffi__tt *tt = &ctx->tt;
   *out = NULL;
   mffi__ffi *p = mffi__calloc(ctx, sizeof *p);
-  if (!p) return mffi__nomem(ctx);
+  if (!p) {
+    mffi__cplan_free(plan);
+    return mffi__nomem(ctx);
+  }
+  p->plan = plan;
   p->ctx = ctx;
-  p->nargs = sig->nargs;
+  p->nargs = plan->nargs;
+  p->rsize = plan->rsize;
+  p->ralign = plan->ralign;
   int rc = MFFI_OK;
-  size_t rsz;
-  mffi__vkind rk = mffi__value_kind(tt, sig->ret, &rsz);
-  p->rsize = (uint32_t)rsz;
-  p->ralign = mffi__align(tt, sig->ret); /* Reads the base node. */
-  bool hidden = rk == MFFI__V_AGG && mffi__abi_ret_in_memory(tt, sig->ret);
-  unsigned h = hidden ? 1 : 0, k = 0, kfixed = 0;
-  /* The types as passed (after promotions), and where they go. */
-  size_t na = sig->nargs ? sig->nargs : 1;
-  mffi__tid *pt = mffi__ffiown_alloc(ctx, &p->own, na * sizeof *pt);
-  ffi_arg_map *cm = mffi__ffiown_alloc(ctx, &p->own, na * sizeof *cm);
-  long *offs = mffi__ffiown_alloc(ctx, &p->own, na * sizeof *offs);
-  if (!pt || !cm || !offs) {
-    rc = mffi__nomem(ctx);
+  if (plan->stack_abs) {
+    rc = mffi__err(ctx, MFFI_EUNSUPPORTED,
+                   "libffi cannot place a variadic argument aligned to more "
+                   "than 16 bytes on the stack");
     goto fail;
   }
-  for (uint32_t i = 0; i < sig->nargs; i++) {
-    mffi__tid a = sig->args[i];
-    cm[i] = (ffi_arg_map){(uint16_t)i, CV_NONE, 0, 0};
-    if (i >= sig->nfixed) {
-      size_t sz;
-      mffi__vkind vk = mffi__value_kind(tt, a, &sz);
-      mffi__tid pa = mffi__promote(tt, a);
-      if (pa != a) {
-        cm[i].conv = vk == MFFI__V_FLOAT  ? CV_F2D
-                     : vk == MFFI__V_SINT ? CV_SEXT
-                                          : CV_ZEXT;
-        cm[i].off = (uint8_t)sz;
-        a = pa;
-      }
-    }
-    pt[i] = a;
-  }
+  size_t rsz;
+  mffi__vkind rk = mffi__value_kind(tt, plan->ret, &rsz);
+  unsigned h = plan->ret_mem ? 1 : 0, k = 0, kfixed = 0;
   /* Words mode: a stack argument aligned to more than 16 bytes. libffi
   ** would align it by absolute address; instead the registers are filled
   ** (with dummies where the call leaves them free) and the stack area is
-  ** passed as eightbytes, laid out here by offset as the ABI says. */
-  size_t sbytes = 0;
-  bool words = split && mffi__abi_stack_layout(tt, pt, sig->nargs, (int)h, offs,
-                                               &sbytes);
-  if (words && sig->variadic && sig->nfixed < sig->nargs) {
-    /* The variadic part is found by absolute alignment (va_arg), so it is
-    ** placed for where the area starts. Padding may make it longer, and a
-    ** longer area starts lower: grow the area (the excess is trailing
-    ** padding, which the callee never reads) until the layout for its
-    ** own start fits in it. */
-    size_t area = sbytes, need = sbytes;
-    for (int tries = 0;; tries++) {
-      if (tries == FFI_MAX_GROW) {
-        rc = mffi__err(ctx, MFFI_EUNSUPPORTED,
-                       "cannot align the variadic stack arguments");
-        goto fail;
-      }
-      size_t base;
-      rc = ffi_stack_base(ctx, area, &base);
-      if (rc != MFFI_OK) goto fail;
-      mffi__abi_stack_relayout(tt, pt, sig->nargs, sig->nfixed, base, offs,
-                               &need);
-      if (need <= area) break;
-      area = need > area + 16 ? need : area + 16;
-    }
-    sbytes = area;
-  }
-  if (words && sbytes / 8 > FFI_MAX_WORDS) {
+  ** passed as eightbytes, laid out as the plan says. */
+  bool words = plan->over;
+  size_t sbytes = words ? plan->sbytes : 0;
+  if (sbytes / 8 > FFI_MAX_WORDS) {
     rc = mffi__err(ctx, MFFI_EUNSUPPORTED, "too many stack arguments");
     goto fail;
   }
-  size_t cap = sig->nargs + FFI_MAX_PARTS + 8 + (words ? sbytes / 8 : 0);
+  size_t na = plan->nargs ? plan->nargs : 1;
+  size_t cap = plan->nargs + plan->npieces + plan->nfill + sbytes / 8 + 1;
   p->atypes = mffi__ffiown_alloc(ctx, &p->own, cap * sizeof(ffi_type *));
   p->map = mffi__ffiown_alloc(ctx, &p->own, cap * sizeof(ffi_arg_map));
   p->stk = mffi__ffiown_alloc(ctx, &p->own, na * sizeof(ffi_stk));
@@ -377,12 +358,12 @@ int mffi__ffi_prepare(const mffi__sig *sig, bool split, mffi__ffi **out) {
     goto fail;
   }
   ffi_type *rtype;
-  if (hidden) {
+  if (plan->ret_mem) {
     p->rmode = RM_MEM;
     rtype = &ffi_type_pointer;
     p->atypes[0] = &ffi_type_pointer;
   } else {
-    rc = ffi_type_of(ctx, &p->own, sig->ret, true, &rtype);
+    rc = ffi_type_of(ctx, &p->own, plan->ret, true, &rtype);
     if (rc != MFFI_OK) goto fail;
     if (rk == MFFI__V_VOID)
       p->rmode = RM_VOID;
@@ -390,35 +371,36 @@ int mffi__ffi_prepare(const mffi__sig *sig, bool split, mffi__ffi **out) {
              rsz < sizeof(ffi_arg))
       p->rmode = rk == MFFI__V_SINT ? RM_SINT : RM_UINT;
     else
-      p->rmode = RM_EXACT;
+      p->rmode = rsz > FFI_RBUF ? RM_BIG : RM_EXACT;
   }
-  int ngpr = (int)h, nsse = 0;
-  for (uint32_t i = 0; i < sig->nargs; i++) {
-    mffi__tid a = pt[i];
-    if (i == sig->nfixed) kfixed = k;
-    if (words && offs[i] >= 0) {
+  for (uint32_t i = 0; i < plan->nargs; i++) {
+    const mffi__aplan *a = &plan->args[i];
+    const mffi__piece *c = &plan->pieces[a->first];
+    uint8_t cv = ffi_conv_of(a->prom);
+    if (i == plan->nfixed) kfixed = k;
+    if (words && a->npieces == 1 && c->loc == MFFI__LOC_STACK) {
       size_t sz;
-      mffi__value_kind(tt, a, &sz);
-      p->stk[p->nstk++] = (ffi_stk){(uint16_t)i, cm[i].conv, cm[i].off,
-                                    (uint32_t)offs[i], (uint32_t)sz};
+      mffi__value_kind(tt, a->tid, &sz);
+      p->stk[p->nstk++] =
+          (ffi_stk){(uint16_t)i, cv, a->csize, c->at, (uint32_t)sz};
       continue;
     }
-    mffi__part parts[2];
-    int np = mffi__abi_split(tt, a, &ngpr, &nsse, parts);
-    if (!split) np = 0;
-    for (int j = 0; j < np; j++) {
-      p->atypes[h + k] = parts[j].sse ? &ffi_type_double : &ffi_type_uint64;
-      p->map[k++] =
-          (ffi_arg_map){(uint16_t)i, CV_PART, parts[j].off, parts[j].len};
+    if (ffi_split(tt, plan, a)) {
+      for (uint32_t j = 0; j < a->npieces; j++, c++) {
+        p->atypes[h + k] =
+            c->loc == MFFI__LOC_FP ? &ffi_type_double : &ffi_type_uint64;
+        p->map[k++] = (ffi_arg_map){(uint16_t)i, CV_PART, (uint8_t)c->off,
+                                    (uint8_t)c->len};
+      }
+      continue;
     }
-    if (np > 0) continue;
-    rc = ffi_type_of(ctx, &p->own, a, false, &p->atypes[h + k]);
+    rc = ffi_type_of(ctx, &p->own, a->tid, false, &p->atypes[h + k]);
     if (rc != MFFI_OK) goto fail;
-    p->map[k++] = cm[i];
+    p->map[k++] = (ffi_arg_map){(uint16_t)i, cv, a->csize, 0};
   }
-  if (sig->nfixed >= sig->nargs) kfixed = k;
+  if (plan->nfixed >= plan->nargs) kfixed = k;
   if (words) {
-    for (; ngpr < 6; ngpr++) {
+    for (unsigned w = 0; w < plan->nfill; w++) {
       p->atypes[h + k] = &ffi_type_uint64;
       p->map[k++] = (ffi_arg_map){0, CV_ZERO, 0, 0};
     }
@@ -431,7 +413,7 @@ int mffi__ffi_prepare(const mffi__sig *sig, bool split, mffi__ffi **out) {
   }
   p->nffi = k;
   ffi_status st;
-  if (sig->variadic)
+  if (plan->variadic)
     st = ffi_prep_cif_var(&p->cif, FFI_DEFAULT_ABI, h + kfixed, h + k, rtype,
                           p->atypes);
   else
@@ -450,6 +432,7 @@ fail:
 void mffi__ffi_free(mffi_ctx *ctx, mffi__ffi *p) {
   if (!p) return;
   ffi_own_free(ctx, &p->own);
+  mffi__cplan_free(p->plan);
   mffi__free(ctx, p);
 }
 
@@ -537,12 +520,11 @@ static int ffi_run(mffi_fn *fn, const mffi__ffi *p, void *ret,
     uint64_t u[4];
     unsigned char b[32];
   } rb;
-  if (p->sbytes)
-    ffi_call_a64_p((ffi_cif *)&p->cif, FFI_FN(fn->addr),
-                   p->rmode == RM_VOID ? NULL : &rb, av);
-  else
-    ffi_call((ffi_cif *)&p->cif, FFI_FN(fn->addr),
-             p->rmode == RM_VOID ? NULL : &rb, av);
+  ffi_call((ffi_cif *)&p->cif, FFI_FN(fn->addr),
+           p->rmode == RM_VOID  ? NULL
+           : p->rmode == RM_BIG ? ret
+                                : (void *)&rb,
+           av);
   mffi__errno_save();
   if (!ret) return MFFI_OK;
   switch (p->rmode) {
@@ -576,7 +558,7 @@ int mffi__ffi_call(mffi_fn *fn, void *ret, void *const *args) {
   const mffi__ffi *p = fn->data;
   if (!args && p->nargs) return mffi__err(p->ctx, MFFI_EMISUSE, "args is NULL");
   /* A memory-class return with no buffer from the caller: bounded scratch. */
-  if (!ret && p->rmode == RM_MEM)
+  if (!ret && (p->rmode == RM_MEM || p->rmode == RM_BIG))
     return mffi__call_scratch(fn, p->ctx, p->rsize, p->ralign, ffi_run_fn,
                               args);
   return ffi_run(fn, p, ret, args);
@@ -596,7 +578,7 @@ typedef struct ffi_agg16 {
 } ffi_agg16;
 
 /* libffi's entry: put the caller's arguments back together (register
-** aggregates arrive as their eightbytes, see mffi__abi_split), run the
+** aggregates arrive as their register pieces, see ffi_split), run the
 ** handler and store its result as libffi wants. */
 static void ffi_clo_entry(ffi_cif *cif, void *ret, void **fargs, void *ud) {
   (void)cif;
@@ -711,7 +693,9 @@ int mffi__ffi_closure(mffi_closure *c) {
   ffi_clo *st = mffi__calloc(ctx, sizeof *st);
   if (!st) return mffi__nomem(ctx);
   mffi__sig sig = {ctx, ft->child, ft->params, ft->nparams, ft->nparams, false};
-  rc = mffi__ffi_prepare(&sig, true, &st->plan);
+  mffi__cplan *plan = NULL;
+  rc = mffi__abi_plan(&sig, &plan);
+  if (rc == MFFI_OK) rc = mffi__ffi_prepare(plan, &st->plan);
   if (rc != MFFI_OK) {
     mffi__free(ctx, st);
     return rc;

@@ -92,3 +92,48 @@ int mffi__call_scratch(mffi_fn *fn, mffi_ctx *ctx, size_t size, size_t align,
   mffi__free(ctx, heap);
   return rc;
 }
+
+mffi__cplan *mffi__cplan_new(const mffi__sig *sig, uint32_t maxpieces) {
+  mffi_ctx *ctx = sig->ctx;
+  const mffi__tt *tt = &ctx->tt;
+  size_t sz = sizeof(mffi__cplan) + sig->nargs * sizeof(mffi__aplan) +
+              maxpieces * sizeof(mffi__piece);
+  mffi__cplan *p = mffi__calloc(ctx, sz);
+  if (!p) {
+    mffi__nomem(ctx);
+    return NULL;
+  }
+  p->ctx = ctx;
+  p->nargs = sig->nargs;
+  p->nfixed = sig->nfixed;
+  p->variadic = sig->variadic;
+  p->args = (mffi__aplan *)(p + 1);
+  p->pieces = (mffi__piece *)(p->args + sig->nargs);
+  p->ret = sig->ret;
+  size_t rsz;
+  mffi__value_kind(tt, sig->ret, &rsz);
+  p->rsize = (uint32_t)rsz;
+  p->ralign = mffi__align(tt, sig->ret);
+  p->salign = 16;
+  for (uint32_t i = 0; i < sig->nargs; i++) {
+    mffi__aplan *a = &p->args[i];
+    a->tid = sig->args[i];
+    a->prom = MFFI__CV_COPY;
+    if (i < sig->nfixed) continue;
+    /* C11 6.5.2.2p7: default promotions past the prototype. */
+    size_t asz;
+    mffi__vkind k = mffi__value_kind(tt, a->tid, &asz);
+    mffi__tid pt = mffi__promote(tt, a->tid);
+    if (pt == a->tid) continue;
+    a->prom = k == MFFI__V_FLOAT  ? MFFI__CV_F2D
+              : k == MFFI__V_SINT ? MFFI__CV_SEXT
+                                  : MFFI__CV_ZEXT;
+    a->csize = (uint8_t)asz;
+    a->tid = pt;
+  }
+  return p;
+}
+
+void mffi__cplan_free(mffi__cplan *p) {
+  if (p) mffi__free(p->ctx, p);
+}

@@ -50,20 +50,22 @@ static int dyn_bind(mffi_fn *fn) {
   if (fn->is_var) return MFFI_OK;
   mffi__sig sig = {ctx,       ft->child,  fn->args,
                    fn->nargs, fn->nfixed, fn->variadic};
+  mffi__cplan *plan = NULL;
+  rc = mffi__abi_plan(&sig, &plan);
+  if (rc != MFFI_OK) return rc;
   if (!(lib->flags & MFFI_OPEN_FFI_ONLY)) {
     mffi__fast *fast = NULL;
-    rc = mffi__fast_prepare(&sig, &fast);
+    rc = mffi__fast_prepare(plan, &fast);
     if (rc == MFFI_OK) {
-      mffi_call_fn shape = mffi__fast_shape(&sig);
       fn->data = fast;
-      fn->call = shape ? shape : mffi__fast_call;
+      fn->call = mffi__fast_entry(fast);
       fn->path = MFFI_PATH_FAST;
       return MFFI_OK;
     }
-    if (rc != 1) return rc == MFFI_ENOMEM ? mffi__nomem(ctx) : rc;
+    if (rc != 1) return mffi__nomem(ctx);
   }
   mffi__ffi *ff = NULL;
-  rc = mffi__ffi_prepare(&sig, true, &ff);
+  rc = mffi__ffi_prepare(plan, &ff);
   if (rc != MFFI_OK) return rc;
   fn->data = ff;
   fn->call = mffi__ffi_call;
