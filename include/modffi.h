@@ -521,8 +521,10 @@ MFFI_API const char *mffi_lib_target(const mffi_lib *lib);
 ** not found in libm.so.6"); MFFI_EUNSUPPORTED (a parameter or return type
 ** the strategy cannot pass, e.g. _Float128, complex long double, an
 ** incomplete struct by value, or a struct or union over 64 KiB by value,
-** which would be copied onto the stack); MFFI_ENOMEM. *out is NULL on failure. Binding
-** the same name twice gives two independent mffi_fn objects. */
+** which would be copied onto the stack); MFFI_ENOMEM. *out is NULL on
+** failure. Complex float and double, and GCC's complex integers (int
+** _Complex...: two integers side by side, as GCC passes them), go by value.
+** Binding the same name twice gives two independent mffi_fn objects. */
 MFFI_API int mffi_bind(mffi_lib *lib, const char *name, mffi_fn **out);
 
 /* Bind a variadic function for calls with nvar extra arguments of the

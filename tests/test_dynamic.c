@@ -230,6 +230,18 @@ Test(dynamic, aggregates) {
        ((struct fx_nest){{1, 2}, {.f = {4, 5, 6}}}), EQ_NEST);
 }
 
+/* GNU complex integers, as GCC passes them (two integers side by side). */
+#define CX(T, re, im) ((T)(re) + (T)(im) * (__extension__ 1i))
+Test(dynamic, complex_integers) {
+  SCALAR(char _Complex, "fx_cchar", CX(char _Complex, 'a', -3));
+  SCALAR(int _Complex, "fx_cint", CX(int _Complex, 70000, -123456));
+  SCALAR(long long _Complex, "fx_cllong",
+         CX(long long _Complex, 1LL << 40, -(1LL << 50)));
+  SCALAR(__int128 _Complex, "fx_ci128",
+         CX(__int128 _Complex, (__int128)7 << 90, -((__int128)3 << 80)));
+  cr_assert_eq(mffi_fn_path(fx_bind(fx.fast, "fx_cint")), FX_FAST);
+}
+
 Test(dynamic, aggregate_paths) {
   cr_assert_eq(mffi_fn_path(fx_bind(fx.fast, "fx_pt_swap")), FX_FAST);
   cr_assert_eq(mffi_fn_path(fx_bind(fx.fast, "fx_uf_inc")), FX_FAST);

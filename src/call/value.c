@@ -31,7 +31,9 @@ mffi__vkind mffi__value_kind(const mffi__tt *tt, mffi__tid tid, size_t *size) {
   case MFFI_KIND_LDOUBLE: return MFFI__V_LDOUBLE;
   case MFFI_KIND_COMPLEX: {
     mffi_type *c = mffi__B(tt, t->child);
-    if (c->kind == MFFI_KIND_FLOAT || c->kind == MFFI_KIND_DOUBLE)
+    /* GNU complex integers are two integers side by side, as a struct. */
+    if (c->kind == MFFI_KIND_FLOAT || c->kind == MFFI_KIND_DOUBLE ||
+        (mffi__kind_is_int((mffi_kind)c->kind) && c->kind != MFFI_KIND_BOOL))
       return MFFI__V_AGG;
     return MFFI__V_BAD;
   }
