@@ -397,6 +397,7 @@ struct holds *holds_new(void);
 holds_t *holds_t_new(void);
 typedef struct tagged { atomic_t v; } tagged_t;
 tagged_t *tagged_new(void);
+void tagged_take(tagged_t);
 EOF
 "$MODFFI" gen --name ur --header "$T/unrep.h" --only '^holds_new$' -o "$T/ur" >"$T/o" 2>&1 &&
   grep -q "^struct holds \*ur_holds_new(void);" "$T/ur/ur_mffi.h" &&
@@ -405,6 +406,10 @@ EOF
   grep -q "^struct tagged \*ur_tagged_new(void);" "$T/ur/ur_mffi.h" &&
   $CC -std=c11 -c -Wall -Werror $INC -I"$T" -I"$T/ur" "$T/ur/ur_mffi_static.c" -o "$T/ur.o" 2>"$T/cc.err" &&
   ok "a typedef of a skipped tagged struct is opaque behind a pointer" || ko "a typedef of a skipped tagged struct is opaque behind a pointer" "$T/o"
+"$MODFFI" gen --name ur --header "$T/unrep.h" --only '^tagged_' -o "$T/ur" >"$T/o" 2>&1 &&
+  grep -q "Not bound: tagged_take (an incomplete struct or union by value)" "$T/ur/ur_mffi.h" &&
+  $CC -std=c11 -c -Wall -Werror $INC -I"$T" -I"$T/ur" "$T/ur/ur_mffi.c" -o "$T/ur.o" 2>"$T/cc.err" &&
+  ok "an incomplete struct by value is not bound, and the binding compiles" || ko "an incomplete struct by value is not bound, and the binding compiles" "$T/cc.err"
 "$MODFFI" gen --name ur --header "$T/unrep.h" --only '^holds_t_new$' -o "$T/ur" >"$T/o" 2>&1
 [ $? = 1 ] && grep -q "^modffi: gen: 'holds_t_new' matches --only but cannot be bound: $T/unrep.h:5:1: it uses 'holds_t', which was skipped" "$T/o" &&
   ok "what needs a skipped typedef fails when selected" || ko "what needs a skipped typedef fails when selected" "$T/o"

@@ -197,9 +197,14 @@ static void gb_tmpl(gen_buf *b, const char *t, const gen *g) {
 static const char *gen_unbindable(gen *g, const mffi_decl *d) {
   const mffi_type *ft = mffi__B(g->tt, d->tid);
   if (ft->flags & MFFI_TF_UNPROTO) return "no prototype";
-  for (uint32_t i = 0; i < ft->nparams; i++) {
-    if (mffi__B(g->tt, ft->params[i])->kind == MFFI_KIND_VALIST)
-      return "va_list parameter";
+  for (uint32_t i = 0; i <= ft->nparams; i++) {
+    const mffi_type *p = mffi__B(g->tt, i < ft->nparams ? ft->params[i]
+                                                        : ft->child);
+    if (p->kind == MFFI_KIND_VALIST) return "va_list parameter";
+    /* A struct whose definition was skipped (or never given). */
+    if ((p->kind == MFFI_KIND_STRUCT || p->kind == MFFI_KIND_UNION) &&
+        !(p->flags & MFFI_TF_COMPLETE))
+      return "an incomplete struct or union by value";
   }
   return NULL;
 }
