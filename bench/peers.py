@@ -87,22 +87,9 @@ def measure(loops, n, reps):
 
 # -- One way of calling: its loops and its qsort -----------------------------
 
-def cffi_way(ffi, lib, libc):
-    """Loops over lib (ABI or API mode alike) and the qsort pieces."""
-    ptrs = [ffi.cast("void *", 0x1000 * i) for i in range(1, 7)]
-    pt = ffi.new("struct bench_pt[2]", [(1, 2), (3, 4)])
-    p1, p2 = pt[0], pt[1]
-    assert lib.add(40, 2) == 42
-    assert lib.muladd(1.5, 2.0, 0.25) == 3.25
-    assert int(ffi.cast("uintptr_t", lib.ptr6(*ptrs))) == 0x1000 ^ 0x2000 ^ \
-        0x3000 ^ 0x4000 ^ 0x5000 ^ 0x6000
-    r = lib.pt_add(p1, p2)
-    assert (r.x, r.y) == (4, 6)
-    assert lib.int10(1, 2, 3, 4, 5, 6, 7, 8, 9, 10) == 55
-    b = lib.big24(40, 2)
-    assert (b.a, b.b, b.c) == (40, 2, 42)
-    assert lib.mix(1.5, 40, 0.25, 40) == 81.75
-
+def call_loops(lib, ptrs, p1, p2):
+    """The timed loops of the eight signatures, one way of calling them
+    (arguments bound as defaults, so a loop reads no global)."""
     def nop(n, f=lib.nop):
         for _ in range(n):
             f()
@@ -136,8 +123,27 @@ def cffi_way(ffi, lib, libc):
         for _ in range(n):
             f(a, b, c, d)
 
-    loops = dict(nop=nop, add=add, muladd=muladd, ptr6=ptr6, pt_add=pt_add,
-                 int10=int10, big24=big24, mix=mix)
+    return dict(nop=nop, add=add, muladd=muladd, ptr6=ptr6, pt_add=pt_add,
+                int10=int10, big24=big24, mix=mix)
+
+
+def cffi_way(ffi, lib, libc):
+    """Loops over lib (ABI or API mode alike) and the qsort pieces."""
+    ptrs = [ffi.cast("void *", 0x1000 * i) for i in range(1, 7)]
+    pt = ffi.new("struct bench_pt[2]", [(1, 2), (3, 4)])
+    p1, p2 = pt[0], pt[1]
+    assert lib.add(40, 2) == 42
+    assert lib.muladd(1.5, 2.0, 0.25) == 3.25
+    assert int(ffi.cast("uintptr_t", lib.ptr6(*ptrs))) == 0x1000 ^ 0x2000 ^ \
+        0x3000 ^ 0x4000 ^ 0x5000 ^ 0x6000
+    r = lib.pt_add(p1, p2)
+    assert (r.x, r.y) == (4, 6)
+    assert lib.int10(1, 2, 3, 4, 5, 6, 7, 8, 9, 10) == 55
+    b = lib.big24(40, 2)
+    assert (b.a, b.b, b.c) == (40, 2, 42)
+    assert lib.mix(1.5, 40, 0.25, 40) == 81.75
+
+    loops = call_loops(lib, ptrs, p1, p2)
 
     src = ffi.new("int[]", sort_data())
     buf = ffi.new("int[]", NSORT)
@@ -206,41 +212,7 @@ def ctypes_way(libpath):
     assert (b.a, b.b, b.c) == (40, 2, 42)
     assert lib.mix(1.5, 40, 0.25, 40) == 81.75
 
-    def nop(n, f=lib.nop):
-        for _ in range(n):
-            f()
-
-    def add(n, f=lib.add, a=40, b=2):
-        for _ in range(n):
-            f(a, b)
-
-    def muladd(n, f=lib.muladd, a=1.5, b=2.0, c=0.25):
-        for _ in range(n):
-            f(a, b, c)
-
-    def ptr6(n, f=lib.ptr6, a=ptrs[0], b=ptrs[1], c=ptrs[2], d=ptrs[3],
-             e=ptrs[4], g=ptrs[5]):
-        for _ in range(n):
-            f(a, b, c, d, e, g)
-
-    def pt_add(n, f=lib.pt_add, a=p1, b=p2):
-        for _ in range(n):
-            f(a, b)
-
-    def int10(n, f=lib.int10):
-        for _ in range(n):
-            f(1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
-
-    def big24(n, f=lib.big24, a=40, b=2):
-        for _ in range(n):
-            f(a, b)
-
-    def mix(n, f=lib.mix, a=1.5, b=40, c=0.25, d=40):
-        for _ in range(n):
-            f(a, b, c, d)
-
-    loops = dict(nop=nop, add=add, muladd=muladd, ptr6=ptr6, pt_add=pt_add,
-                 int10=int10, big24=big24, mix=mix)
+    loops = call_loops(lib, ptrs, p1, p2)
 
     IntArray = ct.c_int * NSORT
     src, buf = IntArray(*sort_data()), IntArray()
