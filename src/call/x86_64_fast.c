@@ -580,6 +580,52 @@ static int x64_regs_call(mffi_fn *fn, void *ret, void *const *args) {
   return MFFI_OK;
 }
 
+/* The routines of the register-returning classes, one per class and use of
+** the stack words, chosen at bind time (x64_regs_entry): no switch, so no
+** jump table, on the call. */
+#define X64_REGS_FN(name, T, CALL, STORE)                                      \
+  static int name(mffi_fn *fn, void *ret, void *const *args) {                 \
+    const mffi__fast *p = fn->data;                                            \
+    if (!args && p->nargs)                                                     \
+      return mffi__err(p->ctx, MFFI_EMISUSE, "args is NULL");                  \
+    uint64_t g0 = x64_ld(args, &p->src[0]);                                    \
+    T v = CALL;                                                                \
+    mffi__errno_save();                                                        \
+    if (ret) {                                                                 \
+      unsigned char b_[16];                                                    \
+      STORE;                                                                   \
+      x64_store(ret, b_, p->rsize);                                            \
+    }                                                                          \
+    return MFFI_OK;                                                            \
+  }
+#define X64_R(T) ((T(*)(X64_PARAMS))fn->addr)(X64_ARGS)
+#define X64_S(T) ((T(*)(X64_SPARAMS))fn->addr)(X64_SARGS)
+#define X64_ST1 memcpy(b_, &v, 8)
+#define X64_ST2 (memcpy(b_, &v.a, 8), memcpy(b_ + 8, &v.b, 8))
+#define X64_REGS_PAIR(cls, T, ST)                                              \
+  X64_REGS_FN(x64_regs_##cls, T, X64_R(T), ST)                                 \
+  X64_REGS_FN(x64_regs_##cls##_s, T, X64_S(T), ST)
+X64_REGS_PAIR(int, uint64_t, X64_ST1)
+X64_REGS_PAIR(sse, double, X64_ST1)
+X64_REGS_PAIR(int2, x64_ii, X64_ST2)
+X64_REGS_PAIR(sse2, x64_ss, X64_ST2)
+X64_REGS_PAIR(intsse, x64_is, X64_ST2)
+X64_REGS_PAIR(sseint, x64_si, X64_ST2)
+
+/* The register routine for p: a class of its own, or x64_regs_call. */
+static mffi_call_fn x64_regs_entry(const mffi__fast *p) {
+  static const mffi_call_fn by_class[RC_MEM + 1][2] = {
+      [RC_INT] = {x64_regs_int, x64_regs_int_s},
+      [RC_SSE] = {x64_regs_sse, x64_regs_sse_s},
+      [RC_INT2] = {x64_regs_int2, x64_regs_int2_s},
+      [RC_SSE2] = {x64_regs_sse2, x64_regs_sse2_s},
+      [RC_INTSSE] = {x64_regs_intsse, x64_regs_intsse_s},
+      [RC_SSEINT] = {x64_regs_sseint, x64_regs_sseint_s},
+  };
+  mffi_call_fn f = by_class[p->rclass][p->stk];
+  return f ? f : x64_regs_call;
+}
+
 /* -- Specialized shapes ---------------------------------------------------- */
 
 /* The commonest signatures get a routine of their own, so a call is one
@@ -743,7 +789,7 @@ static mffi_call_fn mffi__fast_shape(const mffi__cplan *plan) {
 mffi_call_fn mffi__fast_entry(const mffi__fast *p) {
   mffi_call_fn shape = mffi__fast_shape(p->plan);
   if (shape) return shape;
-  return p->rclass != RC_NONE ? x64_regs_call : mffi__fast_call;
+  return p->rclass != RC_NONE ? x64_regs_entry(p) : mffi__fast_call;
 }
 
 #endif
