@@ -751,21 +751,16 @@ static const char *sp_kind_word(int kind) {
 }
 
 /* For sk_opaque: read over the body at '{', which leaves h a reference to
-** its tag, still incomplete. */
+** its tag, still incomplete. The range left out runs to the next token
+** (the blanks between are blanks either way). */
 static void sp_skip_body(cp_state *cp, sp_head *h) {
   cp->opaque = false;
-  mffi__tid was = mffi__tt_tag_find(cp->tt, h->tag);
+  mffi__tid was = mffi__tt_tag_find_pooled(cp->tt, h->tag);
   if (was != MFFI_TID_NONE && (cp->tt->types[was]->flags & MFFI_TF_COMPLETE))
     cp_err(cp, &h->tagtok, MFFI_EUNSUPPORTED, "'%s' is defined", h->tag);
   cp->opaque_from = mffi__cp_offset(cp, cp->tok.p);
-  for (int depth = 0;; cp_next(cp)) {
-    int k = cp->tok.tok;
-    if (k == TK_EOF) cp_err(cp, NULL, MFFI_EPARSE, "unbalanced brackets");
-    if (k == '{') depth++;
-    if (k == '}' && --depth == 0) break;
-  }
-  cp->opaque_to = mffi__cp_offset(cp, cp->tok.p) + 1;
-  cp_next(cp);
+  cp_skip_group(cp);
+  cp->opaque_to = mffi__cp_offset(cp, cp->tok.p);
 }
 
 /* Read "KEYWORD attrs [TAG] attrs". Without a body to follow, the
@@ -2079,6 +2074,16 @@ static void sk_range(cp_state *cp, size_t from, size_t to) {
   sk->ranges[sk->nranges++] = (mffi__cdef_range){from, to};
 }
 
+/* Undo a declaration that failed: the type table back to sp, the lexer to
+** m, the parser's nesting state cleared. */
+static void sk_undo(cp_state *cp, const mffi__tt_savepoint *sp,
+                    const cp_mark *m) {
+  mffi__tt_restore(cp->ctx, sp);
+  mffi__cp_reset(cp, m);
+  cp->depth = cp->noeval = cp->in_params = cp->in_members = 0;
+  cp->speculative = false;
+}
+
 /* Read the skipped declaration at m again with its outer struct or union
 ** body read over, so that what it declares stays with an incomplete type
 ** ("typedef struct s {...} T;" declares T as the incomplete 'struct s')
@@ -2110,10 +2115,7 @@ static bool sk_opaque(cp_state *cp, const cp_mark *m, const sk_scan *r) {
     cp->opaque = false;
     if (rc == MFFI_ENOMEM) longjmp(*outer, rc);
   }
-  mffi__tt_restore(cp->ctx, &sp);
-  mffi__cp_reset(cp, &end);
-  cp->depth = cp->noeval = cp->in_params = cp->in_members = 0;
-  cp->speculative = false;
+  sk_undo(cp, &sp, &end);
   mffi__ok(cp->ctx);
   return false;
 }
@@ -2140,10 +2142,7 @@ static void sk_external(cp_state *cp) {
   char why[MFFI_ERRMSG_MAX];
   snprintf(why, sizeof why, "%s", mffi_errmsg(cp->ctx));
   long offset = mffi_erroffset(cp->ctx);
-  mffi__tt_restore(cp->ctx, &sp);
-  mffi__cp_reset(cp, &m);
-  cp->depth = cp->noeval = cp->in_params = cp->in_members = 0;
-  cp->speculative = false;
+  sk_undo(cp, &sp, &m);
   cp_token first = cp->tok;
   sk_scan r = {0};
   /* A declaration that cannot be read over, or a real error: raise it. */
