@@ -520,63 +520,24 @@ x64_ldd(void *const *args, const x64_src *s) {
   (p->stk ? ((T(*)(X64_SPARAMS))fn->addr)(X64_SARGS)                           \
           : ((T(*)(X64_PARAMS))fn->addr)(X64_ARGS))
 
+/* The register routine of the classes without a register result: void,
+** and a memory return through the hidden pointer (ret). */
 static int x64_regs_call(mffi_fn *fn, void *ret, void *const *args) {
   const mffi__fast *p = fn->data;
   if (!args && p->nargs) return mffi__err(p->ctx, MFFI_EMISUSE, "args is NULL");
-  union {
-    uint64_t u[2];
-    double d[2];
-    unsigned char b[16];
-  } res;
   uint64_t g0;
-  switch (p->rclass) {
-  case RC_VOID:
-    g0 = x64_ld(args, &p->src[0]);
-    X64_CALL(void);
-    mffi__errno_save();
-    return MFFI_OK;
-  case RC_MEM:
+  if (p->rclass == RC_MEM) {
     if (!ret) /* Through the frame routine: its own frame stays small
               ** under ASan too (this one's is 30 KB there), and a callee
               ** with a big return may need the rest of a small stack. */
       return mffi__call_scratch(fn, p->ctx, p->rsize, p->ralign,
                                 mffi__fast_call, args);
     g0 = (uint64_t)(uintptr_t)ret;
-    X64_CALL(void);
-    mffi__errno_save();
-    return MFFI_OK;
-  default: g0 = x64_ld(args, &p->src[0]); break;
+  } else {
+    g0 = x64_ld(args, &p->src[0]);
   }
-  switch (p->rclass) {
-  case RC_INT: res.u[0] = X64_CALL(uint64_t); break;
-  case RC_SSE: res.d[0] = X64_CALL(double); break;
-  case RC_INT2: {
-    x64_ii v = X64_CALL(x64_ii);
-    res.u[0] = v.a;
-    res.u[1] = v.b;
-    break;
-  }
-  case RC_SSE2: {
-    x64_ss v = X64_CALL(x64_ss);
-    res.d[0] = v.a;
-    res.d[1] = v.b;
-    break;
-  }
-  case RC_INTSSE: {
-    x64_is v = X64_CALL(x64_is);
-    res.u[0] = v.a;
-    res.d[1] = v.b;
-    break;
-  }
-  default: {
-    x64_si v = X64_CALL(x64_si);
-    res.d[0] = v.a;
-    res.u[1] = v.b;
-    break;
-  }
-  }
+  X64_CALL(void);
   mffi__errno_save();
-  if (ret) x64_store(ret, res.b, p->rsize);
   return MFFI_OK;
 }
 
@@ -612,7 +573,8 @@ X64_REGS_PAIR(sse2, x64_ss, X64_ST2)
 X64_REGS_PAIR(intsse, x64_is, X64_ST2)
 X64_REGS_PAIR(sseint, x64_si, X64_ST2)
 
-/* The register routine for p: a class of its own, or x64_regs_call. */
+/* The register routine for p: its class's own, or x64_regs_call for void
+** and memory returns. */
 static mffi_call_fn x64_regs_entry(const mffi__fast *p) {
   static const mffi_call_fn by_class[RC_MEM + 1][2] = {
       [RC_INT] = {x64_regs_int, x64_regs_int_s},
