@@ -67,6 +67,20 @@ static bool has(const char *name) {
   return mffi_decl_find(ctx, name) != NULL;
 }
 
+/* Open a library on ctx and read the text logged for its strategies
+** strictly into a fresh context, which is returned (the caller closes
+** *lib and frees it); *text, *len: that text. */
+static mffi_ctx *tl_reparse(mffi_lib **lib, const char **text, size_t *len) {
+  cr_assert(eq(int, mffi_open(ctx, NULL, NULL, NULL, lib), MFFI_OK), "%s",
+            mffi_errmsg(ctx));
+  *text = mffi_lib_cdef_text(*lib, 0, len);
+  mffi_ctx *c2 = NULL;
+  cr_assert(eq(int, mffi_ctx_new(&c2, NULL), MFFI_OK));
+  cr_assert(eq(int, mffi_cdef(c2, *text, *len), MFFI_OK), "%s\n%.*s",
+            mffi_errmsg(c2), (int)*len, *text);
+  return c2;
+}
+
 /* Note i names `name` and its reason contains `part`. */
 static void tl_expect_note(const tl_notes *ns, int i, const char *name,
                            const char *part) {
@@ -151,15 +165,11 @@ Test(tolerant, tagged_bodies_left_out_keep_their_names) {
   cr_expect(eq(ptr, (void *)ty("U"), (void *)ty("union u")));
   cr_expect(eq(int, mffi_sizeof(ty("wrap_t")), 0));
   mffi_lib *lib = NULL;
-  cr_assert(eq(int, mffi_open(ctx, NULL, NULL, NULL, &lib), MFFI_OK));
-  size_t len = 0;
-  const char *text = mffi_lib_cdef_text(lib, 0, &len);
+  const char *text;
+  size_t len;
+  mffi_ctx *c2 = tl_reparse(&lib, &text, &len);
   cr_assert(eq(u64, len, strlen(src)));
   cr_expect(memmem(text, len, "big_t b", 7) == NULL, "%.*s", (int)len, text);
-  mffi_ctx *c2 = NULL;
-  cr_assert(eq(int, mffi_ctx_new(&c2, NULL), MFFI_OK));
-  cr_assert(eq(int, mffi_cdef(c2, text, len), MFFI_OK), "%s\n%.*s",
-            mffi_errmsg(c2), (int)len, text);
   cr_expect(eq(u64, mffi_ndecls(ctx), mffi_ndecls(c2)));
   cr_expect(eq(u32, mffi_ntypes(ctx), mffi_ntypes(c2)));
   for (size_t i = 0; i < mffi_ndecls(ctx) && i < mffi_ndecls(c2); i++) {
@@ -279,17 +289,12 @@ Test(tolerant, logged_text_parses_strictly) {
   cr_assert(eq(int, ns.n, 1));
   cr_expect(eq(int, mffi_sizeof(ty("struct p")), 5));
   mffi_lib *lib = NULL;
-  cr_assert(eq(int, mffi_open(ctx, NULL, NULL, NULL, &lib), MFFI_OK), "%s",
-            mffi_errmsg(ctx));
+  const char *text;
+  size_t len;
+  mffi_ctx *c2 = tl_reparse(&lib, &text, &len);
   cr_assert(eq(u64, mffi_lib_cdef_count(lib), 1));
-  size_t len = 0;
-  const char *text = mffi_lib_cdef_text(lib, 0, &len);
   cr_assert(eq(u64, len, strlen(src)));
   cr_expect(memmem(text, len, "vadd", 4) == NULL, "%.*s", (int)len, text);
-  mffi_ctx *c2 = NULL;
-  cr_assert(eq(int, mffi_ctx_new(&c2, NULL), MFFI_OK));
-  cr_assert(eq(int, mffi_cdef(c2, text, len), MFFI_OK), "%s\n%.*s",
-            mffi_errmsg(c2), (int)len, text);
   const mffi_type *p = NULL;
   cr_assert(eq(int, mffi_typeof(c2, "struct p", &p), MFFI_OK));
   cr_expect(eq(int, mffi_sizeof(p), 5));
@@ -339,12 +344,9 @@ Test(tolerant, many_skips_keep_the_table_whole, .timeout = 60) {
   tl_notes ns;
   tl_def(src, &ns);
   mffi_lib *lib = NULL;
-  cr_assert(eq(int, mffi_open(ctx, NULL, NULL, NULL, &lib), MFFI_OK));
-  size_t len = 0;
-  const char *text = mffi_lib_cdef_text(lib, 0, &len);
-  mffi_ctx *c2 = NULL;
-  cr_assert(eq(int, mffi_ctx_new(&c2, NULL), MFFI_OK));
-  cr_assert(eq(int, mffi_cdef(c2, text, len), MFFI_OK), "%s", mffi_errmsg(c2));
+  const char *text;
+  size_t len;
+  mffi_ctx *c2 = tl_reparse(&lib, &text, &len);
   cr_expect(eq(u64, mffi_ndecls(ctx), mffi_ndecls(c2)));
   cr_expect(eq(u32, mffi_ntypes(ctx), mffi_ntypes(c2)));
   char name[32];
