@@ -25,15 +25,20 @@ enum { /* How the return value is stored. */
 
 static const uint64_t ffi_zero_word; /* What dummy arguments point at. */
 
-enum {          /* How a libffi argument is made from the caller's. */
-       CV_NONE, /* Passed as it is. */
-       CV_F2D,  /* Default promotions of variadic arguments. */
-       CV_SEXT,
-       CV_ZEXT,
-       CV_PART, /* One eightbyte of a register aggregate, zero-padded. */
+enum { /* How a libffi argument is made from the caller's: the plan's
+       ** promotions (mffi__aplan.prom) as they are, then our own. */
+       CV_NONE = MFFI__CV_COPY, /* Passed as it is. */
+       CV_F2D = MFFI__CV_F2D,   /* Default promotions of variadic arguments. */
+       CV_SEXT = MFFI__CV_SEXT,
+       CV_ZEXT = MFFI__CV_ZEXT,
+       CV_PART = MFFI__CV_F2D + 1, /* One eightbyte of a register aggregate,
+                                      zero-padded. */
        CV_ZERO, /* A dummy filling a register (words mode). */
        CV_WORD  /* Eightbyte `arg` of the stack image (words mode). */
 };
+_Static_assert(MFFI__CV_F2D > MFFI__CV_COPY && MFFI__CV_F2D > MFFI__CV_SEXT &&
+                   MFFI__CV_F2D > MFFI__CV_ZEXT,
+               "CV_PART follows the plan's conversions");
 
 /* One libffi argument. */
 typedef struct ffi_arg_map {
@@ -291,14 +296,6 @@ static int ffi_status_err(mffi_ctx *ctx, ffi_status st) {
 
 /* -- Preparing a call from the plan ---------------------------------------- */
 
-/* libffi's conversion for a promoted argument (mffi__aplan.prom). */
-static uint8_t ffi_conv_of(uint8_t prom) {
-  return prom == MFFI__CV_F2D    ? CV_F2D
-         : prom == MFFI__CV_SEXT ? CV_SEXT
-         : prom == MFFI__CV_ZEXT ? CV_ZEXT
-                                 : CV_NONE;
-}
-
 /* Whether argument a is an aggregate the plan puts in registers only: it is
 ** then passed as its register pieces. */
 static bool ffi_split(const mffi__tt *tt, const mffi__cplan *plan,
@@ -376,7 +373,7 @@ int mffi__ffi_prepare(mffi__cplan *plan, mffi__ffi **out) {
   for (uint32_t i = 0; i < plan->nargs; i++) {
     const mffi__aplan *a = &plan->args[i];
     const mffi__piece *c = &plan->pieces[a->first];
-    uint8_t cv = ffi_conv_of(a->prom);
+    uint8_t cv = a->prom;
     if (i == plan->nfixed) kfixed = k;
     if (words && a->npieces == 1 && c->loc == MFFI__LOC_STACK) {
       size_t sz;

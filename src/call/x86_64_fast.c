@@ -732,7 +732,7 @@ static int x64_shape_kind(const mffi__piece *c, uint32_t n) {
   return c->len == 4 ? FS_N_i : c->len == 8 ? FS_N_p : -1;
 }
 
-static mffi_call_fn mffi__fast_shape(const mffi__cplan *plan) {
+static mffi_call_fn x64_shape(const mffi__cplan *plan) {
   if (plan->variadic || plan->nargs > 6 || plan->ret_mem || !plan->runnable)
     return NULL;
   int r = plan->nret == 0 ? FS_N_v : x64_shape_kind(plan->rp, plan->nret);
@@ -749,7 +749,7 @@ static mffi_call_fn mffi__fast_shape(const mffi__cplan *plan) {
 }
 
 mffi_call_fn mffi__fast_entry(const mffi__fast *p) {
-  mffi_call_fn shape = mffi__fast_shape(p->plan);
+  mffi_call_fn shape = x64_shape(p->plan);
   if (shape) return shape;
   return p->rclass != RC_NONE ? x64_regs_entry(p) : mffi__fast_call;
 }
