@@ -9,16 +9,6 @@
 
 /* -- Hashing --------------------------------------------------------------- */
 
-static uint32_t tt_hash_bytes(uint32_t h, const void *p, size_t n) {
-  const unsigned char *s = p;
-  for (size_t i = 0; i < n; i++)
-    h = (h ^ s[i]) * 16777619u; /* FNV-1a */
-  return h;
-}
-
-static uint32_t tt_hash_str(const char *s) {
-  return tt_hash_bytes(2166136261u, s, strlen(s));
-}
 
 /* -- String pool -----------------------------------------------------------
 **
@@ -69,6 +59,25 @@ static char *tt_str_room(mffi_ctx *ctx, size_t len) {
   return p;
 }
 
+/* The slot of the pool's copy of s[0..len) (hash h), or of the empty slot
+** where it would go; the pool has slots (capstrs > 0). */
+static size_t tt_str_slot(const mffi__tt *tt, const char *s, size_t len,
+                          uint32_t h) {
+  size_t j = h & (tt->capstrs - 1);
+  for (char *o; (o = tt->strs[j]) != NULL; j = (j + 1) & (tt->capstrs - 1)) {
+    const tt_strhdr *oh = tt_str_hdr(o);
+    if (oh->hash == h && oh->len == len && memcmp(o, s, len) == 0) break;
+  }
+  return j;
+}
+
+/* The pool's copy of string s, or NULL if it was never pooled. */
+static const char *tt_str_find(const mffi__tt *tt, const char *s) {
+  if (!tt->capstrs) return NULL;
+  size_t len = strlen(s);
+  return tt->strs[tt_str_slot(tt, s, len, mffi__tt_strhash(s, len))];
+}
+
 const char *mffi__tt_str(mffi_ctx *ctx, const char *s, size_t len) {
   return mffi__tt_str_h(ctx, s, len, mffi__tt_strhash(s, len));
 }
@@ -93,11 +102,8 @@ const char *mffi__tt_str_h(mffi_ctx *ctx, const char *s, size_t len,
     tt->strs = nt;
     tt->capstrs = ncap;
   }
-  size_t j = h & (tt->capstrs - 1);
-  for (char *o; (o = tt->strs[j]) != NULL; j = (j + 1) & (tt->capstrs - 1)) {
-    const tt_strhdr *oh = tt_str_hdr(o);
-    if (oh->hash == h && oh->len == len && memcmp(o, s, len) == 0) return o;
-  }
+  size_t j = tt_str_slot(tt, s, len, h);
+  if (tt->strs[j]) return tt->strs[j];
   char *room = tt_str_room(ctx, len);
   if (!room) return NULL;
   tt_strhdr hdr = {(uint32_t)len, h};
@@ -113,16 +119,12 @@ const char *mffi__tt_str_h(mffi_ctx *ctx, const char *s, size_t len,
 #ifndef NDEBUG
 /* True if s is the pool's copy (debug checks of the callers below). */
 static bool tt_is_pooled(const mffi__tt *tt, const char *s) {
-  if (!tt->capstrs) return false;
-  size_t j = mffi__tt_strhash(s, strlen(s)) & (tt->capstrs - 1);
-  for (char *o; (o = tt->strs[j]) != NULL; j = (j + 1) & (tt->capstrs - 1))
-    if (o == s) return true;
-  return false;
+  return tt_str_find(tt, s) == s;
 }
 #endif
 
 /* The hash of pooled string o (tag and declaration names are pooled: the
-** parser makes them). It equals tt_hash_str(o). */
+** parser makes them). It equals mffi__tt_strhash(o, strlen(o)). */
 static uint32_t tt_pooled_hash(const mffi__tt *tt, const char *o) {
   assert(tt_is_pooled(tt, o));
   (void)tt;
@@ -679,15 +681,8 @@ static bool tt_has_tag(const mffi_type *t) {
 }
 
 mffi__tid mffi__tt_tag_find(const mffi__tt *tt, const char *tag) {
-  if (!tt->nthash) return MFFI_TID_NONE;
-  uint32_t h = tt_hash_str(tag);
-  size_t j = h & (tt->nthash - 1);
-  for (uint32_t v; (v = tt->thash[j]) != 0; j = (j + 1) & (tt->nthash - 1)) {
-    const char *o = tt->types[v - 1]->tag;
-    if (o == tag || (tt_pooled_hash(tt, o) == h && strcmp(o, tag) == 0))
-      return v - 1;
-  }
-  return MFFI_TID_NONE;
+  const char *o = tt_str_find(tt, tag); /* Tags are pooled: no copy, none. */
+  return o ? mffi__tt_tag_find_pooled(tt, o) : MFFI_TID_NONE;
 }
 
 mffi__tid mffi__tt_tag_find_pooled(const mffi__tt *tt, const char *tag) {
@@ -719,15 +714,8 @@ static void tt_name_put(mffi__tt *tt, const mffi_decl *d) {
 }
 
 mffi_decl *mffi__tt_decl_find(const mffi__tt *tt, const char *name) {
-  if (!tt->nnhash) return NULL;
-  uint32_t h = tt_hash_str(name);
-  size_t j = h & (tt->nnhash - 1);
-  for (uint32_t v; (v = tt->nhash[j]) != 0; j = (j + 1) & (tt->nnhash - 1)) {
-    const char *o = tt->decls[v - 1]->name;
-    if (o == name || (tt_pooled_hash(tt, o) == h && strcmp(o, name) == 0))
-      return tt->decls[v - 1];
-  }
-  return NULL;
+  const char *o = tt_str_find(tt, name); /* Names are pooled too. */
+  return o ? mffi__tt_decl_find_pooled(tt, o) : NULL;
 }
 
 mffi_decl *mffi__tt_decl_find_pooled(const mffi__tt *tt, const char *name) {
