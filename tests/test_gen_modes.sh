@@ -185,8 +185,20 @@ int main(int argc, char **argv) {
 C
 if build "$T/cmt" c11 -I"$T/cm" "$T/cm.c" "$T/cm/cm_mffi.c" "$T/cm/cm_mffi_static.c" $LIBS -lm &&
   build "$T/cmd" c11 -Dcm_MFFI_DIRECT -I"$T/cm" "$T/cm.c" -lm; then
-  # Returned on the x87 stack, passed in memory: every strategy.
-  STRATS="dynamic static remote checked" run_all "long double _Complex" "$T/cmt" "$T/cmd"
+  # Returned on the x87 stack, passed in memory: every strategy; without
+  # an ABI module that classifies it (MFFI_GENERIC_ABI), the wrappers call
+  # it natively under dynamic and static, and remote and checked say why.
+  if "$MODFFI" call -l libm.so.6 'long double _Complex csqrtl(long double _Complex)' \
+    '{-4, 0}' 2>&1 | grep -q "call engine (libffi) has no description"; then
+    STRATS="dynamic static" run_all "long double _Complex" "$T/cmt" "$T/cmd"
+    for s in remote checked; do
+      "$T/cmt" $s >"$T/o" 2>&1
+      grep -q "st -6" "$T/o" && ok "long double _Complex: $s refuses" ||
+        ko "long double _Complex: $s refuses" "$T/o"
+    done
+  else
+    STRATS="dynamic static remote checked" run_all "long double _Complex" "$T/cmt" "$T/cmd"
+  fi
 else
   ko "long double _Complex: build" "$T/cc.err"
 fi

@@ -126,6 +126,7 @@ static int ffi_type_of(mffi_ctx *ctx, mffi__ffiown *own, mffi__tid tid,
     int rc = mffi__abi_ffi_type(ctx, own, tid, is_ret, out);
     if (rc == 1) rc = ffi_generic_type(ctx, own, tid, out);
     if (rc == MFFI_ENOMEM) return mffi__nomem(ctx);
+    if (rc == MFFI_EUNSUPPORTED) return rc; /* Recorded, with the type. */
     if (rc == 2) {
       char buf[128];
       mffi_type_str(ctx->tt.types[tid], NULL, buf, sizeof buf);
@@ -153,6 +154,7 @@ typedef struct ffi_leaves {
   size_t n;    /* Leaves seen. */
   size_t next; /* Offset the next leaf must start at to tile. */
   bool tiled;
+  bool odd; /* A leaf of a floating type other than float and double. */
 } ffi_leaves;
 
 static void ffi_walk(const mffi__tt *tt, mffi__tid tid, size_t off,
@@ -181,6 +183,12 @@ static void ffi_walk(const mffi__tt *tt, mffi__tid tid, size_t off,
     ffi_walk(tt, c->id, off + c->size, lv);
     return;
   }
+  case MFFI_KIND_LDOUBLE: /* An AArch64 HFA may be of these: no bytes. */
+  case MFFI_KIND_FLOAT16:
+  case MFFI_KIND_FLOAT128:
+    lv->odd = true;
+    lv->kind = -1;
+    break;
   case MFFI_KIND_FLOAT:
   case MFFI_KIND_DOUBLE:
     if (lv->kind == 0)
@@ -196,12 +204,22 @@ static void ffi_walk(const mffi__tt *tt, mffi__tid tid, size_t off,
 }
 
 /* The generic description, for ABIs without mffi__abi_ffi_type: a plain
-** struct member by member (ffi_plain_type); otherwise what the
-** common 64-bit ABIs (AArch64, RISC-V, PowerPC ELFv2) need to tell apart.
-** Up to four floats or doubles of one kind that tile the value are a
-** homogeneous aggregate (passed in floating registers); anything else is
-** passed as its bytes, described as eightbytes and a byte tail with the
-** real size and alignment. */
+** struct member by member (ffi_plain_type); otherwise what AArch64 and
+** PowerPC ELFv2 tell apart. Up to four floats or doubles of one kind that
+** tile the value are a homogeneous aggregate (passed in floating
+** registers); anything else is passed as its bytes, described as
+** eightbytes and a byte tail with the real size and alignment. Other
+** targets classify small aggregates by members (x86-64 SysV, RISC-V's
+** hard-float rules), so there the bytes would be a guess: only complex
+** values, __int128 (two parts alike) and aggregates over 16 bytes (which
+** those ABIs pass in memory whatever they hold) are described so, other
+** aggregates are refused by name. */
+#if defined(__aarch64__) || (defined(__powerpc64__) && defined(_CALL_ELF) && \
+                             _CALL_ELF == 2)
+#define FFI_BYTES_EXACT 1
+#else
+#define FFI_BYTES_EXACT 0
+#endif
 #define FFI_MAX_ELEMS 64 /* Max. elements of a member-wise description. */
 
 /* Elements of a plain struct (scalars and arrays of them, no bit-fields or
@@ -268,14 +286,29 @@ static int ffi_plain_type(mffi_ctx *ctx, mffi__ffiown *own, mffi__tid tid,
   return MFFI_OK;
 }
 
+static int ffi_refuse(mffi_ctx *ctx, mffi__tid tid) {
+  char buf[128];
+  mffi_type_str(ctx->tt.types[tid], NULL, buf, sizeof buf);
+  return mffi__err(ctx, MFFI_EUNSUPPORTED,
+                   "libffi cannot pass '%s' by value on this target: only "
+                   "structs of plain members at their natural offsets (no "
+                   "unions, bit-fields, packed or over-aligned members, "
+                   "long double or __int128 members) are described exactly",
+                   buf);
+}
+
 static int ffi_generic_type(mffi_ctx *ctx, mffi__ffiown *own, mffi__tid tid,
                             ffi_type **out) {
   const mffi__tt *tt = &ctx->tt;
   int prc = ffi_plain_type(ctx, own, tid, out);
   if (prc != 1) return prc;
   mffi_type *t = mffi__type_scalar(tt, tid);
-  ffi_leaves lv = {0, 0, 0, true};
+  if (!FFI_BYTES_EXACT && t->size <= 16 && t->kind != MFFI_KIND_COMPLEX &&
+      t->kind != MFFI_KIND_INT128 && t->kind != MFFI_KIND_UINT128)
+    return ffi_refuse(ctx, tid);
+  ffi_leaves lv = {0, 0, 0, true, false};
   ffi_walk(tt, tid, 0, &lv);
+  if (lv.odd && t->kind != MFFI_KIND_COMPLEX) return ffi_refuse(ctx, tid);
   bool hfa = lv.kind > 0 && lv.tiled && lv.n <= 4 && lv.next == t->size;
   size_t nel = hfa ? lv.n : t->size / 8 + t->size % 8;
   ffi_type *ft =
