@@ -215,6 +215,7 @@ struct mffi__fast {
   uint8_t rclass;         /* Register routine: RC_*, or RC_NONE. */
   bool stk;               /* ... with the X64_NSTK stack words. */
   x64_src src[X64_NREG + X64_NSTK]; /* Where each register/word comes from. */
+  mffi_call_fn jit; /* The generated routine (x86_64_jit.c), or NULL. */
   x64_move moves[]; /* nmoves. */
 };
 
@@ -313,12 +314,14 @@ int mffi__fast_prepare(mffi__cplan *plan, mffi__fast **out) {
         (x64_rmove){(uint16_t)src, (uint16_t)c->off, (uint16_t)c->len};
   }
   x64_regs_prepare(p, plan);
+  p->jit = mffi__jit_make(plan);
   *out = p;
   return MFFI_OK;
 }
 
 void mffi__fast_free(mffi_ctx *ctx, mffi__fast *p) {
   if (!p) return;
+  mffi__jit_free(p->jit);
   mffi__cplan_free(p->plan);
   mffi__free(ctx, p);
 }
@@ -749,6 +752,7 @@ static mffi_call_fn x64_shape(const mffi__cplan *plan) {
 }
 
 mffi_call_fn mffi__fast_entry(const mffi__fast *p) {
+  if (p->jit) return p->jit;
   mffi_call_fn shape = x64_shape(p->plan);
   if (shape) return shape;
   return p->rclass != RC_NONE ? x64_regs_entry(p) : mffi__fast_call;
