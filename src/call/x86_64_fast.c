@@ -265,6 +265,7 @@ static uint32_t x64_moves_of(const mffi__piece *c, x64_move *mv) {
 }
 
 static void x64_regs_prepare(mffi__fast *p, const mffi__cplan *plan);
+static mffi_call_fn x64_shape(const mffi__cplan *plan);
 
 int mffi__fast_prepare(mffi__cplan *plan, mffi__fast **out) {
   mffi_ctx *ctx = plan->ctx;
@@ -314,7 +315,7 @@ int mffi__fast_prepare(mffi__cplan *plan, mffi__fast **out) {
         (x64_rmove){(uint16_t)src, (uint16_t)c->off, (uint16_t)c->len};
   }
   x64_regs_prepare(p, plan);
-  p->jit = mffi__jit_make(plan);
+  if (!x64_shape(plan)) p->jit = mffi__jit_make(plan); /* Shapes: faster. */
   *out = p;
   return MFFI_OK;
 }
@@ -752,9 +753,9 @@ static mffi_call_fn x64_shape(const mffi__cplan *plan) {
 }
 
 mffi_call_fn mffi__fast_entry(const mffi__fast *p) {
-  if (p->jit) return p->jit;
   mffi_call_fn shape = x64_shape(p->plan);
   if (shape) return shape;
+  if (p->jit) return p->jit;
   return p->rclass != RC_NONE ? x64_regs_entry(p) : mffi__fast_call;
 }
 

@@ -1,0 +1,282 @@
+/* Generated call routines (x86_64_jit.c): which plans get one, their code
+** memory over bind/unbind cycles and fork(), the unusual calls. See LICENSE.
+**
+** The results of generated routines against direct calls are checked on
+** random signatures by test_callgen; here each check is against the
+** fixture's direct call too, on the signatures named.
+*/
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <pthread.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "call/call.h"
+#include "fixtures/dynfx.h"
+#include "fixtures/fxutil.h"
+#include "modffi_strategy.h"
+
+#if defined(__x86_64__) && !defined(_WIN32) && !defined(MFFI_GENERIC_ABI)
+#define JT_HAVE 1 /* The generator exists in this build. */
+#else
+#define JT_HAVE 0
+#endif
+
+TestSuite(jit, .init = fx_setup, .fini = fx_teardown, .timeout = 120);
+
+/* Signatures that are no shape (x86_64_fast.c has its own routine for
+** those) and that the generator knows: small integers, struct tails of 3
+** bytes, floats, stack arguments, memory-class values, packed structs. */
+static const char *const jt_names[] = {
+    "fx_sext",     "fx_f3_rev",   "fx_c3_inc",  "fx_int10",   "fx_mixed20",
+    "fx_big_inc",  "fx_pd_scale", "fx_pk_inc",  "fx_dl_inc",  "fx_uf_inc",
+    "fx_sumv",     "fx_float",    "fx_char",    "fx_dbl12",   "fx_stack_aggs",
+    "fx_mix_inc",  "fx_nest_inc", "fx_i128_neg", "fx_huge_fill"};
+#define JT_N (sizeof jt_names / sizeof *jt_names)
+
+/* Whether this process can run generated code (MFFI_JIT=0 may say no). */
+static bool jt_on(void) {
+  const char *e = getenv("MFFI_JIT");
+  return JT_HAVE && !(e && e[0] == '0');
+}
+
+/* The fixture's own function, for a direct call. */
+#define FX(name) ((__typeof__(&name))fx_sym(#name))
+
+static bool jt_generated(mffi_fn *fn) {
+  return mffi__jit_owns(mffi_fn_get_call(fn));
+}
+
+Test(jit, which_plans) {
+  if (!jt_on()) cr_skip_test("no generator in this build or environment");
+  for (size_t i = 0; i < JT_N; i++) {
+    mffi_fn *fn = fx_bind(fx.fast, jt_names[i]);
+    cr_expect(jt_generated(fn), "%s: no generated routine", jt_names[i]);
+    cr_expect_eq(mffi_fn_path(fn), MFFI_PATH_FAST);
+    mffi_fn_free(fn);
+  }
+  /* Refused: an x87 return; kept: the shape routines. */
+  static const char *const not[] = {"fx_ldouble", "fx_ld_half", "fx_int",
+                                    "fx_double", "fx_pt_swap"};
+  for (size_t i = 0; i < sizeof not / sizeof *not; i++) {
+    mffi_fn *fn = fx_bind(fx.fast, not[i]);
+    cr_expect(!jt_generated(fn), "%s: a generated routine", not[i]);
+    mffi_fn_free(fn);
+  }
+  /* Off for later binds, and on again. */
+  mffi__jit_enable(false);
+  mffi_fn *fn = fx_bind(fx.fast, "fx_int10");
+  cr_expect(!jt_generated(fn), "generated while off");
+  mffi_fn_free(fn);
+  mffi__jit_enable(true);
+  fn = fx_bind(fx.fast, "fx_int10");
+  cr_expect(jt_generated(fn), "not generated when on again");
+  mffi_fn_free(fn);
+}
+
+/* A few results against direct calls: tails, floats, stack, memory. */
+Test(jit, results) {
+  struct fx_c3 c3 = {{'a', (char)0xff, 'y'}}, c3r, c3d;
+  void *a1[] = {&c3};
+  mffi_fn *fn = fx_bind(fx.fast, "fx_c3_inc");
+  memset(&c3r, 0x77, sizeof c3r);
+  cr_assert_eq(mffi_call(fn, &c3r, a1), MFFI_OK);
+  c3d = ((struct fx_c3(*)(struct fx_c3))fx_sym("fx_c3_inc"))(c3);
+  cr_expect(memcmp(&c3r, &c3d, sizeof c3d) == 0, "fx_c3_inc");
+  mffi_fn_free(fn);
+
+  struct fx_f3 f3 = {1.5f, -2.25f, 1e30f}, f3r, f3d;
+  void *a2[] = {&f3};
+  fn = fx_bind(fx.fast, "fx_f3_rev");
+  cr_assert_eq(mffi_call(fn, &f3r, a2), MFFI_OK);
+  f3d = ((struct fx_f3(*)(struct fx_f3))fx_sym("fx_f3_rev"))(f3);
+  cr_expect(memcmp(&f3r, &f3d, sizeof f3d) == 0, "fx_f3_rev");
+  mffi_fn_free(fn);
+
+  int a = -7, f = 1 << 30, j = -1;
+  long b = 1L << 40, e = -3, g = 5, i9 = 1L << 50;
+  short c = -300;
+  char d = -2;
+  unsigned h = 0xfffffff0u;
+  void *a3[] = {&a, &b, &c, &d, &e, &f, &g, &h, &i9, &j};
+  long r = 0;
+  fn = fx_bind(fx.fast, "fx_int10");
+  cr_assert_eq(mffi_call(fn, &r, a3), MFFI_OK);
+  cr_expect_eq(r, FX(fx_int10)(a, b, c, d, e, f, g, h, i9, j));
+  mffi_fn_free(fn);
+
+  struct fx_big big = {{1, -2, 3, -4, 1L << 60}}, bigr, bigd;
+  void *a4[] = {&big};
+  fn = fx_bind(fx.fast, "fx_big_inc");
+  cr_assert_eq(mffi_call(fn, &bigr, a4), MFFI_OK);
+  bigd = ((struct fx_big(*)(struct fx_big))fx_sym("fx_big_inc"))(big);
+  cr_expect(memcmp(&bigr, &bigd, sizeof bigd) == 0, "fx_big_inc");
+  mffi_fn_free(fn);
+}
+
+/* The calls a generated routine hands to mffi__fast_call. */
+Test(jit, unusual_calls) {
+  mffi_fn *fn = fx_bind(fx.fast, "fx_int10");
+  cr_expect_eq(mffi_call(fn, NULL, NULL), MFFI_EMISUSE);
+  mffi_fn_free(fn);
+  /* A memory-class return discarded: the callee still gets a buffer. */
+  int *last = fx_sym("fx_huge_last");
+  fn = fx_bind(fx.fast, "fx_huge_fill");
+  int ch = 0x3c;
+  void *a1[] = {&ch};
+  *last = 0;
+  cr_assert_eq(mffi_call(fn, NULL, a1), MFFI_OK, "%s", mffi_errmsg(fx.ctx));
+  cr_expect_eq(*last, 0x3c);
+  mffi_fn_free(fn);
+  /* A register return discarded. */
+  struct fx_f3 f3 = {1, 2, 3};
+  void *a2[] = {&f3};
+  fn = fx_bind(fx.fast, "fx_f3_rev");
+  cr_expect_eq(mffi_call(fn, NULL, a2), MFFI_OK);
+  mffi_fn_free(fn);
+}
+
+/* errno on a thread that never called before (its errno address not yet
+** cached: the routine's slow way), then again (its %fs way). */
+static void *jt_errno_body(void *arg) {
+  mffi_fn *fn = arg;
+  static _Thread_local int seen[2];
+  for (int k = 0; k < 2; k++) {
+    int e = 40 + k, r = 0;
+    void *args[] = {&e};
+    errno = 0;
+    if (mffi_call(fn, &r, args) != MFFI_OK || r != -1) return (void *)1;
+    seen[k] = mffi_errno();
+  }
+  return seen[0] == 40 && seen[1] == 41 ? NULL : (void *)2;
+}
+
+Test(jit, errno_saved) {
+  /* fx_fail(int) is a shape: a float argument makes no shape. */
+  mffi_fn *fn = NULL;
+  const mffi_type *t = fx_type("int (*)(int, float)");
+  cr_assert_eq(mffi_bind_ptr(fx.fast, t, fx_sym("fx_fail"), &fn), MFFI_OK);
+  if (jt_on()) cr_expect(jt_generated(fn));
+  for (int i = 0; i < 3; i++) {
+    pthread_t th;
+    void *res = (void *)9;
+    cr_assert_eq(pthread_create(&th, NULL, jt_errno_body, fn), 0);
+    pthread_join(th, &res);
+    cr_expect_null(res, "thread %d: errno not saved (%p)", i, res);
+  }
+  mffi_fn_free(fn);
+}
+
+/* Bind every signature, call one, free them. */
+static void jt_cycle(void) {
+  mffi_fn *fns[JT_N];
+  for (size_t i = 0; i < JT_N; i++)
+    fns[i] = fx_bind(fx.fast, jt_names[i]);
+  struct fx_c3 c3 = {{1, 2, 3}}, r;
+  void *args[] = {&c3};
+  cr_assert_eq(mffi_call(fns[2], &r, args), MFFI_OK);
+  cr_assert(r.c[0] == 2 && r.c[1] == 3 && r.c[2] == 4);
+  for (size_t i = 0; i < JT_N; i++)
+    mffi_fn_free(fns[i]);
+}
+
+Test(jit, cycles_reuse_code_memory) {
+  size_t mapped0, live0, mapped, live;
+  mffi__jit_stats(&mapped0, &live0);
+  jt_cycle();
+  mffi__jit_stats(&mapped, &live);
+  cr_expect_eq(live, live0, "routines left after unbinding");
+  size_t after_one = mapped;
+  if (jt_on()) cr_expect_gt(after_one, 0, "no code memory was mapped");
+  for (int k = 0; k < 300; k++)
+    jt_cycle();
+  mffi__jit_stats(&mapped, &live);
+  cr_expect_eq(live, live0);
+  cr_expect_eq(mapped, after_one, "code memory grew over bind/unbind cycles "
+               "(%zu -> %zu bytes)", after_one, mapped);
+  /* mffi_close and mffi_reopen unbind too. */
+  mffi_fn *fn = fx_bind(fx.fast, "fx_int10");
+  (void)fn;
+  cr_assert_eq(mffi_reopen(fx.fast), MFFI_OK);
+  mffi__jit_stats(&mapped, &live);
+  cr_expect_eq(live, live0 + (jt_on() ? 1 : 0), "reopen: one routine, again");
+  mffi_close(fx.fast);
+  fx.fast = NULL;
+  mffi__jit_stats(&mapped, &live);
+  cr_expect_eq(live, live0, "close: routines left");
+}
+
+/* Bind the signatures of jt_names, in order or reversed; MFFI_OK or not. */
+static int jt_bind_all(mffi_lib *lib, mffi_fn **fns, bool reverse) {
+  for (size_t k = 0; k < JT_N; k++) {
+    size_t i = reverse ? JT_N - 1 - k : k;
+    if (mffi_bind(lib, jt_names[i], &fns[i]) != MFFI_OK) return -1;
+  }
+  return MFFI_OK;
+}
+
+/* Calls through four of them that went wrong (fixture results). */
+static int jt_check(mffi_fn **fns) {
+  struct fx_c3 c3 = {{10, 20, 30}}, c3r;
+  struct fx_f3 f3 = {1, 2, 3}, f3r;
+  signed char sa = -5;
+  short sb = -300;
+  unsigned char sc = 250;
+  unsigned short sd = 65000;
+  _Bool se = 1;
+  float fl = 2.5f, flr = 0;
+  int sr = 0, bad = 0;
+  void *a_c3[] = {&c3}, *a_f3[] = {&f3}, *a_s[] = {&sa, &sb, &sc, &sd, &se};
+  void *a_fl[] = {&fl};
+  for (int k = 0; k < 3; k++) {
+    bad += mffi_call(fns[2], &c3r, a_c3) != MFFI_OK ||
+           memcmp(&c3r, &(struct fx_c3){{11, 21, 31}}, 3) != 0;
+    bad += mffi_call(fns[1], &f3r, a_f3) != MFFI_OK || f3r.a != 3 ||
+           f3r.b != 2 || f3r.c != 1;
+    bad += mffi_call(fns[0], &sr, a_s) != MFFI_OK ||
+           sr != FX(fx_sext)(sa, sb, sc, sd, se);
+    bad += mffi_call(fns[11], &flr, a_fl) != MFFI_OK || flr != FX(fx_float)(fl);
+  }
+  return bad;
+}
+
+/* Parent and child bind, after fork(), into the slots free at the fork, in
+** opposite orders: with the code pages still shared, the child's calls
+** would run the routines the parent wrote over its own. */
+Test(jit, fork_child_has_own_code) {
+  mffi_fn *fns[JT_N];
+  for (size_t i = 0; i < JT_N; i++)
+    fns[i] = fx_bind(fx.fast, jt_names[i]);
+  for (size_t i = 0; i < JT_N; i++)
+    mffi_fn_free(fns[i]);
+  int up[2], down[2];
+  cr_assert_eq(pipe(up), 0);
+  cr_assert_eq(pipe(down), 0);
+  fflush(NULL);
+  pid_t pid = fork();
+  cr_assert_geq(pid, 0);
+  char c = 0;
+  mffi_fn *mine[JT_N];
+  if (pid == 0) {
+    close(up[0]);
+    close(down[1]);
+    int rc = jt_bind_all(fx.fast, mine, false);
+    if (write(up[1], "b", 1) != 1 || read(down[0], &c, 1) != 1) _exit(3);
+    _exit(rc != MFFI_OK ? 1 : jt_check(mine) ? 2 : 0);
+  }
+  close(up[1]); /* A dead child ends the reads. */
+  close(down[0]);
+  cr_assert_eq(read(up[0], &c, 1), 1, "the child died before binding");
+  cr_assert_eq(jt_bind_all(fx.fast, mine, true), MFFI_OK);
+  int bad = jt_check(mine);
+  cr_assert_eq(write(down[1], "p", 1), 1);
+  close(up[0]);
+  close(down[1]);
+  int st = 0;
+  cr_assert_eq(waitpid(pid, &st, 0), pid);
+  cr_expect_eq(bad, 0, "the parent's routines went wrong");
+  cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+            "the child's routines went wrong (status %d)", st);
+  for (size_t i = 0; i < JT_N; i++)
+    mffi_fn_free(mine[i]);
+}
