@@ -280,3 +280,99 @@ Test(jit, fork_child_has_own_code) {
   for (size_t i = 0; i < JT_N; i++)
     mffi_fn_free(mine[i]);
 }
+
+/* -- Odd-sized aggregates: byte tails ----------------------------------------
+** struct { char c[N]; } travels as one or two INTEGER eightbytes whose last
+** one has N % 8 bytes: the routine loads and stores exactly those. Each value
+** is put just before an unmapped page, so a wider access faults. */
+
+#define JT_CN(N)                                                               \
+  struct jt_c##N {                                                             \
+    char c[N];                                                                 \
+  };                                                                           \
+  __attribute__((noinline)) static struct jt_c##N jt_f##N(                     \
+      struct jt_c##N a, long x1, long x2, long x3, long x4, long x5,           \
+      struct jt_c##N b) {                                                      \
+    struct jt_c##N r;                                                          \
+    for (int i = 0; i < N; i++)                                                \
+      r.c[i] = (char)(a.c[i] * 3 + b.c[i] + i + x1 - x2 + x3 - x4 + x5);       \
+    return r;                                                                  \
+  }                                                                            \
+  __attribute__((noinline)) static struct jt_c##N jt_g##N(struct jt_c##N a,    \
+                                                          struct jt_c##N b) {  \
+    struct jt_c##N r;                                                          \
+    for (int i = 0; i < N; i++)                                                \
+      r.c[i] = (char)(a.c[i] - 2 * b.c[i] + 7 * i);                            \
+    return r;                                                                  \
+  }
+JT_CN(3)
+JT_CN(5)
+JT_CN(6)
+JT_CN(7)
+JT_CN(11)
+JT_CN(13)
+JT_CN(14)
+JT_CN(15)
+
+#include <sys/mman.h>
+
+/* n bytes that end where an unmapped page begins. */
+static unsigned char *jt_edge(unsigned char *pages, int k, size_t n) {
+  long pg = sysconf(_SC_PAGESIZE);
+  return pages + (size_t)(2 * k + 1) * (size_t)pg - n;
+}
+
+#define JT_CHECK(N)                                                            \
+  do {                                                                         \
+    char decl[128], ft[160], gt[96];                                           \
+    snprintf(decl, sizeof decl, "struct jt_c%d { char c[%d]; };", N, N);       \
+    cr_assert_eq(mffi_cdef(fx.ctx, decl, strlen(decl)), MFFI_OK);              \
+    snprintf(ft, sizeof ft,                                                    \
+             "struct jt_c%d (*)(struct jt_c%d, long, long, long, long, "       \
+             "long, struct jt_c%d)",                                           \
+             N, N, N);                                                         \
+    snprintf(gt, sizeof gt, "struct jt_c%d (*)(struct jt_c%d, struct jt_c%d)", \
+             N, N, N);                                                         \
+    mffi_fn *f = NULL, *g = NULL;                                              \
+    cr_assert_eq(mffi_bind_ptr(fx.fast, fx_type(ft), (void *)jt_f##N, &f),     \
+                 MFFI_OK);                                                     \
+    cr_assert_eq(mffi_bind_ptr(fx.fast, fx_type(gt), (void *)jt_g##N, &g),     \
+                 MFFI_OK);                                                     \
+    if (jt_on()) cr_expect(jt_generated(f) && jt_generated(g), "N=%d", N);     \
+    struct jt_c##N *a = (void *)jt_edge(pages, 0, N),                          \
+                   *b = (void *)jt_edge(pages, 1, N),                          \
+                   *r = (void *)jt_edge(pages, 2, N), want;                    \
+    for (int i = 0; i < N; i++) {                                              \
+      a->c[i] = (char)(i * 37 + 1);                                            \
+      b->c[i] = (char)(200 - i * 11);                                          \
+    }                                                                          \
+    long x[5] = {1, 1L << 40, -5, 9, 3};                                       \
+    void *args[] = {a, &x[0], &x[1], &x[2], &x[3], &x[4], b};                  \
+    cr_assert_eq(mffi_call(f, r, args), MFFI_OK);                              \
+    want = jt_f##N(*a, x[0], x[1], x[2], x[3], x[4], *b);                      \
+    cr_expect(memcmp(r, &want, N) == 0, "f, N=%d", N);                         \
+    void *args2[] = {a, b};                                                    \
+    cr_assert_eq(mffi_call(g, r, args2), MFFI_OK);                             \
+    want = jt_g##N(*a, *b);                                                    \
+    cr_expect(memcmp(r, &want, N) == 0, "g, N=%d", N);                         \
+    mffi_fn_free(f);                                                           \
+    mffi_fn_free(g);                                                           \
+  } while (0)
+
+Test(jit, byte_tails) {
+  long pg = sysconf(_SC_PAGESIZE);
+  unsigned char *pages = mmap(NULL, (size_t)(6 * pg), PROT_READ | PROT_WRITE,
+                              MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  cr_assert(pages != MAP_FAILED);
+  for (int k = 0; k < 3; k++)
+    cr_assert_eq(mprotect(pages + (2 * k + 1) * pg, (size_t)pg, PROT_NONE), 0);
+  JT_CHECK(3);
+  JT_CHECK(5);
+  JT_CHECK(6);
+  JT_CHECK(7);
+  JT_CHECK(11);
+  JT_CHECK(13);
+  JT_CHECK(14);
+  JT_CHECK(15);
+  munmap(pages, (size_t)(6 * pg));
+}
