@@ -4,10 +4,9 @@
 ** the prototype of mffi_call_fn, that does what the plan says and nothing
 ** else: straight-line loads from the caller's argument pointers into the
 ** exact registers and stack slots, the call, the result stored at its exact
-** size, errno saved. No loop, no branch on a piece (as LuaJIT's and Julia's
-** generated ccall stubs). It keeps a frame-pointer frame, so frame-pointer
-** unwinders (the sanitizers', perf's) walk through it; it has no unwind
-** tables (.eh_frame), so a table unwinder stops there.
+** size, errno saved: no loop, no branch on a piece. It keeps a frame-pointer
+** frame, so frame-pointer unwinders (the sanitizers', perf's) walk through
+** it; it has no unwind tables (.eh_frame), so a table unwinder stops there.
 ** Register use in a routine: %rbx keeps ret, %r12 fn->addr (callee-saved,
 ** across the call), %r11 args, %rax the current argument's pointer, %rcx,
 ** %r10 and %xmm8 scratch. The stack slots are filled first, while %rdi,
@@ -170,7 +169,9 @@ static unsigned char *jit_alloc(size_t n, unsigned char **rw) {
   size_t sz = (size_t)JIT_SLOT0 << k;
   unsigned char *w = NULL, *x = NULL;
   pthread_mutex_lock(&J.mu);
-  if ((w = J.freel[k]) != NULL) {
+  if (J.shared) {
+    w = NULL; /* The pages are the parent's too: no code is written. */
+  } else if ((w = J.freel[k]) != NULL) {
     jit_hdr *h = (jit_hdr *)w;
     J.freel[k] = h->next;
     x = h->rx;
