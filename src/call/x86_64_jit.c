@@ -7,8 +7,8 @@
 ** size, errno saved: no loop, no branch on a piece. It keeps a frame-pointer
 ** frame, so frame-pointer unwinders (the sanitizers', perf's) walk through
 ** it; it has no unwind tables (.eh_frame), so a table unwinder stops there.
-** Register use in a routine: %rbx keeps ret, %r12 fn->addr (callee-saved,
-** across the call), %r11 args, %rax the current argument's pointer, %rcx,
+** Register use in a routine: %rbx keeps ret across the call (callee-saved),
+** the frame fn->addr, %r11 args, %rax the current argument's pointer, %rcx,
 ** %r10 and %xmm8 scratch. The stack slots are filled first, while %rdi,
 ** %rsi and %rcx are free for `rep movsb`, then the registers.
 ** Plans it does not know (x87 returns, SSE pieces other than 4 or 8 bytes,
@@ -242,7 +242,7 @@ static void jit_init(void) {
 
 /* -- The assembler ----------------------------------------------------------- */
 
-enum { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12 };
+enum { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11 };
 #define XMM8 8
 
 typedef struct jit_buf {
@@ -484,13 +484,13 @@ static void jit_emit(jit_buf *b, const mffi__cplan *p) {
     op_reg(b, W, 0x85, RSI, RSI);
     to_slow[nslow++] = jump(b, 0x0f84);
   }
-  b1(b, 0x55);            /* push rbp */
-  mov_rr(b, RBP, RSP);    /* mov rbp, rsp */
-  b1(b, 0x53);            /* push rbx */
-  b1(b, 0x41), b1(b, 0x54); /* push r12 */
+  b1(b, 0x55);         /* push rbp */
+  mov_rr(b, RBP, RSP); /* mov rbp, rsp */
+  b1(b, 0x53);         /* push rbx */
+  /* push qword [rdi + addr]: the callee, called as [rbp - 16]. */
+  op_mem(b, 0, 0, 0xff, 6, RDI, (int32_t)offsetof(mffi_fn, addr));
   mov_rr(b, RBX, RSI);
   mov_rr(b, R11, RDX);
-  op_mem(b, 0, W, 0x8b, R12, RDI, (int32_t)offsetof(mffi_fn, addr));
   if (p->sbytes) { /* sub rsp, sbytes; and rsp, -salign */
     op_reg(b, W, 0x81, 5, RSP);
     b4(b, p->sbytes);
@@ -517,7 +517,7 @@ static void jit_emit(jit_buf *b, const mffi__cplan *p) {
     b1(b, 0xb8);
     b4(b, p->nfp);
   }
-  op_reg(b, 0, 0xff, 2, R12); /* call r12 */
+  op_mem(b, 0, 0, 0xff, 2, RBP, -16); /* call [rbp - 16] */
   if (p->nret) {
     op_reg(b, W, 0x85, RBX, RBX); /* test rbx, rbx; jz past the stores */
     size_t skip = jump(b, 0x0f84);
@@ -540,12 +540,10 @@ static void jit_emit(jit_buf *b, const mffi__cplan *p) {
     mov_imm64(b, RAX, (uint64_t)(uintptr_t)jit_errno);
     op_reg(b, 0, 0xff, 2, RAX);
   }
-  b1(b, 0x31), b1(b, 0xc0);         /* xor eax, eax: MFFI_OK */
-  op_mem(b, 0, W, 0x8d, RSP, RBP, -16); /* lea rsp, [rbp-16] */
-  b1(b, 0x41), b1(b, 0x5c);         /* pop r12 */
-  b1(b, 0x5b);                      /* pop rbx */
-  b1(b, 0x5d);                      /* pop rbp */
-  b1(b, 0xc3);                      /* ret */
+  b1(b, 0x31), b1(b, 0xc0);            /* xor eax, eax: MFFI_OK */
+  op_mem(b, 0, W, 0x8b, RBX, RBP, -8); /* mov rbx, [rbp - 8] */
+  b1(b, 0xc9);                         /* leave */
+  b1(b, 0xc3);                         /* ret */
   if (J.tls_ok) { /* errno's address not cached yet: the C helper. */
     patch(b, to_call, b->n);
     mov_imm64(b, RAX, (uint64_t)(uintptr_t)jit_errno);
