@@ -343,10 +343,10 @@ Test(callgen, calls, .timeout = 300) {
   int nfast = call_all(&h, lib, "fast path", NULL);
   int njit = h.njit;
   /* The same without the generated routines: the ones they stand for. */
-  mffi__jit_enable(false);
+  bool was_on = mffi__jit_enable(false);
   h.njit = 0;
   int nfast_nojit = call_all(&h, lib, "fast path without the JIT", NULL);
-  mffi__jit_enable(true);
+  mffi__jit_enable(was_on);
   mffi_close(lib);
   if (h.njit != 0)
     mismatch(&h, 0, "fast path without the JIT", "no generated routine",

@@ -64,11 +64,11 @@ Test(jit, which_plans) {
     mffi_fn_free(fn);
   }
   /* Off for later binds, and on again. */
-  mffi__jit_enable(false);
+  cr_expect(mffi__jit_enable(false), "was off before");
   mffi_fn *fn = fx_bind(fx.fast, "fx_int10");
   cr_expect(!jt_generated(fn), "generated while off");
   mffi_fn_free(fn);
-  mffi__jit_enable(true);
+  cr_expect(!mffi__jit_enable(true), "was on");
   fn = fx_bind(fx.fast, "fx_int10");
   cr_expect(jt_generated(fn), "not generated when on again");
   mffi_fn_free(fn);

@@ -213,8 +213,9 @@ int mffi__fast_call(mffi_fn *fn, void *ret, void *const *args);
 mffi_call_fn mffi__jit_make(const mffi__cplan *plan);
 void mffi__jit_free(mffi_call_fn code); /* NULL: nothing. */
 /* Turn the generator on or off for later binds (a process that cannot map
-** executable memory, as the confined sandbox, turns it off first). */
-void mffi__jit_enable(bool on);
+** executable memory, as the confined sandbox, turns it off first); returns
+** whether it was on. */
+bool mffi__jit_enable(bool on);
 /* Bytes of code memory mapped, and routines alive (for the tests). */
 void mffi__jit_stats(size_t *mapped, size_t *live);
 /* Whether f is a generated routine. */

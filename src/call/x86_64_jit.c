@@ -620,9 +620,9 @@ void mffi__jit_free(mffi_call_fn f) {
   jit_release(code);
 }
 
-void mffi__jit_enable(bool on) {
+bool mffi__jit_enable(bool on) {
   pthread_once(&J.once, jit_init);
-  atomic_store(&J.on, on);
+  return atomic_exchange(&J.on, on);
 }
 
 void mffi__jit_stats(size_t *mapped, size_t *live) {
@@ -653,8 +653,9 @@ mffi_call_fn mffi__jit_make(const mffi__cplan *plan) {
 void mffi__jit_free(mffi_call_fn code) {
   (void)code;
 }
-void mffi__jit_enable(bool on) {
+bool mffi__jit_enable(bool on) {
   (void)on;
+  return false;
 }
 void mffi__jit_stats(size_t *mapped, size_t *live) {
   *mapped = *live = 0;
