@@ -376,3 +376,47 @@ Test(jit, byte_tails) {
   JT_CHECK(15);
   munmap(pages, (size_t)(6 * pg));
 }
+
+/* -- A long routine (over the first emission buffer) ------------------------ */
+
+#define JT_P10(k)                                                              \
+  int a##k##0, int a##k##1, int a##k##2, int a##k##3, int a##k##4,             \
+      int a##k##5, int a##k##6, int a##k##7, int a##k##8, int a##k##9
+#define JT_S10(k)                                                              \
+  (a##k##0 * 1L + a##k##1 * 2L + a##k##2 * 3L + a##k##3 * 5L + a##k##4 * 7L +  \
+   a##k##5 * 11L + a##k##6 * 13L + a##k##7 * 17L + a##k##8 * 19L +            \
+   a##k##9 * 23L) * (k + 1)
+__attribute__((noinline)) static long
+jt_sum100(JT_P10(0), JT_P10(1), JT_P10(2), JT_P10(3), JT_P10(4), JT_P10(5),
+          JT_P10(6), JT_P10(7), JT_P10(8), JT_P10(9)) {
+  return JT_S10(0) + JT_S10(1) + JT_S10(2) + JT_S10(3) + JT_S10(4) +
+         JT_S10(5) + JT_S10(6) + JT_S10(7) + JT_S10(8) + JT_S10(9);
+}
+
+Test(jit, hundred_arguments) {
+  static char ty[1024];
+  int n = snprintf(ty, sizeof ty, "long (*)(");
+  for (int i = 0; i < 100; i++)
+    n += snprintf(ty + n, sizeof ty - (size_t)n, "%sint", i ? ", " : "");
+  snprintf(ty + n, sizeof ty - (size_t)n, ")");
+  mffi_fn *fn = NULL;
+  cr_assert_eq(mffi_bind_ptr(fx.fast, fx_type(ty), (void *)jt_sum100, &fn),
+               MFFI_OK);
+  if (jt_on()) cr_expect(jt_generated(fn));
+  int v[100];
+  void *args[100];
+  for (int i = 0; i < 100; i++) {
+    v[i] = (i * 7919) % 2001 - 1000;
+    args[i] = &v[i];
+  }
+  long r = 0;
+  cr_assert_eq(mffi_call(fn, &r, args), MFFI_OK);
+#define JT_V10(k)                                                              \
+  v[k * 10], v[k * 10 + 1], v[k * 10 + 2], v[k * 10 + 3], v[k * 10 + 4],       \
+      v[k * 10 + 5], v[k * 10 + 6], v[k * 10 + 7], v[k * 10 + 8],              \
+      v[k * 10 + 9]
+  long want = jt_sum100(JT_V10(0), JT_V10(1), JT_V10(2), JT_V10(3), JT_V10(4),
+                        JT_V10(5), JT_V10(6), JT_V10(7), JT_V10(8), JT_V10(9));
+  cr_expect_eq(r, want);
+  mffi_fn_free(fn);
+}

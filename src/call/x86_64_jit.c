@@ -599,13 +599,13 @@ mffi_call_fn mffi__jit_make(const mffi__cplan *p) {
   jit_emit(&b, p);
   unsigned char *big = NULL;
   if (b.n > b.cap) { /* Long routines: emitted again into a heap buffer. */
-    if (b.n > JIT_MAXCODE || !(big = malloc(b.n))) return NULL;
+    if (b.n > JIT_MAXCODE || !(big = mffi__malloc(p->ctx, b.n))) return NULL;
     b = (jit_buf){big, 0, b.n};
     jit_emit(&b, p);
   }
   unsigned char *rw, *rx = jit_alloc(b.n, &rw);
   if (rx) memcpy(rw, b.p, b.n);
-  free(big);
+  mffi__free(p->ctx, big);
   if (!rx) return NULL;
   mffi_call_fn f;
   void *code = rx;
