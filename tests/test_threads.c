@@ -30,6 +30,8 @@ typedef struct th_env {
   mffi_ctx *ctx;
   mffi_lib *lib[2]; /* Fast path allowed; MFFI_OPEN_FFI_ONLY. */
   void *dl;         /* For direct calls. */
+  char decls[1 << 16]; /* dynfx.h. */
+  size_t ndecls;
 } th_env;
 
 static th_env env;
@@ -49,10 +51,11 @@ static const char *th_setup(void) {
   if (mffi_ctx_new(&env.ctx, NULL) != MFFI_OK) return "mffi_ctx_new";
   FILE *f = fopen(MFFI_SOURCE_DIR "/tests/fixtures/dynfx.h", "rb");
   if (!f) return "cannot read dynfx.h";
-  static char src[1 << 16];
-  size_t len = fread(src, 1, sizeof src, f);
+  size_t len = fread(env.decls, 1, sizeof env.decls, f);
+  env.ndecls = len;
   fclose(f);
-  if (mffi_cdef(env.ctx, src, len) != MFFI_OK) return mffi_errmsg(env.ctx);
+  if (mffi_cdef(env.ctx, env.decls, len) != MFFI_OK)
+    return mffi_errmsg(env.ctx);
   if (mffi_open(env.ctx, NULL, env.path, NULL, &env.lib[0]) != MFFI_OK)
     return mffi_errmsg(env.ctx);
   mffi_open_opts o = {MFFI_OPEN_OPTS_VERSION, MFFI_OPEN_FFI_ONLY, NULL};
@@ -304,17 +307,29 @@ static const char *th_concurrent_failures(void) {
 static long (*th_int10)(int, long, short, char, long, int, long, unsigned,
                         long, int);
 
+/* Each thread binds on a context and library of its own (a context is
+** not thread-safe): what they share is the code memory. */
 static void *th_bind_body(void *arg) {
   th_job *j = arg;
   static const char *const names[] = {"fx_int10", "fx_f3_rev", "fx_c3_inc",
                                       "fx_mixed20", "fx_big_inc"};
+  mffi_ctx *ctx = NULL;
+  mffi_lib *lib = NULL;
+  if (mffi_ctx_new(&ctx, NULL) != MFFI_OK ||
+      mffi_cdef(ctx, env.decls, env.ndecls) != MFFI_OK ||
+      mffi_open(ctx, NULL, env.path, NULL, &lib) != MFFI_OK) {
+    th_fail(j, "thread %d: cannot open (%d)", j->id, 0);
+    mffi_ctx_free(ctx);
+    return NULL;
+  }
   for (int k = 0; k < TH_ITER / 20; k++) {
     mffi_fn *fns[5];
     for (int i = 0; i < 5; i++)
-      if (!(fns[i] = th_bind(env.lib[0], names[i]))) {
+      if (!(fns[i] = th_bind(lib, names[i]))) {
         th_fail(j, "bind failed at %d (%d)", k, i);
         for (int m = 0; m < i; m++)
           mffi_fn_free(fns[m]);
+        mffi_ctx_free(ctx);
         return NULL;
       }
     int a = j->id, f = k, jj = -k;
@@ -330,6 +345,7 @@ static void *th_bind_body(void *arg) {
     for (int i = 0; i < 5; i++)
       mffi_fn_free(fns[i]);
   }
+  mffi_ctx_free(ctx); /* Closes lib. */
   return NULL;
 }
 
