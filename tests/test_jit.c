@@ -28,10 +28,10 @@ TestSuite(jit, .init = fx_setup, .fini = fx_teardown, .timeout = 120);
 ** those) and that the generator knows: small integers, struct tails of 3
 ** bytes, floats, stack arguments, memory-class values, packed structs. */
 static const char *const jt_names[] = {
-    "fx_sext",     "fx_f3_rev",   "fx_c3_inc",  "fx_int10",   "fx_mixed20",
-    "fx_big_inc",  "fx_pd_scale", "fx_pk_inc",  "fx_dl_inc",  "fx_uf_inc",
-    "fx_sumv",     "fx_float",    "fx_char",    "fx_dbl12",   "fx_stack_aggs",
-    "fx_mix_inc",  "fx_nest_inc", "fx_i128_neg", "fx_huge_fill"};
+    "fx_sext",    "fx_f3_rev",   "fx_c3_inc",   "fx_int10",    "fx_mixed20",
+    "fx_big_inc", "fx_pd_scale", "fx_pk_inc",   "fx_dl_inc",   "fx_uf_inc",
+    "fx_sumv",    "fx_float",    "fx_char",     "fx_dbl12",    "fx_stack_aggs",
+    "fx_mix_inc", "fx_nest_inc", "fx_i128_neg", "fx_huge_fill"};
 #define JT_N (sizeof jt_names / sizeof *jt_names)
 
 /* Whether this process can run generated code (MFFI_JIT=0 may say no). */
@@ -56,11 +56,11 @@ Test(jit, which_plans) {
     mffi_fn_free(fn);
   }
   /* Refused: an x87 return; kept: the shape routines. */
-  static const char *const not[] = {"fx_ldouble", "fx_ld_half", "fx_int",
-                                    "fx_double", "fx_pt_swap"};
-  for (size_t i = 0; i < sizeof not / sizeof *not; i++) {
-    mffi_fn *fn = fx_bind(fx.fast, not[i]);
-    cr_expect(!jt_generated(fn), "%s: a generated routine", not[i]);
+  static const char *const none[] = {"fx_ldouble", "fx_ld_half", "fx_int",
+                                     "fx_double", "fx_pt_swap"};
+  for (size_t i = 0; i < sizeof none / sizeof *none; i++) {
+    mffi_fn *fn = fx_bind(fx.fast, none[i]);
+    cr_expect(!jt_generated(fn), "%s: a generated routine", none[i]);
     mffi_fn_free(fn);
   }
   /* Off for later binds, and on again. */
@@ -192,8 +192,10 @@ Test(jit, cycles_reuse_code_memory) {
     jt_cycle();
   mffi__jit_stats(&mapped, &live);
   cr_expect_eq(live, live0);
-  cr_expect_eq(mapped, after_one, "code memory grew over bind/unbind cycles "
-               "(%zu -> %zu bytes)", after_one, mapped);
+  cr_expect_eq(mapped, after_one,
+               "code memory grew over bind/unbind cycles "
+               "(%zu -> %zu bytes)",
+               after_one, mapped);
   /* mffi_close and mffi_reopen unbind too. */
   mffi_fn *fn = fx_bind(fx.fast, "fx_int10");
   (void)fn;
@@ -297,9 +299,8 @@ Test(jit, fork_child_has_own_code) {
     for (int i = 0; i < N; i++)                                                \
       r.c[i] = (char)(a.c[i] * 3 + b.c[i] + i + x1 - x2 + x3 - x4 + x5);       \
     return r;                                                                  \
-  }                                                                            \
-  __attribute__((noinline)) static struct jt_c##N jt_g##N(struct jt_c##N a,    \
-                                                          struct jt_c##N b) {  \
+  } __attribute__((noinline)) static struct jt_c##N jt_g##N(                   \
+      struct jt_c##N a, struct jt_c##N b) {                                    \
     struct jt_c##N r;                                                          \
     for (int i = 0; i < N; i++)                                                \
       r.c[i] = (char)(a.c[i] - 2 * b.c[i] + 7 * i);                            \
@@ -377,20 +378,23 @@ Test(jit, byte_tails) {
   munmap(pages, (size_t)(6 * pg));
 }
 
-/* -- A long routine (over the first emission buffer) ------------------------ */
+/* -- A long routine (over the first emission buffer) ------------------------
+ */
 
 #define JT_P10(k)                                                              \
   int a##k##0, int a##k##1, int a##k##2, int a##k##3, int a##k##4,             \
       int a##k##5, int a##k##6, int a##k##7, int a##k##8, int a##k##9
 #define JT_S10(k)                                                              \
   (a##k##0 * 1L + a##k##1 * 2L + a##k##2 * 3L + a##k##3 * 5L + a##k##4 * 7L +  \
-   a##k##5 * 11L + a##k##6 * 13L + a##k##7 * 17L + a##k##8 * 19L +            \
-   a##k##9 * 23L) * (k + 1)
-__attribute__((noinline)) static long
-jt_sum100(JT_P10(0), JT_P10(1), JT_P10(2), JT_P10(3), JT_P10(4), JT_P10(5),
-          JT_P10(6), JT_P10(7), JT_P10(8), JT_P10(9)) {
-  return JT_S10(0) + JT_S10(1) + JT_S10(2) + JT_S10(3) + JT_S10(4) +
-         JT_S10(5) + JT_S10(6) + JT_S10(7) + JT_S10(8) + JT_S10(9);
+   a##k##5 * 11L + a##k##6 * 13L + a##k##7 * 17L + a##k##8 * 19L +             \
+   a##k##9 * 23L) *                                                            \
+      (k + 1)
+__attribute__((noinline)) static long jt_sum100(JT_P10(0), JT_P10(1), JT_P10(2),
+                                                JT_P10(3), JT_P10(4), JT_P10(5),
+                                                JT_P10(6), JT_P10(7), JT_P10(8),
+                                                JT_P10(9)) {
+  return JT_S10(0) + JT_S10(1) + JT_S10(2) + JT_S10(3) + JT_S10(4) + JT_S10(5) +
+         JT_S10(6) + JT_S10(7) + JT_S10(8) + JT_S10(9);
 }
 
 Test(jit, hundred_arguments) {

@@ -65,13 +65,13 @@ typedef struct jit_chunk {
 static struct {
   pthread_mutex_t mu;
   pthread_once_t once;
-  atomic_bool on;     /* Off: MFFI_JIT=0, mffi__jit_enable(false). */
-  bool failed;        /* Mapping failed: no new chunk, no retry per bind. */
-  bool shared;        /* A fork child kept its parent's pages: no writes. */
-  bool tls_ok;        /* errno saved through %fs (offsets below). */
-  int32_t tls_ptr;    /* %fs offsets of mffi__errno_ptr, mffi__errno_val. */
+  atomic_bool on;  /* Off: MFFI_JIT=0, mffi__jit_enable(false). */
+  bool failed;     /* Mapping failed: no new chunk, no retry per bind. */
+  bool shared;     /* A fork child kept its parent's pages: no writes. */
+  bool tls_ok;     /* errno saved through %fs (offsets below). */
+  int32_t tls_ptr; /* %fs offsets of mffi__errno_ptr, mffi__errno_val. */
   int32_t tls_val;
-  jit_chunk *chunks;  /* Newest first; slots are carved from the first. */
+  jit_chunk *chunks; /* Newest first; slots are carved from the first. */
   unsigned char *freel[JIT_NCLS]; /* Free slots (rw; jit_hdr). */
   size_t mapped, live;
 } J = {.mu = PTHREAD_MUTEX_INITIALIZER, .once = PTHREAD_ONCE_INIT};
@@ -121,8 +121,8 @@ static void *jit_rx_near(int fd) {
 static int jit_views(int fd, unsigned char **rw, unsigned char **rx,
                      bool fixed) {
   int fl = MAP_SHARED | (fixed ? MAP_FIXED : 0);
-  void *w = mmap(fixed ? *rw : NULL, JIT_CHUNK, PROT_READ | PROT_WRITE, fl, fd,
-                 0);
+  void *w =
+      mmap(fixed ? *rw : NULL, JIT_CHUNK, PROT_READ | PROT_WRITE, fl, fd, 0);
   if (w == MAP_FAILED) return -1;
   void *x = fixed ? mmap(*rx, JIT_CHUNK, PROT_READ | PROT_EXEC, fl, fd, 0)
                   : jit_rx_near(fd);
@@ -272,7 +272,7 @@ static void jit_init(void) {
   pthread_atfork(jit_prefork, jit_parent, jit_child);
 }
 
-/* -- The assembler ----------------------------------------------------------- */
+/* -- The assembler --------------------------------------------------------- */
 
 enum { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11 };
 #define XMM8 8
@@ -295,15 +295,15 @@ static void b8(jit_buf *b, uint64_t v) {
   b4(b, (uint32_t)(v >> 32));
 }
 
-#define W 1     /* REX.W: 64-bit operand. */
-#define BYTE 2  /* A byte register: REX even without other bits (%sil...). */
+#define W 1    /* REX.W: 64-bit operand. */
+#define BYTE 2 /* A byte register: REX even without other bits (%sil...). */
 
 /* Mandatory prefix, REX, opcode (1-3 bytes, high first). */
-static void op_head(jit_buf *b, unsigned pfx, unsigned fl, unsigned op,
-                    int reg, int rm) {
+static void op_head(jit_buf *b, unsigned pfx, unsigned fl, unsigned op, int reg,
+                    int rm) {
   if (pfx) b1(b, pfx);
-  unsigned rex = 0x40 | ((fl & W) ? 8 : 0) | ((reg & 8) ? 4 : 0) |
-                 ((rm & 8) ? 1 : 0);
+  unsigned rex =
+      0x40 | ((fl & W) ? 8 : 0) | ((reg & 8) ? 4 : 0) | ((rm & 8) ? 1 : 0);
   if (rex != 0x40 || ((fl & BYTE) && reg >= 4)) b1(b, rex);
   if (op > 0xffff) b1(b, op >> 16);
   if (op > 0xff) b1(b, (op >> 8) & 0xff);
@@ -351,7 +351,8 @@ static size_t jump(jit_buf *b, unsigned op) {
 static void patch(jit_buf *b, size_t at, size_t to) {
   int32_t rel = (int32_t)((long)to - (long)(at + 4));
   for (int i = 0; i < 4; i++)
-    if (at + i < b->cap) b->p[at + i] = (unsigned char)((uint32_t)rel >> (8 * i));
+    if (at + i < b->cap)
+      b->p[at + i] = (unsigned char)((uint32_t)rel >> (8 * i));
 }
 
 /* -- Pieces ---------------------------------------------------------------- */
@@ -373,8 +374,8 @@ static bool jit_piece_ok(const mffi__piece *c) {
   case MFFI__LOC_STACK:
     if (c->conv == MFFI__CV_COPY) return c->len >= 1;
     if (c->conv == MFFI__CV_F2D) return c->len == 4;
-    return jit_piece_ok(&(mffi__piece){c->arg, MFFI__LOC_INT, c->conv, 0,
-                                       c->off, c->len, 0});
+    return jit_piece_ok(
+        &(mffi__piece){c->arg, MFFI__LOC_INT, c->conv, 0, c->off, c->len, 0});
   default: return false;
   }
 }
@@ -486,9 +487,9 @@ static bool jit_plan_ok(const mffi__cplan *p) {
   for (uint32_t i = 0; i < p->nret; i++) {
     const mffi__piece *c = &p->rp[i];
     if (c->idx > 1 || c->conv != MFFI__CV_COPY) return false;
-    if (c->loc == MFFI__LOC_FP ? c->len != 4 && c->len != 8
-                               : c->loc != MFFI__LOC_INT || c->len < 1 ||
-                                     c->len > 8)
+    if (c->loc == MFFI__LOC_FP
+            ? c->len != 4 && c->len != 8
+            : c->loc != MFFI__LOC_INT || c->len < 1 || c->len > 8)
       return false; /* x87 returns among them. */
   }
   for (uint32_t i = 0; i < p->npieces; i++)
@@ -529,7 +530,7 @@ static void jit_emit(jit_buf *b, const mffi__cplan *p) {
   }
   if (p->salign > 16) {
     op_reg(b, W, 0x81, 4, RSP);
-    b4(b, (uint32_t)-(int32_t)p->salign);
+    b4(b, (uint32_t) - (int32_t)p->salign);
   }
   int cur = -1;
   for (uint32_t i = 0; i < p->npieces; i++) {
@@ -559,7 +560,7 @@ static void jit_emit(jit_buf *b, const mffi__cplan *p) {
   }
   size_t to_call = 0, back = 0;
   if (J.tls_ok) { /* The inline mffi__errno_save(). */
-    b1(b, 0x64); /* mov rax, fs:[tls_ptr] */
+    b1(b, 0x64);  /* mov rax, fs:[tls_ptr] */
     op_head(b, 0, W, 0x8b, RAX, 0);
     b1(b, 0x04), b1(b, 0x25), b4(b, (uint32_t)J.tls_ptr);
     op_reg(b, W, 0x85, RAX, RAX);
