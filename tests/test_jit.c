@@ -424,3 +424,25 @@ Test(jit, hundred_arguments) {
   cr_expect_eq(r, want);
   mffi_fn_free(fn);
 }
+
+/* A freed slot taken again runs its new routine. Natively x86 sees the
+** write through the other view; under valgrind (test_jit_valgrind.sh) the
+** routine must say so (VALGRIND_DISCARD_TRANSLATIONS). */
+Test(jit, reused_slot_runs_new_code) {
+  int bad = 0;
+  for (int k = 0; k < 4; k++) {
+    mffi_fn *a = fx_bind(fx.fast, "fx_float");
+    float x = 1.5f + (float)k, r = 0;
+    void *ar[] = {&x};
+    cr_assert_eq(mffi_call(a, &r, ar), MFFI_OK);
+    bad += r != FX(fx_float)(x);
+    mffi_fn_free(a);
+    mffi_fn *b = fx_bind(fx.fast, "fx_char");
+    char c = (char)(5 + k), rc = 0;
+    void *br[] = {&c};
+    cr_assert_eq(mffi_call(b, &rc, br), MFFI_OK);
+    bad += rc != FX(fx_char)(c);
+    mffi_fn_free(b);
+  }
+  cr_expect_eq(bad, 0, "%d calls ran another routine", bad);
+}
