@@ -3,7 +3,8 @@
 ** tests/callgen.h writes a library of random functions, their declarations
 ** and a driver that calls them directly. The driver's output is the truth;
 ** each function is then called through the dynamic strategy on the fast
-** path and on the forced-libffi path, and each callback test is run with an
+** path (with the generated routines of x86_64_jit.c, then without them) and
+** on the forced-libffi path, and each callback test is run with an
 ** mffi_callback closure. Every line must be identical.
 ** MFFI_CALLGEN_SEED=N picks another seed; MFFI_CALLGEN_KEEP=1 keeps the
 ** generated files (their directory is printed).
@@ -15,8 +16,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "call/call.h"
 #include "callgen.h"
 #include "modffi.h"
+#include "modffi_strategy.h"
 
 #if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)
@@ -53,6 +56,7 @@ typedef struct harness {
   mffi_ctx *ctx;
   int nbad;
   int nrefused; /* Over-aligned signatures refused with EUNSUPPORTED. */
+  int njit;     /* Calls that ran a generated routine. */
   cg_str report;
 } harness;
 
@@ -291,6 +295,7 @@ static int call_all(harness *h, mffi_lib *lib, const char *how,
     }
     int path = mffi_fn_path(fn);
     nfast += path == MFFI_PATH_FAST;
+    h->njit += mffi__jit_owns(mffi_fn_get_call(fn));
     char how_path[64];
     snprintf(how_path, sizeof how_path, "%s, bound to %s", how,
              path == MFFI_PATH_FAST  ? "the fast path"
@@ -352,13 +357,37 @@ Test(callgen, calls, .timeout = 300) {
   int nrefused = h.nrefused;
   (void)nrefused;
   int nfast = call_all(&h, lib, "fast path", NULL);
+  int njit = h.njit;
+  /* The same without the generated routines: the ones they stand for. */
+  bool was_on = mffi__jit_enable(false);
+  h.njit = 0;
+  int nfast_nojit = call_all(&h, lib, "fast path without the JIT", NULL);
+  mffi__jit_enable(was_on);
   mffi_close(lib);
+  if (h.njit != 0)
+    mismatch(&h, 0, "fast path without the JIT", "no generated routine",
+             "some calls ran one");
 #if defined(__x86_64__) && !defined(MFFI_GENERIC_ABI)
   /* x86-64 runs every plan itself (stack arguments, memory-class values,
   ** over-aligned variadic ones, long double): nothing falls to libffi. */
-  if (nfast != h.g.nsigs || h.nrefused != nrefused)
+  if (nfast != h.g.nsigs || nfast_nojit != h.g.nsigs ||
+      h.nrefused != 2 * nrefused)
     mismatch(&h, 0, "fast path", "every signature on the fast path",
              "some were bound to libffi or refused");
+  /* Most random signatures get a routine of their own (not: x87 returns,
+  ** the shapes, SSE pieces of 2 or 6 bytes), unless the environment turns
+  ** the generator off or cannot map code. */
+  size_t mapped, live;
+  mffi__jit_stats(&mapped, &live);
+  const char *env = getenv("MFFI_JIT");
+  if (!(env && env[0] == '0') && mapped && njit < h.g.nsigs / 2)
+    mismatch(&h, 0, "fast path", "most signatures on generated routines",
+             "fewer than half");
+  if (live != 0)
+    mismatch(&h, 0, "fast path", "no generated routine left after close",
+             "some");
+#else
+  (void)nfast_nojit;
 #endif
 
   mffi_open_opts opts = {MFFI_OPEN_OPTS_VERSION, MFFI_OPEN_FFI_ONLY, NULL};
@@ -367,9 +396,10 @@ Test(callgen, calls, .timeout = 300) {
   int nfast_ffi = call_all(&h, lib, "libffi path", NULL);
   mffi_close(lib);
 
-  cr_log_info("callgen: %d signatures, %d on the fast path, %d refused by "
-              "name (over-aligned, or beyond libffi) (seed 0x%llx)",
-              h.g.nsigs, nfast, h.nrefused, (unsigned long long)h.g.seed);
+  cr_log_info("callgen: %d signatures, %d on the fast path (%d generated), "
+              "%d refused by name (over-aligned, or beyond libffi) (seed "
+              "0x%llx)",
+              h.g.nsigs, nfast, njit, h.nrefused, (unsigned long long)h.g.seed);
   if (nfast_ffi != 0)
     mismatch(&h, 0, "libffi path", "no fast-path binding with FFI_ONLY",
              "some functions were bound to the fast path");

@@ -30,6 +30,8 @@ typedef struct th_env {
   mffi_ctx *ctx;
   mffi_lib *lib[2]; /* Fast path allowed; MFFI_OPEN_FFI_ONLY. */
   void *dl;         /* For direct calls. */
+  char decls[1 << 16]; /* dynfx.h. */
+  size_t ndecls;
 } th_env;
 
 static th_env env;
@@ -49,10 +51,11 @@ static const char *th_setup(void) {
   if (mffi_ctx_new(&env.ctx, NULL) != MFFI_OK) return "mffi_ctx_new";
   FILE *f = fopen(MFFI_SOURCE_DIR "/tests/fixtures/dynfx.h", "rb");
   if (!f) return "cannot read dynfx.h";
-  static char src[1 << 16];
-  size_t len = fread(src, 1, sizeof src, f);
+  size_t len = fread(env.decls, 1, sizeof env.decls, f);
+  env.ndecls = len;
   fclose(f);
-  if (mffi_cdef(env.ctx, src, len) != MFFI_OK) return mffi_errmsg(env.ctx);
+  if (mffi_cdef(env.ctx, env.decls, len) != MFFI_OK)
+    return mffi_errmsg(env.ctx);
   if (mffi_open(env.ctx, NULL, env.path, NULL, &env.lib[0]) != MFFI_OK)
     return mffi_errmsg(env.ctx);
   mffi_open_opts o = {MFFI_OPEN_OPTS_VERSION, MFFI_OPEN_FFI_ONLY, NULL};
@@ -297,6 +300,76 @@ static const char *th_concurrent_failures(void) {
   return NULL;
 }
 
+/* -- Binding on many threads at once --------------------------------------- */
+
+#include "call/call.h" /* The code memory of generated routines. */
+
+static long (*th_int10)(int, long, short, char, long, int, long, unsigned,
+                        long, int);
+
+/* Each thread binds on a context and library of its own (a context is
+** not thread-safe): what they share is the code memory. */
+static void *th_bind_body(void *arg) {
+  th_job *j = arg;
+  static const char *const names[] = {"fx_int10", "fx_f3_rev", "fx_c3_inc",
+                                      "fx_mixed20", "fx_big_inc"};
+  mffi_ctx *ctx = NULL;
+  mffi_lib *lib = NULL;
+  if (mffi_ctx_new(&ctx, NULL) != MFFI_OK ||
+      mffi_cdef(ctx, env.decls, env.ndecls) != MFFI_OK ||
+      mffi_open(ctx, NULL, env.path, NULL, &lib) != MFFI_OK) {
+    th_fail(j, "thread %d: cannot open (%d)", j->id, 0);
+    mffi_ctx_free(ctx);
+    return NULL;
+  }
+  for (int k = 0; k < TH_ITER / 20; k++) {
+    mffi_fn *fns[5];
+    for (int i = 0; i < 5; i++)
+      if (!(fns[i] = th_bind(lib, names[i]))) {
+        th_fail(j, "bind failed at %d (%d)", k, i);
+        for (int m = 0; m < i; m++)
+          mffi_fn_free(fns[m]);
+        mffi_ctx_free(ctx);
+        return NULL;
+      }
+    int a = j->id, f = k, jj = -k;
+    long b = 1L << 33, e = -j->id, g = k * 3L, i9 = 7;
+    short c = (short)-k;
+    char d = 5;
+    unsigned h = 0xffffu;
+    void *args[] = {&a, &b, &c, &d, &e, &f, &g, &h, &i9, &jj};
+    long r = 0;
+    if (mffi_call(fns[0], &r, args) != MFFI_OK ||
+        r != th_int10(a, b, c, d, e, f, g, h, i9, jj))
+      th_fail(j, "fx_int10 wrong at %d (thread %d)", k, j->id);
+    for (int i = 0; i < 5; i++)
+      mffi_fn_free(fns[i]);
+  }
+  mffi_ctx_free(ctx); /* Closes lib. */
+  return NULL;
+}
+
+/* Threads bind and free at once (the generated routines share one code
+** allocator): every call is right, no routine is left, and the code memory
+** stays within the few routines alive at a time. */
+static const char *th_bind_many(void) {
+  th_int10 = (long (*)(int, long, short, char, long, int, long, unsigned, long,
+                       int))dlsym(env.dl, "fx_int10");
+  if (!th_int10) return "dlsym fx_int10";
+  size_t mapped0, live0, mapped, live;
+  mffi__jit_stats(&mapped0, &live0);
+  th_job jobs[TH_N];
+  for (int i = 0; i < TH_N; i++)
+    jobs[i] = (th_job){.id = i};
+  const char *bad = th_run(th_bind_body, jobs);
+  if (bad) return bad;
+  mffi__jit_stats(&mapped, &live);
+  if (live != live0) return "generated routines left after unbinding";
+  /* TH_N * 5 routines of at most 1 KiB alive at once: two 64 KiB chunks. */
+  if (mapped > mapped0 + 2 * 65536) return "code memory grew";
+  return NULL;
+}
+
 /* -- Drivers --------------------------------------------------------------- */
 
 typedef struct th_check {
@@ -309,6 +382,7 @@ static const th_check th_checks[] = {
     {"callbacks_from_foreign_threads", th_callbacks_from_foreign_threads},
     {"errno_per_thread", th_errno_per_thread},
     {"concurrent_failures", th_concurrent_failures},
+    {"bind_many", th_bind_many},
 };
 #define TH_NCHECKS (sizeof th_checks / sizeof *th_checks)
 
@@ -345,4 +419,5 @@ TH_TEST(0, one_fn_many_callers)
 TH_TEST(1, callbacks_from_foreign_threads)
 TH_TEST(2, errno_per_thread)
 TH_TEST(3, concurrent_failures)
+TH_TEST(4, bind_many)
 #endif

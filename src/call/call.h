@@ -206,6 +206,22 @@ mffi_call_fn mffi__fast_entry(const mffi__fast *p);
 /* The general call routine: fn->data is the mffi__fast. */
 int mffi__fast_call(mffi_fn *fn, void *ret, void *const *args);
 
+/* Generated call routines (x86_64_jit.c): machine code made for one plan
+** at bind time, run as fn->call with fn->data the plan's mffi__fast. NULL
+** when the plan has a piece it does not know, when executable memory cannot
+** be had, or when off (MFFI_JIT=0 in the environment, mffi__jit_enable):
+** then the routines above run it. Thread-safe. */
+mffi_call_fn mffi__jit_make(const mffi__cplan *plan);
+void mffi__jit_free(mffi_call_fn code); /* NULL: nothing. */
+/* Turn the generator on or off for later binds (a process that cannot map
+** executable memory, as the confined sandbox, turns it off first); returns
+** whether it was on. */
+bool mffi__jit_enable(bool on);
+/* Bytes of code memory mapped, and routines alive (for the tests). */
+void mffi__jit_stats(size_t *mapped, size_t *live);
+/* Whether f is a generated routine. */
+bool mffi__jit_owns(mffi_call_fn f);
+
 /* -- libffi (ffi.c) -------------------------------------------------------- */
 
 typedef struct mffi__ffi mffi__ffi;

@@ -215,6 +215,7 @@ struct mffi__fast {
   uint8_t rclass;         /* Register routine: RC_*, or RC_NONE. */
   bool stk;               /* ... with the X64_NSTK stack words. */
   x64_src src[X64_NREG + X64_NSTK]; /* Where each register/word comes from. */
+  mffi_call_fn jit; /* The generated routine (x86_64_jit.c), or NULL. */
   x64_move moves[]; /* nmoves. */
 };
 
@@ -264,6 +265,7 @@ static uint32_t x64_moves_of(const mffi__piece *c, x64_move *mv) {
 }
 
 static void x64_regs_prepare(mffi__fast *p, const mffi__cplan *plan);
+static mffi_call_fn x64_shape(const mffi__cplan *plan);
 
 int mffi__fast_prepare(mffi__cplan *plan, mffi__fast **out) {
   mffi_ctx *ctx = plan->ctx;
@@ -313,12 +315,14 @@ int mffi__fast_prepare(mffi__cplan *plan, mffi__fast **out) {
         (x64_rmove){(uint16_t)src, (uint16_t)c->off, (uint16_t)c->len};
   }
   x64_regs_prepare(p, plan);
+  if (!x64_shape(plan)) p->jit = mffi__jit_make(plan); /* Shapes: faster. */
   *out = p;
   return MFFI_OK;
 }
 
 void mffi__fast_free(mffi_ctx *ctx, mffi__fast *p) {
   if (!p) return;
+  mffi__jit_free(p->jit);
   mffi__cplan_free(p->plan);
   mffi__free(ctx, p);
 }
@@ -751,6 +755,7 @@ static mffi_call_fn x64_shape(const mffi__cplan *plan) {
 mffi_call_fn mffi__fast_entry(const mffi__fast *p) {
   mffi_call_fn shape = x64_shape(p->plan);
   if (shape) return shape;
+  if (p->jit) return p->jit;
   return p->rclass != RC_NONE ? x64_regs_entry(p) : mffi__fast_call;
 }
 

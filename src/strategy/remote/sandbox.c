@@ -512,6 +512,9 @@ int mffi__sandbox_main(int argc, char **argv, int shared_heap) {
   uintptr_t base = (uintptr_t)strtoull(argv[2], &end, 0);
   size_t size = (size_t)strtoull(argv[3], &end, 0);
   sb_catch_fatal();
+  /* Confined later, this process may not map executable memory (a denied
+  ** mmap can kill it): the calls it serves use the routines built in. */
+  mffi__jit_enable(false);
   wire_hello h;
   memset(&h, 0, sizeof h);
   h.magic = WIRE_MAGIC;

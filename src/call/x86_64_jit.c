@@ -1,0 +1,684 @@
+/* x86-64 System V calls: machine code generated for each plan. See LICENSE.
+**
+** At bind time a plan becomes a routine of its own (mffi__jit_make), with
+** the prototype of mffi_call_fn, that does what the plan says and nothing
+** else: straight-line loads from the caller's argument pointers into the
+** exact registers and stack slots, the call, the result stored at its exact
+** size, errno saved: no loop, no branch on a piece. It keeps a frame-pointer
+** frame, so frame-pointer unwinders (the sanitizers', perf's) walk through
+** it; it has no unwind tables (.eh_frame), so a table unwinder stops there.
+** Register use in a routine: %rbx keeps ret across the call (callee-saved),
+** the frame fn->addr, %r11 args, %rax the current argument's pointer, %rcx,
+** %r10 and %xmm8 scratch. The stack slots are filled first, while %rdi,
+** %rsi and %rcx are free for `rep movsb`, then the registers.
+** Plans it does not know (x87 returns, SSE pieces other than 4 or 8 bytes,
+** anything new) are refused: x86_64_fast.c then runs them as before. So are
+** the unusual calls (args NULL with arguments, ret NULL for a memory-class
+** return): the routine jumps to mffi__fast_call, which handles them.
+**
+** The code lives in memory mapped twice from one memfd: written through a
+** read-write view, run from a read-execute one, so no page is ever both, and
+** no page that may be running changes protection. Slots of 64 << k bytes
+** are carved from 64 KiB chunks and kept on a free list per size when the
+** function is unbound, so bind/unbind cycles reuse them. After fork() the
+** child copies every chunk into a memfd of its own (a MAP_SHARED view would
+** let parent and child overwrite each other's free slots).
+*/
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "call/call.h"
+
+#ifdef MFFI__ABI_X64_SYSV
+
+#ifndef MFD_CLOEXEC
+#define MFD_CLOEXEC 0x0001U
+#endif
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000 /* Linux 4.17. */
+#endif
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U /* Linux 6.3: executable even if memfd_noexec=1. */
+#endif
+
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h> /* Macros only: no library, no dependency. */
+#define JIT_VALGRIND_NEW_CODE(p, n) VALGRIND_DISCARD_TRANSLATIONS(p, n)
+#endif
+#endif
+#ifndef JIT_VALGRIND_NEW_CODE
+#define JIT_VALGRIND_NEW_CODE(p, n) ((void)(p), (void)(n))
+#endif
+
+/* -- Executable memory ----------------------------------------------------- */
+
+#define JIT_CHUNK (64 * 1024) /* Bytes mapped at a time. */
+#define JIT_SLOT0 64          /* Smallest slot. */
+#define JIT_NCLS 9            /* Slots of 64 << k bytes, up to 16 KiB. */
+#define JIT_HDR 16            /* Slot header: its rw address and class. */
+#define JIT_MAXCODE (((size_t)JIT_SLOT0 << (JIT_NCLS - 1)) - JIT_HDR)
+
+/* A chunk's header, at the start of its rw view. */
+typedef struct jit_chunk {
+  unsigned char *rw, *rx; /* The two views of the same pages. */
+  size_t used;            /* Bytes carved from it, header included. */
+  struct jit_chunk *next;
+} jit_chunk;
+
+static struct {
+  pthread_mutex_t mu;
+  pthread_once_t once;
+  atomic_bool on;  /* Off: MFFI_JIT=0, mffi__jit_enable(false). */
+  bool failed;     /* Mapping failed: no new chunk, no retry per bind. */
+  bool shared;     /* A fork child kept its parent's pages: no writes. */
+  bool tls_ok;     /* errno saved through %fs (offsets below). */
+  int32_t tls_ptr; /* %fs offsets of mffi__errno_ptr, mffi__errno_val. */
+  int32_t tls_val;
+  jit_chunk *chunks; /* Newest first; slots are carved from the first. */
+  unsigned char *freel[JIT_NCLS]; /* Free slots (rw; jit_hdr). */
+  size_t mapped, live;
+} J = {.mu = PTHREAD_MUTEX_INITIALIZER, .once = PTHREAD_ONCE_INIT};
+
+/* A memfd of one chunk's size, or -1. */
+static int jit_fd(void) {
+  int fd = memfd_create("modffi-jit", MFD_CLOEXEC | MFD_EXEC);
+  if (fd < 0 && errno == EINVAL) fd = memfd_create("modffi-jit", MFD_CLOEXEC);
+  if (fd >= 0 && ftruncate(fd, JIT_CHUNK) != 0) {
+    close(fd);
+    fd = -1;
+  }
+  return fd;
+}
+
+/* fd's read-execute view near this library's code, else anywhere: calls
+** between the two (mffi_call into the routine, the routine back) were
+** 0.5 ns faster a call here than across the address space (the branch
+** predictors keep far targets less well). Below the code, next to the last
+** chunk placed, then in 16 MiB steps; MAP_FIXED_NOREPLACE never replaces a
+** mapping (an older kernel takes it as a hint: the address is checked). */
+static void *jit_rx_near(int fd) {
+  static uintptr_t last; /* Under J.mu. */
+  uintptr_t text = (uintptr_t)&mffi__fast_call & ~(uintptr_t)(JIT_CHUNK - 1);
+  for (int k = 0; k <= 32; k++) {
+    uintptr_t step = (uintptr_t)k << 24, h;
+    if (k == 0) {
+      if (!last) continue;
+      h = last - JIT_CHUNK;
+    } else {
+      if (text < step) break;
+      h = text - step;
+    }
+    void *x = mmap((void *)h, JIT_CHUNK, PROT_READ | PROT_EXEC,
+                   MAP_SHARED | MAP_FIXED_NOREPLACE, fd, 0);
+    if (x == (void *)h) {
+      last = h;
+      return x;
+    }
+    if (x != MAP_FAILED) munmap(x, JIT_CHUNK);
+  }
+  return mmap(NULL, JIT_CHUNK, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+}
+
+/* Map fd read-write and read-execute: at *rw and *rx when fixed (replacing
+** what is there), else anywhere (set). */
+static int jit_views(int fd, unsigned char **rw, unsigned char **rx,
+                     bool fixed) {
+  int fl = MAP_SHARED | (fixed ? MAP_FIXED : 0);
+  void *w =
+      mmap(fixed ? *rw : NULL, JIT_CHUNK, PROT_READ | PROT_WRITE, fl, fd, 0);
+  if (w == MAP_FAILED) return -1;
+  void *x = fixed ? mmap(*rx, JIT_CHUNK, PROT_READ | PROT_EXEC, fl, fd, 0)
+                  : jit_rx_near(fd);
+  if (x == MAP_FAILED) {
+    if (!fixed) munmap(w, JIT_CHUNK);
+    return -1;
+  }
+  *rw = w;
+  *rx = x;
+  return 0;
+}
+
+/* A new chunk, or NULL. errno is kept. */
+static jit_chunk *jit_chunk_new(void) {
+  int saved = errno, fd = jit_fd();
+  unsigned char *rw = NULL, *rx = NULL;
+  int rc = fd < 0 ? -1 : jit_views(fd, &rw, &rx, false);
+  if (fd >= 0) close(fd);
+  errno = saved;
+  if (rc != 0) return NULL;
+  jit_chunk *c = (jit_chunk *)rw;
+  *c = (jit_chunk){rw, rx, JIT_SLOT0, J.chunks};
+  return c;
+}
+
+/* In the child of fork(): give every chunk pages of its own (a new memfd,
+** the old contents), mapped over the same two addresses, so no pointer
+** changes. J.mu is held (jit_prefork). If that fails, the child stops
+** writing code (J.shared): it makes and frees none. */
+static void jit_child(void) {
+  int saved = errno;
+  for (jit_chunk *c = J.chunks; c; c = c->next) {
+    unsigned char *rw = c->rw, *rx = c->rx;
+    void *tmp = MAP_FAILED;
+    int fd = jit_fd();
+    if (fd >= 0)
+      tmp = mmap(NULL, JIT_CHUNK, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (tmp != MAP_FAILED) {
+      memcpy(tmp, rw, JIT_CHUNK);
+      munmap(tmp, JIT_CHUNK);
+    }
+    if (tmp == MAP_FAILED || jit_views(fd, &rw, &rx, true) != 0) {
+      J.shared = J.failed = true;
+      if (fd >= 0) close(fd);
+      break;
+    }
+    close(fd);
+  }
+  errno = saved;
+  pthread_mutex_unlock(&J.mu);
+}
+
+static void jit_prefork(void) {
+  pthread_mutex_lock(&J.mu);
+}
+static void jit_parent(void) {
+  pthread_mutex_unlock(&J.mu);
+}
+
+/* A slot: its header holds its class and its rw address; a free one links
+** to the next free one (rw) and keeps its rx address after the header. */
+typedef struct jit_hdr {
+  uint64_t cls;
+  unsigned char *rw;
+  unsigned char *next, *rx; /* Free slots only, over the code. */
+} jit_hdr;
+_Static_assert(offsetof(jit_hdr, next) == JIT_HDR, "header");
+
+/* Take a slot for n bytes of code: its rw address in *rw, its rx one
+** returned (both past the header); NULL if there is none. */
+static unsigned char *jit_alloc(size_t n, unsigned char **rw) {
+  unsigned k = 0;
+  while (k < JIT_NCLS && ((size_t)JIT_SLOT0 << k) < n + JIT_HDR)
+    k++;
+  if (k == JIT_NCLS) return NULL;
+  size_t sz = (size_t)JIT_SLOT0 << k;
+  unsigned char *w = NULL, *x = NULL;
+  pthread_mutex_lock(&J.mu);
+  if (J.shared) {
+    w = NULL; /* The pages are the parent's too: no code is written. */
+  } else if ((w = J.freel[k]) != NULL) {
+    jit_hdr *h = (jit_hdr *)w;
+    J.freel[k] = h->next;
+    x = h->rx;
+  } else if (!J.failed) {
+    jit_chunk *c = J.chunks;
+    if (!c || c->used + sz > JIT_CHUNK) {
+      if (!(c = jit_chunk_new())) {
+        J.failed = true; /* Silently: today's routines run. */
+        goto out;
+      }
+      J.chunks = c;
+      J.mapped += JIT_CHUNK;
+    }
+    w = c->rw + c->used;
+    x = c->rx + c->used;
+    c->used += sz;
+    *(jit_hdr *)w = (jit_hdr){k, w, NULL, NULL};
+  }
+  if (w) J.live++;
+out:
+  pthread_mutex_unlock(&J.mu);
+  *rw = w ? w + JIT_HDR : NULL;
+  return w ? x + JIT_HDR : NULL;
+}
+
+/* Give back the slot of code (an rx address from jit_alloc). */
+static void jit_release(void *code) {
+  const unsigned char *x = (const unsigned char *)code - JIT_HDR;
+  pthread_mutex_lock(&J.mu);
+  if (!J.shared) {
+    jit_hdr *h = (jit_hdr *)((const jit_hdr *)x)->rw;
+    h->next = J.freel[h->cls];
+    h->rx = (unsigned char *)x;
+    J.freel[h->cls] = (unsigned char *)h;
+    J.live--;
+  }
+  pthread_mutex_unlock(&J.mu);
+}
+
+/* Saved by the routine when the %fs access cannot be used. */
+static void jit_errno(void) {
+  mffi__errno_save();
+}
+
+static void jit_init(void) {
+  const char *e = getenv("MFFI_JIT");
+  atomic_store(&J.on, !(e && e[0] == '0'));
+  /* initial-exec TLS: the variables are at fixed offsets from the thread
+  ** pointer (%fs:0 holds it), the same in every thread. Checked by a read. */
+  uintptr_t tp;
+  __asm__("movq %%fs:0, %0" : "=r"(tp));
+  intptr_t p = (intptr_t)((uintptr_t)&mffi__errno_ptr - tp);
+  intptr_t v = (intptr_t)((uintptr_t)&mffi__errno_val - tp);
+  if (p == (int32_t)p && v == (int32_t)v) {
+    int *keep_p = mffi__errno_ptr, keep_v = mffi__errno_val, *seen_p, seen_v;
+    mffi__errno_ptr = (int *)&J; /* Sentinels, read back through %fs. */
+    mffi__errno_val = 0x5a17;
+    __asm__ volatile("movq %%fs:(%1), %0" : "=r"(seen_p) : "r"(p) : "memory");
+    __asm__ volatile("movl %%fs:(%1), %0" : "=r"(seen_v) : "r"(v) : "memory");
+    mffi__errno_ptr = keep_p;
+    mffi__errno_val = keep_v;
+    J.tls_ok = seen_p == (int *)&J && seen_v == 0x5a17;
+    J.tls_ptr = (int32_t)p;
+    J.tls_val = (int32_t)v;
+  }
+  pthread_atfork(jit_prefork, jit_parent, jit_child);
+}
+
+/* -- The assembler --------------------------------------------------------- */
+
+enum { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11 };
+#define XMM8 8
+
+typedef struct jit_buf {
+  unsigned char *p;
+  size_t n, cap;
+} jit_buf;
+
+static void b1(jit_buf *b, unsigned v) {
+  if (b->n < b->cap) b->p[b->n] = (unsigned char)v;
+  b->n++; /* Past cap: counted, not written (the routine is refused). */
+}
+static void b4(jit_buf *b, uint32_t v) {
+  for (int i = 0; i < 4; i++)
+    b1(b, (v >> (8 * i)) & 0xff);
+}
+static void b8(jit_buf *b, uint64_t v) {
+  b4(b, (uint32_t)v);
+  b4(b, (uint32_t)(v >> 32));
+}
+
+#define W 1    /* REX.W: 64-bit operand. */
+#define BYTE 2 /* A byte register: REX even without other bits (%sil...). */
+
+/* Mandatory prefix, REX, opcode (1-3 bytes, high first). */
+static void op_head(jit_buf *b, unsigned pfx, unsigned fl, unsigned op, int reg,
+                    int rm) {
+  if (pfx) b1(b, pfx);
+  unsigned rex =
+      0x40 | ((fl & W) ? 8 : 0) | ((reg & 8) ? 4 : 0) | ((rm & 8) ? 1 : 0);
+  if (rex != 0x40 || ((fl & BYTE) && reg >= 4)) b1(b, rex);
+  if (op > 0xffff) b1(b, op >> 16);
+  if (op > 0xff) b1(b, (op >> 8) & 0xff);
+  b1(b, op & 0xff);
+}
+
+/* op reg, [base + disp]. */
+static void op_mem(jit_buf *b, unsigned pfx, unsigned fl, unsigned op, int reg,
+                   int base, int32_t disp) {
+  op_head(b, pfx, fl, op, reg, base);
+  unsigned mod = disp == 0 && (base & 7) != RBP ? 0
+                 : disp == (int8_t)disp         ? 1
+                                                : 2;
+  b1(b, (mod << 6) | ((reg & 7) << 3) | (base & 7));
+  if ((base & 7) == RSP) b1(b, 0x24);
+  if (mod == 1) b1(b, (uint8_t)disp);
+  if (mod == 2) b4(b, (uint32_t)disp);
+}
+
+/* op reg, rm (registers). */
+static void op_reg(jit_buf *b, unsigned fl, unsigned op, int reg, int rm) {
+  op_head(b, 0, fl, op, reg, rm);
+  b1(b, 0xc0 | ((reg & 7) << 3) | (rm & 7));
+}
+
+static void mov_rr(jit_buf *b, int dst, int src) {
+  op_reg(b, W, 0x89, src, dst);
+}
+/* Shift r left (ext 4) or right (ext 5) by n. */
+static void shift(jit_buf *b, int ext, int r, unsigned n) {
+  op_reg(b, W, 0xc1, ext, r);
+  b1(b, n);
+}
+static void mov_imm64(jit_buf *b, int r, uint64_t v) {
+  op_head(b, 0, W, 0xb8 + (r & 7), 0, r);
+  b8(b, v);
+}
+/* A rel32 jump (op 0xe9) or jz (0x0f84) to be patched: its offset. */
+static size_t jump(jit_buf *b, unsigned op) {
+  if (op > 0xff) b1(b, op >> 8);
+  b1(b, op & 0xff);
+  b4(b, 0);
+  return b->n - 4;
+}
+static void patch(jit_buf *b, size_t at, size_t to) {
+  int32_t rel = (int32_t)((long)to - (long)(at + 4));
+  for (int i = 0; i < 4; i++)
+    if (at + i < b->cap)
+      b->p[at + i] = (unsigned char)((uint32_t)rel >> (8 * i));
+}
+
+/* -- Pieces ---------------------------------------------------------------- */
+
+static const int jit_gpr[6] = {RDI, RSI, RDX, RCX, R8, R9};
+
+/* Whether the routine can move piece c. */
+static bool jit_piece_ok(const mffi__piece *c) {
+  switch (c->loc) {
+  case MFFI__LOC_INT:
+    if (c->idx >= 6 || c->len < 1 || c->len > 8) return false;
+    if (c->conv == MFFI__CV_COPY) return true;
+    return (c->conv == MFFI__CV_SEXT || c->conv == MFFI__CV_ZEXT) &&
+           (c->len == 1 || c->len == 2 || c->len == 4 || c->len == 8);
+  case MFFI__LOC_FP:
+    if (c->idx >= 8) return false;
+    if (c->conv == MFFI__CV_F2D) return c->len == 4;
+    return c->conv == MFFI__CV_COPY && (c->len == 4 || c->len == 8);
+  case MFFI__LOC_STACK:
+    if (c->conv == MFFI__CV_COPY) return c->len >= 1;
+    if (c->conv == MFFI__CV_F2D) return c->len == 4;
+    return jit_piece_ok(
+        &(mffi__piece){c->arg, MFFI__LOC_INT, c->conv, 0, c->off, c->len, 0});
+  default: return false;
+  }
+}
+
+/* Load the integer piece c of the value at [%rax] into r, zero- or
+** sign-extended as it says (%r10 scratch). Reads only the value's bytes. */
+static void ld_int(jit_buf *b, const mffi__piece *c, int r) {
+  int32_t o = (int32_t)c->off;
+  unsigned len = c->len;
+  bool sx = c->conv == MFFI__CV_SEXT;
+  switch (len) {
+  case 8: op_mem(b, 0, W, 0x8b, r, RAX, o); return;
+  case 4: op_mem(b, 0, sx ? W : 0, sx ? 0x63 : 0x8b, r, RAX, o); return;
+  case 2: op_mem(b, 0, sx ? W : 0, sx ? 0x0fbf : 0x0fb7, r, RAX, o); return;
+  case 1: op_mem(b, 0, sx ? W : 0, sx ? 0x0fbe : 0x0fb6, r, RAX, o); return;
+  }
+  if (c->off + len >= 8) { /* The 8 bytes ending with the piece. */
+    op_mem(b, 0, W, 0x8b, r, RAX, o + (int32_t)len - 8);
+    shift(b, 5, r, 8 * (8 - len));
+    return;
+  }
+  /* A small aggregate: two overlapping loads (the shared byte ORs with
+  ** itself). */
+  unsigned w = len == 3 ? 2 : 4;
+  unsigned op = w == 2 ? 0x0fb7 : 0x8b;
+  op_mem(b, 0, 0, op, r, RAX, o);
+  op_mem(b, 0, 0, op, R10, RAX, o + (int32_t)(len - w));
+  shift(b, 4, R10, 8 * (len - w));
+  op_reg(b, W, 0x09, R10, r); /* or r, r10 */
+}
+
+/* Stack piece c into [%rsp + c->at]. */
+static void put_stack(jit_buf *b, const mffi__piece *c) {
+  int32_t o = (int32_t)c->off, at = (int32_t)c->at, len = (int32_t)c->len;
+  if (c->conv == MFFI__CV_F2D) {
+    op_mem(b, 0xf3, 0, 0x0f5a, XMM8, RAX, o); /* cvtss2sd */
+    op_mem(b, 0xf2, 0, 0x0f11, XMM8, RSP, at);
+    return;
+  }
+  if (c->conv != MFFI__CV_COPY || len <= 8) {
+    ld_int(b, c, RCX);
+    op_mem(b, 0, W, 0x89, RCX, RSP, at);
+    return;
+  }
+  if (len >= 256) { /* rep movsb: %rdi, %rsi, %rcx are free here. */
+    op_mem(b, 0, W, 0x8d, RSI, RAX, o);
+    op_mem(b, 0, W, 0x8d, RDI, RSP, at);
+    b1(b, 0xb9); /* mov ecx, len */
+    b4(b, (uint32_t)len);
+    b1(b, 0xf3);
+    b1(b, 0xa4);
+    return;
+  }
+  if (len < 16) { /* Two overlapping eightbytes. */
+    op_mem(b, 0, W, 0x8b, RCX, RAX, o);
+    op_mem(b, 0, W, 0x89, RCX, RSP, at);
+    op_mem(b, 0, W, 0x8b, RCX, RAX, o + len - 8);
+    op_mem(b, 0, W, 0x89, RCX, RSP, at + len - 8);
+    return;
+  }
+  for (int32_t k = 0;; k += 16) { /* movups; the last one overlapping. */
+    if (k + 16 > len) k = len - 16;
+    op_mem(b, 0, 0, 0x0f10, XMM8, RAX, o + k);
+    op_mem(b, 0, 0, 0x0f11, XMM8, RSP, at + k);
+    if (k + 16 >= len) break;
+  }
+}
+
+/* Register piece c into its register. */
+static void put_reg(jit_buf *b, const mffi__piece *c) {
+  if (c->loc == MFFI__LOC_INT) {
+    ld_int(b, c, jit_gpr[c->idx]);
+    return;
+  }
+  unsigned pfx = c->conv == MFFI__CV_F2D ? 0xf3 : c->len == 4 ? 0xf3 : 0xf2;
+  unsigned op = c->conv == MFFI__CV_F2D ? 0x0f5a : 0x0f10;
+  op_mem(b, pfx, 0, op, (int)c->idx, RAX, (int32_t)c->off);
+}
+
+/* Store return piece c from its register into [%rbx + c->off]. */
+static void put_ret(jit_buf *b, const mffi__piece *c) {
+  int32_t o = (int32_t)c->off;
+  if (c->loc == MFFI__LOC_FP) {
+    op_mem(b, c->len == 4 ? 0xf3 : 0xf2, 0, 0x0f11, (int)c->idx, RBX, o);
+    return;
+  }
+  int r = c->idx ? RDX : RAX;
+  switch (c->len) {
+  case 8: op_mem(b, 0, W, 0x89, r, RBX, o); return;
+  case 4: op_mem(b, 0, 0, 0x89, r, RBX, o); return;
+  case 2: op_mem(b, 0x66, 0, 0x89, r, RBX, o); return;
+  case 1: op_mem(b, 0, BYTE, 0x88, r, RBX, o); return;
+  }
+  /* 3, 5-7 bytes: two overlapping stores. */
+  unsigned w = c->len == 3 ? 2 : 4;
+  op_mem(b, w == 2 ? 0x66 : 0, 0, 0x89, r, RBX, o);
+  mov_rr(b, R10, r);
+  shift(b, 5, R10, 8 * (c->len - w));
+  op_mem(b, w == 2 ? 0x66 : 0, 0, 0x89, R10, RBX, o + (int32_t)(c->len - w));
+}
+
+/* -- Routines -------------------------------------------------------------- */
+
+/* Whether the routine can run plan p. */
+static bool jit_plan_ok(const mffi__cplan *p) {
+  if (!p->runnable || p->salign == 0 || (p->salign & (p->salign - 1)) ||
+      p->sbytes % 16 || p->nargs > MFFI_MAX_ARGS)
+    return false;
+  for (uint32_t i = 0; i < p->nret; i++) {
+    const mffi__piece *c = &p->rp[i];
+    if (c->idx > 1 || c->conv != MFFI__CV_COPY) return false;
+    if (c->loc == MFFI__LOC_FP
+            ? c->len != 4 && c->len != 8
+            : c->loc != MFFI__LOC_INT || c->len < 1 || c->len > 8)
+      return false; /* x87 returns among them. */
+  }
+  for (uint32_t i = 0; i < p->npieces; i++)
+    if (!jit_piece_ok(&p->pieces[i])) return false;
+  return true;
+}
+
+/* %rax = args[arg], unless it holds it already. */
+static void ld_arg(jit_buf *b, int *cur, unsigned arg) {
+  if (*cur == (int)arg) return;
+  op_mem(b, 0, W, 0x8b, RAX, R11, (int32_t)(8 * arg));
+  *cur = (int)arg;
+}
+
+/* The routine of plan p into b. */
+static void jit_emit(jit_buf *b, const mffi__cplan *p) {
+  size_t to_slow[2];
+  int nslow = 0;
+  b4(b, 0xfa1e0ff3); /* endbr64 */
+  if (p->nargs) {    /* test rdx, rdx; jz slow */
+    op_reg(b, W, 0x85, RDX, RDX);
+    to_slow[nslow++] = jump(b, 0x0f84);
+  }
+  if (p->ret_mem) { /* test rsi, rsi; jz slow */
+    op_reg(b, W, 0x85, RSI, RSI);
+    to_slow[nslow++] = jump(b, 0x0f84);
+  }
+  b1(b, 0x55);         /* push rbp */
+  mov_rr(b, RBP, RSP); /* mov rbp, rsp */
+  b1(b, 0x53);         /* push rbx */
+  /* push qword [rdi + addr]: the callee, called as [rbp - 16]. */
+  op_mem(b, 0, 0, 0xff, 6, RDI, (int32_t)offsetof(mffi_fn, addr));
+  mov_rr(b, RBX, RSI);
+  mov_rr(b, R11, RDX);
+  if (p->sbytes) { /* sub rsp, sbytes; and rsp, -salign */
+    op_reg(b, W, 0x81, 5, RSP);
+    b4(b, p->sbytes);
+  }
+  if (p->salign > 16) {
+    op_reg(b, W, 0x81, 4, RSP);
+    b4(b, (uint32_t) - (int32_t)p->salign);
+  }
+  int cur = -1;
+  for (uint32_t i = 0; i < p->npieces; i++) {
+    const mffi__piece *c = &p->pieces[i];
+    if (c->loc != MFFI__LOC_STACK) continue;
+    ld_arg(b, &cur, c->arg);
+    put_stack(b, c);
+  }
+  for (uint32_t i = 0; i < p->npieces; i++) {
+    const mffi__piece *c = &p->pieces[i];
+    if (c->loc == MFFI__LOC_STACK) continue;
+    ld_arg(b, &cur, c->arg);
+    put_reg(b, c);
+  }
+  if (p->ret_mem) mov_rr(b, RDI, RBX);
+  if (p->variadic) { /* mov eax, nfp */
+    b1(b, 0xb8);
+    b4(b, p->nfp);
+  }
+  op_mem(b, 0, 0, 0xff, 2, RBP, -16); /* call [rbp - 16] */
+  if (p->nret) {
+    op_reg(b, W, 0x85, RBX, RBX); /* test rbx, rbx; jz past the stores */
+    size_t skip = jump(b, 0x0f84);
+    for (uint32_t i = 0; i < p->nret; i++)
+      put_ret(b, &p->rp[i]);
+    patch(b, skip, b->n);
+  }
+  size_t to_call = 0, back = 0;
+  if (J.tls_ok) { /* The inline mffi__errno_save(). */
+    b1(b, 0x64);  /* mov rax, fs:[tls_ptr] */
+    op_head(b, 0, W, 0x8b, RAX, 0);
+    b1(b, 0x04), b1(b, 0x25), b4(b, (uint32_t)J.tls_ptr);
+    op_reg(b, W, 0x85, RAX, RAX);
+    to_call = jump(b, 0x0f84);
+    op_mem(b, 0, 0, 0x8b, RAX, RAX, 0); /* mov eax, [rax] */
+    b1(b, 0x64);                        /* mov fs:[tls_val], eax */
+    b1(b, 0x89), b1(b, 0x04), b1(b, 0x25), b4(b, (uint32_t)J.tls_val);
+    back = b->n;
+  } else {
+    mov_imm64(b, RAX, (uint64_t)(uintptr_t)jit_errno);
+    op_reg(b, 0, 0xff, 2, RAX);
+  }
+  b1(b, 0x31), b1(b, 0xc0);            /* xor eax, eax: MFFI_OK */
+  op_mem(b, 0, W, 0x8b, RBX, RBP, -8); /* mov rbx, [rbp - 8] */
+  b1(b, 0xc9);                         /* leave */
+  b1(b, 0xc3);                         /* ret */
+  if (J.tls_ok) { /* errno's address not cached yet: the C helper. */
+    patch(b, to_call, b->n);
+    mov_imm64(b, RAX, (uint64_t)(uintptr_t)jit_errno);
+    op_reg(b, 0, 0xff, 2, RAX); /* call rax (%rsp is aligned) */
+    b1(b, 0xe9);
+    b4(b, (uint32_t)(int32_t)((long)back - (long)(b->n + 4)));
+  }
+  if (nslow) { /* The unusual calls: mffi__fast_call, arguments intact. */
+    for (int i = 0; i < nslow; i++)
+      patch(b, to_slow[i], b->n);
+    mov_imm64(b, RAX, (uint64_t)(uintptr_t)mffi__fast_call);
+    op_reg(b, 0, 0xff, 4, RAX); /* jmp rax */
+  }
+}
+
+mffi_call_fn mffi__jit_make(const mffi__cplan *p) {
+  pthread_once(&J.once, jit_init);
+  if (!atomic_load(&J.on) || !jit_plan_ok(p)) return NULL;
+  unsigned char tmp[1024];
+  jit_buf b = {tmp, 0, sizeof tmp};
+  jit_emit(&b, p);
+  unsigned char *big = NULL;
+  if (b.n > b.cap) { /* Long routines: emitted again into a heap buffer. */
+    if (b.n > JIT_MAXCODE || !(big = mffi__malloc(p->ctx, b.n))) return NULL;
+    b = (jit_buf){big, 0, b.n};
+    jit_emit(&b, p);
+  }
+  unsigned char *rw, *rx = jit_alloc(b.n, &rw);
+  if (rx) {
+    memcpy(rw, b.p, b.n);
+    /* Valgrind runs its translation of what was at rx before (a freed
+    ** routine): it sees no write there, only through rw. */
+    JIT_VALGRIND_NEW_CODE(rx, b.n);
+  }
+  mffi__free(p->ctx, big);
+  if (!rx) return NULL;
+  mffi_call_fn f;
+  void *code = rx;
+  memcpy(&f, &code, sizeof f);
+  return f;
+}
+
+void mffi__jit_free(mffi_call_fn f) {
+  if (!f) return;
+  void *code;
+  memcpy(&code, &f, sizeof code);
+  jit_release(code);
+}
+
+bool mffi__jit_enable(bool on) {
+  pthread_once(&J.once, jit_init);
+  return atomic_exchange(&J.on, on);
+}
+
+void mffi__jit_stats(size_t *mapped, size_t *live) {
+  pthread_mutex_lock(&J.mu);
+  *mapped = J.mapped;
+  *live = J.live;
+  pthread_mutex_unlock(&J.mu);
+}
+
+bool mffi__jit_owns(mffi_call_fn f) {
+  void *v;
+  memcpy(&v, &f, sizeof v);
+  const unsigned char *x = v;
+  bool found = false;
+  pthread_mutex_lock(&J.mu);
+  for (jit_chunk *c = J.chunks; c && !found; c = c->next)
+    found = x >= c->rx && x < c->rx + JIT_CHUNK;
+  pthread_mutex_unlock(&J.mu);
+  return found;
+}
+
+#else /* No generator on other targets: the switches do nothing. */
+
+mffi_call_fn mffi__jit_make(const mffi__cplan *plan) {
+  (void)plan;
+  return NULL;
+}
+void mffi__jit_free(mffi_call_fn code) {
+  (void)code;
+}
+bool mffi__jit_enable(bool on) {
+  (void)on;
+  return false;
+}
+void mffi__jit_stats(size_t *mapped, size_t *live) {
+  *mapped = *live = 0;
+}
+bool mffi__jit_owns(mffi_call_fn f) {
+  (void)f;
+  return false;
+}
+
+#endif

@@ -1,0 +1,448 @@
+/* Generated call routines (x86_64_jit.c): which plans get one, their code
+** memory over bind/unbind cycles and fork(), the unusual calls. See LICENSE.
+**
+** The results of generated routines against direct calls are checked on
+** random signatures by test_callgen; here each check is against the
+** fixture's direct call too, on the signatures named.
+*/
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <pthread.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "call/call.h"
+#include "fixtures/dynfx.h"
+#include "fixtures/fxutil.h"
+#include "modffi_strategy.h"
+
+#if defined(__x86_64__) && !defined(_WIN32) && !defined(MFFI_GENERIC_ABI)
+#define JT_HAVE 1 /* The generator exists in this build. */
+#else
+#define JT_HAVE 0
+#endif
+
+TestSuite(jit, .init = fx_setup, .fini = fx_teardown, .timeout = 120);
+
+/* Signatures that are no shape (x86_64_fast.c has its own routine for
+** those) and that the generator knows: small integers, struct tails of 3
+** bytes, floats, stack arguments, memory-class values, packed structs. */
+static const char *const jt_names[] = {
+    "fx_sext",    "fx_f3_rev",   "fx_c3_inc",   "fx_int10",    "fx_mixed20",
+    "fx_big_inc", "fx_pd_scale", "fx_pk_inc",   "fx_dl_inc",   "fx_uf_inc",
+    "fx_sumv",    "fx_float",    "fx_char",     "fx_dbl12",    "fx_stack_aggs",
+    "fx_mix_inc", "fx_nest_inc", "fx_i128_neg", "fx_huge_fill"};
+#define JT_N (sizeof jt_names / sizeof *jt_names)
+
+/* Whether this process can run generated code (MFFI_JIT=0 may say no). */
+static bool jt_on(void) {
+  const char *e = getenv("MFFI_JIT");
+  return JT_HAVE && !(e && e[0] == '0');
+}
+
+/* The fixture's own function, for a direct call. */
+#define FX(name) ((__typeof__(&name))fx_sym(#name))
+
+static bool jt_generated(mffi_fn *fn) {
+  return mffi__jit_owns(mffi_fn_get_call(fn));
+}
+
+Test(jit, which_plans) {
+  if (!jt_on()) cr_skip_test("no generator in this build or environment");
+  for (size_t i = 0; i < JT_N; i++) {
+    mffi_fn *fn = fx_bind(fx.fast, jt_names[i]);
+    cr_expect(jt_generated(fn), "%s: no generated routine", jt_names[i]);
+    cr_expect_eq(mffi_fn_path(fn), MFFI_PATH_FAST);
+    mffi_fn_free(fn);
+  }
+  /* Refused: an x87 return; kept: the shape routines. */
+  static const char *const none[] = {"fx_ldouble", "fx_ld_half", "fx_int",
+                                     "fx_double", "fx_pt_swap"};
+  for (size_t i = 0; i < sizeof none / sizeof *none; i++) {
+    mffi_fn *fn = fx_bind(fx.fast, none[i]);
+    cr_expect(!jt_generated(fn), "%s: a generated routine", none[i]);
+    mffi_fn_free(fn);
+  }
+  /* Off for later binds, and on again. */
+  cr_expect(mffi__jit_enable(false), "was off before");
+  mffi_fn *fn = fx_bind(fx.fast, "fx_int10");
+  cr_expect(!jt_generated(fn), "generated while off");
+  mffi_fn_free(fn);
+  cr_expect(!mffi__jit_enable(true), "was on");
+  fn = fx_bind(fx.fast, "fx_int10");
+  cr_expect(jt_generated(fn), "not generated when on again");
+  mffi_fn_free(fn);
+}
+
+/* A few results against direct calls: tails, floats, stack, memory. */
+Test(jit, results) {
+  struct fx_c3 c3 = {{'a', (char)0xff, 'y'}}, c3r, c3d;
+  void *a1[] = {&c3};
+  mffi_fn *fn = fx_bind(fx.fast, "fx_c3_inc");
+  memset(&c3r, 0x77, sizeof c3r);
+  cr_assert_eq(mffi_call(fn, &c3r, a1), MFFI_OK);
+  c3d = ((struct fx_c3(*)(struct fx_c3))fx_sym("fx_c3_inc"))(c3);
+  cr_expect(memcmp(&c3r, &c3d, sizeof c3d) == 0, "fx_c3_inc");
+  mffi_fn_free(fn);
+
+  struct fx_f3 f3 = {1.5f, -2.25f, 1e30f}, f3r, f3d;
+  void *a2[] = {&f3};
+  fn = fx_bind(fx.fast, "fx_f3_rev");
+  cr_assert_eq(mffi_call(fn, &f3r, a2), MFFI_OK);
+  f3d = ((struct fx_f3(*)(struct fx_f3))fx_sym("fx_f3_rev"))(f3);
+  cr_expect(memcmp(&f3r, &f3d, sizeof f3d) == 0, "fx_f3_rev");
+  mffi_fn_free(fn);
+
+  int a = -7, f = 1 << 30, j = -1;
+  long b = 1L << 40, e = -3, g = 5, i9 = 1L << 50;
+  short c = -300;
+  char d = -2;
+  unsigned h = 0xfffffff0u;
+  void *a3[] = {&a, &b, &c, &d, &e, &f, &g, &h, &i9, &j};
+  long r = 0;
+  fn = fx_bind(fx.fast, "fx_int10");
+  cr_assert_eq(mffi_call(fn, &r, a3), MFFI_OK);
+  cr_expect_eq(r, FX(fx_int10)(a, b, c, d, e, f, g, h, i9, j));
+  mffi_fn_free(fn);
+
+  struct fx_big big = {{1, -2, 3, -4, 1L << 60}}, bigr, bigd;
+  void *a4[] = {&big};
+  fn = fx_bind(fx.fast, "fx_big_inc");
+  cr_assert_eq(mffi_call(fn, &bigr, a4), MFFI_OK);
+  bigd = ((struct fx_big(*)(struct fx_big))fx_sym("fx_big_inc"))(big);
+  cr_expect(memcmp(&bigr, &bigd, sizeof bigd) == 0, "fx_big_inc");
+  mffi_fn_free(fn);
+}
+
+/* The calls a generated routine hands to mffi__fast_call. */
+Test(jit, unusual_calls) {
+  mffi_fn *fn = fx_bind(fx.fast, "fx_int10");
+  cr_expect_eq(mffi_call(fn, NULL, NULL), MFFI_EMISUSE);
+  mffi_fn_free(fn);
+  /* A memory-class return discarded: the callee still gets a buffer. */
+  int *last = fx_sym("fx_huge_last");
+  fn = fx_bind(fx.fast, "fx_huge_fill");
+  int ch = 0x3c;
+  void *a1[] = {&ch};
+  *last = 0;
+  cr_assert_eq(mffi_call(fn, NULL, a1), MFFI_OK, "%s", mffi_errmsg(fx.ctx));
+  cr_expect_eq(*last, 0x3c);
+  mffi_fn_free(fn);
+  /* A register return discarded. */
+  struct fx_f3 f3 = {1, 2, 3};
+  void *a2[] = {&f3};
+  fn = fx_bind(fx.fast, "fx_f3_rev");
+  cr_expect_eq(mffi_call(fn, NULL, a2), MFFI_OK);
+  mffi_fn_free(fn);
+}
+
+/* errno on a thread that never called before (its errno address not yet
+** cached: the routine's slow way), then again (its %fs way). */
+static void *jt_errno_body(void *arg) {
+  mffi_fn *fn = arg;
+  static _Thread_local int seen[2];
+  for (int k = 0; k < 2; k++) {
+    int e = 40 + k, r = 0;
+    void *args[] = {&e};
+    errno = 0;
+    if (mffi_call(fn, &r, args) != MFFI_OK || r != -1) return (void *)1;
+    seen[k] = mffi_errno();
+  }
+  return seen[0] == 40 && seen[1] == 41 ? NULL : (void *)2;
+}
+
+Test(jit, errno_saved) {
+  /* fx_fail(int) is a shape: a float argument makes no shape. */
+  mffi_fn *fn = NULL;
+  const mffi_type *t = fx_type("int (*)(int, float)");
+  cr_assert_eq(mffi_bind_ptr(fx.fast, t, fx_sym("fx_fail"), &fn), MFFI_OK);
+  if (jt_on()) cr_expect(jt_generated(fn));
+  for (int i = 0; i < 3; i++) {
+    pthread_t th;
+    void *res = (void *)9;
+    cr_assert_eq(pthread_create(&th, NULL, jt_errno_body, fn), 0);
+    pthread_join(th, &res);
+    cr_expect_null(res, "thread %d: errno not saved (%p)", i, res);
+  }
+  mffi_fn_free(fn);
+}
+
+/* Bind every signature, call one, free them. */
+static void jt_cycle(void) {
+  mffi_fn *fns[JT_N];
+  for (size_t i = 0; i < JT_N; i++)
+    fns[i] = fx_bind(fx.fast, jt_names[i]);
+  struct fx_c3 c3 = {{1, 2, 3}}, r;
+  void *args[] = {&c3};
+  cr_assert_eq(mffi_call(fns[2], &r, args), MFFI_OK);
+  cr_assert(r.c[0] == 2 && r.c[1] == 3 && r.c[2] == 4);
+  for (size_t i = 0; i < JT_N; i++)
+    mffi_fn_free(fns[i]);
+}
+
+Test(jit, cycles_reuse_code_memory) {
+  size_t mapped0, live0, mapped, live;
+  mffi__jit_stats(&mapped0, &live0);
+  jt_cycle();
+  mffi__jit_stats(&mapped, &live);
+  cr_expect_eq(live, live0, "routines left after unbinding");
+  size_t after_one = mapped;
+  if (jt_on()) cr_expect_gt(after_one, 0, "no code memory was mapped");
+  for (int k = 0; k < 300; k++)
+    jt_cycle();
+  mffi__jit_stats(&mapped, &live);
+  cr_expect_eq(live, live0);
+  cr_expect_eq(mapped, after_one,
+               "code memory grew over bind/unbind cycles "
+               "(%zu -> %zu bytes)",
+               after_one, mapped);
+  /* mffi_close and mffi_reopen unbind too. */
+  mffi_fn *fn = fx_bind(fx.fast, "fx_int10");
+  (void)fn;
+  cr_assert_eq(mffi_reopen(fx.fast), MFFI_OK);
+  mffi__jit_stats(&mapped, &live);
+  cr_expect_eq(live, live0 + (jt_on() ? 1 : 0), "reopen: one routine, again");
+  mffi_close(fx.fast);
+  fx.fast = NULL;
+  mffi__jit_stats(&mapped, &live);
+  cr_expect_eq(live, live0, "close: routines left");
+}
+
+/* Bind the signatures of jt_names, in order or reversed; MFFI_OK or not. */
+static int jt_bind_all(mffi_lib *lib, mffi_fn **fns, bool reverse) {
+  for (size_t k = 0; k < JT_N; k++) {
+    size_t i = reverse ? JT_N - 1 - k : k;
+    if (mffi_bind(lib, jt_names[i], &fns[i]) != MFFI_OK) return -1;
+  }
+  return MFFI_OK;
+}
+
+/* Calls through four of them that went wrong (fixture results). */
+static int jt_check(mffi_fn **fns) {
+  struct fx_c3 c3 = {{10, 20, 30}}, c3r;
+  struct fx_f3 f3 = {1, 2, 3}, f3r;
+  signed char sa = -5;
+  short sb = -300;
+  unsigned char sc = 250;
+  unsigned short sd = 65000;
+  _Bool se = 1;
+  float fl = 2.5f, flr = 0;
+  int sr = 0, bad = 0;
+  void *a_c3[] = {&c3}, *a_f3[] = {&f3}, *a_s[] = {&sa, &sb, &sc, &sd, &se};
+  void *a_fl[] = {&fl};
+  for (int k = 0; k < 3; k++) {
+    bad += mffi_call(fns[2], &c3r, a_c3) != MFFI_OK ||
+           memcmp(&c3r, &(struct fx_c3){{11, 21, 31}}, 3) != 0;
+    bad += mffi_call(fns[1], &f3r, a_f3) != MFFI_OK || f3r.a != 3 ||
+           f3r.b != 2 || f3r.c != 1;
+    bad += mffi_call(fns[0], &sr, a_s) != MFFI_OK ||
+           sr != FX(fx_sext)(sa, sb, sc, sd, se);
+    bad += mffi_call(fns[11], &flr, a_fl) != MFFI_OK || flr != FX(fx_float)(fl);
+  }
+  return bad;
+}
+
+/* Parent and child bind, after fork(), into the slots free at the fork, in
+** opposite orders: with the code pages still shared, the child's calls
+** would run the routines the parent wrote over its own. */
+Test(jit, fork_child_has_own_code) {
+  mffi_fn *fns[JT_N];
+  for (size_t i = 0; i < JT_N; i++)
+    fns[i] = fx_bind(fx.fast, jt_names[i]);
+  for (size_t i = 0; i < JT_N; i++)
+    mffi_fn_free(fns[i]);
+  int up[2], down[2];
+  cr_assert_eq(pipe(up), 0);
+  cr_assert_eq(pipe(down), 0);
+  fflush(NULL);
+  pid_t pid = fork();
+  cr_assert_geq(pid, 0);
+  char c = 0;
+  mffi_fn *mine[JT_N];
+  if (pid == 0) {
+    close(up[0]);
+    close(down[1]);
+    int rc = jt_bind_all(fx.fast, mine, false);
+    if (write(up[1], "b", 1) != 1 || read(down[0], &c, 1) != 1) _exit(3);
+    _exit(rc != MFFI_OK ? 1 : jt_check(mine) ? 2 : 0);
+  }
+  close(up[1]); /* A dead child ends the reads. */
+  close(down[0]);
+  cr_assert_eq(read(up[0], &c, 1), 1, "the child died before binding");
+  cr_assert_eq(jt_bind_all(fx.fast, mine, true), MFFI_OK);
+  int bad = jt_check(mine);
+  cr_assert_eq(write(down[1], "p", 1), 1);
+  close(up[0]);
+  close(down[1]);
+  int st = 0;
+  cr_assert_eq(waitpid(pid, &st, 0), pid);
+  cr_expect_eq(bad, 0, "the parent's routines went wrong");
+  cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+            "the child's routines went wrong (status %d)", st);
+  for (size_t i = 0; i < JT_N; i++)
+    mffi_fn_free(mine[i]);
+}
+
+/* -- Odd-sized aggregates: byte tails ----------------------------------------
+** struct { char c[N]; } travels as one or two INTEGER eightbytes whose last
+** one has N % 8 bytes: the routine loads and stores exactly those. Each value
+** is put just before an unmapped page, so a wider access faults. */
+
+#define JT_CN(N)                                                               \
+  struct jt_c##N {                                                             \
+    char c[N];                                                                 \
+  };                                                                           \
+  __attribute__((noinline)) static struct jt_c##N jt_f##N(                     \
+      struct jt_c##N a, long x1, long x2, long x3, long x4, long x5,           \
+      struct jt_c##N b) {                                                      \
+    struct jt_c##N r;                                                          \
+    for (int i = 0; i < N; i++)                                                \
+      r.c[i] = (char)(a.c[i] * 3 + b.c[i] + i + x1 - x2 + x3 - x4 + x5);       \
+    return r;                                                                  \
+  } __attribute__((noinline)) static struct jt_c##N jt_g##N(                   \
+      struct jt_c##N a, struct jt_c##N b) {                                    \
+    struct jt_c##N r;                                                          \
+    for (int i = 0; i < N; i++)                                                \
+      r.c[i] = (char)(a.c[i] - 2 * b.c[i] + 7 * i);                            \
+    return r;                                                                  \
+  }
+JT_CN(3)
+JT_CN(5)
+JT_CN(6)
+JT_CN(7)
+JT_CN(11)
+JT_CN(13)
+JT_CN(14)
+JT_CN(15)
+
+#include <sys/mman.h>
+
+/* n bytes that end where an unmapped page begins. */
+static unsigned char *jt_edge(unsigned char *pages, int k, size_t n) {
+  long pg = sysconf(_SC_PAGESIZE);
+  return pages + (size_t)(2 * k + 1) * (size_t)pg - n;
+}
+
+#define JT_CHECK(N)                                                            \
+  do {                                                                         \
+    char decl[128], ft[160], gt[96];                                           \
+    snprintf(decl, sizeof decl, "struct jt_c%d { char c[%d]; };", N, N);       \
+    cr_assert_eq(mffi_cdef(fx.ctx, decl, strlen(decl)), MFFI_OK);              \
+    snprintf(ft, sizeof ft,                                                    \
+             "struct jt_c%d (*)(struct jt_c%d, long, long, long, long, "       \
+             "long, struct jt_c%d)",                                           \
+             N, N, N);                                                         \
+    snprintf(gt, sizeof gt, "struct jt_c%d (*)(struct jt_c%d, struct jt_c%d)", \
+             N, N, N);                                                         \
+    mffi_fn *f = NULL, *g = NULL;                                              \
+    cr_assert_eq(mffi_bind_ptr(fx.fast, fx_type(ft), (void *)jt_f##N, &f),     \
+                 MFFI_OK);                                                     \
+    cr_assert_eq(mffi_bind_ptr(fx.fast, fx_type(gt), (void *)jt_g##N, &g),     \
+                 MFFI_OK);                                                     \
+    if (jt_on()) cr_expect(jt_generated(f) && jt_generated(g), "N=%d", N);     \
+    struct jt_c##N *a = (void *)jt_edge(pages, 0, N),                          \
+                   *b = (void *)jt_edge(pages, 1, N),                          \
+                   *r = (void *)jt_edge(pages, 2, N), want;                    \
+    for (int i = 0; i < N; i++) {                                              \
+      a->c[i] = (char)(i * 37 + 1);                                            \
+      b->c[i] = (char)(200 - i * 11);                                          \
+    }                                                                          \
+    long x[5] = {1, 1L << 40, -5, 9, 3};                                       \
+    void *args[] = {a, &x[0], &x[1], &x[2], &x[3], &x[4], b};                  \
+    cr_assert_eq(mffi_call(f, r, args), MFFI_OK);                              \
+    want = jt_f##N(*a, x[0], x[1], x[2], x[3], x[4], *b);                      \
+    cr_expect(memcmp(r, &want, N) == 0, "f, N=%d", N);                         \
+    void *args2[] = {a, b};                                                    \
+    cr_assert_eq(mffi_call(g, r, args2), MFFI_OK);                             \
+    want = jt_g##N(*a, *b);                                                    \
+    cr_expect(memcmp(r, &want, N) == 0, "g, N=%d", N);                         \
+    mffi_fn_free(f);                                                           \
+    mffi_fn_free(g);                                                           \
+  } while (0)
+
+Test(jit, byte_tails) {
+  long pg = sysconf(_SC_PAGESIZE);
+  unsigned char *pages = mmap(NULL, (size_t)(6 * pg), PROT_READ | PROT_WRITE,
+                              MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  cr_assert(pages != MAP_FAILED);
+  for (int k = 0; k < 3; k++)
+    cr_assert_eq(mprotect(pages + (2 * k + 1) * pg, (size_t)pg, PROT_NONE), 0);
+  JT_CHECK(3);
+  JT_CHECK(5);
+  JT_CHECK(6);
+  JT_CHECK(7);
+  JT_CHECK(11);
+  JT_CHECK(13);
+  JT_CHECK(14);
+  JT_CHECK(15);
+  munmap(pages, (size_t)(6 * pg));
+}
+
+/* -- A long routine (over the first emission buffer) ------------------------
+ */
+
+#define JT_P10(k)                                                              \
+  int a##k##0, int a##k##1, int a##k##2, int a##k##3, int a##k##4,             \
+      int a##k##5, int a##k##6, int a##k##7, int a##k##8, int a##k##9
+#define JT_S10(k)                                                              \
+  (a##k##0 * 1L + a##k##1 * 2L + a##k##2 * 3L + a##k##3 * 5L + a##k##4 * 7L +  \
+   a##k##5 * 11L + a##k##6 * 13L + a##k##7 * 17L + a##k##8 * 19L +             \
+   a##k##9 * 23L) *                                                            \
+      (k + 1)
+__attribute__((noinline)) static long jt_sum100(JT_P10(0), JT_P10(1), JT_P10(2),
+                                                JT_P10(3), JT_P10(4), JT_P10(5),
+                                                JT_P10(6), JT_P10(7), JT_P10(8),
+                                                JT_P10(9)) {
+  return JT_S10(0) + JT_S10(1) + JT_S10(2) + JT_S10(3) + JT_S10(4) + JT_S10(5) +
+         JT_S10(6) + JT_S10(7) + JT_S10(8) + JT_S10(9);
+}
+
+Test(jit, hundred_arguments) {
+  static char ty[1024];
+  int n = snprintf(ty, sizeof ty, "long (*)(");
+  for (int i = 0; i < 100; i++)
+    n += snprintf(ty + n, sizeof ty - (size_t)n, "%sint", i ? ", " : "");
+  snprintf(ty + n, sizeof ty - (size_t)n, ")");
+  mffi_fn *fn = NULL;
+  cr_assert_eq(mffi_bind_ptr(fx.fast, fx_type(ty), (void *)jt_sum100, &fn),
+               MFFI_OK);
+  if (jt_on()) cr_expect(jt_generated(fn));
+  int v[100];
+  void *args[100];
+  for (int i = 0; i < 100; i++) {
+    v[i] = (i * 7919) % 2001 - 1000;
+    args[i] = &v[i];
+  }
+  long r = 0;
+  cr_assert_eq(mffi_call(fn, &r, args), MFFI_OK);
+#define JT_V10(k)                                                              \
+  v[k * 10], v[k * 10 + 1], v[k * 10 + 2], v[k * 10 + 3], v[k * 10 + 4],       \
+      v[k * 10 + 5], v[k * 10 + 6], v[k * 10 + 7], v[k * 10 + 8],              \
+      v[k * 10 + 9]
+  long want = jt_sum100(JT_V10(0), JT_V10(1), JT_V10(2), JT_V10(3), JT_V10(4),
+                        JT_V10(5), JT_V10(6), JT_V10(7), JT_V10(8), JT_V10(9));
+  cr_expect_eq(r, want);
+  mffi_fn_free(fn);
+}
+
+/* A freed slot taken again runs its new routine. Natively x86 sees the
+** write through the other view; under valgrind (test_jit_valgrind.sh) the
+** routine must say so (VALGRIND_DISCARD_TRANSLATIONS). */
+Test(jit, reused_slot_runs_new_code) {
+  int bad = 0;
+  for (int k = 0; k < 4; k++) {
+    mffi_fn *a = fx_bind(fx.fast, "fx_float");
+    float x = 1.5f + (float)k, r = 0;
+    void *ar[] = {&x};
+    cr_assert_eq(mffi_call(a, &r, ar), MFFI_OK);
+    bad += r != FX(fx_float)(x);
+    mffi_fn_free(a);
+    mffi_fn *b = fx_bind(fx.fast, "fx_char");
+    char c = (char)(5 + k), rc = 0;
+    void *br[] = {&c};
+    cr_assert_eq(mffi_call(b, &rc, br), MFFI_OK);
+    bad += rc != FX(fx_char)(c);
+    mffi_fn_free(b);
+  }
+  cr_expect_eq(bad, 0, "%d calls ran another routine", bad);
+}
