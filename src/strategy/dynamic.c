@@ -87,7 +87,7 @@ static void dyn_unbind(mffi_fn *fn) {
 const mffi_strategy mffi__strategy_dynamic = {
     .version = MFFI_STRATEGY_VERSION,
     .name = "dynamic",
-    .flags = MFFI_STRATEGY_NATIVE,
+    .flags = MFFI_STRATEGY_NATIVE | MFFI_STRATEGY_VARCALLBACK,
     .opts = NULL,
     .xOpen = dyn_open,
     .xClose = dyn_close,

@@ -251,7 +251,7 @@ static void st_callback_free(mffi_closure *c) {
 const mffi_strategy mffi__strategy_static = {
     .version = MFFI_STRATEGY_VERSION,
     .name = "static",
-    .flags = MFFI_STRATEGY_NATIVE,
+    .flags = MFFI_STRATEGY_NATIVE | MFFI_STRATEGY_VARCALLBACK,
     .opts = NULL,
     .xOpen = st_open,
     .xClose = st_close,
