@@ -50,6 +50,7 @@ _Static_assert(sizeof(clo_frame) == 256, "frame size");
 __attribute__((visibility("hidden"))) int
 mffi__x64_clo_dispatch(const mffi__pclo *p, clo_frame *f);
 __attribute__((visibility("hidden"))) void mffi__x64_clo_entry(void);
+__attribute__((visibility("hidden"))) void mffi__x64_clo_entry_int(void);
 
 /* The dispatcher returns 1 when %st0 is the result. The stack pointer is
 ** 16-aligned after the push, so the frame and the call are too. */
@@ -102,6 +103,42 @@ __asm__(".text\n"
         ".cfi_endproc\n"
         ".size mffi__x64_clo_entry, .-mffi__x64_clo_entry\n");
 
+/* The same for plans without floating-point arguments or results: the
+** vector registers are neither spilled nor loaded. */
+__asm__(".text\n"
+        ".p2align 4\n"
+        ".globl mffi__x64_clo_entry_int\n"
+        ".hidden mffi__x64_clo_entry_int\n"
+        ".type mffi__x64_clo_entry_int, @function\n"
+        "mffi__x64_clo_entry_int:\n"
+        ".cfi_startproc\n"
+        "  endbr64\n"
+        "  pushq %rbp\n"
+        ".cfi_def_cfa_offset 16\n"
+        ".cfi_offset %rbp, -16\n"
+        "  movq %rsp, %rbp\n"
+        ".cfi_def_cfa_register %rbp\n"
+        "  subq $256, %rsp\n"
+        "  movq %rdi, 0(%rsp)\n"
+        "  movq %rsi, 8(%rsp)\n"
+        "  movq %rdx, 16(%rsp)\n"
+        "  movq %rcx, 24(%rsp)\n"
+        "  movq %r8, 32(%rsp)\n"
+        "  movq %r9, 40(%rsp)\n"
+        "  movq %rax, 48(%rsp)\n"
+        "  leaq 16(%rbp), %rax\n"
+        "  movq %rax, 56(%rsp)\n"
+        "  movq %r10, %rdi\n"
+        "  movq %rsp, %rsi\n"
+        "  call mffi__x64_clo_dispatch\n"
+        "  movq 192(%rsp), %rax\n"
+        "  movq 200(%rsp), %rdx\n"
+        "  leave\n"
+        ".cfi_def_cfa %rsp, 8\n"
+        "  ret\n"
+        ".cfi_endproc\n"
+        ".size mffi__x64_clo_entry_int, .-mffi__x64_clo_entry_int\n");
+
 /* -- Trampoline pages ------------------------------------------------------ */
 
 /* A slot: endbr64; movq D(%rip), %r10; jmpq *D+8(%rip); int3 padding. Its
@@ -112,6 +149,7 @@ __asm__(".text\n"
 static pthread_mutex_t tp_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned char **tp_free; /* Free slots, a stack. */
 static size_t tp_nfree, tp_capfree;
+static size_t tp_total;   /* Slots mapped. */
 static size_t tp_reserve; /* > 0: the slots were mapped up front. */
 static bool tp_noexec;    /* Executable memory cannot be had. */
 
@@ -137,12 +175,12 @@ static void tp_put32(unsigned char *p, int32_t v) {
 ** execute permission that is refused). */
 static bool tp_grow(void) {
   size_t ps = tp_pagesize(), n = ps / SLOT_SIZE;
-  unsigned char **fs = tp_free;
-  if (tp_nfree + n > tp_capfree) {
-    fs = realloc(tp_free, (tp_nfree + n) * sizeof *fs);
+  /* Room for every slot there will be: all may be free at once. */
+  if (tp_total + n > tp_capfree) {
+    unsigned char **fs = realloc(tp_free, (tp_total + n) * sizeof *fs);
     if (!fs) return false;
     tp_free = fs;
-    tp_capfree = tp_nfree + n;
+    tp_capfree = tp_total + n;
   }
   unsigned char *m = mmap(NULL, 2 * ps, PROT_READ | PROT_WRITE,
                           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -166,12 +204,14 @@ static bool tp_grow(void) {
   /* Pushed in reverse, so that slots are handed out in address order. */
   for (size_t i = n; i-- > 0;)
     tp_free[tp_nfree++] = m + i * SLOT_SIZE;
+  tp_total += n;
   return true;
 }
 
-/* A free slot bound to state p, or NULL: *exhausted says whether it is the
-** reserve that ran out (else there is no executable memory at all). */
-static unsigned char *tp_take(void *p, bool *exhausted) {
+/* A free slot bound to state p and entry, or NULL: *exhausted says whether it
+ *is the
+ ** reserve that ran out (else there is no executable memory at all). */
+static unsigned char *tp_take(void *p, void (*entry)(void), bool *exhausted) {
   unsigned char *s = NULL;
   *exhausted = false;
   pthread_mutex_lock(&tp_lock);
@@ -180,7 +220,7 @@ static unsigned char *tp_take(void *p, bool *exhausted) {
     s = tp_free[--tp_nfree];
     void **d = tp_data(s);
     d[0] = p;
-    d[1] = (void *)(uintptr_t)mffi__x64_clo_entry;
+    d[1] = (void *)(uintptr_t)entry;
   } else if (tp_reserve) {
     *exhausted = true;
   }
@@ -252,6 +292,8 @@ struct mffi__pclo {
   uint8_t rmode; /* R_*. */
   uint8_t rsext; /* A signed integer result of rsize < 8 bytes. */
   uint8_t nret;  /* R_REGS: pieces. */
+  bool simple;   /* Every argument is A_FRAME or A_STACK. */
+  bool nofp;     /* No vector register is read or written. */
   uint32_t rsize;
   clo_copy rp[2]; /* R_REGS: from the result buffer into the frame. */
   clo_copy *copies;
@@ -378,8 +420,18 @@ int mffi__pclo_new(mffi_closure *c, mffi__cplan *plan, mffi__pclo **out,
     mffi__free(ctx, p);
     return 1;
   }
+  p->simple = true;
+  for (uint32_t i = 0; i < plan->nargs; i++)
+    if (p->args[i].how != A_FRAME && p->args[i].how != A_STACK)
+      p->simple = false;
+  p->nofp = p->rmode != R_X87;
+  for (uint32_t j = 0; j < plan->npieces; j++)
+    if (plan->pieces[j].loc == MFFI__LOC_FP) p->nofp = false;
+  for (uint32_t j = 0; j < plan->nret; j++)
+    if (plan->rp[j].loc != MFFI__LOC_INT) p->nofp = false;
   bool exhausted;
-  p->slot = tp_take(p, &exhausted);
+  p->slot = tp_take(p, p->nofp ? mffi__x64_clo_entry_int : mffi__x64_clo_entry,
+                    &exhausted);
   if (!p->slot) {
     mffi__free(ctx, p);
     if (!exhausted) return 1;
@@ -410,10 +462,9 @@ static inline void clo_d2f(const unsigned char *src, unsigned char *dst) {
   memcpy(dst, &x, sizeof x);
 }
 
-int mffi__x64_clo_dispatch(const mffi__pclo *p, clo_frame *f) {
-  uint32_t n = p->nargs ? p->nargs : 1;
-  void *args[n];
-  clo_buf tmp[p->nbuf ? p->nbuf : 1];
+/* The handler's arguments into args, from the frame f. */
+static void clo_args(const mffi__pclo *p, clo_frame *f, void **args,
+                     clo_buf *tmp) {
   unsigned char *fr = (unsigned char *)f;
   for (uint32_t i = 0; i < p->nargs; i++) {
     const clo_arg *a = &p->args[i];
@@ -444,27 +495,32 @@ int mffi__x64_clo_dispatch(const mffi__pclo *p, clo_frame *f) {
       break;
     }
   }
+}
+
+/* Run the handler with args and put its result where the entry loads the
+** return registers from; 1 if that is %st0. */
+static int clo_run(const mffi__pclo *p, clo_frame *f, void *const *args) {
+  const mffi_closure *c = p->c;
+  clo_buf rb;
   switch (p->rmode) {
-  case R_VOID: mffi_closure_invoke(p->c, NULL, args); return 0;
+  case R_VOID: c->handler(NULL, args, c->hdata); return 0;
   case R_MEM: {
     void *dst = (void *)(uintptr_t)f->gpr[0];
     memset(dst, 0, p->rsize);
-    mffi_closure_invoke(p->c, dst, args);
+    c->handler(dst, args, c->hdata);
     f->r_rax = (uint64_t)(uintptr_t)dst;
     return 0;
   }
-  case R_X87: {
-    clo_buf rb;
+  case R_X87:
     memset(&rb, 0, sizeof rb);
-    mffi_closure_invoke(p->c, rb.b, args);
+    c->handler(rb.b, args, c->hdata);
     memcpy(f->r_st, rb.b, sizeof rb.b);
     return 1;
-  }
   default: break;
   }
-  clo_buf rb;
   memset(&rb, 0, sizeof rb);
-  mffi_closure_invoke(p->c, rb.b, args);
+  c->handler(rb.b, args, c->hdata);
+  unsigned char *fr = (unsigned char *)f;
   for (uint32_t j = 0; j < p->nret; j++) {
     const clo_copy *cp = &p->rp[j];
     uint64_t v = mffi__load_bytes(rb.b + cp->off, cp->len);
@@ -475,6 +531,20 @@ int mffi__x64_clo_dispatch(const mffi__pclo *p, clo_frame *f) {
     memcpy(fr + cp->from, &v, sizeof v);
   }
   return 0;
+}
+
+int mffi__x64_clo_dispatch(const mffi__pclo *p, clo_frame *f) {
+  uint32_t n = p->nargs ? p->nargs : 1;
+  void *args[n];
+  if (p->simple) { /* Pointers only: no buffers, no branches. */
+    unsigned char *base[2] = {(unsigned char *)f, f->stack};
+    for (uint32_t i = 0; i < p->nargs; i++)
+      args[i] = base[p->args[i].how] + p->args[i].at;
+    return clo_run(p, f, args);
+  }
+  clo_buf tmp[p->nbuf ? p->nbuf : 1];
+  clo_args(p, f, args, tmp);
+  return clo_run(p, f, args);
 }
 
 #endif
