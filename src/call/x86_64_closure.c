@@ -153,14 +153,11 @@ static size_t tp_total;   /* Slots mapped. */
 static size_t tp_reserve; /* > 0: the slots were mapped up front. */
 static bool tp_noexec;    /* Executable memory cannot be had. */
 
-static size_t tp_pagesize(void) {
-  long ps = sysconf(_SC_PAGESIZE);
-  return ps > 0 ? (size_t)ps : 4096;
-}
+static size_t tp_ps; /* The page size, once a page is mapped. */
 
-/* The data words of slot s. */
+/* The data words of slot s. Under tp_lock. */
 static void **tp_data(unsigned char *s) {
-  size_t ps = tp_pagesize();
+  size_t ps = tp_ps;
   uintptr_t base = (uintptr_t)s & ~(uintptr_t)(ps - 1);
   size_t i = ((uintptr_t)s - base) / SLOT_SIZE;
   return (void **)(base + ps + i * SLOT_DATA);
@@ -174,7 +171,11 @@ static void tp_put32(unsigned char *p, int32_t v) {
 ** false if the memory cannot be had (tp_noexec set when it is the
 ** execute permission that is refused). */
 static bool tp_grow(void) {
-  size_t ps = tp_pagesize(), n = ps / SLOT_SIZE;
+  if (!tp_ps) {
+    long v = sysconf(_SC_PAGESIZE);
+    tp_ps = v > 0 ? (size_t)v : 4096;
+  }
+  size_t ps = tp_ps, n = ps / SLOT_SIZE;
   /* Room for every slot there will be: all may be free at once. */
   if (tp_total + n > tp_capfree) {
     unsigned char **fs = realloc(tp_free, (tp_total + n) * sizeof *fs);
@@ -208,12 +209,11 @@ static bool tp_grow(void) {
   return true;
 }
 
-/* A free slot bound to state p and entry, or NULL: *exhausted says whether it
- *is the
- ** reserve that ran out (else there is no executable memory at all). */
-static unsigned char *tp_take(void *p, void (*entry)(void), bool *exhausted) {
+/* A free slot bound to state p and entry, or NULL: *reserve is then the
+** size of the reserve that ran out, or 0 (no executable memory). */
+static unsigned char *tp_take(void *p, void (*entry)(void), size_t *reserve) {
   unsigned char *s = NULL;
-  *exhausted = false;
+  *reserve = 0;
   pthread_mutex_lock(&tp_lock);
   if (tp_nfree == 0 && !tp_reserve && !tp_noexec) tp_grow();
   if (tp_nfree > 0) {
@@ -221,8 +221,8 @@ static unsigned char *tp_take(void *p, void (*entry)(void), bool *exhausted) {
     void **d = tp_data(s);
     d[0] = p;
     d[1] = (void *)(uintptr_t)entry;
-  } else if (tp_reserve) {
-    *exhausted = true;
+  } else if (!tp_noexec) {
+    *reserve = tp_reserve;
   }
   pthread_mutex_unlock(&tp_lock);
   return s;
@@ -246,6 +246,7 @@ int mffi__pclo_reserve(size_t n) {
     if (tp_nfree < n) {
       rc = tp_noexec ? 1 : MFFI_ENOMEM;
       tp_noexec = true; /* Plan closures are off: libffi's reserve serves. */
+      tp_nfree = 0;
     } else {
       /* Only n of the slots count: the same limit as libffi's reserve. */
       tp_nfree = n;
@@ -403,7 +404,7 @@ int mffi__pclo_new(mffi_closure *c, mffi__cplan *plan, mffi__pclo **out,
   mffi_ctx *ctx = plan->ctx;
   const mffi__tt *tt = &ctx->tt;
   *out = NULL;
-  if (!plan->runnable || plan->over || tp_noexec) return 1;
+  if (!plan->runnable || plan->over) return 1;
   size_t n = plan->nargs;
   mffi__pclo *p = mffi__calloc(ctx, sizeof *p + n * sizeof(clo_arg) +
                                         2 * n * sizeof(clo_copy) + 1);
@@ -429,16 +430,16 @@ int mffi__pclo_new(mffi_closure *c, mffi__cplan *plan, mffi__pclo **out,
     if (plan->pieces[j].loc == MFFI__LOC_FP) p->nofp = false;
   for (uint32_t j = 0; j < plan->nret; j++)
     if (plan->rp[j].loc != MFFI__LOC_INT) p->nofp = false;
-  bool exhausted;
+  size_t reserve;
   p->slot = tp_take(p, p->nofp ? mffi__x64_clo_entry_int : mffi__x64_clo_entry,
-                    &exhausted);
+                    &reserve);
   if (!p->slot) {
     mffi__free(ctx, p);
-    if (!exhausted) return 1;
+    if (!reserve) return 1;
     return mffi__err(ctx, MFFI_ERANGE,
                      "all %zu callback trampolines are in use (raise "
                      "mffi_remote_opts.max_closures)",
-                     tp_reserve);
+                     reserve);
   }
   p->plan = plan;
   *out = p;
