@@ -243,7 +243,7 @@ void mffi__ffi_closure_free(mffi_closure *c);
 
 typedef struct mffi__pclo mffi__pclo;
 
-/* A closure for c whose entry runs plan; the closure takes plan over on
+/* A closure for c whose entry runs plan; it takes plan over (frees it) on
 ** success. MFFI_OK with *out and its code pointer *code; 1 if this entry
 ** cannot run plan or there is no executable memory (plan left to the
 ** caller, nothing recorded: use libffi); MFFI_ERANGE (the reserve is used

@@ -8,12 +8,13 @@
 ** afterwards, so no page is ever writable while code in it may run.
 ** The entry spills the argument registers (%rdi..%r9, %rax, all of
 ** %xmm0-7) into a frame on the stack, records where the caller's stack
-** arguments start, and calls clo_dispatch, which builds the handler's
-** argument array from the plan: pointers straight into the frame or the
-** caller's stack where a value lies whole, a local copy for an aggregate
-** split across registers or a float passed as a double (variadic). It then
-** puts the return value where the entry loads %rax, %rdx, %xmm0, %xmm1 and
-** %st0 from. Plans this file does not know (pieces it was not written for,
+** arguments start, and calls mffi__x64_clo_dispatch, which builds the
+** handler's argument array from the plan: pointers straight into the frame
+** or the caller's stack where a value lies whole, a local copy for an
+** aggregate split across registers or a float passed as a double
+** (variadic). It then puts the return value where the entry loads %rax,
+** %rdx, %xmm0, %xmm1 and %st0 from (a plan with no floating-point value
+** takes mffi__x64_clo_entry_int, which leaves the vector registers alone). Plans this file does not know (pieces it was not written for,
 ** over-aligned stack arguments) are left to libffi's closures (ffi.c).
 */
 #include <pthread.h>
@@ -260,8 +261,9 @@ int mffi__pclo_reserve(size_t n) {
 /* -- Closure state --------------------------------------------------------- */
 
 enum {              /* How the handler's pointer to an argument is made. */
-       A_FRAME,     /* Into the frame, at byte `at`. */
-       A_STACK,     /* Into the caller's stack area, at byte `at`. */
+       A_FRAME = 0, /* Into the frame, at byte `at`. */
+       A_STACK = 1, /* Into the caller's stack area, at byte `at` (0 and 1
+                       index the simple path's bases). */
        A_D2F_FRAME, /* A float passed as a double in the frame: narrowed. */
        A_D2F_STACK, /* ... on the stack. */
        A_COPY,      /* Reassembled from pieces (first, npieces). */
@@ -286,7 +288,6 @@ enum { R_VOID, R_MEM, R_REGS, R_X87 };
 
 struct mffi__pclo {
   mffi_closure *c;
-  mffi__cplan *plan;
   unsigned char *slot;
   uint32_t nargs;
   uint16_t nbuf;
@@ -441,7 +442,7 @@ int mffi__pclo_new(mffi_closure *c, mffi__cplan *plan, mffi__pclo **out,
                      "mffi_remote_opts.max_closures)",
                      reserve);
   }
-  p->plan = plan;
+  mffi__cplan_free(plan); /* All it says is in p now. */
   *out = p;
   *code = p->slot;
   return MFFI_OK;
@@ -450,7 +451,6 @@ int mffi__pclo_new(mffi_closure *c, mffi__cplan *plan, mffi__pclo **out,
 void mffi__pclo_free(mffi_ctx *ctx, mffi__pclo *p) {
   if (!p) return;
   tp_give(p->slot);
-  mffi__cplan_free(p->plan);
   mffi__free(ctx, p);
 }
 
