@@ -14,7 +14,8 @@
 ** aggregate split across registers or a float passed as a double
 ** (variadic). It then puts the return value where the entry loads %rax,
 ** %rdx, %xmm0, %xmm1 and %st0 from (a plan with no floating-point value
-** takes mffi__x64_clo_entry_int, which leaves the vector registers alone). Plans this file does not know (pieces it was not written for,
+** takes mffi__x64_clo_entry_int, which leaves the vector registers alone).
+*Plans this file does not know (pieces it was not written for,
 ** over-aligned stack arguments) are left to libffi's closures (ffi.c).
 */
 #include <pthread.h>
@@ -262,8 +263,7 @@ int mffi__pclo_reserve(size_t n) {
 
 enum {              /* How the handler's pointer to an argument is made. */
        A_FRAME = 0, /* Into the frame, at byte `at`. */
-       A_STACK = 1, /* Into the caller's stack area, at byte `at` (0 and 1
-                       index the simple path's bases). */
+       A_STACK = 1, /* Into the caller's stack area, at byte `at`. */
        A_D2F_FRAME, /* A float passed as a double in the frame: narrowed. */
        A_D2F_STACK, /* ... on the stack. */
        A_COPY,      /* Reassembled from pieces (first, npieces). */
@@ -500,7 +500,8 @@ static void clo_args(const mffi__pclo *p, clo_frame *f, void **args,
 
 /* Run the handler with args and put its result where the entry loads the
 ** return registers from; 1 if that is %st0. */
-static int clo_run(const mffi__pclo *p, clo_frame *f, void *const *args) {
+static inline __attribute__((always_inline)) int
+clo_run(const mffi__pclo *p, clo_frame *f, void *const *args) {
   const mffi_closure *c = p->c;
   clo_buf rb;
   switch (p->rmode) {
@@ -534,15 +535,19 @@ static int clo_run(const mffi__pclo *p, clo_frame *f, void *const *args) {
   return 0;
 }
 
+#define CLO_SMALL 8 /* Arguments of the simple path's fixed array. */
+
 int mffi__x64_clo_dispatch(const mffi__pclo *p, clo_frame *f) {
-  uint32_t n = p->nargs ? p->nargs : 1;
-  void *args[n];
-  if (p->simple) { /* Pointers only: no buffers, no branches. */
-    unsigned char *base[2] = {(unsigned char *)f, f->stack};
+  if (p->simple && p->nargs <= CLO_SMALL) {
+    /* Pointers only: no buffers, no branches, no variable-length array. */
+    void *args[CLO_SMALL];
+    unsigned char *fr = (unsigned char *)f, *st = f->stack;
     for (uint32_t i = 0; i < p->nargs; i++)
-      args[i] = base[p->args[i].how] + p->args[i].at;
+      args[i] = (p->args[i].how == A_STACK ? st : fr) + p->args[i].at;
     return clo_run(p, f, args);
   }
+  uint32_t n = p->nargs ? p->nargs : 1;
+  void *args[n];
   clo_buf tmp[p->nbuf ? p->nbuf : 1];
   clo_args(p, f, args, tmp);
   return clo_run(p, f, args);
