@@ -8,6 +8,9 @@
 ** through fuzz_value_one(); LLVMFuzzerTestOneInput is compiled only without
 ** FUZZ_NO_MAIN.
 */
+#ifndef __STDC_WANT_IEC_60559_TYPES_EXT__ /* As modffi_value.c wants. */
+#define __STDC_WANT_IEC_60559_TYPES_EXT__ 1
+#endif
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

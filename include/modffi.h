@@ -519,11 +519,15 @@ MFFI_API const char *mffi_lib_target(const mffi_lib *lib);
 ** Returns MFFI_OK; MFFI_ENOTFOUND ("'baz' is not declared"); MFFI_EMISUSE
 ** (name is a typedef or constant, NULL arguments); MFFI_ENOSYM ("symbol 'bar'
 ** not found in libm.so.6"); MFFI_EUNSUPPORTED (a parameter or return type
-** the strategy cannot pass, e.g. _Float128, complex long double, an
-** incomplete struct by value, or a struct or union over 64 KiB by value,
-** which would be copied onto the stack); MFFI_ENOMEM. *out is NULL on
-** failure. Complex float and double, and GCC's complex integers (int
-** _Complex...: two integers side by side, as GCC passes them), go by value.
+** the strategy cannot pass: an incomplete struct by value, a struct or
+** union over 64 KiB by value, which would be copied onto the stack, a GCC
+** vector over 16 bytes or a struct holding one, whose ABI depends on
+** whether the library was built with -mavx); MFFI_ENOMEM. *out is NULL on
+** failure. Every scalar goes by value, and so do complex types (float,
+** double, long double, _Float16, and GCC's complex integers) and, on
+** x86-64, GCC vectors of up to 16 bytes, _Float16 and _Float128, alone or
+** in structs and unions, where GCC puts them (the libffi path,
+** MFFI_OPEN_FFI_ONLY, and callbacks refuse those in SSE registers).
 ** Binding the same name twice gives two independent mffi_fn objects. */
 MFFI_API int mffi_bind(mffi_lib *lib, const char *name, mffi_fn **out);
 

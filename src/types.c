@@ -402,20 +402,6 @@ int mffi__tt_func(mffi_ctx *ctx, mffi__tid ret, const mffi__tid *params,
   if (rk == MFFI_KIND_ARRAY &&
       !(mffi__B(&ctx->tt, ret)->flags & MFFI_TF_VECTOR))
     return mffi__err(ctx, MFFI_EDECL, "function returning an array");
-  /* The call layers classify arrays as aggregates, which a vector is not
-  ** (psABI 3.2.3: one SSE register, SSEUP): refused by name until they
-  ** learn vectors. */
-  for (uint32_t i = 0; i <= nparams; i++) {
-    mffi__tid v = i < nparams ? params[i] : ret;
-    if (!mffi__tt_has_vector(&ctx->tt, v)) continue;
-    char name[128];
-    mffi__sb sb = {name, sizeof name, 0};
-    mffi__print_type(&sb, &ctx->tt, v, NULL);
-    return mffi__err(ctx, MFFI_EUNSUPPORTED,
-                     "%s '%s' by value is not supported: it is or holds a "
-                     "vector type",
-                     i < nparams ? "passing" : "returning", name);
-  }
   if (rk == MFFI_KIND_FUNCTION)
     return mffi__err(ctx, MFFI_EDECL, "function returning a function");
   mffi_type f = {.kind = MFFI_KIND_FUNCTION,

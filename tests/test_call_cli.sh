@@ -125,6 +125,22 @@ expect "hex" "-42" "${FX[@]}" fx_int 0x2a
 expect "enumerator name as int" "-2" "${FX[@]}" fx_int FX_GREEN
 expect "enum in, enum out" "FX_BLUE" "${FX[@]}" fx_enum FX_RED
 expect "enum by value" "FX_RED" "${FX[@]}" fx_enum 40000
+# Complex values are written {re, im}, as they print; _Float16, _Float128
+# and vectors by value travel in SSE registers, which only the fast path
+# (not --ffi, libffi has no such values) loads.
+expect "complex double" "{0, 3}" -l libm.so.6 'double _Complex csqrt(double _Complex)' '{-9, 0}'
+expect "complex long double" "{0, 2}" -l libm.so.6 \
+  'long double _Complex csqrtl(long double _Complex)' '{-4, 0}'
+expect "complex int" "{-4, -70000}" "${FX[@]}" fx_cint '{70000, -5}'
+expect "complex long double in memory, out on x87" "{1, -0.5}" "${FX[@]}" fx_lc '{0.5, -2}' 3
+fails1 "complex without braces" "'\\{' expected for a complex value" "${FX[@]}" fx_cint 5
+last "_Float16" "3.25" "${FX[@]}" fx_h 3.5 0.25
+last "_Float128 to its last digit" "0.333333333333333333333333333333333317" "${FX[@]}" fx_q 1 3
+last "_Float16 complex" "{3, -1.5}" "${FX[@]}" fx_hc '{1.5, 2}'
+last "vector of 4 floats" "{0, 1, 2, 3.5}" "${FX[@]}" fx_v_f16 '{1, 2, 3, 4.5}' '{1, 1, 1, 1}'
+last "struct holding a vector" "{.v = {0, 1, 2, 3}}" "${FX[@]}" fx_v_sv '{{1,2,3,4}}' '{{1,1,1,1}}'
+fails1 "vector over 16 bytes" "holds a vector of over 16 bytes" "${FX[@]}" fx_v_d32 '{1}' '{1}'
+fails1 "_Float16 through libffi" "libffi cannot return '_Float16' by value" --ffi "${FX[@]}" fx_h 1 2
 expect "char literal" "66" "${FX[@]}" fx_char "'A'"
 expect "char is printed in decimal" "-128" "${FX[@]}" fx_char 127
 expect "_Bool" "1" "${FX[@]}" fx_bool 0

@@ -242,6 +242,250 @@ Test(dynamic, complex_integers) {
   cr_assert_eq(mffi_fn_path(fx_bind(fx.fast, "fx_cint")), FX_FAST);
 }
 
+/* -- Vectors, _Float16, _Float128, complex long double -------------------- */
+
+/* fx_call1 through the fast path into r; through libffi too when
+** ffi_can, else the libffi binding must refuse, naming the type. */
+static void dy_call_vec(const char *name, void *r_fast, void *r_ffi,
+                        void *const *args, bool ffi_can) {
+  mffi_fn *a = fx_bind(fx.fast, name);
+  cr_assert_eq(mffi_fn_path(a), FX_FAST, "%s", name);
+  cr_assert_eq(mffi_call(a, r_fast, args), MFFI_OK, "%s: %s", name,
+               mffi_errmsg(fx.ctx));
+  mffi_fn_free(a);
+  mffi_fn *b = NULL;
+  int rc = mffi_bind(fx.ffi, name, &b);
+  if (!ffi_can) {
+    cr_assert_eq(rc, MFFI_EUNSUPPORTED, "%s: libffi bound it", name);
+    cr_assert(strstr(mffi_errmsg(fx.ctx), "libffi cannot") != NULL, "%s",
+              mffi_errmsg(fx.ctx));
+    return;
+  }
+  cr_assert_eq(rc, MFFI_OK, "%s: %s", name, mffi_errmsg(fx.ctx));
+  cr_assert_eq(mffi_call(b, r_ffi, args), MFFI_OK, "%s: %s", name,
+               mffi_errmsg(fx.ctx));
+  mffi_fn_free(b);
+}
+
+/* V f(V a, V b) = a - b for vector type V, with values that differ per
+** lane, compared lane by lane with the direct call (a long double lane has
+** padding bytes). */
+#define VSUB(V, name, ffi_can)                                                 \
+  do {                                                                         \
+    V a_, b_, f_, s_;                                                          \
+    memset(&a_, 0, sizeof a_);                                                 \
+    memset(&b_, 0, sizeof b_);                                                 \
+    for (unsigned k_ = 0; k_ < sizeof a_ / sizeof a_[0]; k_++) {               \
+      a_[k_] = (__typeof__(a_[0]))(3 * k_ + 7);                                \
+      b_[k_] = (__typeof__(a_[0]))(k_ + 1);                                    \
+    }                                                                          \
+    memset(&f_, 0xa5, sizeof f_);                                              \
+    memcpy(&s_, &a_, sizeof s_);                                               \
+    V d_ = ((V(*)(V, V))fx_sym(name))(a_, b_);                                 \
+    void *args_[] = {&a_, &b_};                                                \
+    dy_call_vec(name, &f_, &s_, args_, ffi_can);                               \
+    for (unsigned k_ = 0; k_ < sizeof a_ / sizeof a_[0]; k_++) {               \
+      cr_assert(d_[k_] == f_[k_], "%s: fast path differs", name);              \
+      if (ffi_can) cr_assert(d_[k_] == s_[k_], "%s: libffi differs", name);    \
+    }                                                                          \
+  } while (0)
+
+/* Every class a vector can have (GCC 12's, checked here against gcc):
+** INTEGER up to 4 bytes, one SSE register for 8 and 16 bytes (libffi has
+** no 16-byte SSE values, nor _Float16 ones), MEMORY for one floating
+** element. */
+Test(dynamic, vectors_by_value) {
+  VSUB(fx_vc2, "fx_v_c2", true);
+  VSUB(fx_vc4, "fx_v_c4", true);
+  VSUB(fx_vs4, "fx_v_s4", true);
+  VSUB(fx_vi4, "fx_v_i4", true);
+  VSUB(fx_vc8, "fx_v_c8", true);
+  VSUB(fx_vs8, "fx_v_s8", true);
+  VSUB(fx_vi8, "fx_v_i8", true);
+  VSUB(fx_vl8, "fx_v_l8", true);
+  VSUB(fx_vf8, "fx_v_f8", true);
+  VSUB(fx_vh4, "fx_v_h4", true);
+  VSUB(fx_vh8, "fx_v_h8", true);
+  VSUB(fx_vc16, "fx_v_c16", false);
+  VSUB(fx_vs16, "fx_v_s16", false);
+  VSUB(fx_vi16, "fx_v_i16", false);
+  VSUB(fx_vl16, "fx_v_l16", false);
+  VSUB(fx_vq16, "fx_v_q16", false);
+  VSUB(fx_vf16, "fx_v_f16", false);
+  VSUB(fx_vd16, "fx_v_d16", false);
+  VSUB(fx_vh16, "fx_v_h16", false);
+  VSUB(fx_vf4, "fx_v_f4", true);
+  VSUB(fx_vd8, "fx_v_d8", true);
+  VSUB(fx_vh2, "fx_v_h2", true);
+  VSUB(fx_ve16, "fx_v_e16", true);
+}
+
+/* S f(S a, S b) for an aggregate holding vectors. */
+#define SVSUB(S, name, ffi_can, fill)                                          \
+  do {                                                                         \
+    S a_, b_, f_, s_;                                                          \
+    memset(&a_, 0, sizeof a_);                                                 \
+    memset(&b_, 0, sizeof b_);                                                 \
+    unsigned char *pa_ = (unsigned char *)&a_, *pb_ = (unsigned char *)&b_;    \
+    for (unsigned k_ = 0; k_ < (fill); k_++) {                                 \
+      pa_[k_] = (unsigned char)(5 * k_ + 9);                                   \
+      pb_[k_] = (unsigned char)(k_ + 2);                                       \
+    }                                                                          \
+    memset(&f_, 0, sizeof f_);                                                 \
+    memset(&s_, 0, sizeof s_);                                                 \
+    S d_ = ((S(*)(S, S))fx_sym(name))(a_, b_);                                 \
+    void *args_[] = {&a_, &b_};                                                \
+    dy_call_vec(name, &f_, &s_, args_, ffi_can);                               \
+    cr_assert(memcmp(&d_, &f_, sizeof d_) == 0, "%s: fast path differs",      \
+              name);                                                           \
+    if (ffi_can)                                                               \
+      cr_assert(memcmp(&d_, &s_, sizeof d_) == 0, "%s: libffi differs", name); \
+  } while (0)
+
+Test(dynamic, vectors_in_aggregates) {
+  SVSUB(struct fx_sv, "fx_v_sv", false, 16);
+  SVSUB(struct fx_sv2, "fx_v_sv2", true, 16);
+  SVSUB(struct fx_svi, "fx_v_svi", true, 8);
+  SVSUB(struct fx_svl, "fx_v_svl", true, 16);
+  SVSUB(union fx_uv, "fx_v_uv", true, 16);
+  SVSUB(struct fx_svm, "fx_v_svm", true, 20);
+}
+
+/* Nine 16-byte vectors: eight in %xmm0-7, the ninth on the stack; then
+** vectors among scalars, a struct, _Float128 and stack-passed vectors. */
+Test(dynamic, vectors_with_others) {
+  fx_vf16 v[9], f;
+  void *args[9];
+  for (int i = 0; i < 9; i++) {
+    v[i] = (fx_vf16){i + 1.0f, -i * 0.5f, i * 3.25f, 100.0f - i};
+    args[i] = &v[i];
+  }
+  fx_vf16 d = ((__typeof__(&fx_v9))fx_sym("fx_v9"))(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]);
+  dy_call_vec("fx_v9", &f, NULL, args, false);
+  cr_assert(memcmp(&d, &f, sizeof d) == 0);
+
+  int n = 4;
+  fx_vd16 a = {1.5, -2.25}, b[6];
+  for (int i = 0; i < 6; i++)
+    b[i] = (fx_vd16){i * 1.5 + 1, 10.0 - i};
+  double x = 0.125;
+  struct fx_sv s = {{1, 2, 3, 4.5f}};
+  fx_vc4 c = {9, 1, 2, 3};
+  long l = -5;
+  _Float128 q = 1.25;
+  fx_vf8 fv = {8, 0.5f};
+  float y = 2.5f;
+  double want = ((__typeof__(&fx_vmixed))fx_sym("fx_vmixed"))(n, a, x, s, c, l, q, fv, y, b[0], b[1], b[2], b[3],
+                        b[4], b[5]);
+  double got = 0;
+  void *margs[] = {&n, &a, &x, &s, &c, &l, &q, &fv, &y,
+                   &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]};
+  dy_call_vec("fx_vmixed", &got, NULL, margs, false);
+  cr_assert_eq(got, want);
+}
+
+Test(dynamic, float16_float128_complex_ldouble) {
+  _Float16 ha = 3.5, hb = -0.25, hr;
+  void *hargs[] = {&ha, &hb};
+  dy_call_vec("fx_h", &hr, NULL, hargs, false);
+  cr_assert(hr == ((__typeof__(&fx_h))fx_sym("fx_h"))(ha, hb));
+
+  _Float16 _Complex hc = 1.5 + 2.0 * (__extension__ 1.0iF), hcr;
+  void *hcargs[] = {&hc};
+  _Float16 _Complex hcs;
+  dy_call_vec("fx_hc", &hcr, &hcs, hcargs, true);
+  cr_assert(hcr == ((__typeof__(&fx_hc))fx_sym("fx_hc"))(hc) && hcs == hcr);
+
+  _Float128 qa = 1, qb = 3, qr;
+  void *qargs[] = {&qa, &qb};
+  dy_call_vec("fx_q", &qr, NULL, qargs, false);
+  cr_assert(qr == ((__typeof__(&fx_q))fx_sym("fx_q"))(qa, qb), "1/3 in _Float128, to the last bit");
+
+  long double _Complex la = 1.0L / 3 + 7.0L * (__extension__ 1.0iL), lr, ls;
+  int k = 5;
+  void *largs[] = {&la, &k};
+  dy_call_vec("fx_lc", &lr, &ls, largs, true);
+  cr_assert(lr == ((__typeof__(&fx_lc))fx_sym("fx_lc"))(la, k) && ls == lr);
+
+  long double _Complex lb = -2.0L + 0.5L * (__extension__ 1.0iL);
+  int n = 3;
+  double dd = 0.75;
+  void *l2args[] = {&n, &la, &dd, &lb};
+  dy_call_vec("fx_lc2", &lr, &ls, l2args, true);
+  cr_assert(lr == ((__typeof__(&fx_lc2))fx_sym("fx_lc2"))(n, la, dd, lb) && ls == lr);
+}
+
+/* Callbacks: complex long double comes back on the x87 stack (libffi's
+** closures know it); a vector in an SSE register is refused by name where
+** the closure engine cannot take it. */
+static void dy_h_lc(void *ret, void *const *args, void *data) {
+  (void)data;
+  long double _Complex a = *(long double _Complex *)args[0];
+  int k = *(int *)args[1];
+  *(long double _Complex *)ret = a * k + 1;
+}
+static void dy_h_vf16(void *ret, void *const *args, void *data) {
+  (void)data;
+  *(fx_vf16 *)ret = *(fx_vf16 *)args[0] - *(fx_vf16 *)args[1];
+}
+
+Test(dynamic, callbacks_complex_ldouble_and_vectors) {
+  mffi_closure *c = NULL;
+  cr_assert_eq(mffi_callback(fx.fast,
+                             fx_type("long double _Complex (*)(long double "
+                                     "_Complex, int)"),
+                             dy_h_lc, NULL, &c),
+               MFFI_OK, "%s", mffi_errmsg(fx.ctx));
+  void *code = mffi_closure_code(c);
+  long double _Complex a = 2.5L - 1.0L / 3 * (__extension__ 1.0iL), r;
+  int k = 3;
+  long double _Complex want = (a * k + 1) * 2;
+  r = ((__typeof__(&fx_cb_lc))fx_sym("fx_cb_lc"))(
+      (long double _Complex(*)(long double _Complex, int))code, a, k);
+  cr_assert(r == want, "direct caller");
+  void *args[] = {&code, &a, &k};
+  r = 0;
+  cr_assert_eq(mffi_call(fx_bind(fx.fast, "fx_cb_lc"), &r, args), MFFI_OK);
+  cr_assert(r == want, "mffi_call caller");
+  mffi_closure_free(c);
+
+  c = NULL;
+  int rc = mffi_callback(fx.fast, fx_type("fx_vf16 (*)(fx_vf16, fx_vf16)"),
+                         dy_h_vf16, NULL, &c);
+  if (rc == MFFI_OK) { /* A closure engine that takes vectors. */
+    fx_vf16 x = {1, 2, 3, 4}, y = {0.5f, 8, -1, 2};
+    fx_vf16 got = ((__typeof__(&fx_cb_vf16))fx_sym("fx_cb_vf16"))(
+        (fx_vf16(*)(fx_vf16, fx_vf16))mffi_closure_code(c), x, y);
+    fx_vf16 exp = (x - y) * 2;
+    cr_assert(memcmp(&got, &exp, sizeof got) == 0);
+    mffi_closure_free(c);
+  } else {
+    cr_assert_eq(rc, MFFI_EUNSUPPORTED);
+    cr_assert(c == NULL);
+    cr_assert(strstr(mffi_errmsg(fx.ctx), "vector_size(16)") != NULL, "%s",
+              mffi_errmsg(fx.ctx));
+  }
+}
+
+/* Over 16 bytes, a vector's ABI depends on how the library was compiled
+** (AVX registers with -mavx, else memory): declared, never bound. */
+Test(dynamic, wide_vectors_refused_by_name) {
+  const char *names[] = {"fx_v_d32", "fx_v_sv32"};
+  for (int i = 0; i < 2; i++)
+    for (int ffi = 0; ffi < 2; ffi++) {
+      mffi_fn *fn = NULL;
+      cr_assert_eq(mffi_bind(ffi ? fx.ffi : fx.fast, names[i], &fn),
+                   MFFI_EUNSUPPORTED);
+      cr_assert(fn == NULL);
+      cr_assert(strstr(mffi_errmsg(fx.ctx), "vector of over 16 bytes") !=
+                    NULL,
+                "%s", mffi_errmsg(fx.ctx));
+      cr_assert(strstr(mffi_errmsg(fx.ctx), i ? "struct fx_sv32" : "vector_size(32)") !=
+                    NULL,
+                "%s", mffi_errmsg(fx.ctx));
+    }
+}
+
 Test(dynamic, aggregate_paths) {
   cr_assert_eq(mffi_fn_path(fx_bind(fx.fast, "fx_pt_swap")), FX_FAST);
   cr_assert_eq(mffi_fn_path(fx_bind(fx.fast, "fx_uf_inc")), FX_FAST);

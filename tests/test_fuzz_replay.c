@@ -1,6 +1,8 @@
 /* Replays the corpora of the value, member-path and type-expression fuzz
 ** targets (fuzz/corpus/{value,path,typeof}) through the targets' own code in
 ** the normal test suite. See LICENSE. */
+/* modffi_value.c (through fuzz_value.c) reads _Float128 with strtof128. */
+#define __STDC_WANT_IEC_60559_TYPES_EXT__ 1
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <dirent.h>

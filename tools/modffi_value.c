@@ -1,4 +1,7 @@
 /* C values on the command line: parse and print by type. See LICENSE. */
+#ifndef __STDC_WANT_IEC_60559_TYPES_EXT__ /* strtof128, strfromf128 */
+#define __STDC_WANT_IEC_60559_TYPES_EXT__ 1
+#endif
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -442,6 +445,10 @@ static int cv_parse_float(cv_p *p, mffi_kind k, void *dst) {
       *(float *)dst = (float)c;
     else if (k == MFFI_KIND_DOUBLE)
       *(double *)dst = (double)c;
+    else if (k == MFFI_KIND_FLOAT16)
+      *(_Float16 *)dst = (_Float16)c;
+    else if (k == MFFI_KIND_FLOAT128)
+      *(_Float128 *)dst = (_Float128)c;
     else
       *(long double *)dst = (long double)c;
     return 0;
@@ -469,6 +476,18 @@ static int cv_parse_float(cv_p *p, mffi_kind k, void *dst) {
     if (*end || end == w) goto bad;
     if (isinf(v) && !inf_lit) goto range;
     memcpy(dst, &v, sizeof v);
+  } else if (k == MFFI_KIND_FLOAT16 || k == MFFI_KIND_FLOAT128) {
+    /* Read at 113 bits: rounding again to 11 loses nothing (113 > 2*11+2). */
+    _Float128 v = strtof128(w, &end);
+    if (*end || end == w) goto bad;
+    if (k == MFFI_KIND_FLOAT16) {
+      _Float16 h = (_Float16)v;
+      if (isinf((float)h) && !inf_lit) goto range;
+      memcpy(dst, &h, sizeof h);
+    } else {
+      if (isinf((long double)v) && !inf_lit) goto range;
+      memcpy(dst, &v, sizeof v);
+    }
   } else {
     long double v = strtold(w, &end);
     if (*end || end == w) goto bad;
@@ -820,7 +839,22 @@ static int cv_value_at(cv_p *p, const mffi_type *t, unsigned char *base,
   case MFFI_KIND_POINTER: return cv_pointer(p, t, dst, arg);
   case MFFI_KIND_FLOAT:
   case MFFI_KIND_DOUBLE:
-  case MFFI_KIND_LDOUBLE: return cv_parse_float(p, k, dst);
+  case MFFI_KIND_LDOUBLE:
+  case MFFI_KIND_FLOAT16:
+  case MFFI_KIND_FLOAT128: return cv_parse_float(p, k, dst);
+  case MFFI_KIND_COMPLEX: { /* {re, im}, as it prints. */
+    const mffi_type *c = mffi_type_target(cv_unq(t));
+    if (!cv_accept(p, '{'))
+      return cv_fail(p->st, "'{' expected for a complex value: {re, im}");
+    if (cv_value(p, c, dst, 0, cv_nobits, 0) != 0) return -1;
+    if (!cv_accept(p, ','))
+      return cv_fail(p->st, "',' expected in a complex value: {re, im}");
+    if (cv_value(p, c, dst, mffi_sizeof(c), cv_nobits, 0) != 0) return -1;
+    cv_accept(p, ',');
+    if (!cv_accept(p, '}'))
+      return cv_fail(p->st, "'}' expected after a complex value: {re, im}");
+    return 0;
+  }
   default: {
     int ik = cv_int_kind(t);
     if (ik < 0) {
@@ -1176,6 +1210,20 @@ static void cv_print_at(FILE *f, const mffi_type *t, const unsigned char *base,
     long double v;
     memcpy(&v, src, sizeof v);
     fprintf(f, "%.21Lg", v);
+    return;
+  }
+  case MFFI_KIND_FLOAT16: {
+    _Float16 v;
+    memcpy(&v, src, sizeof v);
+    fprintf(f, "%.5g", (double)v); /* 5 digits tell every _Float16 apart. */
+    return;
+  }
+  case MFFI_KIND_FLOAT128: {
+    _Float128 v;
+    char b[64];
+    memcpy(&v, src, sizeof v);
+    strfromf128(b, sizeof b, "%.36g", v);
+    fputs(b, f);
     return;
   }
   case MFFI_KIND_COMPLEX: {

@@ -185,7 +185,8 @@ int mffi__abi_plan(const mffi__sig *sig, mffi__cplan **out);
 
 /* Describe aggregate (or __int128) tid to libffi as this ABI passes it.
 ** Returns MFFI_OK and *out (allocated through ctx and recorded in *owned);
-** 1 if this ABI has no description (use the member-wise one). */
+** 1 if this ABI has no description (use the member-wise one); 2 if libffi
+** cannot pass it at all (a value in a 16-byte or 2-byte SSE register). */
 typedef struct mffi__ffiown mffi__ffiown;
 int mffi__abi_ffi_type(mffi_ctx *ctx, mffi__ffiown *own, mffi__tid tid,
                        bool is_ret, ffi_type **out);

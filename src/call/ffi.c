@@ -126,6 +126,16 @@ static int ffi_type_of(mffi_ctx *ctx, mffi__ffiown *own, mffi__tid tid,
     int rc = mffi__abi_ffi_type(ctx, own, tid, is_ret, out);
     if (rc == 1) rc = ffi_generic_type(ctx, own, tid, out);
     if (rc == MFFI_ENOMEM) return mffi__nomem(ctx);
+    if (rc == 2) {
+      char buf[128];
+      mffi_type_str(ctx->tt.types[tid], NULL, buf, sizeof buf);
+      return mffi__err(ctx, MFFI_EUNSUPPORTED,
+                       "libffi cannot %s '%s' by value (a vector, _Float16 "
+                       "or _Float128 in an SSE register): modffi's own call "
+                       "routine can, callbacks and MFFI_OPEN_FFI_ONLY calls "
+                       "cannot",
+                       is_ret ? "return" : "pass", buf);
+    }
     if (rc != MFFI_OK)
       return mffi__err(ctx, MFFI_EUNSUPPORTED,
                        "libffi cannot describe this aggregate");

@@ -1,6 +1,31 @@
 /* Call engine: how each type travels as a value. See LICENSE. */
 #include "call/call.h"
 
+/* Whether a vector over 16 bytes is in tid (itself, a member, an element):
+** such a value travels in AVX registers or in memory depending on how the
+** library was compiled (-mavx), which the caller cannot know. */
+static bool value_wide_vector(const mffi__tt *tt, mffi__tid tid) {
+  const mffi_type *t = mffi__type_scalar(tt, tid);
+  if (t->kind == MFFI_KIND_ARRAY)
+    return (t->flags & MFFI_TF_VECTOR) ? t->size > 16
+                                       : value_wide_vector(tt, t->child);
+  if (t->kind != MFFI_KIND_STRUCT && t->kind != MFFI_KIND_UNION) return false;
+  if (!(t->flags & MFFI_TF_HASVEC)) return false;
+  for (uint32_t i = 0; i < t->nmembers; i++)
+    if (value_wide_vector(tt, t->members[i].tid)) return true;
+  return false;
+}
+
+/* The types only an ABI module that classifies them can pass: vectors,
+** _Float16 and _Float128 (SSE registers, 16 bytes wide for some), complex
+** long double (the x87 stack). The generic module leaves them to libffi,
+** which has no description of them. */
+#ifdef MFFI__ABI_X64_SYSV
+#define VALUE_ABI_KIND MFFI__V_AGG
+#else
+#define VALUE_ABI_KIND MFFI__V_BAD
+#endif
+
 mffi__vkind mffi__value_kind(const mffi__tt *tt, mffi__tid tid, size_t *size) {
   mffi_type *t = mffi__type_scalar(tt, tid);
   *size = t->size;
@@ -29,18 +54,27 @@ mffi__vkind mffi__value_kind(const mffi__tt *tt, mffi__tid tid, size_t *size) {
   case MFFI_KIND_FLOAT: return MFFI__V_FLOAT;
   case MFFI_KIND_DOUBLE: return MFFI__V_DOUBLE;
   case MFFI_KIND_LDOUBLE: return MFFI__V_LDOUBLE;
+  case MFFI_KIND_FLOAT16:
+  case MFFI_KIND_FLOAT128: return VALUE_ABI_KIND;
   case MFFI_KIND_COMPLEX: {
     mffi_type *c = mffi__B(tt, t->child);
     /* GNU complex integers are two integers side by side, as a struct. */
     if (c->kind == MFFI_KIND_FLOAT || c->kind == MFFI_KIND_DOUBLE ||
         (mffi__kind_is_int((mffi_kind)c->kind) && c->kind != MFFI_KIND_BOOL))
       return MFFI__V_AGG;
+    if (c->kind == MFFI_KIND_LDOUBLE || c->kind == MFFI_KIND_FLOAT16)
+      return VALUE_ABI_KIND;
     return MFFI__V_BAD;
   }
+  case MFFI_KIND_ARRAY: /* Only a vector is a value. */
+    if (!(t->flags & MFFI_TF_VECTOR) || t->size > 16) return MFFI__V_BAD;
+    return VALUE_ABI_KIND;
   case MFFI_KIND_STRUCT:
   case MFFI_KIND_UNION:
     if (!(t->flags & MFFI_TF_COMPLETE) || t->size == 0) return MFFI__V_BAD;
     if (t->size > MFFI__MAX_BYVALUE) return MFFI__V_BAD;
+    if (t->flags & MFFI_TF_HASVEC)
+      return value_wide_vector(tt, tid) ? MFFI__V_BAD : VALUE_ABI_KIND;
     return MFFI__V_AGG;
   default: return MFFI__V_BAD;
   }
@@ -59,15 +93,31 @@ int mffi__value_check(mffi_ctx *ctx, mffi__tid tid, bool is_ret) {
       !(t->flags & MFFI_TF_COMPLETE))
     return mffi__err(ctx, MFFI_EUNSUPPORTED,
                      "cannot pass incomplete type '%s' by value", buf);
+  const char *verb = is_ret ? "return" : "pass";
+  if (value_wide_vector(&ctx->tt, tid))
+    return mffi__err(ctx, MFFI_EUNSUPPORTED,
+                     "cannot %s '%s' by value: it is or holds a vector of "
+                     "over 16 bytes, which travels in AVX registers or in "
+                     "memory depending on how the library was compiled",
+                     verb, buf);
   if ((t->kind == MFFI_KIND_STRUCT || t->kind == MFFI_KIND_UNION) &&
       t->size > MFFI__MAX_BYVALUE)
     return mffi__err(ctx, MFFI_EUNSUPPORTED,
                      "cannot %s '%s' by value: %zu bytes is over the limit "
                      "of %d",
-                     is_ret ? "return" : "pass", buf, t->size,
+                     verb, buf, t->size,
                      MFFI__MAX_BYVALUE);
+#ifndef MFFI__ABI_X64_SYSV
+  if (t->kind == MFFI_KIND_FLOAT16 || t->kind == MFFI_KIND_FLOAT128 ||
+      t->kind == MFFI_KIND_COMPLEX || (t->flags & MFFI_TF_VECTOR) ||
+      (t->flags & MFFI_TF_HASVEC))
+    return mffi__err(ctx, MFFI_EUNSUPPORTED,
+                     "cannot %s '%s' by value: this target's call engine "
+                     "(libffi) has no description of it",
+                     verb, buf);
+#endif
   return mffi__err(ctx, MFFI_EUNSUPPORTED, "cannot %s type '%s' by value",
-                   is_ret ? "return" : "pass", buf);
+                   verb, buf);
 }
 
 mffi__tid mffi__promote(const mffi__tt *tt, mffi__tid tid) {

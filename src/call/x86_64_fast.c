@@ -4,9 +4,9 @@
 ** of moves computed at bind time (source offset, width, extension, where
 ** in the frame), then hands it to mffi__x64_run, a few lines of assembly
 ** that copy the stack area below the stack pointer, load the six integer
-** and eight SSE argument registers and %al (SSE registers used, for
-** variadic callees), call, and store %rax, %rdx, %xmm0, %xmm1 and the x87
-** results back into the frame (x64_ctl says how many bytes, which
+** and eight SSE argument registers (all 16 bytes: vectors and _Float128
+** fill one) and %al (SSE registers used, for variadic callees), call, and
+** store %rax, %rdx, %xmm0, %xmm1 and the x87 results back into the frame (x64_ctl says how many bytes, which
 ** alignment, what %al is). A callee ignores registers and stack bytes
 ** it has no parameter for, so one routine serves every plan (LuaJIT's
 ** lj_vm_ffi_call works the same way). The stack area is aligned to the
@@ -28,9 +28,9 @@
 /* What a call writes (arguments) and reads back (results). */
 typedef struct x64_frame {
   uint64_t gpr[6];         /* %rdi %rsi %rdx %rcx %r8 %r9 */
-  uint64_t xmm[8];         /* Low eightbytes of %xmm0-7. */
+  uint64_t xmm[8][2];      /* %xmm0-7. */
   uint64_t rax, rdx;       /* Results. */
-  uint64_t x0, x1;         /* Low eightbytes of %xmm0, %xmm1 after the call. */
+  uint64_t xr[2][2];       /* %xmm0, %xmm1 after the call. */
   unsigned char st[2][16]; /* %st0, %st1. */
   unsigned char stack[];   /* The stack area. */
 } x64_frame;
@@ -47,10 +47,10 @@ typedef struct x64_ctl {
 
 /* The offsets the assembly uses. */
 _Static_assert(offsetof(x64_frame, xmm) == 48, "xmm");
-_Static_assert(offsetof(x64_frame, rax) == 112, "rax");
-_Static_assert(offsetof(x64_frame, x0) == 128, "x0");
-_Static_assert(offsetof(x64_frame, st) == 144, "st");
-_Static_assert(offsetof(x64_frame, stack) == 176, "stack");
+_Static_assert(offsetof(x64_frame, rax) == 176, "rax");
+_Static_assert(offsetof(x64_frame, xr) == 192, "xr");
+_Static_assert(offsetof(x64_frame, st) == 224, "st");
+_Static_assert(offsetof(x64_frame, stack) == 256, "stack");
 _Static_assert(offsetof(x64_ctl, amask) == 8, "amask");
 _Static_assert(offsetof(x64_ctl, nsse) == 16, "nsse");
 _Static_assert(offsetof(x64_ctl, nx87) == 20, "nx87");
@@ -89,20 +89,20 @@ __asm__(".text\n"
         "  jz 2f\n"
         "  xorl %edx, %edx\n"
         "1:\n"
-        "  movups 176(%rbx,%rdx), %xmm0\n"
+        "  movups 256(%rbx,%rdx), %xmm0\n"
         "  movaps %xmm0, (%rsp,%rdx)\n"
         "  addq $16, %rdx\n"
         "  cmpq %rcx, %rdx\n"
         "  jb 1b\n"
         "2:\n"
-        "  movsd 48(%rbx), %xmm0\n"
-        "  movsd 56(%rbx), %xmm1\n"
-        "  movsd 64(%rbx), %xmm2\n"
-        "  movsd 72(%rbx), %xmm3\n"
-        "  movsd 80(%rbx), %xmm4\n"
-        "  movsd 88(%rbx), %xmm5\n"
-        "  movsd 96(%rbx), %xmm6\n"
-        "  movsd 104(%rbx), %xmm7\n"
+        "  movups 48(%rbx), %xmm0\n"
+        "  movups 64(%rbx), %xmm1\n"
+        "  movups 80(%rbx), %xmm2\n"
+        "  movups 96(%rbx), %xmm3\n"
+        "  movups 112(%rbx), %xmm4\n"
+        "  movups 128(%rbx), %xmm5\n"
+        "  movups 144(%rbx), %xmm6\n"
+        "  movups 160(%rbx), %xmm7\n"
         "  movq 0(%rbx), %rdi\n"
         "  movq 8(%rbx), %rsi\n"
         "  movq 16(%rbx), %rdx\n"
@@ -111,17 +111,17 @@ __asm__(".text\n"
         "  movq 40(%rbx), %r9\n"
         "  movl 16(%r12), %eax\n"
         "  callq *%r11\n"
-        "  movq %rax, 112(%rbx)\n"
-        "  movq %rdx, 120(%rbx)\n"
-        "  movsd %xmm0, 128(%rbx)\n"
-        "  movsd %xmm1, 136(%rbx)\n"
+        "  movq %rax, 176(%rbx)\n"
+        "  movq %rdx, 184(%rbx)\n"
+        "  movups %xmm0, 192(%rbx)\n"
+        "  movups %xmm1, 208(%rbx)\n"
         "  movl 20(%r12), %ecx\n"
         "  testl %ecx, %ecx\n"
         "  jz 3f\n"
-        "  fstpt 144(%rbx)\n"
+        "  fstpt 224(%rbx)\n"
         "  cmpl $1, %ecx\n"
         "  je 3f\n"
-        "  fstpt 160(%rbx)\n"
+        "  fstpt 240(%rbx)\n"
         "3:\n"
         "  movq -16(%rbp), %r12\n"
         "  movq -8(%rbp), %rbx\n"
@@ -242,14 +242,14 @@ static uint32_t x64_moves_of(const mffi__piece *c, x64_move *mv) {
   if (c->loc == MFFI__LOC_INT)
     dst = offsetof(x64_frame, gpr) + 8 * c->idx;
   else if (c->loc == MFFI__LOC_FP)
-    dst = offsetof(x64_frame, xmm) + 8 * c->idx;
+    dst = offsetof(x64_frame, xmm) + 16 * c->idx;
   else
     dst = offsetof(x64_frame, stack) + c->at;
-  if (c->loc != MFFI__LOC_STACK || c->conv != MFFI__CV_COPY || c->len <= 8) {
+  if (c->conv != MFFI__CV_COPY || c->len <= 8) {
     if (mv) *mv = x64_move_of(c, dst);
     return 1;
   }
-  if (c->len >= X64_MEM_MIN) {
+  if (c->loc == MFFI__LOC_STACK && c->len >= X64_MEM_MIN) {
     if (mv) *mv = (x64_move){c->arg, OP_MEM, 0, c->off, dst, c->len};
     return 1;
   }
@@ -304,9 +304,9 @@ int mffi__fast_prepare(mffi__cplan *plan, mffi__fast **out) {
   for (uint32_t i = 0; i < plan->nret; i++) {
     const mffi__piece *c = &plan->rp[i];
     uint32_t src = c->loc == MFFI__LOC_INT  ? offsetof(x64_frame, rax)
-                   : c->loc == MFFI__LOC_FP ? offsetof(x64_frame, x0)
+                   : c->loc == MFFI__LOC_FP ? offsetof(x64_frame, xr)
                                             : offsetof(x64_frame, st);
-    src += c->idx * (c->loc == MFFI__LOC_X87 ? 16 : 8);
+    src += c->idx * (c->loc == MFFI__LOC_INT ? 8 : 16);
     if (c->loc == MFFI__LOC_X87 && c->idx + 1 > p->ctl.nx87)
       p->ctl.nx87 = c->idx + 1;
     p->ret[p->nret++] =
@@ -410,7 +410,7 @@ static uint8_t x64_rclass(const mffi__cplan *p) {
   if (p->ret_mem) return RC_MEM;
   const mffi__piece *r = p->rp;
   if (p->nret == 0) return RC_VOID;
-  if (r[0].loc == MFFI__LOC_X87) return RC_NONE;
+  if (r[0].loc == MFFI__LOC_X87 || r[0].len > 8) return RC_NONE;
   bool i0 = r[0].loc == MFFI__LOC_INT;
   if (p->nret == 1) return i0 ? RC_INT : RC_SSE;
   bool i1 = r[1].loc == MFFI__LOC_INT;

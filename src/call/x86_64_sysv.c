@@ -45,6 +45,28 @@ static void x64_put(int cls[2], size_t off, int c) {
   cls[off / 8] = x64_merge(cls[off / 8], c);
 }
 
+/* Classify GCC vector t (at most 16 bytes) at byte offset off, as GCC 12
+** does by the vector's machine mode (checked against gcc by test_dynamic):
+** one floating element has no vector mode, so goes in memory; up to 4 bytes
+** of integers are INTEGER; 8 bytes are one SSE eightbyte, 16 bytes an SSE
+** register whole (SSE, SSEUP). */
+static bool x64_vector(const mffi__tt *tt, const mffi_type *t, size_t off,
+                       int cls[2]) {
+  const mffi_type *e = mffi__type_scalar(tt, t->child);
+  bool fp = e->kind == MFFI_KIND_FLOAT || e->kind == MFFI_KIND_DOUBLE ||
+            e->kind == MFFI_KIND_LDOUBLE || e->kind == MFFI_KIND_FLOAT16 ||
+            e->kind == MFFI_KIND_FLOAT128;
+  if ((fp && e->size == t->size) || t->size > 16 || off % t->align)
+    return false;
+  if (t->size <= 4 && !fp) {
+    x64_put(cls, off, C_INT);
+  } else {
+    x64_put(cls, off, C_SSE);
+    if (t->size == 16) x64_put(cls, off + 8, C_SSEUP);
+  }
+  return true;
+}
+
 /* Classify the object of type tid at byte offset off of a value of at most
 ** 16 bytes. Returns false if it forces MEMORY (an unaligned field). */
 static bool x64_walk(const mffi__tt *tt, mffi__tid tid, size_t off,
@@ -82,6 +104,7 @@ static bool x64_walk(const mffi__tt *tt, mffi__tid tid, size_t off,
     return x64_walk(tt, c->id, off + c->size, cls);
   }
   case MFFI_KIND_ARRAY: {
+    if (t->flags & MFFI_TF_VECTOR) return x64_vector(tt, t, off, cls);
     mffi_type *e = mffi__B(tt, t->child);
     if (t->length <= 0 || e->size == 0) return true;
     for (long i = 0; i < t->length; i++)
@@ -135,8 +158,8 @@ static int x64_classify(const mffi__tt *tt, mffi__tid tid, int cls[2]) {
 }
 
 /* The integer and SSE registers the n classified eightbytes of an argument
-** need; false if one of them cannot travel in a register (X87, SSEUP: the
-** argument goes in memory). */
+** need; false if one of them cannot travel in a register (X87: the
+** argument goes in memory). SSEUP rides in its SSE eightbyte's register. */
 static bool x64_regs_needed(const int *cls, int n, int *needg, int *needs) {
   *needg = *needs = 0;
   for (int j = 0; j < n; j++) {
@@ -144,7 +167,7 @@ static bool x64_regs_needed(const int *cls, int n, int *needg, int *needs) {
       ++*needg;
     else if (cls[j] == C_SSE)
       ++*needs;
-    else if (cls[j] != C_NO)
+    else if (cls[j] != C_NO && cls[j] != C_SSEUP)
       return false;
   }
   return true;
@@ -162,8 +185,16 @@ static uint8_t x64_int_conv(mffi__vkind k, size_t sz) {
   return k == MFFI__V_SINT ? MFFI__CV_SEXT : MFFI__CV_ZEXT;
 }
 
+/* Whether tid is complex long double (COMPLEX_X87: returned in %st0 and
+** %st1, passed in memory). */
+static bool x64_is_cx87(const mffi__tt *tt, mffi__tid tid) {
+  const mffi_type *t = mffi__type_scalar(tt, tid);
+  return t->kind == MFFI_KIND_COMPLEX &&
+         mffi__B(tt, t->child)->kind == MFFI_KIND_LDOUBLE;
+}
+
 /* The return value's pieces; false if the plan cannot say (an empty
-** eightbyte before a used one, SSEUP). */
+** eightbyte before a used one). */
 static bool x64_plan_ret(const mffi__tt *tt, mffi__cplan *p) {
   size_t sz;
   int cls[2];
@@ -186,6 +217,11 @@ static bool x64_plan_ret(const mffi__tt *tt, mffi__cplan *p) {
   case MFFI__V_AGG: break;
   default: return false;
   }
+  if (x64_is_cx87(tt, p->ret)) { /* Real part in %st0, imaginary in %st1. */
+    r[p->nret++] = (mffi__piece){0, MFFI__LOC_X87, 0, 0, 0, 16, 0};
+    r[p->nret++] = (mffi__piece){0, MFFI__LOC_X87, 0, 1, 16, 16, 0};
+    return true;
+  }
   int n = x64_classify(tt, p->ret, cls);
   if (n < 0) {
     p->ret_mem = true;
@@ -202,6 +238,10 @@ static bool x64_plan_ret(const mffi__tt *tt, mffi__cplan *p) {
     uint32_t len = sz - off < 8 ? (uint32_t)(sz - off) : 8;
     if (cls[j] == C_NO) {
       gap = true;
+      continue;
+    }
+    if (cls[j] == C_SSEUP && !gap) { /* The upper half of one register. */
+      r[p->nret - 1].len += len;
       continue;
     }
     if (gap || (cls[j] != C_INT && cls[j] != C_SSE)) return false;
@@ -275,6 +315,10 @@ int mffi__abi_plan(const mffi__sig *sig, mffi__cplan **out) {
             continue;
           }
           if (gap) p->runnable = false; /* Keep to what libffi did. */
+          if (cls[j] == C_SSEUP) { /* The upper half of one register. */
+            p->pieces[np - 1].len += sz - o < 8 ? (uint32_t)(sz - o) : 8;
+            continue;
+          }
           bool sse = cls[j] == C_SSE;
           p->pieces[np++] = (mffi__piece){
               (uint16_t)i,   sse ? MFFI__LOC_FP : MFFI__LOC_INT,
@@ -329,6 +373,10 @@ int mffi__abi_ffi_type(mffi_ctx *ctx, mffi__ffiown *own, mffi__tid tid,
   const mffi__tt *tt = &ctx->tt;
   mffi_type *t = mffi__type_scalar(tt, tid);
   int cls[2];
+  if (x64_is_cx87(tt, tid)) {
+    *out = &ffi_type_complex_longdouble;
+    return MFFI_OK;
+  }
   int n = x64_classify(tt, tid, cls);
   if (is_ret && n == 2 && cls[0] == C_X87) {
     *out = &ffi_type_longdouble; /* struct { long double }: %st0. */
@@ -354,7 +402,9 @@ int mffi__abi_ffi_type(mffi_ctx *ctx, mffi__ffiown *own, mffi__tid tid,
         continue;
       }
       if (gap) return 1; /* A class after an empty eightbyte: no way. */
-      if (cls[i] == C_SSE && (len == 8 || len == 4)) {
+      if (cls[i] == C_SSEUP || (cls[i] == C_SSE && len != 8 && len != 4))
+        return 2; /* libffi has no 16-byte or 2-byte SSE values. */
+      if (cls[i] == C_SSE) {
         el[k++] = len == 8 ? &ffi_type_double : &ffi_type_float;
       } else if (cls[i] == C_INT && len == 8) {
         el[k++] = &ffi_type_uint64;
