@@ -354,6 +354,172 @@ Test(callback, errors_and_free) {
   mffi_closure_free(NULL);
 }
 
+/* -- Vectors, _Float16, _Float128, complex long double --------------------- */
+
+/* ret = the bytes of args[0] XOR those of args[1]: any bit pattern must
+** come through (floating registers do not canonicalize). data: the size. */
+static void h_xor2(void *ret, void *const *args, void *data) {
+  size_t n = *(size_t *)data;
+  const unsigned char *a = args[0], *b = args[1];
+  unsigned char *r = ret;
+  for (size_t i = 0; i < n; i++)
+    r[i] = a[i] ^ b[i];
+}
+
+/* A T (*)(T, T) closure called directly by C; *sse16: libffi cannot take
+** T (a 16-byte SSE value), so only a plan closure may be made. */
+#define CBX(T, sse16)                                                          \
+  do {                                                                         \
+    static size_t sz_ = sizeof(T);                                             \
+    mffi_closure *c_ = NULL;                                                   \
+    int rc_ = mffi_callback(cb_lib, fx_type(#T " (*)(" #T ", " #T ")"),        \
+                            h_xor2, &sz_, &c_);                                \
+    if ((sse16) && !PLAN_CLOSURES_HERE) {                                      \
+      cr_assert_eq(rc_, MFFI_EUNSUPPORTED, "%s: libffi refuses", #T);          \
+      break;                                                                   \
+    }                                                                          \
+    cr_assert_eq(rc_, MFFI_OK, "%s: %s", #T, mffi_errmsg(fx.ctx));             \
+    check_kind(c_, #T);                                                        \
+    T a_, b_, r_, w_;                                                          \
+    unsigned char *pa_ = (void *)&a_, *pb_ = (void *)&b_, *pw_ = (void *)&w_;  \
+    for (size_t i = 0; i < sizeof(T); i++) {                                   \
+      pa_[i] = (unsigned char)(i * 37 + 11);                                   \
+      pb_[i] = (unsigned char)(i * 101 + 200);                                 \
+      pw_[i] = pa_[i] ^ pb_[i];                                                \
+    }                                                                          \
+    r_ = ((T(*)(T, T))mffi_closure_code(c_))(a_, b_);                          \
+    cr_assert(memcmp(&r_, &w_, sizeof(T)) == 0, "%s: direct call", #T);        \
+    mffi_closure_free(c_);                                                     \
+  } while (0)
+
+#define PLAN_CLOSURES_HERE (PLAN_CLOSURES && cb_lib == fx.fast)
+
+static void h_v9(void *ret, void *const *args, void *data) {
+  (void)data;
+  fx_vf16 s = {0, 0, 0, 0};
+  for (int i = 0; i < 9; i++) {
+    fx_vf16 v;
+    memcpy(&v, args[i], sizeof v);
+    s = s * 2 + v;
+  }
+  memcpy(ret, &s, sizeof s);
+}
+
+static void h_vf16(void *ret, void *const *args, void *data) {
+  (void)data;
+  fx_vf16 a, b;
+  memcpy(&a, args[0], sizeof a);
+  memcpy(&b, args[1], sizeof b);
+  fx_vf16 r = a - b;
+  memcpy(ret, &r, sizeof r);
+}
+
+static void h_lc(void *ret, void *const *args, void *data) {
+  (void)data;
+  long double _Complex a;
+  memcpy(&a, args[0], sizeof a);
+  long double _Complex r = a * *(int *)args[1] + 1;
+  memcpy(ret, &r, sizeof r);
+}
+
+static void h_q(void *ret, void *const *args, void *data) {
+  (void)data;
+  _Float128 a, b;
+  memcpy(&a, args[0], sizeof a);
+  memcpy(&b, args[1], sizeof b);
+  _Float128 r = a * 3 - b;
+  memcpy(ret, &r, sizeof r);
+}
+
+static void t_vectors(void) {
+  CBX(fx_vc2, false);
+  CBX(fx_vi4, false);
+  CBX(fx_vh4, false);
+  CBX(fx_vf8, false);
+  CBX(fx_vl8, false);
+  CBX(fx_vh8, false);
+  CBX(fx_vf4, false); /* Memory: one floating element. */
+  CBX(fx_vd8, false);
+  CBX(fx_vc16, true);
+  CBX(fx_vi16, true);
+  CBX(fx_vq16, true);
+  CBX(fx_vf16, true);
+  CBX(fx_vd16, true);
+  CBX(fx_vh16, true);
+  CBX(struct fx_sv, true);
+  CBX(struct fx_sv2, false);
+  CBX(struct fx_svl, false);
+  CBX(union fx_uv, false);
+  CBX(struct fx_svm, false);
+
+  /* Nine vectors: the ninth on the stack. */
+  const char *t9 = "fx_vf16 (*)(fx_vf16, fx_vf16, fx_vf16, fx_vf16, fx_vf16, "
+                   "fx_vf16, fx_vf16, fx_vf16, fx_vf16)";
+  mffi_closure *c = NULL;
+  int rc = mffi_callback(cb_lib, fx_type(t9), h_v9, NULL, &c);
+  if (PLAN_CLOSURES_HERE) {
+    cr_assert_eq(rc, MFFI_OK, "%s", mffi_errmsg(fx.ctx));
+    fx_vf16 v[9], want = {0, 0, 0, 0};
+    for (int i = 0; i < 9; i++) {
+      v[i] = (fx_vf16){i, -i * 0.5f, i * i, 1.0f / (i + 1)};
+      want = want * 2 + v[i];
+    }
+    fx_vf16 got =
+        ((fx_vf16(*)(fx_vf16, fx_vf16, fx_vf16, fx_vf16, fx_vf16, fx_vf16,
+                     fx_vf16, fx_vf16, fx_vf16))mffi_closure_code(c))(
+            v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]);
+    cr_assert(memcmp(&got, &want, sizeof got) == 0, "nine vectors");
+    mffi_closure_free(c);
+
+    /* The fixture's C caller. */
+    cr_assert_eq(mffi_callback(cb_lib, fx_type("fx_vf16 (*)(fx_vf16, fx_vf16)"),
+                               h_vf16, NULL, &c),
+                 MFFI_OK);
+    fx_vf16 x = {1, 2, 3, 4}, y = {0.5f, 8, -1, 2};
+    got = ((__typeof__(&fx_cb_vf16))fx_sym("fx_cb_vf16"))(
+        (fx_vf16(*)(fx_vf16, fx_vf16))mffi_closure_code(c), x, y);
+    fx_vf16 exp = (x - y) * 2;
+    cr_assert(memcmp(&got, &exp, sizeof got) == 0, "fx_cb_vf16");
+    mffi_closure_free(c);
+
+    cr_assert_eq(mffi_callback(cb_lib,
+                               fx_type("_Float128 (*)(_Float128, "
+                                       "_Float128)"),
+                               h_q, NULL, &c),
+                 MFFI_OK, "%s", mffi_errmsg(fx.ctx));
+    check_kind(c, "_Float128");
+    _Float128 q = ((_Float128(*)(_Float128, _Float128))mffi_closure_code(c))(
+        (_Float128)1 / 3, (_Float128)2 / 7);
+    cr_assert(q == (_Float128)1 / 3 * 3 - (_Float128)2 / 7, "_Float128");
+    mffi_closure_free(c);
+  } else {
+    cr_assert_eq(rc, MFFI_EUNSUPPORTED);
+  }
+
+  /* Complex long double: returned in %st0 and %st1. */
+  cr_assert_eq(mffi_callback(cb_lib,
+                             fx_type("long double _Complex (*)(long double "
+                                     "_Complex, int)"),
+                             h_lc, NULL, &c),
+               MFFI_OK, "%s", mffi_errmsg(fx.ctx));
+  check_kind(c, "long double _Complex");
+  long double _Complex a = 2.5L - 1.0L / 3 * (__extension__ 1.0iL), r;
+  int k = 3;
+  long double _Complex want = (a * k + 1) * 2;
+  r = ((__typeof__(&fx_cb_lc))fx_sym("fx_cb_lc"))(
+      (long double _Complex (*)(long double _Complex, int))mffi_closure_code(c),
+      a, k);
+  cr_assert(r == want, "fx_cb_lc");
+  r = ((long double _Complex (*)(long double _Complex, int))mffi_closure_code(
+      c))(a, 5);
+  cr_assert(r == a * 5 + 1, "direct call");
+  mffi_closure_free(c);
+}
+
+Test(callback, vectors_and_wide_floats) {
+  both(t_vectors);
+}
+
 /* -- Variadic callbacks ---------------------------------------------------- */
 
 /* The variadic arguments of the tests below, in order: enough of each class

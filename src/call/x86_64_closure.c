@@ -38,7 +38,7 @@ typedef struct clo_frame {
   _Alignas(16) unsigned char xmm[8][16]; /* %xmm0-7, whole. */
   uint64_t r_rax, r_rdx;                 /* Results. */
   _Alignas(16) unsigned char r_xmm[2][16];
-  _Alignas(16) unsigned char r_st[16]; /* %st0. */
+  _Alignas(16) unsigned char r_st[2][16]; /* %st0, %st1. */
 } clo_frame;
 
 _Static_assert(offsetof(clo_frame, rax) == 48, "rax");
@@ -47,14 +47,16 @@ _Static_assert(offsetof(clo_frame, xmm) == 64, "xmm");
 _Static_assert(offsetof(clo_frame, r_rax) == 192, "r_rax");
 _Static_assert(offsetof(clo_frame, r_xmm) == 208, "r_xmm");
 _Static_assert(offsetof(clo_frame, r_st) == 240, "r_st");
-_Static_assert(sizeof(clo_frame) == 256, "frame size");
+_Static_assert(sizeof(clo_frame) == 272, "frame size");
 
 __attribute__((visibility("hidden"))) int
 mffi__x64_clo_dispatch(const mffi__pclo *p, clo_frame *f);
 __attribute__((visibility("hidden"))) void mffi__x64_clo_entry(void);
 __attribute__((visibility("hidden"))) void mffi__x64_clo_entry_int(void);
 
-/* The dispatcher returns 1 when %st0 is the result. The stack pointer is
+/* The dispatcher returns the x87 registers of the result: 1 for %st0, 2
+** for %st0 and %st1 (loaded %st1 first, so that it ends up below). The stack
+*pointer is
 ** 16-aligned after the push, so the frame and the call are too. */
 __asm__(".text\n"
         ".p2align 4\n"
@@ -69,7 +71,7 @@ __asm__(".text\n"
         ".cfi_offset %rbp, -16\n"
         "  movq %rsp, %rbp\n"
         ".cfi_def_cfa_register %rbp\n"
-        "  subq $256, %rsp\n"
+        "  subq $272, %rsp\n"
         "  movq %rdi, 0(%rsp)\n"
         "  movq %rsi, 8(%rsp)\n"
         "  movq %rdx, 16(%rsp)\n"
@@ -95,10 +97,14 @@ __asm__(".text\n"
         "  movq 200(%rsp), %rdx\n"
         "  movaps 208(%rsp), %xmm0\n"
         "  movaps 224(%rsp), %xmm1\n"
-        "  testl %ecx, %ecx\n"
-        "  jz 1f\n"
-        "  fldt 240(%rsp)\n"
+        "  cmpl $2, %ecx\n"
+        "  jb 1f\n"
+        "  fldt 256(%rsp)\n"
         "1:\n"
+        "  testl %ecx, %ecx\n"
+        "  jz 2f\n"
+        "  fldt 240(%rsp)\n"
+        "2:\n"
         "  leave\n"
         ".cfi_def_cfa %rsp, 8\n"
         "  ret\n"
@@ -120,7 +126,7 @@ __asm__(".text\n"
         ".cfi_offset %rbp, -16\n"
         "  movq %rsp, %rbp\n"
         ".cfi_def_cfa_register %rbp\n"
-        "  subq $256, %rsp\n"
+        "  subq $272, %rsp\n"
         "  movq %rdi, 0(%rsp)\n"
         "  movq %rsi, 8(%rsp)\n"
         "  movq %rdx, 16(%rsp)\n"
@@ -309,7 +315,10 @@ typedef struct clo_buf {
 /* The frame offset of a register piece, or -1 if this file does not know
 ** the piece. */
 static int clo_reg_at(const mffi__piece *pc, bool ret) {
-  if (pc->len == 0 || pc->len > 8 || pc->off > 8) return -1;
+  if (pc->len == 0 || pc->off + pc->len > 16) return -1;
+  /* An integer register holds 8 bytes, a vector register 16 (a 16-byte
+  ** piece is a whole SSE register: SSE and SSEUP). */
+  if (pc->len > (pc->loc == MFFI__LOC_FP ? 16u : 8u) || pc->off % 8) return -1;
   if (pc->loc == MFFI__LOC_INT && pc->idx < (ret ? 2u : 6u))
     return ret ? (int)(offsetof(clo_frame, r_rax) + 8 * pc->idx)
                : (int)(8 * pc->idx);
@@ -333,12 +342,19 @@ static bool clo_plan_ret(const mffi__tt *tt, const mffi__cplan *pl,
     p->rmode = R_MEM;
     return true;
   }
-  if (sz > 16) return false;
-  if (pl->nret == 1 && pl->rp[0].loc == MFFI__LOC_X87) {
-    if (pl->rp[0].idx != 0 || sz > 16) return false;
+  if (pl->nret >= 1 && pl->rp[0].loc == MFFI__LOC_X87) {
+    /* long double, struct { long double }: %st0; complex long double:
+    ** %st0 and %st1, 16 bytes each. */
+    if (pl->nret > 2 || sz > 32) return false;
+    for (uint32_t j = 0; j < pl->nret; j++)
+      if (pl->rp[j].loc != MFFI__LOC_X87 || pl->rp[j].idx != j ||
+          pl->rp[j].off != 16 * j || pl->rp[j].len > 16)
+        return false;
     p->rmode = R_X87;
+    p->nret = pl->nret;
     return true;
   }
+  if (sz > 16) return false;
   if (pl->nret > 2) return false;
   p->rmode = R_REGS;
   p->rsext = k == MFFI__V_SINT && sz < 8;
@@ -513,11 +529,13 @@ clo_run(const mffi__pclo *p, clo_frame *f, void *const *args) {
     f->r_rax = (uint64_t)(uintptr_t)dst;
     return 0;
   }
-  case R_X87:
-    memset(&rb, 0, sizeof rb);
-    c->handler(rb.b, args, c->hdata);
-    memcpy(f->r_st, rb.b, sizeof rb.b);
-    return 1;
+  case R_X87: {
+    clo_buf x[2];
+    memset(x, 0, sizeof x);
+    c->handler(x, args, c->hdata);
+    memcpy(f->r_st, x, sizeof x);
+    return p->nret;
+  }
   default: break;
   }
   memset(&rb, 0, sizeof rb);
@@ -525,6 +543,10 @@ clo_run(const mffi__pclo *p, clo_frame *f, void *const *args) {
   unsigned char *fr = (unsigned char *)f;
   for (uint32_t j = 0; j < p->nret; j++) {
     const clo_copy *cp = &p->rp[j];
+    if (cp->from >= offsetof(clo_frame, r_xmm)) { /* A vector register. */
+      memcpy(fr + cp->from, rb.b + cp->off, cp->len);
+      continue;
+    }
     uint64_t v = mffi__load_bytes(rb.b + cp->off, cp->len);
     if (p->rsext) { /* Callers may rely on the extension (clang does). */
       unsigned sh = 64 - 8 * cp->len;
