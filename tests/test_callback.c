@@ -432,6 +432,9 @@ static void h_q(void *ret, void *const *args, void *data) {
 }
 
 static void t_vectors(void) {
+  /* The generic ABI module (libffi for everything) passes none of these;
+  ** test_dynamic checks what it refuses. */
+  if (!PLAN_CLOSURES) return;
   CBX(fx_vc2, false);
   CBX(fx_vi4, false);
   CBX(fx_vh4, false);
