@@ -754,13 +754,39 @@ MFFI_API int mffi_field_set(const mffi_type *t, void *obj, const char *path,
 typedef void (*mffi_handler)(void *ret, void *const *args, void *data);
 
 /* Make a code pointer of function type fnptr_type (a function type or a
-** pointer to one; not variadic) that runs h(ret, args, data) when called.
+** pointer to one; not variadic: see mffi_callback_variadic()) that runs
+** h(ret, args, data) when called.
 ** Every scalar type and struct/union by value is supported as argument and
 ** return, as for mffi_call(). Returns MFFI_OK; MFFI_EMISUSE (not a function
 ** type, variadic, NULL h); MFFI_EUNSUPPORTED; MFFI_ENOMEM. *out is NULL on
 ** failure. data is borrowed, never freed by modffi. */
 MFFI_API int mffi_callback(mffi_lib *lib, const mffi_type *fnptr_type,
                            mffi_handler h, void *data, mffi_closure **out);
+
+/* Make a code pointer of variadic function type fnptr_type (a function type
+** with "...", or a pointer to one) for C callers that pass, after the fixed
+** parameters, exactly nvar more arguments of the types var_types[0..nvar-1]
+** (like mffi_bind_variadic() for calls). The handler runs as for
+** mffi_callback(), with args[0..nfixed-1] the fixed arguments and
+** args[nfixed..nfixed+nvar-1] the variadic ones. A C caller passes a
+** variadic value after the default argument promotions (float as double,
+** _Bool/char/short as int): give the types as the handler should see the
+** values. A float type, for instance, means the caller passes a double
+** (as it does for a float expression) and args[i] points at a float
+** converted from it; a double type receives the double unchanged; a char
+** type, the low byte of the int the caller passed. A C caller may call
+** the code with another variadic argument list only if it is the same
+** after promotions. nvar may be 0; var_types may be NULL then. The
+** closure serves one argument list: make one per list.
+** Returns as mffi_callback(), and MFFI_EMISUSE if the type is not
+** variadic, var_types is NULL with nvar > 0, or a variadic type is NULL,
+** of another context, void, a function or an array; MFFI_EUNSUPPORTED if
+** the strategy has no variadic callbacks (remote) or there are more than
+** 127 arguments in all. mffi_closure_free() frees it. */
+MFFI_API int mffi_callback_variadic(mffi_lib *lib, const mffi_type *fnptr_type,
+                                    const mffi_type *const *var_types,
+                                    size_t nvar, mffi_handler h, void *data,
+                                    mffi_closure **out);
 
 /* The pointer to pass to C where a function pointer of the closure's type
 ** is expected. Valid until the closure is freed. */

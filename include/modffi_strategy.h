@@ -48,6 +48,11 @@ extern "C" {
 /* The front builds the marshalling plan of every function before xBind
 ** (mffi_fn_plan() then never fails in the strategy). Version 3. */
 #define MFFI_STRATEGY_PLAN 0x2u
+/* xCallback makes variadic closures too (mffi_callback_variadic()): it
+** reads the argument list with mffi_closure_nargs(), mffi_closure_nfixed()
+** and mffi_closure_arg_type(). Without it the front refuses them with
+** MFFI_EUNSUPPORTED. Version 2. */
+#define MFFI_STRATEGY_VARCALLBACK 0x4u
 
 /* A call routine: what mffi_call() runs for a bound function. */
 typedef int (*mffi_call_fn)(mffi_fn *fn, void *ret, void *const *args);
@@ -180,6 +185,14 @@ MFFI_API void mffi_fn_set_path(mffi_fn *fn, int path);
 MFFI_API mffi_lib *mffi_closure_lib(const mffi_closure *c);
 /* The function type of the callback (not the pointer type). */
 MFFI_API const mffi_type *mffi_closure_type(const mffi_closure *c);
+/* The arguments the closure is called with: the function type's parameters
+** and, for mffi_callback_variadic(), the variadic ones after the first
+** mffi_closure_nfixed() (as given there: types before C's default
+** promotions). mffi_closure_arg_type() is NULL when i is out of range. */
+MFFI_API size_t mffi_closure_nargs(const mffi_closure *c);
+MFFI_API size_t mffi_closure_nfixed(const mffi_closure *c);
+MFFI_API const mffi_type *mffi_closure_arg_type(const mffi_closure *c,
+                                                size_t i);
 MFFI_API void mffi_closure_set_code(mffi_closure *c, void *code);
 /* Run the handler: ret and args as in mffi_handler. */
 MFFI_API void mffi_closure_invoke(mffi_closure *c, void *ret,

@@ -445,26 +445,49 @@ void *mffi_fn_native(const mffi_fn *fn) {
 
 /* -- Callbacks ------------------------------------------------------------- */
 
-int mffi_callback(mffi_lib *lib, const mffi_type *fnptr_type, mffi_handler h,
-                  void *data, mffi_closure **out) {
+/* Make a closure of fnptr_type (variadic: with the nvar argument types
+** vtypes after the fixed ones) and run xCallback. */
+static int lib_callback(mffi_lib *lib, const char *what,
+                        const mffi_type *fnptr_type, bool variadic,
+                        const mffi_type *const *vtypes, size_t nvar,
+                        mffi_handler h, void *data, mffi_closure **out) {
   if (out) *out = NULL;
-  if (!lib || !out) return lib_null_arg(lib, "mffi_callback");
+  if (!lib || !out) return lib_null_arg(lib, what);
   mffi_ctx *ctx = lib->ctx;
   mffi__ok(ctx);
   if (!fnptr_type || !h || fnptr_type->ctx != ctx)
     return mffi__err(ctx, MFFI_EMISUSE,
-                     "mffi_callback needs a type of this context and a "
-                     "handler");
+                     "%s needs a type of this context and a handler", what);
   mffi_type *b = mffi__B(&ctx->tt, fnptr_type->id);
   if (b->kind == MFFI_KIND_POINTER) b = mffi__B(&ctx->tt, b->child);
   if (b->kind != MFFI_KIND_FUNCTION)
     return mffi__err(ctx, MFFI_EMISUSE,
                      "a callback needs a function or function pointer type");
-  if (b->flags & MFFI_TF_VARIADIC)
-    return mffi__err(ctx, MFFI_EMISUSE, "a callback cannot be variadic");
+  bool isvar = (b->flags & MFFI_TF_VARIADIC) != 0;
+  if (isvar && !variadic)
+    return mffi__err(ctx, MFFI_EMISUSE,
+                     "a variadic callback needs its argument types "
+                     "(mffi_callback_variadic)");
+  if (variadic && !isvar)
+    return mffi__err(ctx, MFFI_EMISUSE,
+                     "mffi_callback_variadic needs a variadic function type");
+  if (nvar && !vtypes)
+    return mffi__err(ctx, MFFI_EMISUSE, "variadic types are NULL");
+  if ((size_t)b->nparams + nvar > MFFI_MAX_ARGS)
+    return mffi__err(ctx, MFFI_EUNSUPPORTED,
+                     "too many arguments (%zu, at most %d)",
+                     (size_t)b->nparams + nvar, MFFI_MAX_ARGS);
+  for (size_t i = 0; i < nvar; i++) {
+    int rc = lib_check_var(ctx, vtypes[i], i);
+    if (rc != MFFI_OK) return rc;
+  }
   if (!lib->s->xCallback)
     return mffi__err(ctx, MFFI_EUNSUPPORTED, "strategy '%s' has no callbacks",
                      lib->s->name);
+  if (variadic &&
+      (lib->s->version < 2 || !(lib->s->flags & MFFI_STRATEGY_VARCALLBACK)))
+    return mffi__err(ctx, MFFI_EUNSUPPORTED,
+                     "strategy '%s' has no variadic callbacks", lib->s->name);
   if (lib->failed) return mffi__lib_failed_err(lib);
   mffi_closure *c = mffi__calloc(ctx, sizeof *c);
   if (!c) return mffi__nomem(ctx);
@@ -472,8 +495,25 @@ int mffi_callback(mffi_lib *lib, const mffi_type *fnptr_type, mffi_handler h,
   c->hdata = data;
   c->lib = lib;
   c->tid = b->id;
+  c->nfixed = b->nparams;
+  c->nargs = b->nparams + (uint32_t)nvar;
+  c->args = b->params;
+  c->variadic = variadic;
+  if (variadic) {
+    mffi__tid *a = mffi__malloc(ctx, (c->nargs ? c->nargs : 1) * sizeof *a);
+    if (!a) {
+      mffi__free(ctx, c);
+      return mffi__nomem(ctx);
+    }
+    for (uint32_t i = 0; i < c->nfixed; i++)
+      a[i] = b->params[i];
+    for (size_t i = 0; i < nvar; i++)
+      a[c->nfixed + i] = vtypes[i]->id;
+    c->args = a;
+  }
   int rc = lib->s->xCallback(c);
   if (rc != MFFI_OK) {
+    if (c->variadic) mffi__free(ctx, (void *)c->args);
     mffi__free(ctx, c);
     return rc;
   }
@@ -482,6 +522,19 @@ int mffi_callback(mffi_lib *lib, const mffi_type *fnptr_type, mffi_handler h,
   lib->closures = c;
   *out = c;
   return MFFI_OK;
+}
+
+int mffi_callback(mffi_lib *lib, const mffi_type *fnptr_type, mffi_handler h,
+                  void *data, mffi_closure **out) {
+  return lib_callback(lib, "mffi_callback", fnptr_type, false, NULL, 0, h,
+                      data, out);
+}
+
+int mffi_callback_variadic(mffi_lib *lib, const mffi_type *fnptr_type,
+                           const mffi_type *const *var_types, size_t nvar,
+                           mffi_handler h, void *data, mffi_closure **out) {
+  return lib_callback(lib, "mffi_callback_variadic", fnptr_type, true,
+                      var_types, nvar, h, data, out);
 }
 
 void *mffi_closure_code(const mffi_closure *c) {
@@ -497,6 +550,7 @@ void mffi_closure_free(mffi_closure *c) {
   else
     lib->closures = c->next;
   if (c->next) c->next->prev = c->prev;
+  if (c->variadic) mffi__free(lib->ctx, (void *)c->args);
   mffi__free(lib->ctx, c);
 }
 
@@ -572,6 +626,19 @@ mffi_lib *mffi_closure_lib(const mffi_closure *c) {
 
 const mffi_type *mffi_closure_type(const mffi_closure *c) {
   return c->lib->ctx->tt.types[c->tid];
+}
+
+size_t mffi_closure_nargs(const mffi_closure *c) {
+  return c->nargs;
+}
+
+size_t mffi_closure_nfixed(const mffi_closure *c) {
+  return c->nfixed;
+}
+
+const mffi_type *mffi_closure_arg_type(const mffi_closure *c, size_t i) {
+  if (i >= c->nargs) return NULL;
+  return c->lib->ctx->tt.types[c->args[i]];
 }
 
 void mffi_closure_set_code(mffi_closure *c, void *code) {

@@ -45,6 +45,13 @@ struct mffi_closure {
   void *data;  /* Strategy state. */
   mffi_lib *lib;
   mffi__tid tid; /* The function type. */
+  const mffi__tid *args; /* nargs argument types as the caller passes them:
+                            the parameters (borrowed from the type), then
+                            for a variadic callback the variadic ones
+                            (owned). */
+  uint32_t nargs;
+  uint32_t nfixed; /* The prototype's parameters. */
+  bool variadic;   /* mffi_callback_variadic (args is owned). */
   mffi_closure *prev, *next;
 };
 

@@ -5,7 +5,8 @@
 ** each function is then called through the dynamic strategy on the fast
 ** path (with the generated routines of x86_64_jit.c, then without them) and
 ** on the forced-libffi path, and each callback test is run with an
-** mffi_callback closure. Every line must be identical.
+** mffi_callback closure: on the call plan (x86-64) and a libffi one
+** (MFFI_OPEN_FFI_ONLY). Every line must be identical.
 ** MFFI_CALLGEN_SEED=N picks another seed; MFFI_CALLGEN_KEEP=1 keeps the
 ** generated files (their directory is printed).
 */
@@ -70,8 +71,7 @@ static void *helper(harness *h, const char *what, int i) {
 
 static void mismatch(harness *h, int i, const char *how, const char *want,
                      const char *got) {
-  if (h->nbad++ >= MAXREPORT)
-    return;
+  if (h->nbad++ >= MAXREPORT) return;
   cg_put(&h->report, "\n[%s] ", how);
   cg_proto(&h->g, &h->report, i, false);
   const cg_sig *s = &h->g.sigs[i];
@@ -122,8 +122,7 @@ static void setup(harness *h) {
   size_t n = 0;
   ssize_t len;
   while ((len = getline(&line, &n, f)) > 0 && h->nlines < cap) {
-    if (line[len - 1] == '\n')
-      line[len - 1] = 0;
+    if (line[len - 1] == '\n') line[len - 1] = 0;
     h->lines[h->nlines++] = strdup(line);
   }
   free(line);
@@ -151,8 +150,7 @@ static void teardown(harness *h) {
   static const char *const files[] = {"lib.c",    "driver.c", "cdef.h",
                                       "libcg.so", "driver",   "direct.out"};
   mffi_ctx_free(h->ctx);
-  if (h->dl)
-    dlclose(h->dl);
+  if (h->dl) dlclose(h->dl);
   for (int i = 0; i < h->nlines; i++)
     free(h->lines[i]);
   free(h->lines);
@@ -240,13 +238,11 @@ static int bind_sig(harness *h, mffi_lib *lib, int i, mffi_fn **out) {
   const cg_sig *s = &h->g.sigs[i];
   char name[32];
   snprintf(name, sizeof name, "cg_f%d", i);
-  if (!s->variadic)
-    return mffi_bind(lib, name, out);
+  if (!s->variadic) return mffi_bind(lib, name, out);
   const mffi_type *vt[CG_MAXARGS];
   for (int a = s->nfixed; a < s->nargs; a++) {
     int rc = mffi_typeof(h->ctx, type_name(h, s->args[a]), &vt[a - s->nfixed]);
-    if (rc != MFFI_OK)
-      return rc;
+    if (rc != MFFI_OK) return rc;
   }
   return mffi_bind_variadic(lib, name, vt, (size_t)(s->nargs - s->nfixed), out);
 }
@@ -317,8 +313,8 @@ static int call_all(harness *h, mffi_lib *lib, const char *how,
     }
     ((fmt_fn)helper(h, "cg_fmtret", i))(fmt, sizeof fmt, retbuf);
     unsigned long long last = *h->last;
-    if (last_var && mffi_read(lib, &last, mffi_fn_addr(last_var),
-                              sizeof last) != MFFI_OK)
+    if (last_var &&
+        mffi_read(lib, &last, mffi_fn_addr(last_var), sizeof last) != MFFI_OK)
       last = ~0ull; /* Shows as a mismatch. */
     snprintf(got, sizeof got, "f%d %s h=%llx", i, fmt, last);
     if (strcmp(got, h->lines[i]) != 0)
@@ -427,20 +423,46 @@ static void cb_handler(void *ret, void *const *args, void *data) {
     cg_put(&st->log, "%s%s", k ? ", " : "", tmp);
   }
   cg_put(&st->log, ")");
-  if (ret)
-    st->ret(ret, st->call);
+  if (ret) st->ret(ret, st->call);
   st->call++;
 }
 
-/* Run every callback test through lib; how names the strategy. */
-static void run_callbacks(harness *h, mffi_lib *lib, const char *how) {
+#if defined(__x86_64__) && !defined(MFFI_GENERIC_ABI)
+#define PLAN_CLOSURES true /* Closures run on the call plan. */
+#else
+#define PLAN_CLOSURES false
+#endif
+
+/* Whether code is a trampoline slot of a plan closure (x86_64_closure.c):
+** endbr64; movq rel32(%rip), %r10. */
+static bool on_plan(const void *code) {
+  static const unsigned char slot[] = {0xf3, 0x0f, 0x1e, 0xfa,
+                                       0x4c, 0x8b, 0x15};
+  return memcmp(code, slot, sizeof slot) == 0;
+}
+
+/* Whether signature i passes an over-aligned argument (on the stack: such
+** types are over 16 bytes): a plan closure leaves those to libffi. */
+static bool args_overaligned(const cg_gen *g, int i) {
+  const cg_sig *s = &g->sigs[i];
+  for (int a = 0; a < s->nargs; a++)
+    if (g->types[s->args[a]].overaligned) return true;
+  return false;
+}
+
+/* Run every callback test through lib; how names the strategy. Returns the
+** closures made. With kind set, each must be a plan closure when *kind is
+** true and its signature has no over-aligned stack argument (those are
+** libffi's), else a libffi one. */
+static int run_callbacks(harness *h, mffi_lib *lib, const char *how,
+                         const bool *kind) {
+  int nmade = 0;
   static char got[1 << 17];
   int rc;
   int line = h->g.nsigs;
   for (int i = 0; i < h->g.nsigs; i++) {
     const cg_sig *s = &h->g.sigs[i];
-    if (!s->cb)
-      continue;
+    if (!s->cb) continue;
     const char *want = h->lines[line++];
     cg_str tname = {0};
     cg_cb_type(&h->g, &tname, i);
@@ -468,6 +490,13 @@ static void run_callbacks(harness *h, mffi_lib *lib, const char *how) {
       }
     } else {
       void *code = mffi_closure_code(cl);
+      nmade++;
+      bool plan = kind && *kind && !args_overaligned(&h->g, i);
+      if (kind && on_plan(code) != plan) {
+        snprintf(got, sizeof got, "a %s closure (type %s)",
+                 plan ? "libffi" : "plan", tn);
+        mismatch(h, i, how, plan ? "a plan closure" : "a libffi closure", got);
+      }
       void *args[1] = {&code};
       unsigned long long r = 0;
       rc = mffi_call(fn, &r, args);
@@ -481,6 +510,7 @@ static void run_callbacks(harness *h, mffi_lib *lib, const char *how) {
     cg_str_free(&tname);
     cg_str_free(&st.log);
   }
+  return nmade;
 }
 
 Test(callgen, callbacks, .timeout = 300) {
@@ -491,8 +521,18 @@ Test(callgen, callbacks, .timeout = 300) {
   mffi_lib *lib = NULL;
   int rc = mffi_open(h.ctx, NULL, path, NULL, &lib);
   cr_assert_eq(rc, MFFI_OK, "mffi_open: %s", mffi_errmsg(h.ctx));
-  run_callbacks(&h, lib, "callback");
+  /* Every callback the plan describes runs on it (x86-64), none on
+  ** libffi; with FFI_ONLY all are libffi closures. */
+  bool plan = PLAN_CLOSURES, ffi = false;
+  int nmade = run_callbacks(&h, lib, "callback", &plan);
   mffi_close(lib);
+  mffi_open_opts opts = {MFFI_OPEN_OPTS_VERSION, MFFI_OPEN_FFI_ONLY, NULL};
+  rc = mffi_open(h.ctx, mffi_strategy_find("dynamic"), path, &opts, &lib);
+  cr_assert_eq(rc, MFFI_OK, "mffi_open: %s", mffi_errmsg(h.ctx));
+  int nffi = run_callbacks(&h, lib, "libffi callback", &ffi);
+  mffi_close(lib);
+  cr_log_info("callgen: %d callbacks (%s), %d through libffi", nmade,
+              plan ? "on the plan" : "libffi", nffi);
   if (h.nrefused)
     cr_log_info("callgen: %d over-aligned callbacks refused", h.nrefused);
   finish(&h, "callbacks");
@@ -534,7 +574,7 @@ Test(callgen, remote_callbacks, .timeout = 300) {
   setup(&h);
   mffi_ctx *dyn;
   mffi_lib *lib = open_remote(&h, &dyn);
-  run_callbacks(&h, lib, "remote callback");
+  run_callbacks(&h, lib, "remote callback", NULL);
   mffi_close(lib);
   mffi_ctx_free(dyn);
   if (h.nrefused)

@@ -383,6 +383,19 @@ static void h_dcb(void *ret, void *const *args, void *data) {
   *(double *)ret = x * p.x + p.y;
 }
 
+/* Variadic callbacks do not cross the sandbox: refused, plainly. */
+Test(remote, variadic_callback_refused) {
+  const mffi_type *ft = NULL, *vt[1] = {NULL};
+  cr_assert_eq(mffi_typeof(rx.ctx, "int (*)(int, ...)", &ft), MFFI_OK);
+  cr_assert_eq(mffi_typeof(rx.ctx, "double", &vt[0]), MFFI_OK);
+  mffi_closure *c = (mffi_closure *)1;
+  cr_assert_eq(mffi_callback_variadic(rx.lib, ft, vt, 1, h_square, NULL, &c),
+               MFFI_EUNSUPPORTED);
+  cr_assert_null(c);
+  cr_assert(strstr(mffi_errmsg(rx.ctx), "no variadic callbacks"), "%s",
+            mffi_errmsg(rx.ctx));
+}
+
 Test(remote, callbacks) {
   mffi_closure *c;
   cr_assert_eq(mffi_callback(rx.lib, type("rm_cb"), h_square, NULL, &c),

@@ -261,6 +261,27 @@ Test(static_strategy, callback) {
   mffi_closure_free(cl);
 }
 
+/* A variadic callback goes to the dynamic strategy's closures too. */
+static void t_var_handler(void *ret, void *const *args, void *data) {
+  (void)data;
+  *(int *)ret = *(int *)args[0] + (int)(*(double *)args[1] * 10) +
+                *(char *)args[2];
+}
+
+Test(static_strategy, variadic_callback) {
+  const mffi_type *ft, *vt[2];
+  cr_assert_eq(mffi_typeof(ctx, "int (*)(int, ...)", &ft), MFFI_OK);
+  cr_assert_eq(mffi_typeof(ctx, "double", &vt[0]), MFFI_OK);
+  cr_assert_eq(mffi_typeof(ctx, "char", &vt[1]), MFFI_OK);
+  mffi_closure *cl;
+  cr_assert_eq(
+      mffi_callback_variadic(lib, ft, vt, 2, t_var_handler, NULL, &cl),
+      MFFI_OK, "%s", mffi_errmsg(ctx));
+  int (*f)(int, ...) = (int (*)(int, ...))mffi_closure_code(cl);
+  cr_assert_eq(f(5, 1.5, 'a'), 5 + 15 + 'a');
+  mffi_closure_free(cl);
+}
+
 Test(static_strategy, bind_ptr_goes_to_engine) {
   const mffi_type *ft;
   cr_assert_eq(mffi_typeof(ctx, "int (*)(int, int)", &ft), MFFI_OK);

@@ -220,6 +220,49 @@ static const char *th_callbacks_from_foreign_threads(void) {
   return NULL;
 }
 
+/* Closures made, called and freed on many threads at once, each on a
+** context of its own: the trampoline slots they take are the process's. */
+static void th_mul(void *ret, void *const *args, void *data) {
+  *(int *)ret = *(const int *)args[0] * *(const int *)data;
+}
+
+static void *th_make_body(void *arg) {
+  th_job *j = arg;
+  mffi_ctx *ctx = NULL;
+  mffi_lib *lib = NULL;
+  const mffi_type *ft = NULL;
+  if (mffi_ctx_new(&ctx, NULL) != MFFI_OK ||
+      mffi_open(ctx, NULL, NULL, NULL, &lib) != MFFI_OK ||
+      mffi_typeof(ctx, "int (*)(int)", &ft) != MFFI_OK) {
+    th_fail(j, "setup failed (%d, %d)", 0, 0);
+    mffi_ctx_free(ctx);
+    return NULL;
+  }
+  int k = j->id + 2;
+  for (int i = 0; i < TH_ITER / 10; i++) {
+    mffi_closure *c[4] = {NULL, NULL, NULL, NULL};
+    for (int n = 0; n < 4; n++)
+      if (mffi_callback(lib, ft, th_mul, &k, &c[n]) != MFFI_OK)
+        th_fail(j, "mffi_callback failed at %d.%d", i, n);
+    for (int n = 0; n < 4; n++) {
+      if (!c[n]) continue;
+      int r = ((int (*)(int))mffi_closure_code(c[n]))(i + n);
+      if (r != (i + n) * k) th_fail(j, "got %d, want %d", r, (i + n) * k);
+    }
+    for (int n = 0; n < 4; n++)
+      mffi_closure_free(c[n]);
+  }
+  mffi_ctx_free(ctx);
+  return NULL;
+}
+
+static const char *th_closures_made_on_many_threads(void) {
+  th_job jobs[TH_N];
+  for (int i = 0; i < TH_N; i++)
+    jobs[i] = (th_job){.id = i};
+  return th_run(th_make_body, jobs);
+}
+
 /* -- errno ----------------------------------------------------------------- */
 
 static void *th_errno_body(void *arg) {
@@ -383,6 +426,7 @@ static const th_check th_checks[] = {
     {"errno_per_thread", th_errno_per_thread},
     {"concurrent_failures", th_concurrent_failures},
     {"bind_many", th_bind_many},
+    {"closures_made_on_many_threads", th_closures_made_on_many_threads},
 };
 #define TH_NCHECKS (sizeof th_checks / sizeof *th_checks)
 
@@ -420,4 +464,5 @@ TH_TEST(1, callbacks_from_foreign_threads)
 TH_TEST(2, errno_per_thread)
 TH_TEST(3, concurrent_failures)
 TH_TEST(4, bind_many)
+TH_TEST(5, closures_made_on_many_threads)
 #endif

@@ -245,7 +245,9 @@ void mffi__ffi_free(mffi_ctx *ctx, mffi__ffi *p);
 /* The call routine: fn->data is the mffi__ffi plan. */
 int mffi__ffi_call(mffi_fn *fn, void *ret, void *const *args);
 
-/* Closures: make c->code for the function type c->tid. */
+/* Closures: make c->code for the function type c->tid (with the variadic
+** argument types c->args[c->nfixed..c->nargs-1]): on the plan where the
+** ABI has a closure entry (below), else a libffi closure. */
 int mffi__ffi_closure(mffi_closure *c);
 /* Take n libffi closures now (they need executable memory, which a
 ** sandbox cannot map once confined); later closures come from this reserve
@@ -253,5 +255,22 @@ int mffi__ffi_closure(mffi_closure *c);
 ** sandbox's), not thread-safe. MFFI_OK, MFFI_ENOMEM, MFFI_EMISUSE. */
 int mffi__ffi_closure_reserve(mffi_ctx *ctx, size_t n);
 void mffi__ffi_closure_free(mffi_closure *c);
+
+/* -- Closures on the plan (x86_64_closure.c; other ABIs have none) -------- */
+
+typedef struct mffi__pclo mffi__pclo;
+
+/* A closure for c whose entry runs plan; it takes plan over (frees it) on
+** success. MFFI_OK with *out and its code pointer *code; 1 if this entry
+** cannot run plan or there is no executable memory (plan left to the
+** caller, nothing recorded: use libffi); MFFI_ERANGE (the reserve is used
+** up) or MFFI_ENOMEM, recorded in the plan's context. Thread-safe. */
+int mffi__pclo_new(mffi_closure *c, mffi__cplan *plan, mffi__pclo **out,
+                   void **code);
+void mffi__pclo_free(mffi_ctx *ctx, mffi__pclo *p);
+/* Map n trampolines now and never map executable memory again (as
+** mffi__ffi_closure_reserve, which calls it). MFFI_OK, MFFI_EMISUSE, or 1
+** / MFFI_ENOMEM when they cannot be had (closures then use libffi's). */
+int mffi__pclo_reserve(size_t n);
 
 #endif

@@ -611,19 +611,45 @@ int mffi__ffi_call(mffi_fn *fn, void *ret, void *const *args) {
 /* -- Closures -------------------------------------------------------------- */
 
 typedef struct ffi_clo {
-  ffi_closure *fc;
-  void *code; /* fc's code pointer. */
+  ffi_closure *fc;   /* NULL when the closure runs on the plan (pc). */
+  void *code;        /* fc's code pointer. */
   mffi__ffi *plan;
+  mffi__pclo *pc;    /* The plan's closure (x86_64_closure.c), or NULL. */
 } ffi_clo;
 
-/* One reassembled register aggregate. */
+/* One reassembled register aggregate, or a narrowed variadic value. */
 typedef struct ffi_agg16 {
   _Alignas(16) unsigned char b[16];
 } ffi_agg16;
 
+/* The value the caller passed at a, promoted (a variadic argument), as
+** the type the handler expects: narrowed into t. */
+static void *ffi_narrow(uint8_t conv, uint8_t csize, void *a,
+                        unsigned char *t) {
+  if (conv == CV_F2D) {
+    double d;
+    memcpy(&d, a, sizeof d);
+    float f = (float)d;
+    memcpy(t, &f, sizeof f);
+    return t;
+  }
+  /* Integers: the conversion, right on any byte order. */
+  int v;
+  memcpy(&v, a, sizeof v);
+  if (csize == 1) {
+    unsigned char x = (unsigned char)v;
+    memcpy(t, &x, 1);
+  } else {
+    uint16_t x = (uint16_t)v;
+    memcpy(t, &x, 2);
+  }
+  return t;
+}
+
 /* libffi's entry: put the caller's arguments back together (register
-** aggregates arrive as their register pieces, see ffi_split), run the
-** handler and store its result as libffi wants. */
+** aggregates arrive as their register pieces, see ffi_split; promoted
+** variadic values are narrowed), run the handler and store its result as
+** libffi wants. */
 static void ffi_clo_entry(ffi_cif *cif, void *ret, void **fargs, void *ud) {
   (void)cif;
   mffi_closure *c = ud;
@@ -645,11 +671,21 @@ static void ffi_clo_entry(ffi_cif *cif, void *ret, void **fargs, void *ud) {
     case CV_WORD:
       if (m->arg == 0) stack = a; /* The caller's stack area. */
       break;
+    case CV_F2D:
+    case CV_SEXT:
+    case CV_ZEXT:
+      args[m->arg] = ffi_narrow(m->conv, m->off, a, tmp[m->arg].b);
+      break;
     default: args[m->arg] = a; break;
     }
   }
-  for (uint32_t i = 0; i < p->nstk; i++)
-    args[p->stk[i].arg] = stack + p->stk[i].off;
+  for (uint32_t i = 0; i < p->nstk; i++) {
+    const ffi_stk *s = &p->stk[i];
+    void *a = stack + s->off;
+    args[s->arg] = s->conv == CV_NONE
+                       ? a
+                       : ffi_narrow(s->conv, s->csize, a, tmp[s->arg].b);
+  }
   switch (p->rmode) {
   case RM_VOID: mffi_closure_invoke(c, NULL, args); break;
   case RM_MEM: {
@@ -698,6 +734,10 @@ static size_t ffi_nspares, ffi_capspares; /* capspares > 0: pool in use. */
 
 int mffi__ffi_closure_reserve(mffi_ctx *ctx, size_t n) {
   if (ffi_capspares || n == 0) return MFFI_EMISUSE;
+#ifdef MFFI__ABI_X64_SYSV
+  /* Plan closures first; when they cannot be had, libffi's serve all. */
+  (void)mffi__pclo_reserve(n);
+#endif
   ffi_spares = mffi__calloc(ctx, n * sizeof *ffi_spares);
   if (!ffi_spares) return mffi__nomem(ctx);
   ffi_capspares = n;
@@ -727,19 +767,46 @@ static void ffi_closure_give(ffi_closure *fc, void *code) {
   ffi_spares[ffi_nspares++].code = code;
 }
 
-int mffi__ffi_closure(mffi_closure *c) {
+/* The closure's plan, in ffi_clo. */
+static int ffi_clo_plan(mffi_closure *c, mffi__cplan **out) {
   mffi_ctx *ctx = c->lib->ctx;
   mffi_type *ft = mffi__B(&ctx->tt, c->tid);
   int rc = mffi__value_check(ctx, ft->child, true);
-  for (uint32_t i = 0; rc == MFFI_OK && i < ft->nparams; i++)
-    rc = mffi__value_check(ctx, ft->params[i], false);
+  for (uint32_t i = 0; rc == MFFI_OK && i < c->nargs; i++)
+    rc = mffi__value_check(ctx, c->args[i], false);
   if (rc != MFFI_OK) return rc;
+  mffi__sig sig = {ctx,      ft->child, c->args, c->nargs,
+                   c->nfixed, c->variadic};
+  return mffi__abi_plan(&sig, out);
+}
+
+int mffi__ffi_closure(mffi_closure *c) {
+  mffi_ctx *ctx = c->lib->ctx;
   ffi_clo *st = mffi__calloc(ctx, sizeof *st);
   if (!st) return mffi__nomem(ctx);
-  mffi__sig sig = {ctx, ft->child, ft->params, ft->nparams, ft->nparams, false};
   mffi__cplan *plan = NULL;
-  rc = mffi__abi_plan(&sig, &plan);
-  if (rc == MFFI_OK) rc = mffi__ffi_prepare(plan, &st->plan);
+  int rc = ffi_clo_plan(c, &plan);
+  if (rc != MFFI_OK) {
+    mffi__free(ctx, st);
+    return rc;
+  }
+#ifdef MFFI__ABI_X64_SYSV
+  if (!(c->lib->flags & MFFI_OPEN_FFI_ONLY)) {
+    void *code = NULL;
+    rc = mffi__pclo_new(c, plan, &st->pc, &code);
+    if (rc == MFFI_OK) {
+      c->data = st;
+      c->code = code;
+      return MFFI_OK;
+    }
+    if (rc != 1) {
+      mffi__cplan_free(plan);
+      mffi__free(ctx, st);
+      return rc;
+    }
+  }
+#endif
+  rc = mffi__ffi_prepare(plan, &st->plan);
   if (rc != MFFI_OK) {
     mffi__free(ctx, st);
     return rc;
@@ -774,7 +841,10 @@ void mffi__ffi_closure_free(mffi_closure *c) {
   ffi_clo *st = c->data;
   if (!st) return;
   mffi_ctx *ctx = c->lib->ctx;
-  ffi_closure_give(st->fc, st->code);
+#ifdef MFFI__ABI_X64_SYSV
+  mffi__pclo_free(ctx, st->pc);
+#endif
+  if (st->fc) ffi_closure_give(st->fc, st->code);
   mffi__ffi_free(ctx, st->plan);
   mffi__free(ctx, st);
   c->data = NULL;

@@ -86,7 +86,7 @@ static int ck_reopen(mffi_lib *lib);
 #define CK_VTABLE(NAME, SELF)                                                  \
   {                                                                            \
     .version = MFFI_STRATEGY_VERSION, .name = (NAME), .opts = (SELF),          \
-    .flags = MFFI_STRATEGY_PLAN, .xOpen = ck_open, .xClose = ck_close,         \
+    .flags = MFFI_STRATEGY_PLAN | MFFI_STRATEGY_VARCALLBACK, .xOpen = ck_open, .xClose = ck_close,         \
     .xBind = ck_bind, .xUnbind = ck_unbind, .xCall = ck_xcall, .xNew = ck_new, \
     .xDelete = ck_delete, .xRead = ck_read, .xWrite = ck_write,                \
     .xCallback = ck_callback, .xCallbackFree = ck_callback_free,               \
@@ -1182,7 +1182,17 @@ static int ck_callback(mffi_closure *c) {
   mffi_lib *lib = mffi_closure_lib(c);
   ck_lib *L = mffi_lib_data(lib);
   mffi_closure *ic = NULL;
-  int rc = mffi_callback(L->inner, mffi_closure_type(c), ck_trampoline, c, &ic);
+  const mffi_type *ft = mffi_closure_type(c);
+  int rc;
+  if (mffi_type_variadic(ft)) { /* The same argument list, inside. */
+    size_t nf = mffi_closure_nfixed(c), nv = mffi_closure_nargs(c) - nf;
+    const mffi_type *vt[nv ? nv : 1];
+    for (size_t i = 0; i < nv; i++)
+      vt[i] = mffi_closure_arg_type(c, nf + i);
+    rc = mffi_callback_variadic(L->inner, ft, vt, nv, ck_trampoline, c, &ic);
+  } else {
+    rc = mffi_callback(L->inner, ft, ck_trampoline, c, &ic);
+  }
   if (rc != MFFI_OK) return rc;
   mffi_closure_set_data(c, ic);
   mffi_closure_set_code(c, mffi_closure_code(ic));

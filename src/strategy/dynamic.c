@@ -83,11 +83,12 @@ static void dyn_unbind(mffi_fn *fn) {
 }
 
 /* The dynamic strategy: libraries in this process, memory on the heap (the
-** default xNew/xRead/xWrite), callbacks through libffi closures. */
+** default xNew/xRead/xWrite), callbacks on the call plan (x86_64_closure.c)
+** or as libffi closures. */
 const mffi_strategy mffi__strategy_dynamic = {
     .version = MFFI_STRATEGY_VERSION,
     .name = "dynamic",
-    .flags = MFFI_STRATEGY_NATIVE,
+    .flags = MFFI_STRATEGY_NATIVE | MFFI_STRATEGY_VARCALLBACK,
     .opts = NULL,
     .xOpen = dyn_open,
     .xClose = dyn_close,

@@ -7,7 +7,8 @@
 ** libffi. Three things a table cannot do are handed to the dynamic
 ** strategy's engine, on the entry's real address: variadic functions
 ** (no thunk can forward "..."), functions bound by address (mffi_bind_ptr), and
-** callbacks (closures need a code pointer made at run time: libffi).
+** callbacks (closures need a code pointer made at run time: the dynamic
+** strategy's, on the call plan or libffi).
 **
 ** Written against the public strategy interface only (modffi_strategy.h),
 ** as a strategy from outside would be: proof that the interface suffices.
@@ -244,14 +245,14 @@ static void st_callback_free(mffi_closure *c) {
 }
 
 /* The static strategy: generated tables in this process, memory on the
-** heap, callbacks through the dynamic strategy's libffi closures. A
+** heap, callbacks through the dynamic strategy's closures. A
 ** function bound from a table reports MFFI_PATH_DIRECT, and its
 ** mffi_fn_addr() is the real function, of exactly the described type (the
 ** compiler checked it): generated wrappers call it directly. */
 const mffi_strategy mffi__strategy_static = {
     .version = MFFI_STRATEGY_VERSION,
     .name = "static",
-    .flags = MFFI_STRATEGY_NATIVE,
+    .flags = MFFI_STRATEGY_NATIVE | MFFI_STRATEGY_VARCALLBACK,
     .opts = NULL,
     .xOpen = st_open,
     .xClose = st_close,
