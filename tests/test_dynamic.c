@@ -238,21 +238,21 @@ Test(dynamic, aggregates) {
   AGG1(struct fx_dl, "fx_dl_inc", ((struct fx_dl){0.5, -9}), EQ_DL);
   AGG1(struct fx_f3, "fx_f3_rev", ((struct fx_f3){1, 2, 3}), EQ_F3);
   AGG1(struct fx_c3, "fx_c3_inc", ((struct fx_c3){{'a', 'b', 'c'}}), EQ_C3);
-  AGG1_CLASSIFIED(struct fx_bits, "fx_bits_inc", ((struct fx_bits){5, -3, 1000, -7}),
-       EQ_BITS);
+  AGG1_CLASSIFIED(struct fx_bits, "fx_bits_inc",
+                  ((struct fx_bits){5, -3, 1000, -7}), EQ_BITS);
   AGG1(struct fx_big, "fx_big_inc", ((struct fx_big){{1, 2, 3, 4, 5}}), EQ_BIG);
   /* libffi 3.4 passes struct { long double } wrong on x86-64 unless told
-  ** its class (x86_64_sysv.c does): not in a generic-ABI build there. */
-  if (FX_FAST == MFFI_PATH_FAST) {
-    AGG1_CLASSIFIED(struct fx_ld, "fx_ld_half", ((struct fx_ld){3.0L}), EQ_LD);
-  }
-  AGG1_CLASSIFIED(struct fx_i128, "fx_i128_neg", ((struct fx_i128){(__int128)5 << 70}),
-       EQ_I128);
-  AGG1_CLASSIFIED(struct fx_pk, "fx_pk_inc", ((struct fx_pk){'x', 0x01020304}), EQ_PK);
+  ** its class (x86_64_sysv.c does); a generic-ABI build refuses it. */
+  AGG1_CLASSIFIED(struct fx_ld, "fx_ld_half", ((struct fx_ld){3.0L}), EQ_LD);
+  AGG1_CLASSIFIED(struct fx_i128, "fx_i128_neg",
+                  ((struct fx_i128){(__int128)5 << 70}), EQ_I128);
+  AGG1_CLASSIFIED(struct fx_pk, "fx_pk_inc", ((struct fx_pk){'x', 0x01020304}),
+                  EQ_PK);
   AGG1_CLASSIFIED(union fx_u, "fx_u_inc", ((union fx_u){.l = 99}), EQ_U);
-  AGG1_CLASSIFIED(union fx_uf, "fx_uf_inc", ((union fx_uf){.f = {1, 2, 3}}), EQ_UF);
+  AGG1_CLASSIFIED(union fx_uf, "fx_uf_inc", ((union fx_uf){.f = {1, 2, 3}}),
+                  EQ_UF);
   AGG1_CLASSIFIED(struct fx_nest, "fx_nest_inc",
-       ((struct fx_nest){{1, 2}, {.f = {4, 5, 6}}}), EQ_NEST);
+                  ((struct fx_nest){{1, 2}, {.f = {4, 5, 6}}}), EQ_NEST);
 }
 
 /* GNU complex integers, as GCC passes them (two integers side by side). */
@@ -362,7 +362,7 @@ Test(dynamic, vectors_by_value) {
     S d_ = ((S(*)(S, S))fx_sym(name))(a_, b_);                                 \
     void *args_[] = {&a_, &b_};                                                \
     dy_call_vec(name, &f_, &s_, args_, ffi_can);                               \
-    cr_assert(memcmp(&d_, &f_, sizeof d_) == 0, "%s: fast path differs",      \
+    cr_assert(memcmp(&d_, &f_, sizeof d_) == 0, "%s: fast path differs",       \
               name);                                                           \
     if (ffi_can)                                                               \
       cr_assert(memcmp(&d_, &s_, sizeof d_) == 0, "%s: libffi differs", name); \
@@ -388,7 +388,8 @@ Test(dynamic, vectors_with_others) {
     v[i] = (fx_vf16){i + 1.0f, -i * 0.5f, i * 3.25f, 100.0f - i};
     args[i] = &v[i];
   }
-  fx_vf16 d = ((__typeof__(&fx_v9))fx_sym("fx_v9"))(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]);
+  fx_vf16 d = ((__typeof__(&fx_v9))fx_sym("fx_v9"))(
+      v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]);
   dy_call_vec("fx_v9", &f, NULL, args, false);
   cr_assert(memcmp(&d, &f, sizeof d) == 0);
 
@@ -403,11 +404,11 @@ Test(dynamic, vectors_with_others) {
   _Float128 q = 1.25;
   fx_vf8 fv = {8, 0.5f};
   float y = 2.5f;
-  double want = ((__typeof__(&fx_vmixed))fx_sym("fx_vmixed"))(n, a, x, s, c, l, q, fv, y, b[0], b[1], b[2], b[3],
-                        b[4], b[5]);
+  double want = ((__typeof__(&fx_vmixed))fx_sym("fx_vmixed"))(
+      n, a, x, s, c, l, q, fv, y, b[0], b[1], b[2], b[3], b[4], b[5]);
   double got = 0;
-  void *margs[] = {&n, &a, &x, &s, &c, &l, &q, &fv, &y,
-                   &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]};
+  void *margs[] = {&n, &a,    &x,    &s,    &c,    &l,    &q,   &fv,
+                   &y, &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]};
   dy_call_vec("fx_vmixed", &got, NULL, margs, false);
   cr_assert_eq(got, want);
 }
@@ -428,7 +429,8 @@ Test(dynamic, float16_float128_complex_ldouble) {
   _Float128 qa = 1, qb = 3, qr;
   void *qargs[] = {&qa, &qb};
   dy_call_vec("fx_q", &qr, NULL, qargs, false);
-  cr_assert(qr == ((__typeof__(&fx_q))fx_sym("fx_q"))(qa, qb), "1/3 in _Float128, to the last bit");
+  cr_assert(qr == ((__typeof__(&fx_q))fx_sym("fx_q"))(qa, qb),
+            "1/3 in _Float128, to the last bit");
 
   long double _Complex la = 1.0L / 3 + 7.0L * (__extension__ 1.0iL), lr, ls;
   int k = 5;
@@ -441,7 +443,8 @@ Test(dynamic, float16_float128_complex_ldouble) {
   double dd = 0.75;
   void *l2args[] = {&n, &la, &dd, &lb};
   dy_call_vec("fx_lc2", &lr, &ls, l2args, true);
-  cr_assert(lr == ((__typeof__(&fx_lc2))fx_sym("fx_lc2"))(n, la, dd, lb) && ls == lr);
+  cr_assert(lr == ((__typeof__(&fx_lc2))fx_sym("fx_lc2"))(n, la, dd, lb) &&
+            ls == lr);
 }
 
 /* Callbacks: complex long double comes back on the x87 stack (libffi's
@@ -471,7 +474,7 @@ Test(dynamic, callbacks_complex_ldouble_and_vectors) {
   int k = 3;
   long double _Complex want = (a * k + 1) * 2;
   r = ((__typeof__(&fx_cb_lc))fx_sym("fx_cb_lc"))(
-      (long double _Complex(*)(long double _Complex, int))code, a, k);
+      (long double _Complex (*)(long double _Complex, int))code, a, k);
   cr_assert(r == want, "direct caller");
   void *args[] = {&code, &a, &k};
   r = 0;
@@ -507,11 +510,10 @@ Test(dynamic, wide_vectors_refused_by_name) {
       cr_assert_eq(mffi_bind(ffi ? fx.ffi : fx.fast, names[i], &fn),
                    MFFI_EUNSUPPORTED);
       cr_assert(fn == NULL);
-      cr_assert(strstr(mffi_errmsg(fx.ctx), "vector of over 16 bytes") !=
-                    NULL,
+      cr_assert(strstr(mffi_errmsg(fx.ctx), "vector of over 16 bytes") != NULL,
                 "%s", mffi_errmsg(fx.ctx));
-      cr_assert(strstr(mffi_errmsg(fx.ctx), i ? "struct fx_sv32" : "vector_size(32)") !=
-                    NULL,
+      cr_assert(strstr(mffi_errmsg(fx.ctx),
+                       i ? "struct fx_sv32" : "vector_size(32)") != NULL,
                 "%s", mffi_errmsg(fx.ctx));
     }
 }

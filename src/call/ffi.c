@@ -109,6 +109,21 @@ static ffi_type *ffi_int_type(bool sgn, size_t sz) {
 static int ffi_generic_type(mffi_ctx *ctx, mffi__ffiown *own, mffi__tid tid,
                             ffi_type **out);
 
+/* MFFI_EUNSUPPORTED: libffi cannot pass or return tid by value, why. */
+static int ffi_refuse(mffi_ctx *ctx, mffi__tid tid, bool is_ret,
+                      const char *why) {
+  char buf[128];
+  mffi_type_str(ctx->tt.types[tid], NULL, buf, sizeof buf);
+  return mffi__err(ctx, MFFI_EUNSUPPORTED, "libffi cannot %s '%s' by value %s",
+                   is_ret ? "return" : "pass", buf, why);
+}
+
+/* Why ffi_generic_type refuses an aggregate. */
+static const char ffi_not_exact[] =
+    "on this target: only structs of plain members at their natural offsets "
+    "(no unions, bit-fields, packed or over-aligned members, long double or "
+    "__int128 members, nor alignment over 16) are described exactly";
+
 static int ffi_type_of(mffi_ctx *ctx, mffi__ffiown *own, mffi__tid tid,
                        bool is_ret, ffi_type **out) {
   size_t sz;
@@ -127,16 +142,11 @@ static int ffi_type_of(mffi_ctx *ctx, mffi__ffiown *own, mffi__tid tid,
     if (rc == 1) rc = ffi_generic_type(ctx, own, tid, out);
     if (rc == MFFI_ENOMEM) return mffi__nomem(ctx);
     if (rc == MFFI_EUNSUPPORTED) return rc; /* Recorded, with the type. */
-    if (rc == 2) {
-      char buf[128];
-      mffi_type_str(ctx->tt.types[tid], NULL, buf, sizeof buf);
-      return mffi__err(ctx, MFFI_EUNSUPPORTED,
-                       "libffi cannot %s '%s' by value (a vector, _Float16 "
-                       "or _Float128 in an SSE register): modffi's own call "
-                       "routine can, callbacks and MFFI_OPEN_FFI_ONLY calls "
-                       "cannot",
-                       is_ret ? "return" : "pass", buf);
-    }
+    if (rc == 2)
+      return ffi_refuse(ctx, tid, is_ret,
+                        "(a vector, _Float16 or _Float128 in an SSE "
+                        "register): modffi's own call routine can, libffi "
+                        "closures and MFFI_OPEN_FFI_ONLY calls cannot");
     if (rc != MFFI_OK)
       return mffi__err(ctx, MFFI_EUNSUPPORTED,
                        "libffi cannot describe this aggregate");
@@ -286,17 +296,6 @@ static int ffi_plain_type(mffi_ctx *ctx, mffi__ffiown *own, mffi__tid tid,
   return MFFI_OK;
 }
 
-static int ffi_refuse(mffi_ctx *ctx, mffi__tid tid) {
-  char buf[128];
-  mffi_type_str(ctx->tt.types[tid], NULL, buf, sizeof buf);
-  return mffi__err(ctx, MFFI_EUNSUPPORTED,
-                   "libffi cannot pass '%s' by value on this target: only "
-                   "structs of plain members at their natural offsets (no "
-                   "unions, bit-fields, packed or over-aligned members, "
-                   "long double or __int128 members, nor alignment over 16) "
-                   "are described exactly",
-                   buf);
-}
 
 static int ffi_generic_type(mffi_ctx *ctx, mffi__ffiown *own, mffi__tid tid,
                             ffi_type **out) {
@@ -306,13 +305,14 @@ static int ffi_generic_type(mffi_ctx *ctx, mffi__ffiown *own, mffi__tid tid,
   mffi_type *t = mffi__type_scalar(tt, tid);
   /* libffi 3.4 misplaces stack arguments aligned beyond 16 (x86_64_sysv.c
   ** lays them out itself): refused here, where nobody does. */
-  if (t->align > 16) return ffi_refuse(ctx, tid);
+  if (t->align > 16) return ffi_refuse(ctx, tid, false, ffi_not_exact);
   if (!FFI_BYTES_EXACT && t->size <= 16 && t->kind != MFFI_KIND_COMPLEX &&
       t->kind != MFFI_KIND_INT128 && t->kind != MFFI_KIND_UINT128)
-    return ffi_refuse(ctx, tid);
+    return ffi_refuse(ctx, tid, false, ffi_not_exact);
   ffi_leaves lv = {0, 0, 0, true, false};
   ffi_walk(tt, tid, 0, &lv);
-  if (lv.odd && t->kind != MFFI_KIND_COMPLEX) return ffi_refuse(ctx, tid);
+  if (lv.odd && t->kind != MFFI_KIND_COMPLEX)
+    return ffi_refuse(ctx, tid, false, ffi_not_exact);
   bool hfa = lv.kind > 0 && lv.tiled && lv.n <= 4 && lv.next == t->size;
   size_t nel = hfa ? lv.n : t->size / 8 + t->size % 8;
   ffi_type *ft =

@@ -54,33 +54,39 @@ mffi__x64_clo_dispatch(const mffi__pclo *p, clo_frame *f);
 __attribute__((visibility("hidden"))) void mffi__x64_clo_entry(void);
 __attribute__((visibility("hidden"))) void mffi__x64_clo_entry_int(void);
 
-/* The dispatcher returns the x87 registers of the result: 1 for %st0, 2
-** for %st0 and %st1 (loaded %st1 first, so that it ends up below). The stack
-*pointer is
-** 16-aligned after the push, so the frame and the call are too. */
-__asm__(".text\n"
-        ".p2align 4\n"
-        ".globl mffi__x64_clo_entry\n"
-        ".hidden mffi__x64_clo_entry\n"
-        ".type mffi__x64_clo_entry, @function\n"
-        "mffi__x64_clo_entry:\n"
-        ".cfi_startproc\n"
-        "  endbr64\n"
-        "  pushq %rbp\n"
-        ".cfi_def_cfa_offset 16\n"
-        ".cfi_offset %rbp, -16\n"
-        "  movq %rsp, %rbp\n"
-        ".cfi_def_cfa_register %rbp\n"
-        "  subq $272, %rsp\n"
-        "  movq %rdi, 0(%rsp)\n"
-        "  movq %rsi, 8(%rsp)\n"
-        "  movq %rdx, 16(%rsp)\n"
-        "  movq %rcx, 24(%rsp)\n"
-        "  movq %r8, 32(%rsp)\n"
-        "  movq %r9, 40(%rsp)\n"
-        "  movq %rax, 48(%rsp)\n"
-        "  leaq 16(%rbp), %rax\n"
+/* The head both entries share: a frame (the stack pointer is 16-aligned
+** after the push, so the frame and the call are too), the integer
+** registers, %rax (SSE registers used, for variadic callers) and where the
+** caller's stack arguments start. */
+/* clang-format off */
+#define CLO_ENTRY_HEAD(name)                                                   \
+        ".text\n"                                                              \
+        ".p2align 4\n"                                                         \
+        ".globl " name "\n"                                                    \
+        ".hidden " name "\n"                                                   \
+        ".type " name ", @function\n"                                          \
+        name ":\n"                                                             \
+        ".cfi_startproc\n"                                                     \
+        "  endbr64\n"                                                          \
+        "  pushq %rbp\n"                                                       \
+        ".cfi_def_cfa_offset 16\n"                                             \
+        ".cfi_offset %rbp, -16\n"                                              \
+        "  movq %rsp, %rbp\n"                                                  \
+        ".cfi_def_cfa_register %rbp\n"                                         \
+        "  subq $272, %rsp\n"                                                  \
+        "  movq %rdi, 0(%rsp)\n"                                               \
+        "  movq %rsi, 8(%rsp)\n"                                               \
+        "  movq %rdx, 16(%rsp)\n"                                              \
+        "  movq %rcx, 24(%rsp)\n"                                              \
+        "  movq %r8, 32(%rsp)\n"                                               \
+        "  movq %r9, 40(%rsp)\n"                                               \
+        "  movq %rax, 48(%rsp)\n"                                              \
+        "  leaq 16(%rbp), %rax\n"                                              \
         "  movq %rax, 56(%rsp)\n"
+
+/* The dispatcher returns the x87 registers of the result: 1 for %st0, 2
+** for %st0 and %st1 (loaded %st1 first, so that it ends up below). */
+__asm__(CLO_ENTRY_HEAD("mffi__x64_clo_entry")
         "  movaps %xmm0, 64(%rsp)\n"
         "  movaps %xmm1, 80(%rsp)\n"
         "  movaps %xmm2, 96(%rsp)\n"
@@ -113,29 +119,7 @@ __asm__(".text\n"
 
 /* The same for plans without floating-point arguments or results: the
 ** vector registers are neither spilled nor loaded. */
-__asm__(".text\n"
-        ".p2align 4\n"
-        ".globl mffi__x64_clo_entry_int\n"
-        ".hidden mffi__x64_clo_entry_int\n"
-        ".type mffi__x64_clo_entry_int, @function\n"
-        "mffi__x64_clo_entry_int:\n"
-        ".cfi_startproc\n"
-        "  endbr64\n"
-        "  pushq %rbp\n"
-        ".cfi_def_cfa_offset 16\n"
-        ".cfi_offset %rbp, -16\n"
-        "  movq %rsp, %rbp\n"
-        ".cfi_def_cfa_register %rbp\n"
-        "  subq $272, %rsp\n"
-        "  movq %rdi, 0(%rsp)\n"
-        "  movq %rsi, 8(%rsp)\n"
-        "  movq %rdx, 16(%rsp)\n"
-        "  movq %rcx, 24(%rsp)\n"
-        "  movq %r8, 32(%rsp)\n"
-        "  movq %r9, 40(%rsp)\n"
-        "  movq %rax, 48(%rsp)\n"
-        "  leaq 16(%rbp), %rax\n"
-        "  movq %rax, 56(%rsp)\n"
+__asm__(CLO_ENTRY_HEAD("mffi__x64_clo_entry_int")
         "  movq %r10, %rdi\n"
         "  movq %rsp, %rsi\n"
         "  call mffi__x64_clo_dispatch\n"
@@ -146,6 +130,7 @@ __asm__(".text\n"
         "  ret\n"
         ".cfi_endproc\n"
         ".size mffi__x64_clo_entry_int, .-mffi__x64_clo_entry_int\n");
+/* clang-format on */
 
 /* -- Trampoline pages ------------------------------------------------------ */
 

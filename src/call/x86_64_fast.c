@@ -6,15 +6,15 @@
 ** that copy the stack area below the stack pointer, load the six integer
 ** and eight SSE argument registers (all 16 bytes: vectors and _Float128
 ** fill one) and %al (SSE registers used, for variadic callees), call, and
-** store %rax, %rdx, %xmm0, %xmm1 and the x87 results back into the frame (x64_ctl says how many bytes, which
-** alignment, what %al is). A callee ignores registers and stack bytes
-** it has no parameter for, so one routine serves every plan (LuaJIT's
-** lj_vm_ffi_call works the same way). The stack area is aligned to the
-** largest alignment among its arguments (at least 16): then a variadic
-** callee's va_arg, which aligns by absolute address, finds an over-aligned
-** argument where the plan put it by offset.
-** The commonest register-only signatures get routines of their own
-** (shapes, below): no frame, no loop.
+** store %rax, %rdx, %xmm0, %xmm1 and the x87 results back into the frame
+** (x64_ctl says how many bytes, which alignment, what %al is). A callee
+** ignores registers and stack bytes it has no parameter for, so one routine
+** serves every plan (LuaJIT's lj_vm_ffi_call works the same way). The stack
+** area is aligned to the largest alignment among its arguments (at least
+** 16): then a variadic callee's va_arg, which aligns by absolute address,
+** finds an over-aligned argument where the plan put it by offset. The
+** commonest register-only signatures get routines of their own (shapes,
+** below): no frame, no loop.
 */
 #include <stddef.h>
 #include <string.h>
