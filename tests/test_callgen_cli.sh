@@ -49,6 +49,7 @@ mapfile -t direct <"$tmp/direct.out"
 
 pass=0
 fail=0
+refused=0
 i=0
 while IFS=$'\t' read -r -a fields; do
   name=${fields[0]}
@@ -66,6 +67,12 @@ while IFS=$'\t' read -r -a fields; do
     pass=$((pass + 1))
     continue
   fi
+  # Without an ABI module that classifies aggregates (MFFI_GENERIC_ABI),
+  # what libffi cannot describe exactly is refused by name: counted.
+  if [ "$status" -eq 1 ] && grep -q "libffi cannot pass .* on this target" "$tmp/err"; then
+    refused=$((refused + 1))
+    continue
+  fi
   fail=$((fail + 1))
   echo "FAIL $name (seed $seed): $(grep -m1 "^[^ ]* $name(" "$tmp/cdef.h" ||
     grep -m1 " $name(" "$tmp/cdef.h")"
@@ -76,5 +83,5 @@ while IFS=$'\t' read -r -a fields; do
   sed 's/^/  stderr: /' "$tmp/err" | head -5
 done <"$tmp/cli.args"
 
-echo "$pass passed, $fail failed"
+echo "$pass passed, $fail failed, $refused refused by name (libffi, generic ABI only)"
 [ "$fail" -eq 0 ]

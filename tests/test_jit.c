@@ -181,6 +181,7 @@ static void jt_cycle(void) {
 }
 
 Test(jit, cycles_reuse_code_memory) {
+  if (!JT_HAVE) cr_skip_test("no generator in this build");
   size_t mapped0, live0, mapped, live;
   mffi__jit_stats(&mapped0, &live0);
   jt_cycle();
@@ -246,6 +247,7 @@ static int jt_check(mffi_fn **fns) {
 ** opposite orders: with the code pages still shared, the child's calls
 ** would run the routines the parent wrote over its own. */
 Test(jit, fork_child_has_own_code) {
+  if (!JT_HAVE) cr_skip_test("no generator in this build");
   mffi_fn *fns[JT_N];
   for (size_t i = 0; i < JT_N; i++)
     fns[i] = fx_bind(fx.fast, jt_names[i]);

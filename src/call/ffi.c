@@ -232,6 +232,9 @@ static void ffi_walk(const mffi__tt *tt, mffi__tid tid, size_t off,
 #endif
 #define FFI_MAX_ELEMS 64 /* Max. elements of a member-wise description. */
 
+static int ffi_plain_type(mffi_ctx *ctx, mffi__ffiown *own, mffi__tid tid,
+                          ffi_type **out);
+
 /* Elements of a plain struct (scalars and arrays of them, no bit-fields or
 ** nested aggregates, members where natural alignment puts them) appended
 ** to el, with *n and the natural layout *off
@@ -258,10 +261,14 @@ static bool ffi_members(mffi_ctx *ctx, mffi__ffiown *own, mffi__tid tid,
     ffi_type *ft;
     size_t sz;
     mffi__vkind k = mffi__value_kind(tt, et, &sz);
-    if (k == MFFI__V_AGG || k == MFFI__V_INT128 || k == MFFI__V_LDOUBLE ||
-        k == MFFI__V_BAD || k == MFFI__V_VOID ||
-        ffi_type_of(ctx, own, et, false, &ft) != MFFI_OK)
+    if (mffi__type_scalar(tt, et)->kind == MFFI_KIND_STRUCT) {
+      /* A plain struct member is one element: libffi nests them. */
+      if (ffi_plain_type(ctx, own, et, &ft) != MFFI_OK) return false;
+    } else if (k == MFFI__V_AGG || k == MFFI__V_INT128 ||
+               k == MFFI__V_LDOUBLE || k == MFFI__V_BAD || k == MFFI__V_VOID ||
+               ffi_type_of(ctx, own, et, false, &ft) != MFFI_OK) {
       return false;
+    }
     for (long j = 0; j < count; j++) {
       size_t a = ft->alignment ? ft->alignment : 1;
       *off = (*off + a - 1) & ~(a - 1);
@@ -292,6 +299,9 @@ static int ffi_plain_type(mffi_ctx *ctx, mffi__ffiown *own, mffi__tid tid,
   el[n] = NULL;
   ft->type = FFI_TYPE_STRUCT;
   ft->elements = el;
+  /* libffi's own layout, as checked above: an enclosing struct reads it. */
+  ft->size = t->size;
+  ft->alignment = (unsigned short)al;
   *out = ft;
   return MFFI_OK;
 }
