@@ -269,9 +269,8 @@ int mffi__tt_record(struct mffi_ctx *ctx, mffi_kind kind, const char *tag,
 /* Define a struct/union: take the members (copied), lay them out.
 ** attr_align is aligned(N) on the type (0 if none); pack is the #pragma
 ** pack value in effect (0 if none), which caps member alignments. Errors:
-*MFFI_EDECL for
-** an incomplete member type, a flexible array not last (or alone), a bad
-** bit-field; MFFI_ERANGE for a type over MFFI_MAX_SIZE. *bad gets the index
+** MFFI_EDECL for an incomplete member type, a flexible array not last (or
+** alone), a bad bit-field; MFFI_ERANGE for a type over MFFI_MAX_SIZE. *bad gets the index
 ** of the member at fault. */
 int mffi__tt_define_record(struct mffi_ctx *ctx, mffi__tid tid,
                            const mffi__member *members, uint32_t nmembers,

@@ -15,7 +15,7 @@
 ** (variadic). It then puts the return value where the entry loads %rax,
 ** %rdx, %xmm0, %xmm1 and %st0 from (a plan with no floating-point value
 ** takes mffi__x64_clo_entry_int, which leaves the vector registers alone).
-*Plans this file does not know (pieces it was not written for,
+** Plans this file does not know (pieces it was not written for,
 ** over-aligned stack arguments) are left to libffi's closures (ffi.c).
 */
 #include <pthread.h>
