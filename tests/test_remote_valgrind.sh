@@ -3,28 +3,5 @@
 # test_remote, with its sandboxes (which valgrind cannot follow under their
 # system call filter) and the compilers left out. No invalid access, no use
 # of uninitialised memory, no definite leak. See LICENSE.
-set -u
-BIN=${MFFI_BINARY_DIR:?}/bin
-if [ "${MFFI_SANITIZE:-0}" = 1 ]; then
-  echo "skipped: valgrind does not run sanitizer builds"
-  exit 77 # ctest reports it as skipped (SKIP_RETURN_CODE).
-fi
-if ! command -v valgrind >/dev/null; then
-  echo "valgrind is not installed" >&2
-  exit 1
-fi
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
-MFFI_REMOTE_CYCLES=20 valgrind -q --trace-children=yes \
-  --trace-children-skip='*modffi-sandbox*,*fake_sandbox*,*/mffi-rmfx-*/*,*/cc,*/sh,*collect2*,*cc1*,*/ld,*/as' \
-  --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=9 \
-  "$BIN/test_remote" --jobs 1 >"$log" 2>&1
-rc=$?
-if [ $rc = 0 ] && ! grep -qE "==[0-9]+== (Invalid|Conditional|Syscall param)" "$log"; then
-  tail -1 "$log"
-  echo "1 passed, 0 failed"
-  exit 0
-fi
-cat "$log"
-echo "0 passed, 1 failed"
-exit 1
+exec env MFFI_REMOTE_CYCLES=20 bash "$(dirname "$0")/valgrind_suite.sh" test_remote \
+  '*modffi-sandbox*,*fake_sandbox*,*/mffi-rmfx-*/*,*/cc,*/sh,*collect2*,*cc1*,*/ld,*/as'
