@@ -10,9 +10,12 @@
 ** Register use in a routine: %rbx keeps ret across the call (callee-saved),
 ** the frame fn->addr, %r11 args, %rax the current argument's pointer, %rcx,
 ** %r10 and %xmm8 scratch. The stack slots are filled first, while %rdi,
-** %rsi and %rcx are free for `rep movsb`, then the registers.
-** Plans it does not know (x87 returns, SSE pieces other than 4 or 8 bytes,
-** anything new) are refused: x86_64_fast.c then runs them as before. So are
+** %rsi and %rcx are free for `rep movsb`, then the SSE pieces of odd sizes
+** (_Float16, struct { _Float16 x[3]; }: through %rcx), then the registers.
+** SSE pieces of 16 bytes (vectors, _Float128) move with movups; x87
+** results (long double, complex long double) are stored with fstpt, or
+** popped when ret is NULL. Plans it does not know (anything new) are
+** refused: x86_64_fast.c then runs them as before. So are
 ** the unusual calls (args NULL with arguments, ret NULL for a memory-class
 ** return): the routine jumps to mffi__fast_call, which handles them.
 **
@@ -377,10 +380,11 @@ static bool jit_piece_ok(const mffi__piece *c) {
     if (c->conv == MFFI__CV_COPY) return true;
     return (c->conv == MFFI__CV_SEXT || c->conv == MFFI__CV_ZEXT) &&
            (c->len == 1 || c->len == 2 || c->len == 4 || c->len == 8);
-  case MFFI__LOC_FP:
+  case MFFI__LOC_FP: /* Also _Float16 (2), vectors and _Float128 (16). */
     if (c->idx >= 8) return false;
     if (c->conv == MFFI__CV_F2D) return c->len == 4;
-    return c->conv == MFFI__CV_COPY && (c->len == 4 || c->len == 8);
+    return c->conv == MFFI__CV_COPY &&
+           ((c->len >= 1 && c->len <= 8) || c->len == 16);
   case MFFI__LOC_STACK:
     if (c->conv == MFFI__CV_COPY) return c->len >= 1;
     if (c->conv == MFFI__CV_F2D) return c->len == 4;
@@ -388,6 +392,12 @@ static bool jit_piece_ok(const mffi__piece *c) {
         &(mffi__piece){c->arg, MFFI__LOC_INT, c->conv, 0, c->off, c->len, 0});
   default: return false;
   }
+}
+
+/* An SSE piece of a size movss/movsd/movups cannot move: through %rcx. */
+static bool jit_fp_odd(const mffi__piece *c) {
+  return c->loc == MFFI__LOC_FP && c->conv == MFFI__CV_COPY && c->len != 4 &&
+         c->len != 8 && c->len != 16;
 }
 
 /* Load the integer piece c of the value at [%rax] into r, zero- or
@@ -454,37 +464,67 @@ static void put_stack(jit_buf *b, const mffi__piece *c) {
   }
 }
 
-/* Register piece c into its register. */
+/* movq xmm, gpr (66 REX.W 0F 6E) or movq gpr, xmm (66 REX.W 0F 7E). */
+static void movq_xg(jit_buf *b, unsigned op, int xmm, int r) {
+  op_head(b, 0x66, W, op, xmm, r);
+  b1(b, 0xc0 | ((xmm & 7) << 3) | (r & 7));
+}
+
+/* Register piece c into its register. An odd-sized SSE piece takes %rcx
+** (and %r10): the routine loads those before the integer registers. */
 static void put_reg(jit_buf *b, const mffi__piece *c) {
   if (c->loc == MFFI__LOC_INT) {
     ld_int(b, c, jit_gpr[c->idx]);
     return;
   }
-  unsigned pfx = c->conv == MFFI__CV_F2D ? 0xf3 : c->len == 4 ? 0xf3 : 0xf2;
+  if (jit_fp_odd(c)) { /* Zero-extended into %rcx, then movq. */
+    ld_int(b, c, RCX);
+    movq_xg(b, 0x0f6e, (int)c->idx, RCX);
+    return;
+  }
+  unsigned pfx = c->conv == MFFI__CV_F2D ? 0xf3
+                 : c->len == 4          ? 0xf3
+                 : c->len == 8          ? 0xf2
+                                        : 0; /* movups */
   unsigned op = c->conv == MFFI__CV_F2D ? 0x0f5a : 0x0f10;
   op_mem(b, pfx, 0, op, (int)c->idx, RAX, (int32_t)c->off);
 }
 
-/* Store return piece c from its register into [%rbx + c->off]. */
-static void put_ret(jit_buf *b, const mffi__piece *c) {
-  int32_t o = (int32_t)c->off;
-  if (c->loc == MFFI__LOC_FP) {
-    op_mem(b, c->len == 4 ? 0xf3 : 0xf2, 0, 0x0f11, (int)c->idx, RBX, o);
-    return;
-  }
-  int r = c->idx ? RDX : RAX;
-  switch (c->len) {
+/* Store the low len (1-8) bytes of r at [%rbx + o] (%r10 scratch). */
+static void st_int(jit_buf *b, int r, int32_t o, unsigned len) {
+  switch (len) {
   case 8: op_mem(b, 0, W, 0x89, r, RBX, o); return;
   case 4: op_mem(b, 0, 0, 0x89, r, RBX, o); return;
   case 2: op_mem(b, 0x66, 0, 0x89, r, RBX, o); return;
   case 1: op_mem(b, 0, BYTE, 0x88, r, RBX, o); return;
   }
   /* 3, 5-7 bytes: two overlapping stores. */
-  unsigned w = c->len == 3 ? 2 : 4;
+  unsigned w = len == 3 ? 2 : 4;
   op_mem(b, w == 2 ? 0x66 : 0, 0, 0x89, r, RBX, o);
   mov_rr(b, R10, r);
-  shift(b, 5, R10, 8 * (c->len - w));
-  op_mem(b, w == 2 ? 0x66 : 0, 0, 0x89, R10, RBX, o + (int32_t)(c->len - w));
+  shift(b, 5, R10, 8 * (len - w));
+  op_mem(b, w == 2 ? 0x66 : 0, 0, 0x89, R10, RBX, o + (int32_t)(len - w));
+}
+
+/* Store return piece c from its register into [%rbx + c->off]. x87 pieces
+** pop %st0, so they come in slot order (jit_plan_ok). */
+static void put_ret(jit_buf *b, const mffi__piece *c) {
+  int32_t o = (int32_t)c->off;
+  if (c->loc == MFFI__LOC_X87) {
+    op_mem(b, 0, 0, 0xdb, 7, RBX, o); /* fstpt: the 10 bytes */
+    return;
+  }
+  if (c->loc == MFFI__LOC_FP) {
+    if (c->len == 4 || c->len == 8 || c->len == 16) {
+      unsigned pfx = c->len == 4 ? 0xf3 : c->len == 8 ? 0xf2 : 0;
+      op_mem(b, pfx, 0, 0x0f11, (int)c->idx, RBX, o);
+      return;
+    }
+    movq_xg(b, 0x0f7e, (int)c->idx, RCX);
+    st_int(b, RCX, o, c->len);
+    return;
+  }
+  st_int(b, c->idx ? RDX : RAX, o, c->len);
 }
 
 /* -- Routines -------------------------------------------------------------- */
@@ -494,13 +534,22 @@ static bool jit_plan_ok(const mffi__cplan *p) {
   if (!p->runnable || p->salign == 0 || (p->salign & (p->salign - 1)) ||
       p->sbytes % 16 || p->nargs > MFFI_MAX_ARGS)
     return false;
+  uint32_t nx87 = 0;
   for (uint32_t i = 0; i < p->nret; i++) {
     const mffi__piece *c = &p->rp[i];
     if (c->idx > 1 || c->conv != MFFI__CV_COPY) return false;
-    if (c->loc == MFFI__LOC_FP
-            ? c->len != 4 && c->len != 8
-            : c->loc != MFFI__LOC_INT || c->len < 1 || c->len > 8)
-      return false; /* x87 returns among them. */
+    switch (c->loc) {
+    case MFFI__LOC_INT:
+      if (c->len < 1 || c->len > 8) return false;
+      break;
+    case MFFI__LOC_FP:
+      if ((c->len < 1 || c->len > 8) && c->len != 16) return false;
+      break;
+    case MFFI__LOC_X87: /* Popped in order: %st0, then %st1. */
+      if (c->idx != nx87++ || c->len < 10) return false;
+      break;
+    default: return false;
+    }
   }
   for (uint32_t i = 0; i < p->npieces; i++)
     if (!jit_piece_ok(&p->pieces[i])) return false;
@@ -549,9 +598,15 @@ static void jit_emit(jit_buf *b, const mffi__cplan *p) {
     ld_arg(b, &cur, c->arg);
     put_stack(b, c);
   }
+  for (uint32_t i = 0; i < p->npieces; i++) { /* Through %rcx: first. */
+    const mffi__piece *c = &p->pieces[i];
+    if (!jit_fp_odd(c)) continue;
+    ld_arg(b, &cur, c->arg);
+    put_reg(b, c);
+  }
   for (uint32_t i = 0; i < p->npieces; i++) {
     const mffi__piece *c = &p->pieces[i];
-    if (c->loc == MFFI__LOC_STACK) continue;
+    if (c->loc == MFFI__LOC_STACK || jit_fp_odd(c)) continue;
     ld_arg(b, &cur, c->arg);
     put_reg(b, c);
   }
@@ -563,10 +618,19 @@ static void jit_emit(jit_buf *b, const mffi__cplan *p) {
   op_mem(b, 0, 0, 0xff, 2, RBP, -16); /* call [rbp - 16] */
   if (p->nret) {
     op_reg(b, W, 0x85, RBX, RBX); /* test rbx, rbx; jz past the stores */
-    size_t skip = jump(b, 0x0f84);
-    for (uint32_t i = 0; i < p->nret; i++)
+    size_t skip = jump(b, 0x0f84), done = 0;
+    uint32_t nx87 = 0;
+    for (uint32_t i = 0; i < p->nret; i++) {
       put_ret(b, &p->rp[i]);
+      nx87 += p->rp[i].loc == MFFI__LOC_X87;
+    }
+    if (nx87) done = jump(b, 0xe9);
     patch(b, skip, b->n);
+    if (nx87) { /* Discarded, still popped: the x87 stack has 8 slots. */
+      for (uint32_t i = 0; i < nx87; i++)
+        b1(b, 0xdd), b1(b, 0xd8); /* fstp st(0) */
+      patch(b, done, b->n);
+    }
   }
   size_t to_call = 0, back = 0;
   if (J.tls_ok) { /* The inline mffi__errno_save(). */
