@@ -701,3 +701,82 @@ Test(jit, float16_pieces) {
   mffi_fn_free(f3);
   munmap(pages, (size_t)(8 * pg));
 }
+
+/* -- Unwind tables ----------------------------------------------------------
+** A callee walks the stack with _Unwind_Backtrace and glibc's backtrace():
+** both must pass through the generated routine (its FDE) into
+** jt_bt_outer, the C function that made the call. */
+
+#include <execinfo.h>
+#include <unwind.h>
+
+static struct {
+  void *fns[64]; /* The enclosing function of each frame (its FDE). */
+  int n;
+  void *ips[64]; /* backtrace()'s return addresses. */
+  int nips;
+} jt_bt;
+
+static _Unwind_Reason_Code jt_bt_step(struct _Unwind_Context *uc, void *arg) {
+  (void)arg;
+  if (jt_bt.n == 64) return _URC_END_OF_STACK;
+  jt_bt.fns[jt_bt.n++] = _Unwind_FindEnclosingFunction((void *)_Unwind_GetIP(uc));
+  return _URC_NO_REASON;
+}
+
+__attribute__((noinline)) static int jt_bt_callee(int x, float y) {
+  jt_bt.n = 0;
+  _Unwind_Backtrace(jt_bt_step, NULL);
+  jt_bt.nips = backtrace(jt_bt.ips, 64);
+  return x + (int)y;
+}
+
+__attribute__((noinline, noclone)) static int jt_bt_outer(mffi_fn *fn) {
+  int x = 4, r = 0;
+  float y = 2.0f;
+  void *args[] = {&x, &y};
+  if (mffi_call(fn, &r, args) != MFFI_OK) return -1;
+  __asm__ volatile("" ::: "memory"); /* No tail call: a frame of its own. */
+  return r;
+}
+
+/* Whether f is one of the n functions in fns. */
+static bool jt_bt_has(void *const *fns, int n, const void *f) {
+  for (int i = 0; i < n; i++)
+    if (fns[i] == f) return true;
+  return false;
+}
+
+Test(jit, unwinds_through_routine) {
+  mffi_fn *fn = NULL;
+  cr_assert_eq(mffi_bind_ptr(fx.fast, fx_type("int (*)(int, float)"),
+                             (void *)jt_bt_callee, &fn),
+               MFFI_OK);
+  bool gen = jt_on() && jt_generated(fn);
+  if (jt_on()) cr_expect(gen);
+  for (int k = 0; k < 2; k++) { /* Also after the slot was taken again. */
+    cr_assert_eq(jt_bt_outer(fn), 6);
+    cr_expect(jt_bt_has(jt_bt.fns, jt_bt.n, (void *)jt_bt_outer),
+              "_Unwind_Backtrace stopped before jt_bt_outer (%d frames)",
+              jt_bt.n);
+    void *code;
+    mffi_call_fn call = mffi_fn_get_call(fn);
+    memcpy(&code, &call, sizeof code);
+    if (gen)
+      cr_expect(jt_bt_has(jt_bt.fns, jt_bt.n, code),
+                "no frame of the generated routine");
+    void *enc[64];
+    for (int i = 0; i < jt_bt.nips; i++)
+      enc[i] = _Unwind_FindEnclosingFunction((char *)jt_bt.ips[i] - 1);
+    cr_expect(jt_bt_has(enc, jt_bt.nips, (void *)jt_bt_outer),
+              "backtrace() stopped before jt_bt_outer (%d frames)",
+              jt_bt.nips);
+    mffi_fn_free(fn);
+    fn = fx_bind(fx.fast, "fx_float"); /* Takes the slot. */
+    mffi_fn_free(fn);
+    cr_assert_eq(mffi_bind_ptr(fx.fast, fx_type("int (*)(int, float)"),
+                               (void *)jt_bt_callee, &fn),
+                 MFFI_OK);
+  }
+  mffi_fn_free(fn);
+}

@@ -28,6 +28,7 @@
 ** let parent and child overwrite each other's free slots).
 */
 #define _GNU_SOURCE
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -198,7 +199,8 @@ static void jit_parent(void) {
 /* A slot: its header holds its class and its rw address; a free one links
 ** to the next free one (rw) and keeps its rx address after the header. */
 typedef struct jit_hdr {
-  uint64_t cls;
+  uint32_t cls;
+  uint32_t eh; /* Offset of its unwind table from the code, or 0. */
   unsigned char *rw;
   unsigned char *next, *rx; /* Free slots only, over the code. */
 } jit_hdr;
@@ -233,7 +235,7 @@ static unsigned char *jit_alloc(size_t n, unsigned char **rw) {
     w = c->rw + c->used;
     x = c->rx + c->used;
     c->used += sz;
-    *(jit_hdr *)w = (jit_hdr){k, w, NULL, NULL};
+    *(jit_hdr *)w = (jit_hdr){k, 0, w, NULL, NULL};
   }
   if (w) J.live++;
 out:
@@ -563,8 +565,15 @@ static void ld_arg(jit_buf *b, int *cur, unsigned arg) {
   *cur = (int)arg;
 }
 
-/* The routine of plan p into b. */
-static void jit_emit(jit_buf *b, const mffi__cplan *p) {
+/* Where a routine's frame changes, as offsets in its code (jit_eh). */
+typedef struct jit_cfi {
+  uint32_t push, mov, rbx; /* After push rbp, mov rbp,rsp, push rbx. */
+  uint32_t leave, ret;     /* After leave, after ret. */
+  uint32_t out;            /* The jump to mffi__fast_call, or 0. */
+} jit_cfi;
+
+/* The routine of plan p into b; its frame's changes into *cf. */
+static void jit_emit(jit_buf *b, const mffi__cplan *p, jit_cfi *cf) {
   size_t to_slow[2];
   int nslow = 0;
   b4(b, 0xfa1e0ff3); /* endbr64 */
@@ -576,9 +585,13 @@ static void jit_emit(jit_buf *b, const mffi__cplan *p) {
     op_reg(b, W, 0x85, RSI, RSI);
     to_slow[nslow++] = jump(b, 0x0f84);
   }
-  b1(b, 0x55);         /* push rbp */
+  *cf = (jit_cfi){0};
+  b1(b, 0x55); /* push rbp */
+  cf->push = (uint32_t)b->n;
   mov_rr(b, RBP, RSP); /* mov rbp, rsp */
-  b1(b, 0x53);         /* push rbx */
+  cf->mov = (uint32_t)b->n;
+  b1(b, 0x53); /* push rbx */
+  cf->rbx = (uint32_t)b->n;
   /* push qword [rdi + addr]: the callee, called as [rbp - 16]. */
   op_mem(b, 0, 0, 0xff, 6, RDI, (int32_t)offsetof(mffi_fn, addr));
   mov_rr(b, RBX, RSI);
@@ -650,7 +663,9 @@ static void jit_emit(jit_buf *b, const mffi__cplan *p) {
   b1(b, 0x31), b1(b, 0xc0);            /* xor eax, eax: MFFI_OK */
   op_mem(b, 0, W, 0x8b, RBX, RBP, -8); /* mov rbx, [rbp - 8] */
   b1(b, 0xc9);                         /* leave */
-  b1(b, 0xc3);                         /* ret */
+  cf->leave = (uint32_t)b->n;
+  b1(b, 0xc3); /* ret */
+  cf->ret = (uint32_t)b->n;
   if (J.tls_ok) { /* errno's address not cached yet: the C helper. */
     patch(b, to_call, b->n);
     mov_imm64(b, RAX, (uint64_t)(uintptr_t)jit_errno);
@@ -659,6 +674,7 @@ static void jit_emit(jit_buf *b, const mffi__cplan *p) {
     b4(b, (uint32_t)(int32_t)((long)back - (long)(b->n + 4)));
   }
   if (nslow) { /* The unusual calls: mffi__fast_call, arguments intact. */
+    cf->out = (uint32_t)b->n;
     for (int i = 0; i < nslow; i++)
       patch(b, to_slow[i], b->n);
     mov_imm64(b, RAX, (uint64_t)(uintptr_t)mffi__fast_call);
@@ -666,24 +682,132 @@ static void jit_emit(jit_buf *b, const mffi__cplan *p) {
   }
 }
 
+/* -- Unwind tables --------------------------------------------------------
+** Each routine gets a .eh_frame of its own after its code (one CIE, one
+** FDE, the zero terminator: DWARF 4 section 6.4, LSB "Exception Frames"),
+** registered with the unwinder (libgcc's __register_frame, which takes a
+** section) while the routine lives, so that table unwinders (_Unwind_*,
+** glibc's backtrace(), C++ exceptions, gdb) walk through it. The FDE
+** says: CFA = %rsp + 8 at entry and on the jump out, %rsp + 16 after
+** push rbp (saved at CFA - 16), %rbp + 16 from mov rbp,rsp to leave, %rbx
+** saved at CFA - 24; the errno helper after ret runs in the frame again. */
+
+void __register_frame(void *begin);
+void __deregister_frame(void *begin);
+
+enum { /* DWARF numbers and call frame instructions. */
+       DW_RBX = 3,
+       DW_RBP = 6,
+       DW_RSP = 7,
+       DW_RA = 16,
+       DW_CFA_advance_loc1 = 0x02,
+       DW_CFA_advance_loc2 = 0x03,
+       DW_CFA_def_cfa = 0x0c,
+       DW_CFA_def_cfa_register = 0x0d,
+       DW_CFA_def_cfa_offset = 0x0e,
+       DW_CFA_remember_state = 0x0a,
+       DW_CFA_restore_state = 0x0b,
+       DW_CFA_advance_loc = 0x40,
+       DW_CFA_offset = 0x80,
+       DW_CFA_restore = 0xc0
+};
+
+/* Advance the location from *at to pc (pc < 64 KiB: JIT_MAXCODE). */
+static void eh_advance(jit_buf *b, uint32_t *at, uint32_t pc) {
+  uint32_t d = pc - *at;
+  *at = pc;
+  if (d == 0) return;
+  if (d < 64) {
+    b1(b, DW_CFA_advance_loc | d);
+  } else if (d < 256) {
+    b1(b, DW_CFA_advance_loc1), b1(b, d);
+  } else {
+    b1(b, DW_CFA_advance_loc2), b1(b, d & 0xff), b1(b, d >> 8);
+  }
+}
+
+/* Pad a record that started at `start` (its length word) to 8 bytes with
+** DW_CFA_nop, and set its length. */
+static void eh_close(jit_buf *b, size_t start) {
+  while ((b->n - start) % 8)
+    b1(b, 0);
+  uint32_t len = (uint32_t)(b->n - start - 4);
+  for (int i = 0; i < 4; i++)
+    if (start + i < b->cap) b->p[start + i] = (unsigned char)(len >> (8 * i));
+}
+
+/* The .eh_frame of a routine of n bytes at rx into b (8-aligned). */
+static void jit_eh(jit_buf *b, const jit_cfi *cf, uintptr_t rx, size_t n) {
+  size_t cie = b->n; /* CIE: version 1, "zR", absolute FDE addresses. */
+  b4(b, 0);
+  b4(b, 0); /* CIE id */
+  b1(b, 1);
+  b1(b, 'z'), b1(b, 'R'), b1(b, 0);
+  b1(b, 1);     /* Code alignment. */
+  b1(b, 0x78);  /* Data alignment: -8 (sleb128). */
+  b1(b, DW_RA); /* Return address column. */
+  b1(b, 1);     /* Augmentation data: the pointer encoding, */
+  b1(b, 0x00);  /* DW_EH_PE_absptr. */
+  b1(b, DW_CFA_def_cfa), b1(b, DW_RSP), b1(b, 8);
+  b1(b, DW_CFA_offset | DW_RA), b1(b, 1);
+  eh_close(b, cie);
+  size_t fde = b->n;
+  b4(b, 0);
+  b4(b, (uint32_t)(b->n - cie)); /* Back to the CIE. */
+  b8(b, rx);
+  b8(b, n);
+  b1(b, 0); /* No augmentation data. */
+  uint32_t at = 0;
+  eh_advance(b, &at, cf->push);
+  b1(b, DW_CFA_def_cfa_offset), b1(b, 16);
+  b1(b, DW_CFA_offset | DW_RBP), b1(b, 2);
+  eh_advance(b, &at, cf->mov);
+  b1(b, DW_CFA_def_cfa_register), b1(b, DW_RBP);
+  eh_advance(b, &at, cf->rbx);
+  b1(b, DW_CFA_offset | DW_RBX), b1(b, 3);
+  eh_advance(b, &at, cf->leave);
+  b1(b, DW_CFA_remember_state);
+  b1(b, DW_CFA_def_cfa), b1(b, DW_RSP), b1(b, 8);
+  b1(b, DW_CFA_restore | DW_RBP), b1(b, DW_CFA_restore | DW_RBX);
+  eh_advance(b, &at, cf->ret);
+  b1(b, DW_CFA_restore_state);
+  if (cf->out) {
+    eh_advance(b, &at, cf->out);
+    b1(b, DW_CFA_def_cfa), b1(b, DW_RSP), b1(b, 8);
+    b1(b, DW_CFA_restore | DW_RBP), b1(b, DW_CFA_restore | DW_RBX);
+  }
+  eh_close(b, fde);
+  b4(b, 0); /* The end of the section. */
+}
+
 mffi_call_fn mffi__jit_make(const mffi__cplan *p) {
   pthread_once(&J.once, jit_init);
   if (!atomic_load(&J.on) || !jit_plan_ok(p)) return NULL;
-  unsigned char tmp[1024];
+  unsigned char tmp[1024], eh[128];
   jit_buf b = {tmp, 0, sizeof tmp};
-  jit_emit(&b, p);
+  jit_cfi cf;
+  jit_emit(&b, p, &cf);
   unsigned char *big = NULL;
   if (b.n > b.cap) { /* Long routines: emitted again into a heap buffer. */
     if (b.n > JIT_MAXCODE || !(big = mffi__malloc(p->ctx, b.n))) return NULL;
     b = (jit_buf){big, 0, b.n};
-    jit_emit(&b, p);
+    jit_emit(&b, p, &cf);
   }
-  unsigned char *rw, *rx = jit_alloc(b.n, &rw);
+  size_t ehat = (b.n + 7) & ~(size_t)7;
+  jit_buf e = {eh, 0, sizeof eh};
+  jit_eh(&e, &cf, 0, b.n); /* Its size: the addresses do not change it. */
+  assert(e.n <= e.cap);
+  unsigned char *rw, *rx = jit_alloc(ehat + e.n, &rw);
   if (rx) {
     memcpy(rw, b.p, b.n);
+    e.n = 0;
+    jit_eh(&e, &cf, (uintptr_t)rx, b.n);
+    memcpy(rw + ehat, eh, e.n);
+    ((jit_hdr *)(rw - JIT_HDR))->eh = (uint32_t)ehat;
     /* Valgrind runs its translation of what was at rx before (a freed
     ** routine): it sees no write there, only through rw. */
     JIT_VALGRIND_NEW_CODE(rx, b.n);
+    __register_frame(rx + ehat); /* Read through the rx view. */
   }
   mffi__free(p->ctx, big);
   if (!rx) return NULL;
@@ -695,8 +819,10 @@ mffi_call_fn mffi__jit_make(const mffi__cplan *p) {
 
 void mffi__jit_free(mffi_call_fn f) {
   if (!f) return;
-  void *code;
+  unsigned char *code;
   memcpy(&code, &f, sizeof code);
+  const jit_hdr *h = (const jit_hdr *)(code - JIT_HDR);
+  if (h->eh) __deregister_frame(code + h->eh); /* Before the slot is reused. */
   jit_release(code);
 }
 
