@@ -6,7 +6,9 @@
 ** exact registers and stack slots, the call, the result stored at its exact
 ** size, errno saved: no loop, no branch on a piece. It keeps a frame-pointer
 ** frame, so frame-pointer unwinders (the sanitizers', perf's) walk through
-** it; it has no unwind tables (.eh_frame), so a table unwinder stops there.
+** it, and has an .eh_frame of its own registered with libgcc's unwinder
+** (Unwind tables, below), so table unwinders (backtrace(), C++ exceptions)
+** do too; gdb reads no such registration and stops there.
 ** Register use in a routine: %rbx keeps ret across the call (callee-saved),
 ** the frame fn->addr, %r11 args, %rax the current argument's pointer, %rcx,
 ** %r10 and %xmm8 scratch. The stack slots are filled first, while %rdi,
