@@ -158,7 +158,8 @@ static void *jt_errno_body(void *arg) {
   static _Thread_local int seen[2];
   for (int k = 0; k < 2; k++) {
     int e = 40 + k, r = 0;
-    void *args[] = {&e};
+    float unused = 0; /* The float of int (*)(int, float). */
+    void *args[] = {&e, &unused};
     errno = 0;
     if (mffi_call(fn, &r, args) != MFFI_OK || r != -1) return (void *)1;
     seen[k] = mffi_errno();
