@@ -38,7 +38,7 @@ static const char *const jt_names[] = {
 ** complex long double), 16-byte SSE pieces (vectors, _Float128, a struct
 ** of one) and 2-byte ones (_Float16). */
 static const char *const jt_xnames[] = {
-    "fx_ldouble", "fx_ld_half", "fx_lc",    "fx_lc2", "fx_v_f16",
+    "fx_ldouble", "fx_ld_half", "fx_lc",    "fx_lc2",  "fx_v_f16",
     "fx_v_d16",   "fx_v_q16",   "fx_v_h16", "fx_v_sv", "fx_v9",
     "fx_vmixed",  "fx_q",       "fx_h",     "fx_hc"};
 #define JT_NX (sizeof jt_xnames / sizeof *jt_xnames)
@@ -529,8 +529,7 @@ Test(jit, x87_results) {
   mffi_fn_free(fn);
 }
 
-/* -- 16-byte and 2-byte SSE pieces ------------------------------------------
-*/
+/* -- 16-byte and 2-byte SSE pieces ----------------------------------------- */
 
 /* V f(V, V) against the direct call, lane by lane. */
 #define JT_VSUB(V, f)                                                          \
@@ -596,8 +595,8 @@ Test(jit, vectors) {
                 &y, &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]};
   fn = fx_bind(fx.fast, "fx_vmixed");
   cr_assert_eq(mffi_call(fn, &got, a3), MFFI_OK);
-  cr_expect_eq(got, FX(fx_vmixed)(n, a, x, s, c, l, q, fv, y, b[0], b[1],
-                                  b[2], b[3], b[4], b[5]));
+  cr_expect_eq(got, FX(fx_vmixed)(n, a, x, s, c, l, q, fv, y, b[0], b[1], b[2],
+                                  b[3], b[4], b[5]));
   mffi_fn_free(fn);
 
   _Float128 qa = 1, qb = 3, qr = 0;
@@ -650,12 +649,11 @@ Test(jit, float16_pieces) {
                              fx_type("_Float16 (*)(_Float16, int, _Float16)"),
                              (void *)jt_h, &f1),
                MFFI_OK, "%s", mffi_errmsg(fx.ctx));
-  cr_assert_eq(
-      mffi_bind_ptr(fx.fast,
-                    fx_type("struct jt_h3 (*)(struct jt_h3, float, "
-                            "struct jt_h3)"),
-                    (void *)jt_h3, &f2),
-      MFFI_OK, "%s", mffi_errmsg(fx.ctx));
+  cr_assert_eq(mffi_bind_ptr(fx.fast,
+                             fx_type("struct jt_h3 (*)(struct jt_h3, float, "
+                                     "struct jt_h3)"),
+                             (void *)jt_h3, &f2),
+               MFFI_OK, "%s", mffi_errmsg(fx.ctx));
   cr_assert_eq(mffi_bind_ptr(fx.fast,
                              fx_type("struct jt_h5 (*)(struct jt_h5, "
                                      "_Float16)"),
@@ -664,7 +662,8 @@ Test(jit, float16_pieces) {
   if (jt_on())
     cr_expect(jt_generated(f1) && jt_generated(f2) && jt_generated(f3));
 
-  _Float16 *ha = (void *)jt_edge(pages, 0, 2), *hb = (void *)jt_edge(pages, 1, 2),
+  _Float16 *ha = (void *)jt_edge(pages, 0, 2),
+           *hb = (void *)jt_edge(pages, 1, 2),
            *hr = (void *)jt_edge(pages, 2, 2);
   int i = 3;
   *ha = (_Float16)1.5;
@@ -721,7 +720,8 @@ static struct {
 static _Unwind_Reason_Code jt_bt_step(struct _Unwind_Context *uc, void *arg) {
   (void)arg;
   if (jt_bt.n == 64) return _URC_END_OF_STACK;
-  jt_bt.fns[jt_bt.n++] = _Unwind_FindEnclosingFunction((void *)_Unwind_GetIP(uc));
+  jt_bt.fns[jt_bt.n++] =
+      _Unwind_FindEnclosingFunction((void *)_Unwind_GetIP(uc));
   return _URC_NO_REASON;
 }
 
@@ -770,8 +770,7 @@ Test(jit, unwinds_through_routine) {
     for (int i = 0; i < jt_bt.nips; i++)
       enc[i] = _Unwind_FindEnclosingFunction((char *)jt_bt.ips[i] - 1);
     cr_expect(jt_bt_has(enc, jt_bt.nips, (void *)jt_bt_outer),
-              "backtrace() stopped before jt_bt_outer (%d frames)",
-              jt_bt.nips);
+              "backtrace() stopped before jt_bt_outer (%d frames)", jt_bt.nips);
     mffi_fn_free(fn);
     fn = fx_bind(fx.fast, "fx_float"); /* Takes the slot. */
     mffi_fn_free(fn);

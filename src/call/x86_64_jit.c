@@ -487,9 +487,9 @@ static void put_reg(jit_buf *b, const mffi__piece *c) {
     return;
   }
   unsigned pfx = c->conv == MFFI__CV_F2D ? 0xf3
-                 : c->len == 4          ? 0xf3
-                 : c->len == 8          ? 0xf2
-                                        : 0; /* movups */
+                 : c->len == 4           ? 0xf3
+                 : c->len == 8           ? 0xf2
+                                         : 0; /* movups */
   unsigned op = c->conv == MFFI__CV_F2D ? 0x0f5a : 0x0f10;
   op_mem(b, pfx, 0, op, (int)c->idx, RAX, (int32_t)c->off);
 }
