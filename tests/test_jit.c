@@ -34,6 +34,15 @@ static const char *const jt_names[] = {
     "fx_mix_inc", "fx_nest_inc", "fx_i128_neg", "fx_huge_fill"};
 #define JT_N (sizeof jt_names / sizeof *jt_names)
 
+/* Signatures with x87 results (long double, struct { long double },
+** complex long double), 16-byte SSE pieces (vectors, _Float128, a struct
+** of one) and 2-byte ones (_Float16). */
+static const char *const jt_xnames[] = {
+    "fx_ldouble", "fx_ld_half", "fx_lc",    "fx_lc2",  "fx_v_f16",
+    "fx_v_d16",   "fx_v_q16",   "fx_v_h16", "fx_v_sv", "fx_v9",
+    "fx_vmixed",  "fx_q",       "fx_h",     "fx_hc"};
+#define JT_NX (sizeof jt_xnames / sizeof *jt_xnames)
+
 /* Whether this process can run generated code (MFFI_JIT=0 may say no). */
 static bool jt_on(void) {
   const char *e = getenv("MFFI_JIT");
@@ -55,9 +64,15 @@ Test(jit, which_plans) {
     cr_expect_eq(mffi_fn_path(fn), MFFI_PATH_FAST);
     mffi_fn_free(fn);
   }
-  /* Refused: an x87 return; kept: the shape routines. */
-  static const char *const none[] = {"fx_ldouble", "fx_ld_half", "fx_int",
-                                     "fx_double", "fx_pt_swap"};
+  /* x87 results, 16-byte and 2-byte SSE pieces. */
+  for (size_t i = 0; i < JT_NX; i++) {
+    mffi_fn *fn = fx_bind(fx.fast, jt_xnames[i]);
+    cr_expect(jt_generated(fn), "%s: no generated routine", jt_xnames[i]);
+    mffi_fn_free(fn);
+  }
+  /* Kept: the shape routines. */
+  static const char *const none[] = {"fx_int", "fx_double", "fx_pt_swap",
+                                     "fx_v_f8"};
   for (size_t i = 0; i < sizeof none / sizeof *none; i++) {
     mffi_fn *fn = fx_bind(fx.fast, none[i]);
     cr_expect(!jt_generated(fn), "%s: a generated routine", none[i]);
@@ -143,7 +158,8 @@ static void *jt_errno_body(void *arg) {
   static _Thread_local int seen[2];
   for (int k = 0; k < 2; k++) {
     int e = 40 + k, r = 0;
-    void *args[] = {&e};
+    float unused = 0; /* The float of int (*)(int, float). */
+    void *args[] = {&e, &unused};
     errno = 0;
     if (mffi_call(fn, &r, args) != MFFI_OK || r != -1) return (void *)1;
     seen[k] = mffi_errno();
@@ -447,4 +463,320 @@ Test(jit, reused_slot_runs_new_code) {
     mffi_fn_free(b);
   }
   cr_expect_eq(bad, 0, "%d calls ran another routine", bad);
+}
+
+/* -- x87 results ------------------------------------------------------------
+** long double comes back in %st0, complex long double in %st0 and %st1:
+** stored with fstpt, and popped when the result is discarded, or the x87
+** stack (8 slots) overflows and later long double results are NaNs. */
+
+/* The x87 tag word: 0xffff when the register stack is empty. */
+static unsigned jt_x87_tags(void) {
+#if JT_HAVE
+  unsigned char env[28];
+  __asm__ volatile("fnstenv %0\n\tfldenv %0" : "=m"(env));
+  return env[8] | (unsigned)env[9] << 8;
+#else
+  return 0xffff;
+#endif
+}
+
+Test(jit, x87_results) {
+  long double x = 1.0L / 7, r = 0;
+  void *a1[] = {&x};
+  mffi_fn *fn = fx_bind(fx.fast, "fx_ldouble");
+  if (jt_on()) cr_expect(jt_generated(fn));
+  cr_assert_eq(mffi_call(fn, &r, a1), MFFI_OK);
+  cr_expect(r == FX(fx_ldouble)(x), "fx_ldouble: %La", r);
+  for (int k = 0; k < 20; k++)
+    cr_assert_eq(mffi_call(fn, NULL, a1), MFFI_OK);
+  cr_expect_eq(jt_x87_tags(), 0xffff, "discarded results left on the stack");
+  r = 0;
+  cr_assert_eq(mffi_call(fn, &r, a1), MFFI_OK);
+  cr_expect(r == FX(fx_ldouble)(x), "after 20 discarded calls: %La", r);
+  mffi_fn_free(fn);
+
+  struct fx_ld ld = {-5.0L / 3}, ldr = {0};
+  void *a2[] = {&ld};
+  fn = fx_bind(fx.fast, "fx_ld_half");
+  cr_assert_eq(mffi_call(fn, &ldr, a2), MFFI_OK);
+  cr_expect(ldr.x == FX(fx_ld_half)(ld).x);
+  mffi_fn_free(fn);
+
+  long double _Complex lc = 1.0L / 3 - 7.0L * (__extension__ 1.0iL), lcr = 0;
+  int k5 = 5;
+  void *a3[] = {&lc, &k5};
+  fn = fx_bind(fx.fast, "fx_lc");
+  if (jt_on()) cr_expect(jt_generated(fn));
+  cr_assert_eq(mffi_call(fn, &lcr, a3), MFFI_OK);
+  cr_expect(lcr == FX(fx_lc)(lc, k5), "fx_lc: %La %La", __real__ lcr,
+            __imag__ lcr);
+  for (int k = 0; k < 20; k++)
+    cr_assert_eq(mffi_call(fn, NULL, a3), MFFI_OK);
+  cr_expect_eq(jt_x87_tags(), 0xffff, "discarded complex results left");
+  lcr = 0;
+  cr_assert_eq(mffi_call(fn, &lcr, a3), MFFI_OK);
+  cr_expect(lcr == FX(fx_lc)(lc, k5), "fx_lc after discarded calls");
+  mffi_fn_free(fn);
+
+  long double _Complex lb = -2.0L + 0.5L * (__extension__ 1.0iL);
+  int n = 3;
+  double d = 0.75;
+  void *a4[] = {&n, &lc, &d, &lb};
+  fn = fx_bind(fx.fast, "fx_lc2");
+  cr_assert_eq(mffi_call(fn, &lcr, a4), MFFI_OK);
+  cr_expect(lcr == FX(fx_lc2)(n, lc, d, lb), "fx_lc2");
+  mffi_fn_free(fn);
+}
+
+/* -- 16-byte and 2-byte SSE pieces ----------------------------------------- */
+
+/* V f(V, V) against the direct call, lane by lane. */
+#define JT_VSUB(V, f)                                                          \
+  do {                                                                         \
+    V a_, b_, r_, d_;                                                          \
+    for (unsigned k_ = 0; k_ < sizeof a_ / sizeof a_[0]; k_++) {               \
+      a_[k_] = (__typeof__(a_[0]))(k_ * 3 + 1);                                \
+      b_[k_] = (__typeof__(a_[0]))(100 - (int)k_ * 7);                         \
+    }                                                                          \
+    void *args_[] = {&a_, &b_};                                                \
+    mffi_fn *fn_ = fx_bind(fx.fast, #f);                                       \
+    if (jt_on()) cr_expect(jt_generated(fn_), #f);                             \
+    memset(&r_, 0x55, sizeof r_);                                              \
+    cr_assert_eq(mffi_call(fn_, &r_, args_), MFFI_OK);                         \
+    d_ = FX(f)(a_, b_);                                                        \
+    for (unsigned k_ = 0; k_ < sizeof a_ / sizeof a_[0]; k_++)                 \
+      cr_expect(r_[k_] == d_[k_], #f " lane %u", k_);                          \
+    cr_assert_eq(mffi_call(fn_, NULL, args_), MFFI_OK);                        \
+    mffi_fn_free(fn_);                                                         \
+  } while (0)
+
+Test(jit, vectors) {
+  JT_VSUB(fx_vc16, fx_v_c16);
+  JT_VSUB(fx_vi16, fx_v_i16);
+  JT_VSUB(fx_vq16, fx_v_q16);
+  JT_VSUB(fx_vf16, fx_v_f16);
+  JT_VSUB(fx_vd16, fx_v_d16);
+  JT_VSUB(fx_vh16, fx_v_h16);
+
+  struct fx_sv sa = {{1, 2, 3, 4.5f}}, sb = {{-1, 0.25f, 8, 2}}, sr, sd;
+  void *a1[] = {&sa, &sb};
+  mffi_fn *fn = fx_bind(fx.fast, "fx_v_sv");
+  cr_assert_eq(mffi_call(fn, &sr, a1), MFFI_OK);
+  sd = FX(fx_v_sv)(sa, sb);
+  cr_expect(memcmp(&sr, &sd, sizeof sd) == 0, "fx_v_sv");
+  mffi_fn_free(fn);
+
+  /* Eight in %xmm0-7, the ninth on the stack. */
+  fx_vf16 v[9], f, want;
+  void *a2[9];
+  for (int i = 0; i < 9; i++) {
+    v[i] = (fx_vf16){i + 1.0f, -i * 0.5f, i * 3.25f, 100.0f - i};
+    a2[i] = &v[i];
+  }
+  fn = fx_bind(fx.fast, "fx_v9");
+  cr_assert_eq(mffi_call(fn, &f, a2), MFFI_OK);
+  want = FX(fx_v9)(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]);
+  cr_expect(memcmp(&f, &want, sizeof f) == 0, "fx_v9");
+  mffi_fn_free(fn);
+
+  int n = 4;
+  fx_vd16 a = {1.5, -2.25}, b[6];
+  for (int i = 0; i < 6; i++)
+    b[i] = (fx_vd16){i * 1.5 + 1, 10.0 - i};
+  double x = 0.125, got = 0;
+  struct fx_sv s = {{1, 2, 3, 4.5f}};
+  fx_vc4 c = {9, 1, 2, 3};
+  long l = -5;
+  _Float128 q = 1.25;
+  fx_vf8 fv = {8, 0.5f};
+  float y = 2.5f;
+  void *a3[] = {&n, &a,    &x,    &s,    &c,    &l,    &q,   &fv,
+                &y, &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]};
+  fn = fx_bind(fx.fast, "fx_vmixed");
+  cr_assert_eq(mffi_call(fn, &got, a3), MFFI_OK);
+  cr_expect_eq(got, FX(fx_vmixed)(n, a, x, s, c, l, q, fv, y, b[0], b[1], b[2],
+                                  b[3], b[4], b[5]));
+  mffi_fn_free(fn);
+
+  _Float128 qa = 1, qb = 3, qr = 0;
+  void *a4[] = {&qa, &qb};
+  fn = fx_bind(fx.fast, "fx_q");
+  cr_assert_eq(mffi_call(fn, &qr, a4), MFFI_OK);
+  cr_expect(qr == FX(fx_q)(qa, qb), "1/3 in _Float128, to the last bit");
+  mffi_fn_free(fn);
+}
+
+/* _Float16 pieces of 2, 4, 6 bytes, in %xmm0 and %xmm1. Each value ends
+** where an unmapped page begins: a wider load or store faults. */
+struct jt_h3 {
+  _Float16 h[3];
+};
+struct jt_h5 {
+  _Float16 h[5];
+};
+__attribute__((noinline)) static _Float16 jt_h(_Float16 a, int i, _Float16 b) {
+  return a * b - (_Float16)i;
+}
+__attribute__((noinline)) static struct jt_h3 jt_h3(struct jt_h3 a, float f,
+                                                    struct jt_h3 b) {
+  struct jt_h3 r;
+  for (int i = 0; i < 3; i++)
+    r.h[i] = a.h[i] - b.h[i] * (_Float16)(i + 1) + (_Float16)f;
+  return r;
+}
+__attribute__((noinline)) static struct jt_h5 jt_h5(struct jt_h5 a,
+                                                    _Float16 x) {
+  struct jt_h5 r;
+  for (int i = 0; i < 5; i++)
+    r.h[i] = a.h[4 - i] * x + (_Float16)i;
+  return r;
+}
+
+Test(jit, float16_pieces) {
+  static const char decl[] = "struct jt_h3 { _Float16 h[3]; };"
+                             "struct jt_h5 { _Float16 h[5]; };";
+  cr_assert_eq(mffi_cdef(fx.ctx, decl, strlen(decl)), MFFI_OK, "%s",
+               mffi_errmsg(fx.ctx));
+  long pg = sysconf(_SC_PAGESIZE);
+  unsigned char *pages = mmap(NULL, (size_t)(8 * pg), PROT_READ | PROT_WRITE,
+                              MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  cr_assert(pages != MAP_FAILED);
+  for (int k = 0; k < 4; k++)
+    cr_assert_eq(mprotect(pages + (2 * k + 1) * pg, (size_t)pg, PROT_NONE), 0);
+  mffi_fn *f1 = NULL, *f2 = NULL, *f3 = NULL;
+  cr_assert_eq(mffi_bind_ptr(fx.fast,
+                             fx_type("_Float16 (*)(_Float16, int, _Float16)"),
+                             (void *)jt_h, &f1),
+               MFFI_OK, "%s", mffi_errmsg(fx.ctx));
+  cr_assert_eq(mffi_bind_ptr(fx.fast,
+                             fx_type("struct jt_h3 (*)(struct jt_h3, float, "
+                                     "struct jt_h3)"),
+                             (void *)jt_h3, &f2),
+               MFFI_OK, "%s", mffi_errmsg(fx.ctx));
+  cr_assert_eq(mffi_bind_ptr(fx.fast,
+                             fx_type("struct jt_h5 (*)(struct jt_h5, "
+                                     "_Float16)"),
+                             (void *)jt_h5, &f3),
+               MFFI_OK, "%s", mffi_errmsg(fx.ctx));
+  if (jt_on())
+    cr_expect(jt_generated(f1) && jt_generated(f2) && jt_generated(f3));
+
+  _Float16 *ha = (void *)jt_edge(pages, 0, 2),
+           *hb = (void *)jt_edge(pages, 1, 2),
+           *hr = (void *)jt_edge(pages, 2, 2);
+  int i = 3;
+  *ha = (_Float16)1.5;
+  *hb = (_Float16)-2.25;
+  void *a1[] = {ha, &i, hb};
+  cr_assert_eq(mffi_call(f1, hr, a1), MFFI_OK);
+  cr_expect(*hr == jt_h(*ha, i, *hb), "_Float16");
+
+  struct jt_h3 *pa = (void *)jt_edge(pages, 0, 6),
+               *pb = (void *)jt_edge(pages, 1, 6),
+               *pr = (void *)jt_edge(pages, 2, 6), w3;
+  for (int k = 0; k < 3; k++) {
+    pa->h[k] = (_Float16)(k + 0.5);
+    pb->h[k] = (_Float16)(-k * 1.25);
+  }
+  float fl = 0.75f;
+  void *a2[] = {pa, &fl, pb};
+  cr_assert_eq(mffi_call(f2, pr, a2), MFFI_OK);
+  w3 = jt_h3(*pa, fl, *pb);
+  cr_expect(memcmp(pr, &w3, sizeof w3) == 0, "struct jt_h3");
+
+  /* 10 bytes: 8 in %xmm0, 2 in %xmm1. */
+  struct jt_h5 *qa = (void *)jt_edge(pages, 0, 10),
+               *qr = (void *)jt_edge(pages, 2, 10), w5;
+  for (int k = 0; k < 5; k++)
+    qa->h[k] = (_Float16)(k * 1.5 - 2);
+  _Float16 *x = (void *)jt_edge(pages, 3, 2);
+  *x = (_Float16)0.5;
+  void *a3[] = {qa, x};
+  cr_assert_eq(mffi_call(f3, qr, a3), MFFI_OK);
+  w5 = jt_h5(*qa, *x);
+  cr_expect(memcmp(qr, &w5, sizeof w5) == 0, "struct jt_h5");
+  mffi_fn_free(f1);
+  mffi_fn_free(f2);
+  mffi_fn_free(f3);
+  munmap(pages, (size_t)(8 * pg));
+}
+
+/* -- Unwind tables ----------------------------------------------------------
+** A callee walks the stack with _Unwind_Backtrace and glibc's backtrace():
+** both must pass through the generated routine (its FDE) into
+** jt_bt_outer, the C function that made the call. */
+
+#include <execinfo.h>
+#include <unwind.h>
+
+static struct {
+  void *fns[64]; /* The enclosing function of each frame (its FDE). */
+  int n;
+  void *ips[64]; /* backtrace()'s return addresses. */
+  int nips;
+} jt_bt;
+
+static _Unwind_Reason_Code jt_bt_step(struct _Unwind_Context *uc, void *arg) {
+  (void)arg;
+  if (jt_bt.n == 64) return _URC_END_OF_STACK;
+  jt_bt.fns[jt_bt.n++] =
+      _Unwind_FindEnclosingFunction((void *)_Unwind_GetIP(uc));
+  return _URC_NO_REASON;
+}
+
+__attribute__((noinline)) static int jt_bt_callee(int x, float y) {
+  jt_bt.n = 0;
+  _Unwind_Backtrace(jt_bt_step, NULL);
+  jt_bt.nips = backtrace(jt_bt.ips, 64);
+  return x + (int)y;
+}
+
+__attribute__((noinline, noclone)) static int jt_bt_outer(mffi_fn *fn) {
+  int x = 4, r = 0;
+  float y = 2.0f;
+  void *args[] = {&x, &y};
+  if (mffi_call(fn, &r, args) != MFFI_OK) return -1;
+  __asm__ volatile("" ::: "memory"); /* No tail call: a frame of its own. */
+  return r;
+}
+
+/* Whether f is one of the n functions in fns. */
+static bool jt_bt_has(void *const *fns, int n, const void *f) {
+  for (int i = 0; i < n; i++)
+    if (fns[i] == f) return true;
+  return false;
+}
+
+Test(jit, unwinds_through_routine) {
+  mffi_fn *fn = NULL;
+  cr_assert_eq(mffi_bind_ptr(fx.fast, fx_type("int (*)(int, float)"),
+                             (void *)jt_bt_callee, &fn),
+               MFFI_OK);
+  bool gen = jt_on() && jt_generated(fn);
+  if (jt_on()) cr_expect(gen);
+  for (int k = 0; k < 2; k++) { /* Also after the slot was taken again. */
+    cr_assert_eq(jt_bt_outer(fn), 6);
+    cr_expect(jt_bt_has(jt_bt.fns, jt_bt.n, (void *)jt_bt_outer),
+              "_Unwind_Backtrace stopped before jt_bt_outer (%d frames)",
+              jt_bt.n);
+    void *code;
+    mffi_call_fn call = mffi_fn_get_call(fn);
+    memcpy(&code, &call, sizeof code);
+    if (gen)
+      cr_expect(jt_bt_has(jt_bt.fns, jt_bt.n, code),
+                "no frame of the generated routine");
+    void *enc[64];
+    for (int i = 0; i < jt_bt.nips; i++)
+      enc[i] = _Unwind_FindEnclosingFunction((char *)jt_bt.ips[i] - 1);
+    cr_expect(jt_bt_has(enc, jt_bt.nips, (void *)jt_bt_outer),
+              "backtrace() stopped before jt_bt_outer (%d frames)", jt_bt.nips);
+    mffi_fn_free(fn);
+    fn = fx_bind(fx.fast, "fx_float"); /* Takes the slot. */
+    mffi_fn_free(fn);
+    cr_assert_eq(mffi_bind_ptr(fx.fast, fx_type("int (*)(int, float)"),
+                               (void *)jt_bt_callee, &fn),
+                 MFFI_OK);
+  }
+  mffi_fn_free(fn);
 }

@@ -6,13 +6,18 @@
 ** exact registers and stack slots, the call, the result stored at its exact
 ** size, errno saved: no loop, no branch on a piece. It keeps a frame-pointer
 ** frame, so frame-pointer unwinders (the sanitizers', perf's) walk through
-** it; it has no unwind tables (.eh_frame), so a table unwinder stops there.
+** it, and has an .eh_frame of its own registered with libgcc's unwinder
+** (Unwind tables, below), so table unwinders (backtrace(), C++ exceptions)
+** do too; gdb reads no such registration and stops there.
 ** Register use in a routine: %rbx keeps ret across the call (callee-saved),
 ** the frame fn->addr, %r11 args, %rax the current argument's pointer, %rcx,
 ** %r10 and %xmm8 scratch. The stack slots are filled first, while %rdi,
-** %rsi and %rcx are free for `rep movsb`, then the registers.
-** Plans it does not know (x87 returns, SSE pieces other than 4 or 8 bytes,
-** anything new) are refused: x86_64_fast.c then runs them as before. So are
+** %rsi and %rcx are free for `rep movsb`, then the SSE pieces of odd sizes
+** (_Float16, struct { _Float16 x[3]; }: through %rcx), then the registers.
+** SSE pieces of 16 bytes (vectors, _Float128) move with movups; x87
+** results (long double, complex long double) are stored with fstpt, or
+** popped when ret is NULL. Plans it does not know (anything new) are
+** refused: x86_64_fast.c then runs them as before. So are
 ** the unusual calls (args NULL with arguments, ret NULL for a memory-class
 ** return): the routine jumps to mffi__fast_call, which handles them.
 **
@@ -25,6 +30,7 @@
 ** let parent and child overwrite each other's free slots).
 */
 #define _GNU_SOURCE
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -195,7 +201,8 @@ static void jit_parent(void) {
 /* A slot: its header holds its class and its rw address; a free one links
 ** to the next free one (rw) and keeps its rx address after the header. */
 typedef struct jit_hdr {
-  uint64_t cls;
+  uint32_t cls;
+  uint32_t eh; /* Offset of its unwind table from the code, or 0. */
   unsigned char *rw;
   unsigned char *next, *rx; /* Free slots only, over the code. */
 } jit_hdr;
@@ -230,7 +237,7 @@ static unsigned char *jit_alloc(size_t n, unsigned char **rw) {
     w = c->rw + c->used;
     x = c->rx + c->used;
     c->used += sz;
-    *(jit_hdr *)w = (jit_hdr){k, w, NULL, NULL};
+    *(jit_hdr *)w = (jit_hdr){k, 0, w, NULL, NULL};
   }
   if (w) J.live++;
 out:
@@ -377,10 +384,11 @@ static bool jit_piece_ok(const mffi__piece *c) {
     if (c->conv == MFFI__CV_COPY) return true;
     return (c->conv == MFFI__CV_SEXT || c->conv == MFFI__CV_ZEXT) &&
            (c->len == 1 || c->len == 2 || c->len == 4 || c->len == 8);
-  case MFFI__LOC_FP:
+  case MFFI__LOC_FP: /* Also _Float16 (2), vectors and _Float128 (16). */
     if (c->idx >= 8) return false;
     if (c->conv == MFFI__CV_F2D) return c->len == 4;
-    return c->conv == MFFI__CV_COPY && (c->len == 4 || c->len == 8);
+    return c->conv == MFFI__CV_COPY &&
+           ((c->len >= 1 && c->len <= 8) || c->len == 16);
   case MFFI__LOC_STACK:
     if (c->conv == MFFI__CV_COPY) return c->len >= 1;
     if (c->conv == MFFI__CV_F2D) return c->len == 4;
@@ -388,6 +396,12 @@ static bool jit_piece_ok(const mffi__piece *c) {
         &(mffi__piece){c->arg, MFFI__LOC_INT, c->conv, 0, c->off, c->len, 0});
   default: return false;
   }
+}
+
+/* An SSE piece of a size movss/movsd/movups cannot move: through %rcx. */
+static bool jit_fp_odd(const mffi__piece *c) {
+  return c->loc == MFFI__LOC_FP && c->conv == MFFI__CV_COPY && c->len != 4 &&
+         c->len != 8 && c->len != 16;
 }
 
 /* Load the integer piece c of the value at [%rax] into r, zero- or
@@ -454,37 +468,67 @@ static void put_stack(jit_buf *b, const mffi__piece *c) {
   }
 }
 
-/* Register piece c into its register. */
+/* movq xmm, gpr (66 REX.W 0F 6E) or movq gpr, xmm (66 REX.W 0F 7E). */
+static void movq_xg(jit_buf *b, unsigned op, int xmm, int r) {
+  op_head(b, 0x66, W, op, xmm, r);
+  b1(b, 0xc0 | ((xmm & 7) << 3) | (r & 7));
+}
+
+/* Register piece c into its register. An odd-sized SSE piece takes %rcx
+** (and %r10): the routine loads those before the integer registers. */
 static void put_reg(jit_buf *b, const mffi__piece *c) {
   if (c->loc == MFFI__LOC_INT) {
     ld_int(b, c, jit_gpr[c->idx]);
     return;
   }
-  unsigned pfx = c->conv == MFFI__CV_F2D ? 0xf3 : c->len == 4 ? 0xf3 : 0xf2;
+  if (jit_fp_odd(c)) { /* Zero-extended into %rcx, then movq. */
+    ld_int(b, c, RCX);
+    movq_xg(b, 0x0f6e, (int)c->idx, RCX);
+    return;
+  }
+  unsigned pfx = c->conv == MFFI__CV_F2D ? 0xf3
+                 : c->len == 4           ? 0xf3
+                 : c->len == 8           ? 0xf2
+                                         : 0; /* movups */
   unsigned op = c->conv == MFFI__CV_F2D ? 0x0f5a : 0x0f10;
   op_mem(b, pfx, 0, op, (int)c->idx, RAX, (int32_t)c->off);
 }
 
-/* Store return piece c from its register into [%rbx + c->off]. */
-static void put_ret(jit_buf *b, const mffi__piece *c) {
-  int32_t o = (int32_t)c->off;
-  if (c->loc == MFFI__LOC_FP) {
-    op_mem(b, c->len == 4 ? 0xf3 : 0xf2, 0, 0x0f11, (int)c->idx, RBX, o);
-    return;
-  }
-  int r = c->idx ? RDX : RAX;
-  switch (c->len) {
+/* Store the low len (1-8) bytes of r at [%rbx + o] (%r10 scratch). */
+static void st_int(jit_buf *b, int r, int32_t o, unsigned len) {
+  switch (len) {
   case 8: op_mem(b, 0, W, 0x89, r, RBX, o); return;
   case 4: op_mem(b, 0, 0, 0x89, r, RBX, o); return;
   case 2: op_mem(b, 0x66, 0, 0x89, r, RBX, o); return;
   case 1: op_mem(b, 0, BYTE, 0x88, r, RBX, o); return;
   }
   /* 3, 5-7 bytes: two overlapping stores. */
-  unsigned w = c->len == 3 ? 2 : 4;
+  unsigned w = len == 3 ? 2 : 4;
   op_mem(b, w == 2 ? 0x66 : 0, 0, 0x89, r, RBX, o);
   mov_rr(b, R10, r);
-  shift(b, 5, R10, 8 * (c->len - w));
-  op_mem(b, w == 2 ? 0x66 : 0, 0, 0x89, R10, RBX, o + (int32_t)(c->len - w));
+  shift(b, 5, R10, 8 * (len - w));
+  op_mem(b, w == 2 ? 0x66 : 0, 0, 0x89, R10, RBX, o + (int32_t)(len - w));
+}
+
+/* Store return piece c from its register into [%rbx + c->off]. x87 pieces
+** pop %st0, so they come in slot order (jit_plan_ok). */
+static void put_ret(jit_buf *b, const mffi__piece *c) {
+  int32_t o = (int32_t)c->off;
+  if (c->loc == MFFI__LOC_X87) {
+    op_mem(b, 0, 0, 0xdb, 7, RBX, o); /* fstpt: the 10 bytes */
+    return;
+  }
+  if (c->loc == MFFI__LOC_FP) {
+    if (c->len == 4 || c->len == 8 || c->len == 16) {
+      unsigned pfx = c->len == 4 ? 0xf3 : c->len == 8 ? 0xf2 : 0;
+      op_mem(b, pfx, 0, 0x0f11, (int)c->idx, RBX, o);
+      return;
+    }
+    movq_xg(b, 0x0f7e, (int)c->idx, RCX);
+    st_int(b, RCX, o, c->len);
+    return;
+  }
+  st_int(b, c->idx ? RDX : RAX, o, c->len);
 }
 
 /* -- Routines -------------------------------------------------------------- */
@@ -494,13 +538,22 @@ static bool jit_plan_ok(const mffi__cplan *p) {
   if (!p->runnable || p->salign == 0 || (p->salign & (p->salign - 1)) ||
       p->sbytes % 16 || p->nargs > MFFI_MAX_ARGS)
     return false;
+  uint32_t nx87 = 0;
   for (uint32_t i = 0; i < p->nret; i++) {
     const mffi__piece *c = &p->rp[i];
     if (c->idx > 1 || c->conv != MFFI__CV_COPY) return false;
-    if (c->loc == MFFI__LOC_FP
-            ? c->len != 4 && c->len != 8
-            : c->loc != MFFI__LOC_INT || c->len < 1 || c->len > 8)
-      return false; /* x87 returns among them. */
+    switch (c->loc) {
+    case MFFI__LOC_INT:
+      if (c->len < 1 || c->len > 8) return false;
+      break;
+    case MFFI__LOC_FP:
+      if ((c->len < 1 || c->len > 8) && c->len != 16) return false;
+      break;
+    case MFFI__LOC_X87: /* Popped in order: %st0, then %st1. */
+      if (c->idx != nx87++ || c->len < 10) return false;
+      break;
+    default: return false;
+    }
   }
   for (uint32_t i = 0; i < p->npieces; i++)
     if (!jit_piece_ok(&p->pieces[i])) return false;
@@ -514,8 +567,15 @@ static void ld_arg(jit_buf *b, int *cur, unsigned arg) {
   *cur = (int)arg;
 }
 
-/* The routine of plan p into b. */
-static void jit_emit(jit_buf *b, const mffi__cplan *p) {
+/* Where a routine's frame changes, as offsets in its code (jit_eh). */
+typedef struct jit_cfi {
+  uint32_t push, mov, rbx; /* After push rbp, mov rbp,rsp, push rbx. */
+  uint32_t leave, ret;     /* After leave, after ret. */
+  uint32_t out;            /* The jump to mffi__fast_call, or 0. */
+} jit_cfi;
+
+/* The routine of plan p into b; its frame's changes into *cf. */
+static void jit_emit(jit_buf *b, const mffi__cplan *p, jit_cfi *cf) {
   size_t to_slow[2];
   int nslow = 0;
   b4(b, 0xfa1e0ff3); /* endbr64 */
@@ -527,9 +587,13 @@ static void jit_emit(jit_buf *b, const mffi__cplan *p) {
     op_reg(b, W, 0x85, RSI, RSI);
     to_slow[nslow++] = jump(b, 0x0f84);
   }
-  b1(b, 0x55);         /* push rbp */
+  *cf = (jit_cfi){0};
+  b1(b, 0x55); /* push rbp */
+  cf->push = (uint32_t)b->n;
   mov_rr(b, RBP, RSP); /* mov rbp, rsp */
-  b1(b, 0x53);         /* push rbx */
+  cf->mov = (uint32_t)b->n;
+  b1(b, 0x53); /* push rbx */
+  cf->rbx = (uint32_t)b->n;
   /* push qword [rdi + addr]: the callee, called as [rbp - 16]. */
   op_mem(b, 0, 0, 0xff, 6, RDI, (int32_t)offsetof(mffi_fn, addr));
   mov_rr(b, RBX, RSI);
@@ -549,9 +613,15 @@ static void jit_emit(jit_buf *b, const mffi__cplan *p) {
     ld_arg(b, &cur, c->arg);
     put_stack(b, c);
   }
+  for (uint32_t i = 0; i < p->npieces; i++) { /* Through %rcx: first. */
+    const mffi__piece *c = &p->pieces[i];
+    if (!jit_fp_odd(c)) continue;
+    ld_arg(b, &cur, c->arg);
+    put_reg(b, c);
+  }
   for (uint32_t i = 0; i < p->npieces; i++) {
     const mffi__piece *c = &p->pieces[i];
-    if (c->loc == MFFI__LOC_STACK) continue;
+    if (c->loc == MFFI__LOC_STACK || jit_fp_odd(c)) continue;
     ld_arg(b, &cur, c->arg);
     put_reg(b, c);
   }
@@ -563,10 +633,19 @@ static void jit_emit(jit_buf *b, const mffi__cplan *p) {
   op_mem(b, 0, 0, 0xff, 2, RBP, -16); /* call [rbp - 16] */
   if (p->nret) {
     op_reg(b, W, 0x85, RBX, RBX); /* test rbx, rbx; jz past the stores */
-    size_t skip = jump(b, 0x0f84);
-    for (uint32_t i = 0; i < p->nret; i++)
+    size_t skip = jump(b, 0x0f84), done = 0;
+    uint32_t nx87 = 0;
+    for (uint32_t i = 0; i < p->nret; i++) {
       put_ret(b, &p->rp[i]);
+      nx87 += p->rp[i].loc == MFFI__LOC_X87;
+    }
+    if (nx87) done = jump(b, 0xe9);
     patch(b, skip, b->n);
+    if (nx87) { /* Discarded, still popped: the x87 stack has 8 slots. */
+      for (uint32_t i = 0; i < nx87; i++)
+        b1(b, 0xdd), b1(b, 0xd8); /* fstp st(0) */
+      patch(b, done, b->n);
+    }
   }
   size_t to_call = 0, back = 0;
   if (J.tls_ok) { /* The inline mffi__errno_save(). */
@@ -586,7 +665,9 @@ static void jit_emit(jit_buf *b, const mffi__cplan *p) {
   b1(b, 0x31), b1(b, 0xc0);            /* xor eax, eax: MFFI_OK */
   op_mem(b, 0, W, 0x8b, RBX, RBP, -8); /* mov rbx, [rbp - 8] */
   b1(b, 0xc9);                         /* leave */
-  b1(b, 0xc3);                         /* ret */
+  cf->leave = (uint32_t)b->n;
+  b1(b, 0xc3); /* ret */
+  cf->ret = (uint32_t)b->n;
   if (J.tls_ok) { /* errno's address not cached yet: the C helper. */
     patch(b, to_call, b->n);
     mov_imm64(b, RAX, (uint64_t)(uintptr_t)jit_errno);
@@ -595,6 +676,7 @@ static void jit_emit(jit_buf *b, const mffi__cplan *p) {
     b4(b, (uint32_t)(int32_t)((long)back - (long)(b->n + 4)));
   }
   if (nslow) { /* The unusual calls: mffi__fast_call, arguments intact. */
+    cf->out = (uint32_t)b->n;
     for (int i = 0; i < nslow; i++)
       patch(b, to_slow[i], b->n);
     mov_imm64(b, RAX, (uint64_t)(uintptr_t)mffi__fast_call);
@@ -602,24 +684,132 @@ static void jit_emit(jit_buf *b, const mffi__cplan *p) {
   }
 }
 
+/* -- Unwind tables --------------------------------------------------------
+** Each routine gets a .eh_frame of its own after its code (one CIE, one
+** FDE, the zero terminator: DWARF 4 section 6.4, LSB "Exception Frames"),
+** registered with the unwinder (libgcc's __register_frame, which takes a
+** section) while the routine lives, so that table unwinders (_Unwind_*,
+** glibc's backtrace(), C++ exceptions, gdb) walk through it. The FDE
+** says: CFA = %rsp + 8 at entry and on the jump out, %rsp + 16 after
+** push rbp (saved at CFA - 16), %rbp + 16 from mov rbp,rsp to leave, %rbx
+** saved at CFA - 24; the errno helper after ret runs in the frame again. */
+
+void __register_frame(void *begin);
+void __deregister_frame(void *begin);
+
+enum { /* DWARF numbers and call frame instructions. */
+       DW_RBX = 3,
+       DW_RBP = 6,
+       DW_RSP = 7,
+       DW_RA = 16,
+       DW_CFA_advance_loc1 = 0x02,
+       DW_CFA_advance_loc2 = 0x03,
+       DW_CFA_def_cfa = 0x0c,
+       DW_CFA_def_cfa_register = 0x0d,
+       DW_CFA_def_cfa_offset = 0x0e,
+       DW_CFA_remember_state = 0x0a,
+       DW_CFA_restore_state = 0x0b,
+       DW_CFA_advance_loc = 0x40,
+       DW_CFA_offset = 0x80,
+       DW_CFA_restore = 0xc0
+};
+
+/* Advance the location from *at to pc (pc < 64 KiB: JIT_MAXCODE). */
+static void eh_advance(jit_buf *b, uint32_t *at, uint32_t pc) {
+  uint32_t d = pc - *at;
+  *at = pc;
+  if (d == 0) return;
+  if (d < 64) {
+    b1(b, DW_CFA_advance_loc | d);
+  } else if (d < 256) {
+    b1(b, DW_CFA_advance_loc1), b1(b, d);
+  } else {
+    b1(b, DW_CFA_advance_loc2), b1(b, d & 0xff), b1(b, d >> 8);
+  }
+}
+
+/* Pad a record that started at `start` (its length word) to 8 bytes with
+** DW_CFA_nop, and set its length. */
+static void eh_close(jit_buf *b, size_t start) {
+  while ((b->n - start) % 8)
+    b1(b, 0);
+  uint32_t len = (uint32_t)(b->n - start - 4);
+  for (int i = 0; i < 4; i++)
+    if (start + i < b->cap) b->p[start + i] = (unsigned char)(len >> (8 * i));
+}
+
+/* The .eh_frame of a routine of n bytes at rx into b (8-aligned). */
+static void jit_eh(jit_buf *b, const jit_cfi *cf, uintptr_t rx, size_t n) {
+  size_t cie = b->n; /* CIE: version 1, "zR", absolute FDE addresses. */
+  b4(b, 0);
+  b4(b, 0); /* CIE id */
+  b1(b, 1);
+  b1(b, 'z'), b1(b, 'R'), b1(b, 0);
+  b1(b, 1);     /* Code alignment. */
+  b1(b, 0x78);  /* Data alignment: -8 (sleb128). */
+  b1(b, DW_RA); /* Return address column. */
+  b1(b, 1);     /* Augmentation data: the pointer encoding, */
+  b1(b, 0x00);  /* DW_EH_PE_absptr. */
+  b1(b, DW_CFA_def_cfa), b1(b, DW_RSP), b1(b, 8);
+  b1(b, DW_CFA_offset | DW_RA), b1(b, 1);
+  eh_close(b, cie);
+  size_t fde = b->n;
+  b4(b, 0);
+  b4(b, (uint32_t)(b->n - cie)); /* Back to the CIE. */
+  b8(b, rx);
+  b8(b, n);
+  b1(b, 0); /* No augmentation data. */
+  uint32_t at = 0;
+  eh_advance(b, &at, cf->push);
+  b1(b, DW_CFA_def_cfa_offset), b1(b, 16);
+  b1(b, DW_CFA_offset | DW_RBP), b1(b, 2);
+  eh_advance(b, &at, cf->mov);
+  b1(b, DW_CFA_def_cfa_register), b1(b, DW_RBP);
+  eh_advance(b, &at, cf->rbx);
+  b1(b, DW_CFA_offset | DW_RBX), b1(b, 3);
+  eh_advance(b, &at, cf->leave);
+  b1(b, DW_CFA_remember_state);
+  b1(b, DW_CFA_def_cfa), b1(b, DW_RSP), b1(b, 8);
+  b1(b, DW_CFA_restore | DW_RBP), b1(b, DW_CFA_restore | DW_RBX);
+  eh_advance(b, &at, cf->ret);
+  b1(b, DW_CFA_restore_state);
+  if (cf->out) {
+    eh_advance(b, &at, cf->out);
+    b1(b, DW_CFA_def_cfa), b1(b, DW_RSP), b1(b, 8);
+    b1(b, DW_CFA_restore | DW_RBP), b1(b, DW_CFA_restore | DW_RBX);
+  }
+  eh_close(b, fde);
+  b4(b, 0); /* The end of the section. */
+}
+
 mffi_call_fn mffi__jit_make(const mffi__cplan *p) {
   pthread_once(&J.once, jit_init);
   if (!atomic_load(&J.on) || !jit_plan_ok(p)) return NULL;
-  unsigned char tmp[1024];
+  unsigned char tmp[1024], eh[128];
   jit_buf b = {tmp, 0, sizeof tmp};
-  jit_emit(&b, p);
+  jit_cfi cf;
+  jit_emit(&b, p, &cf);
   unsigned char *big = NULL;
   if (b.n > b.cap) { /* Long routines: emitted again into a heap buffer. */
     if (b.n > JIT_MAXCODE || !(big = mffi__malloc(p->ctx, b.n))) return NULL;
     b = (jit_buf){big, 0, b.n};
-    jit_emit(&b, p);
+    jit_emit(&b, p, &cf);
   }
-  unsigned char *rw, *rx = jit_alloc(b.n, &rw);
+  size_t ehat = (b.n + 7) & ~(size_t)7;
+  jit_buf e = {eh, 0, sizeof eh};
+  jit_eh(&e, &cf, 0, b.n); /* Its size: the addresses do not change it. */
+  assert(e.n <= e.cap);
+  unsigned char *rw, *rx = jit_alloc(ehat + e.n, &rw);
   if (rx) {
     memcpy(rw, b.p, b.n);
+    e.n = 0;
+    jit_eh(&e, &cf, (uintptr_t)rx, b.n);
+    memcpy(rw + ehat, eh, e.n);
+    ((jit_hdr *)(rw - JIT_HDR))->eh = (uint32_t)ehat;
     /* Valgrind runs its translation of what was at rx before (a freed
     ** routine): it sees no write there, only through rw. */
     JIT_VALGRIND_NEW_CODE(rx, b.n);
+    __register_frame(rx + ehat); /* Read through the rx view. */
   }
   mffi__free(p->ctx, big);
   if (!rx) return NULL;
@@ -631,8 +821,10 @@ mffi_call_fn mffi__jit_make(const mffi__cplan *p) {
 
 void mffi__jit_free(mffi_call_fn f) {
   if (!f) return;
-  void *code;
+  unsigned char *code;
   memcpy(&code, &f, sizeof code);
+  const jit_hdr *h = (const jit_hdr *)(code - JIT_HDR);
+  if (h->eh) __deregister_frame(code + h->eh); /* Before the slot is reused. */
   jit_release(code);
 }
 
