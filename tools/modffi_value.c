@@ -14,6 +14,15 @@
 
 #include "modffi_value.h"
 
+/* _Float16 and _Float128 values, where the compiler has the types (GCC on
+** x86-64; clang 14 has neither keyword) and libc reads and prints them. */
+#if defined(__FLT16_MANT_DIG__)
+#define CV_FLOAT16 1
+#endif
+#if defined(__FLT128_MANT_DIG__) && defined(__GLIBC__)
+#define CV_FLOAT128 1
+#endif
+
 #define CV_WORDMAX 128   /* Max. bytes of one literal. */
 #define CV_PATHMAX 256   /* Max. bytes of a designator chain. */
 #define CV_MAX_DEPTH 256 /* Max. nesting of braces and &INIT in one value. */
@@ -445,10 +454,14 @@ static int cv_parse_float(cv_p *p, mffi_kind k, void *dst) {
       *(float *)dst = (float)c;
     else if (k == MFFI_KIND_DOUBLE)
       *(double *)dst = (double)c;
+#ifdef CV_FLOAT16
     else if (k == MFFI_KIND_FLOAT16)
       *(_Float16 *)dst = (_Float16)c;
+#endif
+#ifdef CV_FLOAT128
     else if (k == MFFI_KIND_FLOAT128)
       *(_Float128 *)dst = (_Float128)c;
+#endif
     else
       *(long double *)dst = (long double)c;
     return 0;
@@ -476,18 +489,22 @@ static int cv_parse_float(cv_p *p, mffi_kind k, void *dst) {
     if (*end || end == w) goto bad;
     if (isinf(v) && !inf_lit) goto range;
     memcpy(dst, &v, sizeof v);
+#ifdef CV_FLOAT128
   } else if (k == MFFI_KIND_FLOAT16 || k == MFFI_KIND_FLOAT128) {
     /* Read at 113 bits: rounding again to 11 loses nothing (113 > 2*11+2). */
     _Float128 v = strtof128(w, &end);
     if (*end || end == w) goto bad;
-    if (k == MFFI_KIND_FLOAT16) {
+    if (k == MFFI_KIND_FLOAT128) {
+      if (isinf((long double)v) && !inf_lit) goto range;
+      memcpy(dst, &v, sizeof v);
+    } else {
+#ifdef CV_FLOAT16
       _Float16 h = (_Float16)v;
       if (isinf((float)h) && !inf_lit) goto range;
       memcpy(dst, &h, sizeof h);
-    } else {
-      if (isinf((long double)v) && !inf_lit) goto range;
-      memcpy(dst, &v, sizeof v);
+#endif
     }
+#endif
   } else {
     long double v = strtold(w, &end);
     if (*end || end == w) goto bad;
@@ -840,8 +857,13 @@ static int cv_value_at(cv_p *p, const mffi_type *t, unsigned char *base,
   case MFFI_KIND_FLOAT:
   case MFFI_KIND_DOUBLE:
   case MFFI_KIND_LDOUBLE:
+#if defined(CV_FLOAT16) && defined(CV_FLOAT128)
   case MFFI_KIND_FLOAT16:
-  case MFFI_KIND_FLOAT128: return cv_parse_float(p, k, dst);
+#endif
+#ifdef CV_FLOAT128
+  case MFFI_KIND_FLOAT128:
+#endif
+    return cv_parse_float(p, k, dst);
   case MFFI_KIND_COMPLEX: { /* {re, im}, as it prints. */
     const mffi_type *c = mffi_type_target(cv_unq(t));
     if (!cv_accept(p, '{'))
@@ -1212,12 +1234,15 @@ static void cv_print_at(FILE *f, const mffi_type *t, const unsigned char *base,
     fprintf(f, "%.21Lg", v);
     return;
   }
+#ifdef CV_FLOAT16
   case MFFI_KIND_FLOAT16: {
     _Float16 v;
     memcpy(&v, src, sizeof v);
     fprintf(f, "%.5g", (double)v); /* 5 digits tell every _Float16 apart. */
     return;
   }
+#endif
+#ifdef CV_FLOAT128
   case MFFI_KIND_FLOAT128: {
     _Float128 v;
     char b[64];
@@ -1226,6 +1251,7 @@ static void cv_print_at(FILE *f, const mffi_type *t, const unsigned char *base,
     fputs(b, f);
     return;
   }
+#endif
   case MFFI_KIND_COMPLEX: {
     const mffi_type *c = mffi_type_target(cv_unq(t));
     fputc('{', f);
