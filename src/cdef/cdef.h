@@ -173,6 +173,7 @@ typedef struct cp_state {
   int depth;                  /* Recursion depth. */
   int noeval;                 /* > 0 in an operand that is not evaluated. */
   int in_params;              /* > 0 inside a parameter list. */
+  int in_len_try;             /* > 0 inside a tried parameter array length. */
   int in_members;             /* > 0 inside a struct or union body. */
   bool speculative;           /* Evaluating a #define: declare nothing. */
   uint8_t kwtab[CP_KW_SLOTS]; /* Keyword hash: list index + 1, 0 empty. */

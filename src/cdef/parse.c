@@ -237,6 +237,7 @@ static bool cp_try(cp_state *cp, void (*fn)(cp_state *, void *), void *arg) {
   jmp_buf jb, *outer = cp->jb;
   cp_mark m = mffi__cp_mark(cp);
   int depth = cp->depth, noeval = cp->noeval, in_members = cp->in_members;
+  int in_len_try = cp->in_len_try;
   cp->jb = &jb;
   int rc = setjmp(jb);
   if (rc == 0) {
@@ -251,6 +252,7 @@ static bool cp_try(cp_state *cp, void (*fn)(cp_state *, void *), void *arg) {
   cp->depth = depth;
   cp->noeval = noeval;
   cp->in_members = in_members;
+  cp->in_len_try = in_len_try;
   return false;
 }
 
@@ -1447,9 +1449,18 @@ static void dp_array(cp_state *cp, cp_op *op, const cp_declarator *d) {
   } else if (cp->tok.tok != ']') {
     cp_token at = cp->tok;
     cp_val v;
-    if (!cp->in_params) {
+    bool known = true;
+    /* One try for the outermost length only: a failure inside a nested
+    ** one fails the outer try, which skips the whole length once, where a
+    ** try at every level would parse the inner text again for each. */
+    if (!cp->in_params || cp->in_len_try) {
       dp_array_len(cp, &v);
-    } else if (!cp_try(cp, dp_array_len, &v)) {
+    } else {
+      cp->in_len_try++;
+      known = cp_try(cp, dp_array_len, &v);
+      cp->in_len_try--;
+    }
+    if (!known) {
       /* A parameter sized by another ("int n, char b[n]"): the length
       ** does not matter, the parameter becomes a pointer. */
       while (cp->tok.tok != ']') {
