@@ -254,6 +254,8 @@ int mffi__ffi_closure(mffi_closure *c);
 ** only, and MFFI_ERANGE says when it is used up. Once per process (the
 ** sandbox's), not thread-safe. MFFI_OK, MFFI_ENOMEM, MFFI_EMISUSE. */
 int mffi__ffi_closure_reserve(mffi_ctx *ctx, size_t n);
+/* MFFI_ERANGE, recorded: all n closures of the reserve are in use. */
+int mffi__closure_reserve_full(mffi_ctx *ctx, size_t n);
 void mffi__ffi_closure_free(mffi_closure *c);
 
 /* -- Closures on the plan (x86_64_closure.c; other ABIs have none) -------- */

@@ -306,7 +306,6 @@ static int ffi_plain_type(mffi_ctx *ctx, mffi__ffiown *own, mffi__tid tid,
   return MFFI_OK;
 }
 
-
 static int ffi_generic_type(mffi_ctx *ctx, mffi__ffiown *own, mffi__tid tid,
                             ffi_type **out) {
   const mffi__tt *tt = &ctx->tt;
@@ -759,6 +758,13 @@ int mffi__ffi_closure_reserve(mffi_ctx *ctx, size_t n) {
   return MFFI_OK;
 }
 
+int mffi__closure_reserve_full(mffi_ctx *ctx, size_t n) {
+  return mffi__err(ctx, MFFI_ERANGE,
+                   "all %zu callback trampolines are in use (raise "
+                   "mffi_remote_opts.max_closures)",
+                   n);
+}
+
 /* A closure from the reserve, or a new one when there is no reserve. */
 static ffi_closure *ffi_closure_take(void **code) {
   if (!ffi_capspares) return ffi_closure_alloc(sizeof(ffi_closure), code);
@@ -826,11 +832,7 @@ int mffi__ffi_closure(mffi_closure *c) {
   if (!st->fc) {
     mffi__ffi_free(ctx, st->plan);
     mffi__free(ctx, st);
-    if (ffi_capspares)
-      return mffi__err(ctx, MFFI_ERANGE,
-                       "all %zu callback trampolines are in use (raise "
-                       "mffi_remote_opts.max_closures)",
-                       ffi_capspares);
+    if (ffi_capspares) return mffi__closure_reserve_full(ctx, ffi_capspares);
     return mffi__nomem(ctx);
   }
   st->code = code;

@@ -438,10 +438,7 @@ int mffi__pclo_new(mffi_closure *c, mffi__cplan *plan, mffi__pclo **out,
   if (!p->slot) {
     mffi__free(ctx, p);
     if (!reserve) return 1;
-    return mffi__err(ctx, MFFI_ERANGE,
-                     "all %zu callback trampolines are in use (raise "
-                     "mffi_remote_opts.max_closures)",
-                     reserve);
+    return mffi__closure_reserve_full(ctx, reserve);
   }
   mffi__cplan_free(plan); /* All it says is in p now. */
   *out = p;

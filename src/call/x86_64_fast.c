@@ -215,7 +215,8 @@ struct mffi__fast {
   uint8_t rclass;         /* Register routine: RC_*, or RC_NONE. */
   bool stk;               /* ... with the X64_NSTK stack words. */
   x64_src src[X64_NREG + X64_NSTK]; /* Where each register/word comes from. */
-  mffi_call_fn jit; /* The generated routine (x86_64_jit.c), or NULL. */
+  mffi_call_fn shape; /* The shape's own routine, or NULL. */
+  mffi_call_fn jit;   /* The generated routine (x86_64_jit.c), or NULL. */
   x64_move moves[]; /* nmoves. */
 };
 
@@ -315,7 +316,8 @@ int mffi__fast_prepare(mffi__cplan *plan, mffi__fast **out) {
         (x64_rmove){(uint16_t)src, (uint16_t)c->off, (uint16_t)c->len};
   }
   x64_regs_prepare(p, plan);
-  if (!x64_shape(plan)) p->jit = mffi__jit_make(plan); /* Shapes: faster. */
+  p->shape = x64_shape(plan);
+  if (!p->shape) p->jit = mffi__jit_make(plan); /* Shapes: faster. */
   *out = p;
   return MFFI_OK;
 }
@@ -753,8 +755,7 @@ static mffi_call_fn x64_shape(const mffi__cplan *plan) {
 }
 
 mffi_call_fn mffi__fast_entry(const mffi__fast *p) {
-  mffi_call_fn shape = x64_shape(p->plan);
-  if (shape) return shape;
+  if (p->shape) return p->shape;
   if (p->jit) return p->jit;
   return p->rclass != RC_NONE ? x64_regs_entry(p) : mffi__fast_call;
 }

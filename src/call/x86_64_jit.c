@@ -689,7 +689,8 @@ static void jit_emit(jit_buf *b, const mffi__cplan *p, jit_cfi *cf) {
 ** FDE, the zero terminator: DWARF 4 section 6.4, LSB "Exception Frames"),
 ** registered with the unwinder (libgcc's __register_frame, which takes a
 ** section) while the routine lives, so that table unwinders (_Unwind_*,
-** glibc's backtrace(), C++ exceptions, gdb) walk through it. The FDE
+** glibc's backtrace(), C++ exceptions) walk through it; gdb does not read
+** these registrations and stops at the routine. The FDE
 ** says: CFA = %rsp + 8 at entry and on the jump out, %rsp + 16 after
 ** push rbp (saved at CFA - 16), %rbp + 16 from mov rbp,rsp to leave, %rbx
 ** saved at CFA - 24; the errno helper after ret runs in the frame again. */
