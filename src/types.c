@@ -494,7 +494,7 @@ int mffi__tt_vector(mffi_ctx *ctx, mffi__tid elem, uint64_t size,
   const mffi_type *e = mffi__T(tt, elem);
   mffi_kind k = (mffi_kind)mffi__B(tt, elem)->kind;
   bool scalar = (mffi__kind_is_int(k) && k != MFFI_KIND_BOOL) ||
-                (k >= MFFI_KIND_FLOAT16 && k <= MFFI_KIND_FLOAT128);
+                mffi__kind_is_float(k);
   if (!scalar || (e->base != e->id && (e->flags & MFFI_TF_USERALIGN)))
     return mffi__err(ctx, MFFI_EDECL, "invalid vector type");
   size_t esize = mffi__size(tt, elem);
@@ -1056,6 +1056,10 @@ mffi_type *mffi__type_scalar(const mffi__tt *tt, mffi__tid tid) {
 
 bool mffi__kind_is_int(mffi_kind k) {
   return (k >= MFFI_KIND_BOOL && k <= MFFI_KIND_UINT128) || k == MFFI_KIND_ENUM;
+}
+
+bool mffi__kind_is_float(mffi_kind k) {
+  return k >= MFFI_KIND_FLOAT16 && k <= MFFI_KIND_FLOAT128;
 }
 
 bool mffi__kind_is_signed(const mffi__tt *tt, mffi_kind k) {

@@ -328,6 +328,8 @@ int mffi__type_path_fail(const mffi_type *t, const char *path, int rc);
 bool mffi__tt_complete(const mffi__tt *tt, mffi__tid tid);
 /* 1 for the integer kinds (bool, chars, ints, enums). */
 bool mffi__kind_is_int(mffi_kind k);
+/* _Float16, float, double, long double, _Float128. */
+bool mffi__kind_is_float(mffi_kind k);
 bool mffi__kind_is_signed(const mffi__tt *tt, mffi_kind k);
 /* The node of tid without qualifiers; an enum becomes its underlying
 ** integer type. */

@@ -53,9 +53,7 @@ static void x64_put(int cls[2], size_t off, int c) {
 static bool x64_vector(const mffi__tt *tt, const mffi_type *t, size_t off,
                        int cls[2]) {
   const mffi_type *e = mffi__type_scalar(tt, t->child);
-  bool fp = e->kind == MFFI_KIND_FLOAT || e->kind == MFFI_KIND_DOUBLE ||
-            e->kind == MFFI_KIND_LDOUBLE || e->kind == MFFI_KIND_FLOAT16 ||
-            e->kind == MFFI_KIND_FLOAT128;
+  bool fp = mffi__kind_is_float((mffi_kind)e->kind);
   if ((fp && e->size == t->size) || t->size > 16 || off % t->align)
     return false;
   if (t->size <= 4 && !fp) {
