@@ -2092,6 +2092,7 @@ static void sk_undo(cp_state *cp, const mffi__tt_savepoint *sp,
   mffi__tt_restore(cp->ctx, sp);
   mffi__cp_reset(cp, m);
   cp->depth = cp->noeval = cp->in_params = cp->in_members = 0;
+  cp->in_len_try = 0;
   cp->speculative = false;
 }
 

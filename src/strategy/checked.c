@@ -86,7 +86,8 @@ static int ck_reopen(mffi_lib *lib);
 #define CK_VTABLE(NAME, SELF)                                                  \
   {                                                                            \
     .version = MFFI_STRATEGY_VERSION, .name = (NAME), .opts = (SELF),          \
-    .flags = MFFI_STRATEGY_PLAN | MFFI_STRATEGY_VARCALLBACK, .xOpen = ck_open, .xClose = ck_close,         \
+    .flags = MFFI_STRATEGY_PLAN | MFFI_STRATEGY_VARCALLBACK,                   \
+    .xOpen = ck_open, .xClose = ck_close,                                      \
     .xBind = ck_bind, .xUnbind = ck_unbind, .xCall = ck_xcall, .xNew = ck_new, \
     .xDelete = ck_delete, .xRead = ck_read, .xWrite = ck_write,                \
     .xCallback = ck_callback, .xCallbackFree = ck_callback_free,               \
