@@ -393,24 +393,11 @@ Test(dynamic, vectors_with_others) {
   dy_call_vec("fx_v9", &f, NULL, args, false);
   cr_assert(memcmp(&d, &f, sizeof d) == 0);
 
-  int n = 4;
-  fx_vd16 a = {1.5, -2.25}, b[6];
-  for (int i = 0; i < 6; i++)
-    b[i] = (fx_vd16){i * 1.5 + 1, 10.0 - i};
-  double x = 0.125;
-  struct fx_sv s = {{1, 2, 3, 4.5f}};
-  fx_vc4 c = {9, 1, 2, 3};
-  long l = -5;
-  _Float128 q = 1.25;
-  fx_vf8 fv = {8, 0.5f};
-  float y = 2.5f;
-  double want = ((__typeof__(&fx_vmixed))fx_sym("fx_vmixed"))(
-      n, a, x, s, c, l, q, fv, y, b[0], b[1], b[2], b[3], b[4], b[5]);
+  fx_vmixed_call m;
+  fx_vmixed_setup(&m);
   double got = 0;
-  void *margs[] = {&n, &a,    &x,    &s,    &c,    &l,    &q,   &fv,
-                   &y, &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]};
-  dy_call_vec("fx_vmixed", &got, NULL, margs, false);
-  cr_assert_eq(got, want);
+  dy_call_vec("fx_vmixed", &got, NULL, m.args, false);
+  cr_assert_eq(got, m.want);
 }
 
 Test(dynamic, float16_float128_complex_ldouble) {

@@ -580,23 +580,12 @@ Test(jit, vectors) {
   cr_expect(memcmp(&f, &want, sizeof f) == 0, "fx_v9");
   mffi_fn_free(fn);
 
-  int n = 4;
-  fx_vd16 a = {1.5, -2.25}, b[6];
-  for (int i = 0; i < 6; i++)
-    b[i] = (fx_vd16){i * 1.5 + 1, 10.0 - i};
-  double x = 0.125, got = 0;
-  struct fx_sv s = {{1, 2, 3, 4.5f}};
-  fx_vc4 c = {9, 1, 2, 3};
-  long l = -5;
-  _Float128 q = 1.25;
-  fx_vf8 fv = {8, 0.5f};
-  float y = 2.5f;
-  void *a3[] = {&n, &a,    &x,    &s,    &c,    &l,    &q,   &fv,
-                &y, &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]};
+  fx_vmixed_call m;
+  fx_vmixed_setup(&m);
+  double got = 0;
   fn = fx_bind(fx.fast, "fx_vmixed");
-  cr_assert_eq(mffi_call(fn, &got, a3), MFFI_OK);
-  cr_expect_eq(got, FX(fx_vmixed)(n, a, x, s, c, l, q, fv, y, b[0], b[1], b[2],
-                                  b[3], b[4], b[5]));
+  cr_assert_eq(mffi_call(fn, &got, m.args), MFFI_OK);
+  cr_expect_eq(got, m.want);
   mffi_fn_free(fn);
 
   _Float128 qa = 1, qb = 3, qr = 0;
