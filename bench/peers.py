@@ -87,6 +87,21 @@ def measure(loops, n, reps):
 
 # -- One way of calling: its loops and its qsort -----------------------------
 
+def check_results(lib, ptrs, p1, p2, as_int):
+    """Each callee once, against the C results (as_int: a pointer result
+    as an integer, in the peer's own way)."""
+    assert lib.add(40, 2) == 42
+    assert lib.muladd(1.5, 2.0, 0.25) == 3.25
+    assert as_int(lib.ptr6(*ptrs)) == 0x1000 ^ 0x2000 ^ 0x3000 ^ 0x4000 ^ \
+        0x5000 ^ 0x6000
+    r = lib.pt_add(p1, p2)
+    assert (r.x, r.y) == (4, 6)
+    assert lib.int10(1, 2, 3, 4, 5, 6, 7, 8, 9, 10) == 55
+    b = lib.big24(40, 2)
+    assert (b.a, b.b, b.c) == (40, 2, 42)
+    assert lib.mix(1.5, 40, 0.25, 40) == 81.75
+
+
 def call_loops(lib, ptrs, p1, p2):
     """The timed loops of the eight signatures, one way of calling them
     (arguments bound as defaults, so a loop reads no global)."""
@@ -132,16 +147,8 @@ def cffi_way(ffi, lib, libc):
     ptrs = [ffi.cast("void *", 0x1000 * i) for i in range(1, 7)]
     pt = ffi.new("struct bench_pt[2]", [(1, 2), (3, 4)])
     p1, p2 = pt[0], pt[1]
-    assert lib.add(40, 2) == 42
-    assert lib.muladd(1.5, 2.0, 0.25) == 3.25
-    assert int(ffi.cast("uintptr_t", lib.ptr6(*ptrs))) == 0x1000 ^ 0x2000 ^ \
-        0x3000 ^ 0x4000 ^ 0x5000 ^ 0x6000
-    r = lib.pt_add(p1, p2)
-    assert (r.x, r.y) == (4, 6)
-    assert lib.int10(1, 2, 3, 4, 5, 6, 7, 8, 9, 10) == 55
-    b = lib.big24(40, 2)
-    assert (b.a, b.b, b.c) == (40, 2, 42)
-    assert lib.mix(1.5, 40, 0.25, 40) == 81.75
+    check_results(lib, ptrs, p1, p2,
+                  lambda p: int(ffi.cast("uintptr_t", p)))
 
     loops = call_loops(lib, ptrs, p1, p2)
 
@@ -201,16 +208,7 @@ def ctypes_way(libpath):
         getattr(lib, name).argtypes = args
     ptrs = [0x1000 * i for i in range(1, 7)]
     p1, p2 = Pt(1, 2), Pt(3, 4)
-    assert lib.add(40, 2) == 42
-    assert lib.muladd(1.5, 2.0, 0.25) == 3.25
-    assert lib.ptr6(*ptrs) == 0x1000 ^ 0x2000 ^ 0x3000 ^ 0x4000 ^ 0x5000 ^ \
-        0x6000
-    r = lib.pt_add(p1, p2)
-    assert (r.x, r.y) == (4, 6)
-    assert lib.int10(1, 2, 3, 4, 5, 6, 7, 8, 9, 10) == 55
-    b = lib.big24(40, 2)
-    assert (b.a, b.b, b.c) == (40, 2, 42)
-    assert lib.mix(1.5, 40, 0.25, 40) == 81.75
+    check_results(lib, ptrs, p1, p2, int)
 
     loops = call_loops(lib, ptrs, p1, p2)
 
