@@ -61,7 +61,9 @@ mffi__x64_run(x64_frame *f, const x64_ctl *c, void *fn);
 
 /* %rbx keeps the frame, %r12 the control block and %rbp the entry stack
 ** across the call (all callee-saved); CFI lets debuggers and sanitizers
-** unwind through it. */
+** unwind through it. The callee is reached by a call to a `jmp *%r11`: an
+** indirect call cost 0.6-0.8 ns more a call on the x86-64 machines
+** measured (docs/call-engine.md). */
 __asm__(".text\n"
         ".p2align 4\n"
         ".globl mffi__x64_run\n"
@@ -110,7 +112,7 @@ __asm__(".text\n"
         "  movq 32(%rbx), %r8\n"
         "  movq 40(%rbx), %r9\n"
         "  movl 16(%r12), %eax\n"
-        "  callq *%r11\n"
+        "  callq 4f\n"
         "  movq %rax, 176(%rbx)\n"
         "  movq %rdx, 184(%rbx)\n"
         "  movups %xmm0, 192(%rbx)\n"
@@ -126,8 +128,12 @@ __asm__(".text\n"
         "  movq -16(%rbp), %r12\n"
         "  movq -8(%rbp), %rbx\n"
         "  leave\n"
+        ".cfi_remember_state\n"
         ".cfi_def_cfa %rsp, 8\n"
         "  ret\n"
+        ".cfi_restore_state\n"
+        "4:\n" /* The callee: a direct call to an indirect jump (below). */
+        "  jmpq *%r11\n"
         ".cfi_endproc\n"
         ".size mffi__x64_run, .-mffi__x64_run\n");
 
@@ -316,8 +322,11 @@ int mffi__fast_prepare(mffi__cplan *plan, mffi__fast **out) {
         (x64_rmove){(uint16_t)src, (uint16_t)c->off, (uint16_t)c->len};
   }
   x64_regs_prepare(p, plan);
-  p->shape = x64_shape(plan);
-  if (!p->shape) p->jit = mffi__jit_make(plan); /* Shapes: faster. */
+  /* A generated routine calls the callee with a direct call (a shape's C
+  ** code cannot): 0.6 ns faster than the shape here. Shapes serve where
+  ** nothing is generated (MFFI_JIT=0, the sandbox). */
+  p->jit = mffi__jit_make(plan);
+  if (!p->jit) p->shape = x64_shape(plan);
   *out = p;
   return MFFI_OK;
 }
@@ -755,8 +764,8 @@ static mffi_call_fn x64_shape(const mffi__cplan *plan) {
 }
 
 mffi_call_fn mffi__fast_entry(const mffi__fast *p) {
-  if (p->shape) return p->shape;
   if (p->jit) return p->jit;
+  if (p->shape) return p->shape;
   return p->rclass != RC_NONE ? x64_regs_entry(p) : mffi__fast_call;
 }
 
