@@ -550,6 +550,15 @@ MFFI_API int mffi_bind_variadic(mffi_lib *lib, const char *name,
 MFFI_API int mffi_bind_ptr(mffi_lib *lib, const mffi_type *type, void *addr,
                            mffi_fn **out);
 
+/* mffi_bind_ptr() for a variadic function type called with nvar extra
+** arguments of the types var_types[0..nvar-1], as mffi_bind_variadic()
+** does for a name (the same promotions, the same errors). nvar may be 0;
+** var_types may be NULL then. */
+MFFI_API int mffi_bind_ptr_variadic(mffi_lib *lib, const mffi_type *type,
+                                    void *addr,
+                                    const mffi_type *const *var_types,
+                                    size_t nvar, mffi_fn **out);
+
 /* Free a bound symbol before mffi_close(). mffi_fn_free(NULL) does
 ** nothing. */
 MFFI_API void mffi_fn_free(mffi_fn *fn);

@@ -356,13 +356,14 @@ int mffi_bind_variadic(mffi_lib *lib, const char *name,
   return lib_bind_name(lib, name, var_types, nvar, out);
 }
 
-int mffi_bind_ptr(mffi_lib *lib, const mffi_type *type, void *addr,
-                  mffi_fn **out) {
+int mffi_bind_ptr_variadic(mffi_lib *lib, const mffi_type *type, void *addr,
+                           const mffi_type *const *var_types, size_t nvar,
+                           mffi_fn **out) {
   if (out) *out = NULL;
   if (!lib || !out) return lib_null_arg(lib, "mffi_bind_ptr");
   mffi_ctx *ctx = lib->ctx;
   mffi__ok(ctx);
-  if (!type || !addr || type->ctx != ctx)
+  if (!type || !addr || type->ctx != ctx || (nvar > 0 && !var_types))
     return mffi__err(ctx, MFFI_EMISUSE,
                      "mffi_bind_ptr needs a type of this context and an "
                      "address");
@@ -372,7 +373,12 @@ int mffi_bind_ptr(mffi_lib *lib, const mffi_type *type, void *addr,
     return mffi__err(ctx, MFFI_EMISUSE,
                      "mffi_bind_ptr needs a function or function pointer "
                      "type");
-  return lib_bind(lib, NULL, b->id, addr, NULL, 0, out);
+  return lib_bind(lib, NULL, b->id, addr, var_types, nvar, out);
+}
+
+int mffi_bind_ptr(mffi_lib *lib, const mffi_type *type, void *addr,
+                  mffi_fn **out) {
+  return mffi_bind_ptr_variadic(lib, type, addr, NULL, 0, out);
 }
 
 void mffi_fn_free(mffi_fn *fn) {

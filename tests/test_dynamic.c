@@ -686,6 +686,39 @@ Test(dynamic, bind_ptr) {
   cr_assert_eq(mffi_fn_type(fn), fx_type("int (int, int)"));
 }
 
+Test(dynamic, bind_ptr_variadic) {
+  const mffi_type *t = fx_type("double (*)(const char *, ...)");
+  const mffi_type *vt[] = {fx_type("int"), fx_type("double"),
+                           fx_type("long")};
+  for (int lib = 0; lib < 2; lib++) {
+    mffi_fn *fn;
+    cr_assert_eq(mffi_bind_ptr_variadic(lib ? fx.ffi : fx.fast, t,
+                                        fx_sym("fx_vmix"), vt, 3, &fn),
+                 MFFI_OK, "%s", mffi_errmsg(fx.ctx));
+    const char *fmt = "idl";
+    int i = 7;
+    double d = 0.5, r;
+    long l = -3;
+    void *args[] = {&fmt, &i, &d, &l};
+    cr_assert_eq(mffi_call(fn, &r, args), MFFI_OK);
+    double (*direct)(const char *, ...) =
+        (double (*)(const char *, ...))fx_sym("fx_vmix");
+    cr_assert_eq(r, direct("idl", 7, 0.5, -3L));
+    cr_assert_eq(mffi_fn_nargs(fn), 4);
+    mffi_fn_free(fn);
+  }
+  mffi_fn *fn = (mffi_fn *)1;
+  cr_assert_eq(mffi_bind_ptr_variadic(fx.fast, t, fx_sym("fx_vmix"), NULL, 1,
+                                      &fn),
+               MFFI_EMISUSE);
+  cr_assert_null(fn);
+  cr_assert_eq(mffi_bind_ptr_variadic(fx.fast, fx_type("int (*)(int, int)"),
+                                      fx_sym("fx_add"), vt, 1, &fn),
+               MFFI_EMISUSE);
+  cr_assert(strstr(mffi_errmsg(fx.ctx), "not variadic"), "%s",
+            mffi_errmsg(fx.ctx));
+}
+
 Test(dynamic, errno_capture) {
   int e = EDOM, r;
   void *args[] = {&e};
