@@ -89,6 +89,34 @@ else
   ko "modffi(3)'s example builds and runs" "$T/cc.err"
 fi
 
+# A libffi program linked with the installed -lmodffi_ffi instead of -lffi.
+if [ -e "$P/lib/libmodffi_ffi.so" ]; then
+  cat >"$T/lffi.c" <<'EOF'
+#include <ffi.h>
+#include <math.h>
+#include <stdio.h>
+int main(void) {
+  ffi_cif cif;
+  ffi_type *a[] = {&ffi_type_double, &ffi_type_double};
+  double x = 2, y = 0.5, r;
+  void *v[] = {&x, &y};
+  if (ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 2, &ffi_type_double, a) != FFI_OK)
+    return 1;
+  ffi_call(&cif, FFI_FN(pow), &r, v);
+  printf("%.17g\n", r);
+  return 0;
+}
+EOF
+  # shellcheck disable=SC2046
+  if cc -o "$T/lffi" "$T/lffi.c" $(pkg-config --cflags libffi) -L"$P/lib" \
+    -lmodffi_ffi -Wl,-rpath,"$P/lib" -lm >"$T/cc.err" 2>&1 &&
+    [ "$("$T/lffi")" = 1.4142135623730951 ]; then
+    ok "a libffi program linked with the installed -lmodffi_ffi runs"
+  else
+    ko "a libffi program linked with the installed -lmodffi_ffi runs" "$T/cc.err"
+  fi
+fi
+
 # -- The package's version rules (SameMajorVersion) -------------------------------
 IFS=. read -r vmaj vmin _ <<<"$version"
 cat >"$T/vrule.cmake" <<'EOF'
