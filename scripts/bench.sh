@@ -91,3 +91,29 @@ echo
 echo "## Parse speed (bench/parse_speed.sh)"
 echo
 bash "$src/bench/parse_speed.sh" "$build"
+
+# -- libffi's API: the same program on -lffi and on -lmodffi_ffi ------------
+if [ -f "$build/lib/libmodffi_ffi.so" ]; then
+  # shellcheck disable=SC2046
+  set -- $(pkg-config --cflags libffi)
+  for impl in libffi modffi; do
+    if [ "$impl" = libffi ]; then l="-lffi"; else l="-L$build/lib -lmodffi_ffi"; fi
+    # shellcheck disable=SC2086
+    "$cc" $cflags "$@" -I"$src/bench" -o "$out/ffi_api_$impl" \
+      "$src/bench/ffi_api.c" "$out/bench_lib.so" -Wl,-rpath,"$out" $l \
+      -Wl,-rpath,"$build/lib"
+  done
+  "$out/ffi_api_libffi" >"$out/ffi_api_libffi.tsv"
+  "$out/ffi_api_modffi" >"$out/ffi_api_modffi.tsv"
+  MFFI_FFI_PATH=libffi "$out/ffi_api_modffi" >"$out/ffi_api_modffi_ffi.tsv"
+  echo
+  echo "## libffi's API on modffi (bench/ffi_api.c)"
+  echo
+  echo "One program (\`ffi_call\` with a prepared cif; \`qsort\` through an \`ffi_closure\`), linked with -lffi and with -lmodffi_ffi; ns per call (per comparison for qsort), median of 25 samples minus an empty loop."
+  echo
+  echo "| case | -lffi | -lmodffi_ffi | faster | -lmodffi_ffi, MFFI_FFI_PATH=libffi |"
+  echo "|---|---:|---:|---:|---:|"
+  paste "$out/ffi_api_libffi.tsv" "$out/ffi_api_modffi.tsv" \
+    "$out/ffi_api_modffi_ffi.tsv" |
+    awk -F'\t' '{ printf "| `%s` | %.2f | %.2f | %.1fx | %.2f |\n", $1, $2, $4, ($4 > 0 ? $2 / $4 : 0), $6 }'
+fi
