@@ -41,6 +41,7 @@
   "double mix(float a, int b, double c, long d);\n"
 
 #include "bench_lib.h" /* The same, as C. */
+#include "bench_time.h"
 
 #define MAXARGS 10
 #define DEFAULT_CALLS 200000L /* Calls per repetition. */
@@ -164,19 +165,8 @@ static void loop_mffi_ffi(long n) {
   sink = (uintptr_t)ret.word;
 }
 
-static double now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
 #define MAXLOOPS 5
 #define MAXREPS 101
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
 
 /* Median ns per call of each of nloops loops, over reps samples of n
 ** calls each, after a warm-up, minus the median of the empty loop. The

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_time.h"
 #include "modffi.h"
 
 #define DECLS                                                                  \
@@ -127,12 +128,6 @@ static void pair_dyn(long n) {
 
 static void pair_ck(long n) {
   pair(al_ck, fr_ck, n);
-}
-
-static double now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
 static void measure(void (*const *loops)(long), int nloops, long n, int reps,

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "bench_lib.h"
+#include "bench_time.h"
 
 #define NCASE 8
 #define MAXREPS 101
@@ -144,17 +145,6 @@ static long ncmp; /* Comparisons a sort makes (counted once). */
 static int counting_cmp(const void *a, const void *b) {
   ncmp++;
   return bench_cmp_int(a, b);
-}
-
-static double now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
 }
 
 /* Median ns per iteration of loop minus that of empty, over reps samples

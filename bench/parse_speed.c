@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_time.h"
 #include "modffi.h"
 
 #ifdef HAVE_LUAJIT
@@ -27,17 +28,6 @@
 #include <lua.h>
 #include <lualib.h>
 #endif
-
-static double now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
 
 __attribute__((noinline)) int ps_modffi_parse(mffi_ctx *ctx, const char *s,
                                               size_t n);

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_time.h"
 #include "modffi.h"
 
 #define DECLS                                                                  \
@@ -31,17 +32,6 @@
   "void bench_touch(unsigned char *buf, unsigned long n)"                      \
   "  __attribute__((access(read_write, 1, 2)));\n"
 #define MIB ((size_t)1 << 20)
-
-static double now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_d(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
 
 typedef struct stats {
   double median, p99;
@@ -57,7 +47,7 @@ static stats measure(void (*f)(void *), void *ud, int n, double clock_ns) {
     f(ud);
     t[i] = now_ns() - t0 - clock_ns;
   }
-  qsort(t, (size_t)n, sizeof *t, cmp_d);
+  qsort(t, (size_t)n, sizeof *t, cmp_double);
   stats s = {t[n / 2], t[(int)(n * 0.99)]};
   free(t);
   return s;
