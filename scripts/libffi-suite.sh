@@ -18,8 +18,9 @@
 # and the output matched. A program printing "modffi-ffi: refused:" on stderr
 # is REFUSED; one failing under libffi itself is not counted against modffi.
 # Without libmodffi_ffi.so only the libffi column is run.
-# Only the default ABI at -O2 is built (libffi's DejaGnu also runs -O0 and
-# -DABI_NUM=FFI_GNUW64, which modffi does not make).
+# As DejaGnu does, each file is built at -O0 and -O2 (or
+# LIBFFI_TEST_OPTIMIZATION), and a file that uses ABI_NUM also for the
+# FFI_GNUW64 ABI (ms_abi functions and closures), a program each.
 #
 # Exit 0 when every runnable program that passes with libffi passes both ways
 # through modffi with nothing refused, else 1 (2: usage). Work dir under
@@ -178,25 +179,44 @@ def tcl_to_py(p):
     p = p.replace("\n", "\r?\n")
     return p
 
+# As libffi.exp's run-many-tests with gcc: each file at every optimization
+# (LIBFFI_TEST_OPTIMIZATION, as there, else -O0 and -O2), and a file that
+# mentions ABI_NUM also built for the second x86-64 ABI (ms_abi callees and
+# closures, FFI_GNUW64).
+OPTS = [os.environ["LIBFFI_TEST_OPTIMIZATION"]] if os.environ.get(
+    "LIBFFI_TEST_OPTIMIZATION") else ["-O0", "-O2"]
+ABIS = [("", []), (" gnuw64", ["-DABI_NUM=FFI_GNUW64", "-DABI_ATTR=__MSABI__"])]
+
+def variants(f):
+    with open(f, errors="replace") as fh:
+        multi = "ABI_NUM" in fh.read()
+    for o in OPTS:
+        for tag, flags in (ABIS if multi else ABIS[:1]):
+            yield " " + o + tag, o.split() + flags
+
 progs = []   # (suite, name, source, flags, skip, regex, xfail)
 for suite in ("libffi.call", "libffi.closures", "libffi.complex"):
     for f in sorted(glob.glob(os.path.join(ts, suite, "*.c"))):
         do, skip, opts, pat, xf = directives(f)
         if do != "run" and not skip: skip = "dg-do %s (not run)" % do
-        progs.append((suite, os.path.basename(f)[:-2], f, opts, skip, pat, xf))
+        for tag, vflags in variants(f):
+            progs.append((suite, os.path.basename(f)[:-2] + tag, f,
+                          vflags + opts, skip, pat, xf))
 bh = os.path.join(ts, "libffi.bhaible")
 for base, top in (("test-call", 81), ("test-callback", 80)):
     f = os.path.join(bh, base + ".c")
     if os.path.exists(f):
         for i in range(1, top + 1):
-            progs.append(("libffi.bhaible", "%s-%d" % (base, i), f,
-                          ["-DDGTEST=%d" % i] + WARN, None, "", False))
+            for tag, vflags in variants(f):
+                progs.append(("libffi.bhaible", "%s-%d%s" % (base, i, tag), f,
+                              vflags + ["-DDGTEST=%d" % i] + WARN, None, "",
+                              False))
 
 def compile_(p, kind):
     suite, name, f, opts, skip, pat, xf = p
-    exe = os.path.join(work, "%s.%s.%s" % (suite, name, kind))
+    exe = os.path.join(work, "%s.%s.%s" % (suite, name.replace(" ", "_"), kind))
     link = ["-lffi"] if kind == "ffi" else ["-L" + lib, "-lmodffi_ffi", "-Wl,-rpath," + lib]
-    cmd = cc + ["-O2", "-w", "-I" + os.path.join(ts, suite), "-I" + work,
+    cmd = cc + ["-w", "-I" + os.path.join(ts, suite), "-I" + work,
            "-I" + os.environ["LS_INC"]] + ffi_cflags + \
           ["-W", "-Wall", "-Wno-psabi"] + opts + [f, "-o", exe] + link + ["-lm"]
     r = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
