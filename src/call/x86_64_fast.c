@@ -14,7 +14,8 @@
 ** 16): then a variadic callee's va_arg, which aligns by absolute address,
 ** finds an over-aligned argument where the plan put it by offset. The
 ** commonest register-only signatures get routines of their own (shapes,
-** below): no frame, no loop.
+** below): no frame, no loop. Both serve when x86_64_jit.c generates no
+** routine for the plan (it is off, or has no executable memory).
 */
 #include <stddef.h>
 #include <string.h>
@@ -606,7 +607,7 @@ static mffi_call_fn x64_regs_entry(const mffi__fast *p) {
 /* -- Specialized shapes ---------------------------------------------------- */
 
 /* The commonest signatures get a routine of their own, so a call is one
-** indirect call into it, direct loads and one indirect call to the target:
+** jump into it, direct loads and one indirect call to the target:
 ** up to three arguments that are each a 4-byte integer (i: int, unsigned,
 ** enums), an 8-byte integer or pointer (p) or a double (d), returning one of
 ** those or void; and four to six p arguments. The prototype assigns the

@@ -9,8 +9,10 @@
 ** it, and has an .eh_frame of its own registered with libgcc's unwinder
 ** (Unwind tables, below), so table unwinders (backtrace(), C++ exceptions)
 ** do too; gdb reads no such registration and stops there.
-** Register use in a routine: %rbx keeps ret across the call (callee-saved),
-** the frame fn->addr, %r11 args, %rax the current argument's pointer, %rcx,
+** The frame keeps ret at [%rbp - 8] (not in a callee-saved register, which
+** would put the caller's value of it through memory) and fn->addr at
+** [%rbp - 16], reached by a call to a `jmp [%rbp - 16]` after the code (an
+** indirect call costs more). Registers: %r11 args, %rax the current argument's pointer, %rcx,
 ** %r10 and %xmm8 scratch. The stack slots are filled first, while %rdi,
 ** %rsi and %rcx are free for `rep movsb`, then the SSE pieces of odd sizes
 ** (_Float16, struct { _Float16 x[3]; }: through %rcx), then the registers.
@@ -716,8 +718,9 @@ static void jit_emit(jit_buf *b, const mffi__cplan *p, jit_cfi *cf) {
 ** glibc's backtrace(), C++ exceptions) walk through it; gdb does not read
 ** these registrations and stops at the routine. The FDE
 ** says: CFA = %rsp + 8 at entry and on the jump out, %rsp + 16 after
-** push rbp (saved at CFA - 16), %rbp + 16 from mov rbp,rsp to leave, %rbx
-** saved at CFA - 24; the errno helper after ret runs in the frame again. */
+** push rbp (saved at CFA - 16), %rbp + 16 from mov rbp,rsp to leave; the
+** errno helper and the jump to the callee after ret run in the frame
+** again. */
 
 void __register_frame(void *begin);
 void __deregister_frame(void *begin);
