@@ -275,6 +275,26 @@ MFFI_API int mffi_type_is_signed(const mffi_type *t);
 ** other kinds. */
 MFFI_API int mffi_type_prototyped(const mffi_type *t);
 
+/* Calling conventions a function type can have. MFFI_CC_DEFAULT is the
+** platform's C convention (System V on x86-64 Linux); MFFI_CC_MS_ABI the
+** Microsoft x64 one, which GCC and Clang give a function declared with
+** __attribute__((ms_abi)) (Wine, UEFI, code shared with Windows). The
+** convention is part of the type: an ms_abi function type is a type of its
+** own, as in C. */
+typedef enum mffi_callconv {
+  MFFI_CC_DEFAULT = 0,
+  MFFI_CC_MS_ABI = 1
+} mffi_callconv;
+
+/* The calling convention of function type t (MFFI_CC_DEFAULT for other
+** kinds and NULL). The attribute may be written where GCC takes it: on the
+** declaration (`int f(int) __attribute__((ms_abi))`), in its specifiers,
+** at the start of a nested declarator (`int (__attribute__((ms_abi))
+** *fp)(int)`), or on a pointer to the function, which passes it on to the
+** function type; sysv_abi names the default. Calls, callbacks and the
+** generated wrappers follow the type's convention. */
+MFFI_API mffi_callconv mffi_type_callconv(const mffi_type *t);
+
 /* Enum types: the number of enumerators (0 for an incomplete enum or
 ** another kind), and enumerator i in declaration order: its name and
 ** value (either pointer may be NULL). Returns MFFI_OK, or MFFI_EMISUSE

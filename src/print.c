@@ -372,6 +372,14 @@ static void pr_params(pr *p, const mffi_type *f, const char *const *pnames,
   pr_puts(p, ")");
 }
 
+/* The calling convention of tid if it is a function of another than the
+** default. */
+static void pr_callconv(pr *p, mffi__tid tid) {
+  const mffi_type *b = mffi__B(p->tt, tid);
+  if (b->kind == MFFI_KIND_FUNCTION && (b->flags & MFFI_TF_MSABI))
+    pr_tok(p, "__attribute__((ms_abi)) ");
+}
+
 /* Declarator text before the name, innermost derivation first. */
 static void pr_prefix(pr *p, mffi__tid tid, int n) {
   if (pr_is_leaf(p->tt, tid)) return;
@@ -383,8 +391,10 @@ static void pr_prefix(pr *p, mffi__tid tid, int n) {
   mffi__tid c = pr_child(p->tt, tid);
   pr_prefix(p, c, n + 1);
   if (t->kind != MFFI_KIND_POINTER) return;
-  if (!pr_is_leaf(p->tt, c) && mffi__T(p->tt, c)->kind != MFFI_KIND_POINTER)
+  if (!pr_is_leaf(p->tt, c) && mffi__T(p->tt, c)->kind != MFFI_KIND_POINTER) {
     pr_tok(p, "(");
+    pr_callconv(p, c); /* At the start of a nested declarator: c's. */
+  }
   pr_tok(p, "*");
   if (t->quals & MFFI_QUAL_CONST) pr_puts(p, "const");
   if (t->quals & MFFI_QUAL_VOLATILE) pr_tok(p, "volatile");
@@ -438,6 +448,7 @@ static void pr_full(pr *p, mffi__tid tid, const char *name,
     if (p->last != ' ' && p->last != '\0') pr_puts(p, " ");
   }
   pr_prefix(p, tid, 0);
+  pr_callconv(p, tid); /* A function declared, or named by a type name. */
   if (name) pr_tok(p, name);
   pr_suffix(p, tid, pnames, npnames, 0);
   p->depth--;
@@ -512,7 +523,8 @@ static void pr_attrs(pr *p, const mffi_decl *d, bool self) {
     const mffi_attr *a = &d->attrs[i];
     if (pr_attr_self(d, a) != self) continue;
     /* The printed type already is what mode() and vector_size() made. */
-    if (strcmp(a->name, "mode") == 0 || strcmp(a->name, "vector_size") == 0)
+    if (strcmp(a->name, "mode") == 0 || strcmp(a->name, "vector_size") == 0 ||
+        strcmp(a->name, "ms_abi") == 0 || strcmp(a->name, "sysv_abi") == 0)
       continue;
     pr_puts(p, " __attribute__((");
     pr_puts(p, a->name);

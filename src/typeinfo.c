@@ -119,6 +119,14 @@ int mffi_type_prototyped(const mffi_type *t) {
   return b->kind == MFFI_KIND_FUNCTION && !(b->flags & MFFI_TF_UNPROTO);
 }
 
+mffi_callconv mffi_type_callconv(const mffi_type *t) {
+  if (!t) return MFFI_CC_DEFAULT;
+  const mffi_type *b = mffi__B(TT(t), t->id);
+  return b->kind == MFFI_KIND_FUNCTION && (b->flags & MFFI_TF_MSABI)
+             ? MFFI_CC_MS_ABI
+             : MFFI_CC_DEFAULT;
+}
+
 size_t mffi_type_nenumerators(const mffi_type *t) {
   if (!t) return 0;
   const mffi_type *b = mffi__B(TT(t), t->id);

@@ -197,8 +197,7 @@ typedef struct tkey {
 
 /* What a variant node adds to its base. */
 #define TVAR_FLAGS (MFFI_TF_USERALIGN | MFFI_TF_FLOATN | MFFI_TF_FLOATNX)
-#define TKEY_FLAGS                                                             \
-  (MFFI_TF_VARIADIC | MFFI_TF_UNPROTO | MFFI_TF_VECTOR | TVAR_FLAGS)
+#define TKEY_FLAGS (MFFI_TF_FUNC | MFFI_TF_VECTOR | TVAR_FLAGS)
 
 /* The key of node (or prototype) t whose variant base is base
 ** (MFFI_TID_NONE for a canonical node): a variant is identified by its
@@ -408,7 +407,7 @@ int mffi__tt_func(mffi_ctx *ctx, mffi__tid ret, const mffi__tid *params,
                  .base = MFFI_TID_NONE,
                  .child = ret,
                  .align = 1,
-                 .flags = flags & (MFFI_TF_VARIADIC | MFFI_TF_UNPROTO),
+                 .flags = flags & MFFI_TF_FUNC,
                  .params = (mffi__tid *)params,
                  .nparams = nparams};
   return tt_intern(ctx, &f, out);
@@ -611,8 +610,7 @@ static bool tt_same_rec(const mffi__tt *tt, mffi__tid a, mffi__tid b,
       a = x->child, b = y->child;
       continue;
     case MFFI_KIND_FUNCTION:
-      if (x->nparams != y->nparams ||
-          ((x->flags ^ y->flags) & (MFFI_TF_VARIADIC | MFFI_TF_UNPROTO)))
+      if (x->nparams != y->nparams || ((x->flags ^ y->flags) & MFFI_TF_FUNC))
         return false;
       for (uint32_t i = 0; i < x->nparams; i++)
         if (!tt_same_rec(tt, x->params[i], y->params[i], true)) return false;

@@ -51,6 +51,12 @@ typedef uint32_t mffi__tid;
 #define MFFI_TF_VECTOR 0x400u
 /* A struct or union that holds a vector by value, somewhere inside. */
 #define MFFI_TF_HASVEC 0x800u
+/* A function of the Microsoft x64 convention (__attribute__((ms_abi))): a
+** type of its own, incompatible with the same signature in the default one
+** (GCC's rule). sysv_abi names the default. */
+#define MFFI_TF_MSABI 0x1000u
+/* The flags that are part of a function type's identity. */
+#define MFFI_TF_FUNC (MFFI_TF_VARIADIC | MFFI_TF_UNPROTO | MFFI_TF_MSABI)
 #define MFFI_VECTOR_MAX_ALIGN 16 /* Vector alignment cap: x86-64 SSE. */
 
 /* A member of a struct or union. Offsets are filled in by the layout. */

@@ -169,6 +169,7 @@ typedef struct cg_gen {
   uint64_t seed;
   bool cli;   /* Only what the CLI can express; no callbacks, no varargs. */
   bool no_ld; /* No long double anywhere (see CG_NO_LDOUBLE). */
+  bool ms;    /* Every function and callback ms_abi (see CG_MS_ABI). */
   int ntypes;
   cg_type types[CG_MAXTYPES];
   int nscalar; /* types[1..nscalar) are the scalars (incl. ptrs, enums). */
@@ -855,19 +856,29 @@ CG_FN void cg_make_sig(cg_gen *g, int i, cg_sig *s) {
     s->nargs = s->nfixed = 9 + (int)cg_below(&rs4, CG_MAXARGS - 8);
     flavor = 4;
   }
-  for (int a = 0; a < s->nargs; a++)
-    s->args[a] = cg_pick_arg(g, stacky ? &rs4 : &rs, flavor);
+  for (int a = 0; a < s->nargs; a++) {
+    int ty = cg_pick_arg(g, stacky ? &rs4 : &rs, flavor);
+    size_t sz = g->types[ty].size;
+    /* GCC 12 miscompiles va_arg of a by-reference value (not 1, 2, 4 or 8
+    ** bytes) from a __builtin_ms_va_list: it reads the slots as the value
+    ** itself, so the library cannot be the oracle there. Its callers pass
+    ** them by reference, as modffi does. */
+    if (g->ms && a >= s->nfixed && sz != 1 && sz != 2 && sz != 4 && sz != 8)
+      ty = cg_is_fp(g->types[ty].kind) ? CG_DOUBLE : CG_LLONG;
+    s->args[a] = ty;
+  }
   s->cb = !g->cli && !s->variadic && i % 4 == 1;
 }
 
 /* The prototype of function i into out; cb: the callback taker instead. */
 CG_FN void cg_proto(cg_gen *g, cg_str *out, int i, bool cb) {
   const cg_sig *s = &g->sigs[i];
+  const char *cc = g->ms ? "__attribute__((ms_abi)) " : "";
   if (cb) {
-    cg_put(out, "unsigned long long cg_cb%d(%s (*cb)(", i,
-           g->types[s->ret].name);
+    cg_put(out, "unsigned long long cg_cb%d(%s (%s*cb)(", i,
+           g->types[s->ret].name, cc);
   } else {
-    cg_put(out, "%s cg_f%d(", g->types[s->ret].name, i);
+    cg_put(out, "%s %scg_f%d(", g->types[s->ret].name, cc, i);
   }
   for (int a = 0; a < s->nfixed; a++)
     cg_put(out, "%s%s a%d", a ? ", " : "", g->types[s->args[a]].name, a);
@@ -892,7 +903,8 @@ CG_FN bool cg_sig_overaligned(const cg_gen *g, int i) {
 /* The callback's pointer type as a type name: "int (*)(short, double)". */
 CG_FN void cg_cb_type(cg_gen *g, cg_str *out, int i) {
   const cg_sig *s = &g->sigs[i];
-  cg_put(out, "%s (*)(", g->types[s->ret].name);
+  cg_put(out, "%s (%s*)(", g->types[s->ret].name,
+         g->ms ? "__attribute__((ms_abi)) " : "");
   for (int a = 0; a < s->nargs; a++)
     cg_put(out, "%s%s", a ? ", " : "", g->types[s->args[a]].name);
   cg_put(out, s->nargs ? ")" : "void)");
@@ -1260,8 +1272,14 @@ CG_FN void cg_emit_lib(cg_gen *g) {
       snprintf(lv, sizeof lv, "a%d", a);
       cg_emit_hash(g, o, s->args[a], lv);
     }
-    if (s->variadic) {
+    if (s->variadic && g->ms) { /* GCC's va_list of the convention. */
+      cg_put(o,
+             "  __builtin_ms_va_list ap;\n  __builtin_ms_va_start(ap, a%d);\n",
+             s->nfixed - 1);
+    } else if (s->variadic) {
       cg_put(o, "  va_list ap;\n  va_start(ap, a%d);\n", s->nfixed - 1);
+    }
+    if (s->variadic) {
       for (int a = s->nfixed; a < s->nargs; a++) {
         cg_put(o, "  {\n  %s v = va_arg(ap, %s);\n", cg_promoted(g, s->args[a]),
                cg_promoted(g, s->args[a]));
@@ -1275,7 +1293,7 @@ CG_FN void cg_emit_lib(cg_gen *g) {
           cg_emit_hash_scalar(o, CG_LLONG, "v");
         cg_put(o, "  }\n");
       }
-      cg_put(o, "  va_end(ap);\n");
+      cg_put(o, g->ms ? "  __builtin_ms_va_end(ap);\n" : "  va_end(ap);\n");
     }
     cg_put(o, "  cg_last = h;\n");
     if (s->ret != CG_VOID) {
@@ -1336,7 +1354,8 @@ CG_FN void cg_emit_driver(cg_gen *g) {
     const cg_sig *s = &g->sigs[i];
     if (!s->cb)
       continue;
-    cg_put(o, "static %s cgd_cb%d(", g->types[s->ret].name, i);
+    cg_put(o, "static %s %scgd_cb%d(", g->types[s->ret].name,
+           g->ms ? "__attribute__((ms_abi)) " : "", i);
     for (int a = 0; a < s->nargs; a++)
       cg_put(o, "%s%s a%d", a ? ", " : "", g->types[s->args[a]].name, a);
     cg_put(o, "%s) {\n  cgd_add(\"(\");\n", s->nargs ? "" : "void");
@@ -1399,6 +1418,9 @@ CG_FN void cg_emit_driver(cg_gen *g) {
 ** library computes other long double results under valgrind than in the
 ** native driver. */
 #define CG_NO_LDOUBLE 2u
+/* Every function and callback of the Microsoft x64 convention
+** (__attribute__((ms_abi)), x86-64 only). */
+#define CG_MS_ABI 4u
 
 /* Generate nsigs signatures from seed and write every text. */
 CG_FN void cg_generate(cg_gen *g, uint64_t seed, int nsigs, unsigned flags) {
@@ -1406,6 +1428,7 @@ CG_FN void cg_generate(cg_gen *g, uint64_t seed, int nsigs, unsigned flags) {
   g->seed = seed;
   g->cli = flags & CG_CLI;
   g->no_ld = flags & CG_NO_LDOUBLE;
+  g->ms = flags & CG_MS_ABI;
   cg_init_types(g);
   cg_fixed_aggs(g);
   uint64_t rs = cg_stream(seed, 0, 0, 0);

@@ -85,10 +85,16 @@ static void mismatch(harness *h, int i, const char *how, const char *want,
   cg_put(&h->report, "\n  expected: %s\n  actual:   %s\n", want, got);
 }
 
+/* The ms_abi tests: every generated function and callback of the
+** Microsoft x64 convention (CG_MS_ABI). */
+static bool ms_mode;
+
 static void setup(harness *h) {
   memset(h, 0, sizeof *h);
   uint64_t seed = cg_seed();
-  cg_generate(&h->g, seed, NSIGS, under_valgrind() ? CG_NO_LDOUBLE : 0);
+  cg_generate(&h->g, seed, NSIGS,
+              (under_valgrind() ? CG_NO_LDOUBLE : 0) |
+                  (ms_mode ? CG_MS_ABI : 0));
   snprintf(h->dir, sizeof h->dir, "/tmp/mffi-callgen-XXXXXX");
   cr_assert_not_null(mkdtemp(h->dir));
   cr_assert_eq(cg_write(h->dir, "lib.c", &h->g.lib), 0);
@@ -254,6 +260,9 @@ static int bind_sig(harness *h, mffi_lib *lib, int i, mffi_fn **out) {
 ** is still compared. */
 static bool refused_ok(harness *h, int i, int rc) {
   if (rc != MFFI_EUNSUPPORTED) return false;
+  /* libffi's FFI_GNUW64 returns nothing in %xmm0 but float and double. */
+  if (ms_mode && strstr(mffi_errmsg(h->ctx), "with the ms_abi convention"))
+    return true;
   if (cg_sig_overaligned(&h->g, i)) return true;
 #if defined(__x86_64__) && !defined(MFFI_GENERIC_ABI)
   return false;
@@ -491,7 +500,8 @@ static int run_callbacks(harness *h, mffi_lib *lib, const char *how,
     } else {
       void *code = mffi_closure_code(cl);
       nmade++;
-      bool plan = kind && *kind && !args_overaligned(&h->g, i);
+      /* ms_abi passes over-aligned values by reference: on the plan. */
+      bool plan = kind && *kind && (ms_mode || !args_overaligned(&h->g, i));
       if (kind && on_plan(code) != plan) {
         snprintf(got, sizeof got, "a %s closure (type %s)",
                  plan ? "libffi" : "plan", tn);
@@ -513,26 +523,36 @@ static int run_callbacks(harness *h, mffi_lib *lib, const char *how,
   return nmade;
 }
 
+/* Every callback test of the harness's signatures (ms_mode: of ms_abi
+** types) on the plan, then with FFI_ONLY as libffi closures. Every callback
+** the plan describes runs on it (x86-64), none on libffi. *nown: those
+** refused on the plan. */
+static void callbacks_both_ways(harness *h, const char *how, int *nmade,
+                                int *nffi, int *nown) {
+  char path[128], how_ffi[64];
+  snprintf(path, sizeof path, "%s/libcg.so", h->dir);
+  snprintf(how_ffi, sizeof how_ffi, "%s through libffi", how);
+  mffi_lib *lib = NULL;
+  int rc = mffi_open(h->ctx, NULL, path, NULL, &lib);
+  cr_assert_eq(rc, MFFI_OK, "mffi_open: %s", mffi_errmsg(h->ctx));
+  bool plan = PLAN_CLOSURES, ffi = false;
+  *nmade = run_callbacks(h, lib, how, &plan);
+  mffi_close(lib);
+  *nown = h->nrefused;
+  mffi_open_opts opts = {MFFI_OPEN_OPTS_VERSION, MFFI_OPEN_FFI_ONLY, NULL};
+  rc = mffi_open(h->ctx, mffi_strategy_find("dynamic"), path, &opts, &lib);
+  cr_assert_eq(rc, MFFI_OK, "mffi_open: %s", mffi_errmsg(h->ctx));
+  *nffi = run_callbacks(h, lib, how_ffi, &ffi);
+  mffi_close(lib);
+}
+
 Test(callgen, callbacks, .timeout = 300) {
   harness h;
   setup(&h);
-  char path[128];
-  snprintf(path, sizeof path, "%s/libcg.so", h.dir);
-  mffi_lib *lib = NULL;
-  int rc = mffi_open(h.ctx, NULL, path, NULL, &lib);
-  cr_assert_eq(rc, MFFI_OK, "mffi_open: %s", mffi_errmsg(h.ctx));
-  /* Every callback the plan describes runs on it (x86-64), none on
-  ** libffi; with FFI_ONLY all are libffi closures. */
-  bool plan = PLAN_CLOSURES, ffi = false;
-  int nmade = run_callbacks(&h, lib, "callback", &plan);
-  mffi_close(lib);
-  mffi_open_opts opts = {MFFI_OPEN_OPTS_VERSION, MFFI_OPEN_FFI_ONLY, NULL};
-  rc = mffi_open(h.ctx, mffi_strategy_find("dynamic"), path, &opts, &lib);
-  cr_assert_eq(rc, MFFI_OK, "mffi_open: %s", mffi_errmsg(h.ctx));
-  int nffi = run_callbacks(&h, lib, "libffi callback", &ffi);
-  mffi_close(lib);
+  int nmade, nffi, nown;
+  callbacks_both_ways(&h, "callback", &nmade, &nffi, &nown);
   cr_log_info("callgen: %d callbacks (%s), %d through libffi", nmade,
-              plan ? "on the plan" : "libffi", nffi);
+              PLAN_CLOSURES ? "on the plan" : "libffi", nffi);
   if (h.nrefused)
     cr_log_info("callgen: %d over-aligned callbacks refused", h.nrefused);
   finish(&h, "callbacks");
@@ -583,3 +603,74 @@ Test(callgen, remote_callbacks, .timeout = 300) {
                 h.nrefused);
   finish(&h, "remote callbacks");
 }
+
+/* -- The same oracle for ms_abi functions (x86-64) ------------------------- */
+
+#if defined(__x86_64__)
+/* Every signature of the Microsoft x64 convention, compiled by the system
+** compiler: on modffi's own routines (generated, then the frame routine)
+** with nothing refused, then on libffi's FFI_GNUW64, which refuses only
+** __int128 and 16-byte vector results (returned in %xmm0). */
+Test(callgen, ms_abi_calls, .timeout = 300) {
+  ms_mode = true;
+  harness h;
+  setup(&h);
+  char target[128];
+  snprintf(target, sizeof target, "%s/libcg.so", h.dir);
+  mffi_lib *lib = NULL;
+  int rc = mffi_open(h.ctx, mffi_strategy_find("dynamic"), target, NULL, &lib);
+  cr_assert_eq(rc, MFFI_OK, "mffi_open: %s", mffi_errmsg(h.ctx));
+  int nfast = call_all(&h, lib, "ms_abi, fast path", NULL);
+  int njit = h.njit;
+  bool was_on = mffi__jit_enable(false);
+  int nfast_nojit =
+      call_all(&h, lib, "ms_abi, fast path without the JIT", NULL);
+  mffi__jit_enable(was_on);
+  mffi_close(lib);
+#if !defined(MFFI_GENERIC_ABI)
+  size_t mapped, live;
+  mffi__jit_stats(&mapped, &live);
+  const char *env = getenv("MFFI_JIT");
+  if (nfast != h.g.nsigs || nfast_nojit != h.g.nsigs || h.nrefused)
+    mismatch(&h, 0, "ms_abi, fast path", "every signature on the fast path",
+             "some were bound to libffi or refused");
+  if (!(env && env[0] == '0') && mapped && njit != h.g.nsigs)
+    mismatch(&h, 0, "ms_abi, fast path",
+             "every signature on a generated routine", "some were not");
+#else
+  (void)nfast, (void)njit, (void)nfast_nojit;
+#endif
+  int nown = h.nrefused;
+  mffi_open_opts opts = {MFFI_OPEN_OPTS_VERSION, MFFI_OPEN_FFI_ONLY, NULL};
+  rc = mffi_open(h.ctx, mffi_strategy_find("dynamic"), target, &opts, &lib);
+  cr_assert_eq(rc, MFFI_OK, "mffi_open: %s", mffi_errmsg(h.ctx));
+  call_all(&h, lib, "ms_abi, libffi path", NULL);
+  mffi_close(lib);
+  cr_log_info("callgen ms_abi: %d signatures, %d on the fast path (%d "
+              "generated), %d refused by libffi (seed 0x%llx)",
+              h.g.nsigs, nfast, njit, h.nrefused - nown,
+              (unsigned long long)h.g.seed);
+  ms_mode = false;
+  finish(&h, "ms_abi calls");
+}
+
+/* Callbacks of ms_abi function pointer types: on the plan (x86-64's ms_abi
+** closure entry), then libffi's FFI_GNUW64 closures, which refuse only
+** __int128 and 16-byte vector results. */
+Test(callgen, ms_abi_callbacks, .timeout = 300) {
+  ms_mode = true;
+  harness h;
+  setup(&h);
+  int nmade, nffi, nown;
+  callbacks_both_ways(&h, "ms_abi callback", &nmade, &nffi, &nown);
+  if (PLAN_CLOSURES && nown)
+    mismatch(&h, 0, "ms_abi callback", "every callback on the plan",
+             "some were refused");
+  cr_log_info("callgen ms_abi: %d callbacks (%s), %d through libffi (%d "
+              "refused by libffi)",
+              nmade, PLAN_CLOSURES ? "on the plan" : "libffi", nffi,
+              h.nrefused - nown);
+  ms_mode = false;
+  finish(&h, "ms_abi callbacks");
+}
+#endif

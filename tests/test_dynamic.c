@@ -295,7 +295,8 @@ static void dy_call_vec(const char *name, void *r_fast, void *r_ffi,
 /* V f(V a, V b) = a - b for vector type V, with values that differ per
 ** lane, compared lane by lane with the direct call (a long double lane has
 ** padding bytes). */
-#define VSUB(V, name, ffi_can)                                                 \
+#define VSUB(V, name, ffi_can) VSUB_CC(V, name, ffi_can, )
+#define VSUB_CC(V, name, ffi_can, CC)                                          \
   do {                                                                         \
     V a_, b_, f_, s_;                                                          \
     memset(&a_, 0, sizeof a_);                                                 \
@@ -306,7 +307,7 @@ static void dy_call_vec(const char *name, void *r_fast, void *r_ffi,
     }                                                                          \
     memset(&f_, 0xa5, sizeof f_);                                              \
     memcpy(&s_, &a_, sizeof s_);                                               \
-    V d_ = ((V(*)(V, V))fx_sym(name))(a_, b_);                                 \
+    V d_ = ((V(CC *)(V, V))fx_sym(name))(a_, b_);                              \
     void *args_[] = {&a_, &b_};                                                \
     dy_call_vec(name, &f_, &s_, args_, ffi_can);                               \
     for (unsigned k_ = 0; k_ < sizeof a_ / sizeof a_[0]; k_++) {               \
@@ -344,6 +345,27 @@ Test(dynamic, vectors_by_value) {
   VSUB(fx_vd8, "fx_v_d8", true);
   VSUB(fx_vh2, "fx_v_h2", true);
   VSUB(fx_ve16, "fx_v_e16", true);
+}
+
+/* The Microsoft x64 convention's classes for vectors (ms_abi, GCC 12's,
+** checked here against gcc): 1, 2, 4 or 8 bytes by value in an integer
+** register, others by reference, as one floating element of any size (no
+** vector mode); 16-byte ones with a vector mode come back in %xmm0, which
+** libffi's FFI_GNUW64 cannot (refused by name). */
+#define FX_MS __attribute__((ms_abi))
+Test(dynamic, ms_abi_vectors) {
+  if (dy_generic_refuses("fx_ms_f16")) return;
+  VSUB_CC(fx_vc2, "fx_ms_c2", true, FX_MS);
+  VSUB_CC(fx_vi4, "fx_ms_i4", true, FX_MS);
+  VSUB_CC(fx_vf8, "fx_ms_f8", true, FX_MS);
+  VSUB_CC(fx_vh4, "fx_ms_h4", true, FX_MS);
+  VSUB_CC(fx_vd8, "fx_ms_d8", true, FX_MS);
+  VSUB_CC(fx_vc16, "fx_ms_c16", false, FX_MS);
+  VSUB_CC(fx_vq16, "fx_ms_q16", false, FX_MS);
+  VSUB_CC(fx_vf16, "fx_ms_f16", false, FX_MS);
+  VSUB_CC(fx_vd16, "fx_ms_d16", false, FX_MS);
+  VSUB_CC(fx_vh16, "fx_ms_h16", false, FX_MS);
+  VSUB_CC(fx_ve16, "fx_ms_e16", true, FX_MS); /* No vector mode. */
 }
 
 /* S f(S a, S b) for an aggregate holding vectors. */

@@ -554,3 +554,52 @@ Test(print, deep_declarators) {
   free(got);
   mffi_ctx_free(ctx);
 }
+
+/* ms_abi is part of a function type: wherever GCC takes the attribute
+** (specifiers, after the declarator, the start of a nested declarator, a
+** pointer to the function), it lands on the function type, is printed
+** where GCC reads it back, and makes a type of its own. */
+Test(print, ms_abi_function_types) {
+  mffi_ctx *ctx =
+      parse("typedef int (__attribute__((ms_abi)) *p2)(int);"
+            "typedef int (*p1)(int) __attribute__((ms_abi));"
+            "typedef int __attribute__((ms_abi)) f1(int);"
+            "int __attribute__((__ms_abi__)) g(int, double);"
+            "int h(int) __attribute__((sysv_abi));"
+            "extern int (__attribute__((ms_abi)) *arr[3])(int);"
+            "void reg(int (__attribute__((ms_abi)) *cb)(int));"
+            "extern int (*(__attribute__((ms_abi)) *ret_ms)(void))(int);"
+            "struct S { int (__attribute__((ms_abi)) *cb)(int); };"
+            "typedef p2 __attribute__((sysv_abi)) back;");
+  expect_decl(ctx, "p2", "typedef int (__attribute__((ms_abi)) *p2)(int);");
+  expect_decl(ctx, "p1", "typedef int (__attribute__((ms_abi)) *p1)(int);");
+  expect_decl(ctx, "f1", "typedef int __attribute__((ms_abi)) f1(int);");
+  expect_decl(ctx, "g", "int __attribute__((ms_abi)) g(int, double);");
+  expect_decl(ctx, "h", "int h(int);");
+  expect_decl(ctx, "arr", "extern int (__attribute__((ms_abi)) *arr[3])(int);");
+  expect_decl(ctx, "reg", "void reg(int (__attribute__((ms_abi)) *cb)(int));");
+  expect_decl(ctx, "ret_ms",
+              "extern int (*(__attribute__((ms_abi)) *ret_ms)(void))(int);");
+  expect_decl(ctx, "back", "typedef int (*back)(int);");
+  expect_type(ctx, "f1", NULL, "int __attribute__((ms_abi)) (int)");
+  const mffi_type *a, *b, *c, *d;
+  cr_assert_eq(mffi_typeof(ctx, "p1", &a), MFFI_OK);
+  cr_assert_eq(mffi_typeof(ctx, "f1 *", &b), MFFI_OK);
+  cr_assert_eq(mffi_typeof(ctx, "int (*)(int)", &c), MFFI_OK);
+  cr_assert_eq(mffi_typeof(ctx, "p2", &d), MFFI_OK);
+  cr_expect(a == b && a == d, "one ms_abi pointer type");
+  cr_expect(a != c, "ms_abi and the default are different types");
+  cr_expect_eq(mffi_type_callconv(mffi_type_target(a)), MFFI_CC_MS_ABI);
+  cr_expect_eq(mffi_type_callconv(mffi_type_target(c)), MFFI_CC_DEFAULT);
+  cr_expect_eq(mffi_type_callconv(a), MFFI_CC_DEFAULT, "a pointer has none");
+  cr_expect_eq(mffi_type_callconv(NULL), MFFI_CC_DEFAULT);
+  cr_expect_eq(mffi_type_callconv(mffi_decl_type(mffi_decl_find(ctx, "g"))),
+               MFFI_CC_MS_ABI);
+  /* A redeclaration in the other convention conflicts, as in C. */
+  const char *redecl = "int g(int, double);";
+  cr_expect_eq(mffi_cdef(ctx, redecl, strlen(redecl)), MFFI_EDECL);
+  mffi_ctx_free(ctx);
+  round_trip("int __attribute__((ms_abi)) g(int, double, ...);"
+             "typedef void (__attribute__((ms_abi)) *const cp)(void);"
+             "struct S { int (__attribute__((ms_abi)) *cb)(int); };");
+}

@@ -357,10 +357,10 @@ static int mf_rmode(const ffi_type *t) {
 ** Its index + 1 in *idx. */
 static ffi_status mf_sig_get(ffi_type *rtype, ffi_type **atypes,
                              unsigned nfixed, unsigned ntotal, bool variadic,
-                             unsigned *idx, mf_buf *why) {
+                             bool ms, unsigned *idx, mf_buf *why) {
   mf_buf t = {0};
   ffi_status rc = mf_text(&t, rtype, 0, why);
-  mf_add(&t, " (*)(");
+  mf_add(&t, ms ? " (__attribute__((ms_abi)) *)(" : " (*)(");
   for (unsigned i = 0; rc == FFI_OK && i < nfixed; i++) {
     if (i) mf_add(&t, ", ");
     rc = mf_text(&t, atypes[i], 0, why);
@@ -464,12 +464,21 @@ static ffi_status mf_prep(ffi_cif *cif, ffi_abi abi, bool variadic,
   cif->rtype = rtype;
   cif->bytes = 0;
   cif->flags = 0;
-  if (abi != FFI_UNIX64) {
-    mf_refuse("ffi_prep_cif", "only FFI_UNIX64 (FFI_DEFAULT_ABI) calls");
+  if (abi != FFI_UNIX64 && abi != FFI_GNUW64 && abi != FFI_WIN64) {
+    mf_refuse("ffi_prep_cif", "an ABI other than FFI_UNIX64, FFI_GNUW64 and "
+                              "FFI_WIN64");
     return FFI_BAD_ABI;
   }
   if (!rtype || (ntotal && !atypes) || nfixed > ntotal)
     return FFI_BAD_TYPEDEF;
+  /* FFI_WIN64 is MSVC's convention, whose long double is a double: a
+  ** function of GCC's (FFI_GNUW64, ms_abi) takes an 80-bit one. */
+  for (unsigned i = 0; abi == FFI_WIN64 && i <= ntotal; i++)
+    if ((i < ntotal ? atypes[i] : rtype)->type == FFI_TYPE_LONGDOUBLE) {
+      mf_refuse("ffi_prep_cif", "long double in an FFI_WIN64 call (MSVC's "
+                                "long double); FFI_GNUW64 is GCC's");
+      return FFI_BAD_TYPEDEF;
+    }
   /* libffi's own checks first (its errors, not refusals): a type of size 0
   ** is an aggregate to lay out, and has members. */
   for (unsigned i = 0; i <= ntotal; i++) {
@@ -485,8 +494,8 @@ static ffi_status mf_prep(ffi_cif *cif, ffi_abi abi, bool variadic,
   mf_buf why = {0};
   unsigned idx = 0;
   pthread_mutex_lock(&mf.mu);
-  ffi_status rc =
-      mf_sig_get(rtype, atypes, nfixed, ntotal, variadic, &idx, &why);
+  ffi_status rc = mf_sig_get(rtype, atypes, nfixed, ntotal, variadic,
+                             abi != FFI_UNIX64, &idx, &why);
   pthread_mutex_unlock(&mf.mu);
   if (rc != FFI_OK) {
     mf_refuse("ffi_prep_cif", why.p && !why.oom ? why.p : "out of memory");
@@ -777,8 +786,9 @@ MF_PUBLIC ffi_status ffi_prep_closure_loc(
     void (*fun)(ffi_cif *, void *, void **, void *), void *user_data,
     void *codeloc) {
   if (!closure || !cif || !fun) return FFI_BAD_TYPEDEF;
-  if (cif->abi != FFI_UNIX64) return FFI_BAD_ABI;
-  mf_sig *s = mf_sig_of(cif);
+  if (cif->abi != FFI_UNIX64 && cif->abi != FFI_GNUW64 && cif->abi != FFI_WIN64)
+    return FFI_BAD_ABI;
+  mf_sig *s = mf_sig_of(cif); /* Made by ffi_prep_cif, for its ABI. */
   if (!s) return FFI_BAD_TYPEDEF;
   pthread_mutex_lock(&mf.mu);
   bool ours = mf_region_of(closure) != NULL;

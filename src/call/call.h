@@ -38,7 +38,23 @@ typedef struct mffi__sig {
   uint32_t nargs;
   uint32_t nfixed; /* Arguments after nfixed are variadic. */
   bool variadic;
+  bool msabi; /* The Microsoft x64 convention (ms_abi function types). */
 } mffi__sig;
+
+/* The signature of function type ft (a base node) called with the nargs
+** argument types args (its parameters, then the variadic ones). */
+static inline mffi__sig mffi__sig_of(mffi_ctx *ctx, const mffi_type *ft,
+                                     const mffi__tid *args, uint32_t nargs,
+                                     bool variadic) {
+  mffi__sig s = {ctx,
+                 ft->child,
+                 args,
+                 nargs,
+                 ft->nparams,
+                 variadic,
+                 (ft->flags & MFFI_TF_MSABI) != 0};
+  return s;
+}
 
 /* Max. bytes of a struct or union passed or returned by value. A by-value
 ** argument is copied onto the stack (by libffi too), so an unbounded one is
@@ -104,8 +120,9 @@ static inline uint64_t mffi__load_bytes(const unsigned char *s, unsigned len) {
 /* -- The call plan (one per bound function) -------------------------------- */
 
 /* Where a piece of a value travels. Register numbers count within their
-** class, in the order the ABI assigns them; only the ABI file knows which
-** machine registers they are. */
+** class, in the order the ABI assigns them; only the ABI files know which
+** machine registers they are (an ABI with two conventions numbers its
+** registers once, for both). */
 enum {
   MFFI__LOC_INT,   /* The idx-th integer argument/return register. */
   MFFI__LOC_FP,    /* The idx-th floating-point register. */
@@ -118,7 +135,10 @@ enum {
   MFFI__CV_COPY, /* len bytes, zero-extended to the slot. */
   MFFI__CV_SEXT, /* A signed integer of len bytes, sign-extended. */
   MFFI__CV_ZEXT, /* An unsigned one, zero-extended. */
-  MFFI__CV_F2D   /* A float promoted to double (variadic arguments). */
+  MFFI__CV_F2D,  /* A float promoted to double (variadic arguments). */
+  MFFI__CV_REF   /* The address of a copy of the value's len bytes, which
+                    the call routine makes at offset `off` of the plan's
+                    reference area (arguments passed by reference). */
 };
 
 /* One piece of an argument or of the return value. */
@@ -127,7 +147,7 @@ typedef struct mffi__piece {
   uint8_t loc;  /* MFFI__LOC_*. */
   uint8_t conv; /* MFFI__CV_*. */
   uint32_t idx; /* Register number in its class (not MFFI__LOC_STACK). */
-  uint32_t off; /* Byte offset in the value. */
+  uint32_t off; /* Byte offset in the value (MFFI__CV_REF: see there). */
   uint32_t len; /* Bytes of the value. */
   uint32_t at;  /* MFFI__LOC_STACK: offset in the stack area. */
 } mffi__piece;
@@ -158,12 +178,18 @@ typedef struct mffi__cplan {
                      passed before the arguments. */
   bool over;      /* A stack argument is aligned beyond 16 bytes. */
   bool stack_abs; /* ... and a variadic one, placed by absolute address. */
+  bool msabi;     /* The Microsoft x64 convention (libffi: FFI_GNUW64). */
+  uint8_t ret_reg; /* The integer register of the hidden pointer. */
   uint8_t nret;   /* Pieces of the return value (none for void, memory). */
   uint16_t nfill; /* Integer words libffi must be given after the register
                      arguments so that what follows lands on the stack. */
   uint32_t nfp;    /* Floating-point registers taken (variadic callees). */
   uint32_t sbytes; /* Size of the stack argument area. */
   uint32_t salign; /* Alignment the area needs (16 or more). */
+  uint32_t rbytes; /* Size of the reference area (MFFI__CV_REF copies): it
+                      follows the stack area, aligned to salign, as each
+                      copy is to its type (16 at least); a multiple of
+                      salign, as sbytes then is. */
   mffi__tid ret;
   uint32_t rsize, ralign;
   mffi__piece rp[MFFI__MAX_RPIECES]; /* The return value's pieces. */
@@ -182,6 +208,8 @@ void mffi__cplan_free(mffi__cplan *p);
 /* The ABI module's plan for sig. MFFI_OK and *out (the caller owns it), or
 ** an error recorded in ctx. */
 int mffi__abi_plan(const mffi__sig *sig, mffi__cplan **out);
+/* The plan of an ms_abi signature (x86_64_ms.c), for mffi__abi_plan. */
+int mffi__abi_plan_ms(const mffi__sig *sig, mffi__cplan **out);
 
 /* Describe aggregate (or __int128) tid to libffi as this ABI passes it.
 ** Returns MFFI_OK and *out (allocated through ctx and recorded in *owned);

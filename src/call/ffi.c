@@ -34,7 +34,9 @@ enum { /* How a libffi argument is made from the caller's: the plan's
        CV_PART = MFFI__CV_F2D + 1, /* One eightbyte of a register aggregate,
                                       zero-padded. */
        CV_ZERO, /* A dummy filling a register (words mode). */
-       CV_WORD  /* Eightbyte `arg` of the stack image (words mode). */
+       CV_WORD, /* Eightbyte `arg` of the stack image (words mode). */
+       CV_REF   /* The address of a copy (MFFI__CV_REF; the plan's piece
+                   says where), passed as a pointer. */
 };
 _Static_assert(MFFI__CV_F2D > MFFI__CV_COPY && MFFI__CV_F2D > MFFI__CV_SEXT &&
                    MFFI__CV_F2D > MFFI__CV_ZEXT,
@@ -352,6 +354,41 @@ static int ffi_status_err(mffi_ctx *ctx, ffi_status st) {
 
 /* -- Preparing a call from the plan ---------------------------------------- */
 
+/* The libffi ABI of plan p. */
+static ffi_abi ffi_abi_of(const mffi__cplan *p) {
+#if defined(__x86_64__) && !defined(_WIN32)
+  if (p->msabi) return FFI_GNUW64;
+#endif
+  (void)p;
+  return FFI_DEFAULT_ABI;
+}
+
+/* An ms_abi aggregate of 1, 2, 4 or 8 bytes (passed and returned as an
+** integer of its size, whatever its members; libffi's FFI_GNUW64 reads
+** the size only), or a refusal for the values libffi returns wrong. */
+static int ffi_ms_type(mffi_ctx *ctx, mffi__ffiown *own, mffi__tid tid,
+                       bool is_ret, ffi_type **out) {
+  size_t sz;
+  mffi__vkind k = mffi__value_kind(&ctx->tt, tid, &sz);
+  if (k != MFFI__V_AGG && k != MFFI__V_INT128)
+    return ffi_type_of(ctx, own, tid, is_ret, out);
+  if (sz != 1 && sz != 2 && sz != 4 && sz != 8)
+    return ffi_refuse(ctx, tid, is_ret,
+                      "with the ms_abi convention (returned in %xmm0): "
+                      "modffi's own call routine can, libffi cannot");
+  ffi_type *ft = mffi__ffiown_alloc(ctx, own, sizeof *ft + 2 * sizeof(void *));
+  if (!ft) return mffi__nomem(ctx);
+  ffi_type **el = (ffi_type **)(ft + 1);
+  el[0] = ffi_int_type(false, sz);
+  el[1] = NULL;
+  ft->size = sz;
+  ft->alignment = (unsigned short)sz;
+  ft->type = FFI_TYPE_STRUCT;
+  ft->elements = el;
+  *out = ft;
+  return MFFI_OK;
+}
+
 /* Whether argument a is an aggregate the plan puts in registers only: it is
 ** then passed as its register pieces. */
 static bool ffi_split(const mffi__tt *tt, const mffi__cplan *plan,
@@ -416,7 +453,8 @@ int mffi__ffi_prepare(mffi__cplan *plan, mffi__ffi **out) {
     rtype = &ffi_type_pointer;
     p->atypes[0] = &ffi_type_pointer;
   } else {
-    rc = ffi_type_of(ctx, &p->own, plan->ret, true, &rtype);
+    rc = plan->msabi ? ffi_ms_type(ctx, &p->own, plan->ret, true, &rtype)
+                     : ffi_type_of(ctx, &p->own, plan->ret, true, &rtype);
     if (rc != MFFI_OK) goto fail;
     if (rk == MFFI__V_VOID)
       p->rmode = RM_VOID;
@@ -438,6 +476,11 @@ int mffi__ffi_prepare(mffi__cplan *plan, mffi__ffi **out) {
           (ffi_stk){(uint16_t)i, cv, a->csize, c->at, (uint32_t)sz};
       continue;
     }
+    if (a->npieces && c->conv == MFFI__CV_REF) { /* ms_abi: by reference. */
+      p->atypes[h + k] = &ffi_type_pointer;
+      p->map[k++] = (ffi_arg_map){(uint16_t)i, CV_REF, 0, 0};
+      continue;
+    }
     if (ffi_split(tt, plan, a)) {
       for (uint32_t j = 0; j < a->npieces; j++, c++) {
         p->atypes[h + k] =
@@ -447,7 +490,9 @@ int mffi__ffi_prepare(mffi__cplan *plan, mffi__ffi **out) {
       }
       continue;
     }
-    rc = ffi_type_of(ctx, &p->own, a->tid, false, &p->atypes[h + k]);
+    rc = plan->msabi
+             ? ffi_ms_type(ctx, &p->own, a->tid, false, &p->atypes[h + k])
+             : ffi_type_of(ctx, &p->own, a->tid, false, &p->atypes[h + k]);
     if (rc != MFFI_OK) goto fail;
     p->map[k++] = (ffi_arg_map){(uint16_t)i, cv, a->csize, 0};
   }
@@ -467,10 +512,10 @@ int mffi__ffi_prepare(mffi__cplan *plan, mffi__ffi **out) {
   p->nffi = k;
   ffi_status st;
   if (plan->variadic)
-    st = ffi_prep_cif_var(&p->cif, FFI_DEFAULT_ABI, h + kfixed, h + k, rtype,
+    st = ffi_prep_cif_var(&p->cif, ffi_abi_of(plan), h + kfixed, h + k, rtype,
                           p->atypes);
   else
-    st = ffi_prep_cif(&p->cif, FFI_DEFAULT_ABI, h + k, rtype, p->atypes);
+    st = ffi_prep_cif(&p->cif, ffi_abi_of(plan), h + k, rtype, p->atypes);
   if (st != FFI_OK) {
     rc = ffi_status_err(ctx, st);
     goto fail;
@@ -529,6 +574,11 @@ static int ffi_run(mffi_fn *fn, const mffi__ffi *p, void *ret,
   ffi_slot cv[p->nffi + 1];
   uint64_t img[p->sbytes ? p->sbytes / 8 : 1];
   if (p->sbytes) ffi_stack_image(p, args, (unsigned char *)img);
+  const mffi__cplan *plan = p->plan;
+  uint64_t rbuf[plan->rbytes ? (plan->rbytes + plan->salign) / 8 : 1];
+  uintptr_t ra = plan->salign;
+  unsigned char *refs =
+      (unsigned char *)(((uintptr_t)rbuf + ra - 1) & ~(ra - 1));
   unsigned h = 0;
   void *hidden = ret;
   if (p->rmode == RM_MEM) av[h++] = &hidden;
@@ -563,6 +613,13 @@ static int ffi_run(mffi_fn *fn, const mffi__ffi *p, void *ret,
       cv[k].q = mffi__load_bytes((const unsigned char *)a + m->off, m->len);
       a = &cv[k];
       break;
+    case CV_REF: { /* The copy the callee may change, and its address. */
+      const mffi__piece *c = &plan->pieces[plan->args[m->arg].first];
+      memcpy(refs + c->off, a, c->len);
+      cv[k].q = (uint64_t)(uintptr_t)(refs + c->off);
+      a = &cv[k];
+      break;
+    }
     default: break;
     }
     av[h + k] = (void *)a;
@@ -680,6 +737,7 @@ static void ffi_clo_entry(ffi_cif *cif, void *ret, void **fargs, void *ud) {
     case CV_WORD:
       if (m->arg == 0) stack = a; /* The caller's stack area. */
       break;
+    case CV_REF: args[m->arg] = *(void **)a; break; /* The caller's copy. */
     case CV_F2D:
     case CV_SEXT:
     case CV_ZEXT:
@@ -791,8 +849,7 @@ static int ffi_clo_plan(mffi_closure *c, mffi__cplan **out) {
   for (uint32_t i = 0; rc == MFFI_OK && i < c->nargs; i++)
     rc = mffi__value_check(ctx, c->args[i], false);
   if (rc != MFFI_OK) return rc;
-  mffi__sig sig = {ctx,      ft->child, c->args, c->nargs,
-                   c->nfixed, c->variadic};
+  mffi__sig sig = mffi__sig_of(ctx, ft, c->args, c->nargs, c->variadic);
   return mffi__abi_plan(&sig, out);
 }
 

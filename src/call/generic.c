@@ -11,6 +11,15 @@
 #ifndef MFFI__ABI_X64_SYSV
 
 int mffi__abi_plan(const mffi__sig *sig, mffi__cplan **out) {
+  if (sig->msabi) { /* x86_64_ms.c, run by libffi's FFI_GNUW64. */
+#if defined(__x86_64__) && !defined(_WIN32)
+    return mffi__abi_plan_ms(sig, out);
+#else
+    *out = NULL;
+    return mffi__err(sig->ctx, MFFI_EUNSUPPORTED,
+                     "the ms_abi convention exists on x86-64 only");
+#endif
+  }
   *out = mffi__cplan_new(sig, 0);
   return *out ? MFFI_OK : MFFI_ENOMEM;
 }

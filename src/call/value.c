@@ -159,6 +159,7 @@ mffi__cplan *mffi__cplan_new(const mffi__sig *sig, uint32_t maxpieces) {
   p->nargs = sig->nargs;
   p->nfixed = sig->nfixed;
   p->variadic = sig->variadic;
+  p->msabi = sig->msabi;
   p->args = (mffi__aplan *)(p + 1);
   p->pieces = (mffi__piece *)(p->args + sig->nargs);
   p->ret = sig->ret;

@@ -53,6 +53,7 @@ __attribute__((visibility("hidden"))) int
 mffi__x64_clo_dispatch(const mffi__pclo *p, clo_frame *f);
 __attribute__((visibility("hidden"))) void mffi__x64_clo_entry(void);
 __attribute__((visibility("hidden"))) void mffi__x64_clo_entry_int(void);
+__attribute__((visibility("hidden"))) void mffi__x64_clo_entry_ms(void);
 
 /* The head both entries share: a frame (the stack pointer is 16-aligned
 ** after the push, so the frame and the call are too), the integer
@@ -130,6 +131,73 @@ __asm__(CLO_ENTRY_HEAD("mffi__x64_clo_entry_int")
         "  ret\n"
         ".cfi_endproc\n"
         ".size mffi__x64_clo_entry_int, .-mffi__x64_clo_entry_int\n");
+
+/* The entry of ms_abi closures (x86_64_ms.c): %rcx, %rdx, %r8, %r9 and
+** %xmm0-3 go where the plan's register numbers say (the System V slots of
+** the same registers), the stack area starts at the caller's home area,
+** and the registers the Microsoft convention has the callee keep that
+** System V code may change (%rsi, %rdi, %xmm6-15) are saved above the
+** frame around the dispatcher. Results: %rax or %xmm0. */
+__asm__(".text\n"
+        ".p2align 4\n"
+        ".globl mffi__x64_clo_entry_ms\n"
+        ".hidden mffi__x64_clo_entry_ms\n"
+        ".type mffi__x64_clo_entry_ms, @function\n"
+        "mffi__x64_clo_entry_ms:\n"
+        ".cfi_startproc\n"
+        "  endbr64\n"
+        "  pushq %rbp\n"
+        ".cfi_def_cfa_offset 16\n"
+        ".cfi_offset %rbp, -16\n"
+        "  movq %rsp, %rbp\n"
+        ".cfi_def_cfa_register %rbp\n"
+        "  subq $448, %rsp\n"
+        "  movq %rsi, 272(%rsp)\n"
+        ".cfi_offset %rsi, -192\n"
+        "  movq %rdi, 280(%rsp)\n"
+        ".cfi_offset %rdi, -184\n"
+        "  movaps %xmm6, 288(%rsp)\n"
+        "  movaps %xmm7, 304(%rsp)\n"
+        "  movaps %xmm8, 320(%rsp)\n"
+        "  movaps %xmm9, 336(%rsp)\n"
+        "  movaps %xmm10, 352(%rsp)\n"
+        "  movaps %xmm11, 368(%rsp)\n"
+        "  movaps %xmm12, 384(%rsp)\n"
+        "  movaps %xmm13, 400(%rsp)\n"
+        "  movaps %xmm14, 416(%rsp)\n"
+        "  movaps %xmm15, 432(%rsp)\n"
+        "  movq %rdx, 16(%rsp)\n"
+        "  movq %rcx, 24(%rsp)\n"
+        "  movq %r8, 32(%rsp)\n"
+        "  movq %r9, 40(%rsp)\n"
+        "  leaq 16(%rbp), %rax\n"
+        "  movq %rax, 56(%rsp)\n"
+        "  movaps %xmm0, 64(%rsp)\n"
+        "  movaps %xmm1, 80(%rsp)\n"
+        "  movaps %xmm2, 96(%rsp)\n"
+        "  movaps %xmm3, 112(%rsp)\n"
+        "  movq %r10, %rdi\n"
+        "  movq %rsp, %rsi\n"
+        "  call mffi__x64_clo_dispatch\n"
+        "  movq 192(%rsp), %rax\n"
+        "  movaps 208(%rsp), %xmm0\n"
+        "  movq 272(%rsp), %rsi\n"
+        "  movq 280(%rsp), %rdi\n"
+        "  movaps 288(%rsp), %xmm6\n"
+        "  movaps 304(%rsp), %xmm7\n"
+        "  movaps 320(%rsp), %xmm8\n"
+        "  movaps 336(%rsp), %xmm9\n"
+        "  movaps 352(%rsp), %xmm10\n"
+        "  movaps 368(%rsp), %xmm11\n"
+        "  movaps 384(%rsp), %xmm12\n"
+        "  movaps 400(%rsp), %xmm13\n"
+        "  movaps 416(%rsp), %xmm14\n"
+        "  movaps 432(%rsp), %xmm15\n"
+        "  leave\n"
+        ".cfi_def_cfa %rsp, 8\n"
+        "  ret\n"
+        ".cfi_endproc\n"
+        ".size mffi__x64_clo_entry_ms, .-mffi__x64_clo_entry_ms\n");
 /* clang-format on */
 
 /* -- Trampoline pages ------------------------------------------------------ */
@@ -258,7 +326,9 @@ enum {              /* How the handler's pointer to an argument is made. */
        A_D2F_FRAME, /* A float passed as a double in the frame: narrowed. */
        A_D2F_STACK, /* ... on the stack. */
        A_COPY,      /* Reassembled from pieces (first, npieces). */
-       A_EMPTY      /* Nothing passed (empty struct): a zeroed buffer. */
+       A_EMPTY,     /* Nothing passed (empty struct): a zeroed buffer. */
+       A_REF_FRAME, /* By reference (ms_abi): the address in the frame, */
+       A_REF_STACK  /* or in the caller's stack area, at byte `at`. */
 };
 
 typedef struct clo_arg {
@@ -285,6 +355,7 @@ struct mffi__pclo {
   uint8_t rmode; /* R_*. */
   uint8_t rsext; /* A signed integer result of rsize < 8 bytes. */
   uint8_t nret;  /* R_REGS: pieces. */
+  uint8_t ret_reg; /* R_MEM: the hidden pointer's integer register. */
   bool simple;   /* Every argument is A_FRAME or A_STACK. */
   bool nofp;     /* No vector register is read or written. */
   uint32_t rsize;
@@ -362,6 +433,19 @@ static bool clo_plan_arg(const mffi__tt *tt, const mffi__cplan *pl,
   size_t sz;
   mffi__vkind k = mffi__value_kind(tt, a->tid, &sz);
   bool d2f = a->prom == MFFI__CV_F2D;
+  uint32_t npieces = a->npieces;
+  if (npieces == 1 && pc->conv == MFFI__CV_REF) { /* The caller's copy. */
+    bool st = pc->loc == MFFI__LOC_STACK;
+    if (!st && (pc->loc != MFFI__LOC_INT || pc->idx >= 6)) return false;
+    *o = (clo_arg){st ? A_REF_STACK : A_REF_FRAME, 0, 0,
+                   st ? pc->at : 8 * pc->idx};
+    return true;
+  }
+  /* A variadic double of ms_abi comes in its vector and its integer
+  ** register: the first is read. */
+  if (pl->msabi && npieces == 2 && pc[0].loc == MFFI__LOC_FP &&
+      pc[1].loc == MFFI__LOC_INT && pc[0].off == pc[1].off)
+    npieces = 1;
   if (a->npieces == 0) {
     if (sz != 0 || k != MFFI__V_AGG) return false;
     *o = (clo_arg){A_EMPTY, 0, p->nbuf++, 0};
@@ -375,13 +459,13 @@ static bool clo_plan_arg(const mffi__tt *tt, const mffi__cplan *pl,
   if (k == MFFI__V_LDOUBLE || k == MFFI__V_BAD || k == MFFI__V_VOID)
     return false;
   /* Register pieces: at most two, known, covering the value. */
-  if (a->npieces > 2 || sz > 16) return false;
+  if (npieces > 2 || sz > 16) return false;
   int at[2];
-  for (uint32_t j = 0; j < a->npieces; j++) {
+  for (uint32_t j = 0; j < npieces; j++) {
     at[j] = clo_reg_at(&pc[j], false);
     if (at[j] < 0 || pc[j].loc == MFFI__LOC_STACK) return false;
   }
-  if (a->npieces == 1) {
+  if (npieces == 1) {
     /* Scalars and one-register aggregates lie whole in their slot. */
     *o = (clo_arg){d2f ? A_D2F_FRAME : A_FRAME, 0, 0, (uint32_t)at[0]};
     if (d2f) o->buf = p->nbuf++;
@@ -394,8 +478,8 @@ static bool clo_plan_arg(const mffi__tt *tt, const mffi__cplan *pl,
     *o = (clo_arg){A_FRAME, 0, 0, (uint32_t)at[0]};
     return true;
   }
-  *o = (clo_arg){A_COPY, (uint8_t)a->npieces, p->nbuf++, *ncopy};
-  for (uint32_t j = 0; j < a->npieces; j++)
+  *o = (clo_arg){A_COPY, (uint8_t)npieces, p->nbuf++, *ncopy};
+  for (uint32_t j = 0; j < npieces; j++)
     p->copies[(*ncopy)++] =
         (clo_copy){(uint16_t)at[j], (uint8_t)pc[j].off, (uint8_t)pc[j].len};
   return true;
@@ -413,6 +497,7 @@ int mffi__pclo_new(mffi_closure *c, mffi__cplan *plan, mffi__pclo **out,
   if (!p) return mffi__nomem(ctx);
   p->c = c;
   p->nargs = plan->nargs;
+  p->ret_reg = plan->ret_reg;
   p->copies = (clo_copy *)(void *)((unsigned char *)p + sizeof *p +
                                    n * sizeof(clo_arg));
   uint32_t ncopy = 0;
@@ -433,7 +518,10 @@ int mffi__pclo_new(mffi_closure *c, mffi__cplan *plan, mffi__pclo **out,
   for (uint32_t j = 0; j < plan->nret; j++)
     if (plan->rp[j].loc != MFFI__LOC_INT) p->nofp = false;
   size_t reserve;
-  p->slot = tp_take(p, p->nofp ? mffi__x64_clo_entry_int : mffi__x64_clo_entry,
+  p->slot = tp_take(p,
+                    plan->msabi ? mffi__x64_clo_entry_ms
+                    : p->nofp   ? mffi__x64_clo_entry_int
+                                : mffi__x64_clo_entry,
                     &reserve);
   if (!p->slot) {
     mffi__free(ctx, p);
@@ -488,6 +576,8 @@ static void clo_args(const mffi__pclo *p, clo_frame *f, void **args,
       args[i] = b;
       break;
     }
+    case A_REF_FRAME: memcpy(&args[i], fr + a->at, sizeof args[i]); break;
+    case A_REF_STACK: memcpy(&args[i], f->stack + a->at, sizeof args[i]); break;
     default:
       memset(tmp[a->buf].b, 0, sizeof tmp[0].b);
       args[i] = tmp[a->buf].b;
@@ -528,7 +618,7 @@ clo_run(const mffi__pclo *p, clo_frame *f, void *const *args) {
   switch (p->rmode) {
   case R_VOID: clo_handler(c, NULL, args); return 0;
   case R_MEM: {
-    void *dst = (void *)(uintptr_t)f->gpr[0];
+    void *dst = (void *)(uintptr_t)f->gpr[p->ret_reg];
     memset(dst, 0, p->rsize);
     clo_handler(c, dst, args);
     f->r_rax = (uint64_t)(uintptr_t)dst;

@@ -149,7 +149,9 @@ enum { /* Moves: how a frame slot gets its value. */
        OP_U16,
        OP_F2D,
        OP_BYTES, /* 1-7 bytes, zero-extended to an eightbyte. */
-       OP_MEM    /* len bytes (a large aggregate on the stack). */
+       OP_MEM,   /* len bytes (a large aggregate on the stack). */
+       OP_REF    /* len bytes copied to offset `off` of the reference
+                    area, whose address goes to dst (by reference). */
 };
 
 #define X64_MEM_MIN 64 /* Stack aggregates from this size: one memcpy. */
@@ -158,7 +160,7 @@ typedef struct x64_move {
   uint16_t arg; /* Argument index. */
   uint8_t op;   /* OP_*. */
   uint8_t pad;
-  uint32_t off; /* Byte offset in the argument. */
+  uint32_t off; /* Byte offset in the argument (OP_REF: see there). */
   uint32_t dst; /* Byte offset in the frame. */
   uint32_t len; /* Bytes for OP_BYTES, OP_MEM. */
 } x64_move;
@@ -216,6 +218,8 @@ struct mffi__fast {
   uint32_t nwords; /* Size of the frame in eightbytes. */
   x64_ctl ctl;
   bool ret_mem;
+  uint8_t ret_reg; /* The hidden pointer's integer register. */
+  uint32_t rbytes; /* The reference area (plan->rbytes). */
   uint8_t nret;
   uint32_t rsize, ralign;
   x64_rmove ret[MFFI__MAX_RPIECES];
@@ -238,6 +242,7 @@ static x64_move x64_move_of(const mffi__piece *c, uint32_t dst) {
     m.op = c->len == 1 ? OP_U8 : c->len == 2 ? OP_U16 : OP_32;
     break;
   case MFFI__CV_F2D: m.op = OP_F2D; break;
+  case MFFI__CV_REF: m.op = OP_REF; break;
   default:
     m.op = c->len == 8 ? OP_64 : c->len == 4 ? OP_32 : OP_BYTES;
     break;
@@ -254,7 +259,7 @@ static uint32_t x64_moves_of(const mffi__piece *c, x64_move *mv) {
     dst = offsetof(x64_frame, xmm) + 16 * c->idx;
   else
     dst = offsetof(x64_frame, stack) + c->at;
-  if (c->conv != MFFI__CV_COPY || c->len <= 8) {
+  if (c->conv != MFFI__CV_COPY || c->len <= 8) { /* OP_REF too. */
     if (mv) *mv = x64_move_of(c, dst);
     return 1;
   }
@@ -304,11 +309,17 @@ int mffi__fast_prepare(mffi__cplan *plan, mffi__fast **out) {
   p->n32 = k - p->n64;
   for (uint32_t i = 0; i < p->nmoves; i++)
     if (all[i].op > OP_32) p->moves[k++] = all[i];
-  p->nwords = (uint32_t)((sizeof(x64_frame) + plan->sbytes + 7) / 8);
+  /* The reference area follows the stack area, aligned to 16 at run time
+  ** (the frame is an array of eightbytes). */
+  p->rbytes = plan->rbytes;
+  p->nwords = (uint32_t)((sizeof(x64_frame) + plan->sbytes +
+                          (p->rbytes ? p->rbytes + plan->salign : 0) + 7) /
+                         8);
   p->ctl.sbytes = plan->sbytes;
   p->ctl.amask = ~(uint64_t)(plan->salign - 1);
   p->ctl.nsse = plan->nfp;
   p->ret_mem = plan->ret_mem;
+  p->ret_reg = plan->ret_reg;
   p->rsize = plan->rsize;
   p->ralign = plan->ralign;
   for (uint32_t i = 0; i < plan->nret; i++) {
@@ -354,10 +365,16 @@ static inline void x64_store(unsigned char *d, const unsigned char *s,
 
 /* The rarer moves: small integers, promotions, tails, big aggregates. */
 static void x64_move_slow(const x64_move *m, unsigned char *b,
-                          void *const *args) {
-  const unsigned char *s = (const unsigned char *)args[m->arg] + m->off;
+                          unsigned char *ref, void *const *args) {
   unsigned char *d = b + m->dst;
   uint64_t v;
+  if (m->op == OP_REF) { /* The copy, then its address. */
+    memcpy(ref + m->off, args[m->arg], m->len);
+    v = (uint64_t)(uintptr_t)(ref + m->off);
+    memcpy(d, &v, 8);
+    return;
+  }
+  const unsigned char *s = (const unsigned char *)args[m->arg] + m->off;
   switch (m->op) {
   case OP_S8: v = (uint64_t)(int64_t) * (const int8_t *)s; break;
   case OP_U8: v = *s; break;
@@ -408,9 +425,12 @@ int mffi__fast_call(mffi_fn *fn, void *ret, void *const *args) {
     uint64_t w = v;
     memcpy(b + m->dst, &w, 8);
   }
+  unsigned char *ref = (unsigned char *)(((uintptr_t)f->stack + p->ctl.sbytes -
+                                          p->ctl.amask - 1) &
+                                         p->ctl.amask);
   for (e = p->moves + p->nmoves; m < e; m++)
-    x64_move_slow(m, b, args);
-  if (p->ret_mem) f->gpr[0] = (uint64_t)(uintptr_t)ret;
+    x64_move_slow(m, b, ref, args);
+  if (p->ret_mem) f->gpr[p->ret_reg] = (uint64_t)(uintptr_t)ret;
   mffi__x64_run(f, &p->ctl, fn->addr);
   mffi__errno_save();
   if (!ret) return MFFI_OK;
@@ -446,7 +466,8 @@ static bool x64_regs_piece(const mffi__piece *c) {
 }
 
 static void x64_regs_prepare(mffi__fast *p, const mffi__cplan *plan) {
-  if (plan->variadic || plan->sbytes > 8 * X64_NSTK || plan->salign > 16)
+  if (plan->msabi || plan->variadic || plan->sbytes > 8 * X64_NSTK ||
+      plan->salign > 16)
     return;
   uint8_t rc = x64_rclass(plan);
   if (rc == RC_NONE) return;
@@ -749,8 +770,9 @@ static int x64_shape_kind(const mffi__piece *c, uint32_t n) {
 }
 
 static mffi_call_fn x64_shape(const mffi__cplan *plan) {
-  if (plan->variadic || plan->nargs > 6 || plan->ret_mem || !plan->runnable)
-    return NULL;
+  if (plan->msabi || plan->variadic || plan->nargs > 6 || plan->ret_mem ||
+      !plan->runnable)
+    return NULL; /* The prototype assigns System V registers. */
   int r = plan->nret == 0 ? FS_N_v : x64_shape_kind(plan->rp, plan->nret);
   if (r < 0) return NULL;
   int k[3] = {0, 0, 0};

@@ -394,10 +394,14 @@ static const int jit_gpr[6] = {RDI, RSI, RDX, RCX, R8, R9};
 
 /* Whether the routine can move piece c. */
 static bool jit_piece_ok(const mffi__piece *c) {
+  if (c->conv == MFFI__CV_REF) /* An address, in a register or a slot. */
+    return c->len >= 1 && (c->loc == MFFI__LOC_STACK ||
+                           (c->loc == MFFI__LOC_INT && c->idx < 6));
   switch (c->loc) {
   case MFFI__LOC_INT:
     if (c->idx >= 6 || c->len < 1 || c->len > 8) return false;
     if (c->conv == MFFI__CV_COPY) return true;
+    if (c->conv == MFFI__CV_F2D) return c->len == 4; /* ms_abi "...". */
     return (c->conv == MFFI__CV_SEXT || c->conv == MFFI__CV_ZEXT) &&
            (c->len == 1 || c->len == 2 || c->len == 4 || c->len == 8);
   case MFFI__LOC_FP: /* Also _Float16 (2), vectors and _Float128 (16). */
@@ -493,6 +497,11 @@ static void movq_xg(jit_buf *b, unsigned op, int xmm, int r) {
 /* Register piece c into its register. An odd-sized SSE piece takes %rcx
 ** (and %r10): the routine loads those before the integer registers. */
 static void put_reg(jit_buf *b, const mffi__piece *c) {
+  if (c->loc == MFFI__LOC_INT && c->conv == MFFI__CV_F2D) {
+    op_mem(b, 0xf3, 0, 0x0f5a, XMM8, RAX, (int32_t)c->off); /* cvtss2sd */
+    movq_xg(b, 0x0f7e, XMM8, jit_gpr[c->idx]);
+    return;
+  }
   if (c->loc == MFFI__LOC_INT) {
     ld_int(b, c, jit_gpr[c->idx]);
     return;
@@ -552,7 +561,8 @@ static void put_ret(jit_buf *b, const mffi__piece *c) {
 /* Whether the routine can run plan p. */
 static bool jit_plan_ok(const mffi__cplan *p) {
   if (!p->runnable || p->salign == 0 || (p->salign & (p->salign - 1)) ||
-      p->sbytes % 16 || p->nargs > MFFI_MAX_ARGS)
+      p->sbytes % 16 || p->rbytes % 16 || p->ret_reg >= 6 ||
+      p->nargs > MFFI_MAX_ARGS)
     return false;
   uint32_t nx87 = 0;
   for (uint32_t i = 0; i < p->nret; i++) {
@@ -614,9 +624,9 @@ static void jit_emit(jit_buf *b, const mffi__cplan *p, jit_cfi *cf) {
   b1(b, 0x56);
   op_mem(b, 0, 0, 0xff, 6, RDI, (int32_t)offsetof(mffi_fn, addr));
   mov_rr(b, R11, RDX);
-  if (p->sbytes) { /* sub rsp, sbytes; and rsp, -salign */
+  if (p->sbytes + p->rbytes) { /* sub rsp, sbytes; and rsp, -salign */
     op_reg(b, W, 0x81, 5, RSP);
-    b4(b, p->sbytes);
+    b4(b, p->sbytes + p->rbytes);
   }
   if (p->salign > 16) {
     op_reg(b, W, 0x81, 4, RSP);
@@ -625,6 +635,16 @@ static void jit_emit(jit_buf *b, const mffi__cplan *p, jit_cfi *cf) {
   int cur = -1;
   for (uint32_t i = 0; i < p->npieces; i++) {
     const mffi__piece *c = &p->pieces[i];
+    if (c->conv == MFFI__CV_REF) { /* The copy, above the stack area. */
+      ld_arg(b, &cur, c->arg);
+      put_stack(b, &(mffi__piece){c->arg, MFFI__LOC_STACK, MFFI__CV_COPY, 0, 0,
+                                  c->len, p->sbytes + c->off});
+      if (c->loc == MFFI__LOC_STACK) { /* lea rcx, copy; mov slot, rcx */
+        op_mem(b, 0, W, 0x8d, RCX, RSP, (int32_t)(p->sbytes + c->off));
+        op_mem(b, 0, W, 0x89, RCX, RSP, (int32_t)c->at);
+      }
+      continue;
+    }
     if (c->loc != MFFI__LOC_STACK) continue;
     ld_arg(b, &cur, c->arg);
     put_stack(b, c);
@@ -638,10 +658,16 @@ static void jit_emit(jit_buf *b, const mffi__cplan *p, jit_cfi *cf) {
   for (uint32_t i = 0; i < p->npieces; i++) {
     const mffi__piece *c = &p->pieces[i];
     if (c->loc == MFFI__LOC_STACK || jit_fp_odd(c)) continue;
+    if (c->conv == MFFI__CV_REF) { /* lea reg, copy */
+      op_mem(b, 0, W, 0x8d, jit_gpr[c->idx], RSP,
+             (int32_t)(p->sbytes + c->off));
+      continue;
+    }
     ld_arg(b, &cur, c->arg);
     put_reg(b, c);
   }
-  if (p->ret_mem) op_mem(b, 0, W, 0x8b, RDI, RBP, -8); /* mov rdi, ret */
+  if (p->ret_mem) /* mov rdi (rcx: ms_abi), ret */
+    op_mem(b, 0, W, 0x8b, jit_gpr[p->ret_reg], RBP, -8);
   if (p->variadic) { /* mov eax, nfp */
     b1(b, 0xb8);
     b4(b, p->nfp);

@@ -252,6 +252,7 @@ static bool x64_plan_ret(const mffi__tt *tt, mffi__cplan *p) {
 }
 
 int mffi__abi_plan(const mffi__sig *sig, mffi__cplan **out) {
+  if (sig->msabi) return mffi__abi_plan_ms(sig, out);
   const mffi__tt *tt = &sig->ctx->tt;
   *out = NULL;
   mffi__cplan *p = mffi__cplan_new(sig, 2 * sig->nargs);

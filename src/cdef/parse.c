@@ -515,12 +515,71 @@ static mffi__tid at_vectorize(cp_state *cp, mffi__tid tid, uint64_t size,
   return out;
 }
 
-/* mode(M) and vector_size(N) of a declaration (a1: its specifiers, a2: its
-** declarator), applied to its type tid. Vector modes are "V" + a count +
+/* The convention ms_abi or sysv_abi in attrs name last (MFFI_TF_MSABI or
+** 0), or cc when they name none. */
+static int at_last_callconv(const cp_vec *attrs, int cc) {
+  const mffi_attr *a = attrs->v;
+  for (uint32_t i = 0; i < attrs->n; i++) {
+    if (strcmp(a[i].name, "ms_abi") == 0) cc = MFFI_TF_MSABI;
+    if (strcmp(a[i].name, "sysv_abi") == 0) cc = 0;
+  }
+  return cc;
+}
+
+#define AT_MAX_PUSH 64 /* Derivations the convention is pushed through. */
+
+/* tid with the function type it is, or reaches through pointers and
+** arrays, in convention cc: GCC pushes ms_abi on a pointer down to the
+** function ("int (*p)(int) __attribute__((ms_abi))"). A type with no
+** function in it is kept (GCC ignores the attribute there, warning). */
+static mffi__tid at_with_callconv(cp_state *cp, mffi__tid tid, int cc,
+                                  const cp_token *t) {
+  mffi__tid path[AT_MAX_PUSH];
+  int n = 0;
+  for (mffi__tid c = tid;; c = mffi__B(cp->tt, c)->child) {
+    const mffi_type *b = mffi__B(cp->tt, c);
+    bool through = b->kind == MFFI_KIND_POINTER ||
+                   (b->kind == MFFI_KIND_ARRAY && !(b->flags & MFFI_TF_VECTOR));
+    if (b->kind != MFFI_KIND_FUNCTION && !through) return tid;
+    if (n == AT_MAX_PUSH) return tid;
+    path[n++] = c;
+    if (b->kind == MFFI_KIND_FUNCTION) break;
+  }
+  const mffi_type *f = mffi__B(cp->tt, path[n - 1]);
+  if ((f->flags & MFFI_TF_MSABI) == (unsigned)cc) return tid;
+  mffi__tid out;
+  cp_check(cp,
+           mffi__tt_func(cp->ctx, f->child, f->params, f->nparams,
+                         (uint16_t)((f->flags & ~MFFI_TF_MSABI) | (unsigned)cc),
+                         &out),
+           t);
+  for (int i = n - 1; i-- > 0;) { /* Rebuild the derivations outward. */
+    const mffi_type *v = mffi__T(cp->tt, path[i]),
+                    *b = mffi__B(cp->tt, path[i]);
+    if (b->kind == MFFI_KIND_POINTER)
+      cp_check(cp, mffi__tt_ptr(cp->ctx, out, &out), t);
+    else
+      cp_check(cp,
+               mffi__tt_array(cp->ctx, out,
+                              (b->flags & MFFI_TF_VLA_LEN) ? -1 : b->length,
+                              &out),
+               t);
+    if (v->quals) cp_check(cp, mffi__tt_qual(cp->ctx, out, v->quals, &out), t);
+    if (v->flags & MFFI_TF_USERALIGN)
+      cp_check(cp, mffi__tt_aligned(cp->ctx, out, v->align, &out), t);
+  }
+  return out;
+}
+
+/* The attributes that change the type tid of a declaration (a1: its
+** specifiers, a2: its declarator): mode(M), vector_size(N), and the
+** calling convention (ms_abi, sysv_abi). Vector modes are "V" + a count +
 ** a scalar mode (V4SF: four floats). vector_size applies to a scalar type
 ** only here; GCC also accepts it through pointers and arrays. */
-static mffi__tid at_mode(cp_state *cp, mffi__tid tid, const cp_vec *a1,
-                         const cp_vec *a2, const cp_token *t) {
+static mffi__tid at_decl_type(cp_state *cp, mffi__tid tid, const cp_vec *a1,
+                              const cp_vec *a2, const cp_token *t) {
+  int cc = at_last_callconv(a2, at_last_callconv(a1, -1));
+  if (cc >= 0) tid = at_with_callconv(cp, tid, cc, t);
   const mffi_attr *a = at_find(a1, "mode");
   if (!a) a = at_find(a2, "mode");
   if (a) {
@@ -561,7 +620,7 @@ static void at_reject_vector(cp_state *cp, const cp_vec *attrs,
 ** __attribute__((aligned(8)))" is aligned to 2. */
 static mffi__tid at_type_attrs(cp_state *cp, mffi__tid tid, const cp_vec *sa,
                                const cp_vec *da, const cp_token *t) {
-  tid = at_mode(cp, tid, sa, da, t);
+  tid = at_decl_type(cp, tid, sa, da, t);
   uint32_t al = at_aligned(cp, sa, t, true);
   if (!al) al = at_aligned(cp, da, t, true);
   if (al) cp_check(cp, mffi__tt_aligned(cp->ctx, tid, al, &tid), t);
@@ -709,7 +768,7 @@ static void sp_members(cp_state *cp, cp_vec *members, cp_vec *toks) {
       ** bit-fields ("char __attribute__((vector_size(4))) x
       ** __attribute__((packed))" is aligned to 4; c-attribs.cc). */
       bool byte_aligned = width < 0 && mffi__align(cp->tt, tid) <= 1;
-      tid = at_mode(cp, tid, &s.attrs, &d.attrs, &at);
+      tid = at_decl_type(cp, tid, &s.attrs, &d.attrs, &at);
       mffi__member *m = vec_push(cp, members, sizeof *m);
       *(cp_pos *)vec_push(cp, toks, sizeof(cp_pos)) =
           cp_pos_of(d.name ? &d.name_tok : &at);
@@ -1396,7 +1455,7 @@ static void dp_params(cp_state *cp, cp_op *op) {
       if (last->kind == '[') aquals = last->quals;
     }
     mffi__tid tid = dp_build(cp, s.tid, &d);
-    tid = at_mode(cp, tid, &s.attrs, &d.attrs, &pt);
+    tid = at_decl_type(cp, tid, &s.attrs, &d.attrs, &pt);
     if (mffi__B(cp->tt, tid)->kind == MFFI_KIND_VOID) {
       if (d.name || types.n || cp->tok.tok != ')' ||
           mffi__T(cp->tt, tid)->quals)
@@ -1819,7 +1878,7 @@ static void dc_declare(cp_state *cp, const cp_specs *s, cp_declarator *d) {
     dc_add(cp, MFFI_DECL_TYPEDEF, s, d, tid);
     return;
   }
-  tid = at_mode(cp, tid, &s->attrs, &d->attrs, t);
+  tid = at_decl_type(cp, tid, &s->attrs, &d->attrs, t);
   bool isfn = b->kind == MFFI_KIND_FUNCTION;
   if (s->storage == TK_STATIC) return; /* No symbol to bind. */
   if (!isfn && b->kind == MFFI_KIND_VOID)
@@ -1839,7 +1898,8 @@ static void dc_declare(cp_state *cp, const cp_specs *s, cp_declarator *d) {
     const mffi_type *ot = mffi__T(cp->tt, o->tid), *nt = mffi__T(cp->tt, tid);
     bool take = false, ok = false;
     if (isfn && ot->child == nt->child &&
-        ((ot->flags | nt->flags) & MFFI_TF_UNPROTO)) {
+        ((ot->flags | nt->flags) & MFFI_TF_UNPROTO) &&
+        !((ot->flags ^ nt->flags) & MFFI_TF_MSABI)) {
       ok = true; /* "int f();" and "int f(int)" agree: keep the prototype. */
       take = (ot->flags & MFFI_TF_UNPROTO) != 0;
     } else if (!isfn && ot->kind == MFFI_KIND_ARRAY &&

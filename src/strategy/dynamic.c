@@ -48,8 +48,7 @@ static int dyn_bind(mffi_fn *fn) {
     fn->addr = p;
   }
   if (fn->is_var) return MFFI_OK;
-  mffi__sig sig = {ctx,       ft->child,  fn->args,
-                   fn->nargs, fn->nfixed, fn->variadic};
+  mffi__sig sig = mffi__sig_of(ctx, ft, fn->args, fn->nargs, fn->variadic);
   mffi__cplan *plan = NULL;
   rc = mffi__abi_plan(&sig, &plan);
   if (rc != MFFI_OK) return rc;

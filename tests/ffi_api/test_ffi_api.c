@@ -46,6 +46,21 @@ struct fa_out fa_wrap(struct fa_in in, long l, float f) {
 
 struct fa_big { char b[70000]; };
 
+/* The Microsoft x64 convention (FFI_GNUW64): a 3-byte struct and a long
+** double by reference, which the callee changes in its copy. */
+#define FA_MS __attribute__((ms_abi))
+struct fa_s3 {
+  char c[3];
+};
+long double FA_MS fa_ms(struct fa_s3 s, long double x, double d, int i);
+long double FA_MS fa_ms(struct fa_s3 s, long double x, double d, int i) {
+  long double r = s.c[0] + s.c[1] + s.c[2] + x * d + i;
+  s.c[0] = 0;
+  x = 0;
+  (void)x;
+  return r;
+}
+
 /* -- Type descriptions ----------------------------------------------------- */
 
 static ffi_type *fa_in_el[] = {&ffi_type_sint8, &ffi_type_double,
@@ -229,7 +244,7 @@ static ffi_status fa_last;
 
 static void fa_prep_win64(void) {
   ffi_cif cif;
-  fa_last = ffi_prep_cif(&cif, FFI_WIN64, 0, &ffi_type_void, NULL);
+  fa_last = ffi_prep_cif(&cif, FFI_WIN64, 0, &ffi_type_longdouble, NULL);
 }
 
 static void fa_prep_big(void) {
@@ -262,13 +277,49 @@ Test(ffi_api, errors_as_libffi) {
 Test(ffi_api, refusals_are_named) {
   char err[512];
   fa_stderr(fa_prep_win64, err, sizeof err);
-  cr_expect_eq(fa_last, FFI_BAD_ABI);
-  cr_expect(strstr(err, "modffi-ffi: refused: ffi_prep_cif: only FFI_UNIX64"),
+  cr_expect_eq(fa_last, FFI_BAD_TYPEDEF);
+  cr_expect(strstr(err, "modffi-ffi: refused: ffi_prep_cif: long double in "
+                        "an FFI_WIN64 call"),
             "%s", err);
   fa_stderr(fa_prep_big, err, sizeof err);
   cr_expect_eq(fa_last, FFI_BAD_TYPEDEF);
   cr_expect(strstr(err, "modffi-ffi: refused: ffi_prep_cif: "), "%s", err);
   cr_expect(strstr(err, "over the limit"), "names the reason: %s", err);
+}
+
+/* FFI_GNUW64 calls and closures: GCC's ms_abi functions. */
+static void fa_ms_fun(ffi_cif *cif, void *ret, void **args, void *data) {
+  (void)cif;
+  (void)data;
+  *(long double *)ret = fa_ms(*(struct fa_s3 *)args[0], *(long double *)args[1],
+                              *(double *)args[2], *(int *)args[3]);
+}
+
+Test(ffi_api, gnuw64) {
+  static ffi_type *s3_el[] = {&ffi_type_sint8, &ffi_type_sint8, &ffi_type_sint8,
+                              NULL};
+  ffi_type s3_t = {0, 0, FFI_TYPE_STRUCT, s3_el};
+  ffi_type *a[] = {&s3_t, &ffi_type_longdouble, &ffi_type_double,
+                   &ffi_type_sint32};
+  ffi_cif cif;
+  cr_assert_eq(ffi_prep_cif(&cif, FFI_GNUW64, 4, &ffi_type_longdouble, a),
+               FFI_OK);
+  struct fa_s3 s = {{1, 2, 3}};
+  long double x = 2.5L, r = 0;
+  double d = 4;
+  int i = 7;
+  void *av[] = {&s, &x, &d, &i};
+  ffi_call(&cif, FFI_FN(fa_ms), &r, av);
+  cr_expect(r == fa_ms(s, x, d, i), "%Lg", r);
+  cr_expect(s.c[0] == 1 && x == 2.5L, "the callee changed a copy only");
+
+  void *code = NULL;
+  ffi_closure *cl = ffi_closure_alloc(sizeof(ffi_closure), &code);
+  cr_assert_not_null(cl);
+  cr_assert_eq(ffi_prep_closure_loc(cl, &cif, fa_ms_fun, NULL, code), FFI_OK);
+  long double(FA_MS * f)(struct fa_s3, long double, double, int) = code;
+  cr_expect(f(s, x, d, i) == fa_ms(s, x, d, i));
+  ffi_closure_free(cl);
 }
 
 /* -- Closures -------------------------------------------------------------- */
