@@ -303,5 +303,49 @@ else
   ko "macro: build" "$T/cc.err"
 fi
 
+# -- ms_abi functions and callbacks -------------------------------------------
+# The wrappers keep the library's convention (the slow path stands in for
+# the function pointer until a native one is bound), callbacks included.
+if [ "$(uname -m)" = x86_64 ]; then
+  mkdir -p "$T/ms"
+  cat >"$T/ms/msl.h" <<'H'
+struct msl_s3 { char c[3]; };
+long double __attribute__((ms_abi)) msl_f(struct msl_s3 s, long double x, double d, int i);
+int __attribute__((ms_abi)) msl_cb(int (__attribute__((ms_abi)) *f)(int), int v);
+H
+  cat >"$T/ms/msl.c" <<'C'
+#include "msl.h"
+long double __attribute__((ms_abi)) msl_f(struct msl_s3 s, long double x, double d, int i) {
+  return s.c[0] + s.c[1] + s.c[2] + x * d + i;
+}
+int __attribute__((ms_abi)) msl_cb(int (__attribute__((ms_abi)) *f)(int), int v) {
+  return f(v) + f(v + 1);
+}
+C
+  cat >"$T/msu.c" <<'C'
+#include <stdio.h>
+#include "ms_mffi.h"
+static int __attribute__((ms_abi)) twice(int v) { return 2 * v; }
+int main(int argc, char **argv) {
+  (void)argc;
+  if (ms_mffi_open_name(argv[1], NULL) != 0) return 1;
+  struct msl_s3 s = {{1, 2, 3}};
+  printf("f %Lg cb %d st %d\n", ms_msl_f(s, 2.5L, 4.0, 7), ms_msl_cb(twice, 20),
+         ms_mffi_status());
+  return 0;
+}
+C
+  $CC -shared -fPIC -O1 -o "$T/ms/libmsl.so" "$T/ms/msl.c" || ko "ms_abi: library"
+  "$MODFFI" gen --name ms --header "$T/ms/msl.h" --lib "$T/ms/libmsl.so" \
+    -o "$T/ms" >"$T/o" 2>&1 || ko "ms_abi: gen" "$T/o"
+  if build "$T/mst" c11 -I"$T/ms" "$T/msu.c" "$T/ms/ms_mffi.c" "$T/ms/ms_mffi_static.c" \
+    "$T/ms/libmsl.so" -Wl,-rpath,"$T/ms" $LIBS &&
+    build "$T/msd" c11 -Dms_MFFI_DIRECT -I"$T/ms" "$T/msu.c" "$T/ms/libmsl.so" -Wl,-rpath,"$T/ms"; then
+    run_all "ms_abi" "$T/mst" "$T/msd"
+  else
+    ko "ms_abi: build" "$T/cc.err"
+  fi
+fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -1131,6 +1131,13 @@ static const char wr_slow_fnptr_end[] = "\", $N__h_$F_$J, \"$F\");\n"
 
 static const char wr_epilogue[] = "\n#endif /* $N_MFFI_DIRECT */\n";
 
+/* The slow path stands in for the function pointer until the strategy
+** gives a native one, so it has the function's calling convention. */
+static void gen_slow_cc(gen_buf *b, const mffi_type *ft) {
+  if (mffi_type_callconv(ft) == MFFI_CC_MS_ABI)
+    gb_puts(b, "__attribute__((ms_abi)) ");
+}
+
 /* The generic path of one wrapper, out of line so that the wrapper itself
 ** is one indirect tail jump (no frame, no spilled arguments); then the
 ** wrapper. */
@@ -1143,6 +1150,7 @@ static void wr_function(gen *g, gen_buf *b, const gen_sym *s) {
   snprintf(wname, sizeof wname, "%s_%s", g->N, s->wname);
   snprintf(sname, sizeof sname, "%s__slow_%s", g->N, s->wname);
   gb_puts(b, "\nstatic __attribute__((noinline)) ");
+  gen_slow_cc(b, ft);
   gen_proto(g, b, s, sname, 2);
   gb_puts(b, " {\n");
   if (!isvoid) {
@@ -1218,6 +1226,7 @@ static void gen_wrappers(gen *g, gen_buf *b) {
       continue;
     }
     gb_puts(b, ";\nstatic __attribute__((noinline)) ");
+    gen_slow_cc(b, gen_ftype(g, s));
     gen_proto(g, b, s, sname, 2);
     gb_tmpl(b, wr_fn_ptr, g);
   }
