@@ -8,11 +8,13 @@
 ** frame, so frame-pointer unwinders (the sanitizers', perf's) walk through
 ** it, and has an .eh_frame of its own registered with libgcc's unwinder
 ** (Unwind tables, below), so table unwinders (backtrace(), C++ exceptions)
-** do too; gdb reads no such registration and stops there.
+** do too; gdb reads no such registration, and is told of each routine
+** through its JIT interface when MFFI_GDB=1 (gdbjit.c).
 ** The frame keeps ret at [%rbp - 8] (not in a callee-saved register, which
 ** would put the caller's value of it through memory) and fn->addr at
 ** [%rbp - 16], reached by a call to a `jmp [%rbp - 16]` after the code (an
-** indirect call costs more). Registers: %r11 args, %rax the current argument's pointer, %rcx,
+** indirect call costs more). Registers: %r11 args, %rax the current argument's
+*pointer, %rcx,
 ** %r10 and %xmm8 scratch. The stack slots are filled first, while %rdi,
 ** %rsi and %rcx are free for `rep movsb`, then the SSE pieces of odd sizes
 ** (_Float16, struct { _Float16 x[3]; }: through %rcx), then the registers.
@@ -42,6 +44,7 @@
 #include <unistd.h>
 
 #include "call/call.h"
+#include "call/gdbjit.h"
 
 #ifdef MFFI__ABI_X64_SYSV
 
@@ -741,8 +744,8 @@ static void jit_emit(jit_buf *b, const mffi__cplan *p, jit_cfi *cf) {
 ** FDE, the zero terminator: DWARF 4 section 6.4, LSB "Exception Frames"),
 ** registered with the unwinder (libgcc's __register_frame, which takes a
 ** section) while the routine lives, so that table unwinders (_Unwind_*,
-** glibc's backtrace(), C++ exceptions) walk through it; gdb does not read
-** these registrations and stops at the routine. The FDE
+** glibc's backtrace(), C++ exceptions) walk through it; gdb reads the same
+** table from the object gdbjit.c gives it (MFFI_GDB=1). The FDE
 ** says: CFA = %rsp + 8 at entry and on the jump out, %rsp + 16 after
 ** push rbp (saved at CFA - 16), %rbp + 16 from mov rbp,rsp to leave; the
 ** errno helper and the jump to the callee after ret run in the frame
@@ -861,6 +864,7 @@ mffi_call_fn mffi__jit_make(const mffi__cplan *p) {
     ** routine): it sees no write there, only through rw. */
     JIT_VALGRIND_NEW_CODE(rx, b.n);
     __register_frame(rx + ehat); /* Read through the rx view. */
+    mffi__gdbjit_add(rx, b.n, rx + ehat, e.n, "modffi_call_routine");
   }
   mffi__free(p->ctx, big);
   if (!rx) return NULL;
@@ -876,6 +880,7 @@ void mffi__jit_free(mffi_call_fn f) {
   memcpy(&code, &f, sizeof code);
   const jit_hdr *h = (const jit_hdr *)(code - JIT_HDR);
   if (h->eh) __deregister_frame(code + h->eh); /* Before the slot is reused. */
+  mffi__gdbjit_remove(code);
   jit_release(code);
 }
 
