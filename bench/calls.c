@@ -3,8 +3,10 @@
 ** Usage: calls PATH/bench_lib.so [CALLS-PER-REP [REPS]]
 ** For each case it measures ns per call of a direct call through the PLT
 ** (bench_lib.so is linked normally), ffi_call() with a cif prepared once,
-** mffi_call() (dynamic strategy, fast path where the signature allows it)
-** and mffi_call() with the libffi path forced (MFFI_OPEN_FFI_ONLY), and
+** mffi_call() (dynamic strategy, fast path where the signature allows it),
+** the same routine called through its pointer (mffi_fn_get_call(), as a
+** runtime that keeps it may: mffi_call's own entry left out), and
+** mffi_call() with the libffi path forced (MFFI_OPEN_FFI_ONLY), and
 ** prints a Markdown table with the ratios. Each figure is the median of
 ** REPS samples of CALLS-PER-REP calls after a warm-up, minus the median of
 ** an empty loop of as many iterations measured alongside (the loop's own
@@ -25,6 +27,7 @@
 #include <time.h>
 
 #include "modffi.h"
+#include "modffi_strategy.h" /* mffi_fn_get_call */
 
 /* -- The callee (bench/bench_lib.c) ---------------------------------- */
 
@@ -156,6 +159,13 @@ static void loop_ffi(long n) {
 static void loop_fast(long n) {
   for (long i = 0; i < n; i++)
     mffi_call(cur->fast, &ret, cur->args);
+  sink = (uintptr_t)ret.word;
+}
+
+static void loop_routine(long n) {
+  mffi_call_fn f = mffi_fn_get_call(cur->fast);
+  for (long i = 0; i < n; i++)
+    f(cur->fast, &ret, cur->args);
   sink = (uintptr_t)ret.word;
 }
 
@@ -298,7 +308,7 @@ static int bench_qsort(mffi_ctx *ctx, mffi_lib *lib, long n, int reps,
     t[k] = (t[k] - copy[0]) / (double)per_sort;
   }
   printf("| `qsort` of %d ints, per comparison (%ld a sort) | %.2f | %.2f | "
-         "%.2f | - | %.2fx | %.2fx | callback |\n",
+         "%.2f | - | - | %.2fx | - | %.2fx | callback |\n",
          NSORT, per_sort, t[0], t[1], t[2], t[2] / t[0], t[1] / t[2]);
   if (tsv)
     fprintf(tsv, "qsort\t%.3f\t%.3f\t%.3f\tcallback\n", t[0], t[1], t[2]);
@@ -461,24 +471,26 @@ int main(int argc, char **argv) {
   printf("%ld calls per sample, median of %d samples minus the empty "
          "loop's; ns per call.\n\n",
          n, reps);
-  printf("| case | direct ns | ffi_call ns | mffi_call ns | "
-         "mffi_call (libffi path) ns | mffi/direct | ffi_call/mffi | "
-         "mffi path |\n");
-  printf("|---|---:|---:|---:|---:|---:|---:|---|\n");
-  double add_direct = 0, add_ffi = 0, add_mffi = 0;
+  printf("| case | direct ns | ffi_call ns | mffi_call ns | routine ns | "
+         "mffi_call (libffi path) ns | mffi/direct | routine/direct | "
+         "ffi_call/mffi | mffi path |\n");
+  printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+  double add_direct = 0, add_ffi = 0, add_mffi = 0, worst = 0;
   for (size_t i = 0; i < ncases; i++) {
     cur = &cases[i];
     void (*const loops[])(long) = {cur->direct, loop_ffi, loop_fast,
-                                   loop_mffi_ffi};
-    double t[4];
-    measure(loops, 4, n, reps, t);
-    double d = t[0], f = t[1], m = t[2], mf = t[3];
+                                   loop_routine, loop_mffi_ffi};
+    double t[5];
+    measure(loops, 5, n, reps, t);
+    double d = t[0], f = t[1], m = t[2], rt = t[3], mf = t[4];
+    if (m / d > worst) worst = m / d;
     int path = mffi_fn_path(cur->fast);
     const char *pname = path == MFFI_PATH_FAST  ? "fast"
                         : path == MFFI_PATH_FFI ? "libffi"
                                                 : "other";
-    printf("| %s | %.2f | %.2f | %.2f | %.2f | %.2fx | %.2fx | %s |\n",
-           cur->label, d, f, m, mf, m / d, f / m, pname);
+    printf("| %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2fx | %.2fx | %.2fx "
+           "| %s |\n",
+           cur->label, d, f, m, rt, mf, m / d, rt / d, f / m, pname);
     fflush(stdout);
     if (tsv)
       fprintf(tsv, "%s\t%.3f\t%.3f\t%.3f\t%s\n", cur->name, d, f, m, pname);
@@ -496,6 +508,11 @@ int main(int argc, char **argv) {
          ">= 5x faster than ffi_call: %s (%.2fx).\n",
          add_mffi <= 2 * add_direct ? "met" : "NOT met", add_mffi / add_direct,
          add_ffi >= 5 * add_mffi ? "met" : "NOT met", add_ffi / add_mffi);
+  printf("Targets (issue 11): every case <= 1.5x direct: %s (worst %.2fx); "
+         "`add` <= 1.3x: %s (%.2fx).\n",
+         worst <= 1.5 ? "met" : "NOT met", worst,
+         add_mffi <= 1.3 * add_direct ? "met" : "NOT met",
+         add_mffi / add_direct);
   mffi_close(lib_ffi);
   mffi_close(lib);
   mffi_ctx_free(ctx);
