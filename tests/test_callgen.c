@@ -350,34 +350,38 @@ static int call_all(harness *h, mffi_lib *lib, const char *how,
   return nfast;
 }
 
-Test(callgen, calls, .timeout = 300) {
-  harness h;
-  setup(&h);
-  char target[128];
-  snprintf(target, sizeof target, "%s/libcg.so", h.dir);
-
+/* Every signature of the harness (ms_mode: of ms_abi types) through the
+** dynamic strategy on the fast path, with the generated routines and
+** without them, then with FFI_ONLY on libffi; each how names the run with
+** prefix first ("", "ms_abi, "). On x86-64 every signature must take the
+** fast path both times, each on a routine of its own the first, none the
+** second; with FFI_ONLY none may. *nfast, *njit: the first run's fast and
+** generated bindings; *nown: refusals before the libffi run. */
+static void calls_both_ways(harness *h, const char *prefix, int *nfast,
+                            int *njit, int *nown) {
+  char target[128], how_fast[64], how_nojit[64], how_ffi[64];
+  snprintf(target, sizeof target, "%s/libcg.so", h->dir);
+  snprintf(how_fast, sizeof how_fast, "%sfast path", prefix);
+  snprintf(how_nojit, sizeof how_nojit, "%sfast path without the JIT", prefix);
+  snprintf(how_ffi, sizeof how_ffi, "%slibffi path", prefix);
   mffi_lib *lib = NULL;
-  int rc = mffi_open(h.ctx, mffi_strategy_find("dynamic"), target, NULL, &lib);
-  cr_assert_eq(rc, MFFI_OK, "mffi_open: %s", mffi_errmsg(h.ctx));
-  int nrefused = h.nrefused;
-  (void)nrefused;
-  int nfast = call_all(&h, lib, "fast path", NULL);
-  int njit = h.njit;
+  int rc = mffi_open(h->ctx, mffi_strategy_find("dynamic"), target, NULL, &lib);
+  cr_assert_eq(rc, MFFI_OK, "mffi_open: %s", mffi_errmsg(h->ctx));
+  *nfast = call_all(h, lib, how_fast, NULL);
+  *njit = h->njit;
   /* The same without the generated routines: the ones they stand for. */
   bool was_on = mffi__jit_enable(false);
-  h.njit = 0;
-  int nfast_nojit = call_all(&h, lib, "fast path without the JIT", NULL);
+  h->njit = 0;
+  int nfast_nojit = call_all(h, lib, how_nojit, NULL);
   mffi__jit_enable(was_on);
   mffi_close(lib);
-  if (h.njit != 0)
-    mismatch(&h, 0, "fast path without the JIT", "no generated routine",
-             "some calls ran one");
+  if (h->njit != 0)
+    mismatch(h, 0, how_nojit, "no generated routine", "some calls ran one");
 #if defined(__x86_64__) && !defined(MFFI_GENERIC_ABI)
   /* x86-64 runs every plan itself (stack arguments, memory-class values,
   ** over-aligned variadic ones, long double): nothing falls to libffi. */
-  if (nfast != h.g.nsigs || nfast_nojit != h.g.nsigs ||
-      h.nrefused != 2 * nrefused)
-    mismatch(&h, 0, "fast path", "every signature on the fast path",
+  if (*nfast != h->g.nsigs || nfast_nojit != h->g.nsigs || h->nrefused)
+    mismatch(h, 0, how_fast, "every signature on the fast path",
              "some were bound to libffi or refused");
   /* Every random signature gets a routine of its own (600 of 600 over
   ** seeds 1, 2, 3, 7, 42 and the default), unless the environment turns the
@@ -385,29 +389,34 @@ Test(callgen, calls, .timeout = 300) {
   size_t mapped, live;
   mffi__jit_stats(&mapped, &live);
   const char *env = getenv("MFFI_JIT");
-  if (!(env && env[0] == '0') && mapped && njit != h.g.nsigs)
-    mismatch(&h, 0, "fast path", "every signature on a generated routine",
+  if (!(env && env[0] == '0') && mapped && *njit != h->g.nsigs)
+    mismatch(h, 0, how_fast, "every signature on a generated routine",
              "some were not");
   if (live != 0)
-    mismatch(&h, 0, "fast path", "no generated routine left after close",
-             "some");
+    mismatch(h, 0, how_fast, "no generated routine left after close", "some");
 #else
   (void)nfast_nojit;
 #endif
-
+  *nown = h->nrefused;
   mffi_open_opts opts = {MFFI_OPEN_OPTS_VERSION, MFFI_OPEN_FFI_ONLY, NULL};
-  rc = mffi_open(h.ctx, mffi_strategy_find("dynamic"), target, &opts, &lib);
-  cr_assert_eq(rc, MFFI_OK, "mffi_open: %s", mffi_errmsg(h.ctx));
-  int nfast_ffi = call_all(&h, lib, "libffi path", NULL);
+  rc = mffi_open(h->ctx, mffi_strategy_find("dynamic"), target, &opts, &lib);
+  cr_assert_eq(rc, MFFI_OK, "mffi_open: %s", mffi_errmsg(h->ctx));
+  int nfast_ffi = call_all(h, lib, how_ffi, NULL);
   mffi_close(lib);
+  if (nfast_ffi != 0)
+    mismatch(h, 0, how_ffi, "no fast-path binding with FFI_ONLY",
+             "some functions were bound to the fast path");
+}
 
+Test(callgen, calls, .timeout = 300) {
+  harness h;
+  setup(&h);
+  int nfast, njit, nown;
+  calls_both_ways(&h, "", &nfast, &njit, &nown);
   cr_log_info("callgen: %d signatures, %d on the fast path (%d generated), "
               "%d refused by name (over-aligned, or beyond libffi) (seed "
               "0x%llx)",
               h.g.nsigs, nfast, njit, h.nrefused, (unsigned long long)h.g.seed);
-  if (nfast_ffi != 0)
-    mismatch(&h, 0, "libffi path", "no fast-path binding with FFI_ONLY",
-             "some functions were bound to the fast path");
   finish(&h, "calls");
 }
 
@@ -615,37 +624,8 @@ Test(callgen, ms_abi_calls, .timeout = 300) {
   ms_mode = true;
   harness h;
   setup(&h);
-  char target[128];
-  snprintf(target, sizeof target, "%s/libcg.so", h.dir);
-  mffi_lib *lib = NULL;
-  int rc = mffi_open(h.ctx, mffi_strategy_find("dynamic"), target, NULL, &lib);
-  cr_assert_eq(rc, MFFI_OK, "mffi_open: %s", mffi_errmsg(h.ctx));
-  int nfast = call_all(&h, lib, "ms_abi, fast path", NULL);
-  int njit = h.njit;
-  bool was_on = mffi__jit_enable(false);
-  int nfast_nojit =
-      call_all(&h, lib, "ms_abi, fast path without the JIT", NULL);
-  mffi__jit_enable(was_on);
-  mffi_close(lib);
-#if !defined(MFFI_GENERIC_ABI)
-  size_t mapped, live;
-  mffi__jit_stats(&mapped, &live);
-  const char *env = getenv("MFFI_JIT");
-  if (nfast != h.g.nsigs || nfast_nojit != h.g.nsigs || h.nrefused)
-    mismatch(&h, 0, "ms_abi, fast path", "every signature on the fast path",
-             "some were bound to libffi or refused");
-  if (!(env && env[0] == '0') && mapped && njit != h.g.nsigs)
-    mismatch(&h, 0, "ms_abi, fast path",
-             "every signature on a generated routine", "some were not");
-#else
-  (void)nfast, (void)njit, (void)nfast_nojit;
-#endif
-  int nown = h.nrefused;
-  mffi_open_opts opts = {MFFI_OPEN_OPTS_VERSION, MFFI_OPEN_FFI_ONLY, NULL};
-  rc = mffi_open(h.ctx, mffi_strategy_find("dynamic"), target, &opts, &lib);
-  cr_assert_eq(rc, MFFI_OK, "mffi_open: %s", mffi_errmsg(h.ctx));
-  call_all(&h, lib, "ms_abi, libffi path", NULL);
-  mffi_close(lib);
+  int nfast, njit, nown;
+  calls_both_ways(&h, "ms_abi, ", &nfast, &njit, &nown);
   cr_log_info("callgen ms_abi: %d signatures, %d on the fast path (%d "
               "generated), %d refused by libffi (seed 0x%llx)",
               h.g.nsigs, nfast, njit, h.nrefused - nown,

@@ -453,6 +453,12 @@ static mf_sig *mf_sig_of(const ffi_cif *cif) {
   return ch ? ch[k % MF_CHUNK] : NULL;
 }
 
+/* The ABIs modffi calls: System V, and the Microsoft x64 convention
+** (ms_abi function types) by both its names. */
+static bool mf_abi_ok(ffi_abi abi) {
+  return abi == FFI_UNIX64 || abi == FFI_GNUW64 || abi == FFI_WIN64;
+}
+
 static ffi_status mf_prep(ffi_cif *cif, ffi_abi abi, bool variadic,
                           unsigned nfixed, unsigned ntotal, ffi_type *rtype,
                           ffi_type **atypes) {
@@ -464,7 +470,7 @@ static ffi_status mf_prep(ffi_cif *cif, ffi_abi abi, bool variadic,
   cif->rtype = rtype;
   cif->bytes = 0;
   cif->flags = 0;
-  if (abi != FFI_UNIX64 && abi != FFI_GNUW64 && abi != FFI_WIN64) {
+  if (!mf_abi_ok(abi)) {
     mf_refuse("ffi_prep_cif", "an ABI other than FFI_UNIX64, FFI_GNUW64 and "
                               "FFI_WIN64");
     return FFI_BAD_ABI;
@@ -786,8 +792,7 @@ MF_PUBLIC ffi_status ffi_prep_closure_loc(
     void (*fun)(ffi_cif *, void *, void **, void *), void *user_data,
     void *codeloc) {
   if (!closure || !cif || !fun) return FFI_BAD_TYPEDEF;
-  if (cif->abi != FFI_UNIX64 && cif->abi != FFI_GNUW64 && cif->abi != FFI_WIN64)
-    return FFI_BAD_ABI;
+  if (!mf_abi_ok(cif->abi)) return FFI_BAD_ABI;
   mf_sig *s = mf_sig_of(cif); /* Made by ffi_prep_cif, for its ABI. */
   if (!s) return FFI_BAD_TYPEDEF;
   pthread_mutex_lock(&mf.mu);

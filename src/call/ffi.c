@@ -363,14 +363,15 @@ static ffi_abi ffi_abi_of(const mffi__cplan *p) {
   return FFI_DEFAULT_ABI;
 }
 
-/* An ms_abi aggregate of 1, 2, 4 or 8 bytes (passed and returned as an
+/* tid described to libffi for plan p: ffi_type_of's description, but for
+** ms_abi an aggregate of 1, 2, 4 or 8 bytes (passed and returned as an
 ** integer of its size, whatever its members; libffi's FFI_GNUW64 reads
 ** the size only), or a refusal for the values libffi returns wrong. */
-static int ffi_ms_type(mffi_ctx *ctx, mffi__ffiown *own, mffi__tid tid,
-                       bool is_ret, ffi_type **out) {
+static int ffi_plan_type(mffi_ctx *ctx, mffi__ffiown *own, const mffi__cplan *p,
+                         mffi__tid tid, bool is_ret, ffi_type **out) {
   size_t sz;
   mffi__vkind k = mffi__value_kind(&ctx->tt, tid, &sz);
-  if (k != MFFI__V_AGG && k != MFFI__V_INT128)
+  if (!p->msabi || (k != MFFI__V_AGG && k != MFFI__V_INT128))
     return ffi_type_of(ctx, own, tid, is_ret, out);
   if (sz != 1 && sz != 2 && sz != 4 && sz != 8)
     return ffi_refuse(ctx, tid, is_ret,
@@ -453,8 +454,7 @@ int mffi__ffi_prepare(mffi__cplan *plan, mffi__ffi **out) {
     rtype = &ffi_type_pointer;
     p->atypes[0] = &ffi_type_pointer;
   } else {
-    rc = plan->msabi ? ffi_ms_type(ctx, &p->own, plan->ret, true, &rtype)
-                     : ffi_type_of(ctx, &p->own, plan->ret, true, &rtype);
+    rc = ffi_plan_type(ctx, &p->own, plan, plan->ret, true, &rtype);
     if (rc != MFFI_OK) goto fail;
     if (rk == MFFI__V_VOID)
       p->rmode = RM_VOID;
@@ -490,9 +490,7 @@ int mffi__ffi_prepare(mffi__cplan *plan, mffi__ffi **out) {
       }
       continue;
     }
-    rc = plan->msabi
-             ? ffi_ms_type(ctx, &p->own, a->tid, false, &p->atypes[h + k])
-             : ffi_type_of(ctx, &p->own, a->tid, false, &p->atypes[h + k]);
+    rc = ffi_plan_type(ctx, &p->own, plan, a->tid, false, &p->atypes[h + k]);
     if (rc != MFFI_OK) goto fail;
     p->map[k++] = (ffi_arg_map){(uint16_t)i, cv, a->csize, 0};
   }

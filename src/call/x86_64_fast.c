@@ -219,7 +219,6 @@ struct mffi__fast {
   x64_ctl ctl;
   bool ret_mem;
   uint8_t ret_reg; /* The hidden pointer's integer register. */
-  uint32_t rbytes; /* The reference area (plan->rbytes). */
   uint8_t nret;
   uint32_t rsize, ralign;
   x64_rmove ret[MFFI__MAX_RPIECES];
@@ -309,12 +308,12 @@ int mffi__fast_prepare(mffi__cplan *plan, mffi__fast **out) {
   p->n32 = k - p->n64;
   for (uint32_t i = 0; i < p->nmoves; i++)
     if (all[i].op > OP_32) p->moves[k++] = all[i];
-  /* The reference area follows the stack area, aligned to 16 at run time
-  ** (the frame is an array of eightbytes). */
-  p->rbytes = plan->rbytes;
-  p->nwords = (uint32_t)((sizeof(x64_frame) + plan->sbytes +
-                          (p->rbytes ? p->rbytes + plan->salign : 0) + 7) /
-                         8);
+  /* The reference area follows the stack area, aligned to salign when a
+  ** call runs (the frame is an array of eightbytes): room for that too. */
+  p->nwords =
+      (uint32_t)((sizeof(x64_frame) + plan->sbytes +
+                  (plan->rbytes ? plan->rbytes + plan->salign : 0) + 7) /
+                 8);
   p->ctl.sbytes = plan->sbytes;
   p->ctl.amask = ~(uint64_t)(plan->salign - 1);
   p->ctl.nsse = plan->nfp;
@@ -363,12 +362,17 @@ static inline void x64_store(unsigned char *d, const unsigned char *s,
   }
 }
 
-/* The rarer moves: small integers, promotions, tails, big aggregates. */
-static void x64_move_slow(const x64_move *m, unsigned char *b,
-                          unsigned char *ref, void *const *args) {
-  unsigned char *d = b + m->dst;
+/* The rarer moves: small integers, promotions, tails, big aggregates,
+** by-reference values (their copies in the reference area after the stack
+** area of frame f, aligned as c says). */
+static void x64_move_slow(const x64_move *m, x64_frame *f, const x64_ctl *c,
+                          void *const *args) {
+  unsigned char *d = (unsigned char *)f + m->dst;
   uint64_t v;
   if (m->op == OP_REF) { /* The copy, then its address. */
+    unsigned char *ref =
+        (unsigned char *)(((uintptr_t)f->stack + c->sbytes - c->amask - 1) &
+                          c->amask);
     memcpy(ref + m->off, args[m->arg], m->len);
     v = (uint64_t)(uintptr_t)(ref + m->off);
     memcpy(d, &v, 8);
@@ -425,11 +429,8 @@ int mffi__fast_call(mffi_fn *fn, void *ret, void *const *args) {
     uint64_t w = v;
     memcpy(b + m->dst, &w, 8);
   }
-  unsigned char *ref = (unsigned char *)(((uintptr_t)f->stack + p->ctl.sbytes -
-                                          p->ctl.amask - 1) &
-                                         p->ctl.amask);
   for (e = p->moves + p->nmoves; m < e; m++)
-    x64_move_slow(m, b, ref, args);
+    x64_move_slow(m, f, &p->ctl, args);
   if (p->ret_mem) f->gpr[p->ret_reg] = (uint64_t)(uintptr_t)ret;
   mffi__x64_run(f, &p->ctl, fn->addr);
   mffi__errno_save();

@@ -13,9 +13,9 @@
 ** The frame keeps ret at [%rbp - 8] (not in a callee-saved register, which
 ** would put the caller's value of it through memory) and fn->addr at
 ** [%rbp - 16], reached by a call to a `jmp [%rbp - 16]` after the code (an
-** indirect call costs more). Registers: %r11 args, %rax the current argument's
-*pointer, %rcx,
-** %r10 and %xmm8 scratch. The stack slots are filled first, while %rdi,
+** indirect call costs more). Registers: %r11 args, %rax the current
+** argument's pointer, %rcx, %r10 and %xmm8 scratch. The stack slots are
+** filled first (and the copies of by-reference values), while %rdi,
 ** %rsi and %rcx are free for `rep movsb`, then the SSE pieces of odd sizes
 ** (_Float16, struct { _Float16 x[3]; }: through %rcx), then the registers.
 ** SSE pieces of 16 bytes (vectors, _Float128) move with movups; x87
